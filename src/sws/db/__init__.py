@@ -1,0 +1,1 @@
+"""Persistence plumbing: engine, metadata, column types and Alembic migrations."""

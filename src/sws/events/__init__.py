@@ -1,0 +1,1 @@
+"""Resource lifecycle events: notifications in, ResourceEvents applied, dead letters kept."""
