@@ -1,0 +1,259 @@
+"""The `sws` command: run the embedded cloud, migrate, import events, demo and administer."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from sws import bootstrap
+from sws.clock import SimulatedClock
+from sws.config import Settings
+from sws.db.engine import make_engine
+from sws.db.migrate import upgrade
+from sws.errors import SWSError
+from sws.events import service as events
+from sws.identity import service as identity
+from sws.seed import Credential, seed_first_start
+
+app = typer.Typer(help="SWS: the public-cloud layer for OpenStack.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+events_app = typer.Typer(help="Resource events.", no_args_is_help=True)
+admin_app = typer.Typer(help="Tenants and users.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(events_app, name="events")
+app.add_typer(admin_app, name="admin")
+admin_app.add_typer(tenant_app, name="tenant")
+admin_app.add_typer(user_app, name="user")
+console = Console()
+T = TypeVar("T")
+
+
+def _container(clock: SimulatedClock | None = None) -> bootstrap.Container:
+    container = bootstrap.build(Settings(), clock=clock)
+    upgrade(container.db.engine)
+    identity.ensure_regions(db=container.db, names=container.settings.regions)
+    return container
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema to the newest migration."""
+    settings = Settings()
+    upgrade(make_engine(settings.db_url))
+    console.print(f"schema is up to date on {settings.db_url.split('@')[-1]}")
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 0,
+) -> None:
+    """Start the API and the simulated region in one process, on the embedded database."""
+    import uvicorn
+
+    from sws.web.app import create_app
+
+    container = _container()
+    credentials = seed_first_start(container) if container.settings.demo_data else None
+    container.tick()
+    host = host or container.settings.host
+    port = port or container.settings.port
+    _print_welcome(f"http://{host}:{port}", container.settings.home, credentials)
+    _start_ticker(container)
+    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+
+
+def _start_ticker(container: bootstrap.Container) -> None:
+    def loop() -> None:
+        while True:
+            time.sleep(container.settings.tick_seconds)
+            try:
+                container.tick()
+            except Exception:  # keep ticking; the error is logged, the next tick retries
+                console.print_exception()
+
+    threading.Thread(target=loop, name="sws-ticker", daemon=True).start()
+
+
+def _print_welcome(url: str, home: Path, credentials: list[Credential] | None) -> None:
+    console.print(f"[bold green]SWS is up[/] at {url}  (API docs: {url}/v1/docs)")
+    if credentials is None:
+        console.print(f"Credentials from the first start are in {home / 'credentials'}/")
+        return
+    table = Table("user", "password", "tenant", "role", title="First-start credentials")
+    for cred in credentials:
+        table.add_row(cred.name, cred.password, cred.tenant, cred.role)
+    console.print(table)
+    console.print(f"Saved as login bodies in {home / 'credentials'}/<user>.json")
+
+
+@events_app.command("import")
+def events_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    region: Annotated[str, typer.Option(help="Region the notifications came from.")] = "",
+) -> None:
+    """Import oslo envelopes (one JSON per line, as captured from RabbitMQ)."""
+    container = _container()
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        counts = events.import_jsonl(
+            db=container.db, lines=lines, clock=container.clock,
+            region=region or container.default_region,
+        )
+    console.print(
+        f"accepted {counts.accepted}, duplicate {counts.duplicate}, "
+        f"ignored {counts.ignored}, dead-lettered {counts.dead_lettered}"
+    )
+
+
+@app.command()
+def demo(
+    tenants: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    days: Annotated[int, typer.Option(min=1, max=366)] = 7,
+    seed: Annotated[int, typer.Option()] = 1,
+    start: Annotated[str, typer.Option(help="Simulated start, ISO-8601 UTC.")] = "2026-01-01",
+) -> None:
+    """Fast-forward a busy simulated region on its own database and print a summary."""
+    from sws.drivers.simulated.demo import run_demo
+
+    started = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    settings = Settings(database_url=None, home=Settings().home / f"demo-{seed}", demo_data=False)
+    _fresh_sqlite(settings)
+    container = bootstrap.build(settings, clock=SimulatedClock(started))
+    upgrade(container.db.engine)
+    clock = container.clock
+    assert isinstance(clock, SimulatedClock)
+    projects = [
+        identity.create_tenant(db=container.db, clock=clock, name=f"demo-{n:03d}").id
+        for n in range(tenants)
+    ]
+    runtime = container.regions[container.default_region]
+    wall = time.monotonic()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"{tenants} tenants x {days} days", total=days * 24)
+
+        def on_hour() -> None:
+            runtime.bus.flush()
+            progress.advance(task)
+
+        summary = run_demo(
+            region=runtime.driver, clock=clock, project_ids=projects,
+            user_id_for=lambda p: f"user-{p[:8]}", days=days, rng=random.Random(seed),
+            on_hour=on_hour,
+        )
+        runtime.bus.flush()
+    _print_summary(summary, time.monotonic() - wall, settings.db_url)
+
+
+def _fresh_sqlite(settings: Settings) -> None:
+    path = settings.home / "sws.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _print_summary(summary: Any, seconds: float, url: str) -> None:
+    table = Table("what", "count", title=f"Demo finished in {seconds:.1f} s")
+    for name, value in asdict(summary).items():
+        table.add_row(name.replace("_", " "), str(value))
+    console.print(table)
+    console.print(f"The demo region's database: {url}")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="Billing time zone (IANA).")] = "UTC",
+    currency: Annotated[str, typer.Option(help="ISO-4217 currency.")] = "CNY",
+) -> None:
+    """Create a tenant."""
+    container = _container()
+    tenant = _run(lambda: identity.create_tenant(
+        db=container.db, clock=container.clock, name=name,
+        billing_timezone=timezone, currency=currency,
+    ))
+    console.print(json.dumps({"id": tenant.id, "name": tenant.name}))
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    container = _container()
+    table = Table("id", "name", "time zone", "currency", "enabled")
+    for t in identity.list_tenants(db=container.db, limit=1000, marker=None):
+        table.add_row(t.id, t.name, t.billing_timezone, t.currency, str(t.enabled))
+    console.print(table)
+
+
+@user_app.command("create")
+def user_create(
+    name: str,
+    tenant: Annotated[str, typer.Option(help="Tenant id.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    role: Annotated[str, typer.Option(help="admin or member.")] = "member",
+) -> None:
+    """Create a user in a tenant."""
+    container = _container()
+    user = _run(lambda: identity.create_user(
+        db=container.db, clock=container.clock, tenant_id=tenant,
+        name=name, password=password, role=role,
+    ))
+    console.print(json.dumps({"id": user.id, "name": user.name, "role": user.role}))
+
+
+@user_app.command("list")
+def user_list(tenant: Annotated[str | None, typer.Option(help="Tenant id.")] = None) -> None:
+    """List users."""
+    container = _container()
+    table = Table("id", "name", "tenant", "role", "enabled")
+    for u in identity.list_users(db=container.db, tenant_id=tenant, limit=1000, marker=None):
+        table.add_row(u.id, u.name, u.tenant_id, u.role, str(u.enabled))
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(user_id: str) -> None:
+    """Disable a user and revoke their tokens."""
+    container = _container()
+    _run(lambda: identity.set_user_enabled(
+        db=container.db, clock=container.clock, user_id=user_id, enabled=False
+    ))
+    console.print(f"user {user_id} disabled")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    user_id: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)]
+) -> None:
+    """Set a new password and revoke the user's tokens."""
+    container = _container()
+    _run(lambda: identity.reset_password(
+        db=container.db, clock=container.clock, user_id=user_id, password=password
+    ))
+    console.print(f"password of {user_id} reset")
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a use case; an SWS error becomes a clear message and exit status 2."""
+    try:
+        return action()
+    except SWSError as exc:
+        where = f" (field: {exc.field})" if exc.field else ""
+        console.print(f"[red]error:[/] {exc.detail}{where}")
+        raise typer.Exit(code=2) from exc
+
+
+def main() -> None:
+    app()

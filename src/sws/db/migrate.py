@@ -1,0 +1,45 @@
+"""Schema upgrades through Alembic: the only way SWS creates or changes tables."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+TABLE_MODULES = (
+    "sws.identity.tables",
+    "sws.events.tables",
+    "sws.drivers.simulated.tables",
+)
+
+
+def load_all_tables() -> None:
+    """Import every module that declares tables, so the shared metadata knows them all."""
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def make_revision(engine: Engine, message: str) -> None:
+    """Autogenerate a new revision against `engine` (a developer's tool, not a runtime path)."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)

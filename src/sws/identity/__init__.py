@@ -1,0 +1,1 @@
+"""Identity: regions, tenants (projects), users, roles and authentication."""

@@ -1,0 +1,101 @@
+"""Authentication behind one interface: local argon2 passwords and opaque bearer tokens today."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from sws.clock import Clock
+from sws.db.engine import Database
+from sws.errors import Unauthorized
+from sws.identity import repository as repo
+from sws.identity.model import IssuedToken, Principal, User
+
+BAD_CREDENTIALS = "the user name or password is wrong, or the user is disabled"
+
+
+class AuthBackend(Protocol):
+    """What the API needs from any identity source (local now, Keystone later)."""
+
+    def issue_token(self, *, name: str, password: str) -> IssuedToken: ...
+    def validate(self, *, secret: str) -> Principal: ...
+    def revoke(self, *, principal: Principal) -> None: ...
+
+
+def hash_secret(secret: str) -> str:
+    """Tokens are long random strings, so a fast SHA-256 is the right hash for them."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PasswordHashing:
+    """argon2id hashing with the library's current recommended parameters."""
+
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher()
+
+    def hash(self, password: str) -> str:
+        return str(self._hasher.hash(password))
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return bool(self._hasher.verify(password_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class LocalAuth:
+    """Users and argon2 hashes in SWS's own database; tokens stored as SHA-256 hashes."""
+
+    def __init__(self, *, db: Database, clock: Clock, ttl: timedelta) -> None:
+        self._db = db
+        self._clock = clock
+        self._ttl = ttl
+        self._passwords = PasswordHashing()
+        self._dummy_hash = self._passwords.hash(secrets.token_hex(16))
+
+    def issue_token(self, *, name: str, password: str) -> IssuedToken:
+        user = self._check_password(name, password)
+        secret = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        token_id = str(uuid.uuid4())
+        with self._db.begin() as conn:
+            repo.insert_token(
+                conn, token_id=token_id, token_hash=hash_secret(secret), user_id=user.id,
+                issued_at=now, expires_at=now + self._ttl,
+            )
+        return IssuedToken(secret=secret, principal=_principal(user, token_id, now + self._ttl))
+
+    def validate(self, *, secret: str) -> Principal:
+        with self._db.read() as conn:
+            row = repo.find_live_token(conn, hash_secret(secret), self._clock.now())
+            tenant = repo.get_tenant(conn, row["tenant_id"]) if row else None
+        if row is None or not row["enabled"] or tenant is None or not tenant.enabled:
+            raise Unauthorized("the token is missing, expired or revoked")
+        return _principal(repo.user_from_row(row), row["id"], row["expires_at"])
+
+    def revoke(self, *, principal: Principal) -> None:
+        with self._db.begin() as conn:
+            repo.revoke_token(conn, principal.token_id, self._clock.now())
+
+    def _check_password(self, name: str, password: str) -> User:
+        with self._db.read() as conn:
+            found = repo.find_user_with_hash(conn, name)
+        # Verify against a dummy hash for unknown users so timing does not reveal names.
+        password_hash = found[1] if found else self._dummy_hash
+        valid = self._passwords.verify(password_hash, password)
+        if found is None or not valid or not found[0].enabled:
+            raise Unauthorized(BAD_CREDENTIALS)
+        return found[0]
+
+
+def _principal(user: User, token_id: str, expires_at: datetime) -> Principal:
+    return Principal(
+        user_id=user.id, user_name=user.name, tenant_id=user.tenant_id,
+        role=user.role, token_id=token_id, expires_at=expires_at,
+    )

@@ -1,0 +1,154 @@
+"""Identity persistence: rows in, identity values out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select, update
+
+from sws.identity import tables as t
+from sws.identity.model import Region, Tenant, User, check_role
+
+
+def _tenant(row: RowMapping) -> Tenant:
+    return Tenant(
+        id=row["id"],
+        name=row["name"],
+        billing_timezone=row["billing_timezone"],
+        currency=row["currency"],
+        enabled=row["enabled"],
+        created_at=row["created_at"],
+    )
+
+
+def _user(row: RowMapping) -> User:
+    return User(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        name=row["name"],
+        role=check_role(row["role"]),
+        enabled=row["enabled"],
+        created_at=row["created_at"],
+    )
+
+
+def ensure_region(conn: Connection, name: str, description: str = "") -> None:
+    if conn.execute(select(t.regions.c.name).where(t.regions.c.name == name)).first() is None:
+        conn.execute(t.regions.insert().values(name=name, description=description))
+
+
+def list_regions(conn: Connection) -> list[Region]:
+    rows = conn.execute(select(t.regions).order_by(t.regions.c.name)).mappings()
+    return [Region(name=r["name"], description=r["description"]) for r in rows]
+
+
+def insert_tenant(conn: Connection, tenant: Tenant) -> None:
+    conn.execute(t.tenants.insert().values(**_fields(tenant)))
+
+
+def get_tenant(conn: Connection, tenant_id: str) -> Tenant | None:
+    row = conn.execute(select(t.tenants).where(t.tenants.c.id == tenant_id)).mappings().first()
+    return _tenant(row) if row else None
+
+
+def tenant_name_taken(conn: Connection, name: str) -> bool:
+    query = select(t.tenants.c.id).where(t.tenants.c.name == name)
+    return conn.execute(query).first() is not None
+
+
+def list_tenants(conn: Connection, limit: int, marker: str | None) -> list[Tenant]:
+    query = select(t.tenants).order_by(t.tenants.c.name).limit(limit)
+    if marker is not None:
+        query = query.where(t.tenants.c.name > _tenant_name(conn, marker))
+    return [_tenant(r) for r in conn.execute(query).mappings()]
+
+
+def _tenant_name(conn: Connection, tenant_id: str) -> str:
+    name = conn.execute(select(t.tenants.c.name).where(t.tenants.c.id == tenant_id)).scalar()
+    return str(name) if name is not None else ""
+
+
+def update_tenant(conn: Connection, tenant_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**values))
+
+
+def count_tenants(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(t.tenants)).scalar_one())
+
+
+def insert_user(conn: Connection, user: User, password_hash: str) -> None:
+    conn.execute(t.users.insert().values(**_fields(user), password_hash=password_hash))
+
+
+def get_user(conn: Connection, user_id: str) -> User | None:
+    row = conn.execute(select(t.users).where(t.users.c.id == user_id)).mappings().first()
+    return _user(row) if row else None
+
+
+def find_user_with_hash(conn: Connection, name: str) -> tuple[User, str] | None:
+    row = conn.execute(select(t.users).where(t.users.c.name == name)).mappings().first()
+    return (_user(row), row["password_hash"]) if row else None
+
+
+def user_name_taken(conn: Connection, name: str) -> bool:
+    return conn.execute(select(t.users.c.id).where(t.users.c.name == name)).first() is not None
+
+
+def list_users(
+    conn: Connection, tenant_id: str | None, limit: int, marker: str | None
+) -> list[User]:
+    query = select(t.users).order_by(t.users.c.name).limit(limit)
+    if tenant_id is not None:
+        query = query.where(t.users.c.tenant_id == tenant_id)
+    if marker is not None:
+        name = conn.execute(select(t.users.c.name).where(t.users.c.id == marker)).scalar()
+        query = query.where(t.users.c.name > (name or ""))
+    return [_user(r) for r in conn.execute(query).mappings()]
+
+
+def update_user(conn: Connection, user_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
+
+
+def insert_token(
+    conn: Connection, *, token_id: str, token_hash: str, user_id: str,
+    issued_at: datetime, expires_at: datetime,
+) -> None:
+    conn.execute(
+        t.tokens.insert().values(
+            id=token_id, token_hash=token_hash, user_id=user_id,
+            issued_at=issued_at, expires_at=expires_at, revoked_at=None,
+        )
+    )
+
+
+def find_live_token(conn: Connection, token_hash: str, now: datetime) -> RowMapping | None:
+    """The token row joined with its user, if the token is neither revoked nor expired."""
+    query = (
+        select(t.tokens.c.id, t.tokens.c.expires_at, t.users)
+        .join(t.users, t.users.c.id == t.tokens.c.user_id)
+        .where(t.tokens.c.token_hash == token_hash)
+        .where(t.tokens.c.revoked_at.is_(None))
+        .where(t.tokens.c.expires_at > now)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def revoke_token(conn: Connection, token_id: str, now: datetime) -> None:
+    conn.execute(update(t.tokens).where(t.tokens.c.id == token_id).values(revoked_at=now))
+
+
+def revoke_user_tokens(conn: Connection, user_id: str, now: datetime) -> None:
+    query = update(t.tokens).where(t.tokens.c.user_id == user_id)
+    conn.execute(query.where(t.tokens.c.revoked_at.is_(None)).values(revoked_at=now))
+
+
+def user_from_row(row: RowMapping) -> User:
+    return _user(row)
+
+
+def _fields(value: Tenant | User) -> dict[str, Any]:
+    return asdict(value)
+

@@ -1,0 +1,1 @@
+"""The web adapter: FastAPI app factory, REST routers and (later) the console."""

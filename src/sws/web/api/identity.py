@@ -1,0 +1,192 @@
+"""Tenant-facing identity routes: regions, your tenant and its users; admin tenant and user care."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from sws.errors import NotFound
+from sws.identity import service as identity
+from sws.identity.model import Tenant, User
+from sws.web.deps import Admin, Caller, Page, Services
+
+router = APIRouter(prefix="/v1", tags=["identity"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+Id = Annotated[str, Path(max_length=64)]
+
+
+class RegionRead(BaseModel):
+    name: str
+    description: str
+
+
+class TenantRead(BaseModel):
+    id: str
+    name: str
+    billing_timezone: str
+    currency: str
+    enabled: bool
+    created_at: datetime
+
+
+class UserRead(BaseModel):
+    id: str
+    tenant_id: str
+    name: str
+    role: str
+    enabled: bool
+    created_at: datetime
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=64)
+    billing_timezone: str = Field(default="UTC", max_length=64)
+    currency: str = Field(default="CNY", min_length=3, max_length=3)
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    billing_timezone: str | None = Field(default=None, max_length=64)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    enabled: bool | None = None
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str = Field(max_length=64)
+    name: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    role: str = "member"
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=1024)
+
+
+class TenantPage(BaseModel):
+    items: list[TenantRead]
+    next_marker: str | None
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    next_marker: str | None
+
+
+def tenant_read(tenant: Tenant) -> TenantRead:
+    return TenantRead.model_validate(tenant, from_attributes=True)
+
+
+def user_read(user: User) -> UserRead:
+    return UserRead.model_validate(user, from_attributes=True)
+
+
+def _next(items: list[Tenant] | list[User], limit: int) -> str | None:
+    return items[-1].id if len(items) == limit else None
+
+
+@router.get("/regions", response_model=list[RegionRead])
+def list_regions(_caller: Caller, services: Services) -> list[RegionRead]:
+    regions = identity.list_regions(db=services.db)
+    return [RegionRead(name=r.name, description=r.description) for r in regions]
+
+
+@router.get("/tenants", response_model=TenantPage)
+def list_my_tenants(caller: Caller, services: Services) -> TenantPage:
+    tenant = identity.get_tenant(db=services.db, tenant_id=caller.tenant_id)
+    return TenantPage(items=[tenant_read(tenant)], next_marker=None)
+
+
+@router.get("/tenants/{tenant_id}", response_model=TenantRead)
+def show_my_tenant(tenant_id: Id, caller: Caller, services: Services) -> TenantRead:
+    if tenant_id != caller.tenant_id:
+        raise NotFound(f"tenant {tenant_id} not found")
+    return tenant_read(identity.get_tenant(db=services.db, tenant_id=tenant_id))
+
+
+@router.get("/users", response_model=UserPage)
+def list_my_users(caller: Caller, services: Services, page: Page) -> UserPage:
+    users = identity.list_users(
+        db=services.db, tenant_id=caller.tenant_id, limit=page.limit, marker=page.marker
+    )
+    return UserPage(items=[user_read(u) for u in users], next_marker=_next(users, page.limit))
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+def show_my_user(user_id: Id, caller: Caller, services: Services) -> UserRead:
+    return user_read(identity.get_user(db=services.db, user_id=user_id, tenant_id=caller.tenant_id))
+
+
+@admin_router.get("/tenants", response_model=TenantPage)
+def admin_list_tenants(_admin: Admin, services: Services, page: Page) -> TenantPage:
+    tenants = identity.list_tenants(db=services.db, limit=page.limit, marker=page.marker)
+    items = [tenant_read(t) for t in tenants]
+    return TenantPage(items=items, next_marker=_next(tenants, page.limit))
+
+
+@admin_router.post("/tenants", status_code=201, response_model=TenantRead)
+def admin_create_tenant(body: TenantCreate, _admin: Admin, services: Services) -> TenantRead:
+    tenant = identity.create_tenant(db=services.db, clock=services.clock, **body.model_dump())
+    return tenant_read(tenant)
+
+
+@admin_router.get("/tenants/{tenant_id}", response_model=TenantRead)
+def admin_show_tenant(tenant_id: Id, _admin: Admin, services: Services) -> TenantRead:
+    return tenant_read(identity.get_tenant(db=services.db, tenant_id=tenant_id))
+
+
+@admin_router.patch("/tenants/{tenant_id}", response_model=TenantRead)
+def admin_update_tenant(
+    tenant_id: Id, body: TenantUpdate, _admin: Admin, services: Services
+) -> TenantRead:
+    changes = identity.TenantChanges(**body.model_dump())
+    return tenant_read(identity.update_tenant(db=services.db, tenant_id=tenant_id, changes=changes))
+
+
+@admin_router.get("/users", response_model=UserPage)
+def admin_list_users(
+    _admin: Admin, services: Services, page: Page, tenant_id: str | None = None
+) -> UserPage:
+    users = identity.list_users(
+        db=services.db, tenant_id=tenant_id, limit=page.limit, marker=page.marker
+    )
+    return UserPage(items=[user_read(u) for u in users], next_marker=_next(users, page.limit))
+
+
+@admin_router.post("/users", status_code=201, response_model=UserRead)
+def admin_create_user(body: UserCreate, _admin: Admin, services: Services) -> UserRead:
+    user = identity.create_user(db=services.db, clock=services.clock, **body.model_dump())
+    return user_read(user)
+
+
+@admin_router.get("/users/{user_id}", response_model=UserRead)
+def admin_show_user(user_id: Id, _admin: Admin, services: Services) -> UserRead:
+    return user_read(identity.get_user(db=services.db, user_id=user_id))
+
+
+@admin_router.patch("/users/{user_id}", response_model=UserRead)
+def admin_update_user(user_id: Id, body: UserUpdate, _admin: Admin, services: Services) -> UserRead:
+    user = identity.set_user_enabled(
+        db=services.db, clock=services.clock, user_id=user_id, enabled=body.enabled
+    )
+    return user_read(user)
+
+
+@admin_router.post("/users/{user_id}/password", response_model=UserRead)
+def admin_reset_password(
+    user_id: Id, body: PasswordReset, _admin: Admin, services: Services
+) -> UserRead:
+    user = identity.reset_password(
+        db=services.db, clock=services.clock, user_id=user_id, password=body.password
+    )
+    return user_read(user)

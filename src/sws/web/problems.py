@@ -1,0 +1,70 @@
+"""Errors as RFC 9457 `application/problem+json` bodies; nothing else ever reaches a user."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sws.errors import SWSError, Unauthorized
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("sws.web")
+
+
+def problem(
+    status: int, title: str, detail: str, *, field: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    body["detail"] = detail
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="sws"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in location)
+
+
+async def _on_sws_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SWSError)
+    return problem(exc.status, exc.title, exc.detail, field=exc.field)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_path(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "", "reason": "invalid request"}
+    detail = f"{first['field']}: {first['reason']}"
+    return problem(422, "Invalid input", detail, field=first["field"], errors=errors)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, _title(exc.status_code), str(exc.detail))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "SWS could not complete this request; it was logged.")
+
+
+def _title(status: int) -> str:
+    titles = {404: "Not found", 405: "Method not allowed", 401: Unauthorized.title}
+    return titles.get(status, "Error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SWSError, _on_sws_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

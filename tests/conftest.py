@@ -1,0 +1,43 @@
+"""Shared fixtures: a fresh, migrated database per test and a simulated clock.
+
+In CI (`CI=true`) a skipped test is a failure: every service a test needs must be there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sws.clock import SimulatedClock
+from sws.db.engine import Database, make_engine
+from sws.db.metadata import metadata
+from sws.db.migrate import load_all_tables
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test is required: {report.longrepr}"
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'sws.db'}")
+    load_all_tables()
+    metadata.create_all(engine)
+    yield Database(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))

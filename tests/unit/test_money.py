@@ -1,0 +1,50 @@
+"""Money refuses floats and rounds bill lines half-up to the currency's minor unit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sws.errors import Invalid
+from sws.money import Money
+
+
+def test_sixteen_charges_of_2_40_make_38_40_exactly() -> None:
+    total = Money.of("0", "CNY")
+    for _ in range(16):
+        total = total + Money.of("2.40", "CNY")
+    assert total == Money.of("38.40", "CNY")
+
+
+def test_a_float_is_never_money() -> None:
+    with pytest.raises(TypeError):
+        Money.of(2.4, "CNY")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Money(2.4, "CNY")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Money.of("1", "CNY").times(1.5)  # type: ignore[arg-type]
+
+
+def test_rounding_is_half_up_to_the_minor_unit() -> None:
+    assert Money.of("0.125", "CNY").rounded() == Money.of("0.13", "CNY")
+    assert Money.of("0.124999", "CNY").rounded() == Money.of("0.12", "CNY")
+    assert Money.of("12.5", "JPY").rounded() == Money.of("13", "JPY")
+
+
+def test_currencies_do_not_mix_and_unknown_ones_are_refused() -> None:
+    with pytest.raises(Invalid) as mixed:
+        _ = Money.of("1", "CNY") + Money.of("1", "EUR")
+    assert mixed.value.field == "currency"
+    with pytest.raises(Invalid):
+        Money.of("1", "XXX")
+
+
+@given(st.lists(st.decimals(min_value=0, max_value=10**6, places=6), max_size=50))
+def test_sum_is_exact_whatever_the_order(amounts: list[Decimal]) -> None:
+    forwards = sum((Money(a, "USD") for a in amounts), Money.of("0", "USD"))
+    backwards = sum((Money(a, "USD") for a in reversed(amounts)), Money.of("0", "USD"))
+    assert forwards == backwards
+    assert forwards.amount == sum(amounts, Decimal(0))
