@@ -1,0 +1,205 @@
+"""Benchmark of event ingestion: translation alone, then translate + apply into a database.
+
+Synthesises N oslo envelopes shaped like the captured samples (instances created, stopped,
+started, resized and deleted; floating IPs created and deleted; instance.update noise), then
+prints notifications per second for:
+  (a) `translate` alone, from the JSON line as captured off RabbitMQ;
+  (b) `import_jsonl` into a fresh SQLite file (or --database-url, e.g. PostgreSQL, where a
+      throw-away schema is created and dropped afterwards).
+
+    .venv/bin/python bench/events.py [-n 50000] [--batch-size 1000] [--database-url URL]
+
+Goal: at least 5,000 notifications per second for (b) in one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+from sws.clock import SimulatedClock
+from sws.db.engine import Database, make_engine, normalise_url
+from sws.db.metadata import metadata
+from sws.db.migrate import load_all_tables, upgrade
+from sws.events.service import import_jsonl
+from sws.events.translate import translate
+
+SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "samples"
+LIFECYCLE = SAMPLES / "nova" / "captured-lifecycle"
+GOAL = 5000.0
+
+TEMPLATES = {
+    "create.end": "26-instance.create.end.json",
+    "power_off.end": "30-instance.power_off.end.json",
+    "power_on.end": "34-instance.power_on.end.json",
+    "resize_finish.end": "49-instance.resize_finish.end.json",
+    "delete.end": "79-instance.delete.end.json",
+    "update": "27-instance.update.json",
+    "fip.create.end": "13-floatingip.create.end.json",
+    "fip.delete.end": "15-floatingip.delete.end.json",
+}
+INSTANCE_STEPS = (
+    "create.end", "update", "power_off.end", "update", "power_on.end", "resize_finish.end",
+    "delete.end",
+)  # fmt: skip
+
+
+def load_templates() -> dict[str, dict[str, Any]]:
+    if not LIFECYCLE.is_dir():
+        sys.exit(f"samples not found at {LIFECYCLE.resolve()}: the bench copies their shape")
+    return {key: json.loads((LIFECYCLE / name).read_text()) for key, name in TEMPLATES.items()}
+
+
+def stamp(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(sep=" ")
+
+
+def envelope(message: dict[str, Any]) -> str:
+    inner = json.dumps(message)
+    return json.dumps({"oslo.version": "2.0", "oslo.message": inner})
+
+
+def _message(template: dict[str, Any], *, at: datetime, project: str) -> dict[str, Any]:
+    message = dict(template)
+    message["message_id"] = str(uuid.uuid4())
+    message["timestamp"] = stamp(at)
+    message["_context_project_id"] = project
+    message["payload"] = copy.deepcopy(template["payload"])
+    return message
+
+
+def instance_envelopes(
+    templates: dict[str, dict[str, Any]], *, start: datetime, rng: random.Random
+) -> Iterator[str]:
+    server, project = str(uuid.uuid4()), f"{rng.randrange(500):032x}"
+    at = start
+    for step in INSTANCE_STEPS:
+        at += timedelta(seconds=rng.randrange(1, 3600))
+        message = _message(templates[step], at=at, project=project)
+        data = message["payload"]["nova_object.data"]
+        data.update(uuid=server, tenant_id=project, display_name=f"vm-{server[:8]}")
+        yield envelope(message)
+
+
+def floating_ip_envelopes(
+    templates: dict[str, dict[str, Any]], *, start: datetime, rng: random.Random
+) -> Iterator[str]:
+    fip_id, project = str(uuid.uuid4()), f"{rng.randrange(500):032x}"
+    address = f"203.0.{rng.randrange(256)}.{rng.randrange(256)}"
+    at = start
+    for step in ("fip.create.end", "fip.delete.end"):
+        at += timedelta(seconds=rng.randrange(1, 86400))
+        message = _message(templates[step], at=at, project=project)
+        fip = message["payload"]["floatingip"]
+        fip.update(id=fip_id, project_id=project, tenant_id=project, floating_ip_address=address)
+        if "floatingip_id" in message["payload"]:
+            message["payload"]["floatingip_id"] = fip_id
+        yield envelope(message)
+
+
+def synthesise(count: int, *, seed: int = 7) -> list[str]:
+    """`count` envelopes as JSON lines, interleaved across resources like a busy region."""
+    rng, templates = random.Random(seed), load_templates()
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    streams: list[Iterator[str]] = []
+    lines: list[str] = []
+    while len(lines) < count:
+        if len(streams) < 200:
+            moment = start + timedelta(seconds=len(lines))
+            maker = instance_envelopes if rng.random() < 0.8 else floating_ip_envelopes
+            streams.append(maker(templates, start=moment, rng=rng))
+        stream = streams[rng.randrange(len(streams))]
+        line = next(stream, None)
+        if line is None:
+            streams.remove(stream)
+        else:
+            lines.append(line)
+    return lines
+
+
+def bench_translate(lines: list[str]) -> float:
+    began = time.perf_counter()
+    for line in lines:
+        translate(line)
+    return len(lines) / (time.perf_counter() - began)
+
+
+@contextmanager
+def scratch_database(url: str | None) -> Iterator[Database]:
+    """A fresh database: a temporary SQLite file, or a throw-away PostgreSQL schema."""
+    if url is None:
+        with tempfile.TemporaryDirectory() as directory:
+            engine = make_engine(f"sqlite:///{Path(directory) / 'bench.db'}")
+            yield from _prepared(engine)
+        return
+    schema = f"bench_events_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_url(url))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        options = {"options": f"-csearch_path={schema}"}
+        yield from _prepared(create_engine(normalise_url(url), connect_args=options))
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _prepared(engine: Engine) -> Iterator[Database]:
+    upgrade(engine)
+    load_all_tables()
+    metadata.create_all(engine)  # tables whose Alembic revision is not written yet
+    try:
+        yield Database(engine)
+    finally:
+        engine.dispose()
+
+
+def bench_import(lines: list[str], *, url: str | None, batch_size: int) -> tuple[float, str]:
+    clock = SimulatedClock(datetime(2026, 12, 1, tzinfo=UTC))
+    with scratch_database(url) as db:
+        began = time.perf_counter()
+        counts = import_jsonl(
+            db=db, lines=lines, clock=clock, region="bench", batch_size=batch_size
+        )
+        elapsed = time.perf_counter() - began
+    summary = (
+        f"accepted={counts.accepted} ignored={counts.ignored} "
+        f"duplicate={counts.duplicate} dead_lettered={counts.dead_lettered}"
+    )
+    return len(lines) / elapsed, summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--count", type=int, default=50_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    args = parser.parse_args()
+
+    lines = synthesise(args.count)
+    print(f"synthesised {len(lines)} envelopes ({sum(map(len, lines)) / len(lines):.0f} B avg)")
+    print(f"(a) translate only:      {bench_translate(lines):10,.0f} notifications/s")
+    rate, summary = bench_import(lines, url=args.database_url, batch_size=args.batch_size)
+    where = args.database_url or "SQLite file"
+    print(f"(b) translate + apply:   {rate:10,.0f} notifications/s  [{where}; {summary}]")
+    verdict = "meets" if rate >= GOAL else "MISSES"
+    print(f"goal {GOAL:,.0f}/s for (b): {verdict}")
+    return 0 if rate >= GOAL else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""Persistence of the events domain in portable SQL (SQLite, PostgreSQL, MariaDB).
+
+Writes are batched: one SELECT per table per chunk of ids, then one executemany per table.
+No dialect-specific upserts: callers select what exists, then insert or update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
+
+from sws.events.model import DeadLetter, ResourceEvent, ResourceState
+from sws.events.tables import dead_letters, processed_messages, resource_events, resources
+
+#: Ids per IN (...) list: well under every engine's bound-parameter limit.
+CHUNK = 500
+
+ResourceKey = tuple[str, str]
+_T = TypeVar("_T")
+
+_STATE_FIELDS = tuple(field.name for field in dataclasses.fields(ResourceState))
+_EVENT_FIELDS = tuple(field.name for field in dataclasses.fields(ResourceEvent))
+_KEY_COLUMNS = ("resource_type", "resource_id")
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def find_processed(conn: Connection, message_ids: Sequence[str]) -> set[str]:
+    """The subset of `message_ids` already handled by an earlier batch."""
+    found: set[str] = set()
+    column = processed_messages.c.message_id
+    for chunk in chunks(message_ids):
+        found.update(conn.execute(select(column).where(column.in_(chunk))).scalars())
+    return found
+
+
+def record_processed(
+    conn: Connection, outcomes: Iterable[tuple[str, str]], *, received_at: datetime
+) -> None:
+    """Remember (message_id, outcome) pairs so a re-delivery is recognised as a duplicate."""
+    rows = [
+        {"message_id": message_id, "outcome": outcome, "received_at": received_at}
+        for message_id, outcome in outcomes
+    ]
+    if rows:
+        conn.execute(processed_messages.insert(), rows)
+
+
+def insert_events(
+    conn: Connection, events: Sequence[ResourceEvent], *, region: str, received_at: datetime
+) -> None:
+    """Append applied events to the journal."""
+    rows = [_event_row(event, region=region, received_at=received_at) for event in events]
+    if rows:
+        conn.execute(resource_events.insert(), rows)
+
+
+def _event_row(event: ResourceEvent, *, region: str, received_at: datetime) -> dict[str, Any]:
+    row = {name: getattr(event, name) for name in _EVENT_FIELDS}
+    row["region"] = region
+    row["received_at"] = received_at
+    return row
+
+
+def insert_dead_letters(conn: Connection, letters: Sequence[Mapping[str, Any]]) -> None:
+    """Keep rows of (received_at, reason, raw, source) for notifications nobody understood."""
+    if letters:
+        conn.execute(dead_letters.insert(), list(letters))
+
+
+def load_states(conn: Connection, keys: Sequence[ResourceKey]) -> dict[ResourceKey, ResourceState]:
+    """Current states of `keys`, locked for this transaction where the engine supports it."""
+    wanted = set(keys)
+    ids = sorted({resource_id for _, resource_id in wanted})
+    states: dict[ResourceKey, ResourceState] = {}
+    for chunk in chunks(ids):
+        query = select(resources).where(resources.c.resource_id.in_(chunk)).with_for_update()
+        for row in conn.execute(query).mappings():
+            state = _state_from_row(row)
+            if (state.resource_type, state.resource_id) in wanted:
+                states[(state.resource_type, state.resource_id)] = state
+    return states
+
+
+def save_states(
+    conn: Connection,
+    *,
+    created: Sequence[ResourceState],
+    changed: Sequence[ResourceState],
+    updated_at: datetime,
+) -> None:
+    """Insert states seen for the first time, update the others."""
+    if created:
+        conn.execute(resources.insert(), [_state_row(s, updated_at=updated_at) for s in created])
+    if changed:
+        conn.execute(_UPDATE_STATE, [_update_row(s, updated_at=updated_at) for s in changed])
+
+
+_UPDATE_STATE = (
+    update(resources)
+    .where(resources.c.resource_type == bindparam("key_type"))
+    .where(resources.c.resource_id == bindparam("key_id"))
+)
+
+
+def _state_row(state: ResourceState, *, updated_at: datetime) -> dict[str, Any]:
+    row = {name: getattr(state, name) for name in _STATE_FIELDS}
+    row["updated_at"] = updated_at
+    return row
+
+
+def _update_row(state: ResourceState, *, updated_at: datetime) -> dict[str, Any]:
+    row = _state_row(state, updated_at=updated_at)
+    row["key_type"] = row.pop("resource_type")
+    row["key_id"] = row.pop("resource_id")
+    return row
+
+
+def _state_from_row(row: RowMapping) -> ResourceState:
+    return ResourceState(**{name: row[name] for name in _STATE_FIELDS})
+
+
+def _dead_letter_from_row(row: RowMapping) -> DeadLetter:
+    return DeadLetter(
+        id=row["id"],
+        received_at=row["received_at"],
+        reason=row["reason"],
+        raw=row["raw"],
+        source=row["source"],
+    )
+
+
+def dead_letter_page(conn: Connection, *, limit: int, offset: int) -> list[DeadLetter]:
+    """Dead letters, newest first."""
+    query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit).offset(offset)
+    return [_dead_letter_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def count_dead_letters(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(dead_letters)).scalar_one())
+
+
+def resources_by_id(conn: Connection, resource_id: str) -> list[ResourceState]:
+    query = select(resources).where(resources.c.resource_id == resource_id)
+    return [_state_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def resource_page(
+    conn: Connection,
+    *,
+    project_id: str | None,
+    resource_type: str | None,
+    include_deleted: bool,
+    limit: int,
+    offset: int,
+) -> list[ResourceState]:
+    """Resources of one project (or of every project when None), oldest key first."""
+    query = select(resources)
+    if project_id is not None:
+        query = query.where(resources.c.project_id == project_id)
+    if resource_type is not None:
+        query = query.where(resources.c.resource_type == resource_type)
+    if not include_deleted:
+        query = query.where(resources.c.deleted_at.is_(None))
+    query = query.order_by(*[resources.c[name] for name in _KEY_COLUMNS])
+    query = query.limit(limit).offset(offset)
+    return [_state_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def events_of(conn: Connection, key: ResourceKey) -> list[ResourceEvent]:
+    """The journal of one resource, in time order."""
+    query = (
+        select(resource_events)
+        .where(resource_events.c.resource_type == key[0])
+        .where(resource_events.c.resource_id == key[1])
+        .order_by(resource_events.c.occurred_at, resource_events.c.message_id)
+    )
+    rows = conn.execute(query).mappings()
+    return [ResourceEvent(**{name: row[name] for name in _EVENT_FIELDS}) for row in rows]
