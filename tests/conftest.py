@@ -14,8 +14,7 @@ import pytest
 
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
-from sws.db.metadata import metadata
-from sws.db.migrate import load_all_tables
+from sws.db.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -32,8 +31,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
     engine = make_engine(f"sqlite:///{tmp_path / 'sws.db'}")
-    load_all_tables()
-    metadata.create_all(engine)
+    upgrade(engine)
     yield Database(engine)
     engine.dispose()
 

@@ -72,9 +72,5 @@ def _simulated_region(container: Container, name: str) -> RegionRuntime:
         hypervisor_count=container.settings.sim_hypervisors,
         task_seconds=container.settings.sim_task_seconds,
     )
-
-    def apply(batch: object) -> None:
-        events.ingest(db=container.db, envelopes=batch, clock=container.clock, region=name)
-
-    bus.subscribe(apply)
+    bus.subscribe(events.bus_consumer(db=container.db, clock=container.clock, region=name))
     return RegionRuntime(name=name, driver=driver, bus=bus)

@@ -130,7 +130,10 @@ def demo(
     from sws.drivers.simulated.demo import run_demo
 
     started = datetime.fromisoformat(start).replace(tzinfo=UTC)
-    settings = Settings(database_url=None, home=Settings().home / f"demo-{seed}", demo_data=False)
+    settings = Settings(
+        database_url=None, home=Settings().home / f"demo-{seed}", demo_data=False,
+        sim_hypervisors=max(4, tenants // 6),  # room for ~6 busy tenants per hypervisor
+    )
     _fresh_sqlite(settings)
     container = bootstrap.build(settings, clock=SimulatedClock(started))
     upgrade(container.db.engine)
@@ -145,7 +148,7 @@ def demo(
     with Progress(console=console) as progress:
         task = progress.add_task(f"{tenants} tenants x {days} days", total=days * 24)
 
-        def on_hour() -> None:
+        def on_hour(_hours_done: int, _now: datetime) -> None:
             runtime.bus.flush()
             progress.advance(task)
 

@@ -41,7 +41,7 @@ class Invalid(SWSError):
 
 
 class QuotaExceeded(SWSError):
-    """Nova answers quota errors with 403; SWS keeps that status so OpenStack clients feel at home."""
+    """Nova answers quota errors with 403; SWS keeps that status for OpenStack clients."""
 
     status = 403
     title = "Quota exceeded"

@@ -1,0 +1,133 @@
+"""The tenancy matrix: every route, called with another tenant's token and ids.
+
+Another tenant's id must answer exactly as a missing id does (404), and every admin route
+answers a member with 403. A route added without a row here fails `test_matrix_covers_*`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Cloud
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+# method, path template, JSON body: every tenant route that names a resource.
+SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/v1/servers/{server_id}", None),
+    ("DELETE", "/v1/servers/{server_id}", None),
+    ("POST", "/v1/servers/{server_id}/action", {"action": "stop"}),
+    ("GET", "/v1/images/{image_id}", None),
+    ("DELETE", "/v1/images/{image_id}", None),
+    ("GET", "/v1/keypairs/{name}", None),
+    ("DELETE", "/v1/keypairs/{name}", None),
+    ("GET", "/v1/security-groups/{group_id}", None),
+    ("DELETE", "/v1/security-groups/{group_id}", None),
+    ("POST", "/v1/security-groups/{group_id}/rules", {"protocol": "tcp"}),
+    ("DELETE", "/v1/security-group-rules/{rule_id}", None),
+    ("POST", "/v1/floating-ips/{fip_id}/associate", {"server_id": "{server_id}"}),
+    ("POST", "/v1/floating-ips/{fip_id}/disassociate", None),
+    ("DELETE", "/v1/floating-ips/{fip_id}", None),
+    ("GET", "/v1/tenants/{tenant_id}", None),
+    ("GET", "/v1/users/{user_id}", None),
+]
+# Tenant routes without an id: each shows only the caller's own things.
+UNSCOPED = [
+    "/v1/servers", "/v1/images", "/v1/keypairs", "/v1/security-groups", "/v1/floating-ips",
+    "/v1/tenants", "/v1/users", "/v1/flavors", "/v1/regions", "/v1/quotas",
+]
+OPEN = {"/v1/auth/tokens", "/v1/openapi.json", "/v1/docs", "/healthz", "/v1/flavors/{flavor_id}"}
+
+
+def _acme_ids(cloud: Cloud) -> dict[str, str]:
+    client, headers = cloud.client, cloud.acme.headers
+    server = cloud.boot(cloud.acme)
+    snapshot = client.post(
+        f"/v1/servers/{server['id']}/action", json={"action": "snapshot"}, headers=headers
+    ).json()
+    client.post("/v1/keypairs", json={"name": "acme-key"}, headers=headers)
+    group = client.post("/v1/security-groups", json={"name": "web"}, headers=headers).json()
+    rule = client.post(
+        f"/v1/security-groups/{group['id']}/rules",
+        json={"protocol": "tcp", "port_range_min": 22, "port_range_max": 22},
+        headers=headers,
+    ).json()
+    fip = client.post("/v1/floating-ips", headers=headers).json()
+    user = client.get("/v1/users", headers=headers).json()["items"][0]
+    cloud.settle()
+    return {
+        "server_id": server["id"], "image_id": snapshot["id"], "name": "acme-key",
+        "group_id": group["id"], "rule_id": rule["id"], "fip_id": fip["id"],
+        "tenant_id": cloud.acme.id, "user_id": user["id"],
+    }
+
+
+def _fill(template: str, ids: dict[str, str]) -> str:
+    return template.format(**ids)
+
+
+def _body(body: dict[str, Any] | None, ids: dict[str, str]) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    return {k: _fill(v, ids) if isinstance(v, str) else v for k, v in body.items()}
+
+
+def test_another_tenants_ids_answer_exactly_like_missing_ids(cloud: Cloud) -> None:
+    ids = _acme_ids(cloud)
+    missing = dict.fromkeys(ids, MISSING)
+    for method, template, body in SCOPED:
+        foreign = cloud.client.request(
+            method, _fill(template, ids), json=_body(body, ids), headers=cloud.globex.headers
+        )
+        absent = cloud.client.request(
+            method, _fill(template, missing), json=_body(body, ids), headers=cloud.globex.headers
+        )
+        assert foreign.status_code == 404, (method, template, foreign.text)
+        assert absent.status_code == 404, (method, template, absent.text)
+        assert foreign.json()["title"] == absent.json()["title"]
+    # And nothing of acme's was touched by those calls.
+    server = cloud.client.get(f"/v1/servers/{ids['server_id']}", headers=cloud.acme.headers)
+    assert server.json()["status"] == "ACTIVE"
+
+
+def test_lists_show_only_the_callers_own_resources(cloud: Cloud) -> None:
+    ids = _acme_ids(cloud)
+    for path in UNSCOPED:
+        response = cloud.client.get(path, headers=cloud.globex.headers)
+        assert response.status_code == 200, (path, response.text)
+        text = response.text
+        for key in ("server_id", "image_id", "group_id", "fip_id", "tenant_id", "user_id"):
+            assert ids[key] not in text, (path, key)
+
+
+def _routes(cloud: Cloud) -> list[tuple[str, str]]:
+    """Every (METHOD, path) the API serves, read from its own OpenAPI document."""
+    paths = cloud.client.get("/v1/openapi.json").json()["paths"]
+    return [(method.upper(), path) for path, ops in paths.items() for method in ops]
+
+
+def _admin_routes(cloud: Cloud) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in _routes(cloud) if p.startswith("/v1/admin/")]
+
+
+@pytest.mark.parametrize("who", ["acme", "globex"])
+def test_every_admin_route_refuses_members(cloud: Cloud, who: str) -> None:
+    headers = cloud.acme.headers if who == "acme" else cloud.globex.headers
+    admin_routes = _admin_routes(cloud)
+    assert len(admin_routes) >= 10
+    for method, path in admin_routes:
+        url = path.replace("{tenant_id}", cloud.acme.id).replace("{user_id}", MISSING)
+        response = cloud.client.request(method, url, headers=headers, json={})
+        assert response.status_code == 403, (method, path, response.text)
+
+
+def test_matrix_covers_every_tenant_route(cloud: Cloud) -> None:
+    covered = {(m, t) for m, t, _ in SCOPED} | {("GET", p) for p in UNSCOPED}
+    tenant_routes = [(m, p) for m, p in _routes(cloud) if not p.startswith("/v1/admin/")]
+    assert len(tenant_routes) >= 30
+    for method, path in tenant_routes:
+        # Create routes carry no id of an existing resource; every other route is in the matrix.
+        creates = method == "POST" and "{" not in path
+        assert (method, path) in covered or path in OPEN or creates, f"{method} {path} untested"

@@ -1,0 +1,1 @@
+"""Tests of the cloud drivers: the simulated region and its pure rules."""
