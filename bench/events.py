@@ -32,8 +32,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine, normalise_url
-from sws.db.metadata import metadata
-from sws.db.migrate import load_all_tables, upgrade
+from sws.db.migrate import upgrade
 from sws.events.service import import_jsonl
 from sws.events.translate import translate
 
@@ -160,8 +159,6 @@ def scratch_database(url: str | None) -> Iterator[Database]:
 
 def _prepared(engine: Engine) -> Iterator[Database]:
     upgrade(engine)
-    load_all_tables()
-    metadata.create_all(engine)  # tables whose Alembic revision is not written yet
     try:
         yield Database(engine)
     finally:

@@ -158,7 +158,8 @@ def demo(
             on_hour=on_hour,
         )
         runtime.bus.flush()
-    _print_summary(summary, time.monotonic() - wall, settings.db_url)
+    counts = {**asdict(summary), **events.totals(db=container.db)}
+    _print_summary(counts, time.monotonic() - wall, settings.db_url)
 
 
 def _fresh_sqlite(settings: Settings) -> None:
@@ -167,9 +168,9 @@ def _fresh_sqlite(settings: Settings) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _print_summary(summary: Any, seconds: float, url: str) -> None:
+def _print_summary(counts: dict[str, Any], seconds: float, url: str) -> None:
     table = Table("what", "count", title=f"Demo finished in {seconds:.1f} s")
-    for name, value in asdict(summary).items():
+    for name, value in counts.items():
         table.add_row(name.replace("_", " "), str(value))
     console.print(table)
     console.print(f"The demo region's database: {url}")

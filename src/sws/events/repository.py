@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, select, update
+from sqlalchemy import Connection, RowMapping, Table, bindparam, func, select, update
 
 from sws.events.model import DeadLetter, ResourceEvent, ResourceState
 from sws.events.tables import dead_letters, processed_messages, resource_events, resources
@@ -144,7 +144,22 @@ def dead_letter_page(conn: Connection, *, limit: int, offset: int) -> list[DeadL
 
 
 def count_dead_letters(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(dead_letters)).scalar_one())
+    return _count(conn, dead_letters)
+
+
+def _count(conn: Connection, table: Table) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def totals(conn: Connection) -> dict[str, int]:
+    """Row counts an operator checks after an import or a demo."""
+    live = select(func.count()).select_from(resources).where(resources.c.deleted_at.is_(None))
+    return {
+        "events applied": _count(conn, resource_events),
+        "resources tracked": _count(conn, resources),
+        "resources live": int(conn.execute(live).scalar_one()),
+        "dead letters": _count(conn, dead_letters),
+    }
 
 
 def resources_by_id(conn: Connection, resource_id: str) -> list[ResourceState]:

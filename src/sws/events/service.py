@@ -242,6 +242,11 @@ def count_dead_letters(*, db: Database) -> int:
         return repository.count_dead_letters(conn)
 
 
+def totals(*, db: Database) -> dict[str, int]:
+    with db.read() as conn:
+        return repository.totals(conn)
+
+
 def get_resource(
     *, db: Database, resource_id: str, resource_type: str | None = None
 ) -> ResourceState:

@@ -1,0 +1,77 @@
+"""The `sws` command as an operator types it, on an embedded database in a temporary home."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sws.cli import app
+from tests.unit.events.samples import SAMPLES, require_samples
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SWS_HOME", str(tmp_path))
+    monkeypatch.delenv("SWS_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def _capture(tmp_path: Path) -> Path:
+    """The real lifecycle capture plus one line that is not JSON."""
+    require_samples()
+    lines = (SAMPLES / "nova" / "captured-lifecycle" / "all.jsonl").read_text().splitlines()
+    path = tmp_path / "capture.jsonl"
+    path.write_text("\n".join([*lines, "{this is not json"]) + "\n")
+    return path
+
+
+def test_events_import_counts_then_sees_duplicates(home: Path) -> None:
+    capture = _capture(home)
+    first = runner.invoke(app, ["events", "import", str(capture)])
+    assert first.exit_code == 0, first.output
+    assert "duplicate 0" in first.output and "dead-lettered 1" in first.output
+    accepted = int(first.output.split("accepted ")[1].split(",")[0])
+    assert accepted > 0
+    second = runner.invoke(app, ["events", "import", str(capture)])
+    assert f"accepted 0, duplicate {80}" in second.output
+    assert "dead-lettered 1" in second.output
+
+
+def test_db_upgrade_then_admin_tenant_and_user(home: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    made = runner.invoke(
+        app, ["admin", "tenant", "create", "initech", "--timezone", "America/Chicago",
+              "--currency", "USD"],
+    )
+    assert made.exit_code == 0, made.output
+    tenant_id = json.loads(made.output)["id"]
+    user = runner.invoke(
+        app, ["admin", "user", "create", "peter", "--tenant", tenant_id,
+              "--password", "tps-reports-1"],
+    )
+    assert user.exit_code == 0 and json.loads(user.output)["role"] == "member"
+    listed = runner.invoke(app, ["admin", "user", "list", "--tenant", tenant_id])
+    assert "peter" in listed.output
+
+
+def test_bad_input_is_a_clear_message_and_exit_2(home: Path) -> None:
+    bad = runner.invoke(app, ["admin", "tenant", "create", "initech", "--timezone", "Mars/Base"])
+    assert bad.exit_code == 2
+    assert "billing_timezone" in bad.output and "Traceback" not in bad.output
+
+
+def test_demo_fast_forwards_and_summarises(home: Path) -> None:
+    result = runner.invoke(app, ["demo", "--tenants", "3", "--days", "2", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "instances created" in result.output and "events applied" in result.output
+    again = runner.invoke(app, ["demo", "--tenants", "3", "--days", "2", "--seed", "7"])
+    assert _table(again.output) == _table(result.output)
+
+
+def _table(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "│" in line]
