@@ -45,8 +45,13 @@ class InProcessBus:
         with self._flushing:
             while self._queue:
                 batch = self._take_batch()
-                for handler in self._handlers:
-                    handler(batch)
+                try:
+                    for handler in self._handlers:
+                        handler(batch)
+                except Exception:
+                    # Put the batch back: consumers are idempotent, so a retry is safe.
+                    self._queue.extendleft(reversed(batch))
+                    raise
                 delivered += len(batch)
         return delivered
 
