@@ -1,0 +1,1 @@
+"""Object-storage firewall, management side: the rules SWS validates and stores on containers."""

@@ -1,0 +1,459 @@
+"""
+================
+Storage firewall
+================
+
+Per-container IP filtering and per-source-IP limits for a Swift proxy, written by SWS.
+
+Each container may carry a firewall in its system metadata:
+
+- a **whitelist** of up to 100 IPs or CIDR masks (IPv4 or IPv6). A listed address skips every
+  other rule, even if it is also blacklisted. A whitelist marked **exclusive** refuses every
+  address that is not listed;
+- a **blacklist** of up to 100 IPs or CIDR masks, refused;
+- **request limits** per source IP: at most N requests per 5 minutes and/or per 24 hours;
+- **traffic limits** per source IP: at most N MB (10^6 bytes) per 5 minutes and/or 24 hours,
+  counting request bodies (uploads) and response bodies (downloads).
+
+Answers: ``403`` for a blacklisted address or one missing from an exclusive whitelist; ``429``
+with ``Retry-After`` (seconds to the end of the window) over a limit. The plain-text body names
+the rule that refused. Account requests, auth requests and containers without a firewall pass
+untouched.
+
+Windows are fixed and aligned to the epoch (``now // 300``, ``now // 86400``). Every request
+that reaches the limit check counts, refused ones included. Bytes are counted as they flow and
+charged when the response closes, so the request that crosses a traffic budget completes and the
+next one is refused.
+
+--------
+Pipeline
+--------
+
+Place ``sws_firewall`` after the auth middleware and before ``proxy-server`` (and before
+``copy``, ``slo``, ``dlo`` and ``versioned_writes``, so that only client requests are counted
+and large-object downloads are counted whole)::
+
+    [pipeline:main]
+    pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats
+               bulk tempurl ratelimit tempauth sws_firewall copy container-quotas
+               account-quotas slo dlo versioned_writes symlink proxy-logging proxy-server
+
+    [filter:sws_firewall]
+    use = egg:sws#sws_firewall
+    # or: paste.filter_factory = sws_swift.middleware:filter_factory
+
+``gatekeeper`` must stay in the pipeline: it strips sysmeta headers sent by clients, so only
+SWS can write rules.
+
+-------------
+Configuration
+-------------
+
+======================= ========================= ===============================================
+Option                  Default                   Description
+----------------------- ------------------------- -----------------------------------------------
+counter_backend         local                     ``local``: counters in this worker process
+                                                  (exact for one proxy with ``workers = 1``).
+                                                  ``redis``: counters shared by every proxy and
+                                                  worker; one pipelined round trip per request.
+redis_url               redis://127.0.0.1:6379/0  Redis for ``counter_backend = redis``.
+redis_key_prefix        swsfw:                    Prefix of every counter key.
+redis_timeout           0.1                       Seconds to connect or answer before the
+                                                  backend counts as down.
+backend_retry_interval  1                         After a backend failure, seconds during which
+                                                  the backend is not tried again (requests
+                                                  follow ``failure_mode`` meanwhile; one warning
+                                                  is logged per interval).
+failure_mode            open                      ``open``: when counters are unavailable or a
+                                                  container's rules are unreadable, let the
+                                                  request through (logged warning, StatsD
+                                                  counter). ``closed``: answer ``503``.
+trusted_proxies         (none)                    Comma-separated CIDRs of load balancers whose
+                                                  ``X-Forwarded-For`` is believed. The client
+                                                  is the rightmost address not in this list.
+                                                  From any other peer the header is ignored and
+                                                  ``REMOTE_ADDR`` is used.
+rules_cache_size        4096                      Distinct compiled rule sets kept in memory.
+======================= ========================= ===============================================
+
+StatsD counters (with ``log_statsd_host``): ``sws_firewall.denied``, ``sws_firewall.limited``,
+``sws_firewall.backend_unavailable``, ``sws_firewall.rules_unreadable``.
+
+--------------------------
+Rules in container sysmeta
+--------------------------
+
+SWS writes the rules with one container POST that carries, for example::
+
+    X-Container-Sysmeta-Sws-Fw-Version:   1
+    X-Container-Sysmeta-Sws-Fw-Allow:     203.0.113.0/24,2001:db8::/32
+    X-Container-Sysmeta-Sws-Fw-Exclusive: true
+    X-Container-Sysmeta-Sws-Fw-Deny:      192.0.2.7
+    X-Container-Sysmeta-Sws-Fw-Limits:    requests/300=5000,requests/86400=500000,mb/300=100
+
+Empty values remove the firewall. Clients cannot send these headers through the public
+pipeline (gatekeeper removes them); SWS writes them through a pipeline without gatekeeper: an
+``InternalClient`` or an internal-only proxy. ``sws_swift.rules.to_sysmeta_headers`` builds them.
+
+The middleware reads the rules from ``get_container_info``: from the request's info cache, then
+memcache, then a HEAD to the container servers. A change therefore takes effect at once on
+proxies sharing the memcache that the writing pipeline cleared, and everywhere within
+``recheck_container_existence`` seconds (proxy-server option, default 60). Compiled rules are
+cached by their sysmeta text, so unchanged rules are never re-parsed.
+
+Malformed rules (which SWS never writes) are logged once per distinct value and handled by
+``failure_mode``; they never cause a 500.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from swift.common.constraints import valid_api_version
+from swift.common.registry import register_swift_info
+from swift.common.swob import wsgi_to_str
+from swift.common.utils import get_logger, list_from_csv
+from swift.proxy.controllers.base import get_cache_key, get_container_info
+
+from sws_swift.counters import BackendDown, Counters, LocalCounters, RedisCounters
+from sws_swift.rules import (
+    BYTES_PER_MB,
+    CompiledRules,
+    IPSet,
+    Limit,
+    RuleError,
+    compile_rules,
+    from_sysmeta,
+    parse_ip,
+    sysmeta_key,
+)
+
+Env = dict[str, Any]
+StartResponse = Callable[..., Any]
+Address = tuple[int, int]
+UNKNOWN: Address = (0, -1)  # no parseable client address: no list matches it
+
+
+class StorageFirewall:
+    """WSGI middleware enforcing the container firewall kept in container sysmeta."""
+
+    def __init__(self, app: Any, conf: dict[str, str], logger: Any = None) -> None:
+        self.app = app
+        self.logger = logger or get_logger(conf, log_route="sws_firewall")
+        self.fail_closed = _failure_mode(conf.get("failure_mode", "open"))
+        self.trusted = IPSet(list_from_csv(conf.get("trusted_proxies", "")))
+        self.counters: Counters = make_counters(conf)
+        self.retry_interval = float(conf.get("backend_retry_interval", 1))
+        self.cache_size = int(conf.get("rules_cache_size", 4096))
+        self.clock: Callable[[], float] = time.time
+        self.stats: Counter[str] = Counter()
+        self._compiled: dict[tuple[str, ...], CompiledRules | None] = {}
+        self._down_until = 0.0
+
+    def __call__(self, env: Env, start_response: StartResponse) -> Iterable[bytes]:
+        container = _container_path(env.get("PATH_INFO", ""))
+        if container is None:
+            return self.app(env, start_response)  # type: ignore[no-any-return]
+        key = sysmeta_key(self._sysmeta(env, container))
+        if key is None:
+            return self.app(env, start_response)  # type: ignore[no-any-return]
+        rules = self._rules(key, container)
+        if rules is None:
+            return self._unavailable(env, start_response, "rules_unreadable", "are unreadable")
+        return self._enforce(env, start_response, container, rules)
+
+    def _enforce(
+        self, env: Env, start_response: StartResponse, container: str, rules: CompiledRules
+    ) -> Iterable[bytes]:
+        address = self.client_address(env)
+        if address in rules.allow:
+            return self.app(env, start_response)  # type: ignore[no-any-return]
+        if rules.exclusive:
+            return self._deny(env, start_response, "the address is not on the exclusive whitelist")
+        if address in rules.deny:
+            entry = rules.deny.first_match(address)
+            return self._deny(env, start_response, f"the address matches blacklist entry {entry}")
+        if not rules.counted:
+            return self.app(env, start_response)  # type: ignore[no-any-return]
+        return self._count(env, start_response, f"{container}|{_address_key(address)}", rules)
+
+    # --- rules ----------------------------------------------------------------------------
+
+    def _sysmeta(self, env: Env, container: str) -> dict[str, str]:
+        """The container's sysmeta, read in place from swift.infocache when it is there.
+
+        get_container_info deep-copies the cached info on every call; we only read it, so a
+        hit in the request's infocache costs a dict lookup. On a miss, get_container_info
+        fills the infocache (from memcache, or a HEAD), where the proxy server finds it next.
+        """
+        account, name = (wsgi_to_str(part) for part in container.split("/", 1))
+        info = (env.get("swift.infocache") or {}).get(get_cache_key(account, name))
+        if info is None:
+            info = get_container_info(env, self.app, swift_source="SWSFW")
+        return info.get("sysmeta") or {}
+
+    def _rules(self, key: tuple[str, ...], container: str) -> CompiledRules | None:
+        try:
+            return self._compiled[key]
+        except KeyError:
+            pass
+        compiled = None
+        try:
+            compiled = compile_rules(from_sysmeta(key))
+        except RuleError as exc:
+            self.logger.error("sws_firewall: unreadable rules on %s: %s (%r)", container, exc, key)
+        if len(self._compiled) >= self.cache_size:
+            del self._compiled[next(iter(self._compiled))]
+        self._compiled[key] = compiled
+        return compiled
+
+    def client_address(self, env: Env) -> Address:
+        """REMOTE_ADDR, or the rightmost untrusted X-Forwarded-For hop behind trusted proxies."""
+        address = parse_ip(env.get("REMOTE_ADDR", "")) or UNKNOWN
+        forwarded = env.get("HTTP_X_FORWARDED_FOR")
+        if not forwarded or address is UNKNOWN or address not in self.trusted:
+            return address
+        for hop in reversed(forwarded.split(",")):
+            parsed = parse_ip(hop.strip())
+            if parsed is None:
+                break
+            address = parsed
+            if parsed not in self.trusted:
+                break
+        return address
+
+    # --- limits ---------------------------------------------------------------------------
+
+    def _count(
+        self, env: Env, start_response: StartResponse, key: str, rules: CompiledRules
+    ) -> Iterable[bytes]:
+        now = self.clock()
+        try:
+            requests, nbytes = self._observe(key, now, rules)
+        except BackendDown:
+            return self._backend_down(env, start_response)
+        refusal = _over_limit(rules, requests, nbytes, now)
+        if refusal is not None:
+            limit, retry_after = refusal
+            return self._limited(env, start_response, limit, retry_after)
+        if not rules.byte_limits:
+            return self.app(env, start_response)  # type: ignore[no-any-return]
+        windows = [limit.window for limit in rules.byte_limits]
+        return self._metered(env, start_response, lambda n: self._charge(key, windows, n))
+
+    def _observe(self, key: str, now: float, rules: CompiledRules) -> tuple[list[int], list[int]]:
+        if now < self._down_until:
+            raise BackendDown("within backend_retry_interval of the last failure")
+        request_windows = [limit.window for limit in rules.request_limits]
+        byte_windows = [limit.window for limit in rules.byte_limits]
+        try:
+            return self.counters.observe(key, now, request_windows, byte_windows)
+        except BackendDown as exc:
+            self._mark_down(now, exc)
+            raise
+
+    def _charge(self, key: str, windows: list[int], nbytes: int) -> None:
+        now = self.clock()
+        if nbytes <= 0 or now < self._down_until:
+            return
+        try:
+            self.counters.charge(key, now, windows, nbytes)
+        except BackendDown as exc:
+            self._mark_down(now, exc)
+            self._note("backend_unavailable")
+
+    def _mark_down(self, now: float, exc: BackendDown) -> None:
+        self._down_until = now + self.retry_interval
+        mode = "closed" if self.fail_closed else "open"
+        self.logger.warning("sws_firewall: counter backend unavailable, failing %s: %s", mode, exc)
+
+    def _metered(
+        self, env: Env, start_response: StartResponse, charge: Callable[[int], None]
+    ) -> Iterable[bytes]:
+        tally = _Tally()
+        env["wsgi.input"] = _CountingInput(env["wsgi.input"], tally)
+        try:
+            app_iter = self.app(env, start_response)
+        except BaseException:
+            charge(tally.nbytes)
+            raise
+        return _CountingIterable(app_iter, tally, charge)
+
+    # --- answers --------------------------------------------------------------------------
+
+    def _backend_down(self, env: Env, start_response: StartResponse) -> Iterable[bytes]:
+        return self._unavailable(env, start_response, "backend_unavailable", "cannot be counted")
+
+    def _unavailable(
+        self, env: Env, start_response: StartResponse, metric: str, what: str
+    ) -> Iterable[bytes]:
+        self._note(metric)
+        if not self.fail_closed:
+            return self.app(env, start_response)  # type: ignore[no-any-return]
+        message = f"this container's firewall rules {what} right now"
+        return _answer(env, start_response, "503 Service Unavailable", message)
+
+    def _deny(self, env: Env, start_response: StartResponse, reason: str) -> Iterable[bytes]:
+        self._note("denied")
+        return _answer(env, start_response, "403 Forbidden", reason)
+
+    def _limited(
+        self, env: Env, start_response: StartResponse, limit: Limit, retry: int
+    ) -> Iterable[bytes]:
+        self._note("limited")
+        reason = f"{limit.describe()} for this address exceeded; retry after {retry} s"
+        headers = [("Retry-After", str(retry))]
+        return _answer(env, start_response, "429 Too Many Requests", reason, headers)
+
+    def _note(self, metric: str) -> None:
+        self.stats[metric] += 1
+        self.logger.increment(metric)
+
+
+def _over_limit(
+    rules: CompiledRules, requests: list[int], nbytes: list[int], now: float
+) -> tuple[Limit, int] | None:
+    """The exceeded limit that ends last, with its Retry-After; None if all are within."""
+    over = [lim for lim, n in zip(rules.request_limits, requests, strict=True) if n > lim.amount]
+    over += [
+        lim
+        for lim, n in zip(rules.byte_limits, nbytes, strict=True)
+        if n >= lim.amount * BYTES_PER_MB
+    ]
+    if not over:
+        return None
+    limit = max(over, key=lambda lim: lim.window)
+    return limit, max(1, math.ceil((now // limit.window + 1) * limit.window - now))
+
+
+def _answer(
+    env: Env,
+    start_response: StartResponse,
+    status: str,
+    reason: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    """A plain-text refusal; a HEAD gets the headers only."""
+    body = f"Refused by the storage firewall: {reason}.\n".encode()
+    headers = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(body)))]
+    start_response(status, headers + (extra or []))
+    return [b""] if env.get("REQUEST_METHOD") == "HEAD" else [body]
+
+
+def _container_path(path: str) -> str | None:
+    """'account/container' for /v1/account/container[/object]; None for anything else."""
+    parts = path.split("/", 4)
+    if len(parts) < 4 or parts[0] or not parts[2] or not parts[3]:
+        return None
+    if not valid_api_version(parts[1]):
+        return None
+    return f"{parts[2]}/{parts[3]}"
+
+
+def _address_key(address: Address) -> str:
+    version, value = address
+    return f"{version}:{value:x}" if value >= 0 else "unknown"
+
+
+def _failure_mode(value: str) -> bool:
+    if value not in ("open", "closed"):
+        raise ValueError(f"sws_firewall: failure_mode must be open or closed, not {value!r}")
+    return value == "closed"
+
+
+def make_counters(conf: dict[str, str]) -> Counters:
+    backend = conf.get("counter_backend", "local")
+    if backend == "local":
+        return LocalCounters()
+    if backend == "redis":
+        return RedisCounters.from_url(
+            conf.get("redis_url", "redis://127.0.0.1:6379/0"),
+            prefix=conf.get("redis_key_prefix", "swsfw:"),
+            timeout=float(conf.get("redis_timeout", 0.1)),
+        )
+    raise ValueError(f"sws_firewall: counter_backend must be local or redis, not {backend!r}")
+
+
+class _Tally:
+    __slots__ = ("charged", "nbytes")
+
+    def __init__(self) -> None:
+        self.nbytes = 0
+        self.charged = False
+
+
+class _CountingInput:
+    """wsgi.input that adds every byte read to a tally."""
+
+    def __init__(self, wrapped: Any, tally: _Tally) -> None:
+        self._wrapped = wrapped
+        self._tally = tally
+
+    def read(self, *args: Any) -> bytes:
+        data: bytes = self._wrapped.read(*args)
+        self._tally.nbytes += len(data)
+        return data
+
+    def readline(self, *args: Any) -> bytes:
+        data: bytes = self._wrapped.readline(*args)
+        self._tally.nbytes += len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._wrapped:
+            self._tally.nbytes += len(line)
+            yield line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+class _CountingIterable:
+    """The response body: counts bytes as they are sent, charges everything once on close.
+
+    Middlewares to the left may keep only the iterator (Swift's `reiterate` does), so the
+    generator closes and charges too, when it ends or is closed; whichever comes first wins.
+    """
+
+    def __init__(self, app_iter: Iterable[bytes], tally: _Tally, charge: Callable[[int], None]):
+        self._app_iter = app_iter
+        self._tally = tally
+        self._charge = charge
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._app_iter:
+                self._tally.nbytes += len(chunk)
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._tally.charged:
+            return
+        self._tally.charged = True
+        try:
+            close = getattr(self._app_iter, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._charge(self._tally.nbytes)
+
+
+def filter_factory(global_conf: dict[str, str], **local_conf: str) -> Callable[[Any], Any]:
+    """paste.deploy entry point: `use = egg:sws#sws_firewall`."""
+    conf = {**global_conf, **local_conf}
+    _failure_mode(conf.get("failure_mode", "open"))
+    register_swift_info("sws_firewall", windows=[300, 86400], max_entries=100)
+
+    def sws_firewall(app: Any) -> StorageFirewall:
+        return StorageFirewall(app, conf)
+
+    return sws_firewall
+
+
+__all__ = ["StorageFirewall", "filter_factory"]
