@@ -1,0 +1,54 @@
+"""`sws lb`: look at load balancers and render a node's HAProxy configuration offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sws import bootstrap
+from sws.config import Settings
+from sws.db.migrate import upgrade
+from sws.loadbalancer import repository, service
+from sws.loadbalancer.renderer import RenderOptions, render
+from sws.loadbalancer.service import LBConfig
+
+app = typer.Typer(help="Load balancers on the shared IPs.", no_args_is_help=True)
+console = Console()
+
+
+def _container() -> bootstrap.Container:
+    container = bootstrap.build(Settings())
+    upgrade(container.db.engine)
+    return container
+
+
+@app.command("list")
+def list_all() -> None:
+    """Every load balancer of every tenant (an operator's view)."""
+    container = _container()
+    with container.db.read() as conn:
+        rows = repository.list_lbs(conn)
+    table = Table("id", "project", "type", "algorithm", "port", "hosts", "members")
+    for row in rows:
+        table.add_row(row.id, row.project_id, row.type, row.algorithm, str(row.port or ""),
+                      " ".join(h for h, _ in row.hosts), str(len(row.members)))
+    console.print(table)
+
+
+@app.command("render")
+def render_config(
+    run_dir: Annotated[Path, typer.Option(help="the agent's run directory")] = Path(
+        "/var/lib/sws-agent/lb"
+    ),
+    bind: Annotated[list[str] | None, typer.Option(help="listen addresses")] = None,
+) -> None:
+    """Print the HAProxy configuration a node would load for the current desired state."""
+    container = _container()
+    state = service.desired_state(db=container.db,
+                                  config=LBConfig.from_settings(container.settings))
+    opts = RenderOptions(run_dir=run_dir, bind=tuple(bind or ["0.0.0.0"]))
+    typer.echo(render(state, opts).config, nl=False)

@@ -1,0 +1,341 @@
+"""Load-balancer routes: tenants' LBs, members, host names and instance public domains; and
+the LB nodes' side (desired state by long poll, health reports) under /v1/admin/lb-nodes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from sws.loadbalancer import service
+from sws.loadbalancer.model import Monitor
+from sws.loadbalancer.service import LBConfig, LBView, MemberSpec, MemberView
+from sws.web.deps import Admin, Caller, Driver, Services
+
+router = APIRouter(prefix="/v1", tags=["loadbalancers"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+Id = Annotated[str, Path(max_length=64)]
+MAX_WAIT = 30.0
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MonitorBody(Body):
+    type: Literal["http", "tcp"] = "tcp"
+    interval_ms: int = Field(default=500, ge=100, le=3_600_000)
+    timeout_ms: int = Field(default=400, ge=50, le=3_600_000)
+    rise: int = Field(default=2, ge=1, le=10)
+    fall: int = Field(default=2, ge=1, le=10)
+    http_path: str = Field(default="/", max_length=255)
+    expected_codes: str = Field(default="200-399", max_length=7)
+
+    def value(self) -> Monitor:
+        return Monitor(**self.model_dump())
+
+
+class MemberCreate(Body):
+    server_id: str = Field(min_length=1, max_length=64)
+    port: int = Field(ge=1, le=65535)
+    weight: int = Field(default=1, ge=0, le=256)
+    backup: bool = False
+
+    def spec(self) -> MemberSpec:
+        return MemberSpec(self.server_id, self.port, self.weight, self.backup)
+
+
+class MemberUpdate(Body):
+    weight: int | None = Field(default=None, ge=0, le=256)
+    admin_state: Literal["enabled", "maint"] | None = None
+
+
+class LoadBalancerCreate(Body):
+    name: str = Field(min_length=1, max_length=255)
+    type: Literal["http", "tcp"]
+    algorithm: Literal["roundrobin", "leastconn", "source"] = "roundrobin"
+    monitor: MonitorBody | None = None
+    custom_hosts: list[Annotated[str, Field(max_length=253)]] = Field(
+        default_factory=list, max_length=20
+    )
+    members: list[MemberCreate] = Field(default_factory=list, max_length=100)
+
+
+class LoadBalancerUpdate(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    algorithm: Literal["roundrobin", "leastconn", "source"] | None = None
+    monitor: MonitorBody | None = None
+
+
+class HostCreate(Body):
+    host: str = Field(min_length=1, max_length=253)
+
+
+class PublicDomainCreate(Body):
+    port: int = Field(default=22, ge=1, le=65535, description="the instance port to reach")
+
+
+class MemberRead(BaseModel):
+    id: str
+    server_id: str
+    address: str
+    port: int
+    weight: int
+    backup: bool
+    admin_state: str
+    health: str
+    nodes: dict[str, str]
+
+
+class MonitorRead(BaseModel):
+    type: str
+    interval_ms: int
+    timeout_ms: int
+    rise: int
+    fall: int
+    http_path: str
+    expected_codes: str
+
+
+class LoadBalancerRead(BaseModel):
+    id: str
+    project_id: str
+    region: str
+    name: str
+    type: str
+    algorithm: str
+    port: int | None
+    hosts: list[str]
+    endpoints: list[str]
+    addresses: list[str]
+    monitor: MonitorRead
+    members: list[MemberRead]
+    public_domain_server_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NodeRead(BaseModel):
+    name: str
+    address: str
+    isp: str
+    admin_state: str
+    alive: bool
+
+
+class NodeStateUpdate(Body):
+    state: Literal["up", "down", "maint"]
+
+
+class HealthReport(Body):
+    version: int | None = Field(default=None, ge=0)
+    members: dict[Annotated[str, Field(max_length=64)], Literal["up", "down", "maint"]] = Field(
+        default_factory=dict
+    )
+
+
+def _member(view: MemberView) -> MemberRead:
+    m = view.member
+    return MemberRead(
+        id=m.id, server_id=m.server_id, address=m.address, port=m.port, weight=m.weight,
+        backup=m.backup, admin_state=m.admin_state, health=view.health, nodes=view.nodes,
+    )
+
+
+def _read(view: LBView) -> LoadBalancerRead:
+    row = view.row
+    return LoadBalancerRead(
+        id=row.id, project_id=row.project_id, region=row.region, name=row.name, type=row.type,
+        algorithm=row.algorithm, port=row.port, hosts=[h for h, _ in row.hosts],
+        endpoints=view.endpoints, addresses=view.addresses,
+        monitor=MonitorRead(**{k: getattr(row.monitor, k) for k in MonitorRead.model_fields}),
+        members=[_member(m) for m in view.members],
+        public_domain_server_id=row.public_domain_server_id,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def _config(container: Services) -> LBConfig:
+    return LBConfig.from_settings(container.settings)
+
+
+def _region(container: Services, header: str | None) -> str:
+    name = header or container.default_region
+    container.driver(name)  # refuses an unknown region
+    return name
+
+
+@router.get("/loadbalancers", response_model=list[LoadBalancerRead])
+def list_loadbalancers(caller: Caller, container: Services) -> list[LoadBalancerRead]:
+    views = service.list_loadbalancers(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id,
+    )
+    return [_read(v) for v in views]
+
+
+@router.post("/loadbalancers", status_code=201, response_model=LoadBalancerRead)
+def create_loadbalancer(
+    body: LoadBalancerCreate, caller: Caller, container: Services, driver: Driver,
+    x_sws_region: Annotated[str | None, Header()] = None,
+) -> LoadBalancerRead:
+    view = service.create_loadbalancer(
+        db=container.db, clock=container.clock, driver=driver, config=_config(container),
+        project_id=caller.tenant_id, region=_region(container, x_sws_region), name=body.name,
+        type=body.type, algorithm=body.algorithm,
+        monitor=body.monitor.value() if body.monitor else None,
+        custom_hosts=body.custom_hosts, members=[m.spec() for m in body.members],
+    )
+    return _read(view)
+
+
+@router.get("/loadbalancers/{lb_id}", response_model=LoadBalancerRead)
+def get_loadbalancer(lb_id: Id, caller: Caller, container: Services) -> LoadBalancerRead:
+    return _read(service.get_loadbalancer(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id, lb_id=lb_id,
+    ))
+
+
+@router.patch("/loadbalancers/{lb_id}", response_model=LoadBalancerRead)
+def update_loadbalancer(
+    lb_id: Id, body: LoadBalancerUpdate, caller: Caller, container: Services
+) -> LoadBalancerRead:
+    return _read(service.update_loadbalancer(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id, lb_id=lb_id, name=body.name, algorithm=body.algorithm,
+        monitor=body.monitor.value() if body.monitor else None,
+    ))
+
+
+@router.delete("/loadbalancers/{lb_id}", status_code=204)
+def delete_loadbalancer(lb_id: Id, caller: Caller, container: Services) -> Response:
+    service.delete_loadbalancer(
+        db=container.db, clock=container.clock, project_id=caller.tenant_id, lb_id=lb_id
+    )
+    return Response(status_code=204)
+
+
+@router.get("/loadbalancers/{lb_id}/health", response_model=list[MemberRead])
+def loadbalancer_health(lb_id: Id, caller: Caller, container: Services) -> list[MemberRead]:
+    view = service.get_loadbalancer(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id, lb_id=lb_id,
+    )
+    return [_member(m) for m in view.members]
+
+
+@router.post("/loadbalancers/{lb_id}/members", status_code=201, response_model=MemberRead)
+def add_member(
+    lb_id: Id, body: MemberCreate, caller: Caller, container: Services, driver: Driver
+) -> MemberRead:
+    return _member(service.add_member(
+        db=container.db, clock=container.clock, driver=driver, config=_config(container),
+        project_id=caller.tenant_id, lb_id=lb_id, spec=body.spec(),
+    ))
+
+
+@router.patch("/loadbalancers/{lb_id}/members/{member_id}", response_model=MemberRead)
+def update_member(
+    lb_id: Id, member_id: Id, body: MemberUpdate, caller: Caller, container: Services
+) -> MemberRead:
+    return _member(service.update_member(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id, lb_id=lb_id, member_id=member_id, weight=body.weight,
+        admin_state=body.admin_state,
+    ))
+
+
+@router.delete("/loadbalancers/{lb_id}/members/{member_id}", status_code=204)
+def remove_member(lb_id: Id, member_id: Id, caller: Caller, container: Services) -> Response:
+    service.remove_member(
+        db=container.db, project_id=caller.tenant_id, lb_id=lb_id, member_id=member_id
+    )
+    return Response(status_code=204)
+
+
+@router.post("/loadbalancers/{lb_id}/hosts", status_code=201, response_model=LoadBalancerRead)
+def add_host(lb_id: Id, body: HostCreate, caller: Caller, container: Services) -> Any:
+    return _read(service.add_host(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id, lb_id=lb_id, host=body.host,
+    ))
+
+
+@router.delete("/loadbalancers/{lb_id}/hosts/{host}", status_code=204)
+def remove_host(
+    lb_id: Id, host: Annotated[str, Path(max_length=253)], caller: Caller, container: Services
+) -> Response:
+    service.remove_host(db=container.db, project_id=caller.tenant_id, lb_id=lb_id, host=host)
+    return Response(status_code=204)
+
+
+@router.get("/servers/{server_id}/public-domain", response_model=LoadBalancerRead)
+def get_public_domain(server_id: Id, caller: Caller, container: Services) -> LoadBalancerRead:
+    return _read(service.get_public_domain(
+        db=container.db, clock=container.clock, config=_config(container),
+        project_id=caller.tenant_id, server_id=server_id,
+    ))
+
+
+@router.post("/servers/{server_id}/public-domain", status_code=201,
+             response_model=LoadBalancerRead)
+def create_public_domain(
+    server_id: Id, caller: Caller, container: Services, driver: Driver,
+    body: PublicDomainCreate | None = None,
+    x_sws_region: Annotated[str | None, Header()] = None,
+) -> LoadBalancerRead:
+    return _read(service.create_public_domain(
+        db=container.db, clock=container.clock, driver=driver, config=_config(container),
+        project_id=caller.tenant_id, region=_region(container, x_sws_region),
+        server_id=server_id, port=(body or PublicDomainCreate()).port,
+    ))
+
+
+@router.delete("/servers/{server_id}/public-domain", status_code=204)
+def delete_public_domain(server_id: Id, caller: Caller, container: Services) -> Response:
+    service.delete_public_domain(
+        db=container.db, clock=container.clock, project_id=caller.tenant_id, server_id=server_id
+    )
+    return Response(status_code=204)
+
+
+# ---- LB nodes (the agents), operator only ---------------------------------------------------
+
+
+@admin_router.get("/lb-nodes", response_model=list[NodeRead])
+def list_nodes(_: Admin, container: Services) -> list[NodeRead]:
+    found = service.nodes(db=container.db, clock=container.clock, config=_config(container))
+    return [NodeRead(name=n.name, address=n.address, isp=n.isp, admin_state=n.admin_state,
+                     alive=n.alive) for n in found]
+
+
+@admin_router.put("/lb-nodes/{node}/state", status_code=204)
+def set_node_state(node: Id, body: NodeStateUpdate, _: Admin, container: Services) -> Response:
+    service.set_node_state(db=container.db, config=_config(container), node=node,
+                           state=body.state)
+    return Response(status_code=204)
+
+
+@admin_router.get("/lb-nodes/{node}/desired-state")
+def desired_state(
+    node: Id, _: Admin, container: Services,
+    after: Annotated[int, Query(ge=-1)] = -1,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 0,
+) -> dict[str, Any]:
+    """The whole desired state; with `after` and `wait`, returns once the version passes
+    `after` (a long poll), or after `wait` seconds with the current state."""
+    config = _config(container)
+    service.known_node(config, node)
+    if wait > 0:
+        service.wait_for_version(db=container.db, after=after, timeout=wait)
+    return service.desired_state(db=container.db, config=config).to_json()
+
+
+@admin_router.post("/lb-nodes/{node}/report", status_code=204)
+def report_health(node: Id, body: HealthReport, _: Admin, container: Services) -> Response:
+    service.report(db=container.db, clock=container.clock, config=_config(container),
+                   node=node, version=body.version, members=dict(body.members))
+    return Response(status_code=204)
