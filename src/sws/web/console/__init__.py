@@ -1,0 +1,37 @@
+"""The web console: tenant pages under /console, the admin console under /admin.
+
+Server-rendered Jinja2 pages with the project's own CSS and JS, calling the same driver and
+services as the API. See docs/console.md for the pages, the security choices and i18n.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.staticfiles import StaticFiles
+
+from sws.bootstrap import Container
+from sws.errors import NotFound
+from sws.web.console.context import AnyVisit
+from sws.web.console.routing import ConsoleRoute
+from sws.web.console.state import STATIC, build_state
+from sws.web.console.views import admin, admin_identity, auth, compute, resources
+
+STATIC_PATH = "/console/static"
+_fallback = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+
+@_fallback.get("/console/{rest:path}")
+@_fallback.get("/admin/{rest:path}")
+def not_found(current: AnyVisit, rest: str) -> Response:
+    raise NotFound(current.gettext("There is no such page."))
+
+
+def install(app: FastAPI, container: Container) -> None:
+    """Mount the console's static files and routers on `app` (after the API's routers)."""
+    app.state.console = build_state(container)
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
+    for router in (
+        auth.router, compute.router, resources.router, admin.router, admin_identity.router,
+        _fallback,
+    ):
+        app.include_router(router)

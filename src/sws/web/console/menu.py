@@ -1,0 +1,77 @@
+"""The console's left menus; an entry without a path is shown as "not enabled", never faked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sws.web.console.i18n import N_
+
+NOT_ENABLED = N_("not enabled yet")
+WITH_BILLING = N_("coming with billing")
+WITH_METERING = N_("coming with metering")
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    label: str
+    path: str | None  # None: the backend is not there yet, so the entry says so
+    note: str = ""
+
+    def active(self, current: str) -> bool:
+        if self.path is None:
+            return False
+        if self.path in ("/console/", "/admin/"):
+            return current == self.path
+        return current == self.path or current.startswith(self.path + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class MenuSection:
+    label: str
+    items: tuple[MenuItem, ...]
+
+
+TENANT_MENU = (
+    MenuSection(N_("Compute"), (
+        MenuItem(N_("Overview"), "/console/"),
+        MenuItem(N_("Instances"), "/console/instances"),
+        MenuItem(N_("Images"), "/console/images"),
+        MenuItem(N_("Snapshots"), "/console/snapshots"),
+        MenuItem(N_("Security Groups"), "/console/security-groups"),
+        MenuItem(N_("Key Pairs"), "/console/key-pairs"),
+        MenuItem(N_("Floating IPs"), "/console/floating-ips"),
+        MenuItem(N_("Load Balancers"), None, NOT_ENABLED),
+    )),
+    MenuSection(N_("Monitoring"), (
+        MenuItem(N_("Instance Monitoring"), None, WITH_METERING),
+    )),
+    MenuSection(N_("Storage"), (
+        MenuItem(N_("Containers"), None, NOT_ENABLED),
+        MenuItem(N_("Storage Firewall"), None, NOT_ENABLED),
+    )),
+    MenuSection(N_("Billing"), (
+        MenuItem(N_("Account"), None, WITH_BILLING),
+        MenuItem(N_("Bills"), None, WITH_BILLING),
+    )),
+)
+
+ADMIN_MENU = (
+    MenuSection(N_("Identity"), (
+        MenuItem(N_("Overview"), "/admin/"),
+        MenuItem(N_("Tenants"), "/admin/tenants"),
+        MenuItem(N_("Users"), "/admin/users"),
+        MenuItem(N_("Regions"), "/admin/regions"),
+    )),
+    MenuSection(N_("Compute"), (
+        MenuItem(N_("Hypervisors"), "/admin/hypervisors"),
+        MenuItem(N_("All Instances"), "/admin/instances"),
+    )),
+    MenuSection(N_("Operations"), (
+        MenuItem(N_("Dead Letters"), "/admin/dead-letters"),
+        MenuItem(N_("Audit Log"), "/admin/audit"),
+    )),
+    MenuSection(N_("Billing"), (
+        MenuItem(N_("Top-ups and Coupons"), None, WITH_BILLING),
+        MenuItem(N_("Price Catalog"), None, WITH_BILLING),
+    )),
+)

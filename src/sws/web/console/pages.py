@@ -1,0 +1,80 @@
+"""Small page-building helpers shared by the console views: labels, filters, parsed forms.
+
+Business rules stay in the driver and the services; this module only shapes what they
+return for a page and turns form fields into their arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from sws.drivers.base import Server, ServerCreate
+from sws.errors import Invalid
+from sws.web.console.i18n import N_
+
+T = TypeVar("T")
+PAGE_SIZE = 50
+STATUS_LABELS = {
+    "ACTIVE": N_("Active"), "BUILD": N_("Building"), "SHUTOFF": N_("Shut off"),
+    "REBOOT": N_("Rebooting"), "HARD_REBOOT": N_("Rebooting"), "RESIZE": N_("Resizing"),
+    "VERIFY_RESIZE": N_("Confirm resize"), "REVERT_RESIZE": N_("Reverting resize"),
+    "SHELVED": N_("Shelved"), "SHELVED_OFFLOADED": N_("Shelved, offloaded"),
+    "ERROR": N_("Error"), "DELETED": N_("Deleted"), "UNKNOWN": N_("Unknown"),
+}
+POWER_LABELS = {
+    "running": N_("Running"), "shutdown": N_("Shut down"), "pending": N_("Pending"),
+    "crashed": N_("Crashed"), "paused": N_("Paused"), "suspended": N_("Suspended"),
+}
+TRANSITIONAL = frozenset({"BUILD", "REBOOT", "HARD_REBOOT", "RESIZE", "REVERT_RESIZE"})
+FILTER_STATUSES = ("ACTIVE", "BUILD", "SHUTOFF", "REBOOT", "RESIZE", "VERIFY_RESIZE",
+                   "SHELVED", "SHELVED_OFFLOADED", "ERROR")
+
+
+def is_transitional(server: Server) -> bool:
+    """Still moving: the page keeps polling until every shown instance has settled."""
+    return server.status in TRANSITIONAL or server.task_state is not None
+
+
+def matching(items: Iterable[T], needle: str, *texts: Callable[[T], str | None]) -> list[T]:
+    """Items where any of `texts` contains `needle`, case-insensitively; all if no needle."""
+    wanted = needle.strip().lower()
+    if not wanted:
+        return list(items)
+    return [i for i in items if any(wanted in (text(i) or "").lower() for text in texts)]
+
+
+def next_marker(items: Sequence[Server], limit: int = PAGE_SIZE) -> str | None:
+    return items[-1].id if len(items) == limit else None
+
+
+def whole_number(value: str, *, field: str, low: int, high: int) -> int:
+    """A form's whole number in [low, high], or Invalid naming the field."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise Invalid(f"{field} must be a whole number from {low} to {high}", field=field)
+    return number
+
+
+def launch_spec(
+    *, name: str, flavor_id: str, image_id: str, key_name: str,
+    security_groups: list[str], count: str,
+) -> ServerCreate:
+    """The driver's ServerCreate from the launch form; the driver checks everything else."""
+    return ServerCreate(
+        name=name.strip(), flavor_id=flavor_id, image_id=image_id,
+        key_name=key_name or None, security_groups=tuple(security_groups) or ("default",),
+        count=whole_number(count, field="count", low=1, high=20),
+    )
+
+
+def ssh_command(server: Server, login: str = "ubuntu") -> str | None:
+    """How to connect: the floating IP if there is one, else the fixed IP (from inside)."""
+    address = (server.floating_ips or server.fixed_ips or (None,))[0]
+    if address is None:
+        return None
+    key = f"-i ~/.ssh/{server.key_name}.pem " if server.key_name else ""
+    return f"ssh {key}{login}@{address}"

@@ -1,0 +1,96 @@
+"""Responses of the console: pages from templates, redirects with flash messages, and cookies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sws import __version__
+from sws.web.console import i18n, security
+from sws.web.console.context import (
+    ANON_COOKIE,
+    FLASH_COOKIE,
+    Session,
+    Visit,
+)
+from sws.web.console.menu import ADMIN_MENU, TENANT_MENU
+
+R = TypeVar("R", bound=Response)
+ONE_YEAR = 365 * 24 * 3600
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
+    session = visit if isinstance(visit, Session) else None
+    admin_page = visit.request.url.path.startswith("/admin")
+    return {
+        "v": visit,
+        "s": session,
+        "_": visit.gettext,
+        "ngettext": visit.ngettext,
+        "path": visit.request.url.path,
+        "menu": ADMIN_MENU if admin_page else TENANT_MENU,
+        "admin_page": admin_page,
+        "locales": i18n.LOCALES,
+        "version": __version__,
+        "when": _when,
+        "money": lambda value: i18n.money(value, visit.locale),
+        "number": lambda value: i18n.number(value, visit.locale),
+        **values,
+    }
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+
+
+def page(visit: Visit, template: str, *, code: int = 200, **values: Any) -> HTMLResponse:
+    """Render `template` with the shared context; the flash shown is then cleared."""
+    html = visit.console.templates.get_template(template).render(_context(visit, values))
+    response = HTMLResponse(html, status_code=code, headers=SECURITY_HEADERS)
+    if visit.flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return finish(visit, response)
+
+
+def redirect(visit: Visit, url: str, messages: list[tuple[str, str]] | None = None) -> Response:
+    """A 303 to `url`, carrying `messages` (level, text) to the next page in a signed cookie."""
+    response = RedirectResponse(url, status_code=303)
+    if messages:
+        value = security.encode_flash(visit.console.secret, messages[:20])
+        set_cookie(visit, response, FLASH_COOKIE, value, max_age=60)
+    return finish(visit, response)
+
+
+def set_cookie(
+    visit: Visit, response: Response, name: str, value: str, *, max_age: int | None = ONE_YEAR
+) -> None:
+    """Every console cookie: HttpOnly, SameSite=Lax, and Secure when served over https."""
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
+        secure=visit.is_https,
+    )
+
+
+def finish(visit: Visit, response: R) -> R:
+    if visit.new_anon:
+        set_cookie(visit, response, ANON_COOKIE, visit.new_anon)
+    return response
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path inside the console may be a redirect target, never another site."""
+    if not target or not target.startswith(("/console", "/admin")) or "//" in target:
+        return default
+    return target.replace("\\", "")

@@ -1,0 +1,81 @@
+// SWS console: the project's own small script. Pages work without it; it adds comfort:
+// switchers that submit on change, confirmations, select-all, and live instance states.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function onReady(fn) {
+    if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
+  }
+
+  function autosubmit() {
+    document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  }
+
+  function confirmations() {
+    document.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-confirm]");
+      if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  }
+
+  function selectAll() {
+    document.querySelectorAll("[data-select-all]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        box.closest("table").querySelectorAll("input[name=ids]").forEach(function (item) {
+          item.checked = box.checked;
+        });
+      });
+    });
+  }
+
+  function setField(holder, name, value) {
+    var cell = holder.querySelector("[data-field=" + name + "]");
+    if (cell) { cell.textContent = value; }
+  }
+
+  function setStatus(holder, row) {
+    var badge = holder.querySelector("[data-field=status] .status");
+    if (!badge) { setField(holder, "status", row.status); return; }
+    badge.textContent = row.status;
+    badge.className = "status s-" + row.code;
+  }
+
+  function apply(row) {
+    var holder = document.querySelector("[data-id='" + row.id + "']");
+    if (!holder) { return; }
+    if (row.gone) { holder.removeAttribute("data-moving"); holder.classList.add("gone"); return; }
+    setStatus(holder, row);
+    setField(holder, "task", row.task);
+    setField(holder, "power", row.power);
+    setField(holder, "fixed", row.fixed);
+    setField(holder, "floating", row.floating);
+    if (!row.moving) { holder.removeAttribute("data-moving"); }
+  }
+
+  function poll() {
+    var moving = document.querySelectorAll("[data-id][data-moving]");
+    if (moving.length === 0) { return; }
+    var query = Array.prototype.map.call(moving, function (el) {
+      return "id=" + encodeURIComponent(el.getAttribute("data-id"));
+    }).join("&");
+    fetch("/console/instances/states?" + query, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok || response.headers.get("content-type").indexOf("json") < 0) {
+          throw new Error("not a state answer");
+        }
+        return response.json();
+      })
+      .then(function (body) { body.servers.forEach(apply); window.setTimeout(poll, 2000); })
+      .catch(function () { /* logged out or offline: stop polling */ });
+  }
+
+  onReady(function () {
+    autosubmit();
+    confirmations();
+    selectAll();
+    window.setTimeout(poll, 1500);
+  });
+})();

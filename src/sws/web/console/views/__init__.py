@@ -1,0 +1,1 @@
+"""The console's routers: sign-in and preferences, tenant pages, admin pages."""

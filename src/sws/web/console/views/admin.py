@@ -1,0 +1,91 @@
+"""Admin pages that read across tenants: overview, regions, hypervisors, instances, dead
+letters and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from sws.audit import service as audit
+from sws.drivers.base import Server, ServerFilter
+from sws.events import service as events
+from sws.identity import service as identity
+from sws.web.console import pages
+from sws.web.console.charts import capacity_bars
+from sws.web.console.context import Admin, Session
+from sws.web.console.render import page
+from sws.web.console.routing import ConsoleRoute
+
+router = APIRouter(prefix="/admin", route_class=ConsoleRoute, include_in_schema=False)
+Filter = Annotated[str, Query(max_length=64)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+LOG_PAGE = 50
+ALL = 1000
+
+
+def _tenant_names(s: Session) -> dict[str, str]:
+    return {t.id: t.name for t in identity.list_tenants(db=s.container.db, limit=ALL, marker=None)}
+
+
+@router.get("/")
+def overview(s: Admin) -> Response:
+    hosts = s.driver.list_hypervisors()
+    return page(
+        s, "admin/overview.html", hosts=hosts, tenants=len(_tenant_names(s)),
+        servers=sum(h.running_vms for h in hosts),
+        dead_letters=events.count_dead_letters(db=s.container.db),
+        audit_entries=audit.count_entries(db=s.container.db),
+    )
+
+
+@router.get("/regions")
+def regions(s: Admin) -> Response:
+    rows = []
+    for region in identity.list_regions(db=s.container.db):
+        known = region.name in s.container.regions
+        hosts = s.container.driver(region.name).list_hypervisors() if known else []
+        rows.append((region, known, len(hosts), sum(h.running_vms for h in hosts)))
+    return page(s, "admin/regions.html", rows=rows)
+
+
+@router.get("/hypervisors")
+def hypervisors(s: Admin, name: Filter = "") -> Response:
+    hosts = pages.matching(s.driver.list_hypervisors(), name, lambda h: h.hostname)
+    placed: dict[str, list[Server]] = {}
+    for server in s.driver.list_all_servers(ServerFilter(), ALL, None):
+        placed.setdefault(server.host or "", []).append(server)
+    return page(s, "admin/hypervisors.html", hosts=hosts, placed=placed, name=name,
+                bars=capacity_bars, tenants=_tenant_names(s), labels=pages.STATUS_LABELS)
+
+
+@router.get("/instances")
+def instances(
+    s: Admin, name: Filter = "", status: Filter = "", host: Filter = "", marker: Filter = ""
+) -> Response:
+    filters = ServerFilter(name=name or None, status=status or None, host=host or None)
+    servers = s.driver.list_all_servers(filters, pages.PAGE_SIZE, marker or None)
+    return page(
+        s, "admin/instances.html", servers=servers, name=name, status=status, host=host,
+        statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
+        tenants=_tenant_names(s), next_marker=pages.next_marker(servers),
+    )
+
+
+@router.get("/dead-letters")
+def dead_letters(s: Admin, q: Filter = "", offset: Offset = 0) -> Response:
+    letters = events.list_dead_letters(db=s.container.db, limit=LOG_PAGE, offset=offset)
+    shown = pages.matching(letters, q, lambda d: d.reason, lambda d: d.source)
+    total = events.count_dead_letters(db=s.container.db)
+    return page(s, "admin/dead_letters.html", letters=shown, total=total, q=q, offset=offset,
+                page_size=LOG_PAGE)
+
+
+@router.get("/audit")
+def audit_log(s: Admin, action: Filter = "", actor: Filter = "", offset: Offset = 0) -> Response:
+    db = s.container.db
+    entries = audit.list_entries(db=db, limit=LOG_PAGE, offset=offset,
+                                 action=action or None, actor=actor or None)
+    total = audit.count_entries(db=db, action=action or None, actor=actor or None)
+    return page(s, "admin/audit.html", entries=entries, total=total, action=action,
+                actor=actor, offset=offset, page_size=LOG_PAGE)

@@ -1,0 +1,151 @@
+"""Tenant compute pages: overview with quota bars, instances, launch, one instance, actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Response
+
+from sws.drivers.base import Server, ServerActionName, ServerFilter
+from sws.errors import SWSError
+from sws.web.console import hooks, pages
+from sws.web.console.charts import quota_bars
+from sws.web.console.context import Session, Tenant, TenantPost
+from sws.web.console.i18n import N_
+from sws.web.console.render import page, redirect
+from sws.web.console.routing import ConsoleRoute
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+Text = Annotated[str, Form(max_length=255)]
+Filter = Annotated[str, Query(max_length=64)]
+SIMPLE_ACTIONS: dict[str, ServerActionName] = {"start": "start", "stop": "stop", "reboot": "reboot"}
+ACTION_DONE = {
+    "start": N_("Starting %(name)s."), "stop": N_("Shutting off %(name)s."),
+    "reboot": N_("Rebooting %(name)s."), "terminate": N_("Terminating %(name)s."),
+    "snapshot": N_("Taking snapshot %(snapshot)s of %(name)s."),
+}
+
+
+@router.get("/")
+def overview(s: Tenant) -> Response:
+    usage = s.driver.quota_usage(s.tenant_id)
+    servers = s.driver.list_servers(s.tenant_id, ServerFilter(), 1000, None)
+    counts: dict[str, int] = {}
+    for server in servers:
+        counts[server.status] = counts.get(server.status, 0) + 1
+    return page(s, "overview.html", bars=quota_bars(usage), counts=sorted(counts.items()),
+                labels=pages.STATUS_LABELS)
+
+
+@router.get("/instances")
+def instances(s: Tenant, name: Filter = "", status: Filter = "", marker: Filter = "") -> Response:
+    filters = ServerFilter(name=name or None, status=status or None)
+    servers = s.driver.list_servers(s.tenant_id, filters, pages.PAGE_SIZE, marker or None)
+    return page(
+        s, "instances.html", servers=servers, name=name, status=status,
+        statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
+        next_marker=pages.next_marker(servers), moving=pages.is_transitional,
+    )
+
+
+@router.get("/instances/states")
+def instance_states(s: Tenant, id: Annotated[list[str], Query(max_length=100)]) -> Any:
+    """JSON for the page script that refreshes rows still in a transitional state."""
+    rows = []
+    for server_id in id:
+        try:
+            rows.append(_state(s, s.driver.get_server(s.tenant_id, server_id)))
+        except SWSError:
+            rows.append({"id": server_id, "gone": True, "moving": False})
+    return {"servers": rows}
+
+
+def _state(s: Session, server: Server) -> dict[str, Any]:
+    return {
+        "id": server.id, "gone": False, "moving": pages.is_transitional(server),
+        "code": server.status.lower(),
+        "status": s.gettext(pages.STATUS_LABELS.get(server.status, server.status)),
+        "task": server.task_state or "", "fixed": ", ".join(server.fixed_ips),
+        "power": s.gettext(pages.POWER_LABELS.get(server.power_state, server.power_state)),
+        "floating": ", ".join(server.floating_ips),
+    }
+
+
+@router.get("/instances/launch")
+def launch_form(s: Tenant) -> Response:
+    return _launch_page(s, {}, None)
+
+
+@router.post("/instances/launch")
+def launch(
+    s: TenantPost, name: Text = "", flavor_id: Text = "", image_id: Text = "",
+    key_name: Text = "", security_groups: Annotated[list[str], Form()] = [],  # noqa: B006
+    count: Text = "1",
+) -> Response:
+    values = {"name": name, "flavor_id": flavor_id, "image_id": image_id, "key_name": key_name,
+              "security_groups": security_groups, "count": count}
+    try:
+        spec = pages.launch_spec(
+            name=name, flavor_id=flavor_id, image_id=image_id, key_name=key_name,
+            security_groups=security_groups, count=count,
+        )
+        launched = s.driver.create_servers(s.tenant_id, s.principal.user_id, spec)
+    except SWSError as error:
+        return _launch_page(s, values, error)
+    message = s.ngettext("Launching %(num)d instance.", "Launching %(num)d instances.",
+                         len(launched))
+    return redirect(s, "/console/instances", [("ok", message)])
+
+
+def _launch_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Response:
+    driver = s.driver
+    images = [i for i in driver.list_images(s.tenant_id) if i.status == "active"]
+    return page(
+        s, "launch.html", code=error.status if error else 200, error=error, values=values,
+        flavors=driver.list_flavors(), prices=hooks.flavor_prices(s), images=images,
+        keypairs=driver.list_keypairs(s.tenant_id),
+        groups=driver.list_security_groups(s.tenant_id),
+    )
+
+
+@router.get("/instances/{server_id}")
+def instance(s: Tenant, server_id: str) -> Response:
+    server = s.driver.get_server(s.tenant_id, server_id)
+    return page(
+        s, "instance.html", server=server, ssh=pages.ssh_command(server),
+        labels=pages.STATUS_LABELS, power=pages.POWER_LABELS, moving=pages.is_transitional,
+    )
+
+
+@router.post("/instances/action")
+def instance_action(
+    s: TenantPost, action: Text = "", ids: Annotated[list[str], Form()] = [],  # noqa: B006
+    snapshot_name: Text = "", back: Text = "",
+) -> Response:
+    target = back if back.startswith("/console/instances") else "/console/instances"
+    if action in ("connect", "log"):
+        if len(ids) != 1:
+            return redirect(s, target, [("error", s.gettext("Select exactly one instance."))])
+        anchor = "#connect" if action == "connect" else "#system-log"
+        return redirect(s, f"/console/instances/{ids[0]}{anchor}")
+    if action not in ACTION_DONE or not ids:
+        return redirect(s, target, [("error", s.gettext("Select instances and an action."))])
+    return redirect(s, target, [_act(s, action, i, snapshot_name) for i in ids[:100]])
+
+
+def _act(s: Session, action: str, server_id: str, snapshot_name: str) -> tuple[str, str]:
+    """Run one action on one instance; the outcome is a message, success or the API's reason."""
+    driver, name = s.driver, server_id
+    snapshot = ""
+    try:
+        name = driver.get_server(s.tenant_id, server_id).name
+        if action == "terminate":
+            driver.delete_server(s.tenant_id, server_id)
+        elif action == "snapshot":
+            snapshot = snapshot_name.strip() or f"{name}-snapshot"
+            driver.create_snapshot(s.tenant_id, server_id, snapshot)
+        else:
+            driver.server_action(s.tenant_id, server_id, SIMPLE_ACTIONS[action])
+    except SWSError as error:
+        return "error", s.gettext("%(name)s: %(reason)s", name=name, reason=error.detail)
+    return "ok", s.gettext(ACTION_DONE[action], name=name, snapshot=snapshot)
