@@ -60,3 +60,18 @@ def test_admin_creates_tenant_and_user_who_can_log_in(cloud: Cloud) -> None:
     assert user.status_code == 201 and user.json()["role"] == "member"
     login = client.post("/v1/auth/tokens", json={"name": "peter", "password": "tps-reports-1"})
     assert login.json()["principal"]["tenant_id"] == tenant.json()["id"]
+
+
+def test_admin_api_actions_are_audited(cloud: Cloud) -> None:
+    users = cloud.client.get("/v1/users", headers=cloud.acme.headers).json()["items"]
+    alice = users[0]["id"]
+    cloud.client.post(
+        f"/v1/admin/users/{alice}/password", json={"password": "n3w-passw0rd"}, headers=cloud.admin
+    )
+    log = cloud.client.get("/v1/admin/audit", headers=cloud.admin).json()
+    entry = log["items"][0]
+    assert (entry["action"], entry["target_id"], entry["source"]) == (
+        "user.reset_password", alice, "api"
+    )
+    assert entry["actor_name"] == "root-admin"
+    assert "n3w-passw0rd" not in str(log)

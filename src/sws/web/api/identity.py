@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sws.errors import NotFound
 from sws.identity import service as identity
 from sws.identity.model import Tenant, User
+from sws.web.api.audit import record
 from sws.web.deps import Admin, Caller, Page, Services
 
 router = APIRouter(prefix="/v1", tags=["identity"])
@@ -135,8 +136,9 @@ def admin_list_tenants(_admin: Admin, services: Services, page: Page) -> TenantP
 
 
 @admin_router.post("/tenants", status_code=201, response_model=TenantRead)
-def admin_create_tenant(body: TenantCreate, _admin: Admin, services: Services) -> TenantRead:
+def admin_create_tenant(body: TenantCreate, admin: Admin, services: Services) -> TenantRead:
     tenant = identity.create_tenant(db=services.db, clock=services.clock, **body.model_dump())
+    record(services, admin, "tenant.create", tenant.id, f"name={tenant.name}")
     return tenant_read(tenant)
 
 
@@ -147,10 +149,12 @@ def admin_show_tenant(tenant_id: Id, _admin: Admin, services: Services) -> Tenan
 
 @admin_router.patch("/tenants/{tenant_id}", response_model=TenantRead)
 def admin_update_tenant(
-    tenant_id: Id, body: TenantUpdate, _admin: Admin, services: Services
+    tenant_id: Id, body: TenantUpdate, admin: Admin, services: Services
 ) -> TenantRead:
     changes = identity.TenantChanges(**body.model_dump())
-    return tenant_read(identity.update_tenant(db=services.db, tenant_id=tenant_id, changes=changes))
+    tenant = identity.update_tenant(db=services.db, tenant_id=tenant_id, changes=changes)
+    record(services, admin, "tenant.update", tenant_id, body.model_dump_json(exclude_none=True))
+    return tenant_read(tenant)
 
 
 @admin_router.get("/users", response_model=UserPage)
@@ -164,8 +168,9 @@ def admin_list_users(
 
 
 @admin_router.post("/users", status_code=201, response_model=UserRead)
-def admin_create_user(body: UserCreate, _admin: Admin, services: Services) -> UserRead:
+def admin_create_user(body: UserCreate, admin: Admin, services: Services) -> UserRead:
     user = identity.create_user(db=services.db, clock=services.clock, **body.model_dump())
+    record(services, admin, "user.create", user.id, f"name={user.name} role={user.role}")
     return user_read(user)
 
 
@@ -175,18 +180,20 @@ def admin_show_user(user_id: Id, _admin: Admin, services: Services) -> UserRead:
 
 
 @admin_router.patch("/users/{user_id}", response_model=UserRead)
-def admin_update_user(user_id: Id, body: UserUpdate, _admin: Admin, services: Services) -> UserRead:
+def admin_update_user(user_id: Id, body: UserUpdate, admin: Admin, services: Services) -> UserRead:
     user = identity.set_user_enabled(
         db=services.db, clock=services.clock, user_id=user_id, enabled=body.enabled
     )
+    record(services, admin, "user.enable" if body.enabled else "user.disable", user_id)
     return user_read(user)
 
 
 @admin_router.post("/users/{user_id}/password", response_model=UserRead)
 def admin_reset_password(
-    user_id: Id, body: PasswordReset, _admin: Admin, services: Services
+    user_id: Id, body: PasswordReset, admin: Admin, services: Services
 ) -> UserRead:
     user = identity.reset_password(
         db=services.db, clock=services.clock, user_id=user_id, password=body.password
     )
+    record(services, admin, "user.reset_password", user_id)
     return user_read(user)
