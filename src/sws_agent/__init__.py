@@ -1,0 +1,27 @@
+"""Node agents of SWS: `sws-agent netfilter` (nft apply + conntrack), `sws-agent lb` (HAProxy).
+
+    sws-agent netfilter --api URL --host NAME --token TOKEN [--target nft|iptables]
+    sws-agent lb --api URL --node NAME --token TOKEN [--run-dir DIR] [--bind ADDR]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+AGENTS = ("netfilter", "lb")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in AGENTS:
+        print(f"usage: sws-agent {{{','.join(AGENTS)}}} [options]  (try: sws-agent netfilter -h)",
+              file=sys.stderr)
+        return 2
+    if args[0] == "lb":
+        from sws_agent import lb
+
+        return lb.main(args[1:])
+    from sws_agent import netfilter
+
+    return netfilter.main(args[1:])

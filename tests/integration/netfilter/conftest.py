@@ -1,0 +1,52 @@
+"""Fixtures for the SWS filter's kernel tests: the tools, a fresh topology, and a target.
+
+The tests need root (network namespaces) and nft/conntrack/iptables, which
+`scripts/install-netfilter-tools` installs when missing. Outside CI a machine without root
+skips them with the reason; in CI a skip is a failure (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sws_agent.netfilter import IptablesTarget, NftTarget, Shell, Target
+from tests.integration.netfilter.topology import Topology
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+def netfilter_tools() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the SWS filter's kernel tests need root for network namespaces")
+    subprocess.run([str(ROOT / "scripts" / "install-netfilter-tools")], check=True)
+    for tool in ("nft", "conntrack", "iptables-restore", "ip6tables-restore"):
+        assert shutil.which(tool), f"{tool} is missing after scripts/install-netfilter-tools"
+
+
+@pytest.fixture
+def topology(netfilter_tools: None) -> Iterator[Topology]:
+    topo = Topology()
+    try:
+        yield topo.build()
+    finally:
+        topo.close()
+
+
+@pytest.fixture(params=["nft", "iptables"])
+def target(request: pytest.FixtureRequest, topology: Topology, tmp_path: Path) -> Target:
+    shell = Shell(netns=topology.compute)
+    if request.param == "iptables":
+        return IptablesTarget(shell=shell, state_dir=tmp_path / "agent")
+    return NftTarget(shell=shell)
+
+
+from tests.api.conftest import cloud, database_url  # noqa: E402
+
+__all__ = ["cloud", "database_url"]
