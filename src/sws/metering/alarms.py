@@ -1,0 +1,302 @@
+"""Alarm use cases: define, evaluate on the clock, keep history, queue and deliver notices."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, update
+
+from sws.clock import Clock
+from sws.db.engine import Database
+from sws.errors import Conflict, Invalid, NotFound
+from sws.events.tables import dead_letters
+from sws.metering import model, service
+from sws.metering import repository as repo
+from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
+from sws.metering.notifiers import DeliveryFailed, Notifiers
+from sws.metering.tables import alarm_deliveries, alarm_history, alarms
+
+STATES: tuple[State, ...] = ("ok", "alarm", "insufficient_data")
+SECRET_MASK = "********"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    rule: dict[str, Any]
+    actions: dict[str, list[dict[str, Any]]]
+    repeat_actions: bool
+    enabled: bool
+    state: str
+    state_reason: str
+    state_changed_at: datetime
+    evaluated_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    at: datetime
+    previous: str
+    state: str
+    reason: str
+
+
+# ---- rules as JSON ------------------------------------------------------------------------
+
+
+def rule_from_json(data: dict[str, Any]) -> Rule:
+    """A rule from its JSON form: {"type": "threshold", ...} or {"type": "and"|"or", "rules"}."""
+    kind = data.get("type")
+    if kind in ("and", "or"):
+        return CompositeRule(kind, tuple(rule_from_json(r) for r in data.get("rules", [])))
+    if kind != "threshold":
+        raise Invalid("a rule's type is threshold, and or or", field="rule.type")
+    fields = {k: v for k, v in data.items() if k != "type"}
+    try:
+        return ThresholdRule(**fields)
+    except TypeError as error:
+        raise Invalid(f"bad threshold rule: {error}", field="rule") from error
+
+
+def _thresholds(rule: Rule) -> list[ThresholdRule]:
+    if isinstance(rule, ThresholdRule):
+        return [rule]
+    return [t for sub in rule.rules for t in _thresholds(sub)]
+
+
+def _validate_actions(actions: dict[str, list[dict[str, Any]]]) -> None:
+    for state, listed in actions.items():
+        if state not in STATES:
+            raise Invalid(f"actions are keyed by state: {', '.join(STATES)}", field="actions")
+        for action in listed:
+            if action.get("type") not in ("webhook", "email"):
+                raise Invalid("an action's type is webhook or email", field="actions")
+
+
+# ---- definitions --------------------------------------------------------------------------
+
+
+def create_alarm(
+    *,
+    db: Database,
+    clock: Clock,
+    project_id: str,
+    name: str,
+    rule: dict[str, Any],
+    actions: dict[str, list[dict[str, Any]]],
+    description: str = "",
+    repeat_actions: bool = False,
+    enabled: bool = True,
+) -> Alarm:
+    parsed = rule_from_json(rule)
+    _validate_actions(actions)
+    now, alarm_id = clock.now(), str(uuid.uuid4())
+    with db.begin() as conn:
+        _check_resources(conn, project_id, parsed)
+        if any(r.name == name for r in repo.alarm_rows(conn, project_id)):
+            raise Conflict(f"An alarm named {name!r} already exists.", field="name")
+        conn.execute(alarms.insert().values(
+            id=alarm_id, project_id=project_id, name=name, description=description,
+            rule=json.dumps(rule), actions=json.dumps(actions), repeat_actions=repeat_actions,
+            enabled=enabled, state="insufficient_data", state_reason="not evaluated yet",
+            state_changed_at=now, evaluated_at=None, created_at=now,
+        ))
+        return _alarm(repo.alarm_row(conn, project_id, alarm_id))
+
+
+def _check_resources(conn: Connection, project_id: str, rule: Rule) -> None:
+    for threshold in _thresholds(rule):
+        owner = repo.project_of(conn, threshold.resource_id)
+        if owner not in (None, project_id):
+            raise NotFound(
+                f"Resource {threshold.resource_id} could not be found.", field="resource_id"
+            )
+
+
+def _alarm(row: Any) -> Alarm:
+    actions = {
+        state: [{**a, "secret": SECRET_MASK} if "secret" in a else a for a in listed]
+        for state, listed in json.loads(row.actions).items()
+    }
+    return Alarm(
+        row.id, row.project_id, row.name, row.description, json.loads(row.rule), actions,
+        row.repeat_actions, row.enabled, row.state, row.state_reason, row.state_changed_at,
+        row.evaluated_at, row.created_at,
+    )
+
+
+def list_alarms(*, db: Database, project_id: str) -> list[Alarm]:
+    with db.read() as conn:
+        return [_alarm(row) for row in repo.alarm_rows(conn, project_id)]
+
+
+def get_alarm(*, db: Database, project_id: str, alarm_id: str) -> Alarm:
+    with db.read() as conn:
+        return _alarm(_row(conn, project_id, alarm_id))
+
+
+def _row(conn: Connection, project_id: str, alarm_id: str) -> Any:
+    row = repo.alarm_row(conn, project_id, alarm_id)
+    if row is None:
+        raise NotFound(f"Alarm {alarm_id} could not be found.")
+    return row
+
+
+def update_alarm(
+    *, db: Database, project_id: str, alarm_id: str, changes: dict[str, Any]
+) -> Alarm:
+    """Change `enabled`, `repeat_actions` or `description`."""
+    allowed = {"enabled", "repeat_actions", "description"}
+    if set(changes) - allowed:
+        raise Invalid(f"only {', '.join(sorted(allowed))} can change", field="body")
+    with db.begin() as conn:
+        _row(conn, project_id, alarm_id)
+        if changes:
+            conn.execute(update(alarms).where(alarms.c.id == alarm_id).values(**changes))
+        return _alarm(_row(conn, project_id, alarm_id))
+
+
+def delete_alarm(*, db: Database, project_id: str, alarm_id: str) -> None:
+    with db.begin() as conn:
+        _row(conn, project_id, alarm_id)
+        repo.delete_where(conn, alarms, alarms.c.id == alarm_id)
+
+
+def history(
+    *, db: Database, project_id: str, alarm_id: str, limit: int = 100
+) -> list[HistoryEntry]:
+    with db.read() as conn:
+        _row(conn, project_id, alarm_id)
+        rows = repo.history_rows(conn, alarm_id, limit)
+    return [HistoryEntry(r.at, r.previous, r.state, r.reason) for r in rows]
+
+
+# ---- evaluation ---------------------------------------------------------------------------
+
+
+def evaluate_alarms(*, db: Database, clock: Clock) -> int:
+    """Evaluate every enabled alarm at the clock's now; returns how many changed state."""
+    now = clock.now()
+    with db.read() as conn:
+        rows = repo.alarm_rows(conn, None, enabled_only=True)
+    return sum(_evaluate(db, row, now) for row in rows)
+
+
+def _evaluate(db: Database, row: Any, now: datetime) -> bool:
+    with db.begin() as conn:
+        state, reason = _state(conn, row.project_id, rule_from_json(json.loads(row.rule)), now)
+        decision = model.decide(row.state, state, repeat_actions=row.repeat_actions)
+        values: dict[str, Any] = {"evaluated_at": now, "state": state, "state_reason": reason}
+        if decision.changed:
+            values["state_changed_at"] = now
+            conn.execute(alarm_history.insert().values(
+                alarm_id=row.id, project_id=row.project_id, at=now, previous=row.state,
+                state=state, reason=reason,
+            ))
+        conn.execute(update(alarms).where(alarms.c.id == row.id).values(**values))
+        if decision.notify:
+            _enqueue(conn, row, state, reason, now)
+    return decision.changed
+
+
+def _state(conn: Connection, project_id: str, rule: Rule, now: datetime) -> tuple[State, str]:
+    if isinstance(rule, CompositeRule):
+        parts = [_state(conn, project_id, sub, now) for sub in rule.rules]
+        combined = model.combine(rule.operator, [state for state, _ in parts])
+        return combined, f" {rule.operator} ".join(f"({reason})" for _, reason in parts)
+    return model.threshold_state(rule, _window_values(conn, project_id, rule, now))
+
+
+def _window_values(
+    conn: Connection, project_id: str, rule: ThresholdRule, now: datetime
+) -> list[float | None]:
+    start, end = rule.window(now)
+    request = SeriesQuery.build(start, end, rule.granularity, rule.aggregate)
+    metrics = [
+        m for m in repo.resource_metrics(conn, rule.resource_id)
+        if m.project_id == project_id and m.meter == rule.meter and m.device == rule.device
+    ]
+    buckets = service.series(conn, [m.id for m in metrics], request)[0] if metrics else {}
+    found = buckets.get(metrics[0].id, {}) if metrics else {}
+    step = timedelta(seconds=rule.granularity)
+    windows = [start + step * n for n in range(rule.evaluation_periods)]
+    return [found[w].value(rule.aggregate) if w in found else None for w in windows]
+
+
+# ---- delivery -----------------------------------------------------------------------------
+
+
+def _enqueue(conn: Connection, row: Any, state: str, reason: str, now: datetime) -> None:
+    for action in json.loads(row.actions).get(state, []):
+        delivery_id = str(uuid.uuid4())
+        notice = {
+            "delivery_id": delivery_id, "alarm_id": row.id, "alarm_name": row.name,
+            "project_id": row.project_id, "previous": row.state, "current": state,
+            "reason": reason, "at": now.isoformat(),
+        }
+        conn.execute(alarm_deliveries.insert().values(
+            id=delivery_id, alarm_id=row.id, kind=action["type"], target=json.dumps(action),
+            payload=json.dumps(notice, sort_keys=True), attempts=0, status="pending",
+            next_attempt_at=now, last_error=None, created_at=now,
+        ))
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    attempts: int = 5
+    backoff: timedelta = timedelta(seconds=2)  # doubled after each failure
+
+
+def deliver_due(
+    *, db: Database, clock: Clock, notifiers: Notifiers, policy: DeliveryPolicy = DeliveryPolicy()
+) -> dict[str, int]:
+    """Try each due notification once; back off on failure, dead-letter after the last try."""
+    counts = {"delivered": 0, "retrying": 0, "dead": 0}
+    with db.read() as conn:
+        due = repo.due_deliveries(conn, clock.now())
+    for row in due:
+        counts[_attempt(db, clock, notifiers, policy, row)] += 1
+    return counts
+
+
+def _attempt(
+    db: Database, clock: Clock, notifiers: Notifiers, policy: DeliveryPolicy, row: Any
+) -> str:
+    try:
+        notifiers.send(json.loads(row.target), row.payload.encode(), row.id)
+    except DeliveryFailed as error:
+        return _failed(db, clock, policy, row, str(error))
+    with db.begin() as conn:
+        conn.execute(update(alarm_deliveries).where(alarm_deliveries.c.id == row.id).values(
+            status="delivered", attempts=row.attempts + 1, last_error=None,
+        ))
+    return "delivered"
+
+
+def _failed(db: Database, clock: Clock, policy: DeliveryPolicy, row: Any, error: str) -> str:
+    attempts, now = row.attempts + 1, clock.now()
+    status = "dead" if attempts >= policy.attempts else "pending"
+    with db.begin() as conn:
+        conn.execute(update(alarm_deliveries).where(alarm_deliveries.c.id == row.id).values(
+            status=status, attempts=attempts, last_error=error,
+            next_attempt_at=now + policy.backoff * 2 ** (attempts - 1),
+        ))
+        if status == "dead":
+            conn.execute(dead_letters.insert().values(
+                received_at=now, source=f"alarm-{row.kind}", raw=_dead_raw(row),
+                reason=f"gave up after {attempts} attempts: {error}",
+            ))
+    return "dead" if status == "dead" else "retrying"
+
+
+def _dead_raw(row: Any) -> str:
+    target = {k: v for k, v in json.loads(row.target).items() if k != "secret"}
+    return json.dumps({"delivery_id": row.id, "target": target, "payload": json.loads(row.payload)})

@@ -1,0 +1,103 @@
+"""Alarm notifiers: HMAC-signed webhooks and SMTP email; a failure raises `DeliveryFailed`.
+
+A webhook is a POST of the JSON notification with two headers:
+
+    X-SWS-Delivery: <delivery id, the same on every retry of one notification>
+    X-SWS-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+
+A receiver recomputes the HMAC over the raw body with the alarm action's secret, compares in
+constant time, and refuses a `t` too far from its own clock (replays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from sws.clock import Clock
+
+
+class DeliveryFailed(Exception):
+    """A notification did not go out; the reason is the message."""
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    signed = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+
+
+def verify(secret: str, header: str, body: bytes, *, now: int, tolerance: int = 300) -> bool:
+    """What a receiver does: check the HMAC and that the timestamp is recent."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    expected = signature(secret, timestamp, body)
+    return abs(now - timestamp) <= tolerance and hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "sws-alarms@localhost"
+
+
+class Notifiers:
+    """Sends one notification by its action's kind; the clock stamps webhook signatures."""
+
+    def __init__(self, *, clock: Clock, smtp: SmtpSettings, timeout: float = 5.0) -> None:
+        self._clock = clock
+        self._smtp = smtp
+        self._timeout = timeout
+
+    def send(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None:
+        if action.get("type") == "webhook":
+            self._webhook(action, body, delivery_id)
+        elif action.get("type") == "email":
+            self._email(action, body)
+        else:
+            raise DeliveryFailed(f"unknown action type {action.get('type')!r}")
+
+    def _webhook(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None:
+        timestamp = int(self._clock.now().timestamp())
+        request = urllib.request.Request(action["url"], data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "User-Agent": "SWS-alarms/1",
+            "X-SWS-Delivery": delivery_id,
+            "X-SWS-Signature": signature_header(action["secret"], timestamp, body),
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            raise DeliveryFailed(f"HTTP {error.code} from {action['url']}") from error
+        except (urllib.error.URLError, OSError) as error:
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"HTTP {status} from {action['url']}")
+
+    def _email(self, action: dict[str, Any], body: bytes) -> None:
+        notice = json.loads(body)
+        message = EmailMessage()
+        message["From"] = self._smtp.sender
+        message["To"] = action["to"]
+        message["Subject"] = f"[SWS alarm] {notice['alarm_name']} is {notice['current']}"
+        message.set_content(json.dumps(notice, indent=2))
+        try:
+            with smtplib.SMTP(self._smtp.host, self._smtp.port, timeout=self._timeout) as smtp:
+                smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error

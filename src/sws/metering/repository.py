@@ -1,0 +1,402 @@
+"""Metering persistence in SQLAlchemy Core: batched writes, rollups, partitions, alarms."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.sqltypes import NullType
+
+from sws.metering.model import EPOCH, Aggregate, Sample, align
+from sws.metering.tables import (
+    ROLLUPS,
+    alarm_deliveries,
+    alarm_history,
+    alarms,
+    metering_cursors,
+    metering_metrics,
+    metering_raw,
+    metering_watermarks,
+)
+
+CHUNK = 1000
+MetricKey = tuple[str, str, str]  # resource_id, meter, device
+# On PostgreSQL: the width of one partition of each series table (aligned to the epoch).
+PARTITION_WIDTH: dict[str, int] = {
+    "metering_raw": 86400, "metering_rollup_1m": 86400, "metering_rollup_5m": 7 * 86400,
+    "metering_rollup_1h": 30 * 86400, "metering_rollup_1d": 365 * 86400,
+}
+_known_partitions: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
+    """An INSERT that skips rows whose primary key is already there, in each dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table).prefix_with("IGNORE")
+
+
+# ---- metrics ------------------------------------------------------------------------------
+
+
+class MetricCatalog:
+    """Metric ids by (resource, meter, device); ids never change, so they are cached."""
+
+    def __init__(self) -> None:
+        self._ids: dict[MetricKey, int] = {}
+
+    def ids(
+        self, conn: Connection, samples: Sequence[Sample], now: datetime
+    ) -> dict[MetricKey, int]:
+        known = self._ids
+        missing = {
+            key: s for s in samples
+            if (key := (s.resource_id, s.meter, s.device)) not in known
+        }
+        if missing:
+            self._load(conn, list(missing))
+            new = [s for key, s in missing.items() if key not in self._ids]
+            if new:
+                _create_metrics(conn, new, now)
+                self._load(conn, [s.key for s in new])
+        return self._ids
+
+    def _load(self, conn: Connection, keys: Sequence[MetricKey]) -> None:
+        resources = sorted({key[0] for key in keys})
+        for part in chunks(resources):
+            query = select(
+                metering_metrics.c.id, metering_metrics.c.resource_id,
+                metering_metrics.c.meter, metering_metrics.c.device,
+            ).where(metering_metrics.c.resource_id.in_(part))
+            for row in conn.execute(query):
+                self._ids[(row.resource_id, row.meter, row.device)] = row.id
+
+
+def _create_metrics(conn: Connection, samples: Sequence[Sample], now: datetime) -> None:
+    rows = [
+        {
+            "resource_id": s.resource_id, "project_id": s.project_id, "meter": s.meter,
+            "device": s.device, "unit": s.unit, "kind": s.kind, "created_at": now,
+        }
+        for s in samples
+    ]
+    conn.execute(insert_ignoring_duplicates(conn, metering_metrics), rows)
+
+
+def resource_metrics(conn: Connection, resource_id: str) -> list[Any]:
+    query = select(metering_metrics).where(metering_metrics.c.resource_id == resource_id)
+    return list(conn.execute(query.order_by(metering_metrics.c.meter, metering_metrics.c.device)))
+
+
+def metric_row(conn: Connection, resource_id: str, meter: str, device: str) -> Any:
+    columns = metering_metrics.c
+    query = select(metering_metrics).where(
+        columns.resource_id == resource_id, columns.meter == meter, columns.device == device
+    )
+    return conn.execute(query).first()
+
+
+def metric_ids_of_meter(conn: Connection, meter: str, device: str = "") -> dict[int, Any]:
+    query = select(metering_metrics).where(
+        metering_metrics.c.meter == meter, metering_metrics.c.device == device
+    )
+    return {row.id: row for row in conn.execute(query)}
+
+
+def project_of(conn: Connection, resource_id: str) -> str | None:
+    query = select(metering_metrics.c.project_id).where(
+        metering_metrics.c.resource_id == resource_id
+    )
+    found = conn.execute(query.limit(1)).scalar()
+    return None if found is None else str(found)
+
+
+# ---- raw samples and rollups --------------------------------------------------------------
+
+
+def to_db_time(conn: Connection) -> Callable[[datetime], Any]:
+    """How this dialect stores a UTC time, exactly as `UTCDateTime` binds it (hot paths)."""
+    if conn.dialect.name == "postgresql":
+        return lambda at: at
+    if conn.dialect.name == "sqlite":
+        return lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return lambda at: at.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_db_time(conn: Connection) -> Callable[[Any], datetime]:
+    if conn.dialect.name == "postgresql":
+        return lambda value: value.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        return lambda value: datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return lambda value: value.replace(tzinfo=UTC)
+
+
+_RAW_INSERT = {
+    "sqlite": "INSERT INTO metering_raw (metric_id, ts, value) VALUES (?, ?, ?) "
+              "ON CONFLICT DO NOTHING",
+    "postgresql": "INSERT INTO metering_raw (metric_id, ts, value) VALUES (%s, %s, %s) "
+                  "ON CONFLICT DO NOTHING",
+    "mysql": "INSERT IGNORE INTO metering_raw (metric_id, ts, value) VALUES (%s, %s, %s)",
+}
+
+
+def insert_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
+    """Batched insert of (metric_id, ts, value); duplicates of a stored point are skipped."""
+    if not rows:
+        return
+    times = {at for _, at, _ in rows}
+    ensure_partitions(conn, metering_raw, min(times), max(times))
+    stored = to_db_time(conn)
+    as_stored = {at: stored(at) for at in times}
+    params = [(metric_id, as_stored[at], value) for metric_id, at, value in rows]
+    for part in chunks(params, 10_000):
+        conn.exec_driver_sql(_RAW_INSERT[conn.dialect.name], list(part))
+
+
+def existing_raw(
+    conn: Connection, keys: Sequence[tuple[int, datetime]]
+) -> set[tuple[int, datetime]]:
+    """Which (metric_id, ts) pairs are already stored."""
+    found: set[tuple[int, datetime]] = set()
+    for part in chunks(sorted({k[0] for k in keys})):
+        times = [k[1] for k in keys]
+        query = select(metering_raw.c.metric_id, metering_raw.c.ts).where(
+            metering_raw.c.metric_id.in_(part),
+            metering_raw.c.ts >= min(times), metering_raw.c.ts <= max(times),
+        )
+        found.update((row.metric_id, row.ts) for row in conn.execute(query))
+    return found
+
+
+def oldest_raw(conn: Connection) -> datetime | None:
+    found: datetime | None = conn.execute(select(func.min(metering_raw.c.ts))).scalar()
+    return found
+
+
+def read_raw(
+    conn: Connection, start: datetime, end: datetime, metric_ids: Any = None
+) -> Iterator[tuple[int, datetime, float]]:
+    """Raw samples in [start, end), optionally for some metrics (a list or a subquery)."""
+    query = select(metering_raw.c.metric_id, metering_raw.c.ts, metering_raw.c.value).where(
+        metering_raw.c.ts >= start, metering_raw.c.ts < end
+    )
+    if metric_ids is not None:
+        query = query.where(metering_raw.c.metric_id.in_(metric_ids))
+    for row in conn.execute(query):
+        yield row.metric_id, row.ts, row.value
+
+
+def read_rollup(
+    conn: Connection, resolution: int, start: datetime, end: datetime, metric_ids: Any = None
+) -> Iterator[tuple[int, datetime, Aggregate]]:
+    """Rollup rows in [start, end); the rows come back through the driver, untyped, for speed."""
+    table = ROLLUPS[resolution]
+    query = select(*table.c).where(table.c.bucket >= start, table.c.bucket < end)
+    if metric_ids is not None:
+        query = query.where(table.c.metric_id.in_(metric_ids))
+    loaded = from_db_time(conn)
+    result = conn.execute(query.with_only_columns(*(_untyped(c) for c in table.c)))
+    for metric_id, bucket, low, high, total, count, last, last_at in result:
+        aggregate = Aggregate(low, high, total, count, last, loaded(last_at))
+        yield metric_id, loaded(bucket), aggregate
+
+
+def _untyped(column: Any) -> Any:
+    return type_coerce(column, NullType()).label(column.name)
+
+
+def replace_rollups(
+    conn: Connection,
+    resolution: int,
+    window: tuple[datetime, datetime],
+    rows: Mapping[tuple[int, datetime], Aggregate],
+    metric_ids: Sequence[int] | None = None,
+) -> None:
+    """Make `rows` the whole content of the rollup for [start, end) (and `metric_ids`)."""
+    table = ROLLUPS[resolution]
+    start, end = window
+    ensure_partitions(conn, table, start, end - timedelta(microseconds=1))
+    doomed = delete(table).where(table.c.bucket >= start, table.c.bucket < end)
+    if metric_ids is None:
+        conn.execute(doomed)
+    for part in chunks(list(metric_ids or [])):
+        conn.execute(doomed.where(table.c.metric_id.in_(part)))
+    values = [_rollup_row(key, agg) for key, agg in rows.items()]
+    for part in chunks(values, 5000):
+        conn.execute(table.insert(), list(part))
+
+
+def _rollup_row(key: tuple[int, datetime], agg: Aggregate) -> dict[str, Any]:
+    return {
+        "metric_id": key[0], "bucket": key[1], "min": agg.min, "max": agg.max,
+        "sum": agg.sum, "count": agg.count, "last": agg.last, "last_at": agg.last_at,
+    }
+
+
+def watermarks(conn: Connection) -> dict[int, datetime]:
+    rows = conn.execute(select(metering_watermarks))
+    return {row.resolution: row.sealed_until for row in rows}
+
+
+def set_watermark(conn: Connection, resolution: int, sealed_until: datetime, *, new: bool) -> None:
+    table = metering_watermarks
+    if new:
+        conn.execute(insert_ignoring_duplicates(conn, table).values(
+            resolution=resolution, sealed_until=sealed_until
+        ))
+        return
+    conn.execute(
+        update(table).where(table.c.resolution == resolution).values(sealed_until=sealed_until)
+    )
+
+
+def delete_before(conn: Connection, table: Table, horizon: datetime) -> int:
+    """Enforce retention: drop whole expired partitions (PostgreSQL), then delete the rest."""
+    column = table.c.ts if "ts" in table.c else table.c.bucket
+    dropped = drop_partitions_before(conn, table, horizon)
+    result = conn.execute(delete(table).where(column < horizon))
+    return dropped + max(result.rowcount, 0)
+
+
+# ---- PostgreSQL partitions ----------------------------------------------------------------
+
+
+def _partition_name(table: Table, start: datetime) -> str:
+    return f"{table.name}_p{start:%Y%m%d}"
+
+
+def ensure_partitions(conn: Connection, table: Table, first: datetime, last: datetime) -> None:
+    """Create the partitions that will hold [first, last] on PostgreSQL; a no-op elsewhere."""
+    if conn.dialect.name != "postgresql":
+        return
+    known = _known_partitions.setdefault(conn.engine, set())
+    width = timedelta(seconds=PARTITION_WIDTH[table.name])
+    start = align(first, PARTITION_WIDTH[table.name])
+    while start <= last:
+        name = _partition_name(table, start)
+        if name not in known:
+            conn.execute(text(
+                f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF "{table.name}" '
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{(start + width).isoformat()}')"
+            ))
+            known.add(name)
+        start += width
+
+
+def partitions(conn: Connection, table: Table) -> list[str]:
+    query = text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :parent ORDER BY c.relname"
+    )
+    return [str(name) for name in conn.execute(query, {"parent": table.name}).scalars()]
+
+
+def drop_partitions_before(conn: Connection, table: Table, horizon: datetime) -> int:
+    """Drop every partition whose whole range lies before `horizon`; returns how many."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    width = timedelta(seconds=PARTITION_WIDTH[table.name])
+    dropped = 0
+    for name in partitions(conn, table):
+        start = datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m%d").replace(tzinfo=EPOCH.tzinfo)
+        if start + width <= horizon:
+            conn.execute(text(f'DROP TABLE "{name}"'))
+            _known_partitions.get(conn.engine, set()).discard(name)
+            dropped += 1
+    return dropped
+
+
+# ---- counter cursors ----------------------------------------------------------------------
+
+
+def load_cursors(conn: Connection) -> dict[MetricKey, tuple[float, datetime]]:
+    rows = conn.execute(select(metering_cursors))
+    return {(r.resource_id, r.meter, r.device): (r.value, r.read_at) for r in rows}
+
+
+def save_cursors(
+    conn: Connection, cursors: Mapping[MetricKey, tuple[float, datetime]], resources: set[str]
+) -> None:
+    """Replace the stored cursors of `resources` by those in `cursors` (delete, then insert)."""
+    for part in chunks(sorted(resources)):
+        conn.execute(delete(metering_cursors).where(metering_cursors.c.resource_id.in_(part)))
+    rows = [
+        {"resource_id": k[0], "meter": k[1], "device": k[2], "value": v, "read_at": at}
+        for k, (v, at) in cursors.items()
+        if k[0] in resources
+    ]
+    for part in chunks(rows, 5000):
+        conn.execute(metering_cursors.insert(), list(part))
+
+
+# ---- alarms ---------------------------------------------------------------------------------
+
+
+def alarm_row(conn: Connection, project_id: str | None, alarm_id: str) -> Any:
+    query = select(alarms).where(alarms.c.id == alarm_id)
+    if project_id is not None:
+        query = query.where(alarms.c.project_id == project_id)
+    return conn.execute(query).first()
+
+
+def alarm_rows(
+    conn: Connection, project_id: str | None, *, enabled_only: bool = False
+) -> list[Any]:
+    query = select(alarms).order_by(alarms.c.created_at, alarms.c.id)
+    if project_id is not None:
+        query = query.where(alarms.c.project_id == project_id)
+    if enabled_only:
+        query = query.where(alarms.c.enabled.is_(True))
+    return list(conn.execute(query))
+
+
+def history_rows(conn: Connection, alarm_id: str, limit: int) -> list[Any]:
+    query = select(alarm_history).where(alarm_history.c.alarm_id == alarm_id)
+    return list(conn.execute(query.order_by(alarm_history.c.id.desc()).limit(limit)))
+
+
+def due_deliveries(conn: Connection, now: datetime, limit: int = 100) -> list[Any]:
+    query = select(alarm_deliveries).where(
+        alarm_deliveries.c.status == "pending", alarm_deliveries.c.next_attempt_at <= now
+    )
+    query = query.order_by(alarm_deliveries.c.next_attempt_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query))
+
+
+def count_by(conn: Connection, table: Table, column: str) -> dict[str, int]:
+    query = select(table.c[column], func.count()).group_by(table.c[column])
+    return {str(key): int(n) for key, n in conn.execute(query)}
+
+
+def delete_where(conn: Connection, table: Table, *clauses: Any) -> None:
+    conn.execute(delete(table).where(and_(*clauses)))
+
+
+def rows_in(conn: Connection, table: Table, column: str, values: Iterable[Any]) -> list[Any]:
+    return list(conn.execute(select(table).where(table.c[column].in_(list(values)))))

@@ -1,0 +1,261 @@
+"""Metering routes: meters and series per resource, alarms, bandwidth, Prometheus `/metrics`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from sws.clock import ensure_utc
+from sws.errors import Invalid
+from sws.metering import alarms, exporter, service
+from sws.metering.model import SeriesQuery
+from sws.metering.repository import count_by
+from sws.metering.tables import alarm_deliveries
+from sws.metering.tables import alarms as alarm_table
+from sws.web.deps import Admin, Caller, Services
+
+router = APIRouter(prefix="/v1", tags=["metering"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
+prometheus_router = APIRouter(tags=["health"])
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MeterRead(BaseModel):
+    meter: str
+    device: str
+    unit: str
+    kind: str
+
+
+class PointRead(BaseModel):
+    timestamp: datetime
+    value: float
+
+
+class SeriesRead(BaseModel):
+    resource_id: str
+    meter: str
+    device: str
+    unit: str
+    granularity: int
+    aggregate: str
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    sources: list[str]
+    points: list[PointRead]
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    try:
+        return ensure_utc(value)
+    except ValueError as error:
+        detail = f"'{name}' needs a time zone, e.g. 2026-03-02T10:00:00Z"
+        raise Invalid(detail, field=name) from error
+
+
+@router.get("/metrics/{resource_id}", response_model=list[MeterRead])
+def list_meters(resource_id: str, caller: Caller, services: Services) -> list[MeterRead]:
+    found = service.list_meters(
+        db=services.db, project_id=caller.tenant_id, resource_id=resource_id
+    )
+    return [MeterRead.model_validate(m, from_attributes=True) for m in found]
+
+
+@router.get(
+    "/metrics/{resource_id}/{meter}", response_model=SeriesRead, response_model_by_alias=True
+)
+def get_series(
+    resource_id: str,
+    meter: str,
+    caller: Caller,
+    services: Services,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    granularity: Annotated[str, Query(max_length=8)] = "300",
+    aggregate: Annotated[str, Query(max_length=8)] = "mean",
+    device: Annotated[str, Query(max_length=64)] = "",
+) -> SeriesRead:
+    end = services.clock.now() if end is None else _utc(end, "to")
+    start = end - timedelta(days=1) if start is None else _utc(start, "from")
+    request = SeriesQuery.build(start, end, granularity, aggregate)
+    found = service.query(
+        db=services.db, project_id=caller.tenant_id, resource_id=resource_id, meter=meter,
+        request=request, device=device,
+    )
+    points = [PointRead(timestamp=at, value=value) for at, value in found.points]
+    return SeriesRead.model_validate({**_fields(found), "points": points})
+
+
+def _fields(found: service.Series) -> dict[str, Any]:
+    names = ("resource_id", "meter", "device", "unit", "granularity", "aggregate", "start", "end")
+    return {**{n: getattr(found, n) for n in names}, "sources": found.sources}
+
+
+# ---- alarms ---------------------------------------------------------------------------------
+
+
+class WebhookAction(Body):
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://", max_length=2048)
+    secret: str = Field(min_length=16, max_length=256)
+
+
+class EmailAction(Body):
+    type: Literal["email"]
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)
+
+
+Action = Annotated[WebhookAction | EmailAction, Field(discriminator="type")]
+
+
+class ThresholdRuleBody(Body):
+    type: Literal["threshold"]
+    resource_id: str = Field(min_length=1, max_length=64)
+    meter: str = Field(max_length=64)
+    device: str = Field(default="", max_length=64)
+    aggregate: Literal["min", "max", "mean", "sum", "count", "last"] = "mean"
+    granularity: Literal[60, 300, 3600, 86400] = 60
+    comparison: Literal["gt", "ge", "lt", "le", "eq", "ne"]
+    threshold: float
+    evaluation_periods: int = Field(default=1, ge=1, le=1440)
+
+
+class CompositeRuleBody(Body):
+    type: Literal["and", "or"]
+    rules: list[RuleBody] = Field(min_length=2, max_length=16)
+
+
+RuleBody = Annotated[ThresholdRuleBody | CompositeRuleBody, Field(discriminator="type")]
+CompositeRuleBody.model_rebuild()
+
+
+class AlarmCreate(Body):
+    name: str = Field(min_length=1, max_length=255)
+    description: str = Field(default="", max_length=255)
+    rule: RuleBody
+    alarm_actions: list[Action] = Field(default_factory=list, max_length=8)
+    ok_actions: list[Action] = Field(default_factory=list, max_length=8)
+    insufficient_data_actions: list[Action] = Field(default_factory=list, max_length=8)
+    repeat_actions: bool = False
+    enabled: bool = True
+
+
+class AlarmUpdate(Body):
+    description: str | None = Field(default=None, max_length=255)
+    enabled: bool | None = None
+    repeat_actions: bool | None = None
+
+
+class AlarmRead(BaseModel):
+    id: str
+    name: str
+    description: str
+    rule: dict[str, Any]
+    actions: dict[str, list[dict[str, Any]]]
+    repeat_actions: bool
+    enabled: bool
+    state: str
+    state_reason: str
+    state_changed_at: datetime
+    evaluated_at: datetime | None
+    created_at: datetime
+
+
+class AlarmHistoryRead(BaseModel):
+    at: datetime
+    previous: str
+    state: str
+    reason: str
+
+
+def _read(alarm: alarms.Alarm) -> AlarmRead:
+    return AlarmRead.model_validate(alarm, from_attributes=True)
+
+
+@router.post("/alarms", response_model=AlarmRead, status_code=201)
+def create_alarm(body: AlarmCreate, caller: Caller, services: Services) -> AlarmRead:
+    actions = {
+        state: [a.model_dump() for a in getattr(body, f"{state}_actions")]
+        for state in ("alarm", "ok", "insufficient_data")
+    }
+    created = alarms.create_alarm(
+        db=services.db, clock=services.clock, project_id=caller.tenant_id, name=body.name,
+        description=body.description, rule=body.rule.model_dump(), actions=actions,
+        repeat_actions=body.repeat_actions, enabled=body.enabled,
+    )
+    return _read(created)
+
+
+@router.get("/alarms", response_model=list[AlarmRead])
+def list_alarms(caller: Caller, services: Services) -> list[AlarmRead]:
+    return [_read(a) for a in alarms.list_alarms(db=services.db, project_id=caller.tenant_id)]
+
+
+@router.get("/alarms/{alarm_id}", response_model=AlarmRead)
+def get_alarm(alarm_id: str, caller: Caller, services: Services) -> AlarmRead:
+    return _read(alarms.get_alarm(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id))
+
+
+@router.patch("/alarms/{alarm_id}", response_model=AlarmRead)
+def update_alarm(alarm_id: str, body: AlarmUpdate, caller: Caller, services: Services) -> AlarmRead:
+    changes = body.model_dump(exclude_none=True)
+    return _read(alarms.update_alarm(
+        db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id, changes=changes
+    ))
+
+
+@router.delete("/alarms/{alarm_id}", status_code=204)
+def delete_alarm(alarm_id: str, caller: Caller, services: Services) -> Response:
+    alarms.delete_alarm(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id)
+    return Response(status_code=204)
+
+
+@router.get("/alarms/{alarm_id}/history", response_model=list[AlarmHistoryRead])
+def alarm_history(alarm_id: str, caller: Caller, services: Services) -> list[AlarmHistoryRead]:
+    entries = alarms.history(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id)
+    return [AlarmHistoryRead.model_validate(e, from_attributes=True) for e in entries]
+
+
+# ---- admin and Prometheus -------------------------------------------------------------------
+
+
+class BandwidthRead(BaseModel):
+    project_id: str
+    resource_id: str
+    hour_start: datetime
+    bytes: int
+    unit: str
+
+
+@admin_router.get("/metering/bandwidth", response_model=list[BandwidthRead])
+def bandwidth(
+    _admin: Admin,
+    services: Services,
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+) -> list[BandwidthRead]:
+    usage = service.bandwidth_usage(db=services.db, start=_utc(start, "from"), end=_utc(end, "to"))
+    return [BandwidthRead.model_validate(u, from_attributes=True) for u in usage]
+
+
+@prometheus_router.get("/metrics", response_class=Response)
+def prometheus(services: Services) -> Response:
+    """SWS health for Prometheus; per-instance series when `metering_prometheus_instances`."""
+    runtime = services.metering
+    lines: list[str] = []
+    if runtime is not None:
+        with services.db.read() as conn:
+            counts = {
+                "sws_alarms": count_by(conn, alarm_table, "state"),
+                "sws_alarm_deliveries": count_by(conn, alarm_deliveries, "status"),
+            }
+        lines = exporter.health_lines(runtime.health, counts)
+        if services.settings.metering_prometheus_instances:
+            lines += exporter.instance_lines(runtime.collector.last_readings)
+    return Response("\n".join(lines) + "\n", media_type=exporter.CONTENT_TYPE)
