@@ -1,0 +1,1 @@
+"""Sub-commands of `sws`, one Typer app per domain."""

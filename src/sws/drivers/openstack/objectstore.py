@@ -1,0 +1,247 @@
+"""The `ObjectStore` port over a real Swift: containers, objects and their storage firewall.
+
+A tenant's project maps to the Swift account `<account_prefix><project_id>` (`AUTH_<id>` by
+default, as Keystone's reseller prefix names it), so container names are per tenant and another
+tenant's container is simply not in the account: 404, like a missing one.
+
+Two paths, as Swift's own services split them:
+
+- **Management** (list, show, create and delete containers; read and write the firewall) goes
+  through an `InternalClient` (`sws_swift.writer.internal_client`): a pipeline without
+  `gatekeeper` and without `sws_firewall`, which is the only way to write container sysmeta,
+  and which the container's own firewall cannot lock its owner out of. It needs the rings,
+  `swift.conf` and the cluster's memcache on the SWS host (docs/storage-firewall.md).
+- **Objects** (list, upload, download, delete) go through the public proxy with SWS's reseller
+  token, carrying the tenant's address in `X-Forwarded-For`: the proxies must list SWS's API
+  hosts in `trusted_proxies`, and then the firewall judges the tenant, not SWS. A 403 or 429 from
+  the firewall comes back as `Forbidden` or `RateLimited` with the proxy's own wording.
+
+Counts in `list_containers` come from the account listing, which Swift's container-updater
+refreshes asynchronously; `get_container` (a container HEAD) is exact.
+
+`usage()` reports nothing yet: Swift keeps no per-hour history of stored bytes, requests or
+egress. Billing for real Swift needs an accounting source (the proxy's access logs or
+Ceilometer's swift meters); see docs/storage-firewall.md.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+from sws.drivers.base import (
+    ContainerInfo,
+    ContainerUsage,
+    ObjectInfo,
+    RateLimited,
+    StoredObject,
+)
+from sws.errors import Conflict, Forbidden, NotFound, SWSError, Unavailable
+from sws_swift.rules import FirewallRules, RuleError, from_sysmeta, sysmeta_key
+from sws_swift.writer import write_rules
+
+
+class SwiftObjectStore:
+    """One region's Swift behind the `ObjectStore` port."""
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        proxy_url: str,
+        token: Callable[[bool], str],
+        internal: Any,
+        account_prefix: str = "AUTH_",
+        timeout: float = 10.0,
+    ) -> None:
+        """`token(refresh)` gives a reseller-admin token (a new one when `refresh` is True)."""
+        self.region = region
+        self._proxy = proxy_url.rstrip("/")
+        self._token = token
+        self._internal = internal
+        self._prefix = account_prefix
+        self._timeout = timeout
+        self._lock = threading.Lock()  # an InternalClient is one in-process pipeline
+
+    def account(self, project_id: str) -> str:
+        return f"{self._prefix}{project_id}"
+
+    # ---- containers (InternalClient) ---------------------------------------------------------
+
+    def list_containers(self, project_id: str) -> Sequence[ContainerInfo]:
+        with self._lock:
+            listing = list(self._internal.iter_containers(self.account(project_id)))
+        return [
+            ContainerInfo(name=c["name"], object_count=c["count"], bytes_used=c["bytes"])
+            for c in listing
+        ]
+
+    def get_container(self, project_id: str, name: str) -> ContainerInfo:
+        headers = self._manage(project_id, "HEAD", name)
+        return ContainerInfo(
+            name=name,
+            object_count=int(headers.get("X-Container-Object-Count", 0)),
+            bytes_used=int(headers.get("X-Container-Bytes-Used", 0)),
+        )
+
+    def create_container(self, project_id: str, name: str) -> ContainerInfo:
+        try:
+            self.get_container(project_id, name)
+        except NotFound:
+            self._manage(project_id, "PUT", name)
+            return ContainerInfo(name=name, object_count=0, bytes_used=0)
+        raise Conflict(f"Container {name} already exists.", field="name")
+
+    def delete_container(self, project_id: str, name: str) -> None:
+        self._manage(project_id, "DELETE", name)
+
+    def _manage(
+        self, project_id: str, method: str, name: str, headers: dict[str, str] | None = None
+    ) -> Any:
+        path = f"/v1/{quote(self.account(project_id))}/{quote(name, safe='')}"
+        with self._lock:
+            response = self._internal.make_request(method, path, headers or {}, (2, 404, 409))
+        if response.status_int == 404:
+            raise NotFound(f"Container {name} could not be found.")
+        if response.status_int == 409:
+            raise Conflict(f"Container {name} is not empty: delete its objects first.")
+        return response.headers
+
+    # ---- firewall (container sysmeta, InternalClient) ----------------------------------------
+
+    def get_firewall(self, project_id: str, container: str) -> FirewallRules:
+        headers = self._manage(project_id, "HEAD", container)
+        prefix = "x-container-sysmeta-"
+        sysmeta = {k.lower()[len(prefix):]: v for k, v in headers.items()
+                   if k.lower().startswith(prefix)}
+        key = sysmeta_key(sysmeta)
+        if key is None:
+            return FirewallRules()
+        try:
+            return from_sysmeta(key)
+        except RuleError as exc:  # written by someone other than SWS
+            raise Unavailable(f"the container's firewall sysmeta is unreadable: {exc}") from None
+
+    def set_firewall(self, project_id: str, container: str, rules: FirewallRules) -> None:
+        self.get_container(project_id, container)  # 404 for a missing or foreign container
+        with self._lock:
+            write_rules(self._internal, self.account(project_id), container, rules)
+
+    # ---- objects (public proxy, X-Forwarded-For) ---------------------------------------------
+
+    def list_objects(
+        self, project_id: str, container: str, *, client_ip: str, prefix: str = "",
+        limit: int = 1000,
+    ) -> Sequence[ObjectInfo]:
+        _, listing = self._call(
+            "get_container", project_id, container, None, client_ip,
+            prefix=prefix or None, limit=limit,
+        )
+        return [
+            ObjectInfo(
+                name=o["name"], bytes=o["bytes"], content_type=o["content_type"],
+                etag=o["hash"], last_modified=_listing_time(o["last_modified"]),
+            )
+            for o in listing
+        ]
+
+    def put_object(
+        self, project_id: str, container: str, name: str, data: bytes, *, content_type: str,
+        client_ip: str,
+    ) -> ObjectInfo:
+        response: dict[str, Any] = {}
+        etag = self._call(
+            "put_object", project_id, container, name, client_ip,
+            contents=data, content_type=content_type, response_dict=response,
+        )
+        headers = response.get("headers", {})
+        return ObjectInfo(
+            name=name, bytes=len(data), content_type=content_type, etag=str(etag),
+            last_modified=_header_time(headers.get("last-modified")),
+        )
+
+    def get_object(
+        self, project_id: str, container: str, name: str, *, client_ip: str
+    ) -> StoredObject:
+        headers, body = self._call("get_object", project_id, container, name, client_ip)
+        info = ObjectInfo(
+            name=name, bytes=len(body),
+            content_type=headers.get("content-type", "application/octet-stream"),
+            etag=headers.get("etag", "").strip('"'),
+            last_modified=_header_time(headers.get("last-modified")),
+        )
+        return StoredObject(info=info, data=body)
+
+    def delete_object(self, project_id: str, container: str, name: str, *, client_ip: str) -> None:
+        self._call("delete_object", project_id, container, name, client_ip)
+
+    def _call(
+        self, operation: str, project_id: str, container: str, name: str | None, client_ip: str,
+        **kwargs: Any,
+    ) -> Any:
+        """One swiftclient call as the tenant's address; a stale token is renewed once."""
+        from swiftclient import client
+
+        url = f"{self._proxy}/v1/{quote(self.account(project_id))}"
+        args = (container,) if name is None else (container, name)
+        headers = {"X-Forwarded-For": client_ip}
+        for refresh in (False, True):
+            try:
+                return getattr(client, operation)(
+                    url, self._token(refresh), *args, headers=headers, **kwargs
+                )
+            except client.ClientException as exc:
+                if exc.http_status == 401 and not refresh:
+                    continue
+                raise _translate(exc, container, name) from None
+        raise AssertionError("unreachable")
+
+    def usage(self, *, start: datetime, end: datetime) -> Sequence[ContainerUsage]:
+        return []
+
+
+def _translate(exc: Any, container: str, name: str | None) -> SWSError:
+    status = exc.http_status
+    body = (exc.http_response_content or b"")
+    text = body.decode("utf-8", "replace").strip() if isinstance(body, bytes) else str(body)
+    if status == 404:
+        what = f"Object {name}" if name is not None else f"Container {container}"
+        return NotFound(f"{what} could not be found.")
+    if status == 403:
+        return Forbidden(text or "Swift refused the request.")
+    if status == 429:
+        retry = int((exc.http_response_headers or {}).get("retry-after", 1))
+        return RateLimited(text or "Too many requests.", retry_after=retry)
+    if status == 409:
+        return Conflict(text or "Swift reported a conflict.")
+    return Unavailable(f"object storage answered {status}: {text[:200]}")
+
+
+def _header_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    return parsedate_to_datetime(value).astimezone(UTC)
+
+
+def _listing_time(value: str) -> datetime:
+    """A listing's `last_modified` (ISO 8601, UTC, no zone) as an aware datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def tempauth_token(auth_url: str, user: str, key: str) -> Callable[[bool], str]:
+    """A token source for a tempauth (or Swift v1 auth) reseller admin, renewed on request."""
+    from swiftclient import client
+
+    cached: list[str] = []
+
+    def token(refresh: bool) -> str:
+        if refresh or not cached:
+            _, fresh = client.get_auth(auth_url, user, key)
+            cached[:] = [fresh]
+        return cached[0]
+
+    return token
