@@ -8,9 +8,10 @@ so no variant pays for a container HEAD.
 
 - sws_swift, local counters: 100 whitelist + 100 blacklist CIDRs (the client is on neither),
   request and traffic limits on both windows (the worst case: four counters per request);
-- sws_swift, Redis counters: the same rules, counters in the Redis at 127.0.0.1:6379 (one
-  pipelined round trip to decide, one write when the response closes); and with request
-  limits only (one round trip: no bytes to charge);
+- sws_swift, Redis counters: the same rules, counters in the Redis at 127.0.0.1:6379: one
+  EVALSHA per request, which also carries the previous request's bytes (a finished request's
+  bytes are sent with the next round trip, never in one of their own); and with request
+  limits only (the same single round trip, fewer keys);
 - Swift ratelimit: `container_ratelimit_0` (so every object PUT is counted) with a real memcached;
 - match only: the CIDR check alone, as a linear `ipaddress` scan and as the compiled bisect.
 

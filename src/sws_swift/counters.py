@@ -3,12 +3,23 @@
 A counter key names one container and one source IP. Every window (300 s or 86,400 s) is
 aligned to the epoch: the window of time `t` is `t // window`. A backend offers two calls:
 
-- `observe` counts one request in each request window and reads the bytes already charged in
-  each byte window; with Redis it is ONE pipelined round trip;
+- `observe` counts one request in each request window and returns the bytes charged so far in
+  each byte window;
 - `charge` adds the bytes of a finished request to each byte window.
 
+`LocalCounters` does both in memory at once. `RedisCounters` keeps the round-trip budget of
+ONE Redis call per request: `charge` only records the bytes in this worker (no I/O), and the
+next `observe` sends them. Each `observe` is one `EVALSHA` of a small Lua script that
+
+1. adds the pending bytes of this key (measured when this address's previous request to this
+   container closed on this worker) to its byte counters, so the decision sees them;
+2. counts the request in each request window;
+3. reads the byte counters;
+4. and, once the oldest pending charge of ANY key is `flush_interval` seconds old, adds every
+   pending charge of this worker as well, so that other proxies see them.
+
 A backend that cannot answer raises `BackendDown`; the middleware then applies its
-fail-open/fail-closed setting.
+fail-open/fail-closed setting. Charges that a failed call carried are kept for the next one.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ class Counters(Protocol):
         """Count a request; return (requests so far incl. this one, bytes so far) per window."""
 
     def charge(self, key: str, now: float, byte_windows: Sequence[int], nbytes: int) -> None:
-        """Add `nbytes` to the key's byte counter in each window."""
+        """Add `nbytes` to the key's byte counter in each window (possibly deferred)."""
 
 
 class LocalCounters:
@@ -36,86 +47,171 @@ class LocalCounters:
 
     Each window size keeps only its current window; the previous one is dropped whole when
     the clock crosses into the next, so memory is bounded by the keys seen in one window.
+    A slot is `[requests, bytes]`.
     """
 
     def __init__(self) -> None:
-        self._windows: dict[int, tuple[int, dict[str, list[int]]]] = {}
+        self._windows: dict[int, tuple[float, dict[str, list[int]]]] = {}
 
-    def _slot(self, key: str, now: float, window: int) -> list[int]:
-        index = int(now // window)
+    def _table(self, now: float, window: int) -> dict[str, list[int]]:
+        """The window's current table; the previous window's is dropped whole."""
+        index = now // window
         current = self._windows.get(window)
         if current is None or current[0] != index:
-            current = (index, {})
-            self._windows[window] = current
-        slot = current[1].get(key)
-        if slot is None:
-            slot = current[1][key] = [0, 0]
-        return slot
+            current = self._windows[window] = (index, {})
+        return current[1]
 
+    # observe and charge inline the slot lookup: they run on every counted request.
     def observe(
         self, key: str, now: float, request_windows: Sequence[int], byte_windows: Sequence[int]
     ) -> tuple[list[int], list[int]]:
         requests = []
+        slots = []
         for window in request_windows:
-            slot = self._slot(key, now, window)
+            table = self._table(now, window)
+            slot = table.get(key)
+            if slot is None:
+                slot = table[key] = [0, 0]
             slot[0] += 1
             requests.append(slot[0])
-        return requests, [self._slot(key, now, window)[1] for window in byte_windows]
+            slots.append(slot)
+        if byte_windows == request_windows:  # both kinds of limit on the same windows
+            return requests, [slot[1] for slot in slots]
+        nbytes = []
+        for window in byte_windows:
+            slot = self._table(now, window).get(key)
+            nbytes.append(0 if slot is None else slot[1])
+        return requests, nbytes
 
     def charge(self, key: str, now: float, byte_windows: Sequence[int], nbytes: int) -> None:
         for window in byte_windows:
-            self._slot(key, now, window)[1] += nbytes
+            table = self._table(now, window)
+            slot = table.get(key)
+            if slot is None:
+                slot = table[key] = [0, 0]
+            slot[1] += nbytes
+
+
+# KEYS: counter names. ARGV: per key, the increment and the EXPIREAT time. An increment of 0
+# only reads the counter. Returns each counter's value after the call. A key's expiry is set
+# when the increment creates it (a window's key expires at one fixed time; the script is
+# atomic, so no key is ever left without one), which halves the script's Redis calls.
+_SCRIPT = """
+local out = {}
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[2 * i - 1])
+  if n > 0 then
+    out[i] = redis.call('INCRBY', KEYS[i], n)
+    if out[i] == n then
+      redis.call('EXPIREAT', KEYS[i], ARGV[2 * i])
+    end
+  else
+    out[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  end
+end
+return out
+"""
 
 
 class RedisCounters:
-    """Counters shared by every proxy through one Redis; each key expires after its window."""
+    """Counters shared by every proxy through one Redis; one EVALSHA per request.
+
+    Byte charges are deferred into the next call (see the module docstring). The script names
+    its keys in KEYS, so it runs on a single Redis (or a Sentinel-managed primary), not on a
+    Redis Cluster, whose scripts must keep to one hash slot.
+    """
 
     GRACE = 60  # seconds a window's keys outlive the window, for clocks that disagree a little
 
-    def __init__(self, client: Any, prefix: str = "swsfw:") -> None:
+    def __init__(self, client: Any, prefix: str = "swsfw:", flush_interval: float = 1.0) -> None:
         self._client = client
         self._prefix = prefix
+        self.flush_interval = flush_interval
+        self._script = client.register_script(_SCRIPT)
+        # Counter name -> [bytes not yet sent, EXPIREAT]; the time of the oldest such charge.
+        self._pending: dict[str, list[int]] = {}
+        self._pending_since: float | None = None
         from redis.exceptions import RedisError
 
         self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str, timeout: float) -> RedisCounters:
+    def from_url(
+        cls, url: str, prefix: str, timeout: float, flush_interval: float = 1.0
+    ) -> RedisCounters:
         import redis
 
         client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
         )
-        return cls(client, prefix)
+        return cls(client, prefix, flush_interval)
 
-    def _key(self, kind: str, key: str, now: float, window: int) -> tuple[str, int]:
+    def _name(self, kind: str, key: str, now: float, window: int) -> tuple[str, int]:
         index = int(now // window)
         return f"{self._prefix}{kind}:{window}:{index}:{key}", (index + 1) * window + self.GRACE
+
+    def pending(self) -> dict[str, int]:
+        """Bytes measured by this worker and not yet sent, per counter name."""
+        return {name: entry[0] for name, entry in self._pending.items()}
 
     def observe(
         self, key: str, now: float, request_windows: Sequence[int], byte_windows: Sequence[int]
     ) -> tuple[list[int], list[int]]:
-        pipe = self._client.pipeline(transaction=False)
+        names: list[str] = []
+        args: list[int] = []
         for window in request_windows:
-            name, expires = self._key("r", key, now, window)
-            pipe.incr(name)
-            pipe.expireat(name, expires)
+            name, expires = self._name("r", key, now, window)
+            names.append(name)
+            args += (1, expires)
+        carried: dict[str, list[int]] = {}
         for window in byte_windows:
-            pipe.get(self._key("b", key, now, window)[0])
-        results = self._execute(pipe)
-        requests = [int(value) for value in results[: 2 * len(request_windows) : 2]]
-        return requests, [int(value or 0) for value in results[2 * len(request_windows) :]]
+            name, expires = self._name("b", key, now, window)
+            entry = self._pending.pop(name, None)
+            if entry is not None:
+                carried[name] = entry
+            names.append(name)
+            args += (entry[0] if entry else 0, expires)
+        if self._pending_since is not None and now - self._pending_since >= self.flush_interval:
+            carried.update(self._take_all(names, args))
+        results = self._run(names, args, carried)
+        count = len(request_windows)
+        return results[:count], results[count : count + len(byte_windows)]
+
+    def _take_all(self, names: list[str], args: list[int]) -> dict[str, list[int]]:
+        """Move every pending charge into this call's arguments."""
+        pending, self._pending, self._pending_since = self._pending, {}, None
+        for name, (nbytes, expires) in pending.items():
+            names.append(name)
+            args += (nbytes, expires)
+        return pending
+
+    def _run(self, names: list[str], args: list[int], carried: dict[str, list[int]]) -> list[int]:
+        try:
+            return [int(value) for value in self._script(keys=names, args=args)]
+        except self._errors as exc:
+            for name, (nbytes, expires) in carried.items():
+                self._add(name, nbytes, expires, None)
+            raise BackendDown(f"redis: {type(exc).__name__}: {exc}") from exc
 
     def charge(self, key: str, now: float, byte_windows: Sequence[int], nbytes: int) -> None:
-        pipe = self._client.pipeline(transaction=False)
+        """Record the bytes for this worker's next round trip; no I/O here."""
         for window in byte_windows:
-            name, expires = self._key("b", key, now, window)
-            pipe.incrby(name, nbytes)
-            pipe.expireat(name, expires)
-        self._execute(pipe)
+            name, expires = self._name("b", key, now, window)
+            self._add(name, nbytes, expires, now)
 
-    def _execute(self, pipe: Any) -> list[Any]:
-        try:
-            return list(pipe.execute())
-        except self._errors as exc:
-            raise BackendDown(f"redis: {type(exc).__name__}: {exc}") from exc
+    def _add(self, name: str, nbytes: int, expires: int, now: float | None) -> None:
+        entry = self._pending.get(name)
+        if entry is None:
+            self._pending[name] = [nbytes, expires]
+        else:
+            entry[0] += nbytes
+        if self._pending_since is None:
+            self._pending_since = now if now is not None else 0.0
+
+    def flush(self) -> None:
+        """Send every pending charge now (one call); for shutdown and tests."""
+        if not self._pending:
+            return
+        names: list[str] = []
+        args: list[int] = []
+        self._run(names, args, self._take_all(names, args))

@@ -25,6 +25,18 @@ that reaches the limit check counts, refused ones included. Bytes are counted as
 charged when the response closes, so the request that crosses a traffic budget completes and the
 next one is refused.
 
+With ``counter_backend = redis`` every counted request costs exactly one Redis round trip (one
+``EVALSHA``). The bytes of a finished request are not sent when it closes: they are carried
+into the next round trip this worker makes for the same container and client address, before
+that request is decided, so one client talking to one proxy worker sees exactly the semantics
+above. Other proxies and workers see the bytes once they are sent: with that next request, or
+with the first counted request (of any container) this worker serves once its oldest unsent
+charge is ``byte_flush_interval`` seconds old. A traffic limit can therefore be exceeded by at
+most the bytes of the requests that finished on each other worker since its last round trip
+(one request's bytes for a client that waits for each answer), plus what that client moves
+through other proxies during ``byte_flush_interval``. An idle worker keeps its unsent bytes
+until its next counted request. Request limits are exact across proxies.
+
 --------
 Pipeline
 --------
@@ -55,7 +67,10 @@ Option                  Default                   Description
 counter_backend         local                     ``local``: counters in this worker process
                                                   (exact for one proxy with ``workers = 1``).
                                                   ``redis``: counters shared by every proxy and
-                                                  worker; one pipelined round trip per request.
+                                                  worker; one round trip per request.
+byte_flush_interval     1                         Seconds after which a worker sends the bytes
+                                                  it measured for every container and address
+                                                  with its next counted request (see above).
 redis_url               redis://127.0.0.1:6379/0  Redis for ``counter_backend = redis``.
 redis_key_prefix        swsfw:                    Prefix of every counter key.
 redis_timeout           0.1                       Seconds to connect or answer before the
@@ -107,7 +122,6 @@ Malformed rules (which SWS never writes) are logged once per distinct value and 
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -121,21 +135,26 @@ from swift.proxy.controllers.base import get_cache_key, get_container_info
 
 from sws_swift.counters import BackendDown, Counters, LocalCounters, RedisCounters
 from sws_swift.rules import (
-    BYTES_PER_MB,
+    UNKNOWN,
+    Address,
     CompiledRules,
     IPSet,
     Limit,
     RuleError,
+    address_key,
     compile_rules,
+    exceeded,
     from_sysmeta,
+    limit_reason,
     parse_ip,
+    refusal_text,
+    screen,
     sysmeta_key,
+    within,
 )
 
 Env = dict[str, Any]
 StartResponse = Callable[..., Any]
-Address = tuple[int, int]
-UNKNOWN: Address = (0, -1)  # no parseable client address: no list matches it
 
 
 class StorageFirewall:
@@ -153,6 +172,10 @@ class StorageFirewall:
         self.stats: Counter[str] = Counter()
         self._compiled: dict[tuple[str, ...], CompiledRules | None] = {}
         self._down_until = 0.0
+        # Per-worker memos, bounded: 'account/container' -> infocache key (native strings),
+        # REMOTE_ADDR -> (parsed address, its counter-key text).
+        self._cache_keys: dict[str, str] = {}
+        self._peers: dict[str, tuple[Address, str]] = {}
 
     def __call__(self, env: Env, start_response: StartResponse) -> Iterable[bytes]:
         container = _container_path(env.get("PATH_INFO", ""))
@@ -169,17 +192,16 @@ class StorageFirewall:
     def _enforce(
         self, env: Env, start_response: StartResponse, container: str, rules: CompiledRules
     ) -> Iterable[bytes]:
-        address = self.client_address(env)
+        address, client_key = self._client(env)
+        # sws_swift.rules.screen, inlined on this hot path (the simulated store calls screen).
         if address in rules.allow:
             return self.app(env, start_response)  # type: ignore[no-any-return]
-        if rules.exclusive:
-            return self._deny(env, start_response, "the address is not on the exclusive whitelist")
-        if address in rules.deny:
-            entry = rules.deny.first_match(address)
-            return self._deny(env, start_response, f"the address matches blacklist entry {entry}")
+        if rules.exclusive or address in rules.deny:
+            refusal = screen(rules, address)[1]
+            return self._deny(env, start_response, refusal or "")
         if not rules.counted:
             return self.app(env, start_response)  # type: ignore[no-any-return]
-        return self._count(env, start_response, f"{container}|{_address_key(address)}", rules)
+        return self._count(env, start_response, container + "|" + client_key, rules)
 
     # --- rules ----------------------------------------------------------------------------
 
@@ -190,8 +212,13 @@ class StorageFirewall:
         hit in the request's infocache costs a dict lookup. On a miss, get_container_info
         fills the infocache (from memcache, or a HEAD), where the proxy server finds it next.
         """
-        account, name = (wsgi_to_str(part) for part in container.split("/", 1))
-        info = (env.get("swift.infocache") or {}).get(get_cache_key(account, name))
+        cache_key = self._cache_keys.get(container)
+        if cache_key is None:
+            if len(self._cache_keys) >= self.cache_size:
+                self._cache_keys.clear()
+            account, name = (wsgi_to_str(part) for part in container.split("/", 1))
+            cache_key = self._cache_keys[container] = get_cache_key(account, name)
+        info = (env.get("swift.infocache") or {}).get(cache_key)
         if info is None:
             info = get_container_info(env, self.app, swift_source="SWSFW")
         return info.get("sysmeta") or {}
@@ -210,6 +237,20 @@ class StorageFirewall:
             del self._compiled[next(iter(self._compiled))]
         self._compiled[key] = compiled
         return compiled
+
+    def _client(self, env: Env) -> tuple[Address, str]:
+        """The client address and its counter-key text; REMOTE_ADDR alone is memoised."""
+        if env.get("HTTP_X_FORWARDED_FOR") and self.trusted:
+            address = self.client_address(env)
+            return address, address_key(address)
+        remote = env.get("REMOTE_ADDR", "")
+        peer = self._peers.get(remote)
+        if peer is None:
+            if len(self._peers) >= 65536:
+                self._peers.clear()
+            address = parse_ip(remote) or UNKNOWN
+            peer = self._peers[remote] = (address, address_key(address))
+        return peer
 
     def client_address(self, env: Env) -> Address:
         """REMOTE_ADDR, or the rightmost untrusted X-Forwarded-For hop behind trusted proxies."""
@@ -233,30 +274,24 @@ class StorageFirewall:
     ) -> Iterable[bytes]:
         now = self.clock()
         try:
-            requests, nbytes = self._observe(key, now, rules)
-        except BackendDown:
-            return self._backend_down(env, start_response)
-        refusal = _over_limit(rules, requests, nbytes, now)
-        if refusal is not None:
-            limit, retry_after = refusal
-            return self._limited(env, start_response, limit, retry_after)
-        if not rules.byte_limits:
-            return self.app(env, start_response)  # type: ignore[no-any-return]
-        windows = [limit.window for limit in rules.byte_limits]
-        return self._metered(env, start_response, lambda n: self._charge(key, windows, n))
-
-    def _observe(self, key: str, now: float, rules: CompiledRules) -> tuple[list[int], list[int]]:
-        if now < self._down_until:
-            raise BackendDown("within backend_retry_interval of the last failure")
-        request_windows = [limit.window for limit in rules.request_limits]
-        byte_windows = [limit.window for limit in rules.byte_limits]
-        try:
-            return self.counters.observe(key, now, request_windows, byte_windows)
+            if now < self._down_until:
+                raise BackendDown("within backend_retry_interval of the last failure")
+            requests, nbytes = self.counters.observe(
+                key, now, rules.request_windows, rules.byte_windows
+            )
         except BackendDown as exc:
-            self._mark_down(now, exc)
-            raise
+            if now >= self._down_until:
+                self._mark_down(now, exc)
+            return self._backend_down(env, start_response)
+        if within(rules, requests, nbytes):
+            if not rules.byte_windows:
+                return self.app(env, start_response)  # type: ignore[no-any-return]
+            return self._metered(env, start_response, key, rules.byte_windows)
+        limit, retry_after = exceeded(rules, requests, nbytes, now)
+        return self._limited(env, start_response, limit, retry_after)
 
-    def _charge(self, key: str, windows: list[int], nbytes: int) -> None:
+    def charge(self, key: str, windows: tuple[int, ...], nbytes: int) -> None:
+        """Charge a finished request's bytes (the Redis backend sends them with a later call)."""
         now = self.clock()
         if nbytes <= 0 or now < self._down_until:
             return
@@ -272,16 +307,16 @@ class StorageFirewall:
         self.logger.warning("sws_firewall: counter backend unavailable, failing %s: %s", mode, exc)
 
     def _metered(
-        self, env: Env, start_response: StartResponse, charge: Callable[[int], None]
+        self, env: Env, start_response: StartResponse, key: str, windows: tuple[int, ...]
     ) -> Iterable[bytes]:
-        tally = _Tally()
-        env["wsgi.input"] = _CountingInput(env["wsgi.input"], tally)
+        metered = _Metered(self, key, windows)
+        env["wsgi.input"] = _CountingInput(env["wsgi.input"], metered)
         try:
-            app_iter = self.app(env, start_response)
+            metered.app_iter = self.app(env, start_response)
         except BaseException:
-            charge(tally.nbytes)
+            metered.close()
             raise
-        return _CountingIterable(app_iter, tally, charge)
+        return metered
 
     # --- answers --------------------------------------------------------------------------
 
@@ -305,29 +340,13 @@ class StorageFirewall:
         self, env: Env, start_response: StartResponse, limit: Limit, retry: int
     ) -> Iterable[bytes]:
         self._note("limited")
-        reason = f"{limit.describe()} for this address exceeded; retry after {retry} s"
+        reason = limit_reason(limit, retry)
         headers = [("Retry-After", str(retry))]
         return _answer(env, start_response, "429 Too Many Requests", reason, headers)
 
     def _note(self, metric: str) -> None:
         self.stats[metric] += 1
         self.logger.increment(metric)
-
-
-def _over_limit(
-    rules: CompiledRules, requests: list[int], nbytes: list[int], now: float
-) -> tuple[Limit, int] | None:
-    """The exceeded limit that ends last, with its Retry-After; None if all are within."""
-    over = [lim for lim, n in zip(rules.request_limits, requests, strict=True) if n > lim.amount]
-    over += [
-        lim
-        for lim, n in zip(rules.byte_limits, nbytes, strict=True)
-        if n >= lim.amount * BYTES_PER_MB
-    ]
-    if not over:
-        return None
-    limit = max(over, key=lambda lim: lim.window)
-    return limit, max(1, math.ceil((now // limit.window + 1) * limit.window - now))
 
 
 def _answer(
@@ -338,7 +357,7 @@ def _answer(
     extra: list[tuple[str, str]] | None = None,
 ) -> list[bytes]:
     """A plain-text refusal; a HEAD gets the headers only."""
-    body = f"Refused by the storage firewall: {reason}.\n".encode()
+    body = (refusal_text(reason) + "\n").encode()
     headers = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(body)))]
     start_response(status, headers + (extra or []))
     return [b""] if env.get("REQUEST_METHOD") == "HEAD" else [body]
@@ -352,11 +371,6 @@ def _container_path(path: str) -> str | None:
     if not valid_api_version(parts[1]):
         return None
     return f"{parts[2]}/{parts[3]}"
-
-
-def _address_key(address: Address) -> str:
-    version, value = address
-    return f"{version}:{value:x}" if value >= 0 else "unknown"
 
 
 def _failure_mode(value: str) -> bool:
@@ -374,22 +388,17 @@ def make_counters(conf: dict[str, str]) -> Counters:
             conf.get("redis_url", "redis://127.0.0.1:6379/0"),
             prefix=conf.get("redis_key_prefix", "swsfw:"),
             timeout=float(conf.get("redis_timeout", 0.1)),
+            flush_interval=float(conf.get("byte_flush_interval", 1)),
         )
     raise ValueError(f"sws_firewall: counter_backend must be local or redis, not {backend!r}")
-
-
-class _Tally:
-    __slots__ = ("charged", "nbytes")
-
-    def __init__(self) -> None:
-        self.nbytes = 0
-        self.charged = False
 
 
 class _CountingInput:
     """wsgi.input that adds every byte read to a tally."""
 
-    def __init__(self, wrapped: Any, tally: _Tally) -> None:
+    __slots__ = ("_tally", "_wrapped")
+
+    def __init__(self, wrapped: Any, tally: _Metered) -> None:
         self._wrapped = wrapped
         self._tally = tally
 
@@ -412,36 +421,42 @@ class _CountingInput:
         return getattr(self._wrapped, name)
 
 
-class _CountingIterable:
-    """The response body: counts bytes as they are sent, charges everything once on close.
+class _Metered:
+    """The response body: counts bytes as they are sent, and charges the request's bytes (the
+    upload's too, which `_CountingInput` adds to `nbytes`) once, on close.
 
     Middlewares to the left may keep only the iterator (Swift's `reiterate` does), so the
     generator closes and charges too, when it ends or is closed; whichever comes first wins.
     """
 
-    def __init__(self, app_iter: Iterable[bytes], tally: _Tally, charge: Callable[[int], None]):
-        self._app_iter = app_iter
-        self._tally = tally
-        self._charge = charge
+    __slots__ = ("app_iter", "charged", "firewall", "key", "nbytes", "windows")
+
+    def __init__(self, firewall: StorageFirewall, key: str, windows: tuple[int, ...]) -> None:
+        self.app_iter: Iterable[bytes] = ()
+        self.nbytes = 0
+        self.charged = False
+        self.firewall = firewall
+        self.key = key
+        self.windows = windows
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            for chunk in self._app_iter:
-                self._tally.nbytes += len(chunk)
+            for chunk in self.app_iter:
+                self.nbytes += len(chunk)
                 yield chunk
         finally:
             self.close()
 
     def close(self) -> None:
-        if self._tally.charged:
+        if self.charged:
             return
-        self._tally.charged = True
+        self.charged = True
         try:
-            close = getattr(self._app_iter, "close", None)
+            close = getattr(self.app_iter, "close", None)
             if close is not None:
                 close()
         finally:
-            self._charge(self._tally.nbytes)
+            self.firewall.charge(self.key, self.windows, self.nbytes)
 
 
 def filter_factory(global_conf: dict[str, str], **local_conf: str) -> Callable[[Any], Any]:

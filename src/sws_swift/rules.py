@@ -24,6 +24,7 @@ Writing the same headers with empty values removes the firewall (Swift deletes e
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
@@ -140,8 +141,20 @@ def _header(name: str) -> str:
 
 def sysmeta_key(sysmeta: Mapping[str, str]) -> tuple[str, ...] | None:
     """The raw field values from a container info's `sysmeta` dict; None if no firewall."""
-    key = tuple(sysmeta.get(name, "") for name in FIELDS)
-    return key if any(key) else None
+    if not sysmeta:
+        return None
+    get = sysmeta.get
+    key = (
+        get("sws-fw-version", ""),
+        get("sws-fw-allow", ""),
+        get("sws-fw-exclusive", ""),
+        get("sws-fw-deny", ""),
+        get("sws-fw-limits", ""),
+    )
+    return None if key == _NO_RULES else key
+
+
+_NO_RULES = ("",) * len(FIELDS)
 
 
 def from_sysmeta(key: tuple[str, ...]) -> FirewallRules:
@@ -225,7 +238,9 @@ class IPSet:
 
     def __contains__(self, address: tuple[int, int]) -> bool:
         version, value = address
-        return value in (self.v4 if version == 4 else self.v6)
+        ranges = self.v4 if version == 4 else self.v6
+        index = bisect_right(ranges.starts, value) - 1  # _Ranges.__contains__, inlined
+        return index >= 0 and value <= ranges.ends[index]
 
     def __bool__(self) -> bool:
         return bool(self.cidrs)
@@ -244,29 +259,101 @@ def _bounds(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int
 
 @dataclass(frozen=True)
 class CompiledRules:
-    """What the proxy checks per request, precomputed once per distinct sysmeta value."""
+    """What the proxy checks per request, precomputed once per distinct sysmeta value.
+
+    Limits are sorted by window; `request_windows`/`byte_windows` and the thresholds
+    (`request_caps` in requests, `byte_caps` in bytes) are parallel to them, so a request
+    costs no allocation to decide.
+    """
 
     rules: FirewallRules
     allow: IPSet
     deny: IPSet
     request_limits: tuple[Limit, ...]
     byte_limits: tuple[Limit, ...]
-
-    @property
-    def exclusive(self) -> bool:
-        return self.rules.exclusive
-
-    @property
-    def counted(self) -> bool:
-        return bool(self.request_limits or self.byte_limits)
+    exclusive: bool = False
+    counted: bool = False
+    request_windows: tuple[int, ...] = ()
+    byte_windows: tuple[int, ...] = ()
+    request_caps: tuple[int, ...] = ()
+    byte_caps: tuple[int, ...] = ()
 
 
 def compile_rules(rules: FirewallRules) -> CompiledRules:
     limits = sorted(rules.limits, key=lambda limit: limit.window)
+    request_limits = tuple(limit for limit in limits if limit.kind == "requests")
+    byte_limits = tuple(limit for limit in limits if limit.kind == "mb")
     return CompiledRules(
         rules=rules,
         allow=IPSet(rules.allow),
         deny=IPSet(rules.deny),
-        request_limits=tuple(limit for limit in limits if limit.kind == "requests"),
-        byte_limits=tuple(limit for limit in limits if limit.kind == "mb"),
+        request_limits=request_limits,
+        byte_limits=byte_limits,
+        exclusive=rules.exclusive,
+        counted=bool(limits),
+        request_windows=tuple(limit.window for limit in request_limits),
+        byte_windows=tuple(limit.window for limit in byte_limits),
+        request_caps=tuple(limit.amount for limit in request_limits),
+        byte_caps=tuple(limit.amount * BYTES_PER_MB for limit in byte_limits),
     )
+
+
+# --- the decision, shared by the proxy middleware and SWS's simulated store ---------------------
+
+Address = tuple[int, int]
+UNKNOWN: Address = (0, -1)  # no parseable client address: no list matches it
+
+
+def address_key(address: Address) -> str:
+    """The client part of a counter key: '4:c6336407', '6:20010db8…', or 'unknown'."""
+    version, value = address
+    return f"{version}:{value:x}" if value >= 0 else "unknown"
+
+
+def screen(rules: CompiledRules, address: Address) -> tuple[bool, str | None]:
+    """(whitelisted, refusal reason): a whitelisted address skips everything else."""
+    if address in rules.allow:
+        return True, None
+    if rules.exclusive:
+        return False, "the address is not on the exclusive whitelist"
+    if address in rules.deny:
+        return False, f"the address matches blacklist entry {rules.deny.first_match(address)}"
+    return False, None
+
+
+def within(rules: CompiledRules, requests: list[int], nbytes: list[int]) -> bool:
+    """True when no request count is over its cap and no byte budget is used up.
+
+    `requests` includes the request being decided (so N passes, N+1 does not); `nbytes` are the
+    bytes already charged, so the request that crosses a budget completes and the next is refused.
+    """
+    for count, cap in zip(requests, rules.request_caps, strict=True):
+        if count > cap:
+            return False
+    for used, cap in zip(nbytes, rules.byte_caps, strict=True):  # noqa: SIM110 (no genexpr)
+        if used >= cap:
+            return False
+    return True
+
+
+def exceeded(
+    rules: CompiledRules, requests: list[int], nbytes: list[int], now: float
+) -> tuple[Limit, int]:
+    """The exceeded limit that ends last and its Retry-After (when `within` is False)."""
+    over = [lim for lim, n in zip(rules.request_limits, requests, strict=True) if n > lim.amount]
+    over += [
+        lim
+        for lim, n in zip(rules.byte_limits, nbytes, strict=True)
+        if n >= lim.amount * BYTES_PER_MB
+    ]
+    limit = max(over, key=lambda lim: lim.window)
+    return limit, max(1, math.ceil((now // limit.window + 1) * limit.window - now))
+
+
+def limit_reason(limit: Limit, retry_after: int) -> str:
+    return f"{limit.describe()} for this address exceeded; retry after {retry_after} s"
+
+
+def refusal_text(reason: str) -> str:
+    """The body of a refusal, e.g. 'Refused by the storage firewall: the address ….'"""
+    return f"Refused by the storage firewall: {reason}."
