@@ -1,0 +1,1 @@
+"""Billing: catalog, subscriptions from resource events, the farmer, the ledger and bills."""

@@ -1,0 +1,509 @@
+"""The farmer: keeps subscriptions in step with the event journal and charges due periods.
+
+One pass (`farm_pass`, run by every tick of `sws up`, by `sws billing settle` and by
+`sws worker billing`):
+1. **sync**: resources with new journal rows get their spans re-derived from their whole
+   history (`segments.derive_spans`), so late and duplicated events converge. The events
+   cursor is locked with SKIP LOCKED: one farmer syncs at a time, others go on charging.
+2. **charge**: accounts with subscriptions due by now are claimed in batches with
+   `SELECT ... FOR UPDATE SKIP LOCKED`, then their due subscriptions (locked too) in
+   (due_at, id) order; each batch writes its charges, their journal entries, the balances and
+   the subscriptions' cursors in ONE transaction. One farmer makes all of an account's
+   charges of a pass in a fixed order, so coupons are spent the same way however many run.
+   A crash loses the whole batch or nothing; the unique key on (subscription, period_start)
+   refuses a second charge.
+   A subscription whose spans changed behind its cursor is re-rated first and the differences
+   become adjustments (refund or charge) in the month still open.
+3. **usage**: metered usage (bandwidth, object storage) from the ports, hour by hour.
+4. **standing**: low-balance steps for the accounts touched; then months due for closing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, RowMapping
+
+from sws.billing import repository as repo
+from sws.billing import service, standing
+from sws.billing.ledger import Books, Posting
+from sws.billing.model import LIFETIME_ITEMS, BillingPolicy, Catalog, ItemPolicy
+from sws.billing.periods import HOUR, hour_start, month_key
+from sws.billing.ports import UsageSource
+from sws.billing.rating import CapState, Draft, Plan, UsagePoint, farm, rate_points
+from sws.billing.segments import derive_spans, spans_from_json, spans_to_json
+from sws.clock import Clock
+from sws.db.engine import Database
+from sws.drivers.base import CloudDriver
+from sws.events.model import ResourceEvent
+from sws.money import Money
+
+EVENTS_CURSOR = "events"
+OVERLAP = 200  # journal ids re-read each sync: rows a slower transaction committed late
+SYNC_ROWS = 2000
+BATCH = 50  # accounts per transaction
+USAGE_LAG = timedelta(hours=1)  # metering may still be filling the last hour
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass
+class FarmReport:
+    synced: int = 0
+    charges: int = 0
+    adjustments: int = 0
+    usage: int = 0
+    accounts: set[str] = field(default_factory=set)
+    closed: list[str] = field(default_factory=list)
+
+
+def farm_pass(
+    *,
+    db: Database,
+    clock: Clock,
+    drivers: Mapping[str, CloudDriver] | None = None,
+    sources: Sequence[UsageSource] = (),
+    batch: int = BATCH,
+    close_months: bool = True,
+) -> FarmReport:
+    """One whole pass; safe to run in any number of processes at once."""
+    catalog = service.load_catalog(db=db)
+    policy, policies = service.load_policy(db=db)
+    report = FarmReport(synced=sync(db=db, clock=clock, policy=policy, policies=policies))
+    charge_due(db=db, clock=clock, catalog=catalog, batch=batch, report=report)
+    for source in sources:
+        report.usage += rate_usage(
+            db=db, clock=clock, catalog=catalog, policy=policy, source=source, report=report
+        )
+    standing.review(
+        db=db, clock=clock, drivers=drivers or {}, account_ids=report.accounts, grace=policy.grace
+    )
+    if close_months:
+        report.closed = service.close_due_months(db=db, clock=clock, delay=policy.close_delay)
+    return report
+
+
+def subscription_id(resource_type: str, resource_id: str) -> str:
+    return hashlib.sha256(f"{resource_type}:{resource_id}".encode()).hexdigest()[:32]
+
+
+# --- 1. Sync subscriptions from the journal ---------------------------------------------------
+
+
+def sync(
+    *, db: Database, clock: Clock, policy: BillingPolicy, policies: Mapping[str, ItemPolicy]
+) -> int:
+    """Re-derive the spans of every resource with new journal rows; returns how many changed."""
+    total = 0
+    while True:
+        with db.begin() as conn:
+            position = repo.lock_cursor(conn, EVENTS_CURSOR)
+            if position is None:
+                return total  # another farmer is syncing right now
+            keys, last = repo.changed_resources(
+                conn, after_id=max(0, position - OVERLAP), types=LIFETIME_ITEMS, limit=SYNC_ROWS
+            )
+            total += _resync(conn, keys, policy, policies, clock.now())
+            repo.save_cursor(conn, EVENTS_CURSOR, max(position, last))
+        if last <= position:
+            return total
+
+
+def _resync(
+    conn: Connection,
+    keys: list[repo.ResourceKey],
+    policy: BillingPolicy,
+    policies: Mapping[str, ItemPolicy],
+    now: datetime,
+) -> int:
+    subs = repo.subscriptions_by_key(conn, keys, lock=True)
+    counts = repo.event_counts(conn, keys) if keys else {}
+    stale = [k for k in keys if k not in subs or subs[k]["events_count"] != counts.get(k, 0)]
+    if not stale:
+        return 0
+    history, regions = repo.histories(conn, stale)
+    owners = {k: _owner(history[k]) for k in stale}
+    repo.insert_accounts(
+        conn,
+        service.new_account_rows(conn, [o for o in owners.values() if o], policy=policy, now=now),
+    )
+    inserts, updates = [], []
+    for key in stale:
+        if owners[key] is None:
+            continue
+        spans = spans_to_json(derive_spans(history[key], policies[key[0]]))
+        row, common = subs.get(key), _common(key, history[key], spans, counts, now)
+        if row is None:
+            inserts.append(_new_subscription(key, owners[key] or "", regions.get(key, ""), common))
+        else:
+            updates.append({"s_id": row["id"], **common, **_resched(row, spans, now)})
+    repo.insert_subscriptions(conn, inserts)
+    repo.update_subscriptions(conn, updates)
+    return len(inserts) + len(updates)
+
+
+def _owner(events: Sequence[ResourceEvent]) -> str | None:
+    projects = [e.project_id for e in events if e.project_id]
+    return min(projects) if projects else None
+
+
+def _common(
+    key: repo.ResourceKey,
+    events: Sequence[ResourceEvent],
+    spans: str,
+    counts: Mapping[repo.ResourceKey, int],
+    now: datetime,
+) -> dict[str, Any]:
+    named = [e for e in sorted(events, key=lambda e: e.key) if e.name]
+    return {
+        "spans": spans,
+        "events_count": counts.get(key, 0),
+        "updated_at": now,
+        "resource_name": (named[-1].name if named else None) or key[1],
+    }
+
+
+def _new_subscription(
+    key: repo.ResourceKey, owner: str, region: str, common: dict[str, Any]
+) -> dict[str, Any]:
+    spans = spans_from_json(common["spans"])
+    return {
+        "id": subscription_id(*key),
+        "account_id": owner,
+        "item": key[0],
+        "resource_type": key[0],
+        "resource_id": key[1],
+        "region": region,
+        "cursor": None,
+        "due_at": spans[0].start if spans else None,
+        "dirty": False,
+        "cap_key": None,
+        "cap_spent": Decimal(0),
+        **common,
+    }
+
+
+def _resched(row: RowMapping, spans: str, now: datetime) -> dict[str, Any]:
+    """Changed spans: charge from the start if nothing was charged, else re-rate (dirty)."""
+    if spans == row["spans"]:
+        return {"due_at": row["due_at"], "dirty": row["dirty"]}
+    if row["cursor"] is None:
+        first = spans_from_json(spans)
+        return {"due_at": first[0].start if first else None, "dirty": False}
+    return {"due_at": now, "dirty": True}
+
+
+# --- 2. Charge due periods --------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def charge_due(
+    *,
+    db: Database,
+    clock: Clock,
+    catalog: Catalog,
+    batch: int = BATCH,
+    report: FarmReport | None = None,
+) -> FarmReport:
+    """Claim due subscriptions batch by batch until none is left for `now`."""
+    report = report or FarmReport()
+    now = clock.now()
+    while True:
+        with db.begin() as conn:
+            rows = repo.claim_due(conn, now=now, limit=batch)
+            if not rows:
+                return report
+            _charge_batch(conn, rows, catalog, now, report)
+
+
+def _charge_batch(
+    conn: Connection,
+    rows: Sequence[RowMapping],
+    catalog: Catalog,
+    now: datetime,
+    report: FarmReport,
+) -> None:
+    ids = [row["account_id"] for row in rows]
+    accounts = repo.accounts(conn, ids, lock=True)
+    books, out = Books(repo.coupons_of(conn, ids), now=now), _Batch()
+    for row in rows:
+        _charge_one(conn, row, accounts[row["account_id"]], catalog, books, out, now)
+    repo.insert_charges(conn, out.charges)
+    repo.insert_adjustments(conn, out.adjustments)
+    service.write_books(conn, books)
+    repo.update_subscriptions(conn, out.updates)
+    report.charges += len(out.charges)
+    report.adjustments += len(out.adjustments)
+    report.accounts |= set(ids)
+
+
+def _plan(row: Mapping[Any, Any], account: Mapping[Any, Any]) -> Plan:
+    return Plan(
+        item=row["item"],
+        region=row["region"],
+        currency=account["currency"],
+        tz=ZoneInfo(account["timezone"]),
+        spans=tuple(spans_from_json(row["spans"])),
+    )
+
+
+def _charge_one(
+    conn: Connection,
+    row: RowMapping,
+    account: RowMapping,
+    catalog: Catalog,
+    books: Books,
+    out: _Batch,
+    now: datetime,
+) -> None:
+    plan = _plan(row, account)
+    if row["dirty"]:
+        _reconcile(conn, row, account, plan, catalog, books, out, now)
+    farmed = farm(
+        plan,
+        catalog,
+        cursor=row["cursor"],
+        now=now,
+        cap=CapState(row["cap_key"], Decimal(row["cap_spent"])),
+    )
+    for draft in farmed.drafts:
+        out.charges.append(_charge_values(row, account, draft, plan.tz, now))
+        _debit(
+            books,
+            row,
+            account,
+            draft.amount,
+            f"charge:{row['id']}:{draft.period_start.isoformat()}",
+        )
+    out.updates.append(
+        {
+            "s_id": row["id"],
+            "cursor": farmed.cursor,
+            "due_at": farmed.due_at,
+            "dirty": False,
+            "cap_key": farmed.cap.key,
+            "cap_spent": farmed.cap.spent,
+            "updated_at": now,
+        }
+    )
+
+
+def _debit(
+    books: Books, row: Mapping[Any, Any], account: Mapping[Any, Any], amount: Decimal, key: str
+) -> None:
+    if amount > 0:
+        books.debit(
+            account["id"],
+            Money(amount, account["currency"]),
+            row["item"],
+            Posting(key, "charge", f"{row['item']} {row['resource_name']}"),
+        )
+    elif amount < 0:
+        books.credit(
+            account["id"],
+            Money(-amount, account["currency"]),
+            Posting(key, "refund", f"{row['item']} {row['resource_name']}"),
+        )
+
+
+def _charge_values(
+    row: Mapping[Any, Any], account: Mapping[Any, Any], draft: Draft, tz: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    product = draft.product
+    return {
+        "subscription_id": row["id"],
+        "period_start": draft.period_start,
+        "period_end": draft.period_end,
+        "account_id": account["id"],
+        "product_id": product.id,
+        "item": row["item"],
+        "item_type": draft.item_type,
+        "resource_id": row["resource_id"],
+        "resource_name": row["resource_name"],
+        "unit": product.unit,
+        "unit_price": product.price.amount,
+        "quantity": draft.quantity,
+        "amount": draft.amount,
+        "bill_month": service.open_month(account, month_key(draft.period_start, tz)),
+        "created_at": now,
+    }
+
+
+def _reconcile(
+    conn: Connection,
+    row: RowMapping,
+    account: RowMapping,
+    plan: Plan,
+    catalog: Catalog,
+    books: Books,
+    out: _Batch,
+    now: datetime,
+) -> None:
+    """Re-rate the periods behind the cursor; each difference becomes one adjustment."""
+    expected = farm(plan, catalog, cursor=None, now=now, cap=CapState()).drafts
+    want = {d.period_start: d for d in expected if d.period_start < row["cursor"]}
+    have = repo.charged_periods(conn, row["id"])
+    for start in sorted(set(want) | set(have)):
+        net, seq, template = have.get(start, (Decimal(0), 0, None))
+        draft = want.get(start)
+        difference = (draft.amount if draft else Decimal(0)) - net
+        if difference == 0:
+            continue
+        base = (
+            _charge_values(row, account, draft, plan.tz, now)
+            if draft
+            else _copy(template, account, plan.tz, now)
+        )
+        out.adjustments.append(
+            {
+                **base,
+                "seq": seq,
+                "amount": difference,
+                "quantity": _adjusted_quantity(draft, net, template),
+            }
+        )
+        _debit(books, row, account, difference, f"adjust:{row['id']}:{start.isoformat()}:{seq}")
+
+
+def _copy(
+    template: RowMapping | None, account: Mapping[Any, Any], tz: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    assert template is not None
+    names = (
+        "subscription_id",
+        "period_start",
+        "period_end",
+        "account_id",
+        "product_id",
+        "item",
+        "item_type",
+        "resource_id",
+        "resource_name",
+        "unit",
+        "unit_price",
+    )
+    month = service.open_month(account, month_key(template["period_start"], tz))
+    return {**{n: template[n] for n in names}, "bill_month": month, "created_at": now}
+
+
+def _adjusted_quantity(draft: Draft | None, net: Decimal, template: RowMapping | None) -> Decimal:
+    """The quantity an adjustment adds: a new period's, or minus a refunded charge's."""
+    if draft is not None:
+        return draft.quantity if net == 0 else Decimal(0)
+    return -Decimal(template["quantity"]) if template is not None else Decimal(0)
+
+
+# --- 3. Metered usage -------------------------------------------------------------------------
+
+
+def rate_usage(
+    *,
+    db: Database,
+    clock: Clock,
+    catalog: Catalog,
+    policy: BillingPolicy,
+    source: UsageSource,
+    report: FarmReport,
+) -> int:
+    """Rate the hours of `source` that are complete, once each, in one transaction."""
+    now = clock.now()
+    end = hour_start(now - USAGE_LAG, UTC_ZONE)
+    with db.begin() as conn:
+        if repo.lock_cursor(conn, source.name) is None:
+            return 0
+        start = repo.cursor_at(conn, source.name) or end - timedelta(days=1)
+        if start >= end:
+            return 0
+        written = _rate_window(
+            conn, source.points(start=start, end=end), catalog, policy, now, report
+        )
+        repo.save_cursor(conn, source.name, 0, end)
+        return written
+
+
+def _rate_window(
+    conn: Connection,
+    points: Sequence[UsagePoint],
+    catalog: Catalog,
+    policy: BillingPolicy,
+    now: datetime,
+    report: FarmReport,
+) -> int:
+    owners = sorted({p.project_id for p in points})
+    repo.insert_accounts(conn, service.new_account_rows(conn, owners, policy=policy, now=now))
+    accounts = repo.accounts(conn, owners, lock=True)
+    subs = _usage_subscriptions(conn, points, now)
+    books, charges = Books(repo.coupons_of(conn, owners), now=now), []
+    for account_id in owners:
+        account = accounts[account_id]
+        mine = [p for p in points if p.project_id == account_id]
+        for point, (product, amount) in zip(
+            mine, rate_points(mine, catalog, account["currency"]), strict=True
+        ):
+            if product is None or point.quantity <= 0:
+                continue
+            row = subs[_usage_key(point)]
+            draft = Draft(
+                product,
+                point.item_type,
+                point.hour_start,
+                point.hour_start + HOUR,
+                point.quantity,
+                amount,
+            )
+            charges.append(_charge_values(row, account, draft, ZoneInfo(account["timezone"]), now))
+            _debit(
+                books, row, account, amount, f"charge:{row['id']}:{point.hour_start.isoformat()}"
+            )
+    repo.insert_charges(conn, charges)
+    service.write_books(conn, books)
+    report.accounts |= set(owners)
+    return len(charges)
+
+
+def _usage_key(point: UsagePoint) -> repo.ResourceKey:
+    return (f"{point.item}:{point.item_type}", f"{point.project_id}/{point.resource_id}")
+
+
+def _usage_subscriptions(
+    conn: Connection, points: Sequence[UsagePoint], now: datetime
+) -> dict[repo.ResourceKey, RowMapping]:
+    keys = sorted({_usage_key(p) for p in points})
+    found = repo.subscriptions_by_key(conn, keys)
+    first = {_usage_key(p): p for p in points}
+    repo.insert_subscriptions(
+        conn,
+        [
+            {
+                "id": subscription_id(*k),
+                "account_id": first[k].project_id,
+                "item": first[k].item,
+                "resource_type": k[0],
+                "resource_id": k[1],
+                "resource_name": first[k].resource_id,
+                "region": first[k].region,
+                "spans": "[]",
+                "events_count": 0,
+                "cursor": None,
+                "due_at": None,
+                "dirty": False,
+                "cap_key": None,
+                "cap_spent": Decimal(0),
+                "updated_at": now,
+            }
+            for k in keys
+            if k not in found
+        ],
+    )
+    return repo.subscriptions_by_key(conn, keys)

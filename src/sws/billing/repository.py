@@ -1,0 +1,560 @@
+"""Persistence of billing in portable SQL Core (SQLite, PostgreSQL, MariaDB).
+
+Writes are batched (one executemany per table per farmer batch). On PostgreSQL and MariaDB
+the farmer claims subscriptions with `SELECT ... FOR UPDATE SKIP LOCKED`; on SQLite, one
+writer at a time is the whole story.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from sws.billing.model import ChargeRow, Coupon, Product
+from sws.billing.tables import (
+    billing_accounts,
+    billing_adjustments,
+    billing_audit,
+    billing_bill_lines,
+    billing_bills,
+    billing_charges,
+    billing_coupons,
+    billing_cursors,
+    billing_ledger,
+    billing_products,
+    billing_settings,
+    billing_subscriptions,
+    billing_suspensions,
+)
+from sws.events.model import ResourceEvent
+from sws.events.tables import resource_events
+from sws.identity.tables import tenants
+from sws.money import Money
+
+CHUNK = 500
+ResourceKey = tuple[str, str]
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(ResourceEvent))
+
+
+def _locking(query: Select[Any], conn: Connection, *, skip_locked: bool = False) -> Select[Any]:
+    """FOR UPDATE (SKIP LOCKED) where the engine has row locks; SQLite has none."""
+    if conn.dialect.name == "sqlite":
+        return query
+    return query.with_for_update(skip_locked=skip_locked)
+
+
+def _insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One executemany (psycopg pipelines it); compiling multi-row VALUES costs more."""
+    if rows:
+        conn.execute(insert(table), list(rows))
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+# --- Catalog and settings -------------------------------------------------------------------
+
+
+def product_from_row(row: RowMapping) -> Product:
+    cap = row["monthly_cap"]
+    return Product(
+        region=row["region"],
+        item=row["item"],
+        item_type=row["item_type"],
+        payment_type=row["payment_type"],
+        price=Money(row["price"], row["currency"]),
+        valid_from=row["valid_from"],
+        valid_until=row["valid_until"],
+        monthly_cap=None if cap is None else Money(cap, row["currency"]),
+    )
+
+
+def all_products(conn: Connection) -> list[Product]:
+    query = select(billing_products).order_by(
+        billing_products.c.item, billing_products.c.item_type, billing_products.c.valid_from
+    )
+    return [product_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def insert_product(conn: Connection, product: Product, *, now: datetime) -> None:
+    conn.execute(
+        insert(billing_products).values(
+            id=product.id,
+            region=product.region,
+            item=product.item,
+            item_type=product.item_type,
+            payment_type=product.payment_type,
+            currency=product.price.currency,
+            price=product.price.amount,
+            valid_from=product.valid_from,
+            valid_until=None,
+            monthly_cap=product.monthly_cap.amount if product.monthly_cap else None,
+            created_at=now,
+        )
+    )
+
+
+def end_product(conn: Connection, product_id: str, until: datetime) -> None:
+    conn.execute(
+        update(billing_products)
+        .where(billing_products.c.id == product_id)
+        .values(valid_until=until)
+    )
+
+
+def settings(conn: Connection) -> dict[str, str]:
+    return {row.name: row.value for row in conn.execute(select(billing_settings))}
+
+
+def save_settings(conn: Connection, values: Mapping[str, str]) -> None:
+    existing = settings(conn)
+    for name, value in values.items():
+        if name in existing:
+            conn.execute(
+                update(billing_settings).where(billing_settings.c.name == name).values(value=value)
+            )
+        else:
+            conn.execute(insert(billing_settings).values(name=name, value=value))
+
+
+# --- Accounts, coupons, ledger --------------------------------------------------------------
+
+
+def tenant_profiles(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(currency, billing time zone) of the tenants SWS knows among `ids`."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(ids):
+        query = select(tenants.c.id, tenants.c.currency, tenants.c.billing_timezone)
+        for row in conn.execute(query.where(tenants.c.id.in_(chunk))):
+            found[row.id] = (row.currency, row.billing_timezone)
+    return found
+
+
+def accounts(conn: Connection, ids: Sequence[str], *, lock: bool = False) -> dict[str, RowMapping]:
+    """Account rows by id; `lock` takes their row locks in id order (no deadlock cycles)."""
+    found: dict[str, RowMapping] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(billing_accounts).where(billing_accounts.c.id.in_(chunk))
+        query = _locking(query.order_by(billing_accounts.c.id), conn) if lock else query
+        found.update({row["id"]: row for row in conn.execute(query).mappings()})
+    return found
+
+
+def all_account_ids(conn: Connection) -> list[str]:
+    return list(
+        conn.execute(select(billing_accounts.c.id).order_by(billing_accounts.c.id)).scalars()
+    )
+
+
+def insert_accounts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(billing_accounts), list(rows))
+
+
+def update_account(conn: Connection, account_id: str, **values: Any) -> None:
+    conn.execute(
+        update(billing_accounts).where(billing_accounts.c.id == account_id).values(**values)
+    )
+
+
+def add_to_balances(conn: Connection, deltas: Mapping[str, Decimal], *, now: datetime) -> None:
+    rows = [{"b_id": k, "b_delta": v, "b_now": now} for k, v in sorted(deltas.items()) if v]
+    if rows:
+        conn.execute(
+            update(billing_accounts)
+            .where(billing_accounts.c.id == bindparam("b_id"))
+            .values(
+                balance=billing_accounts.c.balance + bindparam("b_delta"),
+                updated_at=bindparam("b_now"),
+            ),
+            rows,
+        )
+
+
+def coupon_from_row(row: RowMapping) -> Coupon:
+    items = frozenset(i for i in row["items"].split(",") if i)
+    return Coupon(
+        id=row["id"],
+        account_id=row["account_id"],
+        amount=Money(row["amount"], row["currency"]),
+        remaining=Money(row["remaining"], row["currency"]),
+        expires_at=row["expires_at"],
+        items=items,
+    )
+
+
+def coupons_of(conn: Connection, account_ids: Sequence[str]) -> list[Coupon]:
+    found: list[Coupon] = []
+    for chunk in _chunks(sorted(set(account_ids))):
+        query = select(billing_coupons).where(billing_coupons.c.account_id.in_(chunk))
+        found += [
+            coupon_from_row(r)
+            for r in conn.execute(query.order_by(billing_coupons.c.id)).mappings()
+        ]
+    return found
+
+
+def insert_coupon(conn: Connection, coupon: Coupon, *, now: datetime) -> None:
+    conn.execute(
+        insert(billing_coupons).values(
+            id=coupon.id,
+            account_id=coupon.account_id,
+            currency=coupon.amount.currency,
+            amount=coupon.amount.amount,
+            remaining=coupon.remaining.amount,
+            items=",".join(sorted(coupon.items)),
+            expires_at=coupon.expires_at,
+            created_at=now,
+        )
+    )
+
+
+def set_coupon_remaining(conn: Connection, remaining: Mapping[str, Decimal]) -> None:
+    rows = [{"c_id": k, "c_left": v} for k, v in sorted(remaining.items())]
+    if rows:
+        conn.execute(
+            update(billing_coupons)
+            .where(billing_coupons.c.id == bindparam("c_id"))
+            .values(remaining=bindparam("c_left")),
+            rows,
+        )
+
+
+def insert_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _insert_many(conn, billing_ledger, rows)
+
+
+def entry_exists(conn: Connection, key: str) -> bool:
+    query = select(billing_ledger.c.id).where(billing_ledger.c.idempotency_key == key)
+    return conn.execute(query).first() is not None
+
+
+def journal_sums(conn: Connection) -> dict[tuple[str, str | None], Decimal]:
+    """Sum of the journal per (account, pocket): pocket None is cash, else a coupon id."""
+    query = select(
+        billing_ledger.c.account_id, billing_ledger.c.coupon_id, func.sum(billing_ledger.c.amount)
+    ).group_by(billing_ledger.c.account_id, billing_ledger.c.coupon_id)
+    return {(a, c): Decimal(s) for a, c, s in conn.execute(query)}
+
+
+def stored_pockets(conn: Connection) -> dict[tuple[str, str | None], Decimal]:
+    """The cached balances: each account's cash and each coupon's remaining value."""
+    cash = {(r.id, None): r.balance for r in conn.execute(select(billing_accounts))}
+    coupons = {(r.account_id, r.id): r.remaining for r in conn.execute(select(billing_coupons))}
+    return {**cash, **coupons}
+
+
+def count_entries(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(billing_ledger)).scalar_one())
+
+
+def ledger_of(conn: Connection, account_id: str | None = None) -> list[RowMapping]:
+    query = select(billing_ledger).order_by(billing_ledger.c.idempotency_key)
+    if account_id is not None:
+        query = query.where(billing_ledger.c.account_id == account_id)
+    return list(conn.execute(query).mappings())
+
+
+# --- Events and subscriptions ---------------------------------------------------------------
+
+
+def changed_resources(
+    conn: Connection, *, after_id: int, types: Sequence[str], limit: int
+) -> tuple[list[ResourceKey], int]:
+    """Resources with journal rows after `after_id` (oldest first), and the last id read."""
+    query = (
+        select(resource_events.c.id, resource_events.c.resource_type, resource_events.c.resource_id)
+        .where(resource_events.c.id > after_id, resource_events.c.resource_type.in_(types))
+        .order_by(resource_events.c.id)
+        .limit(limit)
+    )
+    rows = conn.execute(query).all()
+    keys = list(dict.fromkeys((r.resource_type, r.resource_id) for r in rows))
+    return keys, (rows[-1].id if rows else after_id)
+
+
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(resource_events.c.id), 0))).scalar_one())
+
+
+def event_counts(conn: Connection, keys: Sequence[ResourceKey]) -> dict[ResourceKey, int]:
+    counts: dict[ResourceKey, int] = {}
+    key = tuple_(resource_events.c.resource_type, resource_events.c.resource_id)
+    for chunk in _chunks(keys):
+        query = (
+            select(resource_events.c.resource_type, resource_events.c.resource_id, func.count())
+            .where(key.in_(list(chunk)))
+            .group_by(resource_events.c.resource_type, resource_events.c.resource_id)
+        )
+        counts.update({(t, i): int(n) for t, i, n in conn.execute(query)})
+    return counts
+
+
+def histories(
+    conn: Connection, keys: Sequence[ResourceKey]
+) -> tuple[dict[ResourceKey, list[ResourceEvent]], dict[ResourceKey, str]]:
+    """Every journal row of each resource, and the region it was journalled in."""
+    found: dict[ResourceKey, list[ResourceEvent]] = {k: [] for k in keys}
+    regions: dict[ResourceKey, str] = {}
+    key = tuple_(resource_events.c.resource_type, resource_events.c.resource_id)
+    for chunk in _chunks(keys):
+        for row in conn.execute(select(resource_events).where(key.in_(list(chunk)))).mappings():
+            k = (row["resource_type"], row["resource_id"])
+            found[k].append(ResourceEvent(**{name: row[name] for name in _EVENT_FIELDS}))
+            regions[k] = row["region"] or regions.get(k, "")
+    return found, regions
+
+
+def subscriptions_by_key(
+    conn: Connection, keys: Sequence[ResourceKey], *, lock: bool = False
+) -> dict[ResourceKey, RowMapping]:
+    found: dict[ResourceKey, RowMapping] = {}
+    key = tuple_(billing_subscriptions.c.resource_type, billing_subscriptions.c.resource_id)
+    for chunk in _chunks(sorted(keys)):
+        query = select(billing_subscriptions).where(key.in_(list(chunk)))
+        rows = conn.execute(_locking(query, conn) if lock else query).mappings()
+        found.update({(r["resource_type"], r["resource_id"]): r for r in rows})
+    return found
+
+
+def insert_subscriptions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _insert_many(conn, billing_subscriptions, rows)
+
+
+def update_subscriptions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Each row: `s_id` and the columns to set (every row must set the same columns)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "s_id"]
+    values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns}
+    params = [{"s_id": r["s_id"], **{f"v_{c}": r[c] for c in columns}} for r in rows]
+    conn.execute(
+        update(billing_subscriptions)
+        .where(billing_subscriptions.c.id == bindparam("s_id"))
+        .values(**values),
+        params,
+    )
+
+
+def claim_due(conn: Connection, *, now: datetime, limit: int) -> list[RowMapping]:
+    """Due subscriptions of up to `limit` accounts, locked for this transaction.
+
+    The account is the unit of work: accounts are claimed with SKIP LOCKED (another farmer's
+    accounts are skipped), then their due subscriptions in (due_at, id) order, so one farmer
+    makes all of an account's charges of a pass in a fixed order, however many farmers run.
+    """
+    subs = billing_subscriptions.c
+    due = select(subs.account_id).where(subs.due_at <= now).distinct()
+    claim = (
+        select(billing_accounts.c.id)
+        .where(billing_accounts.c.id.in_(due))
+        .order_by(billing_accounts.c.id)
+        .limit(limit)
+    )
+    ids = list(conn.execute(_locking(claim, conn, skip_locked=True)).scalars())
+    if not ids:
+        return []
+    query = (
+        select(billing_subscriptions)
+        .where(subs.account_id.in_(ids), subs.due_at <= now)
+        .order_by(subs.account_id, subs.due_at, subs.id)
+    )
+    return list(conn.execute(_locking(query, conn, skip_locked=True)).mappings())
+
+
+def lock_cursor(conn: Connection, name: str) -> int | None:
+    """The position of a feed, locked; None when another worker holds it right now."""
+    query = select(billing_cursors).where(billing_cursors.c.name == name)
+    row = conn.execute(_locking(query, conn, skip_locked=True)).first()
+    if row is not None:
+        return int(row.position)
+    if conn.execute(select(billing_cursors.c.name).where(billing_cursors.c.name == name)).first():
+        return None
+    try:
+        with conn.begin_nested():  # two first workers race to create it: one wins
+            conn.execute(insert(billing_cursors).values(name=name, position=0, at=None))
+    except IntegrityError:
+        return None
+    return 0
+
+
+def save_cursor(conn: Connection, name: str, position: int, at: datetime | None = None) -> None:
+    conn.execute(
+        update(billing_cursors)
+        .where(billing_cursors.c.name == name)
+        .values(position=position, at=at)
+    )
+
+
+def cursor_at(conn: Connection, name: str) -> datetime | None:
+    row = conn.execute(select(billing_cursors.c.at).where(billing_cursors.c.name == name)).first()
+    return None if row is None else row.at
+
+
+# --- Charges, adjustments, bills ------------------------------------------------------------
+
+
+def insert_charges(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _insert_many(conn, billing_charges, rows)
+
+
+def insert_adjustments(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    _insert_many(conn, billing_adjustments, rows)
+
+
+def charged_periods(
+    conn: Connection, subscription_id: str
+) -> dict[datetime, tuple[Decimal, int, RowMapping]]:
+    """Per charged period of a subscription: net amount, adjustments so far, a row to copy."""
+    net: dict[datetime, tuple[Decimal, int, RowMapping]] = {}
+    for table in (billing_charges, billing_adjustments):
+        query = select(table).where(table.c.subscription_id == subscription_id)
+        for row in conn.execute(query).mappings():
+            total, seen, first = net.get(row["period_start"], (Decimal(0), 0, row))
+            extra = 1 if table is billing_adjustments else 0
+            net[row["period_start"]] = (total + row["amount"], seen + extra, first)
+    return net
+
+
+def charge_rows(conn: Connection, account_id: str, month: str) -> list[ChargeRow]:
+    rows: list[ChargeRow] = []
+    for table, kind in ((billing_charges, "charge"), (billing_adjustments, "adjustment")):
+        query = select(table).where(
+            and_(table.c.account_id == account_id, table.c.bill_month == month)
+        )
+        rows += [_charge_row(r, kind) for r in conn.execute(query).mappings()]
+    return rows
+
+
+def _charge_row(row: RowMapping, kind: str) -> ChargeRow:
+    return ChargeRow(
+        item=row["item"],
+        item_type=row["item_type"],
+        resource_id=row["resource_id"],
+        resource_name=row["resource_name"],
+        unit=row["unit"],
+        unit_price=row["unit_price"],
+        quantity=row["quantity"],
+        amount=row["amount"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        kind=kind,
+    )
+
+
+def charged_months(conn: Connection, account_id: str) -> list[str]:
+    months: set[str] = set()
+    for table in (billing_charges, billing_adjustments):
+        query = select(table.c.bill_month).where(table.c.account_id == account_id).distinct()
+        months |= set(conn.execute(query).scalars())
+    closed = select(billing_bills.c.month).where(billing_bills.c.account_id == account_id)
+    return sorted(months | set(conn.execute(closed).scalars()))
+
+
+def closed_bill(
+    conn: Connection, account_id: str, month: str
+) -> tuple[RowMapping, list[RowMapping]] | None:
+    query = select(billing_bills).where(
+        billing_bills.c.account_id == account_id, billing_bills.c.month == month
+    )
+    bill = conn.execute(query).mappings().first()
+    if bill is None:
+        return None
+    lines = select(billing_bill_lines).where(
+        billing_bill_lines.c.account_id == account_id, billing_bill_lines.c.month == month
+    )
+    return bill, list(conn.execute(lines.order_by(billing_bill_lines.c.position)).mappings())
+
+
+def insert_bill(
+    conn: Connection, bill: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> None:
+    conn.execute(insert(billing_bills).values(**bill))
+    if lines:
+        conn.execute(insert(billing_bill_lines), list(lines))
+
+
+def amount_total(conn: Connection, account_id: str, month: str) -> Decimal:
+    total = Decimal(0)
+    for table in (billing_charges, billing_adjustments):
+        query = select(func.coalesce(func.sum(table.c.amount), 0)).where(
+            table.c.account_id == account_id, table.c.bill_month == month
+        )
+        total += Decimal(conn.execute(query).scalar_one())
+    return total
+
+
+def duplicate_charges(conn: Connection) -> int:
+    """(subscription, period) pairs charged more than once: the database makes this 0."""
+    query = (
+        select(billing_charges.c.subscription_id)
+        .group_by(billing_charges.c.subscription_id, billing_charges.c.period_start)
+        .having(func.count() > 1)
+    )
+    return len(conn.execute(query).all())
+
+
+# --- Audit and suspensions ------------------------------------------------------------------
+
+
+def audit(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(billing_audit), [{**r, "detail": str(r["detail"])[:255]} for r in rows])
+
+
+def audit_of(conn: Connection, account_id: str) -> list[RowMapping]:
+    query = select(billing_audit).where(billing_audit.c.account_id == account_id)
+    return list(conn.execute(query.order_by(billing_audit.c.id)).mappings())
+
+
+def accounts_to_review(conn: Connection, *, now: datetime) -> list[str]:
+    """Accounts whose grace period is over, or that are suspended (a top-up may resume them)."""
+    query = select(billing_accounts.c.id).where(
+        or_(
+            and_(billing_accounts.c.status == "grace", billing_accounts.c.grace_until <= now),
+            billing_accounts.c.status == "suspended",
+        )
+    )
+    return list(conn.execute(query).scalars())
+
+
+def insert_suspensions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(billing_suspensions), list(rows))
+
+
+def open_suspensions(conn: Connection, account_id: str) -> list[RowMapping]:
+    query = select(billing_suspensions).where(
+        billing_suspensions.c.account_id == account_id, billing_suspensions.c.resumed_at.is_(None)
+    )
+    return list(conn.execute(query.order_by(billing_suspensions.c.id)).mappings())
+
+
+def resume_suspensions(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
+    if ids:
+        conn.execute(
+            update(billing_suspensions)
+            .where(billing_suspensions.c.id.in_(list(ids)))
+            .values(resumed_at=now)
+        )

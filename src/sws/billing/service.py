@@ -1,0 +1,635 @@
+"""Billing use cases: catalog, accounts, top-ups, coupons, bills, month close and the check.
+
+The farmer (charging) lives in `billing.farmer`; low-balance enforcement in `billing.standing`.
+Every use case runs in one transaction: bad input raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from sws.billing import catalog_file
+from sws.billing import repository as repo
+from sws.billing.ledger import Books, Posting
+from sws.billing.model import (
+    CATEGORIES,
+    DEFAULT_POLICIES,
+    ITEMS,
+    OK,
+    PAYMENT_MODES,
+    PREPAID,
+    SUSPENDED,
+    AccountStanding,
+    Bill,
+    BillingPolicy,
+    BillLine,
+    Catalog,
+    Coupon,
+    ItemPolicy,
+    Product,
+    bill_lines,
+    check_price,
+    close_previous,
+    quantize6,
+)
+from sws.billing.periods import month_bounds, next_month, parse_month
+from sws.clock import Clock
+from sws.db.engine import Database
+from sws.errors import Conflict, InsufficientFunds, Invalid, NotFound
+from sws.money import Money, check_currency
+
+# --- Catalog ----------------------------------------------------------------------------------
+
+
+def load_catalog(*, db: Database) -> Catalog:
+    with db.read() as conn:
+        return Catalog(tuple(repo.all_products(conn)))
+
+
+def list_prices(
+    *, db: Database, at: datetime | None = None, currency: str | None = None
+) -> list[Product]:
+    """Products (in effect at `at`, when given), optionally in one currency."""
+    with db.read() as conn:
+        products = repo.all_products(conn)
+    return [
+        p
+        for p in products
+        if (at is None or p.valid_at(at)) and (currency is None or p.price.currency == currency)
+    ]
+
+
+def add_prices(*, db: Database, clock: Clock, products: Sequence[Product]) -> int:
+    """Add catalog lines; the same line again is a no-op. Returns how many were new."""
+    now = clock.now()
+    with db.begin() as conn:
+        existing = {p.id: p for p in repo.all_products(conn)}
+        added = 0
+        for product in products:
+            added += _add_price(conn, product, existing, now)
+    return added
+
+
+def _add_price(
+    conn: Connection, product: Product, existing: dict[str, Product], now: datetime
+) -> int:
+    same = existing.get(product.id)
+    if same is not None:
+        if (same.price, same.monthly_cap) != (product.price, product.monthly_cap):
+            raise Conflict(f"a different price for {product.item_type} starts then", field="price")
+        return 0
+    previous = close_previous(list(existing.values()), product)
+    if any(p.key == product.key for p in existing.values()) and product.valid_from < now:
+        raise Invalid(
+            "a price change starts now or later; closed periods never change", field="valid_from"
+        )
+    for old in previous:
+        repo.end_product(conn, old.id, product.valid_from)
+    repo.insert_product(conn, product, now=now)
+    existing[product.id] = product
+    return 1
+
+
+def load_policy(*, db: Database) -> tuple[BillingPolicy, dict[str, ItemPolicy]]:
+    """The operator's billing settings and per-item stopped policy (defaults where unset)."""
+    with db.read() as conn:
+        values = repo.settings(conn)
+    return policy_from(values), item_policies_from(values)
+
+
+def policy_from(values: Mapping[str, str]) -> BillingPolicy:
+    base = BillingPolicy()
+    return BillingPolicy(
+        grace=timedelta(hours=float(values.get("grace_hours", base.grace.total_seconds() / 3600))),
+        close_delay=timedelta(
+            hours=float(values.get("close_delay_hours", base.close_delay.total_seconds() / 3600))
+        ),
+        low_balance_threshold=Decimal(
+            values.get("low_balance_threshold", str(base.low_balance_threshold))
+        ),
+        default_currency=values.get("default_currency", base.default_currency),
+    )
+
+
+def item_policies_from(values: Mapping[str, str]) -> dict[str, ItemPolicy]:
+    policies = dict(DEFAULT_POLICIES)
+    for item, default in DEFAULT_POLICIES.items():
+        policies[item] = ItemPolicy(
+            charge_stopped=values.get(f"{item}.charge_stopped", str(default.charge_stopped))
+            == "True",
+            charge_offloaded=values.get(f"{item}.charge_offloaded", str(default.charge_offloaded))
+            == "True",
+        )
+    return policies
+
+
+def save_settings(*, db: Database, values: Mapping[str, str]) -> None:
+    policy_from(values)  # refuses nonsense before anything is written
+    with db.begin() as conn:
+        repo.save_settings(conn, values)
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    id: str
+    currency: str
+    timezone: str
+    payment_mode: str
+    balance: Money
+    coupon_balance: Money
+    credit_limit: Money
+    low_balance_threshold: Money
+    status: str
+    grace_until: datetime | None
+    coupons: tuple[Coupon, ...]
+
+    @property
+    def available(self) -> Money:
+        return Money(self.standing().available, self.currency)
+
+    def standing(self) -> AccountStanding:
+        return AccountStanding(
+            self.payment_mode,
+            self.balance.amount,
+            self.coupon_balance.amount,
+            self.credit_limit.amount,
+            self.low_balance_threshold.amount,
+            self.status,
+            self.grace_until,
+        )
+
+
+def new_account_rows(
+    conn: Connection, project_ids: Iterable[str], *, policy: BillingPolicy, now: datetime
+) -> list[dict[str, Any]]:
+    """Rows for the accounts `project_ids` still lack (currency and zone from the tenant)."""
+    wanted = sorted(set(project_ids))
+    missing = [p for p in wanted if p not in repo.accounts(conn, wanted)]
+    profiles = repo.tenant_profiles(conn, missing)
+    return [
+        {
+            "id": p,
+            "currency": profiles.get(p, (policy.default_currency, "UTC"))[0],
+            "timezone": profiles.get(p, (policy.default_currency, "UTC"))[1],
+            "payment_mode": PREPAID,
+            "credit_limit": Decimal(0),
+            "low_balance_threshold": policy.low_balance_threshold,
+            "balance": Decimal(0),
+            "status": OK,
+            "grace_until": None,
+            "last_closed_month": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in missing
+    ]
+
+
+def _ensure_account(conn: Connection, tenant_id: str, *, db: Database, now: datetime) -> RowMapping:
+    found = repo.accounts(conn, [tenant_id], lock=True).get(tenant_id)
+    if found is not None:
+        return found
+    if not repo.tenant_profiles(conn, [tenant_id]):
+        raise NotFound(f"tenant {tenant_id} not found", field="tenant_id")
+    policy, _ = load_policy(db=db)
+    repo.insert_accounts(conn, new_account_rows(conn, [tenant_id], policy=policy, now=now))
+    return repo.accounts(conn, [tenant_id], lock=True)[tenant_id]
+
+
+def view(conn: Connection, row: RowMapping, *, now: datetime) -> AccountView:
+    currency = row["currency"]
+    coupons = tuple(c for c in repo.coupons_of(conn, [row["id"]]) if c.expires_at > now)
+    live = sum((c.remaining.amount for c in coupons), Decimal(0))
+    return AccountView(
+        id=row["id"],
+        currency=currency,
+        timezone=row["timezone"],
+        payment_mode=row["payment_mode"],
+        balance=Money(row["balance"], currency),
+        coupon_balance=Money(live, currency),
+        credit_limit=Money(row["credit_limit"], currency),
+        low_balance_threshold=Money(row["low_balance_threshold"], currency),
+        status=row["status"],
+        grace_until=row["grace_until"],
+        coupons=coupons,
+    )
+
+
+def get_account(*, db: Database, clock: Clock, tenant_id: str) -> AccountView:
+    """The caller's account: balance, coupons, credit limit (created on first look)."""
+    now = clock.now()
+    with db.begin() as conn:
+        return view(conn, _ensure_account(conn, tenant_id, db=db, now=now), now=now)
+
+
+def update_account(
+    *,
+    db: Database,
+    clock: Clock,
+    tenant_id: str,
+    payment_mode: str | None = None,
+    credit_limit: Decimal | None = None,
+    low_balance_threshold: Decimal | None = None,
+) -> AccountView:
+    """An admin changes how an account pays: prepaid or postpaid, credit limit, threshold."""
+    if payment_mode is not None and payment_mode not in PAYMENT_MODES:
+        raise Invalid(f"payment_mode is one of {', '.join(PAYMENT_MODES)}", field="payment_mode")
+    values: dict[str, Any] = {"updated_at": clock.now()}
+    if payment_mode is not None:
+        values["payment_mode"] = payment_mode
+    if credit_limit is not None:
+        values["credit_limit"] = check_price(credit_limit, name="credit_limit")
+    if low_balance_threshold is not None:
+        values["low_balance_threshold"] = check_price(
+            low_balance_threshold, name="low_balance_threshold"
+        )
+    with db.begin() as conn:
+        _ensure_account(conn, tenant_id, db=db, now=values["updated_at"])
+        repo.update_account(conn, tenant_id, **values)
+        repo.audit(conn, [_audit(tenant_id, values["updated_at"], "account_changed", values)])
+    return get_account(db=db, clock=clock, tenant_id=tenant_id)
+
+
+def ensure_can_create(*, db: Database, tenant_id: str) -> None:
+    """Refuse new resources to a tenant that billing suspended: 402 InsufficientFunds."""
+    with db.read() as conn:
+        row = repo.accounts(conn, [tenant_id]).get(tenant_id)
+    if row is not None and row["status"] == SUSPENDED:
+        raise InsufficientFunds("this account is suspended for lack of funds; top it up first")
+
+
+def _audit(account_id: str, at: datetime, action: str, detail: Any) -> dict[str, Any]:
+    return {"account_id": account_id, "at": at, "action": action, "detail": str(detail)}
+
+
+# --- Top-ups and coupons ----------------------------------------------------------------------
+
+
+def top_up(
+    *,
+    db: Database,
+    clock: Clock,
+    tenant_id: str,
+    amount: Money,
+    idempotency_key: str | None = None,
+    memo: str = "",
+) -> AccountView:
+    """Add cash; the same idempotency key twice adds it once."""
+    _positive(amount)
+    now = clock.now()
+    key = f"topup:{idempotency_key}" if idempotency_key else f"topup:{tenant_id}:{now.isoformat()}"
+    with db.begin() as conn:
+        row = _ensure_account(conn, tenant_id, db=db, now=now)
+        _same_currency(row, amount)
+        if not repo.entry_exists(conn, key):
+            books = Books((), now=now)
+            books.credit(tenant_id, amount, Posting(key, "topup", memo or "top-up"))
+            write_books(conn, books)
+            repo.audit(conn, [_audit(tenant_id, now, "topup", amount)])
+        return view(conn, repo.accounts(conn, [tenant_id])[tenant_id], now=now)
+
+
+def grant_coupon(
+    *,
+    db: Database,
+    clock: Clock,
+    tenant_id: str,
+    amount: Money,
+    expires_at: datetime,
+    items: Sequence[str] = (),
+    idempotency_key: str | None = None,
+) -> Coupon:
+    """Give a coupon: spent before cash, on `items` only (every item when empty), until expiry."""
+    _positive(amount)
+    unknown = sorted(set(items) - set(ITEMS))
+    if unknown:
+        raise Invalid(f"no such item {unknown[0]!r}; one of {', '.join(ITEMS)}", field="items")
+    now = clock.now()
+    if expires_at <= now:
+        raise Invalid("a coupon must expire in the future", field="expires_at")
+    seed = idempotency_key or f"{tenant_id}:{now.isoformat()}"
+    coupon_id = hashlib.sha256(f"coupon:{seed}".encode()).hexdigest()[:32]
+    coupon = Coupon(coupon_id, tenant_id, amount, amount, expires_at, frozenset(items))
+    with db.begin() as conn:
+        _same_currency(_ensure_account(conn, tenant_id, db=db, now=now), amount)
+        if not repo.entry_exists(conn, f"coupon:{coupon_id}"):
+            _write_coupon(conn, coupon, now=now)
+    return coupon
+
+
+def _write_coupon(conn: Connection, coupon: Coupon, *, now: datetime) -> None:
+    repo.insert_coupon(conn, coupon, now=now)
+    repo.insert_entries(
+        conn,
+        [
+            {
+                "account_id": coupon.account_id,
+                "idempotency_key": f"coupon:{coupon.id}",
+                "kind": "coupon_grant",
+                "coupon_id": coupon.id,
+                "amount": coupon.amount.amount,
+                "currency": coupon.amount.currency,
+                "created_at": now,
+                "memo": "coupon granted",
+            }
+        ],
+    )
+    repo.audit(conn, [_audit(coupon.account_id, now, "coupon_granted", coupon.amount)])
+
+
+def _positive(amount: Money) -> None:
+    check_currency(amount.currency)
+    if amount.amount <= 0:
+        raise Invalid("amount must be more than 0", field="amount")
+    check_price(amount.amount, name="amount")
+
+
+def _same_currency(row: RowMapping, amount: Money) -> None:
+    if amount.currency != row["currency"]:
+        raise Invalid(
+            f"this account is in {row['currency']}, not {amount.currency}", field="currency"
+        )
+
+
+def write_books(conn: Connection, books: Books) -> None:
+    repo.insert_entries(conn, books.entries)
+    repo.add_to_balances(conn, books.cash, now=books.now)
+    repo.set_coupon_remaining(conn, books.coupon_remaining())
+
+
+# --- Bills ------------------------------------------------------------------------------------
+
+
+def get_bill(*, db: Database, tenant_id: str, month: str) -> Bill:
+    """A month's bill: frozen lines once closed, else the charges so far."""
+    parse_month(month)
+    with db.read() as conn:
+        row = repo.accounts(conn, [tenant_id]).get(tenant_id)
+        if row is None:
+            return Bill(tenant_id, month, _tenant_currency(conn, tenant_id), False, ())
+        return _bill(conn, row, month)
+
+
+def _tenant_currency(conn: Connection, tenant_id: str) -> str:
+    profile = repo.tenant_profiles(conn, [tenant_id]).get(tenant_id)
+    if profile is None:
+        raise NotFound(f"tenant {tenant_id} not found", field="tenant")
+    return profile[0]
+
+
+def _bill(conn: Connection, row: RowMapping, month: str) -> Bill:
+    closed = repo.closed_bill(conn, row["id"], month)
+    if closed is not None:
+        lines = tuple(_frozen_line(line) for line in closed[1])
+        return Bill(row["id"], month, row["currency"], True, lines)
+    rows = repo.charge_rows(conn, row["id"], month)
+    return Bill(row["id"], month, row["currency"], False, bill_lines(rows, row["currency"]))
+
+
+def _frozen_line(row: RowMapping) -> BillLine:
+    names = (
+        "kind",
+        "type",
+        "item_type",
+        "resource_id",
+        "resource_name",
+        "unit_price",
+        "unit",
+        "start",
+        "end",
+        "quantity",
+        "total",
+    )
+    return BillLine(**{name: row[name] for name in names})
+
+
+def list_bills(*, db: Database, tenant_id: str, month: str | None = None) -> list[Bill]:
+    """Every month with charges (or just `month`), newest first."""
+    if month is not None:
+        return [get_bill(db=db, tenant_id=tenant_id, month=month)]
+    with db.read() as conn:
+        row = repo.accounts(conn, [tenant_id]).get(tenant_id)
+        months = repo.charged_months(conn, tenant_id) if row is not None else []
+        return [_bill(conn, row, m) for m in reversed(months)] if row is not None else []
+
+
+CSV_COLUMNS = (
+    "kind",
+    "type",
+    "resource_name",
+    "resource_id",
+    "item_type",
+    "price",
+    "unit",
+    "start",
+    "end",
+    "quantity",
+    "total",
+)
+
+
+def bill_csv(bill: Bill) -> str:
+    """The bill's lines with the seed's columns, then the category totals and the total."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in bill.lines:
+        writer.writerow(
+            [
+                line.kind,
+                line.type,
+                line.resource_name,
+                line.resource_id,
+                line.item_type,
+                line.unit_price.normalize(),
+                line.unit,
+                line.start.isoformat(),
+                line.end.isoformat(),
+                line.quantity.normalize(),
+                line.total,
+            ]
+        )
+    for item in CATEGORIES:
+        writer.writerow(["total", item, "", "", "", "", "", "", "", "", bill.category(item)])
+    writer.writerow(["total", "all", "", "", "", "", "", "", "", "", bill.total])
+    return out.getvalue()
+
+
+def close_month(
+    *, db: Database, clock: Clock, month: str, tenant_id: str | None = None
+) -> list[str]:
+    """Freeze `month` (and earlier open months) for every account, or one; returns who closed."""
+    parse_month(month)
+    with db.read() as conn:
+        ids = [tenant_id] if tenant_id else repo.all_account_ids(conn)
+    return [account for account in ids if _close_account(db, clock, account, month)]
+
+
+def _close_account(db: Database, clock: Clock, account_id: str, month: str) -> bool:
+    now = clock.now()
+    with db.begin() as conn:
+        row = repo.accounts(conn, [account_id], lock=True).get(account_id)
+        if row is None:
+            raise NotFound(f"no billing account {account_id}", field="tenant")
+        _, end = month_bounds(month, ZoneInfo(row["timezone"]))
+        if end > now:
+            raise Conflict(f"{month} is not over yet for {account_id}", field="month")
+        if row["last_closed_month"] is not None and row["last_closed_month"] >= month:
+            return False
+        for each in _months_to_close(conn, row, month):
+            _freeze(conn, row, each, now)
+        repo.update_account(conn, account_id, last_closed_month=month, updated_at=now)
+        return True
+
+
+def _months_to_close(conn: Connection, row: RowMapping, month: str) -> list[str]:
+    """`month` and every earlier month of the account that is still open, oldest first."""
+    last = row["last_closed_month"]
+    months = [
+        m for m in repo.charged_months(conn, row["id"]) if m < month and (last is None or m > last)
+    ]
+    return [*months, month]
+
+
+def _freeze(conn: Connection, row: RowMapping, month: str, now: datetime) -> None:
+    bill = _bill(conn, row, month)
+    totals = {item: bill.category(item) for item in CATEGORIES}
+    repo.insert_bill(
+        conn,
+        {
+            "account_id": row["id"],
+            "month": month,
+            "currency": bill.currency,
+            "total": bill.total,
+            "closed_at": now,
+            **totals,
+        },
+        [_line_row(row["id"], month, n, line) for n, line in enumerate(bill.lines)],
+    )
+    _post_rounding(conn, row, bill, now)
+    repo.audit(
+        conn, [_audit(row["id"], now, "month_closed", f"{month}: {bill.total} {bill.currency}")]
+    )
+
+
+def _line_row(account_id: str, month: str, position: int, line: BillLine) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "month": month,
+        "position": position,
+        "kind": line.kind,
+        "type": line.type,
+        "item_type": line.item_type,
+        "resource_id": line.resource_id,
+        "resource_name": line.resource_name,
+        "unit_price": line.unit_price,
+        "unit": line.unit,
+        "start": line.start,
+        "end": line.end,
+        "quantity": quantize6(line.quantity),
+        "total": line.total,
+    }
+
+
+def _post_rounding(conn: Connection, row: RowMapping, bill: Bill, now: datetime) -> None:
+    """Book the difference between the charged amounts and the rounded bill, so they agree."""
+    difference = repo.amount_total(conn, row["id"], bill.month) - bill.total
+    if difference:
+        books = Books((), now=now)
+        key = f"rounding:{row['id']}:{bill.month}"
+        books.credit(
+            row["id"],
+            Money(difference, bill.currency),
+            Posting(key, "rounding", f"bill {bill.month} rounding"),
+        )
+        write_books(conn, books)
+
+
+def months_due_for_close(*, db: Database, clock: Clock, delay: timedelta) -> dict[str, str]:
+    """Per account, the last month whose end passed more than `delay` ago and is still open."""
+    now = clock.now()
+    due: dict[str, str] = {}
+    with db.read() as conn:
+        for row in repo.accounts(conn, repo.all_account_ids(conn)).values():
+            month = _last_finished_month(now - delay, ZoneInfo(row["timezone"]))
+            last = row["last_closed_month"]
+            if (last is None or last < month) and repo.charged_months(conn, row["id"]):
+                due[row["id"]] = month
+    return due
+
+
+def _last_finished_month(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    previous = local.replace(day=1) - timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
+
+
+def close_due_months(*, db: Database, clock: Clock, delay: timedelta) -> list[str]:
+    closed = []
+    for account, month in months_due_for_close(db=db, clock=clock, delay=delay).items():
+        closed += close_month(db=db, clock=clock, month=month, tenant_id=account)
+    return closed
+
+
+def open_month(row: Mapping[Any, Any], month: str) -> str:
+    """The month a charge for `month` is billed in: itself, or the first open one after a close."""
+    last = row["last_closed_month"]
+    return month if last is None or month > last else next_month(last)
+
+
+# --- The check --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    accounts: int
+    entries: int
+    mismatches: tuple[str, ...]
+    duplicate_charges: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and self.duplicate_charges == 0
+
+
+def check(*, db: Database) -> CheckReport:
+    """Every cached balance equals the sum of its journal; no period is charged twice."""
+    with db.read() as conn:
+        sums, stored = repo.journal_sums(conn), repo.stored_pockets(conn)
+        duplicates = repo.duplicate_charges(conn)
+        entries = repo.count_entries(conn)
+    pockets = sorted(set(sums) | set(stored), key=lambda k: (k[0], k[1] or ""))
+    mismatches = [
+        f"{a} {p or 'cash'}: stored {stored.get((a, p), 0)}, journal {sums.get((a, p), 0)}"
+        for a, p in pockets
+        if Decimal(stored.get((a, p), 0)) != Decimal(sums.get((a, p), 0))
+    ]
+    accounts = len({account for account, _ in stored})
+    return CheckReport(accounts, entries, tuple(mismatches), duplicates)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    return "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower()
+
+
+def load_catalog_text(*, db: Database, clock: Clock, text: str) -> tuple[int, int]:
+    """Load a catalog file: (new prices, prices in the file). All or nothing."""
+    parsed = catalog_file.parse(text)
+    added = add_prices(db=db, clock=clock, products=parsed.products)
+    if parsed.settings:
+        save_settings(db=db, values=parsed.settings)
+    return added, len(parsed.products)
