@@ -2,38 +2,52 @@
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.dev-installed-stamp
 BASE_PYTHON ?= python3
 
-.PHONY: run test lint typecheck unit integration bench-events services clean
+.PHONY: run test lint typecheck unit integration bench-events bench-console services clean
 
+# `make run` needs only Python: the base install.
 $(STAMP): pyproject.toml
 	$(BASE_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m pip install --quiet -e .
 	touch $(STAMP)
+
+# `make test` adds the test tools and the Swift, OpenStack and libvirt client libraries.
+$(DEV_STAMP): $(STAMP)
+	$(PYTHON) -m pip install --quiet -e '.[dev,swift,openstack]'
+	touch $(DEV_STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/sws up
 
-test: $(STAMP) lint typecheck
+test: $(DEV_STAMP) lint typecheck
 	scripts/services ensure
+	scripts/install-lb-tools
+	scripts/install-netfilter-tools
+	scripts/install-browser
+	scripts/openstack-dev install && $(PYTHON) -m pip install --quiet -e '.[libvirt]'
 	$(PYTHON) -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy --strict src
 
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(PYTHON) -m pytest tests/unit
 
-integration: $(STAMP)
+integration: $(DEV_STAMP)
 	scripts/services ensure
 	$(PYTHON) -m pytest tests/integration
 
-bench-events: $(STAMP)
+bench-events: $(DEV_STAMP)
 	$(PYTHON) bench/events.py
+
+bench-console: $(DEV_STAMP)
+	$(PYTHON) bench/console.py
 
 services:
 	scripts/services ensure

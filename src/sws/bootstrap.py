@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sws.billing.ports import BandwidthFeed, BandwidthUsage, ObjectStorageFeed
+from sws.billing.runtime import BillingRuntime
 from sws.clock import Clock, SystemClock
 from sws.config import Settings
 from sws.db.engine import Database, make_engine
-from sws.drivers.base import CloudDriver
+from sws.drivers.base import CloudDriver, ObjectStore
+from sws.drivers.simulated.objectstore import SimulatedObjectStore
 from sws.drivers.simulated.region import SimulatedRegion
+from sws.drivers.simulated.workload import SimulatedWorkload
 from sws.errors import Invalid
 from sws.events import service as events
 from sws.events.bus import InProcessBus
 from sws.identity.auth import AuthBackend, LocalAuth
+from sws.metering import alarms as metering_alarms
+from sws.metering import service as metering_service
+from sws.metering.model import Retention
+from sws.metering.notifiers import Notifiers, SmtpSettings
+from sws.metering.runtime import MeteringRuntime, Schedule
+from sws.storagefw.service import StorageBilling
 
 
 @dataclass
@@ -23,6 +33,8 @@ class RegionRuntime:
     name: str
     driver: SimulatedRegion
     bus: InProcessBus
+    workload: SimulatedWorkload | None = None  # the region's metric source
+    object_store: ObjectStore | None = None  # containers, objects and the storage firewall
 
 
 @dataclass
@@ -32,6 +44,9 @@ class Container:
     clock: Clock
     auth: AuthBackend
     regions: dict[str, RegionRuntime] = field(default_factory=dict)
+    cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
+    metering: MeteringRuntime | None = None
+    billing: BillingRuntime | None = None
 
     @property
     def default_region(self) -> str:
@@ -39,6 +54,8 @@ class Container:
 
     def driver(self, region: str | None = None) -> CloudDriver:
         name = region or self.default_region
+        if name in self.cloud_drivers:
+            return self.cloud_drivers[name]
         if name not in self.regions:
             raise Invalid(f"unknown region {name!r}", field="X-SWS-Region")
         return self.regions[name].driver
@@ -49,17 +66,136 @@ class Container:
         for runtime in self.regions.values():
             done += runtime.driver.advance()
             runtime.bus.flush()
+        if self.metering is not None:
+            self.metering.tick()
+        if self.billing is not None:
+            self.billing.tick()
         return done
+
+    def drivers(self) -> dict[str, CloudDriver]:
+        found: dict[str, CloudDriver] = dict(self.cloud_drivers)
+        found.update({name: runtime.driver for name, runtime in self.regions.items()})
+        return found
+
+    def object_store(self, region: str | None = None) -> ObjectStore:
+        name = region or self.default_region
+        runtime = self.regions.get(name)
+        if runtime is None or runtime.object_store is None:
+            raise Invalid(f"no object storage in region {name!r}", field="X-SWS-Region")
+        return runtime.object_store
+
+    def object_stores(self) -> dict[str, ObjectStore]:
+        return {n: r.object_store for n, r in self.regions.items() if r.object_store is not None}
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     db = Database(make_engine(settings.db_url))
-    auth = LocalAuth(db=db, clock=clock, ttl=timedelta(seconds=settings.token_ttl_seconds))
+    if settings.driver == "openstack":
+        settings = _with_catalog_regions(settings)
+    auth = _auth(settings, db, clock)
     container = Container(settings=settings, db=db, clock=clock, auth=auth)
     for name in settings.regions:
-        container.regions[name] = _simulated_region(container, name)
+        if settings.driver == "openstack":
+            container.cloud_drivers[name] = _openstack_region(settings, name)
+        else:
+            container.regions[name] = _simulated_region(container, name)
+    container.metering = _metering(container)
+    container.billing = _billing(container)
     return container
+
+
+def _auth(settings: Settings, db: Database, clock: Clock) -> AuthBackend:
+    if settings.auth_backend == "keystone":
+        from sws.identity.keystone import HttpKeystone, KeystoneAuth, TokenCache
+
+        cache = TokenCache(
+            ttl=timedelta(seconds=settings.keystone_cache_seconds),
+            size=settings.keystone_cache_size,
+        )
+        return KeystoneAuth(
+            db=db, clock=clock, keystone=HttpKeystone(_keystone_url(settings)), cache=cache,
+            admin_roles=tuple(settings.keystone_admin_roles),
+        )
+    return LocalAuth(db=db, clock=clock, ttl=timedelta(seconds=settings.token_ttl_seconds))
+
+
+def _keystone_url(settings: Settings) -> str:
+    if settings.keystone_url:
+        return settings.keystone_url
+    from sws.drivers.openstack.connections import load_cloud
+
+    return str(load_cloud(settings.openstack_cloud, settings.clouds_yaml).auth["auth_url"])
+
+
+def _with_catalog_regions(settings: Settings) -> Settings:
+    """Regions come from the Keystone catalog; if it cannot be read now, from the settings."""
+    from sws.drivers.openstack import regions_from_catalog
+    from sws.errors import SWSError
+
+    try:
+        found = regions_from_catalog(settings)
+    except SWSError:
+        return settings
+    return settings.model_copy(update={"regions": found}) if found else settings
+
+
+def _openstack_region(settings: Settings, name: str) -> CloudDriver:
+    from sws.drivers.openstack import build_driver
+
+    return build_driver(settings, name)
+
+
+class _MeteredBandwidth:
+    """Billing's bandwidth port over the metering domain's hourly outbound bytes."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def bandwidth(self, *, start: datetime, end: datetime) -> list[BandwidthUsage]:
+        usage = metering_service.bandwidth_usage(db=self.db, start=start, end=end)
+        return [BandwidthUsage(u.project_id, u.resource_id, u.hour_start, u.bytes) for u in usage]
+
+
+def _billing(container: Container) -> BillingRuntime:
+    """The farmer over every region's driver, rating bandwidth from metering."""
+    feed = BandwidthFeed(_MeteredBandwidth(container.db), default_region=container.default_region)
+    storage = ObjectStorageFeed(
+        StorageBilling(container.object_stores), default_region=container.default_region
+    )
+    return BillingRuntime(
+        db=container.db, clock=container.clock, drivers=container.drivers, sources=[feed, storage]
+    )
+
+
+def _metering(container: Container) -> MeteringRuntime:
+    """The collector over every region's workload, the rollup sealer and the alarm evaluator."""
+    s = container.settings
+    retention = Retention(
+        raw=timedelta(hours=s.metering_raw_retention_hours),
+        rollups=tuple(
+            (seconds, timedelta(days=s.metering_retention_days.get(name, days)))
+            for name, seconds, days in (
+                ("1m", 60, 7), ("5m", 300, 35), ("1h", 3600, 400), ("1d", 86400, 1830)
+            )
+        ),
+    )
+    schedule = Schedule(
+        poll=timedelta(seconds=s.metering_poll_seconds),
+        grace=timedelta(seconds=s.metering_grace_seconds),
+        evaluation=timedelta(seconds=s.metering_evaluation_seconds),
+        retention=retention,
+        delivery=metering_alarms.DeliveryPolicy(
+            attempts=s.metering_webhook_attempts,
+            backoff=timedelta(seconds=s.metering_webhook_backoff_seconds),
+        ),
+    )
+    smtp = SmtpSettings(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_sender)
+    sources = {n: r.workload for n, r in container.regions.items() if r.workload is not None}
+    return MeteringRuntime(
+        db=container.db, clock=container.clock, sources=sources, schedule=schedule,
+        notifiers=Notifiers(clock=container.clock, smtp=smtp),
+    )
 
 
 def _simulated_region(container: Container, name: str) -> RegionRuntime:
@@ -73,4 +209,7 @@ def _simulated_region(container: Container, name: str) -> RegionRuntime:
         task_seconds=container.settings.sim_task_seconds,
     )
     bus.subscribe(events.bus_consumer(db=container.db, clock=container.clock, region=name))
-    return RegionRuntime(name=name, driver=driver, bus=bus)
+    workload = SimulatedWorkload(driver=driver, clock=container.clock)
+    bus.subscribe(workload.on_notifications)
+    store = SimulatedObjectStore(region=name, db=container.db, clock=container.clock)
+    return RegionRuntime(name=name, driver=driver, bus=bus, workload=workload, object_store=store)

@@ -19,6 +19,11 @@ from rich.table import Table
 
 from sws import bootstrap
 from sws.clock import SimulatedClock
+from sws.commands import billing as billing_commands
+from sws.commands import dns as dns_commands
+from sws.commands import loadbalancer as lb_commands
+from sws.commands import metering as metering_commands
+from sws.commands import workers as worker_commands
 from sws.config import Settings
 from sws.db.engine import make_engine
 from sws.db.migrate import upgrade
@@ -36,6 +41,12 @@ user_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
 app.add_typer(admin_app, name="admin")
+app.add_typer(metering_commands.app, name="metrics")
+app.add_typer(billing_commands.app, name="billing")
+app.add_typer(lb_commands.app, name="lb")
+app.add_typer(dns_commands.app, name="dns")
+app.add_typer(worker_commands.app, name="worker")
+app.add_typer(billing_commands.catalog_app, name="catalog")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 console = Console()
@@ -75,6 +86,21 @@ def up(
     _print_welcome(f"http://{host}:{port}", container.settings.home, credentials)
     _start_ticker(container)
     uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 0,
+) -> None:
+    """Run the API alone (no ticker, no demo data): the distributed / real-OpenStack mode."""
+    import uvicorn
+
+    from sws.web.app import create_app
+
+    container = _container()
+    uvicorn.run(create_app(container), host=host or container.settings.host,
+                port=port or container.settings.port, log_level="info")
 
 
 def _start_ticker(container: bootstrap.Container) -> None:

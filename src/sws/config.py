@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,16 @@ def _toml_path() -> Path:
     return Path(os.environ.get("SWS_HOME", ".sws")) / "sws.toml"
 
 
+class LBNodeConfig(BaseModel):
+    """One LB node: its name, its shared public IP and the ISP view it serves."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.-]*$")
+    address: str = Field(min_length=2, max_length=64)
+    isp: str = Field(default="default", min_length=1, max_length=64)
+    region: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWS_", extra="forbid")
 
@@ -30,15 +40,59 @@ class Settings(BaseSettings):
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    auth_backend: Literal["local"] = "local"
+    auth_backend: Literal["local", "keystone"] = "local"
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     regions: list[str] = Field(default_factory=lambda: ["RegionOne"])
-    driver: Literal["simulated"] = "simulated"
+    driver: Literal["simulated", "openstack"] = "simulated"
     # Simulated seconds a Nova task (build, resize, shelve, ...) takes in the simulated region.
     sim_task_seconds: int = Field(default=3, ge=0)
     sim_hypervisors: int = Field(default=4, ge=1)
     tick_seconds: float = Field(default=1.0, gt=0)
     demo_data: bool = True
+    # Metering: the collector polls every N s; windows are sealed into rollups after a grace.
+    metering_poll_seconds: float = Field(default=10.0, gt=0)
+    metering_grace_seconds: float = Field(default=30.0, ge=0)
+    metering_evaluation_seconds: float = Field(default=60.0, gt=0)
+    metering_raw_retention_hours: int = Field(default=48, ge=1)
+    metering_retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"1m": 7, "5m": 35, "1h": 400, "1d": 1830}
+    )
+    metering_prometheus_instances: bool = False  # per-instance series on /metrics
+    metering_webhook_attempts: int = Field(default=5, ge=1, le=20)
+    metering_webhook_backoff_seconds: float = Field(default=2.0, ge=0)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "sws-alarms@localhost"
+    # Signs console CSRF tokens and flash cookies; unset, a random one is kept in
+    # $SWS_HOME/console-secret. Set the same value on every replica that serves the console.
+    console_secret: str | None = Field(default=None, min_length=32, repr=False)
+    # Load balancers: the zone automatic names live in, the shared L4 port range, the LB nodes
+    # (one shared public IP each, serving one ISP view) and the ISP views as CIDR lists.
+    lb_zone: str = Field(default="lb.example.com", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    lb_http_port: int = Field(default=80, ge=1, le=65535)
+    lb_port_min: int = Field(default=11000, ge=1, le=65535)
+    lb_port_max: int = Field(default=19999, ge=1, le=65535)
+    lb_nodes: list[LBNodeConfig] = Field(
+        default_factory=lambda: [LBNodeConfig(name="lb-1", address="127.0.0.1")]
+    )
+    lb_isp_views: dict[str, list[str]] = Field(default_factory=dict)
+    lb_node_timeout_seconds: float = Field(default=10.0, gt=0)
+    dns_ttl: int = Field(default=30, ge=0)
+    dns_nameservers: list[str] = Field(default_factory=lambda: ["ns1.example.com"])
+
+    # Real OpenStack (docs/openstack.md). SWS's own account is a cloud in clouds.yaml.
+    openstack_cloud: str = "sws"
+    clouds_yaml: Path | None = None  # else OS_CLIENT_CONFIG_FILE or the standard places
+    keystone_url: str | None = None  # else the cloud's auth_url
+    keystone_cache_seconds: float = Field(default=30.0, ge=0)  # re-validate after this
+    keystone_cache_size: int = Field(default=10000, ge=1)
+    keystone_admin_roles: list[str] = Field(default_factory=lambda: ["admin"])
+    openstack_member_role: str = "member"  # what SWS's account gets on a tenant's project
+    openstack_server_network: str = "none"  # none | auto | a network name or id
+    openstack_build_wait_seconds: float = Field(default=20.0, ge=0)
+    transport_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    events_queue: str = "sws-events"
+    reconcile_interval_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("regions")
     @classmethod

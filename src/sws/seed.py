@@ -7,16 +7,20 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from sws.billing import service as billing
 from sws.bootstrap import Container
 from sws.drivers.base import ServerCreate
 from sws.errors import SWSError
 from sws.identity import service as identity
+from sws.money import Money
 
 DEMO_TENANTS = (
     ("acme", "Asia/Shanghai", "CNY", ("alice", "amir")),
     ("globex", "Europe/Paris", "EUR", ("bob", "beatriz")),
 )
 DEMO_SERVERS = (("web-1", "m1.small"), ("db-1", "m1.medium"))
+DEMO_BALANCES = {"acme": "500.00", "globex": "60.00"}  # a starting balance, in each currency
+SAMPLE_CATALOG = Path(billing.__file__).with_name("prices.yaml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +41,19 @@ def seed_first_start(container: Container) -> list[Credential] | None:
         credentials.append(_tenant_with_users(container, name, zone, currency, users, "member"))
     flat = [c for group in credentials for c in group]
     _write_credentials(container.settings.home, flat)
+    _seed_billing(container)
     return flat
+
+
+def _seed_billing(container: Container) -> None:
+    """The sample catalog, and a starting balance for each demo tenant (prepaid)."""
+    db, clock = container.db, container.clock
+    billing.load_catalog_text(db=db, clock=clock, text=SAMPLE_CATALOG.read_text())
+    for tenant in identity.list_tenants(db=db, limit=1000, marker=None):
+        if tenant.name in DEMO_BALANCES:
+            amount = Money.of(DEMO_BALANCES[tenant.name], tenant.currency)
+            billing.top_up(db=db, clock=clock, tenant_id=tenant.id, amount=amount,
+                           idempotency_key=f"demo-start:{tenant.id}", memo="demo starting balance")
 
 
 def _tenant_with_users(

@@ -1,6 +1,7 @@
 """Node agents of SWS: `sws-agent netfilter` (nft apply + conntrack), `sws-agent lb` (HAProxy).
 
     sws-agent netfilter --api URL --host NAME --token TOKEN [--target nft|iptables]
+    sws-agent metering [--uri qemu:///system] [--interval 10] [--once]
     sws-agent lb --api URL --node NAME --token TOKEN [--run-dir DIR] [--bind ADDR]
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-AGENTS = ("netfilter", "lb")
+AGENTS = ("netfilter", "lb", "metering")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +19,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: sws-agent {{{','.join(AGENTS)}}} [options]  (try: sws-agent netfilter -h)",
               file=sys.stderr)
         return 2
+    if args[0] == "metering":
+        from sws_agent import metering_libvirt
+
+        return metering_libvirt.main(args[1:])
     if args[0] == "lb":
         from sws_agent import lb
 

@@ -32,12 +32,47 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/v1/floating-ips/{fip_id}", None),
     ("GET", "/v1/tenants/{tenant_id}", None),
     ("GET", "/v1/users/{user_id}", None),
+    ("GET", "/v1/netfilter/bridge-grants/{server_id}", None),
+    ("PUT", "/v1/netfilter/bridge-grants/{server_id}", {"port": 8080, "enabled": True}),
+    ("GET", "/v1/metrics/{resource_id}", None),
+    ("GET", "/v1/metrics/{resource_id}/{meter}", None),
+    ("GET", "/v1/alarms/{alarm_id}", None),
+    ("PATCH", "/v1/alarms/{alarm_id}", {"enabled": False}),
+    ("DELETE", "/v1/alarms/{alarm_id}", None),
+    ("GET", "/v1/alarms/{alarm_id}/history", None),
+    ("GET", "/v1/loadbalancers/{lb_id}", None),
+    ("PATCH", "/v1/loadbalancers/{lb_id}", {"name": "renamed"}),
+    ("DELETE", "/v1/loadbalancers/{lb_id}", None),
+    ("GET", "/v1/loadbalancers/{lb_id}/health", None),
+    ("POST", "/v1/loadbalancers/{lb_id}/members", {"server_id": "{server_id}", "port": 81}),
+    ("PATCH", "/v1/loadbalancers/{lb_id}/members/{member_id}", {"weight": 2}),
+    ("DELETE", "/v1/loadbalancers/{lb_id}/members/{member_id}", None),
+    ("POST", "/v1/loadbalancers/{lb_id}/hosts", {"host": "api.acme-shop.example"}),
+    ("DELETE", "/v1/loadbalancers/{lb_id}/hosts/{host}", None),
+    ("GET", "/v1/servers/{server_id}/public-domain", None),
+    ("POST", "/v1/servers/{server_id}/public-domain", {"port": 22}),
+    ("DELETE", "/v1/servers/{server_id}/public-domain", None),
+    ("GET", "/v1/storage/containers/{container}", None),
+    ("DELETE", "/v1/storage/containers/{container}", None),
+    ("GET", "/v1/storage/containers/{container}/objects", None),
+    ("PUT", "/v1/storage/containers/{container}/objects/{object_name}", None),
+    ("GET", "/v1/storage/containers/{container}/objects/{object_name}", None),
+    ("DELETE", "/v1/storage/containers/{container}/objects/{object_name}", None),
+    ("GET", "/v1/storage/containers/{container}/firewall", None),
+    ("PUT", "/v1/storage/containers/{container}/firewall", {"deny": ["192.0.2.1"]}),
 ]
 # Tenant routes without an id: each shows only the caller's own things.
 UNSCOPED = [
     "/v1/servers", "/v1/images", "/v1/keypairs", "/v1/security-groups", "/v1/floating-ips",
     "/v1/tenants", "/v1/users", "/v1/flavors", "/v1/regions", "/v1/quotas",
+    "/v1/netfilter/reachable", "/v1/netfilter/bridge-grants",
+    "/v1/alarms", "/metrics",
+    "/v1/billing/account", "/v1/billing/bills", "/v1/billing/prices",
+    "/v1/loadbalancers",
+    "/v1/storage/containers",
 ]
+# Tenant routes that take a month, not an id: each shows the caller's own bill for it.
+PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
 OPEN = {"/v1/auth/tokens", "/v1/openapi.json", "/v1/docs", "/healthz", "/v1/flavors/{flavor_id}"}
 
 
@@ -56,11 +91,24 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
     ).json()
     fip = client.post("/v1/floating-ips", headers=headers).json()
     user = client.get("/v1/users", headers=headers).json()["items"][0]
+    alarm = client.post("/v1/alarms", headers=headers, json={"name": "hot", "rule": {
+        "type": "threshold", "resource_id": server["id"], "meter": "cpu_util",
+        "comparison": "gt", "threshold": 90}}).json()
+    lb = client.post("/v1/loadbalancers", headers=headers, json={
+        "name": "web", "type": "http", "custom_hosts": ["www.acme-shop.example"],
+        "members": [{"server_id": server["id"], "port": 80}]}).json()
+    client.post(f"/v1/servers/{server['id']}/public-domain", headers=headers, json={"port": 22})
+    client.post("/v1/storage/containers", headers=headers, json={"name": "acme-files"})
+    client.put("/v1/storage/containers/acme-files/objects/docs/readme.txt", headers=headers,
+               content=b"acme")
     cloud.settle()
     return {
         "server_id": server["id"], "image_id": snapshot["id"], "name": "acme-key",
         "group_id": group["id"], "rule_id": rule["id"], "fip_id": fip["id"],
         "tenant_id": cloud.acme.id, "user_id": user["id"],
+        "container": "acme-files", "object_name": "docs/readme.txt",
+        "resource_id": server["id"], "meter": "vcpus", "alarm_id": alarm["id"],
+        "lb_id": lb["id"], "member_id": lb["members"][0]["id"], "host": "www.acme-shop.example",
     }
 
 
@@ -102,6 +150,15 @@ def test_lists_show_only_the_callers_own_resources(cloud: Cloud) -> None:
             assert ids[key] not in text, (path, key)
 
 
+def test_month_routes_show_only_the_callers_bill(cloud: Cloud) -> None:
+    ids = _acme_ids(cloud)
+    month = cloud.clock.now().strftime("%Y-%m")
+    for path in PER_MONTH:
+        response = cloud.client.get(path.format(month=month), headers=cloud.globex.headers)
+        assert response.status_code == 200, (path, response.text)
+        assert ids["server_id"] not in response.text and ids["fip_id"] not in response.text
+
+
 def _routes(cloud: Cloud) -> list[tuple[str, str]]:
     """Every (METHOD, path) the API serves, read from its own OpenAPI document."""
     paths = cloud.client.get("/v1/openapi.json").json()["paths"]
@@ -124,7 +181,7 @@ def test_every_admin_route_refuses_members(cloud: Cloud, who: str) -> None:
 
 
 def test_matrix_covers_every_tenant_route(cloud: Cloud) -> None:
-    covered = {(m, t) for m, t, _ in SCOPED} | {("GET", p) for p in UNSCOPED}
+    covered = {(m, t) for m, t, _ in SCOPED} | {("GET", p) for p in UNSCOPED + PER_MONTH}
     tenant_routes = [(m, p) for m, p in _routes(cloud) if not p.startswith("/v1/admin/")]
     assert len(tenant_routes) >= 30
     for method, path in tenant_routes:

@@ -14,6 +14,12 @@ TABLE_MODULES = (
     "sws.identity.tables",
     "sws.events.tables",
     "sws.drivers.simulated.tables",
+    "sws.drivers.simulated.objectstore_tables",
+    "sws.audit.tables",
+    "sws.metering.tables",
+    "sws.billing.tables",
+    "sws.netfilter.tables",
+    "sws.loadbalancer.tables",
 )
 
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from sws.errors import SWSError
+from sws_swift.rules import FirewallRules
+
 ServerActionName = Literal[
     "start", "stop", "reboot", "resize", "confirm_resize", "revert_resize", "shelve", "unshelve"
 ]
@@ -238,3 +241,130 @@ class CloudDriver(Protocol):
     def list_all_servers(
         self, filters: ServerFilter, limit: int, marker: str | None
     ) -> Sequence[Server]: ...
+
+
+# ---- metrics: what a hypervisor reports about each instance (libvirt-like) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CounterReading:
+    """One meter read from an instance; `device` names a disk or vNIC, "" the whole instance."""
+
+    meter: str  # a Ceilometer meter name: cpu, disk.device.read.bytes, memory.usage ...
+    value: float
+    device: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceReading:
+    """Everything read from one instance at one moment: cumulative counters and gauges."""
+
+    server_id: str
+    project_id: str
+    flavor: Flavor
+    read_at: datetime
+    running: bool
+    counters: tuple[CounterReading, ...]  # cumulative since the domain started
+    gauges: tuple[CounterReading, ...]
+
+
+class MetricSource(Protocol):
+    """Where a region's per-instance meters come from (simulated workload, or libvirt agents)."""
+
+    def read_instances(self) -> Sequence[InstanceReading]: ...
+
+
+# ---- object storage: containers, objects and their firewall (Swift, or the simulated store) --
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerInfo:
+    """One container of a project, as Swift's account listing shows it."""
+
+    name: str
+    object_count: int
+    bytes_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    name: str
+    bytes: int
+    content_type: str
+    etag: str  # MD5 hex of the content, as Swift computes it
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    info: ObjectInfo
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerUsage:
+    """What one container used in one clock hour `[hour_start, hour_start + 1 h)`, exactly.
+
+    `byte_seconds` is the stored size integrated over the hour (a GB-month is 10^9 bytes kept
+    for a whole calendar month: see `gb_month`); `requests` counts the object requests that were
+    served; `bytes_out` is egress (response bodies of object GETs), `bytes_in` uploads.
+    """
+
+    project_id: str
+    container: str
+    hour_start: datetime
+    byte_seconds: int
+    requests: int
+    bytes_out: int
+    bytes_in: int
+    region: str = ""
+
+
+class RateLimited(SWSError):
+    """Over a storage-firewall limit: 429 with `Retry-After` seconds."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field)
+        self.retry_after = retry_after
+
+
+class ObjectStore(Protocol):
+    """One region's object storage as a tenant sees it: Swift, or the simulated store.
+
+    Containers are per project (Swift: the account `AUTH_<project_id>`); another project's
+    container raises `NotFound`. `client_ip` is the address the storage firewall judges on
+    object requests; a refusal raises `Forbidden` (403) or `RateLimited` (429).
+    """
+
+    region: str
+
+    def list_containers(self, project_id: str) -> Sequence[ContainerInfo]: ...
+    def get_container(self, project_id: str, name: str) -> ContainerInfo: ...
+    def create_container(self, project_id: str, name: str) -> ContainerInfo: ...
+    def delete_container(self, project_id: str, name: str) -> None: ...  # Conflict if not empty
+
+    def list_objects(
+        self, project_id: str, container: str, *, client_ip: str, prefix: str = "",
+        limit: int = 1000,
+    ) -> Sequence[ObjectInfo]: ...
+    def put_object(
+        self, project_id: str, container: str, name: str, data: bytes, *, content_type: str,
+        client_ip: str,
+    ) -> ObjectInfo: ...
+    def get_object(
+        self, project_id: str, container: str, name: str, *, client_ip: str
+    ) -> StoredObject: ...
+    def delete_object(
+        self, project_id: str, container: str, name: str, *, client_ip: str
+    ) -> None: ...
+
+    # The rule value is the one the Swift middleware enforces; empty rules mean no firewall.
+    def get_firewall(self, project_id: str, container: str) -> FirewallRules: ...
+    def set_firewall(self, project_id: str, container: str, rules: FirewallRules) -> None: ...
+
+    def usage(self, *, start: datetime, end: datetime) -> Sequence[ContainerUsage]:
+        """Per container and hour, for hours starting in `[start, end)`, every project."""
+        ...

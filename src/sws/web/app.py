@@ -6,8 +6,13 @@ from fastapi import FastAPI
 
 from sws import __version__
 from sws.bootstrap import Container
-from sws.web import problems
-from sws.web.api import admin, auth, compute, identity
+from sws.web import console, problems
+from sws.web.api import admin, audit, auth, compute, identity
+from sws.web.api import billing as billing_api
+from sws.web.api import loadbalancer as loadbalancer_api
+from sws.web.api import metering as metering_api
+from sws.web.api import netfilter as netfilter_api
+from sws.web.api import storage as storage_api
 
 
 def create_app(container: Container) -> FastAPI:
@@ -22,9 +27,20 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     problems.install(app)
     for router in (
-        auth.router, identity.router, identity.admin_router, compute.router, admin.router
+        auth.router, identity.router, identity.admin_router, compute.router, admin.router,
+        audit.router,
     ):
         app.include_router(router)
+    app.include_router(netfilter_api.admin_router)
+    app.include_router(netfilter_api.router)
+    for router in (metering_api.router, metering_api.admin_router, metering_api.prometheus_router):
+        app.include_router(router)
+    app.include_router(billing_api.router)
+    app.include_router(billing_api.admin_router)
+    app.include_router(loadbalancer_api.router)
+    app.include_router(loadbalancer_api.admin_router)
+    app.include_router(storage_api.router)
+    console.install(app, container)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 from swift.common.swob import Request
 from swift.proxy.controllers.base import get_cache_key, headers_to_container_info
 
-from sws_swift.counters import BackendDown, LocalCounters
+from sws_swift.counters import BackendDown, LocalCounters, RedisCounters
 from sws_swift.middleware import StorageFirewall, filter_factory
 from sws_swift.rules import FirewallRules, Limit, to_sysmeta_headers
 
@@ -292,3 +292,9 @@ def test_filter_factory_builds_the_middleware_and_checks_options() -> None:
         filter_factory({}, failure_mode="sometimes")
     with pytest.raises(ValueError, match="counter_backend"):
         filter_factory({}, counter_backend="etcd")(FakeSwift())
+
+
+def test_redis_counters_take_the_byte_flush_interval() -> None:
+    firewall = filter_factory({}, counter_backend="redis", byte_flush_interval="0.25")(FakeSwift())
+    assert isinstance(firewall.counters, RedisCounters)
+    assert firewall.counters.flush_interval == 0.25

@@ -9,9 +9,10 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sws.billing import service as billing
 from sws.drivers import base
 from sws.errors import NotFound
-from sws.web.deps import Caller, Driver, Page
+from sws.web.deps import Caller, Driver, Page, Services
 
 router = APIRouter(prefix="/v1", tags=["compute"])
 Id = Annotated[str, Path(max_length=64)]
@@ -276,7 +277,10 @@ def server_page(servers: Sequence[base.Server], limit: int) -> ServerPage:
 
 
 @router.post("/servers", status_code=202, response_model=list[ServerRead])
-def create_servers(body: ServerCreate, caller: Caller, cloud: Driver) -> list[ServerRead]:
+def create_servers(
+    body: ServerCreate, caller: Caller, cloud: Driver, services: Services
+) -> list[ServerRead]:
+    billing.ensure_can_create(db=services.db, tenant_id=caller.tenant_id)  # 402 when suspended
     spec = base.ServerCreate(
         name=body.name, flavor_id=body.flavor_id, image_id=body.image_id,
         key_name=body.key_name, security_groups=tuple(body.security_groups), count=body.count,
@@ -313,7 +317,8 @@ def list_floating_ips(caller: Caller, cloud: Driver) -> list[FloatingIPRead]:
 
 
 @router.post("/floating-ips", status_code=201, response_model=FloatingIPRead)
-def allocate_floating_ip(caller: Caller, cloud: Driver) -> FloatingIPRead:
+def allocate_floating_ip(caller: Caller, cloud: Driver, services: Services) -> FloatingIPRead:
+    billing.ensure_can_create(db=services.db, tenant_id=caller.tenant_id)  # 402 when suspended
     return _read(FloatingIPRead, cloud.allocate_floating_ip(caller.tenant_id))
 
 
