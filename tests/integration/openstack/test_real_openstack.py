@@ -9,7 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from sws.billing.segments import spans_from_json
+from sws.billing.tables import billing_subscriptions
 from sws.drivers.openstack.driver import parse_time
 from sws.errors import NotFound
 from sws.events import service as events
@@ -140,6 +143,23 @@ def test_server_lifecycle_through_sws_reaches_events_at_notification_times(
     assert terminated is not None and state.deleted_at is not None
     assert abs(state.deleted_at - terminated) < timedelta(seconds=2)
     assert all(e.message_id and not e.message_id.startswith("sws-") for e in journal.values())
+    _assert_billing_follows(container, server_id, journal)
+
+
+def _assert_billing_follows(container: Any, server_id: str, journal: dict[str, Any]) -> None:
+    """Billing's subscription opens, switches product and closes at the notification times."""
+    container.billing.tick()
+    with container.db.read() as conn:
+        text = conn.execute(
+            select(billing_subscriptions.c.spans)
+            .where(billing_subscriptions.c.resource_id == server_id)
+        ).scalar_one()
+    spans = spans_from_json(text)
+    assert spans[0].start == journal["create"].occurred_at
+    assert spans[0].item_type == "m1.tiny" and spans[-1].item_type == "m1.small"
+    switch = next(s for s in spans if s.item_type == "m1.small")
+    assert switch.start == journal["resize_finish"].occurred_at
+    assert spans[-1].end == journal["delete"].occurred_at
 
 
 def test_killed_listener_loses_nothing_and_doubles_nothing(
