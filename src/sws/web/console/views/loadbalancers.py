@@ -1,0 +1,248 @@
+"""Tenant pages for load balancers: the list, one LB (endpoints, members and their health,
+custom host names) and an instance's one-click public domain.
+
+Everything goes through `sws.loadbalancer.service`, which checks tenancy (another tenant's LB or
+instance is "not found"), ports, host names and monitors; this module only turns forms into
+its arguments and its answers into pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Response
+from sqlalchemy import and_, select
+
+from sws.drivers.base import Server, ServerFilter
+from sws.errors import Invalid, SWSError
+from sws.loadbalancer import service
+from sws.loadbalancer.model import Monitor
+from sws.loadbalancer.service import LBConfig, MemberSpec
+from sws.loadbalancer.tables import lb_hosts, lb_loadbalancers
+from sws.web.console import pages
+from sws.web.console.context import Session, Tenant, TenantPost
+from sws.web.console.i18n import N_
+from sws.web.console.render import page, redirect
+from sws.web.console.routing import ConsoleRoute
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+Text = Annotated[str, Form(max_length=255)]
+LongText = Annotated[str, Form(max_length=5000)]
+BACK = "/console/loadbalancers"
+TYPES = {"http": N_("HTTP (L7, by host name)"), "tcp": N_("TCP (L4, by port)")}
+ALGORITHMS = {"roundrobin": N_("Round robin"), "leastconn": N_("Least connections"),
+              "source": N_("Source address")}
+HEALTH = {"up": N_("up"), "down": N_("down"), "maint": N_("maint"), "unknown": N_("unknown")}
+HEALTH_CLASS = {"up": "s-active", "down": "s-error", "maint": "s-shutoff", "unknown": ""}
+ALL = 1000
+
+
+def _config(s: Session) -> LBConfig:
+    return LBConfig.from_settings(s.container.settings)
+
+
+def _servers(s: Session) -> list[Server]:
+    found = s.driver.list_servers(s.tenant_id, ServerFilter(), ALL, None)
+    return [server for server in found if server.status != "DELETED"]
+
+
+def _attempt(s: Session, back: str, done: str, work: Callable[[], object]) -> Response:
+    try:
+        work()
+    except SWSError as error:
+        return redirect(s, back, [("error", error.detail)])
+    return redirect(s, back, [("ok", done)])
+
+
+def public_domains(s: Session, servers: Sequence[Server]) -> dict[str, str]:
+    """`<random>.<zone>:<port>` of each listed instance that has a public domain.
+
+    One query for the whole page (the Instances list calls this), whatever the row count. A
+    public domain is a tcp LB whose automatic host name and shared port are the endpoint,
+    exactly as `service.endpoints` writes it for tcp load balancers.
+    """
+    ids = [server.id for server in servers]
+    if not ids:
+        return {}
+    query = (
+        select(lb_loadbalancers.c.public_domain_server_id, lb_hosts.c.host, lb_loadbalancers.c.port)
+        .join(lb_hosts, lb_hosts.c.lb_id == lb_loadbalancers.c.id)
+        .where(and_(lb_loadbalancers.c.project_id == s.tenant_id,
+                    lb_loadbalancers.c.public_domain_server_id.in_(ids),
+                    lb_hosts.c.kind == "auto"))
+    )
+    with s.container.db.read() as conn:
+        return {row[0]: f"{row[1]}:{row[2]}" for row in conn.execute(query)}
+
+
+# ---- the list and creation ----------------------------------------------------------------
+
+
+@router.get("/loadbalancers")
+def loadbalancers(s: Tenant) -> Response:
+    return _list_page(s, {}, None)
+
+
+def _list_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Response:
+    views = service.list_loadbalancers(
+        db=s.container.db, clock=s.container.clock, config=_config(s), project_id=s.tenant_id
+    )
+    servers = _servers(s)
+    return page(
+        s, "loadbalancers/list.html", code=error.status if error else 200, lbs=views,
+        servers=servers, names={srv.id: srv.name for srv in servers}, types=TYPES,
+        algorithms=ALGORITHMS, health=HEALTH, health_class=HEALTH_CLASS, values=values,
+        error=error, zone=_config(s).zone,
+    )
+
+
+@router.post("/loadbalancers")
+def create_loadbalancer(
+    s: TenantPost, name: Text = "", type: Text = "http", algorithm: Text = "roundrobin",
+    monitor_type: Text = "tcp", interval_ms: Text = "500", timeout_ms: Text = "400",
+    rise: Text = "2", fall: Text = "2", http_path: Text = "/", expected_codes: Text = "200-399",
+    custom_hosts: LongText = "", server_id: Text = "", port: Text = "",
+) -> Response:
+    values = {"name": name, "type": type, "algorithm": algorithm, "monitor_type": monitor_type,
+              "interval_ms": interval_ms, "timeout_ms": timeout_ms, "rise": rise, "fall": fall,
+              "http_path": http_path, "expected_codes": expected_codes,
+              "custom_hosts": custom_hosts, "server_id": server_id, "port": port}
+    try:
+        if not name.strip():
+            raise Invalid("a load balancer needs a name", field="name")
+        monitor = Monitor(
+            type=monitor_type,  # type: ignore[arg-type]  # the select offers http and tcp
+            interval_ms=_number(interval_ms, "monitor.interval_ms"),
+            timeout_ms=_number(timeout_ms, "monitor.timeout_ms"),
+            rise=_number(rise, "monitor.rise"), fall=_number(fall, "monitor.fall"),
+            http_path=http_path.strip() or "/", expected_codes=expected_codes.strip(),
+        )
+        members = []
+        if server_id:
+            members.append(MemberSpec(server_id, _port(port, "port")))
+        view = service.create_loadbalancer(
+            db=s.container.db, clock=s.container.clock, driver=s.driver, config=_config(s),
+            project_id=s.tenant_id, region=s.region, name=name.strip(), type=type,
+            algorithm=algorithm, monitor=monitor, custom_hosts=_lines(custom_hosts),
+            members=members,
+        )
+    except SWSError as error:
+        return _list_page(s, values, error)
+    done = s.gettext("Load balancer %(name)s created.", name=view.row.name)
+    return redirect(s, f"{BACK}/{view.row.id}", [("ok", done)])
+
+
+def _number(value: str, field: str) -> int:
+    """A whole number; its range is the model's rule (`check_monitor`)."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise Invalid(f"{field} must be a whole number", field=field) from None
+
+
+def _port(value: str, field: str) -> int:
+    return pages.whole_number(value or "0", field=field, low=1, high=65535)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+# ---- one load balancer --------------------------------------------------------------------
+
+
+@router.get("/loadbalancers/{lb_id}")
+def loadbalancer(s: Tenant, lb_id: str) -> Response:
+    view = service.get_loadbalancer(
+        db=s.container.db, clock=s.container.clock, config=_config(s), project_id=s.tenant_id,
+        lb_id=lb_id,
+    )
+    servers = _servers(s)
+    return page(
+        s, "loadbalancers/detail.html", lb=view, servers=servers,
+        names={srv.id: srv.name for srv in servers}, types=TYPES, algorithms=ALGORITHMS,
+        health=HEALTH, health_class=HEALTH_CLASS,
+    )
+
+
+@router.post("/loadbalancers/{lb_id}/delete")
+def delete_loadbalancer(s: TenantPost, lb_id: str) -> Response:
+    done = s.gettext("Load balancer deleted.")
+    return _attempt(s, BACK, done, lambda: service.delete_loadbalancer(
+        db=s.container.db, clock=s.container.clock, project_id=s.tenant_id, lb_id=lb_id))
+
+
+@router.post("/loadbalancers/{lb_id}/members")
+def add_member(
+    s: TenantPost, lb_id: str, server_id: Text = "", port: Text = "", weight: Text = "1",
+    backup: Text = "",
+) -> Response:
+    def work() -> object:
+        spec = MemberSpec(
+            server_id, _port(port, "port"),
+            pages.whole_number(weight or "1", field="weight", low=0, high=256), backup == "on",
+        )
+        return service.add_member(
+            db=s.container.db, clock=s.container.clock, driver=s.driver, config=_config(s),
+            project_id=s.tenant_id, lb_id=lb_id, spec=spec,
+        )
+
+    return _attempt(s, f"{BACK}/{lb_id}", s.gettext("Member added."), work)
+
+
+@router.post("/loadbalancers/{lb_id}/members/{member_id}/delete")
+def remove_member(s: TenantPost, lb_id: str, member_id: str) -> Response:
+    return _attempt(s, f"{BACK}/{lb_id}", s.gettext("Member removed."),
+                    lambda: service.remove_member(db=s.container.db, project_id=s.tenant_id,
+                                                  lb_id=lb_id, member_id=member_id))
+
+
+@router.post("/loadbalancers/{lb_id}/members/{member_id}/state")
+def set_member_state(s: TenantPost, lb_id: str, member_id: str, state: Text = "") -> Response:
+    return _attempt(s, f"{BACK}/{lb_id}", s.gettext("Member updated."),
+                    lambda: service.update_member(
+                        db=s.container.db, clock=s.container.clock, config=_config(s),
+                        project_id=s.tenant_id, lb_id=lb_id, member_id=member_id,
+                        admin_state="maint" if state == "maint" else "enabled"))
+
+
+@router.post("/loadbalancers/{lb_id}/hosts")
+def add_host(s: TenantPost, lb_id: str, host: Text = "") -> Response:
+    done = s.gettext("Host name %(host)s added.", host=host.strip())
+    return _attempt(s, f"{BACK}/{lb_id}", done, lambda: service.add_host(
+        db=s.container.db, clock=s.container.clock, config=_config(s), project_id=s.tenant_id,
+        lb_id=lb_id, host=host.strip()))
+
+
+@router.post("/loadbalancers/{lb_id}/hosts/delete")
+def remove_host(s: TenantPost, lb_id: str, host: Text = "") -> Response:
+    done = s.gettext("Host name %(host)s removed.", host=host)
+    return _attempt(s, f"{BACK}/{lb_id}", done, lambda: service.remove_host(
+        db=s.container.db, project_id=s.tenant_id, lb_id=lb_id, host=host))
+
+
+# ---- an instance's public domain ----------------------------------------------------------
+
+
+@router.post("/instances/{server_id}/public-domain")
+def create_public_domain(s: TenantPost, server_id: str, port: Text = "22") -> Response:
+    try:
+        view = service.create_public_domain(
+            db=s.container.db, clock=s.container.clock, driver=s.driver, config=_config(s),
+            project_id=s.tenant_id, region=s.region, server_id=server_id,
+            port=_port(port or "22", "port"),
+        )
+    except SWSError as error:
+        return redirect(s, "/console/instances", [("error", error.detail)])
+    endpoint = view.endpoints[0] if view.endpoints else ""
+    done = s.gettext("Public domain %(endpoint)s created.", endpoint=endpoint)
+    return redirect(s, "/console/instances", [("ok", done)])
+
+
+@router.post("/instances/{server_id}/public-domain/delete")
+def delete_public_domain(s: TenantPost, server_id: str) -> Response:
+    return _attempt(s, "/console/instances", s.gettext("Public domain removed."),
+                    lambda: service.delete_public_domain(
+                        db=s.container.db, clock=s.container.clock, project_id=s.tenant_id,
+                        server_id=server_id))
