@@ -276,6 +276,16 @@ def ledger_of(conn: Connection, account_id: str | None = None) -> list[RowMappin
     return list(conn.execute(query).mappings())
 
 
+def recent_entries(conn: Connection, account_id: str, limit: int) -> list[RowMapping]:
+    query = (
+        select(billing_ledger)
+        .where(billing_ledger.c.account_id == account_id)
+        .order_by(billing_ledger.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
 # --- Events and subscriptions ---------------------------------------------------------------
 
 

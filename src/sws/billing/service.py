@@ -236,6 +236,40 @@ def get_account(*, db: Database, clock: Clock, tenant_id: str) -> AccountView:
         return view(conn, _ensure_account(conn, tenant_id, db=db, now=now), now=now)
 
 
+def peek_account(*, db: Database, clock: Clock, tenant_id: str) -> AccountView | None:
+    """The account if it exists, read-only (pages that must not write, such as a header)."""
+    with db.read() as conn:
+        row = repo.accounts(conn, [tenant_id]).get(tenant_id)
+        return None if row is None else view(conn, row, now=clock.now())
+
+
+def account_currency(*, db: Database, tenant_id: str) -> str:
+    """The account's currency, else the tenant's (before its first charge)."""
+    with db.read() as conn:
+        row = repo.accounts(conn, [tenant_id]).get(tenant_id)
+        return str(row["currency"]) if row is not None else _tenant_currency(conn, tenant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    at: datetime
+    kind: str
+    amount: Money
+    coupon_id: str | None
+    memo: str
+
+
+def recent_entries(*, db: Database, tenant_id: str, limit: int = 20) -> list[LedgerEntry]:
+    """The account's newest ledger entries, newest first."""
+    with db.read() as conn:
+        rows = repo.recent_entries(conn, tenant_id, limit)
+    return [
+        LedgerEntry(r["created_at"], r["kind"], Money(r["amount"], r["currency"]), r["coupon_id"],
+                    r["memo"])
+        for r in rows
+    ]
+
+
 def update_account(
     *,
     db: Database,

@@ -60,8 +60,9 @@ def test_the_menu_says_which_pages_are_not_enabled_yet(console: Console) -> None
     html = console.browser("alice").get("/console/").text
     for label in ("Load Balancers", "Instance Monitoring", "Storage Firewall", "Bills"):
         assert label in html
-    assert "coming with billing" in html and "coming with metering" in html
-    assert 'href="/console/bills"' not in html  # a note, never a fake page
+    for path in ("/console/monitoring", "/console/billing/account", "/console/billing/bills"):
+        assert f'href="{path}"' in html  # enabled now that billing and metering landed
+    assert "coming with billing" not in html and "coming with metering" not in html
 
 
 def test_the_overview_draws_quota_bars(console: Console) -> None:

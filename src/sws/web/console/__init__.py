@@ -14,7 +14,20 @@ from sws.errors import NotFound
 from sws.web.console.context import AnyVisit
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.state import STATIC, build_state
-from sws.web.console.views import admin, admin_identity, auth, compute, resources
+from sws.web.console.views import (
+    admin,
+    admin_billing,
+    admin_identity,
+    admin_netfilter,
+    auth,
+    billing,
+    compute,
+    loadbalancers,
+    monitoring,
+    netfilter,
+    resources,
+    storage,
+)
 
 STATIC_PATH = "/console/static"
 _fallback = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -31,7 +44,9 @@ def install(app: FastAPI, container: Container) -> None:
     app.state.console = build_state(container)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     for router in (
-        auth.router, compute.router, resources.router, admin.router, admin_identity.router,
+        auth.router, compute.router, resources.router, monitoring.router, billing.router,
+        loadbalancers.router, storage.router, netfilter.router,
+        admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
         _fallback,
     ):
         app.include_router(router)

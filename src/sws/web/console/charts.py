@@ -1,8 +1,16 @@
-"""Bars for usage against a limit: the geometry is computed here, the SVG drawn by a macro."""
+"""Charts: the geometry is computed here in plain numbers, the SVG drawn by template macros.
+
+Bars for usage against a limit, line/area charts of a metric over time, a bar per month.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from sws.drivers.base import Hypervisor, QuotaUsage
 from sws.web.console.i18n import N_
@@ -58,3 +66,185 @@ def capacity_bars(host: Hypervisor) -> list[Bar]:
         Bar(N_("RAM"), host.ram_used_mb // 1024, host.ram_mb // 1024, "GiB"),
         Bar(N_("Disk"), host.disk_used_gb, host.disk_gb, "GB"),
     ]
+
+
+# ---- time series and month bars ----------------------------------------------------------------
+# The geometry of the monitoring graphs and the bills' 12-month chart is computed here, in
+# plain numbers; templates/_charts.html draws it as SVG. No script and no third-party library.
+
+CHART_W, CHART_H = 640, 200  # the plot area, in SVG user units
+PAD_L, PAD_R, PAD_T, PAD_B = 64, 12, 10, 26  # room for the axis labels
+SVG_W, SVG_H = PAD_L + CHART_W + PAD_R, PAD_T + CHART_H + PAD_B
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+    at: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineChart:
+    """A line with its area under it, axes, value ticks on the left and time ticks below."""
+
+    title: str
+    unit: str
+    points: tuple[Point, ...]
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    line: str  # the SVG path of the line ("" when there are no points)
+    area: str  # the path of the area under it
+    latest: float | None
+    peak: float | None
+
+    width: int = SVG_W
+    height: int = SVG_H
+    left: int = PAD_L
+    top: int = PAD_T
+    bottom: int = PAD_T + CHART_H
+    right: int = PAD_L + CHART_W
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times 10ⁿ that is at least `value` (1 for nothing)."""
+    if value <= 0 or math.isnan(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0):
+        if value <= step * power * (1 + 1e-9):
+            return step * power
+    return 10.0 * power
+
+
+def short_number(value: float, unit: str) -> str:
+    """Axis labels: 0, 12.5, 3.2 K, 1.5 M … (bytes use the 1024 steps: KiB, MiB, GiB)."""
+    if unit.startswith("B"):
+        rest = unit[1:]
+        for prefix in ("", "Ki", "Mi", "Gi", "Ti"):
+            if abs(value) < 1024 or prefix == "Ti":
+                return f"{_trim(value)} {prefix}B{rest}"
+            value /= 1024
+    if unit == "%":
+        return f"{_trim(value)} %"
+    for prefix in ("", " K", " M", " G"):
+        if abs(value) < 1000 or prefix == " G":
+            return f"{_trim(value)}{prefix}"
+        value /= 1000
+    return _trim(value)  # pragma: no cover
+
+
+def _trim(value: float) -> str:
+    text = f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _time_label(moment: datetime, span: timedelta) -> str:
+    if span <= timedelta(days=1):
+        return moment.strftime("%H:%M")
+    if span <= timedelta(days=7):
+        return moment.strftime("%m-%d %H:%M")
+    return moment.strftime("%m-%d")
+
+
+def line_chart(
+    title: str, unit: str, points: Sequence[tuple[datetime, float]], start: datetime,
+    end: datetime, *, max_value: float | None = None, time_ticks: int = 6,
+) -> LineChart:
+    """Place `points` between `start` and `end` (x) and 0 and a round ceiling (y).
+
+    `max_value` fixes the y scale (100 for a percentage); otherwise the highest point, rounded
+    up to 1, 2, 2.5 or 5 times 10ⁿ, is the top. Times are UTC, as the metering API answers them.
+    """
+    span = end - start
+    seconds = max(span.total_seconds(), 1.0)
+    top = max_value if max_value is not None else nice_ceiling(max((v for _, v in points),
+                                                                   default=0.0))
+    placed = tuple(
+        Point(
+            round(PAD_L + (at - start).total_seconds() / seconds * CHART_W, 1),
+            round(PAD_T + CHART_H - min(max(value, 0.0), top) / top * CHART_H, 1),
+            at, value,
+        )
+        for at, value in points if start <= at <= end
+    )
+    line = "M" + " L".join(f"{p.x},{p.y}" for p in placed) if placed else ""
+    base = PAD_T + CHART_H
+    area = f"{line} L{placed[-1].x},{base} L{placed[0].x},{base} Z" if placed else ""
+    y_ticks = tuple(
+        Tick(PAD_L, round(PAD_T + CHART_H - i / 4 * CHART_H, 1), short_number(top * i / 4, unit))
+        for i in range(5)
+    )
+    x_ticks = tuple(
+        Tick(round(PAD_L + i / time_ticks * CHART_W, 1), base,
+             _time_label(start + span * i / time_ticks, span))
+        for i in range(time_ticks + 1)
+    )
+    values = [v for _, v in points]
+    return LineChart(
+        title, unit, placed, y_ticks, x_ticks, line, area,
+        latest=values[-1] if values else None, peak=max(values) if values else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MonthBar:
+    month: str
+    label: str
+    total: Decimal
+    x: float
+    y: float
+    width: float
+    height: float
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BarChart:
+    bars: tuple[MonthBar, ...]
+    y_ticks: tuple[Tick, ...]
+    width: int = SVG_W
+    height: int = SVG_H
+    left: int = PAD_L
+    top: int = PAD_T
+    bottom: int = PAD_T + CHART_H
+    right: int = PAD_L + CHART_W
+
+
+def last_months(current: str, count: int = 12) -> list[str]:
+    """`count` months ending with `current` ("YYYY-MM"), oldest first."""
+    year, month = (int(part) for part in current.split("-"))
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def month_bars(
+    totals: Mapping[str, Decimal], months: Sequence[str], selected: str, format_tick: Any
+) -> BarChart:
+    """One bar per month (0 when a month has no bill); `format_tick` labels the money axis."""
+    top = nice_ceiling(float(max(totals.values(), default=Decimal(0))))
+    slot = CHART_W / max(len(months), 1)
+    bars = []
+    for i, month in enumerate(months):
+        total = totals.get(month, Decimal(0))
+        height = round(float(total) / top * CHART_H, 1)
+        bars.append(MonthBar(
+            month, month[2:].replace("-", "/"), total, round(PAD_L + i * slot + slot * 0.15, 1),
+            round(PAD_T + CHART_H - height, 1), round(slot * 0.7, 1), height, month == selected,
+        ))
+    y_ticks = tuple(
+        Tick(PAD_L, round(PAD_T + CHART_H - i / 4 * CHART_H, 1), format_tick(top * i / 4))
+        for i in range(5)
+    )
+    return BarChart(tuple(bars), y_ticks)

@@ -1,22 +1,53 @@
-"""Where billing plugs into the console (round 2): prices on the launch form, the balance.
+"""Where billing plugs into the console: prices on the launch form, the balance in the header.
 
-Until `sws.billing` lands these return nothing, and the pages show no price and no balance
-rather than invented ones.
+Both read `sws.billing.service`; a tenant without an account yet sees a zero balance, a flavor
+without a price in the tenant's currency shows no price rather than an invented one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
+from sws.billing import service as billing
+from sws.billing.model import INSTANCE
 from sws.money import Money
 from sws.web.console.context import Session
 
 
-def flavor_prices(_session: Session) -> Mapping[str, Money]:
-    """Price per hour of each flavor id for the session's tenant and region."""
-    return {}
+@dataclass(frozen=True, slots=True)
+class FlavorPrice:
+    price: Money
+    unit: str  # "hour", "day" or "month": what one `price` buys
 
 
-def balance(_session: Session) -> Money | None:
-    """The tenant's cash balance for the header."""
-    return None
+@dataclass(frozen=True, slots=True)
+class Balance:
+    cash: Money
+    coupons: Money
+    status: str
+
+
+def flavor_prices(session: Session) -> Mapping[str, FlavorPrice]:
+    """Price of each flavor id in the catalog now, for the session's region and currency."""
+    db, now = session.container.db, session.container.clock.now()
+    currency = billing.account_currency(db=db, tenant_id=session.tenant_id)
+    catalog = billing.load_catalog(db=db)
+    found = {}
+    for flavor in session.driver.list_flavors():
+        product = catalog.find(session.region, INSTANCE, flavor.name, currency, now)
+        if product is not None:
+            found[flavor.id] = FlavorPrice(product.price, product.unit)
+    return found
+
+
+def balance(session: Session) -> Balance:
+    """The tenant's cash and live coupons for the header ("0.00 … 9,389.93 coupons")."""
+    account = billing.peek_account(db=session.container.db, clock=session.container.clock,
+                                   tenant_id=session.tenant_id)
+    if account is None:
+        currency = billing.account_currency(db=session.container.db, tenant_id=session.tenant_id)
+        zero = Money(Decimal(0), currency)
+        return Balance(zero, zero, "ok")
+    return Balance(account.balance, account.coupon_balance, account.status)

@@ -40,18 +40,19 @@ TENANT_MENU = (
         MenuItem(N_("Security Groups"), "/console/security-groups"),
         MenuItem(N_("Key Pairs"), "/console/key-pairs"),
         MenuItem(N_("Floating IPs"), "/console/floating-ips"),
-        MenuItem(N_("Load Balancers"), None, NOT_ENABLED),
+        MenuItem(N_("Load Balancers"), "/console/loadbalancers"),
+        MenuItem(N_("Reachable Networks"), "/console/reachable"),
     )),
     MenuSection(N_("Monitoring"), (
-        MenuItem(N_("Instance Monitoring"), None, WITH_METERING),
+        MenuItem(N_("Instance Monitoring"), "/console/monitoring"),
     )),
     MenuSection(N_("Storage"), (
-        MenuItem(N_("Containers"), None, NOT_ENABLED),
-        MenuItem(N_("Storage Firewall"), None, NOT_ENABLED),
+        MenuItem(N_("Containers"), "/console/containers"),
+        MenuItem(N_("Storage Firewall"), "/console/storage-firewall"),
     )),
     MenuSection(N_("Billing"), (
-        MenuItem(N_("Account"), None, WITH_BILLING),
-        MenuItem(N_("Bills"), None, WITH_BILLING),
+        MenuItem(N_("Account"), "/console/billing/account"),
+        MenuItem(N_("Bills"), "/console/billing/bills"),
     )),
 )
 
@@ -66,12 +67,18 @@ ADMIN_MENU = (
         MenuItem(N_("Hypervisors"), "/admin/hypervisors"),
         MenuItem(N_("All Instances"), "/admin/instances"),
     )),
+    MenuSection(N_("SWS Filter"), (
+        MenuItem(N_("Internal Networks"), "/admin/netfilter/networks"),
+        MenuItem(N_("Allow Rules"), "/admin/netfilter/rules"),
+        MenuItem(N_("Cloud Bridge"), "/admin/netfilter/bridge"),
+        MenuItem(N_("Filter Agents"), "/admin/netfilter/hosts"),
+    )),
     MenuSection(N_("Operations"), (
         MenuItem(N_("Dead Letters"), "/admin/dead-letters"),
         MenuItem(N_("Audit Log"), "/admin/audit"),
     )),
     MenuSection(N_("Billing"), (
-        MenuItem(N_("Top-ups and Coupons"), None, WITH_BILLING),
-        MenuItem(N_("Price Catalog"), None, WITH_BILLING),
+        MenuItem(N_("Top-ups and Coupons"), "/admin/billing/accounts"),
+        MenuItem(N_("Price Catalog"), "/admin/billing/catalog"),
     )),
 )

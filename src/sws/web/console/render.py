@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sws import __version__
-from sws.web.console import i18n, security
+from sws.web.console import hooks, i18n, security
 from sws.web.console.context import (
     ANON_COOKIE,
     FLASH_COOKIE,
@@ -47,6 +47,9 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         "when": _when,
         "money": lambda value: i18n.money(value, visit.locale),
         "number": lambda value: i18n.number(value, visit.locale),
+        # the header's balance on tenant pages; called by base.html, so one read per page
+        "header_balance": (lambda: hooks.balance(session)) if session and not admin_page
+        else None,
         **values,
     }
 

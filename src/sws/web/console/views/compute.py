@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Response
 
+from sws.billing import service as billing
 from sws.drivers.base import Server, ServerActionName, ServerFilter
 from sws.errors import SWSError
 from sws.web.console import hooks, pages
@@ -14,6 +15,8 @@ from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
 from sws.web.console.render import page, redirect
 from sws.web.console.routing import ConsoleRoute
+from sws.web.console.views import billing as billing_views
+from sws.web.console.views import loadbalancers
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -45,6 +48,7 @@ def instances(s: Tenant, name: Filter = "", status: Filter = "", marker: Filter 
         s, "instances.html", servers=servers, name=name, status=status,
         statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
         next_marker=pages.next_marker(servers), moving=pages.is_transitional,
+        domains=loadbalancers.public_domains(s, servers),
     )
 
 
@@ -89,6 +93,7 @@ def launch(
             name=name, flavor_id=flavor_id, image_id=image_id, key_name=key_name,
             security_groups=security_groups, count=count,
         )
+        billing.ensure_can_create(db=s.container.db, tenant_id=s.tenant_id)  # 402 if suspended
         launched = s.driver.create_servers(s.tenant_id, s.principal.user_id, spec)
     except SWSError as error:
         return _launch_page(s, values, error)
@@ -103,6 +108,7 @@ def _launch_page(s: Session, values: dict[str, Any], error: SWSError | None) -> 
     return page(
         s, "launch.html", code=error.status if error else 200, error=error, values=values,
         flavors=driver.list_flavors(), prices=hooks.flavor_prices(s), images=images,
+        units=billing_views.UNITS,
         keypairs=driver.list_keypairs(s.tenant_id),
         groups=driver.list_security_groups(s.tenant_id),
     )

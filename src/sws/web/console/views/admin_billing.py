@@ -1,0 +1,148 @@
+"""Admin billing pages: tenants' balances, top-ups and coupon grants, the price catalog.
+
+Every change goes through `sws.billing.service` and is written to the audit log (refusals
+too), like the other admin pages. A top-up or a coupon is followed by the low-balance review,
+exactly as the API does, so a suspended tenant's instances start again at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response
+
+from sws.billing import service as billing
+from sws.billing import standing
+from sws.billing.model import ITEMS, PAYMENT_TYPES, Coupon, make_product
+from sws.billing.service import AccountView
+from sws.errors import Invalid
+from sws.identity import service as identity
+from sws.money import Money
+from sws.web.console.context import Admin, AdminPost, Session
+from sws.web.console.render import page
+from sws.web.console.routing import ConsoleRoute
+from sws.web.console.views.admin_identity import _audited
+
+router = APIRouter(prefix="/admin/billing", route_class=ConsoleRoute, include_in_schema=False)
+Text = Annotated[str, Form(max_length=255)]
+ALL = 1000
+BACK = "/admin/billing/accounts"
+
+
+def _amount(text: str, field: str = "amount") -> Decimal:
+    """A form's amount as Decimal (never float); the service checks sign and decimals."""
+    try:
+        return Decimal(text.strip().replace(",", ""))
+    except InvalidOperation as error:
+        raise Invalid(f"{field} must be a number such as 100.00", field=field) from error
+
+
+def _moment(text: str, field: str) -> datetime:
+    """A date (midnight UTC) or an ISO time with a zone from a form."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(datetime.fromisoformat(value).date(), time(), UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise Invalid(f"{field} must be a date (2026-12-31) or a time with a zone",
+                      field=field) from error
+    if moment.tzinfo is None:
+        raise Invalid(f"{field} needs a time zone, e.g. 2026-05-01T00:00:00Z", field=field)
+    return moment.astimezone(UTC)
+
+
+def _review(s: Session, tenant_id: str) -> None:
+    policy, _ = billing.load_policy(db=s.container.db)
+    standing.review(db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
+                    account_ids=[tenant_id], grace=policy.grace)
+
+
+@router.get("/accounts")
+def accounts(s: Admin) -> Response:
+    db, clock = s.container.db, s.container.clock
+    tenants = identity.list_tenants(db=db, limit=ALL, marker=None)
+    rows = [(t, billing.peek_account(db=db, clock=clock, tenant_id=t.id)) for t in tenants]
+    return page(s, "admin/billing.html", rows=rows, items=ITEMS,
+                key=secrets.token_hex(12), today=clock.now().date())
+
+
+@router.post("/topups")
+def top_up(s: AdminPost, tenant_id: Text = "", amount: Text = "", memo: Text = "",
+           idempotency_key: Text = "") -> Response:
+    detail = f"tenant={tenant_id} amount={amount} key={idempotency_key}"
+
+    def work() -> AccountView:
+        currency = billing.account_currency(db=s.container.db, tenant_id=tenant_id)
+        found = billing.top_up(
+            db=s.container.db, clock=s.container.clock, tenant_id=tenant_id,
+            amount=Money(_amount(amount), currency), idempotency_key=idempotency_key or None,
+            memo=memo.strip(),
+        )
+        _review(s, tenant_id)
+        return found
+
+    done = s.gettext("Top-up of %(amount)s added.", amount=amount)
+    return _audited(s, BACK, done, "billing.topup", ("tenant", tenant_id), detail, work)
+
+
+@router.post("/coupons")
+def grant_coupon(
+    s: AdminPost, tenant_id: Text = "", amount: Text = "", expires_at: Text = "",
+    items: Annotated[list[str], Form()] = [],  # noqa: B006
+    idempotency_key: Text = "",
+) -> Response:
+    detail = f"tenant={tenant_id} amount={amount} expires={expires_at} items={','.join(items)}"
+
+    def work() -> Coupon:
+        currency = billing.account_currency(db=s.container.db, tenant_id=tenant_id)
+        coupon = billing.grant_coupon(
+            db=s.container.db, clock=s.container.clock, tenant_id=tenant_id,
+            amount=Money(_amount(amount), currency),
+            expires_at=_moment(expires_at, "expires_at"), items=items[:len(ITEMS)],
+            idempotency_key=idempotency_key or None,
+        )
+        _review(s, tenant_id)
+        return coupon
+
+    done = s.gettext("Coupon of %(amount)s granted.", amount=amount)
+    return _audited(s, BACK, done, "billing.coupon", ("tenant", tenant_id), detail, work)
+
+
+@router.get("/catalog")
+def catalog(s: Admin) -> Response:
+    products = sorted(billing.list_prices(db=s.container.db),
+                      key=lambda p: (p.item, p.item_type, p.price.currency, p.region,
+                                     p.valid_from))
+    now = s.container.clock.now()
+    return page(s, "admin/billing_catalog.html", products=products, now=now, items=ITEMS,
+                payment_types=PAYMENT_TYPES)
+
+
+@router.post("/catalog")
+def add_price(
+    s: AdminPost, region: Text = "*", item: Text = "", item_type: Text = "",
+    payment_type: Text = "", price: Text = "", currency: Text = "CNY", valid_from: Text = "",
+    monthly_cap: Text = "",
+) -> Response:
+    detail = (f"region={region} item={item} type={item_type} payment={payment_type} "
+              f"price={price} {currency} from={valid_from or 'now'}")
+
+    def work() -> object:
+        product = make_product(
+            region=region.strip() or "*", item=item, item_type=item_type.strip(),
+            payment_type=payment_type, price=_amount(price, "price"),
+            currency=currency.strip().upper(),
+            valid_from=_moment(valid_from, "valid_from") if valid_from.strip()
+            else s.container.clock.now(),
+            monthly_cap=_amount(monthly_cap, "monthly_cap") if monthly_cap.strip() else None,
+        )
+        billing.add_prices(db=s.container.db, clock=s.container.clock, products=[product])
+        return product
+
+    done = s.gettext("Price added to the catalog.")
+    return _audited(s, "/admin/billing/catalog", done, "billing.price_add",
+                    ("product", f"{item}/{item_type}"), detail, work)

@@ -1,0 +1,126 @@
+"""Instance Monitoring: SVG graphs from metering over a chosen range, and alarms."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sws.drivers.base import ServerCreate
+from sws.metering import alarms as alarm_service
+from sws.web.console import charts
+from tests.unit.console.conftest import Console
+
+
+def launch(console: Console, tenant: str = "acme", name: str = "web-1") -> str:
+    driver = console.container.driver()
+    tenant_id = console.tenants[tenant]
+    flavor = next(f.id for f in driver.list_flavors() if f.name == "m1.small")
+    image = next(i.id for i in driver.list_images(tenant_id) if i.status == "active")
+    server = driver.create_servers(tenant_id, "someone", ServerCreate(
+        name=name, flavor_id=flavor, image_id=image))[0]
+    console.settle()
+    return server.id
+
+
+def run_for(console: Console, minutes: int) -> None:
+    """Let the collector poll and seal: one tick every 10 simulated seconds."""
+    for _ in range(minutes * 6):
+        console.settle(10)
+
+
+def points(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-points="(\d+)"', html)]
+
+
+def test_the_graphs_are_svg_with_points_after_the_collector_ran(console: Console) -> None:
+    server_id = launch(console)
+    run_for(console, 12)
+    browser = console.browser("alice")
+    html = browser.get(f"/console/monitoring/{server_id}?range=1h").text
+    assert html.count('class="chart-svg"') == 3
+    assert "CPU utilisation" in html and "Disk read" in html and "Disk write" in html
+    assert all(n >= 8 for n in points(html)), points(html)  # 1-minute points over 12 minutes
+    assert '<path class="line" d="M' in html and "%" in html
+    day = browser.get(f"/console/monitoring/{server_id}?range=1d").text
+    assert 'aria-current="true" data-range="1d"' in day
+    assert 1 <= points(day)[0] <= 4  # 5-minute windows
+
+
+def test_every_range_answers_and_an_unknown_one_falls_back_to_an_hour(console: Console) -> None:
+    server_id = launch(console)
+    browser = console.browser("alice")
+    for key in ("1h", "6h", "1d", "1w", "1m", "bogus"):
+        page = browser.get(f"/console/monitoring/{server_id}?range={key}")
+        assert page.status_code == 200
+        assert "No data in this range yet." in page.text  # no poll has run yet: said, not faked
+
+
+def test_another_tenants_instance_is_not_found(console: Console) -> None:
+    server_id = launch(console, "globex")
+    assert console.browser("alice").get(f"/console/monitoring/{server_id}").status_code == 404
+
+
+def test_create_list_and_delete_an_alarm(console: Console) -> None:
+    server_id = launch(console)
+    browser = console.browser("alice")
+    page = f"/console/monitoring/{server_id}"
+    made = browser.post(f"{page}/alarms", {
+        "name": "web-hot", "meter": "cpu_util", "aggregate": "mean", "comparison": "gt",
+        "threshold": "80", "granularity": "60", "evaluation_periods": "3",
+        "action": "webhook", "url": "https://ops.example.com/hook",
+        "secret": "at-least-16-characters"}, page=page, follow=True)
+    assert made.status_code == 200 and "Alarm web-hot created." in made.text
+    assert "0 of 1 in OK" in made.text and "Insufficient data" in made.text
+    found = alarm_service.list_alarms(db=console.container.db, project_id=console.tenants["acme"])
+    assert found[0].actions["alarm"][0]["url"] == "https://ops.example.com/hook"
+    run_for(console, 6)  # the rule's windows fill and the evaluator sees a calm CPU
+    index = browser.get("/console/monitoring").text
+    assert "1 of 1 in OK" in index and "web-hot" in index
+    gone = browser.post(f"/console/monitoring/alarms/{found[0].id}/delete",
+                        {"back": "/console/monitoring"}, page=page, follow=True)
+    assert "Alarm web-hot deleted." in gone.text and "0 of 0 in OK" in gone.text
+
+
+def test_errors_from_the_service_come_back_on_the_form(console: Console) -> None:
+    server_id = launch(console)
+    browser = console.browser("alice")
+    page = f"/console/monitoring/{server_id}"
+    form = {"name": "dup", "meter": "cpu_util", "aggregate": "mean", "comparison": "gt",
+            "threshold": "80", "granularity": "60", "evaluation_periods": "3"}
+    assert browser.post(f"{page}/alarms", form, page=page).status_code == 303
+    again = browser.post(f"{page}/alarms", form, page=page)
+    assert again.status_code == 409 and "already exists" in again.text
+    assert 'value="dup"' in again.text  # what was typed is kept
+    bad = browser.post(f"{page}/alarms", {**form, "name": "x", "threshold": "hot"}, page=page)
+    assert bad.status_code == 422 and "threshold must be a number" in bad.text
+    meter = browser.post(f"{page}/alarms", {**form, "name": "y", "meter": "nope"}, page=page)
+    assert meter.status_code == 422 and "unknown meter" in meter.text
+    hook = browser.post(f"{page}/alarms", {**form, "name": "z", "action": "webhook",
+                                           "url": "ftp://x", "secret": "s"}, page=page)
+    assert hook.status_code == 422 and "http:// or https://" in hook.text
+    expired = browser.post(f"{page}/alarms", form, page=page, csrf="forged")
+    assert expired.status_code == 403
+
+
+def test_line_chart_geometry() -> None:
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    data = [(start + timedelta(minutes=i), float(i * 10)) for i in range(7)]
+    chart = charts.line_chart("CPU", "%", data, start, start + timedelta(hours=1),
+                              max_value=100.0)
+    assert len(chart.points) == 7 and chart.points[0].x == charts.PAD_L
+    assert chart.points[0].y == charts.PAD_T + charts.CHART_H  # 0 % on the x axis
+    assert chart.points[-1].y == charts.PAD_T + charts.CHART_H * 0.4  # 60 %
+    assert [t.label for t in chart.y_ticks] == ["0 %", "25 %", "50 %", "75 %", "100 %"]
+    assert chart.x_ticks[0].label == "10:00" and chart.x_ticks[-1].label == "11:00"
+    assert chart.line.startswith("M64") and chart.area.endswith("Z")
+    assert chart.latest == 60.0 and chart.peak == 60.0
+    empty = charts.line_chart("Disk", "B/s", [], start, start + timedelta(days=7))
+    assert empty.line == "" and empty.x_ticks[1].label == "03-03 14:00"
+
+
+def test_nice_ceilings_and_short_numbers() -> None:
+    assert [charts.nice_ceiling(v) for v in (0, 0.3, 1, 1.2, 2.2, 4, 7, 10, 11)] == [
+        1, 0.5, 1, 2, 2.5, 5, 10, 10, 20]
+    assert charts.short_number(1536, "B/s") == "1.5 KiB/s"
+    assert charts.short_number(3 * 1024**2, "B") == "3 MiB"
+    assert charts.short_number(12500, "") == "12.5 K"
