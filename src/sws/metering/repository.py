@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -151,17 +153,24 @@ def from_db_time(conn: Connection) -> Callable[[Any], datetime]:
     if conn.dialect.name == "postgresql":
         return lambda value: value.astimezone(UTC)
     if conn.dialect.name == "sqlite":
-        return lambda value: datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return lambda value: datetime.fromisoformat(value + "+00:00")  # 3x faster than replace
     return lambda value: value.replace(tzinfo=UTC)
 
 
 _RAW_INSERT = {
-    "sqlite": "INSERT INTO metering_raw (metric_id, ts, value) VALUES (?, ?, ?) "
-              "ON CONFLICT DO NOTHING",
     "postgresql": "INSERT INTO metering_raw (metric_id, ts, value) VALUES (%s, %s, %s) "
                   "ON CONFLICT DO NOTHING",
     "mysql": "INSERT IGNORE INTO metering_raw (metric_id, ts, value) VALUES (%s, %s, %s)",
 }
+_SQLITE_ROWS = 300  # rows per multi-row INSERT on SQLite (900 parameters, under every limit)
+
+
+def _sqlite_insert(rows: int) -> str:
+    values = ",".join(["(?,?,?)"] * rows)
+    return f"INSERT INTO metering_raw (metric_id, ts, value) VALUES {values} ON CONFLICT DO NOTHING"
+
+
+_SQLITE_FULL = _sqlite_insert(_SQLITE_ROWS)
 
 
 def insert_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
@@ -170,11 +179,59 @@ def insert_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) ->
         return
     times = {at for _, at, _ in rows}
     ensure_partitions(conn, metering_raw, min(times), max(times))
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        _copy_raw(conn, rows)
+        return
     stored = to_db_time(conn)
     as_stored = {at: stored(at) for at in times}
+    if dialect == "sqlite":
+        _insert_raw_sqlite(conn, [(m, as_stored[at], v) for m, at, v in rows])
+        return
     params = [(metric_id, as_stored[at], value) for metric_id, at, value in rows]
     for part in chunks(params, 10_000):
-        conn.exec_driver_sql(_RAW_INSERT[conn.dialect.name], list(part))
+        conn.exec_driver_sql(_RAW_INSERT[dialect], list(part))
+
+
+def _insert_raw_sqlite(conn: Connection, rows: Sequence[tuple[int, str, float]]) -> None:
+    """Multi-row VALUES statements: one SQLite step per 300 rows instead of one per row."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        full = len(rows) - len(rows) % _SQLITE_ROWS
+        for start in range(0, full, _SQLITE_ROWS):
+            batch = rows[start : start + _SQLITE_ROWS]
+            cursor.execute(_SQLITE_FULL, [x for row in batch for x in row])
+        if full < len(rows):
+            rest = rows[full:]
+            cursor.execute(_sqlite_insert(len(rest)), [x for row in rest for x in row])
+    finally:
+        cursor.close()
+
+
+def _copy_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
+    """COPY (binary) on PostgreSQL; if a point is already stored, INSERT skipping duplicates.
+
+    COPY cannot skip a duplicate key, so it runs under a savepoint; a unique violation (a point
+    polled twice, a re-import) rolls back to it and the rows go through INSERT ... ON CONFLICT.
+    """
+    import psycopg.errors  # only on PostgreSQL
+
+    driver = conn.connection.driver_connection
+    try:
+        with (
+            conn.begin_nested(),
+            driver.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(_COPY_RAW) as copy,
+        ):
+            copy.set_types(["int4", "timestamptz", "float8"])
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.UniqueViolation:
+        for part in chunks(rows, 10_000):
+            conn.exec_driver_sql(_RAW_INSERT["postgresql"], list(part))
+
+
+_COPY_RAW = "COPY metering_raw (metric_id, ts, value) FROM STDIN (FORMAT BINARY)"
 
 
 def existing_raw(
@@ -255,6 +312,215 @@ def _rollup_row(key: tuple[int, datetime], agg: Aggregate) -> dict[str, Any]:
         "metric_id": key[0], "bucket": key[1], "min": agg.min, "max": agg.max,
         "sum": agg.sum, "count": agg.count, "last": agg.last, "last_at": agg.last_at,
     }
+
+
+# ---- rollups computed in the database (SQLite, PostgreSQL) ---------------------------------
+
+ROLLS_UP_IN_DB = ("sqlite", "postgresql")
+
+
+def _bucket_of(dialect: str, column: str, resolution: int) -> str:
+    """SQL for the start of the clock-aligned window of `resolution` s that holds `column`."""
+    if dialect == "postgresql":
+        return f"to_timestamp(floor(extract(epoch FROM {column}) / {resolution}) * {resolution})"
+    if resolution == 60:  # 'YYYY-MM-DD HH:MM:SS.ffffff', as UTCDateTime stores it
+        return f"substr({column}, 1, 16) || ':00.000000'"
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%S', CAST(strftime('%s', {column}) AS INTEGER) "
+        f"/ {resolution} * {resolution}, 'unixepoch') || '.000000'"
+    )
+
+
+def _roll_up_sql(dialect: str, resolution: int, finer: int, metric_filter: str) -> str:
+    """INSERT ... SELECT of one rollup's windows from the next finer source, exactly.
+
+    `last` is the value at the latest time: the raw point with the greatest `ts`, or the finer
+    window with the greatest bucket (windows are disjoint, so it also holds the latest
+    `last_at`); it is found again through the source's primary key.
+    """
+    mark = "?" if dialect == "sqlite" else "%s"
+    target = ROLLUPS[resolution].name
+    if finer == 0:
+        source, time, low, high, total, count = "metering_raw", "ts", *("value",) * 3, "count(*)"
+        latest, last, last_at = "max(ts)", "s.value", "s.ts"
+    else:
+        source, time, low, high, total = ROLLUPS[finer].name, "bucket", "min", "max", "sum"
+        count, latest, last, last_at = "sum(count)", "max(bucket)", "s.last", "s.last_at"
+    return (
+        f"INSERT INTO {target} (metric_id, bucket, min, max, sum, count, last, last_at) "
+        f"SELECT g.metric_id, g.b, g.lo, g.hi, g.total, g.n, {last}, {last_at} FROM ("
+        f"SELECT metric_id, {_bucket_of(dialect, time, resolution)} AS b, min({low}) AS lo, "
+        f"max({high}) AS hi, sum({total}) AS total, {count} AS n, {latest} AS latest "
+        f"FROM {source} WHERE {time} >= {mark} AND {time} < {mark}{metric_filter} "
+        f"GROUP BY metric_id, b) AS g "
+        f"JOIN {source} AS s ON s.metric_id = g.metric_id AND s.{time} = g.latest"
+    )
+
+
+def roll_up(
+    conn: Connection,
+    resolution: int,
+    finer: int,
+    window: tuple[datetime, datetime],
+    metric_ids: Sequence[int] | None = None,
+) -> int:
+    """Replace the rollup's windows in [start, end) by an aggregation of the finer source (0 is
+    raw) computed in the database; returns the windows written. SQLite and PostgreSQL only."""
+    table = ROLLUPS[resolution]
+    start, end = window
+    ensure_partitions(conn, table, start, end - timedelta(microseconds=1))
+    stored = to_db_time(conn)
+    bounds = (stored(start), stored(end))
+    dialect = conn.dialect.name
+    mark = "?" if dialect == "sqlite" else "%s"
+    groups: list[str] = [""]
+    if metric_ids is not None:
+        groups = [
+            f" AND metric_id IN ({','.join(str(int(m)) for m in part)})"
+            for part in chunks(sorted(set(metric_ids)))
+        ]
+    written = 0
+    for metric_filter in groups:
+        conn.exec_driver_sql(
+            f"DELETE FROM {table.name} WHERE bucket >= {mark} AND bucket < {mark}{metric_filter}",
+            bounds,
+        )
+        result = conn.exec_driver_sql(
+            _roll_up_sql(dialect, resolution, finer, metric_filter), bounds
+        )
+        written += max(result.rowcount, 0)
+    return written
+
+
+# ---- one metric's series in one statement ---------------------------------------------------
+
+SeriesRow = tuple[int, datetime, float, float, float, int, float, datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class OneSeries:
+    """What `read_series` found: the metric, each source's range, and its rows."""
+
+    project_id: str
+    unit: str
+    ranges: list[tuple[int, datetime, datetime]]  # (source, start, end); 0 is raw
+    rows: list[SeriesRow]  # (source, time, min, max, sum, count, last, last_at)
+
+
+def read_series(
+    conn: Connection, key: MetricKey, sources: Sequence[int], start: datetime, end: datetime,
+    whole: int,
+) -> OneSeries | None:
+    """A metric's rows over [start, end) from `sources` (coarsest first, raw last), in ONE
+    statement: the metric, the watermarks that split the range between the sources, and the
+    rows. Each source answers from where the coarser one stopped up to its watermark (raw: up
+    to `end`). Rows of the source `whole` come without `last_at` (the caller does not merge
+    them); a raw point is a window of one. None if the metric is not stored.
+    """
+    sql = _SERIES_SQL.get((conn.dialect.name, tuple(sources)))
+    if sql is None:
+        sql = _SERIES_SQL[(conn.dialect.name, tuple(sources))] = _series_sql(
+            conn.dialect.name, sources
+        )
+    stored = to_db_time(conn)
+    with _autocommit(conn):  # one statement is its own snapshot: no BEGIN/ROLLBACK trips
+        rows = _fetch(conn, sql, {
+            "resource": key[0], "meter": key[1], "device": key[2],
+            "start": stored(start), "end": stored(end),
+        })
+    if not rows:
+        return None
+    loaded = from_db_time(conn)
+    project_id = unit = ""
+    edges: dict[int, datetime] = {}
+    data: list[SeriesRow] = []
+    for source, at, low, high, total, count, last, last_at, project, metric_unit in rows:
+        if source < 0:  # a header row
+            project_id, unit = project, metric_unit
+            if source < -1:
+                edges[-source] = loaded(at)
+        else:
+            data.append((source, loaded(at), low, high, total, count, last,
+                         None if source == whole else loaded(last_at)))
+    bounds = [start, *(edges[n] for n in sorted(edges)), end]
+    ranges = [
+        (source, low, high)
+        for source, low, high in zip(sources, bounds[:-1], bounds[1:], strict=True)
+        if high > low
+    ]
+    return OneSeries(project_id, unit, ranges, data)
+
+
+_SERIES_SQL: dict[tuple[str, tuple[int, ...]], str] = {}
+
+
+def _series_sql(dialect: str, sources: Sequence[int]) -> str:
+    def param(name: str) -> str:
+        return f":{name}" if dialect == "sqlite" else f"%({name})s"
+
+    greatest, least = ("max", "min") if dialect == "sqlite" else ("GREATEST", "LEAST")
+    start, end = param("start"), param("end")
+    ctes = [
+        "m AS (SELECT id, project_id, unit FROM metering_metrics WHERE resource_id = "
+        f"{param('resource')} AND meter = {param('meter')} AND device = {param('device')})"
+    ]
+    previous = start
+    bounds: list[str] = []
+    for n, source in enumerate(sources[:-1], start=1):  # bound n: where source n stops
+        mark = f"(SELECT sealed_until FROM metering_watermarks WHERE resolution = {int(source)})"
+        ctes.append(
+            f"b{n} AS (SELECT {greatest}({previous}, {least}({end}, "
+            f"COALESCE({mark}, {previous}))) AS at)"
+        )
+        previous = f"(SELECT at FROM b{n})"
+        bounds.append(previous)
+    parts: list[str] = []
+    edges = [start, *bounds, end]
+    for source, low, high in zip(sources, edges[:-1], edges[1:], strict=True):
+        if source == 0:
+            columns, table, time = "0, ts, value, value, value, 1, value, ts", "metering_raw", "ts"
+        else:
+            table, time = ROLLUPS[source].name, "bucket"
+            columns = f"{int(source)}, bucket, min, max, sum, count, last, last_at"
+        parts.append(
+            f"SELECT {columns}, NULL, NULL FROM {table} WHERE metric_id = (SELECT id FROM m) "
+            f"AND {time} >= {low} AND {time} < {high}"
+        )
+    # Header rows last, so the data rows give every column its type: -1 is the metric, -n
+    # (n >= 2) also carries where source n - 1 stops.
+    parts.append("SELECT -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, project_id, unit FROM m")
+    parts.extend(
+        f"SELECT -{n}, {bound}, NULL, NULL, NULL, NULL, NULL, NULL, project_id, unit FROM m"
+        for n, bound in enumerate(bounds, start=2)
+    )
+    return f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
+
+
+@contextmanager
+def _autocommit(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, outside a transaction: run the driver in autocommit for a single read."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.name != "postgresql" or conn.in_transaction() or driver is None:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not driver.closed:
+            driver.autocommit = False
+
+
+def _fetch(conn: Connection, sql: str, params: Mapping[str, Any]) -> Sequence[Any]:
+    """All rows of a driver-level statement; binary results on PostgreSQL (timestamps load
+    in about half the time of text)."""
+    if conn.dialect.name != "postgresql":
+        return conn.exec_driver_sql(sql, dict(params)).all()
+    driver = conn.connection.driver_connection
+    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+        cursor.execute(sql, params)
+        rows: Sequence[Any] = cursor.fetchall()
+    return rows
 
 
 def watermarks(conn: Connection) -> dict[int, datetime]:

@@ -55,14 +55,13 @@ def store(conn: Connection, *, db: Database, clock: Clock, samples: Sequence[Sam
     if not samples:
         return 0
     ids = catalog(db).ids(conn, samples, clock.now())
-    repo.insert_raw(
-        conn, [(ids[(s.resource_id, s.meter, s.device)], s.at, s.value) for s in samples]
-    )
+    rows = [(ids[(s.resource_id, s.meter, s.device)], s.at, s.value) for s in samples]
+    repo.insert_raw(conn, rows)
     sealed = repo.watermarks(conn).get(RESOLUTIONS[0])
-    late = [s for s in samples if sealed is not None and s.at < sealed]
-    if late:
-        rebuild(conn, metric_ids=sorted({ids[s.key] for s in late}),
-                start=min(s.at for s in late), end=max(s.at for s in late))
+    if sealed is not None and min(at for _, at, _ in rows) < sealed:
+        late = [row for row in rows if row[1] < sealed]
+        rebuild(conn, metric_ids=sorted({m for m, _, _ in late}),
+                start=min(at for _, at, _ in late), end=max(at for _, at, _ in late))
     return len(samples)
 
 
@@ -73,8 +72,19 @@ def rebuild(conn: Connection, *, metric_ids: Sequence[int], start: datetime, end
         low = align(start, resolution)
         high = min(model.align_up(end + timedelta(microseconds=1), resolution), marks[resolution])
         if low < high:
-            rows = _compute(conn, resolution, low, high, metric_ids)
-            repo.replace_rollups(conn, resolution, (low, high), rows, metric_ids)
+            _roll_up(conn, resolution, (low, high), metric_ids)
+
+
+def _roll_up(
+    conn: Connection, resolution: int, window: tuple[datetime, datetime],
+    metric_ids: Sequence[int] | None = None,
+) -> int:
+    """Make a rollup's windows in [start, end) (of `metric_ids`, or all) equal their source's."""
+    if conn.dialect.name in repo.ROLLS_UP_IN_DB:
+        return repo.roll_up(conn, resolution, _finer(resolution), window, metric_ids)
+    rows = _compute(conn, resolution, *window, metric_ids)
+    repo.replace_rollups(conn, resolution, window, rows, metric_ids)
+    return len(rows)
 
 
 def _compute(
@@ -101,21 +111,32 @@ def _finer(resolution: int) -> int:
     return 0 if index == 0 else RESOLUTIONS[index - 1]
 
 
+# How far each resolution is known to be sealed, per database: a lower bound of the stored
+# watermarks (they only move forward), so a poll that crosses no window needs no transaction.
+_sealed: weakref.WeakKeyDictionary[Engine, dict[int, datetime]] = weakref.WeakKeyDictionary()
+
+
 def seal(*, db: Database, clock: Clock, grace: timedelta = DEFAULT_GRACE) -> int:
     """Write every window that has closed (and waited `grace` for late samples) to its rollup."""
     sealed = 0
+    known = _sealed.setdefault(db.engine, {})
+    now = clock.now()
     for resolution in RESOLUTIONS:
-        target = align(clock.now() - grace, resolution)
+        target = align(now - grace, resolution)
+        if resolution in known and known[resolution] >= target:
+            continue  # the database says at least this much; nothing new has closed
         while True:
             with db.begin() as conn:
-                done = _seal_step(conn, resolution, target)
+                done = _seal_step(conn, resolution, target, known)
             if done is None:
                 break
             sealed += done
     return sealed
 
 
-def _seal_step(conn: Connection, resolution: int, target: datetime) -> int | None:
+def _seal_step(
+    conn: Connection, resolution: int, target: datetime, known: dict[int, datetime]
+) -> int | None:
     """Seal the next chunk (at most an hour, or one window) below `target`; None when done."""
     marks = repo.watermarks(conn)
     if resolution not in marks:
@@ -125,12 +146,12 @@ def _seal_step(conn: Connection, resolution: int, target: datetime) -> int | Non
         return 0
     start = marks[resolution]
     if start >= target:
+        known[resolution] = start
         return None
     end = min(target, start + timedelta(seconds=max(resolution, 3600)))
-    rows = _compute(conn, resolution, start, end)
-    repo.replace_rollups(conn, resolution, (start, end), rows)
+    written = _roll_up(conn, resolution, (start, end))
     repo.set_watermark(conn, resolution, end, new=False)
-    return len(rows)
+    return written
 
 
 def enforce_retention(*, db: Database, clock: Clock, retention: Retention) -> dict[str, int]:
@@ -197,13 +218,56 @@ def query(
 ) -> Series:
     """One metric's aggregate per window, from the coarsest rollup that answers exactly."""
     with db.read() as conn:
-        metric = _metric(conn, project_id, resource_id, meter, device)
-        buckets, sources = series(conn, [metric.id], request)
-    points = model.answer(buckets.get(metric.id, {}), request.aggregate)
+        sources = model.sources_for(request.granularity)
+        found = repo.read_series(conn, (resource_id, meter, device), sources, request.start,
+                                 request.end, whole=request.granularity)
+        if found is not None and project_id in (None, found.project_id):
+            unit, points = found.unit, _points(found.rows, request)
+            names = _source_names(found.ranges)
+        else:
+            metric = _metric(conn, project_id, resource_id, meter, device)
+            buckets, names = series(conn, [metric.id], request)
+            unit, points = metric.unit, model.answer(buckets.get(metric.id, {}), request.aggregate)
     return Series(
-        resource_id, meter, device, metric.unit, request.granularity, request.aggregate,
-        request.start, request.end, points, sources,
+        resource_id, meter, device, unit, request.granularity, request.aggregate,
+        request.start, request.end, points, names,
     )
+
+
+def _ranges(
+    request: SeriesQuery, marks: dict[int, datetime]
+) -> list[tuple[int, datetime, datetime]]:
+    """(source, start, end) per source, coarsest first: each answers up to its watermark."""
+    cursor = request.start
+    out: list[tuple[int, datetime, datetime]] = []
+    for source in model.sources_for(request.granularity):
+        until = request.end if source == 0 else min(request.end, marks.get(source, cursor))
+        if until > cursor:
+            out.append((source, cursor, until))
+            cursor = until
+    return out
+
+
+def _source_names(ranges: Sequence[tuple[int, datetime, datetime]]) -> list[str]:
+    return [
+        f"{'raw' if source == 0 else f'{source}s'}:[{start.isoformat()}, {end.isoformat()})"
+        for source, start, end in ranges
+    ]
+
+
+def _points(rows: Iterable[repo.SeriesRow], request: SeriesQuery) -> list[tuple[datetime, float]]:
+    """The requested aggregate per window from `read_series` rows (the query's hot path)."""
+    granularity, name = request.granularity, request.aggregate
+    exact: dict[datetime, float] = {}
+    merged: dict[datetime, Aggregate] = {}
+    for _source, at, low, high, total, count, last, last_at in rows:
+        if last_at is None:  # a whole window of the granularity: no merge, so no `last_at`
+            exact[at] = Aggregate(low, high, total, count, last, model.EPOCH).value(name)
+        else:
+            _merge_into(merged, align(at, granularity),
+                        Aggregate(low, high, total, count, last, last_at))
+    exact.update((at, agg.value(name)) for at, agg in merged.items())
+    return sorted(exact.items())
 
 
 def _metric(
@@ -226,25 +290,17 @@ def series(
     conn: Connection, metric_ids: Any, request: SeriesQuery
 ) -> tuple[dict[int, dict[datetime, Aggregate]], list[str]]:
     """Walk the sources coarsest first: each answers up to its watermark, raw the rest."""
-    marks = repo.watermarks(conn)
-    cursor = request.start
+    ranges = _ranges(request, repo.watermarks(conn))
     out: dict[int, dict[datetime, Aggregate]] = {}
-    used: list[str] = []
-    for source in model.sources_for(request.granularity):
-        until = request.end if source == 0 else min(request.end, marks.get(source, cursor))
-        if until <= cursor:
-            continue
+    for source, start, until in ranges:
         exact = source == request.granularity  # rows are already whole windows
-        for metric_id, at, partial in _read(conn, source, cursor, until, metric_ids):
+        for metric_id, at, partial in _read(conn, source, start, until, metric_ids):
             found = out.setdefault(metric_id, {})
             if exact:
                 found[at] = partial
             else:
                 _merge_into(found, align(at, request.granularity), partial)
-        name = "raw" if source == 0 else f"{source}s"
-        used.append(f"{name}:[{cursor.isoformat()}, {until.isoformat()})")
-        cursor = until
-    return out, used
+    return out, _source_names(ranges)
 
 
 def _read(

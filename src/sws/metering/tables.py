@@ -37,6 +37,8 @@ metering_raw = Table(
     Column("metric_id", Integer, primary_key=True, autoincrement=False),
     Column("ts", UTCDateTime(), primary_key=True),
     Column("value", Float, nullable=False),
+    # Sealing and retention read by time across metrics (BRIN: rows arrive in time order).
+    Index("ix_metering_raw_ts", "ts", postgresql_using="brin"),
     postgresql_partition_by="RANGE (ts)",
 )
 
@@ -53,6 +55,7 @@ def _rollup(name: str) -> Table:
         Column("count", Integer, nullable=False),
         Column("last", Float, nullable=False),
         Column("last_at", UTCDateTime(), nullable=False),
+        Index(f"ix_{name}_bucket", "bucket", postgresql_using="brin"),
         postgresql_partition_by="RANGE (bucket)",
     )
 
