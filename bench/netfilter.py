@@ -1,20 +1,26 @@
 """SWS filter benchmark (root; everything inside network namespaces it creates and deletes).
 
-    sudo .venv/bin/python bench/netfilter.py [--connections 3000] [--rounds 3]
+    sudo .venv/bin/python bench/netfilter.py [--rounds 7] [--seconds 2] [--procs 2]
 
 Prints, for the nftables target and, as the peer figure from the same run, the linear
 iptables-nft fallback:
 - the time to compile and to apply 10,000 and 50,000 allow entries (whole-table transaction);
-- the time of one incremental change (one set element added, then deleted);
+- the time of one incremental change (one set element added, then deleted), both through the
+  `nft` command (`ip netns exec ... nft -f`, what the agent did before) and through
+  libnftables in the agent's process (what `sws-agent netfilter` does now);
 - new TCP connections per second from the "vm" namespace through "compute" to an intranet
   server, unfiltered and with 10,000 entries loaded (the allowed entry sorts last, so the
-  linear chain walks all of them).
+  linear chain walks all of them). The load is `bench/netfilter_load.c` (built with `cc`):
+  several client processes, connect + RST close in a tight loop, against a C accept loop.
+  Rounds interleave unfiltered / nft / iptables; the figures are medians over rounds, and the
+  ratio is the median of each round's ratio to that round's unfiltered rate.
 Goals: <= 0.15 s for 10k entries, <= 10 ms per incremental change, >= 95 % of unfiltered conn/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,30 +38,24 @@ from tests.integration.netfilter.topology import Topology, sh  # noqa: E402
 from sws.netfilter import iptables, nftables  # noqa: E402
 from sws.netfilter.compiler import SPEC_BY_NAME, Ruleset, compile_ruleset, diff  # noqa: E402
 from sws.netfilter.model import AllowRule, Instance, InternalNetwork, Policy  # noqa: E402
+from sws_agent.netfilter import LibNft, NftTarget, Shell, enforce  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 VM = Instance("vm-a", "tenant-a", ("10.251.0.2",))
 TARGET_IP, TARGET_PORT = "10.251.255.250", 7070
 BULK_BASE = (10 << 24) | (251 << 16) | (128 << 8)  # 10.251.128.0/17
 
-ACCEPT_CLOSE = r"""
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(4096); print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.close()
-"""
+LOAD_C = Path(__file__).with_name("netfilter_load.c")
 
-CONNECT_LOOP = r"""
-import socket, struct, sys, time
-dst, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-linger = struct.pack("ii", 1, 0)
-start = time.perf_counter()
-for _ in range(count):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-    s.connect((dst, port)); s.close()
-print(count / (time.perf_counter() - start))
-"""
+
+def build_load(workdir: Path) -> Path:
+    """Compile the C load generator (any C compiler Debian ships as `cc`)."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise SystemExit("bench/netfilter.py needs a C compiler: apt-get install -y gcc")
+    binary = workdir / "netfilter_load"
+    subprocess.run([compiler, "-O2", "-o", str(binary), str(LOAD_C)], check=True)
+    return binary
 
 
 def bulk_policy(entries: int) -> Policy:
@@ -111,53 +111,79 @@ def apply_iptables(topo: Topology, ruleset: Ruleset) -> float:
     return seconds
 
 
-def incremental(topo: Topology, ruleset: Ruleset, rounds: int = 20) -> float:
+def incremental(topo: Topology, ruleset: Ruleset, rounds: int = 20) -> dict[str, float]:
+    """Median ms of one change (add one element / delete it), by each way of sending it."""
     extra = compile_ruleset(
         Policy(bulk_policy(2).internal, (AllowRule("x", "all", "10.251.1.99/32", "tcp", 1, 1),)),
         [VM], host="bench", now=NOW,
     )
     added = {n: set(ruleset.elements(n)) for n in SPEC_BY_NAME}
     plus = Ruleset(host="bench", sets={n: tuple(sorted(added[n] | set(extra.elements(n))))
-                                       if n == "allow4" else ruleset.elements(n)
+                                       if n in ("allow4", "exact4") else ruleset.elements(n)
                                        for n in SPEC_BY_NAME})
     there, back = nftables.render_delta(diff(added, plus)), nftables.render_delta(
         diff({n: set(plus.elements(n)) for n in SPEC_BY_NAME}, ruleset))
-    times = []
+    lib = LibNft(topo.compute)
+    cli = ["ip", "netns", "exec", topo.compute, "nft", "-f", "-"]
+    times: dict[str, list[float]] = {"nft command": [], "libnftables": [], "agent round": []}
     for _ in range(rounds):
-        for script in (there, back):
-            times.append(timed(["ip", "netns", "exec", topo.compute, "nft", "-f"], script))
-    return statistics.median(times)
+        for script in (there, back):  # the CLI way: one `nft` process per change
+            start = time.perf_counter()
+            subprocess.run(cli, input=script, text=True, check=True)
+            times["nft command"].append(time.perf_counter() - start)
+        for script in (there, back):  # the agent's way: one libnftables context, kept
+            start = time.perf_counter()
+            ok, _, err = lib.run(script)
+            times["libnftables"].append(time.perf_counter() - start)
+            assert ok, err
+    target = NftTarget(shell=Shell(netns=topo.compute), nft=lib)
+    for _ in range(max(3, rounds // 4)):
+        for want in (plus, ruleset):
+            start = time.perf_counter()
+            report = enforce(target, target.shell, want)
+            times["agent round"].append(time.perf_counter() - start)
+            assert report["mode"] == "delta" and report["in_sync"], report
+    lib.close()
+    return {name: statistics.median(values) * 1000 for name, values in times.items()}
 
 
-def conn_rate(topo: Topology, count: int) -> float:
-    done = topo.inside("vm", sys.executable, "-c", CONNECT_LOOP, TARGET_IP, str(TARGET_PORT),
-                       str(count))
-    return float(done.stdout.strip())
+def conn_rate(topo: Topology, load: Path, seconds: float, procs: int) -> float:
+    done = topo.inside("vm", str(load), "connect", TARGET_IP, str(TARGET_PORT), str(procs),
+                       str(seconds))
+    return float(done.stdout.split()[0])
 
 
-def prepare(topo: Topology) -> None:
+def prepare(topo: Topology, load: Path, workers: int) -> None:
     topo.build()
     topo.inside("intranet", "ip", "addr", "add", f"{TARGET_IP}/32", "dev", f"nfi{topo.tag}")
     topo.inside("compute", "ip", "route", "add", "10.251.128.0/17", "via", "10.251.1.10")
-    server = topo.spawn("intranet", ACCEPT_CLOSE, str(TARGET_PORT))
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", topo.ns("intranet"), str(load), "serve", TARGET_IP,
+         str(TARGET_PORT), str(workers)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    topo.processes.append(server)
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--connections", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per conn/s measurement")
+    parser.add_argument("--procs", type=int, default=2, help="client processes (and servers)")
     args = parser.parse_args()
     subprocess.run([str(ROOT / "scripts" / "install-netfilter-tools")], check=True)
     topo = Topology()
-    try:
-        prepare(topo)
-        run(topo, args.connections, args.rounds)
-    finally:
-        topo.close()
+    with tempfile.TemporaryDirectory() as workdir:
+        load = build_load(Path(workdir))
+        try:
+            prepare(topo, load, args.procs)
+            run(topo, load, args)
+        finally:
+            topo.close()
 
 
-def run(topo: Topology, connections: int, rounds: int) -> None:
+def run(topo: Topology, load: Path, args: argparse.Namespace) -> None:
+    rounds = args.rounds
     sets: dict[int, Ruleset] = {}
     for entries in (10_000, 50_000):
         start = time.perf_counter()
@@ -171,21 +197,26 @@ def run(topo: Topology, connections: int, rounds: int) -> None:
         clear(topo)
         print(f"apply {entries:>6} entries: nft {nft:.3f} s | linear iptables-nft {ipt:.3f} s")
     apply_nft(topo, sets[10_000])
-    change = incremental(topo, sets[10_000])
-    print(f"incremental change (one element, nft -f): {change * 1000:.1f} ms")
+    for way, ms in incremental(topo, sets[10_000]).items():
+        print(f"incremental change (one element), {way}: {ms:.2f} ms")
     rates: dict[str, list[float]] = {"unfiltered": [], "nft 10k": [], "iptables 10k": []}
+    conn_rate(topo, load, 1.0, args.procs)  # warm up: ARP, caches, CPU frequency
     for _ in range(rounds):
         clear(topo)
-        rates["unfiltered"].append(conn_rate(topo, connections))
+        rates["unfiltered"].append(conn_rate(topo, load, args.seconds, args.procs))
         apply_nft(topo, sets[10_000])
-        rates["nft 10k"].append(conn_rate(topo, connections))
+        rates["nft 10k"].append(conn_rate(topo, load, args.seconds, args.procs))
         clear(topo)
         apply_iptables(topo, sets[10_000])
-        rates["iptables 10k"].append(conn_rate(topo, connections))
-    base = statistics.median(rates["unfiltered"])
+        rates["iptables 10k"].append(conn_rate(topo, load, args.seconds, args.procs))
+    print("rounds (conn/s): " + "; ".join(
+        f"{name} " + " ".join(f"{v:.0f}" for v in values) for name, values in rates.items()))
+    base = rates["unfiltered"]
     for name, values in rates.items():
-        rate = statistics.median(values)
-        print(f"new TCP connections/s, {name:>12}: {rate:7.0f} ({rate / base:.0%} of unfiltered)")
+        ratio = statistics.median(v / b for v, b in zip(values, base, strict=True))
+        print(f"new TCP connections/s, {name:>12}: median {statistics.median(values):7.0f} "
+              f"(min {min(values):.0f}, max {max(values):.0f}; {ratio:.1%} of unfiltered, "
+              "median of per-round ratios)")
 
 
 def _ipt_once(topo: Topology, ruleset: Ruleset) -> float:

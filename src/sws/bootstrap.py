@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sws.billing.ports import BandwidthFeed, BandwidthUsage, ObjectStorageFeed
+from sws.billing.ports import BandwidthFeed, BandwidthSource, BandwidthUsage, ObjectStorageFeed
 from sws.billing.runtime import BillingRuntime
 from sws.clock import Clock, SystemClock
 from sws.config import Settings
@@ -18,6 +18,7 @@ from sws.errors import Invalid
 from sws.events import service as events
 from sws.events.bus import InProcessBus
 from sws.identity.auth import AuthBackend, LocalAuth
+from sws.loadbalancer import service as loadbalancers
 from sws.metering import alarms as metering_alarms
 from sws.metering import service as metering_service
 from sws.metering.model import Retention
@@ -157,9 +158,35 @@ class _MeteredBandwidth:
         return [BandwidthUsage(u.project_id, u.resource_id, u.hour_start, u.bytes) for u in usage]
 
 
+class _LoadBalancerBandwidth:
+    """Billing's bandwidth port over the load balancers' outbound bytes per hour (HAProxy
+    `bout`, reported by the LB agents); the resource is the LB."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def bandwidth(self, *, start: datetime, end: datetime) -> list[BandwidthUsage]:
+        usage = loadbalancers.traffic_usage(db=self.db, start=start, end=end)
+        return [BandwidthUsage(u.project_id, u.lb_id, u.hour_start, u.bytes_out, u.region)
+                for u in usage]
+
+
+class _Bandwidth:
+    """Every source of outbound bytes, as one bandwidth port: instances (metering) and LBs."""
+
+    def __init__(self, *sources: BandwidthSource) -> None:
+        self.sources = sources
+
+    def bandwidth(self, *, start: datetime, end: datetime) -> list[BandwidthUsage]:
+        return [u for s in self.sources for u in s.bandwidth(start=start, end=end)]
+
+
 def _billing(container: Container) -> BillingRuntime:
-    """The farmer over every region's driver, rating bandwidth from metering."""
-    feed = BandwidthFeed(_MeteredBandwidth(container.db), default_region=container.default_region)
+    """The farmer over every region's driver, rating bandwidth from metering and LBs."""
+    bandwidth = _Bandwidth(
+        _MeteredBandwidth(container.db), _LoadBalancerBandwidth(container.db)
+    )
+    feed = BandwidthFeed(bandwidth, default_region=container.default_region)
     storage = ObjectStorageFeed(
         StorageBilling(container.object_stores), default_region=container.default_region
     )

@@ -125,6 +125,21 @@ def parse_show_stat(text: str) -> dict[str, dict[str, str]]:
     return out
 
 
+def parse_backend_bytes(text: str) -> dict[str, int]:
+    """backend -> bytes sent to clients (`bout` of its BACKEND row), from `show stat` CSV."""
+    lines = text.splitlines()
+    if not lines:
+        return {}
+    header = lines[0].lstrip("# ").split(",")
+    ix_px, ix_sv, ix_out = header.index("pxname"), header.index("svname"), header.index("bout")
+    out: dict[str, int] = {}
+    for line in lines[1:]:
+        cells = line.split(",")
+        if len(cells) > ix_out and cells[ix_sv] == "BACKEND" and cells[ix_out].isdigit():
+            out[cells[ix_px]] = int(cells[ix_out])
+    return out
+
+
 def health_of(status: str) -> str:
     """HAProxy's server status as SWS health: UP 1/2 (going down) is still up, and so on."""
     word = status.split()[0] if status else ""
@@ -184,7 +199,10 @@ class HAProxy:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise AgentError(f"haproxy did not start: {result.stderr.strip()}")
-        self._wait_ready(lambda: self.running() and bool(self.proc().workers))
+        # Ready when the worker answers its runtime API, not only when the master lists it:
+        # otherwise the first change pays for the worker's start (the bench's one outlier).
+        self._wait_ready(lambda: self.running() and bool(self.proc().workers)
+                         and "Pid:" in self.runtime("show info"))
 
     def reload(self) -> None:
         """Hitless: the master re-executes; the new worker takes the listening sockets."""
@@ -397,7 +415,9 @@ def _map_commands(
 
 class StateSource(Protocol):
     def fetch(self, after: int, wait: float) -> DesiredState: ...
-    def report(self, version: int, members: dict[str, str]) -> None: ...
+    def report(
+        self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
+    ) -> None: ...
 
 
 @dataclass
@@ -415,9 +435,12 @@ class HttpSource:
         with urllib.request.urlopen(self._request(url), timeout=wait + self.timeout) as reply:
             return DesiredState.from_json(json.load(reply))
 
-    def report(self, version: int, members: dict[str, str]) -> None:
+    def report(
+        self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
+    ) -> None:
         url = f"{self.api.rstrip('/')}/v1/admin/lb-nodes/{self.node}/report"
-        body = json.dumps({"version": version, "members": members}).encode()
+        payload = {"version": version, "members": members, "traffic": traffic or {}}
+        body = json.dumps(payload).encode()
         request = self._request(url, body)
         with urllib.request.urlopen(request, timeout=self.timeout):
             pass
@@ -434,6 +457,7 @@ class MemorySource:
 
     state: DesiredState
     reports: list[dict[str, str]] = field(default_factory=list)
+    traffic: list[dict[str, int]] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def publish(self, state: DesiredState) -> None:
@@ -446,8 +470,11 @@ class MemorySource:
             self._changed.wait_for(lambda: self.state.version > after, timeout=wait)
             return self.state
 
-    def report(self, version: int, members: dict[str, str]) -> None:
+    def report(
+        self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
+    ) -> None:
         self.reports.append(members)
+        self.traffic.append(dict(traffic or {}))
 
 
 # ---- the agent ----------------------------------------------------------------------------
@@ -489,6 +516,7 @@ class LBAgent:
     listeners: tuple[int, int, int] = (0, 0, 0)  # http port and L4 range HAProxy binds
     rendered: Rendered | None = None  # what the files on disk hold
     worker: int = 0  # the worker the live state was applied to
+    traffic: Traffic = field(default_factory=lambda: Traffic())
 
     @classmethod
     def create(cls, opts: RenderOptions, address_map: dict[str, str] | None = None,
@@ -542,6 +570,9 @@ class LBAgent:
             log.warning("runtime change failed (%s); reloading instead", exc)
             self._write_and_load(state)
             return "reload"
+        if _freed(self.live, steps.backends):
+            # A freed backend may serve another LB next: credit its last bytes to the old one.
+            self._count_traffic()
         self.live = Live(steps.backends, _wanted_hosts_of(state, steps.backends),
                          _wanted_ports_of(state, steps.backends), state.version)
         self.runtime_applies += 1
@@ -571,6 +602,8 @@ class LBAgent:
         running = self.haproxy.running()
         if running:
             self._save_server_state()
+            with contextlib.suppress(OSError, AgentError, ValueError):
+                self._count_traffic()  # the new worker's counters start at zero
         else:
             (self.opts.run_dir / "server-state").touch()
         staged.replace(self.haproxy.config)
@@ -592,15 +625,70 @@ class LBAgent:
             return
         (self.opts.run_dir / "server-state").write_text(text)
 
-    def member_health(self) -> dict[str, str]:
+    def _count_traffic(self, text: str | None = None) -> None:
+        """Add each LB's bytes since the last count to `traffic.pending` (lock held)."""
+        if self.live is None:
+            return
+        if text is None:
+            text = self.haproxy.runtime("show stat")
+        owners = {name: b.lb_id for name, b in self.live.backends.items()}
+        self.traffic.count(self.worker, owners, parse_backend_bytes(text))
+
+    def take_traffic(self) -> dict[str, int]:
+        """The bytes per LB counted so far, handed over (give them back if sending fails)."""
+        with self.lock:
+            self._count_traffic()
+            return self.traffic.take()
+
+    def member_health(self, text: str | None = None) -> dict[str, str]:
         """member id -> up/down/maint, from the running worker's `show stat`."""
-        stats = parse_show_stat(self.haproxy.runtime("show stat"))
+        stats = parse_show_stat(text if text is not None else self.haproxy.runtime("show stat"))
         out: dict[str, str] = {}
         for servers in stats.values():
             for name, status in servers.items():
                 if name.startswith("m_"):
                     out[name[2:]] = health_of(status)
         return out
+
+
+@dataclass
+class Traffic:
+    """Bytes each LB sent to clients, from HAProxy's per-backend `bout` counters.
+
+    The counters are cumulative per worker and start at zero in a new worker (a reload), and
+    a spare backend may serve another LB after its first is deleted. So the agent keeps, per
+    backend, the value it last counted and the worker it came from, credits the difference to
+    the LB that owned the backend, counts once more just before a reload or after freeing a
+    backend, and hands the sums over with its health reports.
+    """
+
+    base: dict[str, int] = field(default_factory=dict)
+    worker: int = 0
+    pending: dict[str, int] = field(default_factory=dict)
+
+    def count(self, worker: int, owners: dict[str, str | None], bout: dict[str, int]) -> None:
+        if worker != self.worker:
+            self.base, self.worker = {}, worker
+        for name, now in bout.items():
+            before = self.base.get(name, 0)
+            delta = now - before if now >= before else now  # restarted counter: all new
+            self.base[name] = now
+            owner = owners.get(name)
+            if owner is not None and delta > 0:
+                self.pending[owner] = self.pending.get(owner, 0) + delta
+
+    def take(self) -> dict[str, int]:
+        taken, self.pending = self.pending, {}
+        return taken
+
+    def give_back(self, taken: dict[str, int]) -> None:
+        for lb_id, amount in taken.items():
+            self.pending[lb_id] = self.pending.get(lb_id, 0) + amount
+
+
+def _freed(live: Live, after: dict[str, Backend]) -> bool:
+    return any(b.lb_id is not None and after[name].lb_id != b.lb_id
+               for name, b in live.backends.items() if name in after)
 
 
 def _wanted_hosts_of(state: DesiredState, backends: dict[str, Backend]) -> dict[str, str]:
@@ -655,12 +743,20 @@ class Runner:
 
     def _report_loop(self) -> None:
         while not self.stopping.wait(self.report_interval):
-            live = self.agent.live
-            try:
-                health = self.agent.member_health()
-                self.source.report(live.version if live else -1, health)
-            except (OSError, AgentError, ValueError, urllib.error.URLError) as exc:
-                log.warning("report failed: %s", exc)
+            self.report_once()
+
+    def report_once(self) -> None:
+        """Member health (the heartbeat) and each LB's bytes out since the last report."""
+        live = self.agent.live
+        traffic: dict[str, int] = {}
+        try:
+            traffic = self.agent.take_traffic()
+            health = self.agent.member_health()
+            self.source.report(live.version if live else -1, health, traffic)
+        except (OSError, AgentError, ValueError, urllib.error.URLError) as exc:
+            with self.agent.lock:
+                self.agent.traffic.give_back(traffic)
+            log.warning("report failed: %s", exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,9 +24,11 @@ and keeps the last ruleset in `--state-dir` to know what a change revoked.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import ipaddress
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -70,6 +72,113 @@ class Shell:
         if done.returncode != 0:
             raise ApplyError(f"{' '.join(args)}: {done.stderr.strip()}")
         return done.stdout
+
+
+# Talking to nftables: libnftables in this process, or the `nft` command ----------------------
+
+class Nft(Protocol):
+    """Runs one nftables script as one transaction; returns (ok, stdout, stderr)."""
+
+    def run(self, script: str, json_output: bool = False) -> tuple[bool, str, str]: ...
+
+
+@dataclass
+class CliNft:
+    """The `nft` command (`nft -f -`), through `ip netns exec` when the shell has a netns."""
+
+    shell: Shell
+
+    def run(self, script: str, json_output: bool = False) -> tuple[bool, str, str]:
+        if json_output:  # one listing command; `nft -j -f -` prints nothing for it
+            done = self.shell.run(["nft", "-j", *script.split()])
+        else:
+            done = self.shell.run(["nft", "-f", "-"], script)
+        return done.returncode == 0, done.stdout, done.stderr
+
+
+CLONE_NEWNET = 0x40000000
+NFT_CTX_OUTPUT_JSON = 1 << 4
+
+
+class LibNft:
+    """libnftables (`libnftables.so.1`, Debian's libnftables1, what `nft` itself links) through
+    ctypes, with one context kept for the agent's life.
+
+    Starting `nft` (and `ip netns exec`) costs about 6 ms per command before the kernel sees
+    anything; a kept context sends the same transaction in well under a millisecond, and
+    keeps nft's cache, which it revalidates against the kernel's ruleset generation on every
+    command, so changes made by others (a hand edit, another `nft`) are seen. The context's
+    netlink socket is opened inside `netns` (the thread enters it, opens, and comes back), so
+    the agent itself stays in its own namespace and reaches the API from there.
+    """
+
+    def __init__(self, netns: str | None = None) -> None:
+        self._lib = ctypes.CDLL("libnftables.so.1", use_errno=True)
+        lib = self._lib
+        lib.nft_ctx_new.restype = ctypes.c_void_p
+        lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
+        for name in ("nft_ctx_buffer_output", "nft_ctx_buffer_error", "nft_ctx_free"):
+            getattr(lib, name).argtypes = [ctypes.c_void_p]
+        for name in ("nft_ctx_get_output_buffer", "nft_ctx_get_error_buffer"):
+            getattr(lib, name).restype = ctypes.c_char_p
+            getattr(lib, name).argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_output_get_flags.restype = ctypes.c_uint
+        lib.nft_ctx_output_get_flags.argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_output_set_flags.argtypes = [ctypes.c_void_p, ctypes.c_uint]
+        lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        self._ctx = _in_netns(netns, lambda: lib.nft_ctx_new(0))
+        if not self._ctx:
+            raise OSError("nft_ctx_new failed")
+        lib.nft_ctx_buffer_output(self._ctx)
+        lib.nft_ctx_buffer_error(self._ctx)
+        self._flags = lib.nft_ctx_output_get_flags(self._ctx)
+
+    def run(self, script: str, json_output: bool = False) -> tuple[bool, str, str]:
+        flags = self._flags | (NFT_CTX_OUTPUT_JSON if json_output else 0)
+        self._lib.nft_ctx_output_set_flags(self._ctx, flags)
+        rc = self._lib.nft_run_cmd_from_buffer(self._ctx, script.encode())
+        out = self._lib.nft_ctx_get_output_buffer(self._ctx) or b""
+        err = self._lib.nft_ctx_get_error_buffer(self._ctx) or b""
+        return rc == 0, out.decode(), err.decode()
+
+    def close(self) -> None:
+        if self._ctx:
+            self._lib.nft_ctx_free(self._ctx)
+            self._ctx = None
+
+
+def _in_netns(netns: str | None, call: Any) -> Any:
+    """Run `call` with this thread inside network namespace `netns`, then come back."""
+    if netns is None:
+        return call()
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        target = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {netns} failed")
+            try:
+                return call()
+            finally:
+                if libc.setns(own, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns back failed")
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
+
+
+def make_nft(kind: str, shell: Shell) -> Nft:
+    """`lib` (libnftables), `cli` (the `nft` command) or `auto` (lib when it loads)."""
+    if kind in ("lib", "auto"):
+        try:
+            return LibNft(shell.netns)
+        except OSError as exc:
+            if kind == "lib":
+                raise
+            log.info("libnftables not usable (%s); using the nft command", exc)
+    return CliNft(shell)
 
 
 # Reading nftables' JSON back into boxes ------------------------------------------------------
@@ -152,27 +261,43 @@ class NftTarget:
 
     shell: Shell
     name: str = "nft"
+    nft: Nft | None = None
+
+    def __post_init__(self) -> None:
+        if self.nft is None:
+            self.nft = CliNft(self.shell)
+
+    def _nft(self) -> Nft:
+        assert self.nft is not None
+        return self.nft
+
+    def _must(self, script: str) -> None:
+        ok, _, err = self._nft().run(script)
+        if not ok:
+            raise ApplyError(f"nft -f: {err.strip()}")
 
     def read(self) -> KernelState | None:
-        done = self.shell.run(["nft", "-j", "list", "table", nftables.FAMILY, nftables.TABLE])
-        if done.returncode != 0:
+        ok, out, _ = self._nft().run(
+            f"list table {nftables.FAMILY} {nftables.TABLE}", json_output=True
+        )
+        if not ok:
             return None
-        return parse_table(json.loads(done.stdout))
+        return parse_table(json.loads(out))
 
     def apply(self, ruleset: Ruleset, current: KernelState | None) -> tuple[str, Sets]:
         """Returns the mode used and the elements the kernel held before."""
         if current is None or not current.well_formed():
-            self.shell.must(["nft", "-f", "-"], nftables.render(ruleset))
+            self._must(nftables.render(ruleset))
             return "full", current.sets if current else {}
         delta = diff(current.sets, ruleset)
         if delta.empty():
             return "unchanged", current.sets
         try:
-            self.shell.must(["nft", "-f", "-"], nftables.render_delta(delta))
+            self._must(nftables.render_delta(delta))
             return "delta", current.sets
         except ApplyError as exc:
             log.warning("delta refused (%s); reloading the whole table", exc)
-            self.shell.must(["nft", "-f", "-"], nftables.render(ruleset))
+            self._must(nftables.render(ruleset))
             return "full", current.sets
 
 
@@ -365,17 +490,17 @@ def sync_once(api: Api, host: str, target: Target, shell: Shell) -> dict[str, An
     return report
 
 
-def make_target(name: str, shell: Shell, state_dir: Path) -> Target:
+def make_target(name: str, shell: Shell, state_dir: Path, nft: str = "auto") -> Target:
     if name == "iptables":
         return IptablesTarget(shell=shell, state_dir=state_dir)
-    return NftTarget(shell=shell)
+    return NftTarget(shell=shell, nft=make_nft(nft, shell))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     shell = Shell(netns=args.netns)
-    target = make_target(args.target, shell, Path(args.state_dir))
+    target = make_target(args.target, shell, Path(args.state_dir), args.nft)
     api = Api(base=args.api, token=args.token, region=args.region)
     while True:
         try:
@@ -397,6 +522,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", required=True, help="this compute node's hypervisor name")
     parser.add_argument("--token", required=True, help="a token with the admin role")
     parser.add_argument("--target", choices=("nft", "iptables"), default="nft")
+    parser.add_argument("--nft", choices=("auto", "lib", "cli"), default="auto",
+                        help="libnftables in-process (auto: when it loads) or the nft command")
     parser.add_argument("--region", default=None)
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between rounds")
     parser.add_argument("--once", action="store_true", help="one round, then exit")

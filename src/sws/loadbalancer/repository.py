@@ -17,6 +17,7 @@ from sws.loadbalancer.tables import (
     lb_members,
     lb_nodes,
     lb_state,
+    lb_traffic,
 )
 
 
@@ -283,3 +284,53 @@ def lb_of_server_any(conn: Connection, server_id: str) -> bool:
 def auto_host_exists(conn: Connection, host: str) -> bool:
     query = select(lb_hosts.c.host).where(and_(lb_hosts.c.host == host, lb_hosts.c.kind == "auto"))
     return conn.execute(query).first() is not None
+
+
+# ---- traffic (billing's bandwidth) ---------------------------------------------------------
+
+
+def owners(conn: Connection, lb_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """lb id -> (project, region), from live LBs, else from the LB's earlier traffic rows
+    (an LB deleted since the agent counted its last bytes)."""
+    ids = list(lb_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(lb_loadbalancers.c.id, lb_loadbalancers.c.project_id, lb_loadbalancers.c.region)
+        .where(lb_loadbalancers.c.id.in_(ids))
+    ).all()
+    found = {r.id: (r.project_id, r.region) for r in rows}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        old = conn.execute(
+            select(lb_traffic.c.lb_id, lb_traffic.c.project_id, lb_traffic.c.region)
+            .where(lb_traffic.c.lb_id.in_(missing))
+        ).all()
+        for r in old:
+            found.setdefault(r.lb_id, (r.project_id, r.region))
+    return found
+
+
+def add_traffic(
+    conn: Connection, *, lb_id: str, project_id: str, region: str, hour_start: datetime,
+    bytes_out: int,
+) -> None:
+    """Add bytes to the LB's row for that hour (insert it if missing)."""
+    key = and_(lb_traffic.c.lb_id == lb_id, lb_traffic.c.hour_start == hour_start)
+    done = conn.execute(
+        update(lb_traffic).where(key).values(bytes_out=lb_traffic.c.bytes_out + bytes_out)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(lb_traffic).values(
+            lb_id=lb_id, hour_start=hour_start, project_id=project_id, region=region,
+            bytes_out=bytes_out,
+        ))
+
+
+def traffic(conn: Connection, *, start: datetime, end: datetime) -> list[Any]:
+    """Rows of hours starting in [start, end), in a stable order."""
+    return list(conn.execute(
+        select(lb_traffic)
+        .where(and_(lb_traffic.c.hour_start >= start, lb_traffic.c.hour_start < end))
+        .order_by(lb_traffic.c.hour_start, lb_traffic.c.lb_id)
+    ).all())

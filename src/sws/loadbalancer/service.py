@@ -546,9 +546,10 @@ def _changed_now() -> None:
 
 def report(
     *, db: Database, clock: Clock, config: LBConfig, node: str, version: int | None,
-    members: dict[str, str],
+    members: dict[str, str], traffic: dict[str, int] | None = None,
 ) -> None:
-    """An agent's heartbeat with what its HAProxy sees of each member."""
+    """An agent's heartbeat with what its HAProxy sees of each member, and the bytes each
+    LB sent to clients since the node's previous report (added to this clock hour)."""
     known_node(config, node)
     statuses = {m: s for m, s in members.items() if s in ("up", "down", "maint")}
     now = clock.now()
@@ -558,6 +559,38 @@ def report(
             conn, node=node, statuses={m: s for m, s in statuses.items() if m in known}, now=now
         )
         repo.upsert_node(conn, node, {"last_seen_at": now, "applied_version": version})
+        _add_traffic(conn, now, traffic or {})
+
+
+def _add_traffic(conn: Connection, now: datetime, traffic: dict[str, int]) -> None:
+    counted = {lb: n for lb, n in traffic.items() if n > 0}
+    owners = repo.owners(conn, counted)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    for lb_id in sorted(counted):
+        if lb_id not in owners:  # never seen (deleted before it had any traffic row)
+            continue
+        project_id, region = owners[lb_id]
+        repo.add_traffic(conn, lb_id=lb_id, project_id=project_id, region=region,
+                         hour_start=hour, bytes_out=counted[lb_id])
+
+
+@dataclass(frozen=True, slots=True)
+class LBTraffic:
+    """Outbound bytes of one load balancer in one clock hour (exact, bytes)."""
+
+    project_id: str
+    lb_id: str
+    region: str
+    hour_start: datetime
+    bytes_out: int
+
+
+def traffic_usage(*, db: Database, start: datetime, end: datetime) -> list[LBTraffic]:
+    """Per LB per hour, for hours starting in [start, end): billing's bandwidth source."""
+    with db.read() as conn:
+        rows = repo.traffic(conn, start=start, end=end)
+    return [LBTraffic(r.project_id, r.lb_id, r.region, r.hour_start, int(r.bytes_out))
+            for r in rows]
 
 
 def known_node(config: LBConfig, node: str) -> None:

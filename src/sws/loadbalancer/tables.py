@@ -1,8 +1,9 @@
-"""Tables of load balancers: LBs, their host names, members, member health, nodes, version."""
+"""Tables of load balancers: LBs, host names, members, member health, nodes, version, traffic."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -101,4 +102,17 @@ lb_state = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("version", Integer, nullable=False),
+)
+
+#: Outbound bytes (HAProxy `bout`, backend to clients) per LB per clock hour, summed over the
+#: nodes' reports; billing's bandwidth item rates it. No foreign key: the bytes of an LB
+#: deleted mid-hour are still billed, so project and region are kept on the row.
+lb_traffic = Table(
+    "lb_traffic",
+    metadata,
+    Column("lb_id", String(ID), primary_key=True),
+    Column("hour_start", UTCDateTime(), primary_key=True),
+    Column("project_id", String(ID), nullable=False, index=True),
+    Column("region", String(ID), nullable=False),
+    Column("bytes_out", BigInteger, nullable=False),
 )

@@ -51,10 +51,13 @@ class ApiSource:
         assert reply.status_code == 200, reply.text
         return DesiredState.from_json(reply.json())
 
-    def report(self, version: int, members: dict[str, str]) -> None:
+    def report(
+        self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
+    ) -> None:
         reply = self.cloud.client.post(
             f"/v1/admin/lb-nodes/{self.node}/report",
-            json={"version": version, "members": members}, headers=self.cloud.admin,
+            json={"version": version, "members": members, "traffic": traffic or {}},
+            headers=self.cloud.admin,
         )
         assert reply.status_code == 204, reply.text
 

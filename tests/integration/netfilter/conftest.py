@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sws_agent.netfilter import IptablesTarget, NftTarget, Shell, Target
+from sws_agent.netfilter import IptablesTarget, LibNft, NftTarget, Shell, Target
 from tests.integration.netfilter.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,12 +39,16 @@ def topology(netfilter_tools: None) -> Iterator[Topology]:
         topo.close()
 
 
-@pytest.fixture(params=["nft", "iptables"])
+@pytest.fixture(params=["nft", "nft-cli", "iptables"])
 def target(request: pytest.FixtureRequest, topology: Topology, tmp_path: Path) -> Target:
+    """The agent's nftables target as it runs (libnftables in-process, its context opened
+    inside the compute namespace), the same through the `nft` command, and iptables."""
     shell = Shell(netns=topology.compute)
     if request.param == "iptables":
         return IptablesTarget(shell=shell, state_dir=tmp_path / "agent")
-    return NftTarget(shell=shell)
+    if request.param == "nft-cli":
+        return NftTarget(shell=shell)
+    return NftTarget(shell=shell, nft=LibNft(topology.compute))
 
 
 from tests.api.conftest import cloud, database_url  # noqa: E402

@@ -24,7 +24,15 @@ from sws.netfilter.model import (
     Policy,
 )
 from sws.netfilter.nftables import render
-from sws_agent.netfilter import ApplyError, IptablesTarget, NftTarget, Shell, Target, enforce
+from sws_agent.netfilter import (
+    ApplyError,
+    IptablesTarget,
+    LibNft,
+    NftTarget,
+    Shell,
+    Target,
+    enforce,
+)
 from tests.integration.netfilter.topology import Topology
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -112,7 +120,7 @@ def test_a_broken_ruleset_leaves_the_previous_one_whole(
 
 
 def test_a_killed_apply_leaves_the_previous_ruleset_whole(topology: Topology) -> None:
-    target = NftTarget(shell=Shell(netns=topology.compute))
+    target = NftTarget(shell=Shell(netns=topology.compute), nft=LibNft(topology.compute))
     apply(target, topology, ruleset(ALLOW_A_8080))
     bigger = Policy(internal=INTERNAL, rules=tuple(
         AllowRule(f"r{p}", "all", f"{SERVER_2}/32", "tcp", p, p, reason="x")
@@ -159,7 +167,7 @@ def enforce_drift(target: IptablesTarget, rules: Ruleset) -> dict[str, object]:
 
 
 def test_one_rule_change_is_a_set_element_delta(topology: Topology) -> None:
-    target = NftTarget(shell=Shell(netns=topology.compute))
+    target = NftTarget(shell=Shell(netns=topology.compute), nft=LibNft(topology.compute))
     apply(target, topology, ruleset(ALLOW_A_8080))
     topology.inside("compute", "nft", "add", "table", "inet", "neighbour")
     extra = AllowRule("r2", "all", f"{SERVER_2}/32", "tcp", 9090, 9090, reason="metrics")
@@ -185,3 +193,17 @@ def test_a_refused_apply_raises_nothing_past_the_report(topology: Topology) -> N
     shell = Shell(netns=topology.compute)
     with pytest.raises(ApplyError):
         shell.must(["nft", "-f", "-"], "this is not nft\n")
+
+
+def test_libnftables_runs_inside_the_namespace_and_leaves_the_agent_outside(
+    topology: Topology,
+) -> None:
+    lib = LibNft(topology.compute)
+    ok, _, err = lib.run("add table inet sws_probe")
+    assert ok, err
+    assert "sws_probe" in topology.inside("compute", "nft", "list", "tables").stdout
+    host = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+    assert "sws_probe" not in host.stdout, "the agent's own namespace is untouched"
+    ok, _, err = lib.run("this is not nft")
+    assert not ok and "syntax error" in err
+    lib.close()

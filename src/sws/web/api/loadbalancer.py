@@ -134,6 +134,10 @@ class HealthReport(Body):
     members: dict[Annotated[str, Field(max_length=64)], Literal["up", "down", "maint"]] = Field(
         default_factory=dict
     )
+    #: LB id -> bytes sent to clients (HAProxy `bout`) since this node's previous report.
+    traffic: dict[Annotated[str, Field(max_length=64)], Annotated[int, Field(ge=0, le=2**62)]] = (
+        Field(default_factory=dict)
+    )
 
 
 def _member(view: MemberView) -> MemberRead:
@@ -337,5 +341,6 @@ def desired_state(
 @admin_router.post("/lb-nodes/{node}/report", status_code=204)
 def report_health(node: Id, body: HealthReport, _: Admin, container: Services) -> Response:
     service.report(db=container.db, clock=container.clock, config=_config(container),
-                   node=node, version=body.version, members=dict(body.members))
+                   node=node, version=body.version, members=dict(body.members),
+                   traffic=dict(body.traffic))
     return Response(status_code=204)
