@@ -154,7 +154,14 @@ def from_db_time(conn: Connection) -> Callable[[Any], datetime]:
         return lambda value: value.astimezone(UTC)
     if conn.dialect.name == "sqlite":
         return lambda value: datetime.fromisoformat(value + "+00:00")  # 3x faster than replace
-    return lambda value: value.replace(tzinfo=UTC)
+    return _mysql_time
+
+
+def _mysql_time(value: datetime | str) -> datetime:
+    """MariaDB returns DATETIME(6), or text where a UNION mixes it with NULL header columns."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 _RAW_INSERT = {
