@@ -68,6 +68,20 @@ def delete_lb(conn: Connection, lb_id: str) -> None:
     conn.execute(delete(lb_loadbalancers).where(lb_loadbalancers.c.id == lb_id))
 
 
+def public_domains(
+    conn: Connection, project_id: str, server_ids: Sequence[str]
+) -> list[tuple[str, str, int]]:
+    """(server id, automatic host, shared port) of each listed server's public domain."""
+    query = (
+        select(lb_loadbalancers.c.public_domain_server_id, lb_hosts.c.host, lb_loadbalancers.c.port)
+        .join(lb_hosts, lb_hosts.c.lb_id == lb_loadbalancers.c.id)
+        .where(and_(lb_loadbalancers.c.project_id == project_id,
+                    lb_loadbalancers.c.public_domain_server_id.in_(server_ids),
+                    lb_hosts.c.kind == "auto"))
+    )
+    return [(row[0], row[1], row[2]) for row in conn.execute(query)]
+
+
 def insert_host(conn: Connection, *, host: str, lb_id: str, kind: str, now: datetime) -> None:
     conn.execute(insert(lb_hosts).values(host=host, lb_id=lb_id, kind=kind, created_at=now))
 

@@ -153,6 +153,15 @@ def endpoints(config: LBConfig, row: LBRow) -> list[str]:
     return [f"http://{host}{suffix}/" for host, _ in row.hosts]
 
 
+def public_domains(*, db: Database, project_id: str, server_ids: Sequence[str]) -> dict[str, str]:
+    """`<random>.<zone>:<port>` of each listed server that has a public domain, in one query."""
+    if not server_ids:
+        return {}
+    with db.read() as conn:
+        found = repo.public_domains(conn, project_id, server_ids)
+    return {server_id: f"{host}:{port}" for server_id, host, port in found}
+
+
 # ---- load balancers -----------------------------------------------------------------------
 
 

@@ -12,14 +12,12 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response
-from sqlalchemy import and_, select
 
 from sws.drivers.base import Server, ServerFilter
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import service
 from sws.loadbalancer.model import Monitor
 from sws.loadbalancer.service import LBConfig, MemberSpec
-from sws.loadbalancer.tables import lb_hosts, lb_loadbalancers
 from sws.web.console import pages
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
@@ -56,24 +54,9 @@ def _attempt(s: Session, back: str, done: str, work: Callable[[], object]) -> Re
 
 
 def public_domains(s: Session, servers: Sequence[Server]) -> dict[str, str]:
-    """`<random>.<zone>:<port>` of each listed instance that has a public domain.
-
-    One query for the whole page (the Instances list calls this), whatever the row count. A
-    public domain is a tcp LB whose automatic host name and shared port are the endpoint,
-    exactly as `service.endpoints` writes it for tcp load balancers.
-    """
+    """The Instances list's public-domain column: one query for the whole page."""
     ids = [server.id for server in servers]
-    if not ids:
-        return {}
-    query = (
-        select(lb_loadbalancers.c.public_domain_server_id, lb_hosts.c.host, lb_loadbalancers.c.port)
-        .join(lb_hosts, lb_hosts.c.lb_id == lb_loadbalancers.c.id)
-        .where(and_(lb_loadbalancers.c.project_id == s.tenant_id,
-                    lb_loadbalancers.c.public_domain_server_id.in_(ids),
-                    lb_hosts.c.kind == "auto"))
-    )
-    with s.container.db.read() as conn:
-        return {row[0]: f"{row[1]}:{row[2]}" for row in conn.execute(query)}
+    return service.public_domains(db=s.container.db, project_id=s.tenant_id, server_ids=ids)
 
 
 # ---- the list and creation ----------------------------------------------------------------
