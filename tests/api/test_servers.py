@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sws.events import service as events
 from tests.api.conftest import Cloud
 
 
@@ -91,11 +92,8 @@ def test_list_pages_with_limit_and_marker_and_filters(cloud: Cloud) -> None:
 
 
 def test_servers_feed_the_event_inventory(cloud: Cloud) -> None:
-    from sws.events import service as events
-
     server_id = cloud.boot(cloud.acme)["id"]
     resource = events.get_resource(db=cloud.container.db, resource_id=server_id)
-    assert resource is not None
     assert resource.project_id == cloud.acme.id
     assert resource.created_at is not None
 
