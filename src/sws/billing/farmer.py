@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,7 @@ from sqlalchemy import Connection, RowMapping
 from sws.billing import repository as repo
 from sws.billing import service, standing
 from sws.billing.ledger import Books, Posting
-from sws.billing.model import LIFETIME_ITEMS, BillingPolicy, Catalog, ItemPolicy
+from sws.billing.model import LIFETIME_ITEMS, BillingPolicy, Catalog, ItemPolicy, Product
 from sws.billing.periods import HOUR, hour_start, month_key
 from sws.billing.ports import UsageSource
 from sws.billing.rating import CapState, Draft, Plan, UsagePoint, farm, rate_points
@@ -121,17 +122,16 @@ def _resync(
     policies: Mapping[str, ItemPolicy],
     now: datetime,
 ) -> int:
-    subs = repo.subscriptions_by_key(conn, keys, lock=True)
+    seen = repo.subscriptions_by_key(conn, keys)
     counts = repo.event_counts(conn, keys) if keys else {}
-    stale = [k for k in keys if k not in subs or subs[k]["events_count"] != counts.get(k, 0)]
+    stale = [k for k in keys if k not in seen or seen[k]["events_count"] != counts.get(k, 0)]
     if not stale:
         return 0
     history, regions = repo.histories(conn, stale)
     owners = {k: _owner(history[k]) for k in stale}
-    repo.insert_accounts(
-        conn,
-        service.new_account_rows(conn, [o for o in owners.values() if o], policy=policy, now=now),
-    )
+    known = [o for o in owners.values() if o]
+    repo.insert_accounts(conn, service.new_account_rows(conn, known, policy=policy, now=now))
+    subs = _lock_for_sync(conn, stale, known + [seen[k]["account_id"] for k in stale if k in seen])
     inserts, updates = [], []
     for key in stale:
         if owners[key] is None:
@@ -145,6 +145,19 @@ def _resync(
     repo.insert_subscriptions(conn, inserts)
     repo.update_subscriptions(conn, updates)
     return len(inserts) + len(updates)
+
+
+def _lock_for_sync(
+    conn: Connection, stale: Sequence[repo.ResourceKey], account_ids: Sequence[str]
+) -> dict[repo.ResourceKey, RowMapping]:
+    """Lock the accounts, then their subscriptions: the order a charger takes them in.
+
+    A charger claims an account and then all of its due subscriptions. Were sync to lock a
+    subscription without its account, the charger would skip it and charge the rest first,
+    so the account's coupons would be spent in another order than by a lone farmer.
+    """
+    repo.accounts(conn, account_ids, lock=True)
+    return repo.subscriptions_by_key(conn, stale, lock=True)
 
 
 def _owner(events: Sequence[ResourceEvent]) -> str | None:
@@ -445,12 +458,14 @@ def _rate_window(
     accounts = repo.accounts(conn, owners, lock=True)
     subs = _usage_subscriptions(conn, points, now)
     books, charges = Books(repo.coupons_of(conn, owners), now=now), []
+    by_owner: dict[str, list[UsagePoint]] = {}
+    for point in points:
+        by_owner.setdefault(point.project_id, []).append(point)
+    rated = _rate_by_owner(by_owner, accounts, catalog)
     for account_id in owners:
         account = accounts[account_id]
-        mine = [p for p in points if p.project_id == account_id]
-        for point, (product, amount) in zip(
-            mine, rate_points(mine, catalog, account["currency"]), strict=True
-        ):
+        tz = ZoneInfo(account["timezone"])
+        for point, (product, amount) in zip(by_owner[account_id], rated[account_id], strict=True):
             if product is None or point.quantity <= 0:
                 continue
             row = subs[_usage_key(point)]
@@ -462,7 +477,7 @@ def _rate_window(
                 point.quantity,
                 amount,
             )
-            charges.append(_charge_values(row, account, draft, ZoneInfo(account["timezone"]), now))
+            charges.append(_charge_values(row, account, draft, tz, now))
             _debit(
                 books, row, account, amount, f"charge:{row['id']}:{point.hour_start.isoformat()}"
             )
@@ -470,6 +485,23 @@ def _rate_window(
     service.write_books(conn, books)
     report.accounts |= set(owners)
     return len(charges)
+
+
+def _rate_by_owner(
+    by_owner: Mapping[str, Sequence[UsagePoint]],
+    accounts: Mapping[str, RowMapping],
+    catalog: Catalog,
+) -> dict[str, list[tuple[Product | None, Decimal]]]:
+    """Each owner's points priced in its account's currency, one `rate_points` per currency."""
+    by_currency: dict[str, list[str]] = {}
+    for owner in by_owner:
+        by_currency.setdefault(accounts[owner]["currency"], []).append(owner)
+    rated: dict[str, list[tuple[Product | None, Decimal]]] = {}
+    for currency, group in by_currency.items():
+        prices = iter(rate_points([p for o in group for p in by_owner[o]], catalog, currency))
+        for owner in group:
+            rated[owner] = list(islice(prices, len(by_owner[owner])))
+    return rated
 
 
 def _usage_key(point: UsagePoint) -> repo.ResourceKey:
