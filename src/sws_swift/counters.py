@@ -25,7 +25,9 @@ fail-open/fail-closed setting. Charges that a failed call carried are kept for t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
+
+from sws_swift.resp import Redis, ReplyError, Script, integers
 
 
 class BackendDown(Exception):
@@ -96,7 +98,7 @@ class LocalCounters:
 # only reads the counter. Returns each counter's value after the call. A key's expiry is set
 # when the increment creates it (a window's key expires at one fixed time; the script is
 # atomic, so no key is ever left without one), which halves the script's Redis calls.
-_SCRIPT = """
+_SCRIPT = Script("""
 local out = {}
 for i = 1, #KEYS do
   local n = tonumber(ARGV[2 * i - 1])
@@ -110,7 +112,7 @@ for i = 1, #KEYS do
   end
 end
 return out
-"""
+""")
 
 
 class RedisCounters:
@@ -123,28 +125,19 @@ class RedisCounters:
 
     GRACE = 60  # seconds a window's keys outlive the window, for clocks that disagree a little
 
-    def __init__(self, client: Any, prefix: str = "swsfw:", flush_interval: float = 1.0) -> None:
-        self._client = client
+    def __init__(self, client: Redis, prefix: str = "swsfw:", flush_interval: float = 1.0) -> None:
+        self.client = client
         self._prefix = prefix
         self.flush_interval = flush_interval
-        self._script = client.register_script(_SCRIPT)
         # Counter name -> [bytes not yet sent, EXPIREAT]; the time of the oldest such charge.
         self._pending: dict[str, list[int]] = {}
         self._pending_since: float | None = None
-        from redis.exceptions import RedisError
-
-        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
 
     @classmethod
     def from_url(
         cls, url: str, prefix: str, timeout: float, flush_interval: float = 1.0
     ) -> RedisCounters:
-        import redis
-
-        client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
-        )
-        return cls(client, prefix, flush_interval)
+        return cls(Redis.from_url(url, timeout), prefix, flush_interval)
 
     def _name(self, kind: str, key: str, now: float, window: int) -> tuple[str, int]:
         index = int(now // window)
@@ -187,8 +180,8 @@ class RedisCounters:
 
     def _run(self, names: list[str], args: list[int], carried: dict[str, list[int]]) -> list[int]:
         try:
-            return [int(value) for value in self._script(keys=names, args=args)]
-        except self._errors as exc:
+            return integers(self.client.evalsha(_SCRIPT, names, args))
+        except (OSError, ReplyError) as exc:
             for name, (nbytes, expires) in carried.items():
                 self._add(name, nbytes, expires, None)
             raise BackendDown(f"redis: {type(exc).__name__}: {exc}") from exc
@@ -209,7 +202,8 @@ class RedisCounters:
             self._pending_since = now if now is not None else 0.0
 
     def flush(self) -> None:
-        """Send every pending charge now (one call); for shutdown and tests."""
+        """Send every pending charge now (one call). Only tests call it: a worker that exits
+        loses the bytes it has not sent yet."""
         if not self._pending:
             return
         names: list[str] = []
