@@ -71,7 +71,11 @@ counter_backend         local                     ``local``: counters in this wo
 byte_flush_interval     1                         Seconds after which a worker sends the bytes
                                                   it measured for every container and address
                                                   with its next counted request (see above).
-redis_url               redis://127.0.0.1:6379/0  Redis for ``counter_backend = redis``.
+redis_url               redis://127.0.0.1:6379/0  Redis for ``counter_backend = redis``:
+                                                  ``redis://[:password@]host[:port][/db]`` or
+                                                  ``unix://[:password@]/path[?db=N]``. The
+                                                  middleware speaks RESP itself
+                                                  (``sws_swift.resp``): no Redis library needed.
 redis_key_prefix        swsfw:                    Prefix of every counter key.
 redis_timeout           0.1                       Seconds to connect or answer before the
                                                   backend counts as down.
@@ -124,10 +128,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from swift.common.constraints import valid_api_version
 from swift.common.registry import register_swift_info
 from swift.common.swob import wsgi_to_str
 from swift.common.utils import get_logger, list_from_csv
@@ -152,6 +155,7 @@ from sws_swift.rules import (
     sysmeta_key,
     within,
 )
+from sws_swift.wsgi import CountedBody, CountingInput, container_path
 
 Env = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -178,7 +182,7 @@ class StorageFirewall:
         self._peers: dict[str, tuple[Address, str]] = {}
 
     def __call__(self, env: Env, start_response: StartResponse) -> Iterable[bytes]:
-        container = _container_path(env.get("PATH_INFO", ""))
+        container = container_path(env.get("PATH_INFO", ""))
         if container is None:
             return self.app(env, start_response)  # type: ignore[no-any-return]
         key = sysmeta_key(self._sysmeta(env, container))
@@ -310,7 +314,7 @@ class StorageFirewall:
         self, env: Env, start_response: StartResponse, key: str, windows: tuple[int, ...]
     ) -> Iterable[bytes]:
         metered = _Metered(self, key, windows)
-        env["wsgi.input"] = _CountingInput(env["wsgi.input"], metered)
+        env["wsgi.input"] = CountingInput(env["wsgi.input"], metered)
         try:
             metered.app_iter = self.app(env, start_response)
         except BaseException:
@@ -363,16 +367,6 @@ def _answer(
     return [b""] if env.get("REQUEST_METHOD") == "HEAD" else [body]
 
 
-def _container_path(path: str) -> str | None:
-    """'account/container' for /v1/account/container[/object]; None for anything else."""
-    parts = path.split("/", 4)
-    if len(parts) < 4 or parts[0] or not parts[2] or not parts[3]:
-        return None
-    if not valid_api_version(parts[1]):
-        return None
-    return f"{parts[2]}/{parts[3]}"
-
-
 def _failure_mode(value: str) -> bool:
     if value not in ("open", "closed"):
         raise ValueError(f"sws_firewall: failure_mode must be open or closed, not {value!r}")
@@ -393,70 +387,19 @@ def make_counters(conf: dict[str, str]) -> Counters:
     raise ValueError(f"sws_firewall: counter_backend must be local or redis, not {backend!r}")
 
 
-class _CountingInput:
-    """wsgi.input that adds every byte read to a tally."""
+class _Metered(CountedBody):
+    """The response body; on close, charges the request's bytes, upload and download alike."""
 
-    __slots__ = ("_tally", "_wrapped")
-
-    def __init__(self, wrapped: Any, tally: _Metered) -> None:
-        self._wrapped = wrapped
-        self._tally = tally
-
-    def read(self, *args: Any) -> bytes:
-        data: bytes = self._wrapped.read(*args)
-        self._tally.nbytes += len(data)
-        return data
-
-    def readline(self, *args: Any) -> bytes:
-        data: bytes = self._wrapped.readline(*args)
-        self._tally.nbytes += len(data)
-        return data
-
-    def __iter__(self) -> Iterator[bytes]:
-        for line in self._wrapped:
-            self._tally.nbytes += len(line)
-            yield line
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wrapped, name)
-
-
-class _Metered:
-    """The response body: counts bytes as they are sent, and charges the request's bytes (the
-    upload's too, which `_CountingInput` adds to `nbytes`) once, on close.
-
-    Middlewares to the left may keep only the iterator (Swift's `reiterate` does), so the
-    generator closes and charges too, when it ends or is closed; whichever comes first wins.
-    """
-
-    __slots__ = ("app_iter", "charged", "firewall", "key", "nbytes", "windows")
+    __slots__ = ("firewall", "key", "windows")
 
     def __init__(self, firewall: StorageFirewall, key: str, windows: tuple[int, ...]) -> None:
-        self.app_iter: Iterable[bytes] = ()
-        self.nbytes = 0
-        self.charged = False
+        super().__init__()
         self.firewall = firewall
         self.key = key
         self.windows = windows
 
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self.app_iter:
-                self.nbytes += len(chunk)
-                yield chunk
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self.charged:
-            return
-        self.charged = True
-        try:
-            close = getattr(self.app_iter, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self.firewall.charge(self.key, self.windows, self.nbytes)
+    def finished(self) -> None:
+        self.firewall.charge(self.key, self.windows, self.bytes_in + self.bytes_out)
 
 
 def filter_factory(global_conf: dict[str, str], **local_conf: str) -> Callable[[Any], Any]:

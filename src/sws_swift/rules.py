@@ -210,10 +210,6 @@ class _Ranges:
     starts: tuple[int, ...]
     ends: tuple[int, ...]
 
-    def __contains__(self, value: int) -> bool:
-        index = bisect_right(self.starts, value) - 1
-        return index >= 0 and value <= self.ends[index]
-
 
 def _merge(ranges: list[tuple[int, int]]) -> _Ranges:
     merged: list[list[int]] = []
@@ -239,7 +235,7 @@ class IPSet:
     def __contains__(self, address: tuple[int, int]) -> bool:
         version, value = address
         ranges = self.v4 if version == 4 else self.v6
-        index = bisect_right(ranges.starts, value) - 1  # _Ranges.__contains__, inlined
+        index = bisect_right(ranges.starts, value) - 1
         return index >= 0 and value <= ranges.ends[index]
 
     def __bool__(self) -> bool:

@@ -72,6 +72,20 @@ class Swift:
             client.get_object(self.url(proxy), self.token, self.container, "o", headers=headers)
         return caught.value
 
+    def usage(self, hour: int) -> dict[str, int]:
+        """This container's sws_usage hash for `hour` (epoch hours), as the proxies flushed it."""
+        key = f"{self.env['SWIFT_DEV_USAGE_PREFIX']}{hour}:{self.member}"
+        store = redis.Redis.from_url(self.env["SWIFT_DEV_USAGE_REDIS_URL"])
+        try:
+            return {k.decode(): int(v) for k, v in store.hgetall(key).items()}
+        finally:
+            store.close()
+
+    @property
+    def member(self) -> str:
+        """'account/container', as sws_usage names the container in Redis."""
+        return f"{self.env['SWIFT_DEV_ACCOUNT']}/{self.container}"
+
     def reset_windows(self) -> None:
         """What the clock crossing into the next window does: the window's keys are new."""
         prefix = self.env["SWIFT_DEV_REDIS_PREFIX"]
