@@ -94,7 +94,7 @@ def test_prices_are_shown_in_the_callers_currency(cloud: Cloud) -> None:
     lb = next(p for p in prices if p["item"] == "load_balancer")
     assert (lb["price"], lb["payment_type"]) == ("1.000000", "daily")
     catalog = cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json()
-    assert len(catalog) == 36
+    assert len(catalog) == 39
 
 
 def test_bad_input_names_the_field_and_writes_nothing(cloud: Cloud) -> None:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from sws.billing import service as billing
 from sws.storagefw.service import StorageBilling, gb_month
 from tests.api.conftest import Cloud
 
 C = "/v1/storage/containers"
+CATALOG = Path(billing.__file__).with_name("prices.yaml")
 
 
 def client_at(cloud: Cloud, address: str) -> TestClient:
@@ -195,7 +198,28 @@ def test_usage_for_billing_is_exact(cloud: Cloud) -> None:
     billed = list(StorageBilling(cloud.container.object_stores).storage(
         start=start, end=start + timedelta(days=1)))
     assert sum(u.gb_month for u in billed) == Decimal(1_000_000 * 3750) / (10**9 * 31 * 86400)
+    assert [u.bytes_out for u in billed] == [0, 1_000_000]  # the GET's body, in its hour
     assert gb_month(10**9 * 31 * 86400, start) == 1  # 1 GB kept all March is one GB-month
+
+
+def test_egress_is_on_the_bill_as_object_storage_gb_out(cloud: Cloud) -> None:
+    billing.load_catalog_text(db=cloud.container.db, clock=cloud.clock,
+                              text=CATALOG.read_text())
+    make_container(cloud)  # 10:27
+    put(cloud.client, cloud, "video", b"v" * 8_000_000)
+    for _ in range(5):  # 40 MB out
+        got = cloud.client.get(f"{C}/photos/objects/video", headers=cloud.acme.headers)
+        assert len(got.content) == 8_000_000
+    for _ in range(2):  # 12:27: the 10:00 hour is complete and rated
+        cloud.settle(3600)
+    bill = cloud.client.get("/v1/billing/bills/2026-03", headers=cloud.acme.headers).json()
+    egress = [x for x in bill["lines"] if x["item_type"] == "gb_out"]
+    assert [(x["type"], x["resource_name"], x["price"], x["total"]) for x in egress] == [
+        ("object_storage", "photos", "0.800000", "0.03")  # 0.04 GB x 0.80 = 0.032
+    ]
+    assert Decimal(egress[0]["quantity"]) == Decimal("0.04")
+    # GB-months and the 6 requests round to 0.00: the container's column is its egress.
+    assert (Decimal(bill["object_storage"]), Decimal(bill["bandwidth"])) == (Decimal("0.03"), 0)
 
 
 def test_object_size_is_capped_here(cloud: Cloud) -> None:

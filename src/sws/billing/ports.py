@@ -1,4 +1,4 @@
-"""Ports for metered usage that billing rates: bandwidth now, object storage later.
+"""Ports for metered usage that billing rates: bandwidth and object storage.
 
 Billing never imports the metering domain. Whatever implements these ports (metering's
 `bandwidth_usage`, a Swift accounting reader, a test fake) is handed in by the composition root.
@@ -35,7 +35,7 @@ class BandwidthSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StorageUsage:
-    """Object storage of one container in one hour: GB-month accrued, and requests."""
+    """Object storage of one container in one hour: GB-month accrued, requests, bytes out."""
 
     project_id: str
     container: str
@@ -43,6 +43,7 @@ class StorageUsage:
     gb_month: Decimal
     requests: int
     region: str = ""
+    bytes_out: int = 0
 
 
 class ObjectStorageSource(Protocol):
@@ -82,7 +83,10 @@ class BandwidthFeed:
 
 
 class ObjectStorageFeed:
-    """A `UsageSource` over an `ObjectStorageSource`: GB-months and 10k-request blocks."""
+    """A `UsageSource` over an `ObjectStorageSource`: GB-months, 10k-request blocks, GB out.
+
+    Every container hour gives all three points, zeros included; the farmer charges no zero.
+    """
 
     name = "usage:object_storage"
 
@@ -91,29 +95,22 @@ class ObjectStorageFeed:
         self.default_region = default_region
 
     def points(self, *, start: datetime, end: datetime) -> Sequence[UsagePoint]:
-        points: list[UsagePoint] = []
-        for u in self.source.storage(start=start, end=end):
-            region = u.region or self.default_region
-            points.append(
-                UsagePoint(
-                    u.project_id,
-                    u.container,
-                    region,
-                    OBJECT_STORAGE,
-                    "gb_month",
-                    u.hour_start,
-                    u.gb_month,
-                )
+        return [
+            point
+            for u in self.source.storage(start=start, end=end)
+            for point in self._container_hour(u)
+        ]
+
+    def _container_hour(self, u: StorageUsage) -> list[UsagePoint]:
+        region = u.region or self.default_region
+        quantities = (
+            ("gb_month", u.gb_month),
+            ("requests_10k", Decimal(u.requests) / 10_000),
+            ("gb_out", Decimal(u.bytes_out) / BYTES_PER_GB),
+        )
+        return [
+            UsagePoint(
+                u.project_id, u.container, region, OBJECT_STORAGE, item_type, u.hour_start, quantity
             )
-            points.append(
-                UsagePoint(
-                    u.project_id,
-                    u.container,
-                    region,
-                    OBJECT_STORAGE,
-                    "requests_10k",
-                    u.hour_start,
-                    Decimal(u.requests) / 10_000,
-                )
-            )
-        return points
+            for item_type, quantity in quantities
+        ]

@@ -154,7 +154,7 @@ class StorageBilling:
             StorageUsage(
                 project_id=u.project_id, container=u.container, hour_start=u.hour_start,
                 gb_month=gb_month(u.byte_seconds, u.hour_start), requests=u.requests,
-                region=u.region,
+                region=u.region, bytes_out=u.bytes_out,
             )
             for u in self.usage(start=start, end=end)
         ]

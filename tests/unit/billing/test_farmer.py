@@ -9,7 +9,7 @@ import pytest
 
 from sws.billing import farmer
 from sws.billing import service as billing
-from sws.billing.ports import BandwidthFeed, BandwidthUsage
+from sws.billing.ports import BandwidthFeed, BandwidthUsage, ObjectStorageFeed, StorageUsage
 from sws.errors import Conflict, Invalid
 from sws.money import Money
 from tests.unit.billing.conftest import Books
@@ -240,3 +240,36 @@ def test_bandwidth_from_the_port_is_rated_per_gb_once(books: Books) -> None:
     assert [a for _, a in books.charged()] == [Decimal("2.000000"), Decimal("0.000000")]
     bill = billing.get_bill(db=books.db, tenant_id=books.tenant, month="2026-03")
     assert bill.category("bandwidth") == Decimal("2.00")
+
+
+class FakeStorage:
+    def __init__(self, usage: list[StorageUsage]) -> None:
+        self.usage = usage
+
+    def storage(self, *, start, end):  # type: ignore[no-untyped-def]
+        return [u for u in self.usage if start <= u.hour_start < end]
+
+
+def test_object_storage_egress_is_rated_per_gb_out_on_the_container(books: Books) -> None:
+    hour = at("2026-03-02 10:00")
+    served = StorageUsage(  # an hour of GETs: 2.5 GB out, 20,000 requests, nothing kept
+        books.tenant, "photos", hour, gb_month=Decimal(0), requests=20_000,
+        bytes_out=2_500_000_000,
+    )
+    feed = ObjectStorageFeed(FakeStorage([served]), default_region="RegionOne")
+    points = {p.item_type: p for p in feed.points(start=hour, end=hour + timedelta(hours=1))}
+    assert points["gb_out"].quantity == Decimal("2.5")
+    assert (points["gb_out"].item, points["gb_out"].resource_id) == ("object_storage", "photos")
+    books.clock.warp_to(at("2026-03-02 12:00"))
+    for _ in range(2):
+        farmer.farm_pass(db=books.db, clock=books.clock, sources=[feed], close_months=False)
+    # 2.5 GB x 0.80 = 2.00 and 2 x 10k requests x 0.01 = 0.02; the zero GB-month is not charged.
+    assert [a for _, a in books.charged()] == [Decimal("0.020000"), Decimal("2.000000")]
+    bill = billing.get_bill(db=books.db, tenant_id=books.tenant, month="2026-03")
+    egress = next(line for line in bill.lines if line.item_type == "gb_out")
+    assert (egress.type, egress.resource_name, egress.unit_price, egress.total) == (
+        "object_storage", "photos", Decimal("0.80"), Decimal("2.00")
+    )
+    assert egress.quantity == Decimal("2.5")
+    assert bill.category("object_storage") == Decimal("2.02")
+    assert bill.category("bandwidth") == 0  # egress of a container is not instance bandwidth
