@@ -7,14 +7,19 @@ Each test uses a fresh project, i.e. a fresh account `AUTH_<project>`.
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from sws.drivers.base import RateLimited
+from sws.drivers.base import ContainerUsage, RateLimited
 from sws.drivers.openstack.objectstore import SwiftObjectStore, tempauth_token
+from sws.drivers.openstack.swift_usage import SwiftUsage
 from sws.errors import Conflict, Forbidden, NotFound
+from sws.storagefw.service import StorageBilling
+from sws_swift.resp import Redis
 from sws_swift.rules import FirewallRules, Limit
 
 
@@ -26,7 +31,9 @@ def store(swift_env: dict[str, str], internal: Any) -> SwiftObjectStore:
         swift_env["SWIFT_DEV_RESELLER_KEY"],
     )
     return SwiftObjectStore(
-        region="RegionOne", proxy_url=swift_env["SWIFT_DEV_PROXY_B"], token=token,
+        region="RegionOne",
+        proxy_url=swift_env["SWIFT_DEV_PROXY_B"],
+        token=token,
         internal=internal,
     )
 
@@ -40,8 +47,9 @@ def test_containers_and_objects(store: SwiftObjectStore) -> None:
     assert store.create_container(p, "files").name == "files"
     with pytest.raises(Conflict):
         store.create_container(p, "files")
-    info = store.put_object(p, "files", "docs/a.txt", b"hello", content_type="text/plain",
-                            client_ip="198.51.100.1")
+    info = store.put_object(
+        p, "files", "docs/a.txt", b"hello", content_type="text/plain", client_ip="198.51.100.1"
+    )
     assert info.etag == "5d41402abc4b2a76b9719d911017c592"
     got = store.get_object(p, "files", "docs/a.txt", client_ip="198.51.100.1")
     assert (got.data, got.info.content_type) == (b"hello", "text/plain")
@@ -91,3 +99,51 @@ def test_firewall_written_by_sws_is_enforced_by_the_proxy(store: SwiftObjectStor
     store.set_firewall(p, "c", FirewallRules())
     assert store.get_firewall(p, "c") == FirewallRules()
     assert store.get_object(p, "c", "o", client_ip="192.0.2.5").data == b"x"
+
+
+def test_usage_for_billing_comes_from_the_proxies_and_size_samples(
+    swift_env: dict[str, str], store: SwiftObjectStore
+) -> None:
+    """Requests and egress counted by proxy B's sws_usage, sizes sampled by SWS, billed."""
+    reader = SwiftUsage(
+        redis=Redis.from_url(swift_env["SWIFT_DEV_USAGE_REDIS_URL"], timeout=1),
+        region="RegionOne",
+        now=lambda: datetime.now(UTC),
+        prefix=swift_env["SWIFT_DEV_USAGE_PREFIX"],
+    )
+    store._usage = reader
+    p = project()
+    store.create_container(p, "media")  # management goes through the InternalClient: not counted
+    store.put_object(
+        p, "media", "clip", b"v" * 3000, content_type="video/mp4", client_ip="198.51.100.1"
+    )
+    for _ in range(2):
+        store.get_object(p, "media", "clip", client_ip="198.51.100.1")
+    assert store.sample_storage([p]) == 1
+    sampled = store.list_containers(p)[0].bytes_used  # the account listing may lag (no updater)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    reader.now = lambda: hour + timedelta(hours=2)
+    deadline = time.monotonic() + 5
+    while True:  # a proxy flushes after it has answered
+        rows = [
+            u for u in store.usage(start=hour, end=hour + timedelta(hours=1)) if u.project_id == p
+        ]
+        if (rows and rows[0].requests == 3) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert rows == [
+        ContainerUsage(
+            project_id=p,
+            container="media",
+            hour_start=hour,
+            byte_seconds=sampled * 3600,
+            requests=3,
+            bytes_out=6000,
+            bytes_in=3000,
+            region="RegionOne",
+        )
+    ]
+    billed = StorageBilling(lambda: {"RegionOne": store}).storage(
+        start=hour, end=hour + timedelta(hours=1)
+    )
+    assert [(u.requests, u.bytes_out) for u in billed if u.project_id == p] == [(3, 6000)]

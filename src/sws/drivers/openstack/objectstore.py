@@ -19,15 +19,16 @@ Two paths, as Swift's own services split them:
 Counts in `list_containers` come from the account listing, which Swift's container-updater
 refreshes asynchronously; `get_container` (a container HEAD) is exact.
 
-`usage()` reports nothing yet: Swift keeps no per-hour history of stored bytes, requests or
-egress. Billing for real Swift needs an accounting source (the proxy's access logs or
-Ceilometer's swift meters); see docs/storage-firewall.md.
+Usage for billing comes from the Redis that the proxies' `sws_usage` filter fills (requests,
+bytes in and out per container and hour) plus SWS's own samples of each container's size
+(`sample_storage`, run every few minutes): see `swift_usage`. Without a `usage` reader, `usage()`
+reports nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -40,7 +41,9 @@ from sws.drivers.base import (
     RateLimited,
     StoredObject,
 )
+from sws.drivers.openstack.swift_usage import SwiftUsage
 from sws.errors import Conflict, Forbidden, NotFound, SWSError, Unavailable
+from sws_swift.resp import ReplyError
 from sws_swift.rules import FirewallRules, RuleError, from_sysmeta, sysmeta_key
 from sws_swift.writer import write_rules
 
@@ -57,6 +60,7 @@ class SwiftObjectStore:
         internal: Any,
         account_prefix: str = "AUTH_",
         timeout: float = 10.0,
+        usage: SwiftUsage | None = None,
     ) -> None:
         """`token(refresh)` gives a reseller-admin token (a new one when `refresh` is True)."""
         self.region = region
@@ -66,6 +70,7 @@ class SwiftObjectStore:
         self._prefix = account_prefix
         self._timeout = timeout
         self._lock = threading.Lock()  # an InternalClient is one in-process pipeline
+        self._usage = usage
 
     def account(self, project_id: str) -> str:
         return f"{self._prefix}{project_id}"
@@ -201,7 +206,26 @@ class SwiftObjectStore:
         raise AssertionError("unreachable")
 
     def usage(self, *, start: datetime, end: datetime) -> Sequence[ContainerUsage]:
-        return []
+        if self._usage is None:
+            return []
+        try:
+            return self._usage.usage(start=start, end=end)
+        except (OSError, ReplyError) as exc:
+            raise Unavailable(f"object storage usage cannot be read: {exc}") from None
+
+    def sample_storage(self, project_ids: Iterable[str]) -> int:
+        """Sample the size of every container of these projects; returns how many."""
+        if self._usage is None:
+            return 0
+        sampled = 0
+        for project_id in project_ids:
+            containers = self.list_containers(project_id)
+            try:
+                self._usage.record_storage(project_id, containers)
+            except (OSError, ReplyError) as exc:
+                raise Unavailable(f"object storage usage cannot be written: {exc}") from None
+            sampled += len(containers)
+        return sampled
 
 
 def _translate(exc: Any, container: str, name: str | None) -> SWSError:

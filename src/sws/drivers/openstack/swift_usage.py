@@ -1,0 +1,108 @@
+"""Hourly usage of real Swift containers, read from the Redis the `sws_usage` proxy filter fills.
+
+The proxies count requests, bytes in and bytes out per container and clock hour into
+`{prefix}{hour}:{account}/{container}` hashes and list the containers of each hour in the set
+`{prefix}{hour}` (`sws_swift.usage`). Swift keeps no history of stored bytes, so SWS samples each
+container's size (`record_storage`, from a container listing) into the same hash as
+`byte_samples` (the sum of the sampled sizes) and `samples` (how many); an hour's byte-seconds are
+their mean times 3,600.
+
+An hour is reported once it is `settle_seconds` past its end, so that every proxy has flushed
+it; billing rates each hour once, later still (an hour after its end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from sws.drivers.base import ContainerInfo, ContainerUsage
+from sws_swift.resp import Arg, ProtocolError, Redis, Reply
+from sws_swift.usage_keys import HOUR, KEEP_SECONDS, hour_key, hour_of, usage_key
+
+FIELDS = ("requests", "bytes_in", "bytes_out", "byte_samples", "samples")
+
+
+class SwiftUsage:
+    """One region's Swift usage in Redis, in billing's `ContainerUsage` rows."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        region: str,
+        now: Callable[[], datetime],
+        prefix: str = "swsusage:",
+        account_prefix: str = "AUTH_",
+        settle_seconds: int = 300,
+    ) -> None:
+        self.redis = redis
+        self.region = region
+        self.now = now
+        self.prefix = prefix
+        self.account_prefix = account_prefix
+        self.settle_seconds = settle_seconds
+
+    def usage(self, *, start: datetime, end: datetime) -> list[ContainerUsage]:
+        """Rows for the settled hours starting in `[start, end)`."""
+        settled = int(self.now().timestamp()) - self.settle_seconds
+        first = -(-int(start.timestamp()) // HOUR)
+        last = min(-(-int(end.timestamp()) // HOUR), settled // HOUR)  # hours that have ended
+        rows: list[ContainerUsage] = []
+        for hour in range(first, last):
+            rows += self._hour(hour)
+        return rows
+
+    def record_storage(self, project_id: str, containers: Iterable[ContainerInfo]) -> None:
+        """Add one sample of each container's size to the current hour (one round trip)."""
+        hour = hour_of(self.now().timestamp())
+        account = f"{self.account_prefix}{project_id}"
+        commands: list[Sequence[Arg]] = []
+        for container in containers:
+            member = f"{account}/{container.name}"
+            key = usage_key(self.prefix, hour, member)
+            commands += [
+                ("HINCRBY", key, "byte_samples", container.bytes_used),
+                ("HINCRBY", key, "samples", 1),
+                ("SADD", hour_key(self.prefix, hour), member),
+                ("EXPIRE", key, KEEP_SECONDS),
+            ]
+        if commands:
+            self.redis.pipeline([*commands, ("EXPIRE", hour_key(self.prefix, hour), KEEP_SECONDS)])
+
+    def _hour(self, hour: int) -> list[ContainerUsage]:
+        members = self.redis.call("SMEMBERS", hour_key(self.prefix, hour))
+        names = sorted(m.decode() for m in _list(members) if isinstance(m, bytes))
+        if not names:
+            return []
+        replies = self.redis.pipeline(
+            [("HMGET", usage_key(self.prefix, hour, name), *FIELDS) for name in names]
+        )
+        started = datetime.fromtimestamp(hour * HOUR, UTC)
+        rows = []
+        for name, reply in zip(names, replies, strict=True):
+            account, _, container = name.partition("/")
+            if not account.startswith(self.account_prefix) or not container:
+                continue
+            requests, bytes_in, bytes_out, byte_samples, samples = (
+                int(v) if isinstance(v, bytes) else 0 for v in _list(reply)
+            )
+            rows.append(
+                ContainerUsage(
+                    project_id=account.removeprefix(self.account_prefix),
+                    container=container,
+                    hour_start=started,
+                    byte_seconds=byte_samples * HOUR // samples if samples else 0,
+                    requests=requests,
+                    bytes_out=bytes_out,
+                    bytes_in=bytes_in,
+                    region=self.region,
+                )
+            )
+        return rows
+
+
+def _list(reply: Reply) -> list[Reply]:
+    if not isinstance(reply, list):
+        raise ProtocolError(f"Redis answered {reply!r:.80} where a list was expected")
+    return reply
