@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from sws.billing import catalog_file, farmer
+from sws.billing import repository as repo
 from sws.billing import service as billing
 from sws.billing.model import Catalog
 from sws.billing.rating import UsagePoint, rate_points
@@ -34,7 +35,6 @@ from sws.billing.tables import billing_accounts, billing_cursors, billing_subscr
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine, normalise_url
 from sws.db.migrate import upgrade
-from sws.events.tables import resource_events
 
 HERE = Path(__file__).parent
 T0 = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)  # the pass charges March's last hour
@@ -69,11 +69,10 @@ def _seed(db: Database, clock: SimulatedClock, subscriptions: int, accounts: int
         rows = [_subscription(n, accounts) for n in range(subscriptions)]
         for start in range(0, len(rows), 10_000):
             conn.execute(insert(billing_subscriptions), rows[start : start + 10_000])
-        last = conn.execute(
-            text(f"SELECT coalesce(max(id), 0) FROM {resource_events.name}")
-        ).scalar_one()
         conn.execute(
-            insert(billing_cursors).values(name=farmer.EVENTS_CURSOR, position=last, at=None)
+            insert(billing_cursors).values(
+                name=farmer.EVENTS_CURSOR, position=repo.last_event_id(conn), at=None
+            )
         )
 
 

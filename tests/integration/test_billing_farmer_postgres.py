@@ -27,10 +27,10 @@ from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
 from sws.db.migrate import upgrade
 from sws.events import repository as events_repo
-from sws.events.model import ResourceEvent
 from sws.identity import service as identity
 from sws.money import Money
 from tests.servicedb import postgres_database
+from tests.unit.billing.helpers import event
 
 pytestmark = pytest.mark.postgres
 T0 = datetime(2026, 3, 30, 0, 0, tzinfo=UTC)
@@ -71,47 +71,16 @@ def _instances(db: Database, project: str, name: str, rng: random.Random) -> Non
     for n in range(10):
         rid, start = f"{name}-vm-{n}", T0 + timedelta(minutes=rng.randrange(0, 3000))
         flavor = FLAVORS[n % len(FLAVORS)]
-        events.append(_event(f"{rid}-c", rid, project, "create", start, flavor))
+        mine = {"resource_id": rid, "project_id": project}
+        events.append(event(f"{rid}-c", "create", start, flavor=flavor, **mine))
         if n % 3 == 0:
-            events.append(
-                _event(
-                    f"{rid}-r",
-                    rid,
-                    project,
-                    "resize_finish",
-                    start + timedelta(minutes=rng.randrange(30, 900)),
-                    "m1.medium",
-                )
-            )
+            resized = start + timedelta(minutes=rng.randrange(30, 900))
+            events.append(event(f"{rid}-r", "resize_finish", resized, flavor="m1.medium", **mine))
         if n % 2 == 0:
-            events.append(
-                _event(
-                    f"{rid}-d",
-                    rid,
-                    project,
-                    "delete",
-                    start + timedelta(minutes=rng.randrange(60, 2000)),
-                    flavor,
-                )
-            )
+            deleted = start + timedelta(minutes=rng.randrange(60, 2000))
+            events.append(event(f"{rid}-d", "delete", deleted, flavor=flavor, **mine))
     with db.begin() as conn:
         events_repo.insert_events(conn, events, region="RegionOne", received_at=T0)
-
-
-def _event(
-    mid: str, rid: str, project: str, action: str, when: datetime, flavor: str
-) -> ResourceEvent:
-    return ResourceEvent(
-        message_id=mid,
-        event_type=f"instance.{action}.end",
-        resource_type="instance",
-        resource_id=rid,
-        project_id=project,
-        occurred_at=when,
-        action=action,
-        name=rid,
-        flavor_name=flavor,
-    )
 
 
 def _settle(url: str, home: Path, batch: int = 5) -> subprocess.Popen[bytes]:

@@ -17,6 +17,7 @@ def test_sixteen_charges_of_2_40_make_38_40_exactly() -> None:
     for _ in range(16):
         total = total + Money.of("2.40", "CNY")
     assert total == Money.of("38.40", "CNY")
+    assert str(total.amount) == "38.40"
 
 
 def test_a_float_is_never_money() -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sws.errors import Invalid
-from sws.money import MINOR_UNITS, Money, check_currency
+from sws.money import Money, check_currency
 
 INSTANCE = "instance"
 FLOATING_IP = "floating_ip"
@@ -22,8 +22,9 @@ OBJECT_STORAGE = "object_storage"
 ITEMS = (INSTANCE, BANDWIDTH, FLOATING_IP, LOAD_BALANCER, OBJECT_STORAGE)
 #: Items whose cost comes from a resource's lifetime (events), not from metered usage.
 LIFETIME_ITEMS = (INSTANCE, FLOATING_IP, LOAD_BALANCER)
-#: Item types of usage items: bandwidth per GB out; object storage per GB-month and 10k requests.
-USAGE_TYPES = {BANDWIDTH: ("gb_out",), OBJECT_STORAGE: ("gb_month", "requests_10k")}
+#: Item types of usage items: bandwidth per GB out; object storage per GB-month, 10k requests
+#: and GB out (egress).
+USAGE_TYPES = {BANDWIDTH: ("gb_out",), OBJECT_STORAGE: ("gb_month", "requests_10k", "gb_out")}
 STANDARD = "standard"  # the one item type of a floating IP or a load balancer
 
 PER_SECOND = "per_second"
@@ -417,7 +418,3 @@ def _line(
         quantity=sum((r.quantity for r in rows), Decimal(0)),
         total=round_line(sum((r.amount for r in rows), Decimal(0)), currency),
     )
-
-
-def minor_unit(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-MINOR_UNITS[currency])

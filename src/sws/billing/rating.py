@@ -155,7 +155,8 @@ def _period(plan: Plan, step: _Step) -> _Period:
         return _Period(start, start + HOUR, start + HOUR, _ONE)
     if payment == DAILY:
         start = day_start(at, tz)
-        return _Period(start, next_day(start, tz), next_day(start, tz), _ONE)
+        end = next_day(start, tz)
+        return _Period(start, end, end, _ONE)
     if payment == MONTHLY_PREPAID:
         start, end = anniversary_period(_anchor(plan, step.span), at, tz)
         return _Period(start, end, at, _ONE)

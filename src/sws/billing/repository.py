@@ -168,8 +168,7 @@ def all_account_ids(conn: Connection) -> list[str]:
 
 
 def insert_accounts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(billing_accounts), list(rows))
+    _insert_many(conn, billing_accounts, rows)
 
 
 def update_account(conn: Connection, account_id: str, **values: Any) -> None:
@@ -267,13 +266,6 @@ def stored_pockets(conn: Connection) -> dict[tuple[str, str | None], Decimal]:
 
 def count_entries(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(billing_ledger)).scalar_one())
-
-
-def ledger_of(conn: Connection, account_id: str | None = None) -> list[RowMapping]:
-    query = select(billing_ledger).order_by(billing_ledger.c.idempotency_key)
-    if account_id is not None:
-        query = query.where(billing_ledger.c.account_id == account_id)
-    return list(conn.execute(query).mappings())
 
 
 def recent_entries(conn: Connection, account_id: str, limit: int) -> list[RowMapping]:
@@ -501,8 +493,7 @@ def insert_bill(
     conn: Connection, bill: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
 ) -> None:
     conn.execute(insert(billing_bills).values(**bill))
-    if lines:
-        conn.execute(insert(billing_bill_lines), list(lines))
+    _insert_many(conn, billing_bill_lines, lines)
 
 
 def amount_total(conn: Connection, account_id: str, month: str) -> Decimal:
@@ -550,8 +541,7 @@ def accounts_to_review(conn: Connection, *, now: datetime) -> list[str]:
 
 
 def insert_suspensions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(billing_suspensions), list(rows))
+    _insert_many(conn, billing_suspensions, rows)
 
 
 def open_suspensions(conn: Connection, account_id: str) -> list[RowMapping]:

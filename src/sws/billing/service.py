@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from sws.billing import catalog_file
 from sws.billing import repository as repo
@@ -43,7 +42,7 @@ from sws.billing.model import (
     close_previous,
     quantize6,
 )
-from sws.billing.periods import month_bounds, next_month, parse_month
+from sws.billing.periods import month_bounds, month_key, next_month, parse_month
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, InsufficientFunds, Invalid, NotFound
@@ -178,34 +177,38 @@ def new_account_rows(
 ) -> list[dict[str, Any]]:
     """Rows for the accounts `project_ids` still lack (currency and zone from the tenant)."""
     wanted = sorted(set(project_ids))
-    missing = [p for p in wanted if p not in repo.accounts(conn, wanted)]
+    existing = repo.accounts(conn, wanted)
+    missing = [p for p in wanted if p not in existing]
     profiles = repo.tenant_profiles(conn, missing)
-    return [
-        {
-            "id": p,
-            "currency": profiles.get(p, (policy.default_currency, "UTC"))[0],
-            "timezone": profiles.get(p, (policy.default_currency, "UTC"))[1],
-            "payment_mode": PREPAID,
-            "credit_limit": Decimal(0),
-            "low_balance_threshold": policy.low_balance_threshold,
-            "balance": Decimal(0),
-            "status": OK,
-            "grace_until": None,
-            "last_closed_month": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for p in missing
-    ]
+    rows = []
+    for p in missing:
+        currency, timezone = profiles.get(p, (policy.default_currency, "UTC"))
+        rows.append(
+            {
+                "id": p,
+                "currency": currency,
+                "timezone": timezone,
+                "payment_mode": PREPAID,
+                "credit_limit": Decimal(0),
+                "low_balance_threshold": policy.low_balance_threshold,
+                "balance": Decimal(0),
+                "status": OK,
+                "grace_until": None,
+                "last_closed_month": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
 
 
-def _ensure_account(conn: Connection, tenant_id: str, *, db: Database, now: datetime) -> RowMapping:
+def _ensure_account(conn: Connection, tenant_id: str, *, now: datetime) -> RowMapping:
     found = repo.accounts(conn, [tenant_id], lock=True).get(tenant_id)
     if found is not None:
         return found
     if not repo.tenant_profiles(conn, [tenant_id]):
         raise NotFound(f"tenant {tenant_id} not found", field="tenant_id")
-    policy, _ = load_policy(db=db)
+    policy = policy_from(repo.settings(conn))
     repo.insert_accounts(conn, new_account_rows(conn, [tenant_id], policy=policy, now=now))
     return repo.accounts(conn, [tenant_id], lock=True)[tenant_id]
 
@@ -233,7 +236,7 @@ def get_account(*, db: Database, clock: Clock, tenant_id: str) -> AccountView:
     """The caller's account: balance, coupons, credit limit (created on first look)."""
     now = clock.now()
     with db.begin() as conn:
-        return view(conn, _ensure_account(conn, tenant_id, db=db, now=now), now=now)
+        return view(conn, _ensure_account(conn, tenant_id, now=now), now=now)
 
 
 def peek_account(*, db: Database, clock: Clock, tenant_id: str) -> AccountView | None:
@@ -292,9 +295,9 @@ def update_account(
             low_balance_threshold, name="low_balance_threshold"
         )
     with db.begin() as conn:
-        _ensure_account(conn, tenant_id, db=db, now=values["updated_at"])
+        _ensure_account(conn, tenant_id, now=values["updated_at"])
         repo.update_account(conn, tenant_id, **values)
-        repo.audit(conn, [_audit(tenant_id, values["updated_at"], "account_changed", values)])
+        repo.audit(conn, [audit_row(tenant_id, values["updated_at"], "account_changed", values)])
     return get_account(db=db, clock=clock, tenant_id=tenant_id)
 
 
@@ -306,7 +309,7 @@ def ensure_can_create(*, db: Database, tenant_id: str) -> None:
         raise InsufficientFunds("this account is suspended for lack of funds; top it up first")
 
 
-def _audit(account_id: str, at: datetime, action: str, detail: Any) -> dict[str, Any]:
+def audit_row(account_id: str, at: datetime, action: str, detail: Any) -> dict[str, Any]:
     return {"account_id": account_id, "at": at, "action": action, "detail": str(detail)}
 
 
@@ -327,13 +330,13 @@ def top_up(
     now = clock.now()
     key = f"topup:{idempotency_key}" if idempotency_key else f"topup:{tenant_id}:{now.isoformat()}"
     with db.begin() as conn:
-        row = _ensure_account(conn, tenant_id, db=db, now=now)
+        row = _ensure_account(conn, tenant_id, now=now)
         _same_currency(row, amount)
         if not repo.entry_exists(conn, key):
             books = Books((), now=now)
             books.credit(tenant_id, amount, Posting(key, "topup", memo or "top-up"))
             write_books(conn, books)
-            repo.audit(conn, [_audit(tenant_id, now, "topup", amount)])
+            repo.audit(conn, [audit_row(tenant_id, now, "topup", amount)])
         return view(conn, repo.accounts(conn, [tenant_id])[tenant_id], now=now)
 
 
@@ -359,7 +362,7 @@ def grant_coupon(
     coupon_id = hashlib.sha256(f"coupon:{seed}".encode()).hexdigest()[:32]
     coupon = Coupon(coupon_id, tenant_id, amount, amount, expires_at, frozenset(items))
     with db.begin() as conn:
-        _same_currency(_ensure_account(conn, tenant_id, db=db, now=now), amount)
+        _same_currency(_ensure_account(conn, tenant_id, now=now), amount)
         if not repo.entry_exists(conn, f"coupon:{coupon_id}"):
             _write_coupon(conn, coupon, now=now)
     return coupon
@@ -382,7 +385,7 @@ def _write_coupon(conn: Connection, coupon: Coupon, *, now: datetime) -> None:
             }
         ],
     )
-    repo.audit(conn, [_audit(coupon.account_id, now, "coupon_granted", coupon.amount)])
+    repo.audit(conn, [audit_row(coupon.account_id, now, "coupon_granted", coupon.amount)])
 
 
 def _positive(amount: Money) -> None:
@@ -457,8 +460,9 @@ def list_bills(*, db: Database, tenant_id: str, month: str | None = None) -> lis
         return [get_bill(db=db, tenant_id=tenant_id, month=month)]
     with db.read() as conn:
         row = repo.accounts(conn, [tenant_id]).get(tenant_id)
-        months = repo.charged_months(conn, tenant_id) if row is not None else []
-        return [_bill(conn, row, m) for m in reversed(months)] if row is not None else []
+        if row is None:
+            return []
+        return [_bill(conn, row, m) for m in reversed(repo.charged_months(conn, tenant_id))]
 
 
 CSV_COLUMNS = (
@@ -556,7 +560,7 @@ def _freeze(conn: Connection, row: RowMapping, month: str, now: datetime) -> Non
     )
     _post_rounding(conn, row, bill, now)
     repo.audit(
-        conn, [_audit(row["id"], now, "month_closed", f"{month}: {bill.total} {bill.currency}")]
+        conn, [audit_row(row["id"], now, "month_closed", f"{month}: {bill.total} {bill.currency}")]
     )
 
 
@@ -608,8 +612,7 @@ def months_due_for_close(*, db: Database, clock: Clock, delay: timedelta) -> dic
 
 def _last_finished_month(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
-    previous = local.replace(day=1) - timedelta(days=1)
-    return f"{previous.year:04d}-{previous.month:02d}"
+    return month_key(local.replace(day=1) - timedelta(days=1), tz)
 
 
 def close_due_months(*, db: Database, clock: Clock, delay: timedelta) -> list[str]:
@@ -654,10 +657,6 @@ def check(*, db: Database) -> CheckReport:
     ]
     accounts = len({account for account, _ in stored})
     return CheckReport(accounts, entries, tuple(mismatches), duplicates)
-
-
-def is_unique_violation(exc: IntegrityError) -> bool:
-    return "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower()
 
 
 def load_catalog_text(*, db: Database, clock: Clock, text: str) -> tuple[int, int]:

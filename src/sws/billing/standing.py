@@ -10,18 +10,28 @@ database transaction that decided them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sws.billing import repository as repo
 from sws.billing import service
 from sws.billing.model import Transition, next_standing
+from sws.billing.service import audit_row
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver, ServerFilter
 from sws.errors import SWSError
 
 PAGE = 500
+
+
+def review_account(
+    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], account_id: str
+) -> dict[str, Transition]:
+    """The review after money reaches one account (a top-up, a coupon, a new credit limit),
+    with the catalog's grace."""
+    policy, _ = service.load_policy(db=db)
+    return review(db=db, clock=clock, drivers=drivers, account_ids=[account_id],
+                  grace=policy.grace)
 
 
 def review(
@@ -55,31 +65,21 @@ def _review_one(
         row = repo.accounts(conn, [account_id], lock=True).get(account_id)
         if row is None:
             return None
-        step = next_standing(service.view(conn, row, now=now).standing(), now=now, grace=grace)
+        account = service.view(conn, row, now=now)
+        step = next_standing(account.standing(), now=now, grace=grace)
         if (step.status, step.grace_until, step.steps) == (row["status"], row["grace_until"], ()):
             return None
         repo.update_account(
             conn, account_id, status=step.status, grace_until=step.grace_until, updated_at=now
         )
-        repo.audit(
-            conn,
-            [
-                _audit(
-                    account_id, now, name, f"available {service.view(conn, row, now=now).available}"
-                )
-                for name in step.steps
-            ],
-        )
+        detail = f"available {account.available}"
+        repo.audit(conn, [audit_row(account_id, now, name, detail) for name in step.steps])
         resumed = repo.open_suspensions(conn, account_id) if step.resume else []
         repo.resume_suspensions(conn, [r["id"] for r in resumed], now=now)
     if step.suspend:
         _suspend(db, clock, drivers, account_id)
     _resume(db, clock, drivers, account_id, [(r["region"], r["server_id"]) for r in resumed])
     return step
-
-
-def _audit(account_id: str, at: datetime, action: str, detail: Any) -> dict[str, Any]:
-    return {"account_id": account_id, "at": at, "action": action, "detail": str(detail)}
 
 
 def _suspend(
@@ -93,7 +93,7 @@ def _suspend(
                 driver.server_action(account_id, server_id, "stop")
             except SWSError as exc:
                 notes.append(
-                    _audit(account_id, clock.now(), "stop_failed", f"{server_id}: {exc.detail}")
+                    audit_row(account_id, clock.now(), "stop_failed", f"{server_id}: {exc.detail}")
                 )
                 continue
             stopped.append(
@@ -105,7 +105,7 @@ def _suspend(
                     "resumed_at": None,
                 }
             )
-            notes.append(_audit(account_id, clock.now(), "server_stopped", server_id))
+            notes.append(audit_row(account_id, clock.now(), "server_stopped", server_id))
     with db.begin() as conn:
         repo.insert_suspensions(conn, stopped)
         repo.audit(conn, notes)
@@ -133,9 +133,9 @@ def _resume(
     for region, server_id in servers:
         try:
             drivers[region].server_action(account_id, server_id, "start")
-            notes.append(_audit(account_id, clock.now(), "server_started", server_id))
+            notes.append(audit_row(account_id, clock.now(), "server_started", server_id))
         except (SWSError, KeyError) as exc:
-            notes.append(_audit(account_id, clock.now(), "start_failed", f"{server_id}: {exc}"))
+            notes.append(audit_row(account_id, clock.now(), "start_failed", f"{server_id}: {exc}"))
     if notes:
         with db.begin() as conn:
             repo.audit(conn, notes)

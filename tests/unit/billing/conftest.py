@@ -18,7 +18,6 @@ from sws.clock import SimulatedClock
 from sws.db.engine import Database
 from sws.events import repository as events_repo
 from sws.events.model import ResourceEvent
-from sws.events.tables import processed_messages
 from sws.identity import service as identity
 from tests.unit.billing.helpers import at
 
@@ -59,10 +58,6 @@ class Books:
                 select(billing_ledger.c.amount).where(billing_ledger.c.account_id == self.tenant)
             )
             return sum((r.amount for r in rows), Decimal(0))
-
-    def processed(self) -> int:
-        with self.db.read() as conn:
-            return len(conn.execute(select(processed_messages)).all())
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Hypothesis: random event sequences, duplicated, shuffled and delivered late, on a database.
 
 Checks after every example: balance == sum(journal) (`billing.check`); no (subscription,
-period) charged twice; each bill's total == the sum of its lines; and what each resource costs
-in the end (charges + adjustments) equals what the ordered, on-time sequence costs.
+period) charged twice; and what each resource costs in the end (charges + adjustments) equals
+what the ordered, on-time sequence costs. (A bill's total is the sum of its lines by
+construction, `Bill.total`, so there is nothing to check there.)
 """
 
 from __future__ import annotations
@@ -99,8 +100,5 @@ def test_random_histories_keep_the_books_and_converge(
     books.farm(books.clock.now() + timedelta(hours=30))
     report = billing.check(db=books.db)
     assert report.ok, report.mismatches
-    for month in ("2026-03", "2026-04", "2026-05"):
-        bill = billing.get_bill(db=books.db, tenant_id=books.tenant, month=month)
-        assert bill.total == sum((line.total for line in bill.lines), Decimal(0))
     for index in range(len(lives)):
         assert _net(books, f"{late}-{index}") == _net(books, f"{ordered}-{index}"), lives[index]

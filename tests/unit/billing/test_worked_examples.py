@@ -6,13 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from sws.billing.model import DEFAULT_POLICIES, INSTANCE
 from sws.billing.periods import anniversary, anniversary_period, hour_start, month_key
 from sws.billing.rating import CapState, farm
 from sws.billing.segments import Span, derive_spans
-from sws.money import Money
 from tests.unit.billing.helpers import at, catalog, event, plan, product
 
 SMALL = product("m1.small", "0.42")
@@ -36,21 +33,8 @@ def test_1_an_instance_from_1027_to_1453_pays_five_started_hours_2_10() -> None:
     assert result.due_at is None  # nothing more will ever be due
 
 
-def test_2_sixteen_charges_of_2_40_make_38_40_exactly() -> None:
-    total = Money.of("0", "CNY")
-    for _ in range(16):
-        total = total + Money.of("2.40", "CNY")
-    assert total == Money.of("38.40", "CNY")
-    assert str(total.amount) == "38.40"
-
-
-def test_2_a_float_never_enters_money() -> None:
-    with pytest.raises(TypeError):
-        Money.of(2.40, "CNY")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        Money(2.40, "CNY")  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        Money.of("2.40", "CNY").times(16.0)  # type: ignore[arg-type]
+# Worked example 2 (sixteen charges of 2.40 make 38.40; no float enters Money) is in
+# tests/unit/test_money.py.
 
 
 def test_3_a_monthly_subscription_from_jan_31_renews_feb_29_mar_31_apr_30() -> None:
