@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,14 @@ import pytest
 
 from sws.clock import SimulatedClock
 from sws.drivers.simulated import SimulatedRegion
+from tests.unit.events.samples import LIFECYCLE as CAPTURED
+from tests.unit.events.samples import SAMPLES, require_samples
 
 from .conftest import PROJECT, ListBus, boot, settle
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
-CAPTURED = SAMPLES / "nova" / "captured-lifecycle"
-
 
 def sample(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"notification samples missing in CI: {path}")
-        pytest.skip(f"notification samples not found at {path}")
+    require_samples()
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -108,8 +109,7 @@ class OpenStackDriver:
         pair = _keypair(made, _key_prefix(project_id))
         if generated is None:
             return pair
-        return KeyPair(pair.name, pair.fingerprint, pair.public_key, pair.created_at,
-                       pair.key_type, private_key=generated.private_key)
+        return replace(pair, private_key=generated.private_key)
 
     def delete_keypair(self, project_id: str, name: str) -> None:
         with translating(f"key pair {name}"):
@@ -173,13 +173,10 @@ class OpenStackDriver:
         query = _server_query(filters, limit, marker)
         with translating("servers"):
             found = list(islice(self._p(project_id).compute.servers(details=True, **query), limit))
-        return [self._server(s) for s in found[:limit] if s.project_id == project_id]
+        return self._servers([s for s in found[:limit] if s.project_id == project_id])
 
     def get_server(self, project_id: str, server_id: str) -> Server:
-        server = self._fetch(self._p(project_id), server_id)
-        if server.project_id != project_id:
-            raise NotFound(f"server {server_id} not found")
-        return self._server(server)
+        return self._servers([self._own_server(self._p(project_id), project_id, server_id)])[0]
 
     def create_servers(
         self, project_id: str, user_id: str, spec: ServerCreate
@@ -193,7 +190,7 @@ class OpenStackDriver:
             name = spec.name if spec.count == 1 else f"{spec.name}-{index + 1}"
             with translating(f"a server of flavor {spec.flavor_id}"):
                 made.append(conn.compute.create_server(name=name, **args))
-        return [self._settled(conn, s.id) for s in made]
+        return self._servers([self._settled(conn, s.id) for s in made])
 
     def _create_args(self, conn: Any, project_id: str, spec: ServerCreate) -> dict[str, Any]:
         args: dict[str, Any] = {"flavor_id": spec.flavor_id, "image_id": spec.image_id,
@@ -211,7 +208,7 @@ class OpenStackDriver:
             network = conn.network.find_network(self._network, ignore_missing=False)
         return [{"uuid": network.id}]
 
-    def _settled(self, conn: Any, server_id: str) -> Server:
+    def _settled(self, conn: Any, server_id: str) -> Any:
         """Wait (bounded) until the server leaves BUILD; an ERROR at boot becomes a 409."""
         deadline = time.monotonic() + self._build_wait
         server = self._fetch(conn, server_id)
@@ -223,7 +220,7 @@ class OpenStackDriver:
             with translating(f"server {server_id}"):
                 conn.compute.delete_server(server_id, ignore_missing=True)
             raise Conflict(fault)
-        return self._server(server)
+        return server
 
     def server_action(
         self,
@@ -232,8 +229,8 @@ class OpenStackDriver:
         action: ServerActionName,
         flavor_id: str | None = None,
     ) -> Server:
-        self.get_server(project_id, server_id)
         conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
         compute = conn.compute
         calls: dict[str, Any] = {
             "start": lambda: compute.start_server(server_id),
@@ -252,24 +249,35 @@ class OpenStackDriver:
         return self.get_server(project_id, server_id)
 
     def create_snapshot(self, project_id: str, server_id: str, name: str) -> Image:
-        self.get_server(project_id, server_id)
         conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
         with translating(f"a snapshot of server {server_id}"):
             image = conn.compute.create_server_image(server_id, name, wait=False)
             image_id = image if isinstance(image, str) else image.id
         return self.get_image(project_id, image_id)
 
     def delete_server(self, project_id: str, server_id: str) -> None:
-        self.get_server(project_id, server_id)
+        conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
         with translating(f"server {server_id}"):
-            self._p(project_id).compute.delete_server(server_id, ignore_missing=False)
+            conn.compute.delete_server(server_id, ignore_missing=False)
 
     def _fetch(self, conn: Any, server_id: str) -> Any:
         with translating(f"server {server_id}"):
             return conn.compute.get_server(server_id)
 
-    def _server(self, raw: Any) -> Server:
-        return _server(raw, self._flavor_ids())
+    def _own_server(self, conn: Any, project_id: str, server_id: str) -> Any:
+        """The SDK's server, if it is `project_id`'s; another project's is not found."""
+        server = self._fetch(conn, server_id)
+        if server.project_id != project_id:
+            raise NotFound(f"server {server_id} not found")
+        return server
+
+    def _servers(self, raws: Sequence[Any]) -> list[Server]:
+        """Map SDK servers; Nova (2.47+) embeds a server's flavor by name only, without its id,
+        so the flavor list that resolves names to ids is fetched once, and only when needed."""
+        ids = self._flavor_ids() if any(not raw.flavor.id for raw in raws) else {}
+        return [_server(raw, ids) for raw in raws]
 
     def _flavor_ids(self) -> dict[str, str]:
         return {f.name: f.id for f in self.list_flavors()}
@@ -300,8 +308,8 @@ class OpenStackDriver:
         self, project_id: str, floating_ip_id: str, server_id: str
     ) -> FloatingIP:
         fip = self._own_ip(project_id, floating_ip_id)
-        self.get_server(project_id, server_id)
         conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
         with translating(f"floating IP {floating_ip_id}"):
             ports = list(conn.network.ports(device_id=server_id))
             if not ports:
@@ -353,7 +361,7 @@ class OpenStackDriver:
             found = list(islice(self._conns.admin().compute.servers(
                 details=True, all_projects=True, **query
             ), limit))
-        return [self._server(s) for s in found[:limit]]
+        return self._servers(found[:limit])
 
     def live_servers(self) -> Sequence[Any]:
         """Every server Nova lists in this region, as admin (all projects, all pages)."""

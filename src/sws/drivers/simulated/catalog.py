@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from sws.drivers.base import Flavor
 
-GIB = 1024**3
-
 FLAVORS: tuple[Flavor, ...] = (
     Flavor(id="1", name="m1.tiny", vcpus=1, ram_mb=512, disk_gb=1),
     Flavor(id="2", name="m1.small", vcpus=1, ram_mb=2048, disk_gb=20),

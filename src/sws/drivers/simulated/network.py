@@ -34,19 +34,25 @@ def ensure_default_group(txn: Txn, project_id: str) -> None:
     """Every project gets a "default" group on first use, as Neutron does."""
     if _group_by_name(txn, project_id, DEFAULT_GROUP) is not None:
         return
+    _insert_group(txn, project_id, DEFAULT_GROUP, "Default security group")
+
+
+def _insert_group(txn: Txn, project_id: str, name: str, description: str) -> str:
+    """A new group with Neutron's two default rules (all egress, IPv4 and IPv6); its id."""
     group_id = str(uuid.uuid4())
     txn.conn.execute(
         sim_security_groups.insert().values(
             id=group_id,
             region=txn.region,
             project_id=project_id,
-            name=DEFAULT_GROUP,
-            description="Default security group",
+            name=name,
+            description=description,
             created_at=txn.now,
         )
     )
     for ethertype in ("IPv4", "IPv6"):
         insert_rule(txn, group_id, SecurityGroupRuleCreate(direction="egress", ethertype=ethertype))
+    return group_id
 
 
 def _group_by_name(txn: Txn, project_id: str, name: str) -> Row[Any] | None:
@@ -84,8 +90,9 @@ def group_row(txn: Txn, project_id: str, group_id: str) -> Row[Any]:
 
 def resolve_group_names(txn: Txn, project_id: str, names: tuple[str, ...]) -> tuple[str, ...]:
     """Check a create body's groups (by name or id) exist; return their names."""
-    known = {row.name: row.name for row in group_rows(txn, project_id)}
-    known.update({row.id: row.name for row in group_rows(txn, project_id)})
+    rows = group_rows(txn, project_id)
+    known = {row.name: row.name for row in rows}
+    known.update({row.id: row.name for row in rows})
     resolved = []
     for name in names or (DEFAULT_GROUP,):
         if name not in known:
@@ -104,20 +111,7 @@ def create_group(txn: Txn, project_id: str, name: str, description: str) -> str:
         raise Invalid("description must be at most 255 characters.", field="description")
     if _group_by_name(txn, project_id, name) is not None:
         raise Conflict(f"Security group '{name}' already exists.", field="name")
-    group_id = str(uuid.uuid4())
-    txn.conn.execute(
-        sim_security_groups.insert().values(
-            id=group_id,
-            region=txn.region,
-            project_id=project_id,
-            name=name,
-            description=description,
-            created_at=txn.now,
-        )
-    )
-    for ethertype in ("IPv4", "IPv6"):
-        insert_rule(txn, group_id, SecurityGroupRuleCreate(direction="egress", ethertype=ethertype))
-    return group_id
+    return _insert_group(txn, project_id, name, description)
 
 
 def delete_group(txn: Txn, project_id: str, group_id: str) -> None:

@@ -12,8 +12,6 @@ from sws.drivers.base import Flavor, KeyPair
 
 OSLO_VERSION = "2.0"
 
-_CREATE_ONLY_KEYS = ("instance_name", "keypairs", "tags", "trusted_image_certificates")
-
 
 @dataclass(frozen=True, slots=True)
 class Fault:

@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -304,30 +305,27 @@ class SimulatedRegion:
         text = generated.public_key if generated else keys.validate_public_key(public_key or "")
         with self._write() as txn:
             self._check_keypair_room(txn, project_id, name)
+            stored = KeyPair(
+                name=name,
+                fingerprint=keys.fingerprint(text),
+                public_key=text,
+                created_at=txn.now,
+                key_type="ssh",
+            )
             txn.conn.execute(
                 sim_keypairs.insert().values(
                     region=self.region,
                     project_id=project_id,
-                    name=name,
-                    fingerprint=keys.fingerprint(text),
-                    public_key=text,
-                    key_type="ssh",
-                    created_at=txn.now,
+                    name=stored.name,
+                    fingerprint=stored.fingerprint,
+                    public_key=stored.public_key,
+                    key_type=stored.key_type,
+                    created_at=stored.created_at,
                 )
             )
-            row = repo.keypair_row(txn, project_id, name)
-            assert row is not None
-            stored = repo.to_keypair(row)
         if generated is None:
             return stored
-        return KeyPair(
-            name=stored.name,
-            fingerprint=stored.fingerprint,
-            public_key=stored.public_key,
-            created_at=stored.created_at,
-            key_type=stored.key_type,
-            private_key=generated.private_key,
-        )
+        return replace(stored, private_key=generated.private_key)
 
     def _check_keypair_room(self, txn: Txn, project_id: str, name: str) -> None:
         if repo.keypair_row(txn, project_id, name) is not None:

@@ -253,9 +253,10 @@ def resize(txn: Txn, settings: ComputeSettings, row: Row[Any], flavor_id: str | 
     destination = select_host(repo.host_states(txn), new, settings.ratios)
     for event in ("instance.resize_prep.start", "instance.resize_prep.end"):
         emit(txn, event, row, lambda f: resize_prep_payload(f, new), task_state="resize_prep")
-    repo.update_server(
+    return set_and_emit(
         txn,
-        row.id,
+        row,
+        "instance.resize.start",
         flavor_id=new.id,
         old_flavor_id=old.id,
         host=destination,
@@ -263,9 +264,6 @@ def resize(txn: Txn, settings: ComputeSettings, row: Row[Any], flavor_id: str | 
         task_state="resize_migrating",
         task_due_at=settings.due(txn.now),
     )
-    fresh = repo.reload_server(txn, row.id)
-    emit(txn, "instance.resize.start", fresh)
-    return fresh
 
 
 def _check_resize(
@@ -333,9 +331,14 @@ def snapshot(txn: Txn, settings: ComputeSettings, row: Row[Any], name: str) -> s
         raise Invalid("Snapshot name must be 1 to 255 characters, not blank.", field="name")
     image_id = str(uuid.uuid4())
     txn.conn.execute(sim_images.insert().values(**_snapshot_image(txn, row, image_id, name)))
-    repo.update_server(txn, row.id, task_state="image_snapshot", task_due_at=settings.due(txn.now))
-    fresh = repo.reload_server(txn, row.id)
-    emit(txn, "instance.snapshot.start", fresh, snapshot_builder(image_id))
+    set_and_emit(
+        txn,
+        row,
+        "instance.snapshot.start",
+        build=snapshot_builder(image_id),
+        task_state="image_snapshot",
+        task_due_at=settings.due(txn.now),
+    )
     return image_id
 
 

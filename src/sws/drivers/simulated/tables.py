@@ -150,13 +150,3 @@ sim_floating_ips = Table(
     UniqueConstraint("region", "address", name="uq_sim_floating_ips_region_address"),
     Index("ix_sim_floating_ips_region_project", "region", "project_id"),
 )
-
-ALL_TABLES = (
-    sim_hypervisors,
-    sim_images,
-    sim_keypairs,
-    sim_security_groups,
-    sim_security_group_rules,
-    sim_servers,
-    sim_floating_ips,
-)
