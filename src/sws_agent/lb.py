@@ -19,9 +19,9 @@ connections). From then on it long-polls SWS for new state versions and applies 
   codes, check timeout) or a server's address, backup flag or check timing changed.
 
 A plan is either all runtime commands or one reload; if a runtime command fails the agent
-falls back to a reload, so HAProxy always converges and never holds half a change. Every
-`--report-interval` it reads `show stat` and reports each member's health (up, down, maint),
-which is also the node's heartbeat for DNS.
+falls back to a reload, so HAProxy always converges and never holds half a change. Every half
+second it reads `show stat` once and reports each member's health (up, down, maint), which is
+also the node's heartbeat for DNS, and each LB's bytes out since the last report.
 
 `--address-map` (JSON: {"10.0.0.5:80": "127.0.0.1:18001"}) rewrites member addresses before
 they reach HAProxy. It exists for tests and demos, where instances of the simulated region are
@@ -55,6 +55,8 @@ from sws.loadbalancer.renderer import (
     render,
     server_args,
     server_name,
+    wanted_hosts,
+    wanted_ports,
 )
 
 log = logging.getLogger("sws_agent.lb")
@@ -303,6 +305,8 @@ class Plan:
     commands: list[str] = field(default_factory=list)
     reload_reason: str | None = None
     backends: dict[str, Backend] = field(default_factory=dict)
+    hosts: dict[str, str] = field(default_factory=dict)
+    ports: dict[int, str] = field(default_factory=dict)
 
 
 def plan(live: Live, state: DesiredState, maps: tuple[Path, Path]) -> Plan:
@@ -321,8 +325,9 @@ def plan(live: Live, state: DesiredState, maps: tuple[Path, Path]) -> Plan:
         reason = _plan_lb(out, live, lb, targets)
         if reason:
             return Plan(reload_reason=reason)
-    out.commands += _map_commands(hosts_map, live.hosts, _wanted_hosts(state, targets))
-    out.commands += _map_commands(ports_map, live.ports, _wanted_ports(state, targets))
+    out.hosts, out.ports = wanted_hosts(state, targets), wanted_ports(state, targets)
+    out.commands += _map_commands(hosts_map, live.hosts, out.hosts)
+    out.commands += _map_commands(ports_map, live.ports, out.ports)
     out.commands += removals
     return out
 
@@ -386,15 +391,6 @@ def _add_server(backend: str, member: Member, lb: LoadBalancer) -> list[str]:
     if member.admin_state != "maint":
         commands.append(f"enable server {name}")
     return commands
-
-
-def _wanted_hosts(state: DesiredState, targets: dict[str, str]) -> dict[str, str]:
-    return {h: targets[lb.id] for lb in state.loadbalancers if lb.type == "http"
-            for h in lb.hosts}
-
-
-def _wanted_ports(state: DesiredState, targets: dict[str, str]) -> dict[int, str]:
-    return {lb.port: targets[lb.id] for lb in state.loadbalancers if lb.port is not None}
 
 
 def _map_commands(
@@ -573,8 +569,7 @@ class LBAgent:
         if _freed(self.live, steps.backends):
             # A freed backend may serve another LB next: credit its last bytes to the old one.
             self._count_traffic()
-        self.live = Live(steps.backends, _wanted_hosts_of(state, steps.backends),
-                         _wanted_ports_of(state, steps.backends), state.version)
+        self.live = Live(steps.backends, steps.hosts, steps.ports, state.version)
         self.runtime_applies += 1
         self._write_files(render(state, self.opts), self.haproxy.config)
         return "runtime"
@@ -634,11 +629,14 @@ class LBAgent:
         owners = {name: b.lb_id for name, b in self.live.backends.items()}
         self.traffic.count(self.worker, owners, parse_backend_bytes(text))
 
-    def take_traffic(self) -> dict[str, int]:
-        """The bytes per LB counted so far, handed over (give them back if sending fails)."""
+    def take_report(self) -> tuple[dict[str, int], dict[str, str]]:
+        """The bytes per LB counted so far, handed over (give them back if sending fails), and
+        member health, both from one `show stat`."""
         with self.lock:
-            self._count_traffic()
-            return self.traffic.take()
+            text = self.haproxy.runtime("show stat")
+            self._count_traffic(text)
+            health = self.member_health(text)
+            return self.traffic.take(), health
 
     def member_health(self, text: str | None = None) -> dict[str, str]:
         """member id -> up/down/maint, from the running worker's `show stat`."""
@@ -691,16 +689,6 @@ def _freed(live: Live, after: dict[str, Backend]) -> bool:
                for name, b in live.backends.items() if name in after)
 
 
-def _wanted_hosts_of(state: DesiredState, backends: dict[str, Backend]) -> dict[str, str]:
-    where = {b.lb_id: name for name, b in backends.items() if b.lb_id is not None}
-    return _wanted_hosts(state, where)
-
-
-def _wanted_ports_of(state: DesiredState, backends: dict[str, Backend]) -> dict[int, str]:
-    where = {b.lb_id: name for name, b in backends.items() if b.lb_id is not None}
-    return _wanted_ports(state, where)
-
-
 # ---- the loops ----------------------------------------------------------------------------
 
 
@@ -750,8 +738,7 @@ class Runner:
         live = self.agent.live
         traffic: dict[str, int] = {}
         try:
-            traffic = self.agent.take_traffic()
-            health = self.agent.member_health()
+            traffic, health = self.agent.take_report()
             self.source.report(live.version if live else -1, health, traffic)
         except (OSError, AgentError, ValueError, urllib.error.URLError) as exc:
             with self.agent.lock:

@@ -422,7 +422,11 @@ def verify(target: Target, ruleset: Ruleset) -> dict[str, Any]:
     """Read the kernel back: per set, how many elements are missing or unexpected."""
     if isinstance(target, IptablesTarget):
         return target.drift(ruleset)
-    state = target.read()
+    return drift_of(target.read(), ruleset)
+
+
+def drift_of(state: KernelState | None, ruleset: Ruleset) -> dict[str, Any]:
+    """How an nftables table read back differs from the ruleset."""
     if state is None:
         return {"table": "missing"}
     drift: dict[str, Any] = {}
@@ -436,16 +440,20 @@ def verify(target: Target, ruleset: Ruleset) -> dict[str, Any]:
 
 
 def enforce(target: Target, shell: Shell, ruleset: Ruleset) -> dict[str, Any]:
-    """Apply, cut revoked connections, verify; the report body (never raises ApplyError)."""
+    """Apply, cut revoked connections, verify; the report body (never raises ApplyError).
+
+    When nothing had to change, the state just read is the verification: no second read.
+    """
     started = time.perf_counter()
+    current = target.read()
     try:
-        mode, before = target.apply(ruleset, target.read())
+        mode, before = target.apply(ruleset, current)
     except ApplyError as exc:
         return _report(target, ruleset, "failed", verify(target, ruleset), str(exc), None)
     elapsed = time.perf_counter() - started
     removed = {n: before.get(n, set()) - set(ruleset.elements(n)) for n in SPEC_BY_NAME}
     cutting = cut(shell, removed, ruleset)
-    drift = verify(target, ruleset)
+    drift = drift_of(current, ruleset) if mode == "unchanged" else verify(target, ruleset)
     report = _report(target, ruleset, mode, drift, None, elapsed)
     report["drift"]["conntrack_deleted"] = cutting
     return report

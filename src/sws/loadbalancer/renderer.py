@@ -131,15 +131,22 @@ def lb_backend(lb: LoadBalancer) -> Backend:
     return Backend(backend_name(lb.id), lb.type, lb.algorithm, lb.monitor, lb.members, lb.id)
 
 
+def wanted_hosts(state: DesiredState, targets: dict[str, str]) -> dict[str, str]:
+    """Host name -> the backend serving it, given each LB's backend (`targets`: LB id -> name)."""
+    return {h: targets[lb.id] for lb in state.loadbalancers if lb.type == "http"
+            for h in lb.hosts}
+
+
+def wanted_ports(state: DesiredState, targets: dict[str, str]) -> dict[int, str]:
+    """Listening port -> the backend serving it, given each LB's backend."""
+    return {lb.port: targets[lb.id] for lb in state.loadbalancers if lb.port is not None}
+
+
 def render(state: DesiredState, opts: RenderOptions) -> Rendered:
     backends = [lb_backend(lb) for lb in state.loadbalancers]
     backends += spare_backends(opts.spares_per_shape)
-    hosts = {
-        h: backend_name(lb.id) for lb in state.loadbalancers if lb.type == "http" for h in lb.hosts
-    }
-    ports = {
-        lb.port: backend_name(lb.id) for lb in state.loadbalancers if lb.port is not None
-    }
+    own = {lb.id: backend_name(lb.id) for lb in state.loadbalancers}
+    hosts, ports = wanted_hosts(state, own), wanted_ports(state, own)
     config = _environment().get_template("haproxy.cfg.j2").render(
         state=state, opts=opts, backends=backends, not_found_page=NOT_FOUND_PAGE
     )

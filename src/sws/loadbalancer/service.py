@@ -58,7 +58,7 @@ _changed = threading.Condition()
 
 @dataclass(frozen=True, slots=True)
 class LBConfig:
-    """The cloud-wide LB settings (from `Settings`, built once in the composition root)."""
+    """The cloud-wide LB settings (from `Settings`, by the container's `lb_config`)."""
 
     zone: str = "lb.example.com"
     http_port: int = 80

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlalchemy.exc import IntegrityError
 
 from sws.audit.model import AuditRecord, check_record
@@ -149,11 +149,8 @@ def add_internal_network(
     network = InternalNetwork(
         id=uuid.uuid4().hex, cidr=canonical_cidr(cidr, field="cidr"), description=description
     )
-    with db.begin() as conn:
-        existing = [n.cidr for n in repo.internal_networks(conn)]
-        check_no_overlap(network.cidr, existing, field="cidr", what="internal network")
-        repo.insert_row(conn, t.internal_networks, {**_values(network), "created_at": clock.now()})
-        _audit(conn, clock, actor, "internal_network_add", network.id, _values(network))
+    _add_cidr(db, clock, actor, network, existing=repo.internal_networks,
+              table=t.internal_networks, what="internal network", action="internal_network_add")
     return network
 
 
@@ -163,12 +160,21 @@ def add_bridge_source(
     source = BridgeSource(
         id=uuid.uuid4().hex, cidr=canonical_cidr(cidr, field="cidr"), description=description
     )
-    with db.begin() as conn:
-        existing = [s.cidr for s in repo.bridge_sources(conn)]
-        check_no_overlap(source.cidr, existing, field="cidr", what="bridge source")
-        repo.insert_row(conn, t.bridge_sources, {**_values(source), "created_at": clock.now()})
-        _audit(conn, clock, actor, "bridge_source_add", source.id, _values(source))
+    _add_cidr(db, clock, actor, source, existing=repo.bridge_sources,
+              table=t.bridge_sources, what="bridge source", action="bridge_source_add")
     return source
+
+
+def _add_cidr(
+    db: Database, clock: Clock, actor: Actor, item: InternalNetwork | BridgeSource, *,
+    existing: Callable[[Connection], Sequence[InternalNetwork | BridgeSource]], table: Table,
+    what: str, action: str,
+) -> None:
+    """Store a CIDR that overlaps none of its kind, and audit it: one transaction."""
+    with db.begin() as conn:
+        check_no_overlap(item.cidr, [row.cidr for row in existing(conn)], field="cidr", what=what)
+        repo.insert_row(conn, table, {**_values(item), "created_at": clock.now()})
+        _audit(conn, clock, actor, action, item.id, _values(item))
 
 
 def _values(item: InternalNetwork | BridgeSource) -> dict[str, str]:

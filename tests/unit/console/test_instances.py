@@ -47,7 +47,7 @@ def test_actions_apply_to_a_selection_and_report_each_outcome(console: Console) 
     assert len(ids) == 2
     html = browser.post("/console/instances/action", {"action": "start", "ids": ids},
                         page="/console/instances", follow=True).text
-    assert html.count("Cannot &#39;start&#39;") == 2 or html.count("web-1") >= 2
+    assert html.count("Cannot &#39;start&#39;") == 2
     html = browser.post("/console/instances/action", {"action": "reboot", "ids": ids},
                         page="/console/instances", follow=True).text
     assert html.count("Rebooting web-1") == 2

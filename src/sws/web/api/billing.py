@@ -257,7 +257,9 @@ def top_up(
         idempotency_key=body.idempotency_key,
         memo=body.memo,
     )
-    _review(services, tenant_id)
+    standing.review_account(
+        db=services.db, clock=services.clock, drivers=services.drivers(), account_id=tenant_id
+    )
     return account_read(
         billing.get_account(db=services.db, clock=services.clock, tenant_id=tenant_id)
     )
@@ -276,7 +278,9 @@ def grant_coupon(
         items=body.items,
         idempotency_key=body.idempotency_key,
     )
-    _review(services, tenant_id)
+    standing.review_account(
+        db=services.db, clock=services.clock, drivers=services.drivers(), account_id=tenant_id
+    )
     return CouponRead(
         id=coupon.id,
         amount=coupon.amount.amount,
@@ -300,7 +304,9 @@ def update_account(
         credit_limit=body.credit_limit,
         low_balance_threshold=body.low_balance_threshold,
     )
-    _review(services, tenant_id)
+    standing.review_account(
+        db=services.db, clock=services.clock, drivers=services.drivers(), account_id=tenant_id
+    )
     return account_read(account)
 
 
@@ -325,14 +331,3 @@ def add_price(body: PriceCreate, _admin: Admin, services: Services) -> PriceRead
     )
     billing.add_prices(db=services.db, clock=services.clock, products=[product])
     return price_read(product)
-
-
-def _review(services: Services, tenant_id: str) -> None:
-    policy, _ = billing.load_policy(db=services.db)
-    standing.review(
-        db=services.db,
-        clock=services.clock,
-        drivers=services.drivers(),
-        account_ids=[tenant_id],
-        grace=policy.grace,
-    )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sws.loadbalancer import service
 from sws.loadbalancer.model import Monitor
-from sws.loadbalancer.service import LBConfig, LBView, MemberSpec, MemberView
+from sws.loadbalancer.service import LBView, MemberSpec, MemberView
 from sws.web.deps import Admin, Caller, Driver, Services
 
 router = APIRouter(prefix="/v1", tags=["loadbalancers"])
@@ -161,20 +161,10 @@ def _read(view: LBView) -> LoadBalancerRead:
     )
 
 
-def _config(container: Services) -> LBConfig:
-    return LBConfig.from_settings(container.settings)
-
-
-def _region(container: Services, header: str | None) -> str:
-    name = header or container.default_region
-    container.driver(name)  # refuses an unknown region
-    return name
-
-
 @router.get("/loadbalancers", response_model=list[LoadBalancerRead])
 def list_loadbalancers(caller: Caller, container: Services) -> list[LoadBalancerRead]:
     views = service.list_loadbalancers(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id,
     )
     return [_read(v) for v in views]
@@ -186,9 +176,9 @@ def create_loadbalancer(
     x_sws_region: Annotated[str | None, Header()] = None,
 ) -> LoadBalancerRead:
     view = service.create_loadbalancer(
-        db=container.db, clock=container.clock, driver=driver, config=_config(container),
-        project_id=caller.tenant_id, region=_region(container, x_sws_region), name=body.name,
-        type=body.type, algorithm=body.algorithm,
+        db=container.db, clock=container.clock, driver=driver, config=container.lb_config,
+        project_id=caller.tenant_id, region=x_sws_region or container.default_region,
+        name=body.name, type=body.type, algorithm=body.algorithm,
         monitor=body.monitor.value() if body.monitor else None,
         custom_hosts=body.custom_hosts, members=[m.spec() for m in body.members],
     )
@@ -198,7 +188,7 @@ def create_loadbalancer(
 @router.get("/loadbalancers/{lb_id}", response_model=LoadBalancerRead)
 def get_loadbalancer(lb_id: Id, caller: Caller, container: Services) -> LoadBalancerRead:
     return _read(service.get_loadbalancer(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id,
     ))
 
@@ -208,7 +198,7 @@ def update_loadbalancer(
     lb_id: Id, body: LoadBalancerUpdate, caller: Caller, container: Services
 ) -> LoadBalancerRead:
     return _read(service.update_loadbalancer(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id, name=body.name, algorithm=body.algorithm,
         monitor=body.monitor.value() if body.monitor else None,
     ))
@@ -225,7 +215,7 @@ def delete_loadbalancer(lb_id: Id, caller: Caller, container: Services) -> Respo
 @router.get("/loadbalancers/{lb_id}/health", response_model=list[MemberRead])
 def loadbalancer_health(lb_id: Id, caller: Caller, container: Services) -> list[MemberRead]:
     view = service.get_loadbalancer(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id,
     )
     return [_member(m) for m in view.members]
@@ -236,7 +226,7 @@ def add_member(
     lb_id: Id, body: MemberCreate, caller: Caller, container: Services, driver: Driver
 ) -> MemberRead:
     return _member(service.add_member(
-        db=container.db, clock=container.clock, driver=driver, config=_config(container),
+        db=container.db, clock=container.clock, driver=driver, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id, spec=body.spec(),
     ))
 
@@ -246,7 +236,7 @@ def update_member(
     lb_id: Id, member_id: Id, body: MemberUpdate, caller: Caller, container: Services
 ) -> MemberRead:
     return _member(service.update_member(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id, member_id=member_id, weight=body.weight,
         admin_state=body.admin_state,
     ))
@@ -263,7 +253,7 @@ def remove_member(lb_id: Id, member_id: Id, caller: Caller, container: Services)
 @router.post("/loadbalancers/{lb_id}/hosts", status_code=201, response_model=LoadBalancerRead)
 def add_host(lb_id: Id, body: HostCreate, caller: Caller, container: Services) -> Any:
     return _read(service.add_host(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id, host=body.host,
     ))
 
@@ -279,7 +269,7 @@ def remove_host(
 @router.get("/servers/{server_id}/public-domain", response_model=LoadBalancerRead)
 def get_public_domain(server_id: Id, caller: Caller, container: Services) -> LoadBalancerRead:
     return _read(service.get_public_domain(
-        db=container.db, clock=container.clock, config=_config(container),
+        db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, server_id=server_id,
     ))
 
@@ -292,8 +282,8 @@ def create_public_domain(
     x_sws_region: Annotated[str | None, Header()] = None,
 ) -> LoadBalancerRead:
     return _read(service.create_public_domain(
-        db=container.db, clock=container.clock, driver=driver, config=_config(container),
-        project_id=caller.tenant_id, region=_region(container, x_sws_region),
+        db=container.db, clock=container.clock, driver=driver, config=container.lb_config,
+        project_id=caller.tenant_id, region=x_sws_region or container.default_region,
         server_id=server_id, port=(body or PublicDomainCreate()).port,
     ))
 
@@ -311,14 +301,14 @@ def delete_public_domain(server_id: Id, caller: Caller, container: Services) -> 
 
 @admin_router.get("/lb-nodes", response_model=list[NodeRead])
 def list_nodes(_: Admin, container: Services) -> list[NodeRead]:
-    found = service.nodes(db=container.db, clock=container.clock, config=_config(container))
+    found = service.nodes(db=container.db, clock=container.clock, config=container.lb_config)
     return [NodeRead(name=n.name, address=n.address, isp=n.isp, admin_state=n.admin_state,
                      alive=n.alive) for n in found]
 
 
 @admin_router.put("/lb-nodes/{node}/state", status_code=204)
 def set_node_state(node: Id, body: NodeStateUpdate, _: Admin, container: Services) -> Response:
-    service.set_node_state(db=container.db, config=_config(container), node=node,
+    service.set_node_state(db=container.db, config=container.lb_config, node=node,
                            state=body.state)
     return Response(status_code=204)
 
@@ -331,7 +321,7 @@ def desired_state(
 ) -> dict[str, Any]:
     """The whole desired state; with `after` and `wait`, returns once the version passes
     `after` (a long poll), or after `wait` seconds with the current state."""
-    config = _config(container)
+    config = container.lb_config
     service.known_node(config, node)
     if wait > 0:
         service.wait_for_version(db=container.db, after=after, timeout=wait)
@@ -340,7 +330,7 @@ def desired_state(
 
 @admin_router.post("/lb-nodes/{node}/report", status_code=204)
 def report_health(node: Id, body: HealthReport, _: Admin, container: Services) -> Response:
-    service.report(db=container.db, clock=container.clock, config=_config(container),
+    service.report(db=container.db, clock=container.clock, config=container.lb_config,
                    node=node, version=body.version, members=dict(body.members),
                    traffic=dict(body.traffic))
     return Response(status_code=204)

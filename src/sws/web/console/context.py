@@ -17,6 +17,7 @@ from sws.drivers.base import CloudDriver
 from sws.errors import Forbidden, Unauthorized
 from sws.identity import service as identity
 from sws.identity.model import Principal, Region
+from sws.web import deps
 from sws.web.console import i18n, security
 from sws.web.console.i18n import N_
 from sws.web.console.state import ConsoleState
@@ -105,19 +106,13 @@ def console_state(request: Request) -> ConsoleState:
     return found
 
 
-def _container(request: Request) -> Container:
-    found = request.app.state.container
-    assert isinstance(found, Container)
-    return found
-
-
 def visit(request: Request) -> Visit:
     console = console_state(request)
     anon = request.cookies.get(ANON_COOKIE)
     new_anon = None if anon else secrets.token_urlsafe(24)
     locale = i18n.choose(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
     return Visit(
-        request=request, console=console, container=_container(request), locale=locale,
+        request=request, console=console, container=deps.container(request), locale=locale,
         session_value=request.cookies.get(SESSION_COOKIE) or anon or str(new_anon),
         flash=security.decode_flash(console.secret, request.cookies.get(FLASH_COOKIE)),
         new_anon=new_anon,

@@ -6,12 +6,13 @@ without a price in the tenant's currency shows no price rather than an invented 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sws.billing import service as billing
 from sws.billing.model import INSTANCE
+from sws.drivers.base import Flavor
 from sws.money import Money
 from sws.web.console.context import Session
 
@@ -29,13 +30,14 @@ class Balance:
     status: str
 
 
-def flavor_prices(session: Session) -> Mapping[str, FlavorPrice]:
-    """Price of each flavor id in the catalog now, for the session's region and currency."""
+def flavor_prices(session: Session, flavors: Sequence[Flavor]) -> Mapping[str, FlavorPrice]:
+    """Price of each of `flavors` (by id) in the catalog now, for the session's region and
+    currency."""
     db, now = session.container.db, session.container.clock.now()
     currency = billing.account_currency(db=db, tenant_id=session.tenant_id)
     catalog = billing.load_catalog(db=db)
     found = {}
-    for flavor in session.driver.list_flavors():
+    for flavor in flavors:
         product = catalog.find(session.region, INSTANCE, flavor.name, currency, now)
         if product is not None:
             found[flavor.id] = FlavorPrice(product.price, product.unit)

@@ -6,10 +6,6 @@ from dataclasses import dataclass
 
 from sws.web.console.i18n import N_
 
-NOT_ENABLED = N_("not enabled yet")
-WITH_BILLING = N_("coming with billing")
-WITH_METERING = N_("coming with metering")
-
 
 @dataclass(frozen=True, slots=True)
 class MenuItem:

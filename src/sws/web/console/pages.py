@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from sws.drivers.base import Server, ServerCreate
+from sws.drivers.base import Server, ServerCreate, ServerFilter
 from sws.errors import Invalid
+from sws.identity import service as identity
+from sws.web.console.context import Session
 from sws.web.console.i18n import N_
 
 T = TypeVar("T")
 PAGE_SIZE = 50
+ALL = 1000  # "every" tenant or instance, for pickers and name maps
 STATUS_LABELS = {
     "ACTIVE": N_("Active"), "BUILD": N_("Building"), "SHUTOFF": N_("Shut off"),
     "REBOOT": N_("Rebooting"), "HARD_REBOOT": N_("Rebooting"), "RESIZE": N_("Resizing"),
@@ -34,6 +37,17 @@ FILTER_STATUSES = ("ACTIVE", "BUILD", "SHUTOFF", "REBOOT", "RESIZE", "VERIFY_RES
 def is_transitional(server: Server) -> bool:
     """Still moving: the page keeps polling until every shown instance has settled."""
     return server.status in TRANSITIONAL or server.task_state is not None
+
+
+def live_servers(s: Session) -> list[Server]:
+    """The tenant's instances, except DELETED ones (for pickers and names on a page)."""
+    found = s.driver.list_servers(s.tenant_id, ServerFilter(), ALL, None)
+    return [server for server in found if server.status != "DELETED"]
+
+
+def tenant_names(s: Session) -> dict[str, str]:
+    """Every tenant's name by id, for admin pages that show whose a row is."""
+    return {t.id: t.name for t in identity.list_tenants(db=s.container.db, limit=ALL, marker=None)}
 
 
 def matching(items: Iterable[T], needle: str, *texts: Callable[[T], str | None]) -> list[T]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sws import __version__
+from sws.errors import SWSError
 from sws.web.console import hooks, i18n, security
 from sws.web.console.context import (
     ANON_COOKIE,
@@ -74,6 +76,19 @@ def redirect(visit: Visit, url: str, messages: list[tuple[str, str]] | None = No
         value = security.encode_flash(visit.console.secret, messages[:20])
         set_cookie(visit, response, FLASH_COOKIE, value, max_age=60)
     return finish(visit, response)
+
+
+def attempt(
+    visit: Visit, back: str, done: str, work: Callable[[], object],
+    reason: Callable[[SWSError], str] | None = None,
+) -> Response:
+    """Run one change and go back to `back` with its outcome: `done`, or why it was refused
+    (`reason(error)`, by default the error's own detail)."""
+    try:
+        work()
+    except SWSError as error:
+        return redirect(visit, back, [("error", reason(error) if reason else error.detail)])
+    return redirect(visit, back, [("ok", done)])
 
 
 def set_cookie(

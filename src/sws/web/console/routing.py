@@ -59,7 +59,7 @@ def _to_login(request: Request) -> Response:
     return response
 
 
-def _status_and_detail(error: Exception) -> tuple[int, str | None]:
+def _status_and_detail(request: Request, error: Exception) -> tuple[int, str | None]:
     if isinstance(error, SWSError):
         return error.status, error.detail
     if isinstance(error, RequestValidationError):
@@ -67,12 +67,12 @@ def _status_and_detail(error: Exception) -> tuple[int, str | None]:
         return 422, "; ".join(problems)
     if isinstance(error, HTTPException):
         return error.status_code, str(error.detail)
-    log.exception("unexpected error on console page %s", exc_info=error)
+    log.exception("unexpected error on console page %s", request.url.path, exc_info=error)
     return 500, None
 
 
 def error_page(request: Request, error: Exception) -> Response:
-    status, detail = _status_and_detail(error)
+    status, detail = _status_and_detail(request, error)
     current = visit(request)
     title = current.gettext(TITLES.get(status, N_("Error")))
     if detail is None:

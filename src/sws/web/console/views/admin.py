@@ -13,7 +13,7 @@ from sws.events import service as events
 from sws.identity import service as identity
 from sws.web.console import pages
 from sws.web.console.charts import capacity_bars
-from sws.web.console.context import Admin, Session
+from sws.web.console.context import Admin
 from sws.web.console.render import page
 from sws.web.console.routing import ConsoleRoute
 
@@ -24,15 +24,11 @@ LOG_PAGE = 50
 ALL = 1000
 
 
-def _tenant_names(s: Session) -> dict[str, str]:
-    return {t.id: t.name for t in identity.list_tenants(db=s.container.db, limit=ALL, marker=None)}
-
-
 @router.get("/")
 def overview(s: Admin) -> Response:
     hosts = s.driver.list_hypervisors()
     return page(
-        s, "admin/overview.html", hosts=hosts, tenants=len(_tenant_names(s)),
+        s, "admin/overview.html", hosts=hosts, tenants=len(pages.tenant_names(s)),
         servers=sum(h.running_vms for h in hosts),
         dead_letters=events.count_dead_letters(db=s.container.db),
         audit_entries=audit.count_entries(db=s.container.db),
@@ -56,7 +52,7 @@ def hypervisors(s: Admin, name: Filter = "") -> Response:
     for server in s.driver.list_all_servers(ServerFilter(), ALL, None):
         placed.setdefault(server.host or "", []).append(server)
     return page(s, "admin/hypervisors.html", hosts=hosts, placed=placed, name=name,
-                bars=capacity_bars, tenants=_tenant_names(s), labels=pages.STATUS_LABELS)
+                bars=capacity_bars, tenants=pages.tenant_names(s), labels=pages.STATUS_LABELS)
 
 
 @router.get("/instances")
@@ -68,7 +64,7 @@ def instances(
     return page(
         s, "admin/instances.html", servers=servers, name=name, status=status, host=host,
         statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
-        tenants=_tenant_names(s), next_marker=pages.next_marker(servers),
+        tenants=pages.tenant_names(s), next_marker=pages.next_marker(servers),
     )
 
 

@@ -21,7 +21,7 @@ from sws.billing.service import AccountView
 from sws.errors import Invalid
 from sws.identity import service as identity
 from sws.money import Money
-from sws.web.console.context import Admin, AdminPost, Session
+from sws.web.console.context import Admin, AdminPost
 from sws.web.console.render import page
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.views.admin_identity import _audited
@@ -55,12 +55,6 @@ def _moment(text: str, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _review(s: Session, tenant_id: str) -> None:
-    policy, _ = billing.load_policy(db=s.container.db)
-    standing.review(db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
-                    account_ids=[tenant_id], grace=policy.grace)
-
-
 @router.get("/accounts")
 def accounts(s: Admin) -> Response:
     db, clock = s.container.db, s.container.clock
@@ -82,7 +76,10 @@ def top_up(s: AdminPost, tenant_id: Text = "", amount: Text = "", memo: Text = "
             amount=Money(_amount(amount), currency), idempotency_key=idempotency_key or None,
             memo=memo.strip(),
         )
-        _review(s, tenant_id)
+        standing.review_account(
+            db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
+            account_id=tenant_id,
+        )
         return found
 
     done = s.gettext("Top-up of %(amount)s added.", amount=amount)
@@ -105,7 +102,10 @@ def grant_coupon(
             expires_at=_moment(expires_at, "expires_at"), items=items[:len(ITEMS)],
             idempotency_key=idempotency_key or None,
         )
-        _review(s, tenant_id)
+        standing.review_account(
+            db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
+            account_id=tenant_id,
+        )
         return coupon
 
     done = s.gettext("Coupon of %(amount)s granted.", amount=amount)

@@ -19,9 +19,9 @@ from sws.audit import service as audit
 from sws.audit.model import AuditRecord
 from sws.drivers.base import ServerFilter
 from sws.errors import Invalid, SWSError
-from sws.identity import service as identity
 from sws.netfilter import service as nf
 from sws.netfilter.model import PROTOCOLS, SCOPES
+from sws.web.console import pages
 from sws.web.console.context import Admin, AdminPost, Session
 from sws.web.console.render import page, redirect
 from sws.web.console.routing import ConsoleRoute
@@ -52,10 +52,6 @@ def _change(s: Session, back: str, done: str, action: str, target: str,
 
 def _named(error: SWSError) -> str:
     return f"{error.field}: {error.detail}" if error.field else error.detail
-
-
-def _tenants(s: Session) -> dict[str, str]:
-    return {t.id: t.name for t in identity.list_tenants(db=s.container.db, limit=ALL, marker=None)}
 
 
 # ---- internal networks --------------------------------------------------------------------
@@ -96,7 +92,7 @@ def _rules_page(s: Session, values: dict[str, Any], error: SWSError | None) -> R
     servers = s.driver.list_all_servers(ServerFilter(), ALL, None)
     return page(
         s, "admin/netfilter_rules.html", code=error.status if error else 200,
-        views=nf.list_rules(db=s.container.db), tenants=_tenants(s),
+        views=nf.list_rules(db=s.container.db), tenants=pages.tenant_names(s),
         servers={srv.id: srv.name for srv in servers}, scopes=SCOPES, protocols=PROTOCOLS,
         values=values, error=error, now=s.container.clock.now(),
         internal=nf.list_internal_networks(db=s.container.db),
@@ -168,7 +164,7 @@ def bridge(s: Admin) -> Response:
     servers = s.driver.list_all_servers(ServerFilter(), ALL, None)
     return page(s, "admin/netfilter_bridge.html",
                 sources=nf.list_bridge_sources(db=s.container.db),
-                grants=nf.list_grants(db=s.container.db), tenants=_tenants(s),
+                grants=nf.list_grants(db=s.container.db), tenants=pages.tenant_names(s),
                 servers={srv.id: srv.name for srv in servers})
 
 

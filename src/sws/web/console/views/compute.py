@@ -104,10 +104,11 @@ def launch(
 
 def _launch_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Response:
     driver = s.driver
+    flavors = driver.list_flavors()
     images = [i for i in driver.list_images(s.tenant_id) if i.status == "active"]
     return page(
         s, "launch.html", code=error.status if error else 200, error=error, values=values,
-        flavors=driver.list_flavors(), prices=hooks.flavor_prices(s), images=images,
+        flavors=flavors, prices=hooks.flavor_prices(s, flavors), images=images,
         units=billing_views.UNITS,
         keypairs=driver.list_keypairs(s.tenant_id),
         groups=driver.list_security_groups(s.tenant_id),

@@ -8,20 +8,20 @@ its arguments and its answers into pages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response
 
-from sws.drivers.base import Server, ServerFilter
+from sws.drivers.base import Server
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import service
 from sws.loadbalancer.model import Monitor
-from sws.loadbalancer.service import LBConfig, MemberSpec
+from sws.loadbalancer.service import MemberSpec
 from sws.web.console import pages
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
-from sws.web.console.render import page, redirect
+from sws.web.console.render import attempt, page, redirect
 from sws.web.console.routing import ConsoleRoute
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -33,24 +33,6 @@ ALGORITHMS = {"roundrobin": N_("Round robin"), "leastconn": N_("Least connection
               "source": N_("Source address")}
 HEALTH = {"up": N_("up"), "down": N_("down"), "maint": N_("maint"), "unknown": N_("unknown")}
 HEALTH_CLASS = {"up": "s-active", "down": "s-error", "maint": "s-shutoff", "unknown": ""}
-ALL = 1000
-
-
-def _config(s: Session) -> LBConfig:
-    return LBConfig.from_settings(s.container.settings)
-
-
-def _servers(s: Session) -> list[Server]:
-    found = s.driver.list_servers(s.tenant_id, ServerFilter(), ALL, None)
-    return [server for server in found if server.status != "DELETED"]
-
-
-def _attempt(s: Session, back: str, done: str, work: Callable[[], object]) -> Response:
-    try:
-        work()
-    except SWSError as error:
-        return redirect(s, back, [("error", error.detail)])
-    return redirect(s, back, [("ok", done)])
 
 
 def public_domains(s: Session, servers: Sequence[Server]) -> dict[str, str]:
@@ -68,15 +50,16 @@ def loadbalancers(s: Tenant) -> Response:
 
 
 def _list_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Response:
+    config = s.container.lb_config
     views = service.list_loadbalancers(
-        db=s.container.db, clock=s.container.clock, config=_config(s), project_id=s.tenant_id
+        db=s.container.db, clock=s.container.clock, config=config, project_id=s.tenant_id
     )
-    servers = _servers(s)
+    servers = pages.live_servers(s)
     return page(
         s, "loadbalancers/list.html", code=error.status if error else 200, lbs=views,
         servers=servers, names={srv.id: srv.name for srv in servers}, types=TYPES,
         algorithms=ALGORITHMS, health=HEALTH, health_class=HEALTH_CLASS, values=values,
-        error=error, zone=_config(s).zone,
+        error=error, zone=config.zone,
     )
 
 
@@ -105,7 +88,8 @@ def create_loadbalancer(
         if server_id:
             members.append(MemberSpec(server_id, _port(port, "port")))
         view = service.create_loadbalancer(
-            db=s.container.db, clock=s.container.clock, driver=s.driver, config=_config(s),
+            db=s.container.db, clock=s.container.clock, driver=s.driver,
+            config=s.container.lb_config,
             project_id=s.tenant_id, region=s.region, name=name.strip(), type=type,
             algorithm=algorithm, monitor=monitor, custom_hosts=_lines(custom_hosts),
             members=members,
@@ -138,10 +122,11 @@ def _lines(text: str) -> list[str]:
 @router.get("/loadbalancers/{lb_id}")
 def loadbalancer(s: Tenant, lb_id: str) -> Response:
     view = service.get_loadbalancer(
-        db=s.container.db, clock=s.container.clock, config=_config(s), project_id=s.tenant_id,
+        db=s.container.db, clock=s.container.clock, config=s.container.lb_config,
+        project_id=s.tenant_id,
         lb_id=lb_id,
     )
-    servers = _servers(s)
+    servers = pages.live_servers(s)
     return page(
         s, "loadbalancers/detail.html", lb=view, servers=servers,
         names={srv.id: srv.name for srv in servers}, types=TYPES, algorithms=ALGORITHMS,
@@ -152,7 +137,7 @@ def loadbalancer(s: Tenant, lb_id: str) -> Response:
 @router.post("/loadbalancers/{lb_id}/delete")
 def delete_loadbalancer(s: TenantPost, lb_id: str) -> Response:
     done = s.gettext("Load balancer deleted.")
-    return _attempt(s, BACK, done, lambda: service.delete_loadbalancer(
+    return attempt(s, BACK, done, lambda: service.delete_loadbalancer(
         db=s.container.db, clock=s.container.clock, project_id=s.tenant_id, lb_id=lb_id))
 
 
@@ -167,41 +152,42 @@ def add_member(
             pages.whole_number(weight or "1", field="weight", low=0, high=256), backup == "on",
         )
         return service.add_member(
-            db=s.container.db, clock=s.container.clock, driver=s.driver, config=_config(s),
+            db=s.container.db, clock=s.container.clock, driver=s.driver,
+            config=s.container.lb_config,
             project_id=s.tenant_id, lb_id=lb_id, spec=spec,
         )
 
-    return _attempt(s, f"{BACK}/{lb_id}", s.gettext("Member added."), work)
+    return attempt(s, f"{BACK}/{lb_id}", s.gettext("Member added."), work)
 
 
 @router.post("/loadbalancers/{lb_id}/members/{member_id}/delete")
 def remove_member(s: TenantPost, lb_id: str, member_id: str) -> Response:
-    return _attempt(s, f"{BACK}/{lb_id}", s.gettext("Member removed."),
-                    lambda: service.remove_member(db=s.container.db, project_id=s.tenant_id,
-                                                  lb_id=lb_id, member_id=member_id))
+    return attempt(s, f"{BACK}/{lb_id}", s.gettext("Member removed."),
+                   lambda: service.remove_member(db=s.container.db, project_id=s.tenant_id,
+                                                 lb_id=lb_id, member_id=member_id))
 
 
 @router.post("/loadbalancers/{lb_id}/members/{member_id}/state")
 def set_member_state(s: TenantPost, lb_id: str, member_id: str, state: Text = "") -> Response:
-    return _attempt(s, f"{BACK}/{lb_id}", s.gettext("Member updated."),
-                    lambda: service.update_member(
-                        db=s.container.db, clock=s.container.clock, config=_config(s),
-                        project_id=s.tenant_id, lb_id=lb_id, member_id=member_id,
-                        admin_state="maint" if state == "maint" else "enabled"))
+    return attempt(s, f"{BACK}/{lb_id}", s.gettext("Member updated."),
+                   lambda: service.update_member(
+                       db=s.container.db, clock=s.container.clock, config=s.container.lb_config,
+                       project_id=s.tenant_id, lb_id=lb_id, member_id=member_id,
+                       admin_state="maint" if state == "maint" else "enabled"))
 
 
 @router.post("/loadbalancers/{lb_id}/hosts")
 def add_host(s: TenantPost, lb_id: str, host: Text = "") -> Response:
     done = s.gettext("Host name %(host)s added.", host=host.strip())
-    return _attempt(s, f"{BACK}/{lb_id}", done, lambda: service.add_host(
-        db=s.container.db, clock=s.container.clock, config=_config(s), project_id=s.tenant_id,
-        lb_id=lb_id, host=host.strip()))
+    return attempt(s, f"{BACK}/{lb_id}", done, lambda: service.add_host(
+        db=s.container.db, clock=s.container.clock, config=s.container.lb_config,
+        project_id=s.tenant_id, lb_id=lb_id, host=host.strip()))
 
 
 @router.post("/loadbalancers/{lb_id}/hosts/delete")
 def remove_host(s: TenantPost, lb_id: str, host: Text = "") -> Response:
     done = s.gettext("Host name %(host)s removed.", host=host)
-    return _attempt(s, f"{BACK}/{lb_id}", done, lambda: service.remove_host(
+    return attempt(s, f"{BACK}/{lb_id}", done, lambda: service.remove_host(
         db=s.container.db, project_id=s.tenant_id, lb_id=lb_id, host=host))
 
 
@@ -212,7 +198,8 @@ def remove_host(s: TenantPost, lb_id: str, host: Text = "") -> Response:
 def create_public_domain(s: TenantPost, server_id: str, port: Text = "22") -> Response:
     try:
         view = service.create_public_domain(
-            db=s.container.db, clock=s.container.clock, driver=s.driver, config=_config(s),
+            db=s.container.db, clock=s.container.clock, driver=s.driver,
+            config=s.container.lb_config,
             project_id=s.tenant_id, region=s.region, server_id=server_id,
             port=_port(port or "22", "port"),
         )
@@ -225,7 +212,7 @@ def create_public_domain(s: TenantPost, server_id: str, port: Text = "22") -> Re
 
 @router.post("/instances/{server_id}/public-domain/delete")
 def delete_public_domain(s: TenantPost, server_id: str) -> Response:
-    return _attempt(s, "/console/instances", s.gettext("Public domain removed."),
-                    lambda: service.delete_public_domain(
-                        db=s.container.db, clock=s.container.clock, project_id=s.tenant_id,
-                        server_id=server_id))
+    return attempt(s, "/console/instances", s.gettext("Public domain removed."),
+                   lambda: service.delete_public_domain(
+                       db=s.container.db, clock=s.container.clock, project_id=s.tenant_id,
+                       server_id=server_id))

@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Response
 
-from sws.drivers.base import ServerFilter
 from sws.errors import SWSError
 from sws.netfilter import service as nf
 from sws.web.console import pages
@@ -22,7 +21,6 @@ from sws.web.console.routing import ConsoleRoute
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
 BACK = "/console/reachable"
-ALL = 1000
 
 
 def actor(s: Session) -> nf.Actor:
@@ -37,8 +35,7 @@ def directory(s: Session) -> nf.CloudDirectory:
 @router.get("/reachable")
 def reachable(s: Tenant) -> Response:
     views = nf.reachable(db=s.container.db, clock=s.container.clock, tenant_id=s.tenant_id)
-    servers = [srv for srv in s.driver.list_servers(s.tenant_id, ServerFilter(), ALL, None)
-               if srv.status != "DELETED"]
+    servers = pages.live_servers(s)
     grants = nf.list_grants(db=s.container.db, tenant_id=s.tenant_id)
     return page(s, "netfilter/reachable.html", rules=[v.rule for v in views], servers=servers,
                 names={srv.id: srv.name for srv in servers}, grants=grants)

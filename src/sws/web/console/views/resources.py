@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response
@@ -10,23 +9,14 @@ from fastapi import APIRouter, Form, Query, Response
 from sws.drivers.base import SecurityGroupRuleCreate, ServerFilter
 from sws.errors import SWSError
 from sws.web.console import pages
-from sws.web.console.context import Session, Tenant, TenantPost
-from sws.web.console.render import page, redirect
+from sws.web.console.context import Tenant, TenantPost
+from sws.web.console.render import attempt, page
 from sws.web.console.routing import ConsoleRoute
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
 LongText = Annotated[str, Form(max_length=16384)]
 Filter = Annotated[str, Query(max_length=64)]
-
-
-def _attempt(s: Session, back: str, done: str, work: Callable[[], object]) -> Response:
-    """Run one change and go back to the list with its outcome: `done`, or the API's reason."""
-    try:
-        work()
-    except SWSError as error:
-        return redirect(s, back, [("error", error.detail)])
-    return redirect(s, back, [("ok", done)])
 
 
 # ---- images and snapshots ---------------------------------------------------------------------
@@ -50,8 +40,8 @@ def snapshots(s: Tenant, name: Filter = "", status: Filter = "") -> Response:
 @router.post("/snapshots/{image_id}/delete")
 def delete_snapshot(s: TenantPost, image_id: str) -> Response:
     done = s.gettext("Snapshot deleted.")
-    return _attempt(s, "/console/snapshots", done,
-                    lambda: s.driver.delete_image(s.tenant_id, image_id))
+    return attempt(s, "/console/snapshots", done,
+                   lambda: s.driver.delete_image(s.tenant_id, image_id))
 
 
 # ---- security groups -------------------------------------------------------------------------
@@ -65,15 +55,15 @@ def security_groups(s: Tenant, name: Filter = "") -> Response:
 @router.post("/security-groups")
 def create_security_group(s: TenantPost, name: Text = "", description: Text = "") -> Response:
     done = s.gettext("Security group %(name)s created.", name=name)
-    return _attempt(s, "/console/security-groups", done,
-                    lambda: s.driver.create_security_group(s.tenant_id, name, description))
+    return attempt(s, "/console/security-groups", done,
+                   lambda: s.driver.create_security_group(s.tenant_id, name, description))
 
 
 @router.post("/security-groups/{group_id}/delete")
 def delete_security_group(s: TenantPost, group_id: str) -> Response:
     done = s.gettext("Security group deleted.")
-    return _attempt(s, "/console/security-groups", done,
-                    lambda: s.driver.delete_security_group(s.tenant_id, group_id))
+    return attempt(s, "/console/security-groups", done,
+                   lambda: s.driver.delete_security_group(s.tenant_id, group_id))
 
 
 @router.post("/security-groups/{group_id}/rules")
@@ -90,7 +80,7 @@ def add_rule(
         )
         return s.driver.add_security_group_rule(s.tenant_id, group_id, rule)
 
-    return _attempt(s, "/console/security-groups", s.gettext("Rule added."), work)
+    return attempt(s, "/console/security-groups", s.gettext("Rule added."), work)
 
 
 def _port(value: str, field: str) -> int | None:
@@ -101,8 +91,8 @@ def _port(value: str, field: str) -> int | None:
 
 @router.post("/security-group-rules/{rule_id}/delete")
 def delete_rule(s: TenantPost, rule_id: str) -> Response:
-    return _attempt(s, "/console/security-groups", s.gettext("Rule deleted."),
-                    lambda: s.driver.delete_security_group_rule(s.tenant_id, rule_id))
+    return attempt(s, "/console/security-groups", s.gettext("Rule deleted."),
+                   lambda: s.driver.delete_security_group_rule(s.tenant_id, rule_id))
 
 
 # ---- key pairs -------------------------------------------------------------------------------
@@ -128,8 +118,8 @@ def create_key_pair(s: TenantPost, name: Text = "", public_key: LongText = "") -
 
 @router.post("/key-pairs/{name}/delete")
 def delete_key_pair(s: TenantPost, name: str) -> Response:
-    return _attempt(s, "/console/key-pairs", s.gettext("Key pair %(name)s deleted.", name=name),
-                    lambda: s.driver.delete_keypair(s.tenant_id, name))
+    return attempt(s, "/console/key-pairs", s.gettext("Key pair %(name)s deleted.", name=name),
+                   lambda: s.driver.delete_keypair(s.tenant_id, name))
 
 
 # ---- floating IPs ----------------------------------------------------------------------------
@@ -145,23 +135,23 @@ def floating_ips(s: Tenant, address: Filter = "", status: Filter = "") -> Respon
 
 @router.post("/floating-ips")
 def allocate_floating_ip(s: TenantPost) -> Response:
-    return _attempt(s, "/console/floating-ips", s.gettext("Floating IP allocated."),
-                    lambda: s.driver.allocate_floating_ip(s.tenant_id))
+    return attempt(s, "/console/floating-ips", s.gettext("Floating IP allocated."),
+                   lambda: s.driver.allocate_floating_ip(s.tenant_id))
 
 
 @router.post("/floating-ips/{fip_id}/associate")
 def associate_floating_ip(s: TenantPost, fip_id: str, server_id: Text = "") -> Response:
-    return _attempt(s, "/console/floating-ips", s.gettext("Floating IP associated."),
-                    lambda: s.driver.associate_floating_ip(s.tenant_id, fip_id, server_id))
+    return attempt(s, "/console/floating-ips", s.gettext("Floating IP associated."),
+                   lambda: s.driver.associate_floating_ip(s.tenant_id, fip_id, server_id))
 
 
 @router.post("/floating-ips/{fip_id}/disassociate")
 def disassociate_floating_ip(s: TenantPost, fip_id: str) -> Response:
-    return _attempt(s, "/console/floating-ips", s.gettext("Floating IP disassociated."),
-                    lambda: s.driver.disassociate_floating_ip(s.tenant_id, fip_id))
+    return attempt(s, "/console/floating-ips", s.gettext("Floating IP disassociated."),
+                   lambda: s.driver.disassociate_floating_ip(s.tenant_id, fip_id))
 
 
 @router.post("/floating-ips/{fip_id}/release")
 def release_floating_ip(s: TenantPost, fip_id: str) -> Response:
-    return _attempt(s, "/console/floating-ips", s.gettext("Floating IP released."),
-                    lambda: s.driver.release_floating_ip(s.tenant_id, fip_id))
+    return attempt(s, "/console/floating-ips", s.gettext("Floating IP released."),
+                   lambda: s.driver.release_floating_ip(s.tenant_id, fip_id))

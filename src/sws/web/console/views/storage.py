@@ -21,7 +21,7 @@ from sws.storagefw import service as storage
 from sws.storagefw.model import MAX_ENTRIES, FirewallRules
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
-from sws.web.console.render import page, redirect
+from sws.web.console.render import attempt, page, redirect
 from sws.web.console.routing import ConsoleRoute
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -54,13 +54,12 @@ def _back(container: str) -> str:
 
 
 def _attempt(s: Session, back: str, done: str, work: Callable[[], object]) -> Response:
-    try:
-        work()
-    except RateLimited as error:
-        return redirect(s, back, [("error", _limited(s, error))])
-    except SWSError as error:
-        return redirect(s, back, [("error", error.detail)])
-    return redirect(s, back, [("ok", done)])
+    """`attempt`, and a rate-limit refusal also says when to try again."""
+
+    def reason(error: SWSError) -> str:
+        return _limited(s, error) if isinstance(error, RateLimited) else error.detail
+
+    return attempt(s, back, done, work, reason)
 
 
 def _limited(s: Session, error: RateLimited) -> str:
