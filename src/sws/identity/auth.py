@@ -74,10 +74,9 @@ class LocalAuth:
     def validate(self, *, secret: str) -> Principal:
         with self._db.read() as conn:
             row = repo.find_live_token(conn, hash_secret(secret), self._clock.now())
-            tenant = repo.get_tenant(conn, row["tenant_id"]) if row else None
-        if row is None or not row["enabled"] or tenant is None or not tenant.enabled:
+        if row is None or not row["enabled"] or not row["tenant_enabled"]:
             raise Unauthorized("the token is missing, expired or revoked")
-        return _principal(repo.user_from_row(row), row["id"], row["expires_at"])
+        return _principal(repo.user_from_row(row), row["token_id"], row["expires_at"])
 
     def revoke(self, *, principal: Principal) -> None:
         with self._db.begin() as conn:

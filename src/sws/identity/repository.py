@@ -125,10 +125,13 @@ def insert_token(
 
 
 def find_live_token(conn: Connection, token_hash: str, now: datetime) -> RowMapping | None:
-    """The token row joined with its user, if the token is neither revoked nor expired."""
+    """The token row joined with its user (and its tenant's `tenant_enabled`), if the token is
+    neither revoked nor expired."""
     query = (
-        select(t.tokens.c.id, t.tokens.c.expires_at, t.users)
+        select(t.tokens.c.id.label("token_id"), t.tokens.c.expires_at, t.users,
+               t.tenants.c.enabled.label("tenant_enabled"))
         .join(t.users, t.users.c.id == t.tokens.c.user_id)
+        .join(t.tenants, t.tenants.c.id == t.users.c.tenant_id)
         .where(t.tokens.c.token_hash == token_hash)
         .where(t.tokens.c.revoked_at.is_(None))
         .where(t.tokens.c.expires_at > now)
