@@ -53,6 +53,11 @@ class Container:
     def default_region(self) -> str:
         return self.settings.regions[0]
 
+    @property
+    def lb_config(self) -> loadbalancers.LBConfig:
+        """The cloud-wide LB settings, from the settings as they are now."""
+        return loadbalancers.LBConfig.from_settings(self.settings)
+
     def driver(self, region: str | None = None) -> CloudDriver:
         name = region or self.default_region
         if name in self.cloud_drivers:

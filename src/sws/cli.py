@@ -6,11 +6,10 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +19,7 @@ from rich.table import Table
 from sws import bootstrap
 from sws.clock import SimulatedClock
 from sws.commands import billing as billing_commands
+from sws.commands import common
 from sws.commands import dns as dns_commands
 from sws.commands import loadbalancer as lb_commands
 from sws.commands import metering as metering_commands
@@ -27,7 +27,6 @@ from sws.commands import workers as worker_commands
 from sws.config import Settings
 from sws.db.engine import make_engine
 from sws.db.migrate import upgrade
-from sws.errors import SWSError
 from sws.events import service as events
 from sws.identity import service as identity
 from sws.seed import Credential, seed_first_start
@@ -50,12 +49,10 @@ app.add_typer(billing_commands.catalog_app, name="catalog")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 console = Console()
-T = TypeVar("T")
 
 
-def _container(clock: SimulatedClock | None = None) -> bootstrap.Container:
-    container = bootstrap.build(Settings(), clock=clock)
-    upgrade(container.db.engine)
+def _container() -> bootstrap.Container:
+    container = common.container()
     identity.ensure_regions(db=container.db, names=container.settings.regions)
     return container
 
@@ -156,10 +153,11 @@ def demo(
     from sws.drivers.simulated.demo import run_demo
 
     started = datetime.fromisoformat(start).replace(tzinfo=UTC)
-    settings = Settings(
-        database_url=None, home=Settings().home / f"demo-{seed}", demo_data=False,
-        sim_hypervisors=max(4, tenants // 6),  # room for ~6 busy tenants per hypervisor
-    )
+    configured = Settings()
+    settings = configured.model_copy(update={
+        "database_url": None, "home": configured.home / f"demo-{seed}", "demo_data": False,
+        "sim_hypervisors": max(4, tenants // 6),  # room for ~6 busy tenants per hypervisor
+    })
     _fresh_sqlite(settings)
     container = bootstrap.build(settings, clock=SimulatedClock(started))
     upgrade(container.db.engine)
@@ -210,7 +208,7 @@ def tenant_create(
 ) -> None:
     """Create a tenant."""
     container = _container()
-    tenant = _run(lambda: identity.create_tenant(
+    tenant = common.run(lambda: identity.create_tenant(
         db=container.db, clock=container.clock, name=name,
         billing_timezone=timezone, currency=currency,
     ))
@@ -236,7 +234,7 @@ def user_create(
 ) -> None:
     """Create a user in a tenant."""
     container = _container()
-    user = _run(lambda: identity.create_user(
+    user = common.run(lambda: identity.create_user(
         db=container.db, clock=container.clock, tenant_id=tenant,
         name=name, password=password, role=role,
     ))
@@ -257,7 +255,7 @@ def user_list(tenant: Annotated[str | None, typer.Option(help="Tenant id.")] = N
 def user_disable(user_id: str) -> None:
     """Disable a user and revoke their tokens."""
     container = _container()
-    _run(lambda: identity.set_user_enabled(
+    common.run(lambda: identity.set_user_enabled(
         db=container.db, clock=container.clock, user_id=user_id, enabled=False
     ))
     console.print(f"user {user_id} disabled")
@@ -269,20 +267,10 @@ def user_reset_password(
 ) -> None:
     """Set a new password and revoke the user's tokens."""
     container = _container()
-    _run(lambda: identity.reset_password(
+    common.run(lambda: identity.reset_password(
         db=container.db, clock=container.clock, user_id=user_id, password=password
     ))
     console.print(f"password of {user_id} reset")
-
-
-def _run(action: Callable[[], T]) -> T:
-    """Run a use case; an SWS error becomes a clear message and exit status 2."""
-    try:
-        return action()
-    except SWSError as exc:
-        where = f" (field: {exc.field})" if exc.field else ""
-        console.print(f"[red]error:[/] {exc.detail}{where}")
-        raise typer.Exit(code=2) from exc
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ class Credential:
 
 
 def seed_first_start(container: Container) -> list[Credential] | None:
-    """Create the demo data once; returns the credentials, or None if tenants exist already."""
-    identity.ensure_regions(db=container.db, names=container.settings.regions)
+    """Create the demo data once; returns the credentials, or None if tenants exist already.
+    The container's regions must exist already (`sws up` ensures them at start-up)."""
     if identity.has_tenants(db=container.db):
         return None
     credentials = [_tenant_with_users(container, "operator", "UTC", "CNY", ("admin",), "admin")]

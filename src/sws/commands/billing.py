@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,38 +14,13 @@ from sws import bootstrap
 from sws.billing import farmer
 from sws.billing import service as billing
 from sws.billing.model import CATEGORIES, Bill
-from sws.clock import SimulatedClock, ensure_utc
-from sws.config import Settings
-from sws.db.migrate import upgrade
-from sws.errors import Invalid, SWSError
+from sws.clock import SimulatedClock
+from sws.commands import common
 from sws.identity import service as identity
 
 app = typer.Typer(help="Billing: charge, bills, month close, ledger check.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The price catalog.", no_args_is_help=True)
 console = Console()
-T = TypeVar("T")
-
-
-def _container(clock: SimulatedClock | None = None) -> bootstrap.Container:
-    container = bootstrap.build(Settings(), clock=clock)
-    upgrade(container.db.engine)
-    return container
-
-
-def _run(action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except SWSError as exc:
-        where = f" (field: {exc.field})" if exc.field else ""
-        console.print(f"[red]error:[/] {exc.detail}{where}")
-        raise typer.Exit(code=2) from exc
-
-
-def _moment(text: str) -> datetime:
-    try:
-        return ensure_utc(datetime.fromisoformat(text))
-    except ValueError as exc:
-        raise Invalid(f"{text!r} is not an ISO-8601 time with a zone", field="until") from exc
 
 
 @app.command("settle")
@@ -60,8 +33,10 @@ def settle(
     ] = 50,
 ) -> None:
     """Run the farmer once, with the clock at --until: every period due by then is charged."""
-    clock = SimulatedClock(_run(lambda: _moment(until)))
-    container = _container(clock)
+    clock = SimulatedClock(common.run(lambda: common.moment(
+        until, field="until", detail=lambda _: f"{until!r} is not an ISO-8601 time with a zone"
+    )))
+    container = common.container(clock)
     report = farmer.farm_pass(
         db=container.db, clock=clock, drivers=container.drivers(), batch=batch, close_months=False
     )
@@ -114,8 +89,8 @@ def bill(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Print a tenant's bill for a month (lines, category totals, total)."""
-    container = _container()
-    found = _run(
+    container = common.container()
+    found = common.run(
         lambda: billing.get_bill(
             db=container.db, tenant_id=_tenant_id(container, tenant), month=month
         )
@@ -152,9 +127,9 @@ def close_month(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (name or id).")] = None,
 ) -> None:
     """Freeze a month's bills: their lines never change; late charges go to the next month."""
-    container = _container()
+    container = common.container()
     tenant_id = _tenant_id(container, tenant) if tenant else None
-    closed = _run(
+    closed = common.run(
         lambda: billing.close_month(
             db=container.db, clock=container.clock, month=month, tenant_id=tenant_id
         )
@@ -165,7 +140,7 @@ def close_month(
 @app.command("check")
 def check() -> None:
     """Verify every balance equals the sum of its journal and no period was charged twice."""
-    container = _container()
+    container = common.container()
     report = billing.check(db=container.db)
     for line in report.mismatches:
         console.print(f"[red]mismatch:[/] {line}")
@@ -182,8 +157,8 @@ def catalog_load(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Load a price catalog (YAML); loading the same file again changes nothing."""
-    container = _container()
-    added, total = _run(
+    container = common.container()
+    added, total = common.run(
         lambda: billing.load_catalog_text(
             db=container.db, clock=container.clock, text=path.read_text()
         )

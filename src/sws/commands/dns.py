@@ -8,12 +8,10 @@ import typer
 from rich.console import Console
 
 from sws import bootstrap
-from sws.config import Settings
-from sws.db.migrate import upgrade
+from sws.commands import common
 from sws.dns import remote
 from sws.loadbalancer import service
 from sws.loadbalancer.model import Node
-from sws.loadbalancer.service import LBConfig
 
 app = typer.Typer(help="DNS by ISP for the load-balancer zone (PowerDNS).", no_args_is_help=True)
 console = Console()
@@ -21,7 +19,7 @@ console = Console()
 
 def zone_data(container: bootstrap.Container) -> remote.ZoneData:
     """The zone as SWS's database sees it: LB names, node health, the ISP views."""
-    config = LBConfig.from_settings(container.settings)
+    config = container.lb_config
     db, clock = container.db, container.clock
 
     def exists(name: str) -> bool:
@@ -42,8 +40,7 @@ def serve(
     port: Annotated[int, typer.Option(help="listen port")] = 8053,
 ) -> None:
     """Run the remote backend that PowerDNS asks (`remote-connection-string=http:...`)."""
-    container = bootstrap.build(Settings())
-    upgrade(container.db.engine)
+    container = common.container()
     server = remote.make_server(zone_data(container), host, port)
     console.print(f"PowerDNS remote backend for {container.settings.lb_zone} on "
                   f"http://{host}:{port}/dns")
@@ -68,9 +65,8 @@ def pdns_config(
 @app.command("nodes")
 def nodes() -> None:
     """The LB nodes, their ISP, admin state and whether they reported recently."""
-    container = bootstrap.build(Settings())
-    upgrade(container.db.engine)
-    config = LBConfig.from_settings(container.settings)
+    container = common.container()
+    config = container.lb_config
     for node in service.nodes(db=container.db, clock=container.clock, config=config):
         alive = "alive" if node.alive else "silent"
         console.print(f"{node.name}\t{node.address}\t{node.isp}\t{node.admin_state}\t{alive}")
@@ -81,8 +77,7 @@ def node_state(
     node: str, state: Annotated[str, typer.Argument(help="up, down or maint")]
 ) -> None:
     """Take an LB node out of (down, maint) or back into (up) the DNS answers."""
-    container = bootstrap.build(Settings())
-    upgrade(container.db.engine)
-    config = LBConfig.from_settings(container.settings)
+    container = common.container()
+    config = container.lb_config
     service.set_node_state(db=container.db, config=config, node=node, state=state)
     console.print(f"{node} is {state}")

@@ -9,27 +9,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sws import bootstrap
-from sws.config import Settings
-from sws.db.migrate import upgrade
+from sws.commands import common
 from sws.loadbalancer import repository, service
 from sws.loadbalancer.renderer import RenderOptions, render
-from sws.loadbalancer.service import LBConfig
 
 app = typer.Typer(help="Load balancers on the shared IPs.", no_args_is_help=True)
 console = Console()
 
 
-def _container() -> bootstrap.Container:
-    container = bootstrap.build(Settings())
-    upgrade(container.db.engine)
-    return container
-
-
 @app.command("list")
 def list_all() -> None:
     """Every load balancer of every tenant (an operator's view)."""
-    container = _container()
+    container = common.container()
     with container.db.read() as conn:
         rows = repository.list_lbs(conn)
     table = Table("id", "project", "type", "algorithm", "port", "hosts", "members")
@@ -47,8 +38,7 @@ def render_config(
     bind: Annotated[list[str] | None, typer.Option(help="listen addresses")] = None,
 ) -> None:
     """Print the HAProxy configuration a node would load for the current desired state."""
-    container = _container()
-    state = service.desired_state(db=container.db,
-                                  config=LBConfig.from_settings(container.settings))
+    container = common.container()
+    state = service.desired_state(db=container.db, config=container.lb_config)
     opts = RenderOptions(run_dir=run_dir, bind=tuple(bind or ["0.0.0.0"]))
     typer.echo(render(state, opts).config, nl=False)

@@ -11,28 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sws import bootstrap
-from sws.clock import ensure_utc
-from sws.config import Settings
-from sws.db.migrate import upgrade
-from sws.errors import SWSError
+from sws.commands import common
 from sws.metering import service
 from sws.metering.model import Retention, SeriesQuery
 
 app = typer.Typer(help="Metering: import samples, query metrics.", no_args_is_help=True)
 console = Console()
-
-
-def _container() -> bootstrap.Container:
-    container = bootstrap.build(Settings())
-    upgrade(container.db.engine)
-    return container
-
-
-def _fail(error: SWSError) -> typer.Exit:
-    where = f" (field: {error.field})" if error.field else ""
-    console.print(f"[red]error:[/] {error.detail}{where}")
-    return typer.Exit(code=2)
 
 
 @app.command("import")
@@ -41,7 +25,7 @@ def import_samples(
 ) -> None:
     """Import samples: one JSON object per line with resource_id, meter, timestamp, value, unit,
     type (gauge, cumulative or delta), and project_id for a resource SWS does not know yet."""
-    container = _container()
+    container = common.container()
     with path.open(encoding="utf-8", errors="replace") as lines:
         retention = container.metering.schedule.retention if container.metering else None
         report = service.import_jsonl(
@@ -61,11 +45,9 @@ def import_samples(
 
 
 def _moment(text: str, name: str) -> datetime:
-    try:
-        return ensure_utc(datetime.fromisoformat(text))
-    except ValueError as error:
-        detail = f"{name} must be ISO 8601 with a zone: {error}"
-        raise _fail(SWSError(detail, field=name)) from error
+    return common.moment(
+        text, field=name, detail=lambda error: f"{name} must be ISO 8601 with a zone: {error}"
+    )
 
 
 @app.command("query")
@@ -80,15 +62,16 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """One metric's aggregate per window over [from, to), in UTC (any project: operator tool)."""
-    container = _container()
-    try:
+    container = common.container()
+
+    def series() -> service.Series:
         request = SeriesQuery.build(
             _moment(start, "from"), _moment(end, "to"), granularity, aggregate
         )
-        found = service.query(db=container.db, project_id=None, resource_id=resource,
-                              meter=meter, request=request, device=device)
-    except SWSError as error:
-        raise _fail(error) from error
+        return service.query(db=container.db, project_id=None, resource_id=resource,
+                             meter=meter, request=request, device=device)
+
+    found = common.run(series)
     if as_json:
         points = [{"timestamp": at.isoformat(), "value": value} for at, value in found.points]
         typer.echo(json.dumps({"resource_id": resource, "meter": meter, "unit": found.unit,

@@ -16,8 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from sws import bootstrap
-from sws.config import Settings
-from sws.db.migrate import upgrade
+from sws.commands import common
 
 app = typer.Typer(help="Workers: RabbitMQ listener and reconciler.", no_args_is_help=True)
 Region = Annotated[str, typer.Option(help="Region (default: the first one).")]
@@ -36,9 +35,7 @@ def _stop_event() -> threading.Event:
 
 def _setup() -> bootstrap.Container:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    container = bootstrap.build(Settings())
-    upgrade(container.db.engine)
-    return container
+    return common.container()
 
 
 @app.command("events")

@@ -53,10 +53,6 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:

@@ -54,11 +54,6 @@ class ZoneData:
             return found
 
 
-def lookup(data: ZoneData, qname: str, qtype: str, headers: dict[str, str]) -> list[Record]:
-    records, _ = lookup_with_scope(data, qname, qtype, headers)
-    return records
-
-
 def lookup_with_scope(
     data: ZoneData, qname: str, qtype: str, headers: dict[str, str]
 ) -> tuple[list[Record], int]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -292,13 +292,3 @@ def _check_page(*, limit: int, offset: int) -> None:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if offset < 0:
         raise Invalid("offset must not be negative", field="offset")
-
-
-def as_mapping(counts: IngestCounts) -> Mapping[str, int]:
-    """The counts as a plain dict, for JSON and CLI output."""
-    return {
-        "accepted": counts.accepted,
-        "duplicate": counts.duplicate,
-        "dead_lettered": counts.dead_lettered,
-        "ignored": counts.ignored,
-    }

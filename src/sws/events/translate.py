@@ -212,7 +212,7 @@ def _loads(text: str | bytes | bytearray, what: str) -> Any:
 # --- Nova (versioned) ---------------------------------------------------------------------
 
 
-def _nova_data(event_type: str, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+def _nova_data(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     data = payload.get("nova_object.data")
     if not isinstance(data, dict):
         raise MalformedNotification("missing payload.nova_object.data")
@@ -256,7 +256,7 @@ def _instance_action(event_type: str, data: Mapping[str, Any]) -> str:
 
 
 def _nova_instance(message: Message, event_type: str, payload: Mapping[str, Any]) -> Translation:
-    data = _nova_data(event_type, payload)
+    data = _nova_data(payload)
     where = "payload.nova_object.data"
     uuid = _required_str(data, "uuid", where)
     action = _instance_action(event_type, data)
@@ -296,7 +296,7 @@ def _nova_flavor(flavor: Any) -> Mapping[str, Any]:
 def _nova_flavor_event(
     message: Message, event_type: str, payload: Mapping[str, Any]
 ) -> Translation:
-    data = _nova_data(event_type, payload)
+    data = _nova_data(payload)
     where = "payload.nova_object.data"
     flavor_id = _required_str(data, "flavorid", where)
     action = _FLAVOR_ACTIONS[event_type]

@@ -267,18 +267,6 @@ def rollup(points: Iterable[tuple[datetime, float]], seconds: int) -> dict[datet
     return out
 
 
-def regroup(
-    partials: Iterable[tuple[datetime, Aggregate]], seconds: int
-) -> dict[datetime, Aggregate]:
-    """Merge finer windows' aggregates into windows of `seconds` (they must nest)."""
-    out: dict[datetime, Aggregate] = {}
-    for at, partial in partials:
-        bucket = align(at, seconds)
-        found = out.get(bucket)
-        out[bucket] = partial if found is None else found.merge(partial)
-    return out
-
-
 # ---- queries --------------------------------------------------------------------------------
 
 

@@ -53,8 +53,8 @@ def reconcile_once(*, db: Database, clock: Clock, cloud: RealCloud, region: str)
     report = ReconcileReport()
     now = clock.now()
     live = {s.id: s for s in cloud.live_servers()}
-    open_instances = _open(db, INSTANCE, region)
-    missing = [r for r in open_instances if r.resource_id not in live]
+    instances = _open(db, INSTANCE, region, include_deleted=True)
+    missing = [r for r in instances if r.deleted_at is None and r.resource_id not in live]
     if missing:
         since = min((r.created_at or now) for r in missing) - timedelta(minutes=5)
         deleted = {s.id: s for s in cloud.deleted_servers(since)}
@@ -62,7 +62,7 @@ def reconcile_once(*, db: Database, clock: Clock, cloud: RealCloud, region: str)
             when = _deleted_at(deleted.get(state.resource_id)) or now
             _publish(db, clock, region, _instance_delete(state, when))
             report.closed.append(state.resource_id)
-    known = {r.resource_id for r in _open(db, INSTANCE, region, include_deleted=True)}
+    known = {r.resource_id for r in instances}
     for server in live.values():
         launched = _time(server.launched_at)
         if server.id not in known and launched is not None:

@@ -1,0 +1,45 @@
+"""What the `sws` commands share: the container on the configured database, use cases whose
+SWS errors become a message and exit status 2, and times given as options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from sws import bootstrap
+from sws.clock import Clock, ensure_utc
+from sws.config import Settings
+from sws.db.migrate import upgrade
+from sws.errors import Invalid, SWSError
+
+console = Console()
+T = TypeVar("T")
+
+
+def container(clock: Clock | None = None) -> bootstrap.Container:
+    """The composition root from the settings, on a database upgraded to the newest schema."""
+    built = bootstrap.build(Settings(), clock=clock)
+    upgrade(built.db.engine)
+    return built
+
+
+def run(action: Callable[[], T]) -> T:
+    """Run a use case; an SWS error becomes a clear message and exit status 2."""
+    try:
+        return action()
+    except SWSError as exc:
+        where = f" (field: {exc.field})" if exc.field else ""
+        console.print(f"[red]error:[/] {exc.detail}{where}")
+        raise typer.Exit(code=2) from exc
+
+
+def moment(text: str, *, field: str, detail: Callable[[ValueError], str]) -> datetime:
+    """An ISO-8601 time with a zone, in UTC; anything else is `Invalid` with `detail(error)`."""
+    try:
+        return ensure_utc(datetime.fromisoformat(text))
+    except ValueError as error:
+        raise Invalid(detail(error), field=field) from error
