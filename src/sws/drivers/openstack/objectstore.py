@@ -28,9 +28,11 @@ reports nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -78,8 +80,8 @@ class SwiftObjectStore:
     # ---- containers (InternalClient) ---------------------------------------------------------
 
     def list_containers(self, project_id: str) -> Sequence[ContainerInfo]:
-        with self._lock:
-            listing = list(self._internal.iter_containers(self.account(project_id)))
+        with self._internal_client("list the containers") as internal:
+            listing = list(internal.iter_containers(self.account(project_id)))
         return [
             ContainerInfo(name=c["name"], object_count=c["count"], bytes_used=c["bytes"])
             for c in listing
@@ -108,8 +110,8 @@ class SwiftObjectStore:
         self, project_id: str, method: str, name: str, headers: dict[str, str] | None = None
     ) -> Any:
         path = f"/v1/{quote(self.account(project_id))}/{quote(name, safe='')}"
-        with self._lock:
-            response = self._internal.make_request(method, path, headers or {}, (2, 404, 409))
+        with self._internal_client(f"{method} the container") as internal:
+            response = internal.make_request(method, path, headers or {}, (2, 404, 409))
         if response.status_int == 404:
             raise NotFound(f"Container {name} could not be found.")
         if response.status_int == 409:
@@ -133,8 +135,19 @@ class SwiftObjectStore:
 
     def set_firewall(self, project_id: str, container: str, rules: FirewallRules) -> None:
         self.get_container(project_id, container)  # 404 for a missing or foreign container
+        with self._internal_client("write the firewall") as internal:
+            write_rules(internal, self.account(project_id), container, rules)
+
+    @contextmanager
+    def _internal_client(self, doing: str) -> Iterator[Any]:
+        """The InternalClient, one caller at a time; its failures become `Unavailable`."""
         with self._lock:
-            write_rules(self._internal, self.account(project_id), container, rules)
+            try:
+                yield self._internal
+            except SWSError:
+                raise
+            except Exception as exc:  # UnexpectedResponse, or a node's socket error after retries
+                raise Unavailable(f"object storage could not {doing}: {exc}") from None
 
     # ---- objects (public proxy, X-Forwarded-For) ---------------------------------------------
 
@@ -197,12 +210,16 @@ class SwiftObjectStore:
         for refresh in (False, True):
             try:
                 return getattr(client, operation)(
-                    url, self._token(refresh), *args, headers=headers, **kwargs
+                    url, self._token(refresh), *args, headers=headers,
+                    http_conn=client.http_connection(url, timeout=self._timeout), **kwargs
                 )
             except client.ClientException as exc:
                 if exc.http_status == 401 and not refresh:
                     continue
                 raise _translate(exc, container, name) from None
+            except OSError as exc:  # requests' connection errors are OSErrors
+                unreachable = f"object storage at {self._proxy} is unreachable: {exc}"
+                raise Unavailable(unreachable) from None
         raise AssertionError("unreachable")
 
     def usage(self, *, start: datetime, end: datetime) -> Sequence[ContainerUsage]:
@@ -267,5 +284,23 @@ def tempauth_token(auth_url: str, user: str, key: str) -> Callable[[bool], str]:
             _, fresh = client.get_auth(auth_url, user, key)
             cached[:] = [fresh]
         return cached[0]
+
+    return token
+
+
+def keystone_token(cloud: str, clouds_yaml: Path | None) -> Callable[[bool], str]:
+    """A token source for SWS's own clouds.yaml account, which needs Swift's reseller role."""
+    import openstack
+
+    from sws.drivers.openstack.connections import load_cloud
+    from sws.drivers.openstack.errors import translating
+
+    conn: Any = openstack.connection.Connection(config=load_cloud(cloud, clouds_yaml))
+
+    def token(refresh: bool) -> str:
+        with translating("a Keystone token for object storage"):
+            if refresh:
+                conn.session.invalidate()
+            return str(conn.session.get_token())
 
     return token
