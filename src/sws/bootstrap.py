@@ -17,6 +17,7 @@ from sws.drivers.simulated.workload import SimulatedWorkload
 from sws.errors import Invalid
 from sws.events import service as events
 from sws.events.bus import InProcessBus
+from sws.identity import service as identity
 from sws.identity.auth import AuthBackend, LocalAuth
 from sws.loadbalancer import service as loadbalancers
 from sws.metering import alarms as metering_alarms
@@ -24,6 +25,7 @@ from sws.metering import service as metering_service
 from sws.metering.model import Retention
 from sws.metering.notifiers import Notifiers, SmtpSettings
 from sws.metering.runtime import MeteringRuntime, Schedule
+from sws.storagefw.runtime import StorageSampling
 from sws.storagefw.service import StorageBilling
 
 
@@ -35,7 +37,6 @@ class RegionRuntime:
     driver: SimulatedRegion
     bus: InProcessBus
     workload: SimulatedWorkload | None = None  # the region's metric source
-    object_store: ObjectStore | None = None  # containers, objects and the storage firewall
 
 
 @dataclass
@@ -46,8 +47,10 @@ class Container:
     auth: AuthBackend
     regions: dict[str, RegionRuntime] = field(default_factory=dict)
     cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
+    stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
     metering: MeteringRuntime | None = None
     billing: BillingRuntime | None = None
+    storage_sampling: StorageSampling | None = None  # only with real Swift somewhere
 
     @property
     def default_region(self) -> str:
@@ -74,6 +77,8 @@ class Container:
             runtime.bus.flush()
         if self.metering is not None:
             self.metering.tick()
+        if self.storage_sampling is not None:
+            self.storage_sampling.tick()
         if self.billing is not None:
             self.billing.tick()
         return done
@@ -85,13 +90,12 @@ class Container:
 
     def object_store(self, region: str | None = None) -> ObjectStore:
         name = region or self.default_region
-        runtime = self.regions.get(name)
-        if runtime is None or runtime.object_store is None:
+        if name not in self.stores:
             raise Invalid(f"no object storage in region {name!r}", field="X-SWS-Region")
-        return runtime.object_store
+        return self.stores[name]
 
     def object_stores(self) -> dict[str, ObjectStore]:
-        return {n: r.object_store for n, r in self.regions.items() if r.object_store is not None}
+        return dict(self.stores)
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Container:
@@ -106,9 +110,33 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
             container.cloud_drivers[name] = _openstack_region(settings, name)
         else:
             container.regions[name] = _simulated_region(container, name)
+            container.stores[name] = SimulatedObjectStore(region=name, db=db, clock=clock)
+    _real_swift(container)
     container.metering = _metering(container)
     container.billing = _billing(container)
     return container
+
+
+def _real_swift(container: Container) -> None:
+    """Each region with an `SWS_SWIFT` entry gets its Swift, and sizes are sampled for billing."""
+    settings = container.settings
+    unknown = sorted(set(settings.swift) - set(settings.regions))
+    if unknown:
+        raise Invalid(f"swift settings name regions SWS does not have: {unknown}", field="swift")
+    if not settings.swift:
+        return
+    from sws.drivers.openstack import build_object_store
+
+    swift = {
+        name: build_object_store(settings, name, container.clock.now) for name in settings.swift
+    }
+    container.stores.update(swift)
+    container.storage_sampling = StorageSampling(
+        clock=container.clock,
+        samplers=swift,
+        tenant_ids=lambda: identity.tenant_ids(db=container.db),
+        every=timedelta(seconds=settings.swift_sample_seconds),
+    )
 
 
 def _auth(settings: Settings, db: Database, clock: Clock) -> AuthBackend:
@@ -243,5 +271,4 @@ def _simulated_region(container: Container, name: str) -> RegionRuntime:
     bus.subscribe(events.bus_consumer(db=container.db, clock=container.clock, region=name))
     workload = SimulatedWorkload(driver=driver, clock=container.clock)
     bus.subscribe(workload.on_notifications)
-    store = SimulatedObjectStore(region=name, db=container.db, clock=container.clock)
-    return RegionRuntime(name=name, driver=driver, bus=bus, workload=workload, object_store=store)
+    return RegionRuntime(name=name, driver=driver, bus=bus, workload=workload)

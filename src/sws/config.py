@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,29 @@ class LBNodeConfig(BaseModel):
     address: str = Field(min_length=2, max_length=64)
     isp: str = Field(default="default", min_length=1, max_length=64)
     region: str | None = None
+
+
+class SwiftConfig(BaseModel):
+    """One region's real Swift: its public proxy, the InternalClient SWS manages it through,
+    the reseller-admin credentials, and the Redis its proxies' `sws_usage` filter fills."""
+
+    model_config = ConfigDict(extra="forbid")
+    proxy_url: str = Field(pattern=r"^https?://[^/\s]+(/[^\s]*)?$")  # without /v1/...
+    internal_client_conf: Path
+    auth: Literal["keystone", "tempauth"] = "keystone"  # keystone: SWS's clouds.yaml account
+    tempauth_url: str | None = None  # else <proxy_url>/auth/v1.0
+    tempauth_user: str | None = None
+    tempauth_key: str | None = Field(default=None, repr=False)
+    account_prefix: str = Field(default="AUTH_", max_length=32)
+    usage_redis_url: str | None = None  # unset: nothing is billed for this region's Swift
+    usage_prefix: str = Field(default="swsusage:", min_length=1, max_length=64)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tempauth_needs_credentials(self) -> SwiftConfig:
+        if self.auth == "tempauth" and not (self.tempauth_user and self.tempauth_key):
+            raise ValueError("auth = 'tempauth' needs tempauth_user and tempauth_key")
+        return self
 
 
 class Settings(BaseSettings):
@@ -93,6 +116,10 @@ class Settings(BaseSettings):
     transport_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     events_queue: str = "sws-events"
     reconcile_interval_seconds: float = Field(default=300.0, gt=0)
+    # Real Swift per region (docs/storage-firewall.md); a region without one keeps the
+    # simulated store. Container sizes are sampled every N s for GB-month billing.
+    swift: dict[str, SwiftConfig] = Field(default_factory=dict)
+    swift_sample_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("regions")
     @classmethod

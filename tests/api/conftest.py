@@ -7,6 +7,7 @@ PostgreSQL and MariaDB.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,7 +73,13 @@ def cloud(tmp_path: Path, database_url: str) -> Iterator[Cloud]:
     settings = Settings(
         home=tmp_path, database_url=database_url, sim_task_seconds=TASK_SECONDS, demo_data=False
     )
-    clock = SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))
+    with open_cloud(settings, SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))) as cloud:
+        yield cloud
+
+
+@contextmanager
+def open_cloud(settings: Settings, clock: SimulatedClock) -> Iterator[Cloud]:
+    """SWS as `settings` compose it, migrated, with an operator and two tenants signed in."""
     container = bootstrap.build(settings, clock=clock)
     upgrade(container.db.engine)
     identity.ensure_regions(db=container.db, names=settings.regions)

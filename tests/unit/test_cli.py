@@ -75,3 +75,28 @@ def test_demo_fast_forwards_and_summarises(home: Path) -> None:
 
 def _table(output: str) -> list[str]:
     return [line for line in output.splitlines() if "│" in line]
+
+
+@pytest.mark.parametrize(
+    ("swift", "said"),
+    [
+        ('{"RegionOne": {"proxy_url": "swift.example.com"}}', "internal_client_conf"),
+        ('{"RegionTwo": {"proxy_url": "https://swift.example.com", '
+         '"internal_client_conf": "/etc/swift/internal-client.conf"}}',
+         "swift settings name regions SWS does not have: ['RegionTwo']"),
+        ('{"RegionOne": {"proxy_url": "https://swift.example.com", "auth": "tempauth", '
+         '"internal_client_conf": "/etc/swift/internal-client.conf"}}',
+         "needs tempauth_user and tempauth_key"),
+        ('{"RegionOne": {"proxy_url": "https://swift.example.com", "auth": "tempauth", '
+         '"tempauth_user": "sws:storage", "tempauth_key": "k", '
+         '"internal_client_conf": "/nonexistent/internal-client.conf"}}',
+         "Swift's InternalClient for RegionOne cannot start from /nonexistent"),
+    ],
+)
+def test_swift_settings_that_cannot_work_stop_the_start_with_why(
+    monkeypatch: pytest.MonkeyPatch, swift: str, said: str
+) -> None:
+    monkeypatch.setenv("SWS_SWIFT", swift)
+    result = runner.invoke(app, ["billing", "check"])
+    assert result.exit_code == 2
+    assert said in " ".join(result.output.split()) and "Traceback" not in result.output

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from sws import bootstrap
@@ -21,8 +22,16 @@ T = TypeVar("T")
 
 
 def container(clock: Clock | None = None) -> bootstrap.Container:
-    """The composition root from the settings, on a database upgraded to the newest schema."""
-    built = bootstrap.build(Settings(), clock=clock)
+    """The composition root from the settings, on a database upgraded to the newest schema.
+
+    Settings that cannot be read or used stop the command with what is wrong, not a traceback.
+    """
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        console.print(f"[red]error:[/] the settings are invalid: {exc}")
+        raise typer.Exit(code=2) from exc
+    built = run(lambda: bootstrap.build(settings, clock=clock))
     upgrade(built.db.engine)
     return built
 

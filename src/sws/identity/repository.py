@@ -74,6 +74,10 @@ def update_tenant(conn: Connection, tenant_id: str, values: dict[str, Any]) -> N
     conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**values))
 
 
+def tenant_ids(conn: Connection) -> list[str]:
+    return list(conn.execute(select(t.tenants.c.id).order_by(t.tenants.c.id)).scalars())
+
+
 def count_tenants(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t.tenants)).scalar_one())
 

@@ -136,6 +136,12 @@ def list_regions(*, db: Database) -> list[Region]:
         return repo.list_regions(conn)
 
 
+def tenant_ids(*, db: Database) -> list[str]:
+    """Every tenant's id (its project in OpenStack), in id order."""
+    with db.read() as conn:
+        return repo.tenant_ids(conn)
+
+
 def has_tenants(*, db: Database) -> bool:
     with db.read() as conn:
         return repo.count_tenants(conn) > 0
