@@ -21,8 +21,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from sws.billing import farmer
+from sws.billing import repository as repo
 from sws.billing import service as billing
-from sws.billing.tables import billing_charges, billing_ledger
+from sws.billing.model import LIFETIME_ITEMS
+from sws.billing.tables import billing_charges, billing_ledger, billing_subscriptions
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
 from sws.db.migrate import upgrade
@@ -182,3 +185,41 @@ def test_8_two_farmers_on_one_database_give_the_ledger_of_one(
         for process in farmers:
             _finish(process)
         assert _ledger(url) == clean_ledger
+
+
+def test_9_a_sync_under_way_holds_whole_accounts_never_part_of_one() -> None:
+    """While a sync transaction is open, a charger charges each account it can take whole.
+
+    The sync re-reads every resource (as its overlap does) and one of them has a late event.
+    Its owner waits for the sync; every other account is charged in full, none in part.
+    """
+    with postgres_database() as url:
+        _seed(url)
+        db = Database(make_engine(url))
+        clock = SimulatedClock(datetime.fromisoformat(UNTIL))
+        policy, policies = billing.load_policy(db=db)
+        catalog = billing.load_catalog(db=db)
+        farmer.sync(db=db, clock=clock, policy=policy, policies=policies)
+        with db.begin() as conn:
+            owner = identity.list_tenants(db=db, limit=1, marker=None)[0].id
+            resized = event("late-resize", "resize_finish", T0 + timedelta(hours=60),
+                            flavor="m1.large", resource_id="tenant-00-vm-1", project_id=owner)
+            events_repo.insert_events(conn, [resized], region="RegionOne", received_at=T0)
+        with db.begin() as conn:  # the sync, caught in the middle of its transaction
+            keys, _ = repo.changed_resources(
+                conn, after_id=0, types=LIFETIME_ITEMS, limit=farmer.SYNC_ROWS
+            )
+            assert farmer._resync(conn, keys, policy, policies, clock.now()) == 1
+            report = farmer.charge_due(db=db, clock=clock, catalog=catalog, batch=500)
+            assert owner not in report.accounts and len(report.accounts) == 11
+            with db.read() as other:
+                due = other.execute(
+                    select(billing_subscriptions.c.account_id).where(
+                        billing_subscriptions.c.due_at <= clock.now()
+                    )
+                ).scalars()
+                assert set(due) == {owner}  # all of the others' periods are charged
+        after = farmer.charge_due(db=db, clock=clock, catalog=catalog, batch=500)
+        assert after.accounts == {owner}
+        assert billing.check(db=db).ok
+        db.engine.dispose()
