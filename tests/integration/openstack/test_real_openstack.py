@@ -6,19 +6,22 @@ import json
 import signal
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from sws.billing.segments import spans_from_json
 from sws.billing.tables import billing_subscriptions
+from sws.drivers.openstack import objectstore
 from sws.drivers.openstack.driver import parse_time
 from sws.errors import NotFound
 from sws.events import service as events
 from sws.identity.keystone import HttpKeystone, KeystoneAuth, TokenCache
 
-from .conftest import TRANSPORT, Project, Worker, keystone_token, wait_for
+from .conftest import KEYSTONE, TRANSPORT, Project, Worker, keystone_token, wait_for
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -317,3 +320,17 @@ def test_regions_come_from_the_keystone_catalog(
     assert isinstance(container.driver("RegionOne").list_flavors()[0].name, str)
     with pytest.raises(NotFound):
         container.driver("RegionOne").get_server(projects["a"].id, "no-such-server")
+
+
+def test_object_storage_acts_with_a_keystone_token_of_sws_account(openstack_cloud: Path) -> None:
+    """What SWS sends Swift with `auth = "keystone"`: its own account's token, renewed on 401."""
+    token = objectstore.keystone_token("sws", openstack_cloud)
+    first = token(False)
+    assert token(False) == first  # reused while it is valid
+    renewed = token(True)  # what SwiftObjectStore asks for after a 401
+    assert renewed != first
+    for value in (first, renewed):
+        shown = requests.get(f"{KEYSTONE}/auth/tokens", headers=_auth(value) | {
+            "X-Subject-Token": value}, timeout=10)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["token"]["user"]["name"] == "sws"
