@@ -1,7 +1,6 @@
 """The farmer: keeps subscriptions in step with the event journal and charges due periods.
 
-One pass (`farm_pass`, run by every tick of `sws up`, by `sws billing settle` and by
-`sws worker billing`):
+One pass (`farm_pass`, run by every tick of `sws up` and by `sws billing settle`):
 1. **sync**: resources with new journal rows get their spans re-derived from their whole
    history (`segments.derive_spans`), so late and duplicated events converge. The events
    cursor is locked with SKIP LOCKED: one farmer syncs at a time, others go on charging.
@@ -14,13 +13,16 @@ One pass (`farm_pass`, run by every tick of `sws up`, by `sws billing settle` an
    refuses a second charge.
    A subscription whose spans changed behind its cursor is re-rated first and the differences
    become adjustments (refund or charge) in the month still open.
-3. **usage**: metered usage (bandwidth, object storage) from the ports, hour by hour.
+3. **usage**: metered usage (bandwidth, object storage) from the ports, hour by hour. A source
+   that is unavailable (Swift's usage Redis down) is logged and tried again next pass; the
+   rest of the pass goes on.
 4. **standing**: low-balance steps for the accounts touched; then months due for closing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,9 +44,11 @@ from sws.billing.segments import derive_spans, spans_from_json, spans_to_json
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
+from sws.errors import Unavailable
 from sws.events.model import ResourceEvent
 from sws.money import Money
 
+log = logging.getLogger("sws.billing")
 EVENTS_CURSOR = "events"
 OVERLAP = 200  # journal ids re-read each sync: rows a slower transaction committed late
 SYNC_ROWS = 2000
@@ -78,9 +82,12 @@ def farm_pass(
     report = FarmReport(synced=sync(db=db, clock=clock, policy=policy, policies=policies))
     charge_due(db=db, clock=clock, catalog=catalog, batch=batch, report=report)
     for source in sources:
-        report.usage += rate_usage(
-            db=db, clock=clock, catalog=catalog, policy=policy, source=source, report=report
-        )
+        try:
+            report.usage += rate_usage(
+                db=db, clock=clock, catalog=catalog, policy=policy, source=source, report=report
+            )
+        except Unavailable as exc:  # its cursor stays: the next pass rates the same hours
+            log.warning("%s not rated this pass: %s", source.name, exc.detail)
     standing.review(
         db=db, clock=clock, drivers=drivers or {}, account_ids=report.accounts, grace=policy.grace
     )

@@ -10,7 +10,7 @@ import pytest
 from sws.billing import farmer
 from sws.billing import service as billing
 from sws.billing.ports import BandwidthFeed, BandwidthUsage, ObjectStorageFeed, StorageUsage
-from sws.errors import Conflict, Invalid
+from sws.errors import Conflict, Invalid, Unavailable
 from sws.money import Money
 from tests.unit.billing.conftest import Books
 from tests.unit.billing.helpers import at, event
@@ -273,3 +273,30 @@ def test_object_storage_egress_is_rated_per_gb_out_on_the_container(books: Books
     assert egress.quantity == Decimal("2.5")
     assert bill.category("object_storage") == Decimal("2.02")
     assert bill.category("bandwidth") == 0  # egress of a container is not instance bandwidth
+
+
+class DownStorage:
+    """Object storage whose usage Redis is down, until it comes back."""
+
+    def __init__(self, usage: list[StorageUsage]) -> None:
+        self.usage, self.down = usage, True
+
+    def storage(self, *, start, end):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise Unavailable("object storage usage cannot be read: connection refused")
+        return [u for u in self.usage if start <= u.hour_start < end]
+
+
+def test_usage_that_cannot_be_read_waits_and_the_rest_of_the_pass_goes_on(books: Books) -> None:
+    hour = at("2026-03-02 10:00")
+    storage = DownStorage([StorageUsage(books.tenant, "photos", hour, gb_month=Decimal(0),
+                                        requests=10_000)])
+    bandwidth = FakeBandwidth([BandwidthUsage(books.tenant, "vm-1", hour, 1_000_000_000)])
+    feeds = [ObjectStorageFeed(storage, default_region="RegionOne"),
+             BandwidthFeed(bandwidth, default_region="RegionOne")]
+    books.clock.warp_to(at("2026-03-02 12:00"))
+    report = farmer.farm_pass(db=books.db, clock=books.clock, sources=feeds, close_months=False)
+    assert report.usage == 1  # the bandwidth hour; storage waits for its Redis
+    storage.down = False
+    farmer.farm_pass(db=books.db, clock=books.clock, sources=feeds, close_months=False)
+    assert sorted(a for _, a in books.charged()) == [Decimal("0.010000"), Decimal("0.800000")]
