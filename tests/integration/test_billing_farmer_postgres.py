@@ -201,7 +201,8 @@ def test_9_a_sync_under_way_holds_whole_accounts_never_part_of_one() -> None:
         catalog = billing.load_catalog(db=db)
         farmer.sync(db=db, clock=clock, policy=policy, policies=policies)
         with db.begin() as conn:
-            owner = identity.list_tenants(db=db, limit=1, marker=None)[0].id
+            tenants = identity.list_tenants(db=db, limit=100, marker=None)
+            owner = next(t.id for t in tenants if t.name == "tenant-00")
             resized = event("late-resize", "resize_finish", T0 + timedelta(hours=60),
                             flavor="m1.large", resource_id="tenant-00-vm-1", project_id=owner)
             events_repo.insert_events(conn, [resized], region="RegionOne", received_at=T0)

@@ -334,7 +334,7 @@ def subscriptions_by_key(
     found: dict[ResourceKey, RowMapping] = {}
     key = tuple_(billing_subscriptions.c.resource_type, billing_subscriptions.c.resource_id)
     for chunk in _chunks(sorted(keys)):
-        query = select(billing_subscriptions).where(key.in_(list(chunk)))
+        query = select(billing_subscriptions).where(key.in_(list(chunk))).order_by(*key.clauses)
         rows = conn.execute(_locking(query, conn) if lock else query).mappings()
         found.update({(r["resource_type"], r["resource_id"]): r for r in rows})
     return found
