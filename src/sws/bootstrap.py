@@ -125,11 +125,9 @@ def _real_swift(container: Container) -> None:
         raise Invalid(f"swift settings name regions SWS does not have: {unknown}", field="swift")
     if not settings.swift:
         return
-    from sws.drivers.openstack import build_object_store
+    from sws.drivers.openstack import build_object_stores
 
-    swift = {
-        name: build_object_store(settings, name, container.clock.now) for name in settings.swift
-    }
+    swift = build_object_stores(settings, container.clock.now)
     container.stores.update(swift)
     container.storage_sampling = StorageSampling(
         clock=container.clock,

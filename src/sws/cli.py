@@ -157,6 +157,7 @@ def demo(
     settings = configured.model_copy(update={
         "database_url": None, "home": configured.home / f"demo-{seed}", "demo_data": False,
         "sim_hypervisors": max(4, tenants // 6),  # room for ~6 busy tenants per hypervisor
+        "driver": "simulated", "swift": {},  # the demo is the simulated region alone
     })
     _fresh_sqlite(settings)
     container = bootstrap.build(settings, clock=SimulatedClock(started))

@@ -45,9 +45,17 @@ class SwiftConfig(BaseModel):
     tempauth_user: str | None = None
     tempauth_key: str | None = Field(default=None, repr=False)
     account_prefix: str = Field(default="AUTH_", max_length=32)
-    usage_redis_url: str | None = None  # unset: nothing is billed for this region's Swift
+    # unset: nothing is billed for this region's Swift
+    usage_redis_url: str | None = Field(default=None, pattern=r"^(redis|unix)://")
     usage_prefix: str = Field(default="swsusage:", min_length=1, max_length=64)
     timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("proxy_url")
+    @classmethod
+    def _no_api_path(cls, value: str) -> str:
+        if value.rstrip("/").endswith("/v1"):
+            raise ValueError("give the proxy's URL without /v1: SWS adds /v1/<account>")
+        return value
 
     @model_validator(mode="after")
     def _tempauth_needs_credentials(self) -> SwiftConfig:
@@ -119,7 +127,7 @@ class Settings(BaseSettings):
     # Real Swift per region (docs/storage-firewall.md); a region without one keeps the
     # simulated store. Container sizes are sampled every N s for GB-month billing.
     swift: dict[str, SwiftConfig] = Field(default_factory=dict)
-    swift_sample_seconds: float = Field(default=300.0, gt=0)
+    swift_sample_seconds: float = Field(default=300.0, gt=0, le=3600)  # every hour sampled
 
     @field_validator("regions")
     @classmethod

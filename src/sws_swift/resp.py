@@ -153,7 +153,7 @@ class Redis:
 
     def call(self, *args: Arg) -> Reply:
         """One command, one round trip; an error reply raises `ReplyError`."""
-        return _raise_errors(self.pipeline([args]))[0]
+        return raise_errors(self.pipeline([args]))[0]
 
     def pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Reply]:
         """Every command in one round trip; error replies come back as `ReplyError` values."""
@@ -175,7 +175,7 @@ class Redis:
         reply = self.pipeline([command])[0]
         if isinstance(reply, ReplyError) and str(reply).startswith("NOSCRIPT"):
             reply = self.pipeline([("SCRIPT", "LOAD", script.source), command])[1]
-        return _raise_errors([reply])[0]
+        return raise_errors([reply])[0]
 
     def close(self) -> None:
         while self._idle:
@@ -212,7 +212,7 @@ class Redis:
             setup.append(("SELECT", self.db))
         if setup:
             try:
-                _raise_errors(connection.exchange(b"".join(map(encode, setup)), len(setup)))
+                raise_errors(connection.exchange(b"".join(map(encode, setup)), len(setup)))
             except BaseException:
                 sock.close()
                 raise
@@ -227,7 +227,8 @@ def integers(reply: Reply) -> list[int]:
     return values
 
 
-def _raise_errors(replies: list[Reply]) -> list[Reply]:
+def raise_errors(replies: list[Reply]) -> list[Reply]:
+    """The replies, if none is an error reply; else the first one is raised."""
     for reply in replies:
         if isinstance(reply, ReplyError):
             raise reply

@@ -91,6 +91,13 @@ def _table(output: str) -> list[str]:
          '"tempauth_user": "sws:storage", "tempauth_key": "k", '
          '"internal_client_conf": "/nonexistent/internal-client.conf"}}',
          "Swift's InternalClient for RegionOne cannot start from /nonexistent"),
+        ('{"RegionOne": {"proxy_url": "https://swift.example.com"', 'field "swift"'),
+        ('{"RegionOne": {"proxy_url": "https://swift.example.com/v1", '
+         '"internal_client_conf": "/etc/swift/internal-client.conf"}}', "without /v1"),
+        ('{"RegionOne": {"proxy_url": "https://swift.example.com", '
+         '"usage_redis_url": "rediss://redis.example.com", '
+         '"internal_client_conf": "/etc/swift/internal-client.conf"}}',
+         "swift.RegionOne.usage_redis_url"),
     ],
 )
 def test_swift_settings_that_cannot_work_stop_the_start_with_why(
@@ -100,3 +107,15 @@ def test_swift_settings_that_cannot_work_stop_the_start_with_why(
     result = runner.invoke(app, ["billing", "check"])
     assert result.exit_code == 2
     assert said in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_a_refused_setting_is_named_without_echoing_the_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SWS_SWIFT", '{"RegionOne": {"proxy_url": "https://swift.example.com", '
+                       '"auth": "tempauth", "tempauth_key": "hunter2-reseller-key", '
+                       '"internal_client_conf": "/etc/swift/internal-client.conf"}}')
+    result = runner.invoke(app, ["billing", "check"])
+    assert result.exit_code == 2
+    assert "needs tempauth_user and tempauth_key" in " ".join(result.output.split())
+    assert "hunter2" not in result.output

@@ -28,12 +28,22 @@ def container(clock: Clock | None = None) -> bootstrap.Container:
     """
     try:
         settings = Settings()
-    except ValidationError as exc:
-        console.print(f"[red]error:[/] the settings are invalid: {exc}")
+    except ValueError as exc:  # pydantic's ValidationError, a malformed JSON value or TOML file
+        console.print(f"[red]error:[/] the settings are invalid: {_settings_problem(exc)}")
         raise typer.Exit(code=2) from exc
     built = run(lambda: bootstrap.build(settings, clock=clock))
     upgrade(built.db.engine)
     return built
+
+
+def _settings_problem(exc: ValueError) -> str:
+    """What is wrong, without echoing the values given (a key or password may be among them)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        )
+    return f"{exc}: {exc.__cause__}" if exc.__cause__ else str(exc)
 
 
 def run(action: Callable[[], T]) -> T:

@@ -9,6 +9,7 @@ project isolation and quotas.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,25 @@ def catalog_regions(cloud: str, clouds_yaml: Path | None) -> list[str]:
         if name and name not in regions:
             regions.append(str(name))
     return regions
+
+
+def token_source(cloud: str, clouds_yaml: Path | None, timeout: float) -> Callable[[bool], str]:
+    """SWS's own account's Keystone token, kept by its session; a new one when asked to refresh.
+
+    For services that take a token rather than a session (Swift's proxies, as reseller admin).
+    """
+    import openstack
+
+    conn: Any = openstack.connection.Connection(config=load_cloud(cloud, clouds_yaml))
+    conn.session.timeout = timeout
+
+    def token(refresh: bool) -> str:
+        with translating("a Keystone token for SWS's account"):
+            if refresh:
+                conn.session.invalidate()
+            return str(conn.session.get_token())
+
+    return token
 
 
 class Connections:

@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +47,8 @@ from sws.errors import Conflict, Forbidden, NotFound, SWSError, Unavailable
 from sws_swift.resp import ReplyError
 from sws_swift.rules import FirewallRules, RuleError, from_sysmeta, sysmeta_key
 from sws_swift.writer import write_rules
+
+GIVE_UP = 3  # accounts in a row that cannot be listed: Swift is down, end the sampling round
 
 
 class SwiftObjectStore:
@@ -140,14 +141,21 @@ class SwiftObjectStore:
 
     @contextmanager
     def _internal_client(self, doing: str) -> Iterator[Any]:
-        """The InternalClient, one caller at a time; its failures become `Unavailable`."""
-        with self._lock:
-            try:
-                yield self._internal
-            except SWSError:
-                raise
-            except Exception as exc:  # UnexpectedResponse, or a node's socket error after retries
-                raise Unavailable(f"object storage could not {doing}: {exc}") from None
+        """The InternalClient, one caller at a time; its failures become `Unavailable`.
+
+        A caller waits at most the timeout for the one before it, so a Swift outage fails
+        requests instead of queueing every API thread behind the InternalClient.
+        """
+        if not self._lock.acquire(timeout=self._timeout):
+            raise Unavailable(f"object storage is busy; could not {doing} in time, try again")
+        try:
+            yield self._internal
+        except SWSError:
+            raise
+        except Exception as exc:  # UnexpectedResponse, or a node's socket error
+            raise Unavailable(f"object storage could not {doing}: {exc}") from None
+        finally:
+            self._lock.release()
 
     # ---- objects (public proxy, X-Forwarded-For) ---------------------------------------------
 
@@ -208,18 +216,21 @@ class SwiftObjectStore:
         args = (container,) if name is None else (container, name)
         headers = {"X-Forwarded-For": client_ip}
         for refresh in (False, True):
+            connection = client.http_connection(url, timeout=self._timeout)
             try:
                 return getattr(client, operation)(
-                    url, self._token(refresh), *args, headers=headers,
-                    http_conn=client.http_connection(url, timeout=self._timeout), **kwargs
+                    url, self._token(refresh), *args, headers=headers, http_conn=connection,
+                    **kwargs,
                 )
             except client.ClientException as exc:
                 if exc.http_status == 401 and not refresh:
                     continue
                 raise _translate(exc, container, name) from None
-            except OSError as exc:  # requests' connection errors are OSErrors
-                unreachable = f"object storage at {self._proxy} is unreachable: {exc}"
-                raise Unavailable(unreachable) from None
+            except _transport_errors() as exc:
+                broken = f"object storage at {self._proxy} failed mid-request: {exc}"
+                raise Unavailable(broken) from None
+            finally:
+                connection[1].close()  # swiftclient closes only connections it opened itself
         raise AssertionError("unreachable")
 
     def usage(self, *, start: datetime, end: datetime) -> Sequence[ContainerUsage]:
@@ -231,17 +242,30 @@ class SwiftObjectStore:
             raise Unavailable(f"object storage usage cannot be read: {exc}") from None
 
     def sample_storage(self, project_ids: Iterable[str]) -> int:
-        """Sample the size of every container of these projects; returns how many."""
+        """Sample the size of every container of these projects; returns how many.
+
+        A project whose account cannot be listed is skipped; after `GIVE_UP` such failures in a
+        row Swift is taken to be down and the round ends. Redis failing ends it at once.
+        """
         if self._usage is None:
             return 0
-        sampled = 0
+        sampled, failed, in_a_row, first = 0, 0, 0, ""
         for project_id in project_ids:
-            containers = self.list_containers(project_id)
+            try:
+                containers = self.list_containers(project_id)
+            except Unavailable as exc:
+                failed, in_a_row, first = failed + 1, in_a_row + 1, first or exc.detail
+                if in_a_row == GIVE_UP:
+                    break
+                continue
+            in_a_row = 0
             try:
                 self._usage.record_storage(project_id, containers)
             except (OSError, ReplyError) as exc:
                 raise Unavailable(f"object storage usage cannot be written: {exc}") from None
             sampled += len(containers)
+        if failed:
+            raise Unavailable(f"{failed} projects not sampled ({sampled} containers were): {first}")
         return sampled
 
 
@@ -255,11 +279,22 @@ def _translate(exc: Any, container: str, name: str | None) -> SWSError:
     if status == 403:
         return Forbidden(text or "Swift refused the request.")
     if status == 429:
-        retry = int((exc.http_response_headers or {}).get("retry-after", 1))
-        return RateLimited(text or "Too many requests.", retry_after=retry)
+        retry = (exc.http_response_headers or {}).get("retry-after", "1")
+        seconds = int(retry) if str(retry).isdigit() else 1  # an HTTP date is not worth parsing
+        return RateLimited(text or "Too many requests.", retry_after=max(seconds, 1))
     if status == 409:
         return Conflict(text or "Swift reported a conflict.")
     return Unavailable(f"object storage answered {status}: {text[:200]}")
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """What a request can raise below HTTP: connection errors (requests' are OSErrors) and a
+    body cut short (urllib3 and http.client raise their own)."""
+    from http.client import HTTPException
+
+    from urllib3.exceptions import HTTPError
+
+    return (OSError, HTTPException, HTTPError)
 
 
 def _header_time(value: str | None) -> datetime:
@@ -273,7 +308,9 @@ def _listing_time(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def tempauth_token(auth_url: str, user: str, key: str) -> Callable[[bool], str]:
+def tempauth_token(
+    auth_url: str, user: str, key: str, timeout: float = 10.0
+) -> Callable[[bool], str]:
     """A token source for a tempauth (or Swift v1 auth) reseller admin, renewed on request."""
     from swiftclient import client
 
@@ -281,26 +318,9 @@ def tempauth_token(auth_url: str, user: str, key: str) -> Callable[[bool], str]:
 
     def token(refresh: bool) -> str:
         if refresh or not cached:
-            _, fresh = client.get_auth(auth_url, user, key)
+            _, fresh = client.get_auth(auth_url, user, key, timeout=timeout)
             cached[:] = [fresh]
         return cached[0]
 
     return token
 
-
-def keystone_token(cloud: str, clouds_yaml: Path | None) -> Callable[[bool], str]:
-    """A token source for SWS's own clouds.yaml account, which needs Swift's reseller role."""
-    import openstack
-
-    from sws.drivers.openstack.connections import load_cloud
-    from sws.drivers.openstack.errors import translating
-
-    conn: Any = openstack.connection.Connection(config=load_cloud(cloud, clouds_yaml))
-
-    def token(refresh: bool) -> str:
-        with translating("a Keystone token for object storage"):
-            if refresh:
-                conn.session.invalidate()
-            return str(conn.session.get_token())
-
-    return token

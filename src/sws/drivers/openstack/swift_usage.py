@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from sws.drivers.base import ContainerInfo, ContainerUsage
-from sws_swift.resp import Arg, ProtocolError, Redis, Reply
+from sws_swift.resp import Arg, ProtocolError, Redis, Reply, raise_errors
 from sws_swift.usage_keys import HOUR, KEEP_SECONDS, hour_key, hour_of, usage_key
 
 FIELDS = ("requests", "bytes_in", "bytes_out", "byte_samples", "samples")
@@ -68,7 +68,8 @@ class SwiftUsage:
                 ("EXPIRE", key, KEEP_SECONDS),
             ]
         if commands:
-            self.redis.pipeline([*commands, ("EXPIRE", hour_key(self.prefix, hour), KEEP_SECONDS)])
+            expire = ("EXPIRE", hour_key(self.prefix, hour), KEEP_SECONDS)
+            raise_errors(self.redis.pipeline([*commands, expire]))
 
     def _hour(self, hour: int) -> list[ContainerUsage]:
         members = self.redis.call("SMEMBERS", hour_key(self.prefix, hour))
