@@ -265,7 +265,8 @@ class SwiftObjectStore:
                 raise Unavailable(f"object storage usage cannot be written: {exc}") from None
             sampled += len(containers)
         if failed:
-            raise Unavailable(f"{failed} projects not sampled ({sampled} containers were): {first}")
+            done = f"{sampled} containers were"
+            raise Unavailable(f"projects not sampled: {failed} ({done}): {first}")
         return sampled
 
 
@@ -323,4 +324,3 @@ def tempauth_token(
         return cached[0]
 
     return token
-
