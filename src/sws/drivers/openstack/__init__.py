@@ -87,7 +87,7 @@ def _one_swift_dir(settings: Settings) -> None:
         try:
             dirs.add(readconf(str(config.internal_client_conf), "app:proxy-server")
                      .get("swift_dir", "/etc/swift"))
-        except (OSError, ValueError, SystemExit) as exc:
+        except (Exception, SystemExit) as exc:  # unreadable: Swift prints why and exits
             raise _unusable(region, config, exc) from None
     if len(dirs) > 1:
         raise Invalid(
