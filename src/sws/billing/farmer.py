@@ -138,7 +138,8 @@ def _resync(
     owners = {k: _owner(history[k]) for k in stale}
     known = [o for o in owners.values() if o]
     repo.insert_accounts(conn, service.new_account_rows(conn, known, policy=policy, now=now))
-    subs = _lock_for_sync(conn, stale, known + [seen[k]["account_id"] for k in stale if k in seen])
+    changed = [k for k in stale if k in seen]  # the others are new: nobody else sees them yet
+    subs = _lock_for_sync(conn, changed, known + [seen[k]["account_id"] for k in changed])
     inserts, updates = [], []
     for key in stale:
         if owners[key] is None:
@@ -155,7 +156,7 @@ def _resync(
 
 
 def _lock_for_sync(
-    conn: Connection, stale: Sequence[repo.ResourceKey], account_ids: Sequence[str]
+    conn: Connection, changed: Sequence[repo.ResourceKey], account_ids: Sequence[str]
 ) -> dict[repo.ResourceKey, RowMapping]:
     """Lock the accounts, then their subscriptions: the order a charger takes them in.
 
@@ -164,7 +165,7 @@ def _lock_for_sync(
     so the account's coupons would be spent in another order than by a lone farmer.
     """
     repo.accounts(conn, account_ids, lock=True)
-    return repo.subscriptions_by_key(conn, stale, lock=True)
+    return repo.subscriptions_by_key(conn, changed, lock=True)
 
 
 def _owner(events: Sequence[ResourceEvent]) -> str | None:
