@@ -119,7 +119,7 @@ from swift.common.swob import wsgi_to_str
 from swift.common.utils import get_logger
 
 from sws_swift.resp import Arg, Redis, Reply, ReplyError
-from sws_swift.usage_keys import KEEP_SECONDS, hour_key, hour_of, usage_key
+from sws_swift.usage_keys import add_to_hour, hour_of, keep_hour
 from sws_swift.wsgi import CountedBody, CountingInput, container_path
 
 Env = dict[str, Any]
@@ -201,18 +201,10 @@ class UsageMeter:
     def commands(self, batch: Usage) -> list[Sequence[Arg]]:
         """The flush of `batch` as one MULTI ... EXEC transaction."""
         commands: list[Sequence[Arg]] = [("MULTI",)]
-        hours = set()
         for (hour, container), (requests, bytes_in, bytes_out) in batch.items():
-            key = usage_key(self.prefix, hour, container)
-            commands += [
-                ("HINCRBY", key, "requests", requests),
-                ("HINCRBY", key, "bytes_in", bytes_in),
-                ("HINCRBY", key, "bytes_out", bytes_out),
-                ("SADD", hour_key(self.prefix, hour), container),
-                ("EXPIRE", key, KEEP_SECONDS),
-            ]
-            hours.add(hour)
-        commands += [("EXPIRE", hour_key(self.prefix, h), KEEP_SECONDS) for h in sorted(hours)]
+            counts = {"requests": requests, "bytes_in": bytes_in, "bytes_out": bytes_out}
+            commands += add_to_hour(self.prefix, hour, container, counts)
+        commands += [keep_hour(self.prefix, h) for h in sorted({hour for hour, _ in batch})]
         commands.append(("EXEC",))
         return commands
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from sws.drivers.base import ContainerInfo, ContainerUsage
 from sws_swift.resp import Arg, ProtocolError, Redis, Reply, raise_errors
-from sws_swift.usage_keys import HOUR, KEEP_SECONDS, hour_key, hour_of, usage_key
+from sws_swift.usage_keys import HOUR, add_to_hour, hour_key, hour_of, keep_hour, usage_key
 
 FIELDS = ("requests", "bytes_in", "bytes_out", "byte_samples", "samples")
 
@@ -44,14 +44,26 @@ class SwiftUsage:
         self.settle_seconds = settle_seconds
 
     def usage(self, *, start: datetime, end: datetime) -> list[ContainerUsage]:
-        """Rows for the settled hours starting in `[start, end)`."""
+        """Rows for the settled hours starting in `[start, end)`: two round trips in all."""
         settled = int(self.now().timestamp()) - self.settle_seconds
         first = -(-int(start.timestamp()) // HOUR)
         last = min(-(-int(end.timestamp()) // HOUR), settled // HOUR)  # hours that have ended
-        rows: list[ContainerUsage] = []
-        for hour in range(first, last):
-            rows += self._hour(hour)
-        return rows
+        hours = range(first, last)
+        if not hours:
+            return []
+        sets = [("SMEMBERS", hour_key(self.prefix, hour)) for hour in hours]
+        listed = raise_errors(self.redis.pipeline(sets))
+        slots = [
+            (hour, name)
+            for hour, members in zip(hours, listed, strict=True)
+            for name in sorted(m.decode() for m in _list(members) if isinstance(m, bytes))
+        ]
+        if not slots:
+            return []
+        hashes = [("HMGET", usage_key(self.prefix, hour, name), *FIELDS) for hour, name in slots]
+        replies = raise_errors(self.redis.pipeline(hashes))
+        rows = (self._row(*slot, reply) for slot, reply in zip(slots, replies, strict=True))
+        return [row for row in rows if row is not None]
 
     def record_storage(self, project_id: str, containers: Iterable[ContainerInfo]) -> None:
         """Add one sample of each container's size to the current hour (one round trip)."""
@@ -59,48 +71,29 @@ class SwiftUsage:
         account = f"{self.account_prefix}{project_id}"
         commands: list[Sequence[Arg]] = []
         for container in containers:
-            member = f"{account}/{container.name}"
-            key = usage_key(self.prefix, hour, member)
-            commands += [
-                ("HINCRBY", key, "byte_samples", container.bytes_used),
-                ("HINCRBY", key, "samples", 1),
-                ("SADD", hour_key(self.prefix, hour), member),
-                ("EXPIRE", key, KEEP_SECONDS),
-            ]
+            sample = {"byte_samples": container.bytes_used, "samples": 1}
+            commands += add_to_hour(self.prefix, hour, f"{account}/{container.name}", sample)
         if commands:
-            expire = ("EXPIRE", hour_key(self.prefix, hour), KEEP_SECONDS)
-            raise_errors(self.redis.pipeline([*commands, expire]))
+            raise_errors(self.redis.pipeline([*commands, keep_hour(self.prefix, hour)]))
 
-    def _hour(self, hour: int) -> list[ContainerUsage]:
-        members = self.redis.call("SMEMBERS", hour_key(self.prefix, hour))
-        names = sorted(m.decode() for m in _list(members) if isinstance(m, bytes))
-        if not names:
-            return []
-        replies = self.redis.pipeline(
-            [("HMGET", usage_key(self.prefix, hour, name), *FIELDS) for name in names]
+    def _row(self, hour: int, name: str, reply: Reply) -> ContainerUsage | None:
+        """One container's hour; None for an account outside SWS's prefix."""
+        account, _, container = name.partition("/")
+        if not account.startswith(self.account_prefix) or not container:
+            return None
+        requests, bytes_in, bytes_out, byte_samples, samples = (
+            int(v) if isinstance(v, bytes) else 0 for v in _list(reply)
         )
-        started = datetime.fromtimestamp(hour * HOUR, UTC)
-        rows = []
-        for name, reply in zip(names, replies, strict=True):
-            account, _, container = name.partition("/")
-            if not account.startswith(self.account_prefix) or not container:
-                continue
-            requests, bytes_in, bytes_out, byte_samples, samples = (
-                int(v) if isinstance(v, bytes) else 0 for v in _list(reply)
-            )
-            rows.append(
-                ContainerUsage(
-                    project_id=account.removeprefix(self.account_prefix),
-                    container=container,
-                    hour_start=started,
-                    byte_seconds=byte_samples * HOUR // samples if samples else 0,
-                    requests=requests,
-                    bytes_out=bytes_out,
-                    bytes_in=bytes_in,
-                    region=self.region,
-                )
-            )
-        return rows
+        return ContainerUsage(
+            project_id=account.removeprefix(self.account_prefix),
+            container=container,
+            hour_start=datetime.fromtimestamp(hour * HOUR, UTC),
+            byte_seconds=byte_samples * HOUR // samples if samples else 0,
+            requests=requests,
+            bytes_out=bytes_out,
+            bytes_in=bytes_in,
+            region=self.region,
+        )
 
 
 def _list(reply: Reply) -> list[Reply]:
