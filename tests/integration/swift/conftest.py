@@ -39,6 +39,16 @@ def swift_env() -> Iterator[dict[str, str]]:
         _run("down")
 
 
+def usage_hash(env: dict[str, str], hour: int, member: str) -> dict[str, int]:
+    """The rig's sws_usage hash of `member` ('account/container') for `hour` (epoch hours)."""
+    key = f"{env['SWIFT_DEV_USAGE_PREFIX']}{hour}:{member}"
+    store = redis.Redis.from_url(env["SWIFT_DEV_USAGE_REDIS_URL"])
+    try:
+        return {k.decode(): int(v) for k, v in store.hgetall(key).items()}
+    finally:
+        store.close()
+
+
 @dataclass
 class Swift:
     """One test's view of the cluster: a fresh container, a token, and the rule writer."""
@@ -74,12 +84,7 @@ class Swift:
 
     def usage(self, hour: int) -> dict[str, int]:
         """This container's sws_usage hash for `hour` (epoch hours), as the proxies flushed it."""
-        key = f"{self.env['SWIFT_DEV_USAGE_PREFIX']}{hour}:{self.member}"
-        store = redis.Redis.from_url(self.env["SWIFT_DEV_USAGE_REDIS_URL"])
-        try:
-            return {k.decode(): int(v) for k, v in store.hgetall(key).items()}
-        finally:
-            store.close()
+        return usage_hash(self.env, hour, self.member)
 
     @property
     def member(self) -> str:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,10 +20,10 @@ from sws.billing import service as billing
 from sws.clock import SimulatedClock
 from sws.config import Settings, SwiftConfig
 from sws.drivers.openstack.objectstore import SwiftObjectStore
-from sws_swift.resp import Redis
-from sws_swift.usage_keys import hour_of, usage_key
+from sws_swift.usage_keys import hour_of
 from tests.api.conftest import Cloud, open_cloud
 from tests.api.test_storage import CATALOG, C, client_at, fetch, make_container, put, set_firewall
+from tests.integration.swift.conftest import usage_hash
 
 
 @pytest.fixture
@@ -95,11 +94,12 @@ def test_requests_and_egress_reach_the_bill_and_sizes_are_sampled(
         assert reader.get(f"{C}/media/objects/clip", headers=cloud.acme.headers).content
     cloud.container.tick()  # the first tick samples every tenant's containers
     listed = cloud.client.get(C, headers=cloud.acme.headers).json()
-    samples = _usage_hash(swift_env, hour, f"AUTH_{cloud.acme.id}/media")
+    slot = (hour_of(hour.timestamp()), f"AUTH_{cloud.acme.id}/media")
+    samples = usage_hash(swift_env, *slot)
     # One sample, of the size the account listing shows (Swift's container-updater, which the
     # rig does not run, refreshes it: 0 or 3,000 bytes).
     assert (samples["samples"], samples["byte_samples"]) == (1, listed[0]["bytes"])
-    _wait_for_flush(swift_env, hour, f"AUTH_{cloud.acme.id}/media", requests=3)
+    _wait_for_flush(swift_env, *slot, requests=3)
     for _ in range(3):  # the hour settles, then the farmer's usage lag passes
         cloud.settle(3600)
     month = hour.strftime("%Y-%m")
@@ -110,20 +110,9 @@ def test_requests_and_egress_reach_the_bill_and_sizes_are_sampled(
     assert media["requests_10k"] == Decimal("0.0003")  # the PUT and two GETs
 
 
-def _usage_hash(env: dict[str, str], hour: datetime, member: str) -> dict[str, int]:
-    redis = Redis.from_url(env["SWIFT_DEV_USAGE_REDIS_URL"], timeout=1)
-    try:
-        key = usage_key(env["SWIFT_DEV_USAGE_PREFIX"], hour_of(hour.timestamp()), member)
-        reply: Any = redis.call("HGETALL", key)
-    finally:
-        redis.close()
-    pairs = iter(reply)
-    return {field.decode(): int(value) for field, value in zip(pairs, pairs, strict=True)}
-
-
-def _wait_for_flush(env: dict[str, str], hour: datetime, member: str, *, requests: int) -> None:
+def _wait_for_flush(env: dict[str, str], hour: int, member: str, *, requests: int) -> None:
     """A proxy flushes its counts after it has answered; give it a moment."""
     deadline = time.monotonic() + 5
-    while _usage_hash(env, hour, member).get("requests", 0) < requests:
-        assert time.monotonic() < deadline, _usage_hash(env, hour, member)
+    while usage_hash(env, hour, member).get("requests", 0) < requests:
+        assert time.monotonic() < deadline, usage_hash(env, hour, member)
         time.sleep(0.05)

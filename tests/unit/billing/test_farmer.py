@@ -275,16 +275,15 @@ def test_object_storage_egress_is_rated_per_gb_out_on_the_container(books: Books
     assert bill.category("bandwidth") == 0  # egress of a container is not instance bandwidth
 
 
-class DownStorage:
+class DownStorage(FakeStorage):
     """Object storage whose usage Redis is down, until it comes back."""
 
-    def __init__(self, usage: list[StorageUsage]) -> None:
-        self.usage, self.down = usage, True
+    down = True
 
     def storage(self, *, start, end):  # type: ignore[no-untyped-def]
         if self.down:
             raise Unavailable("object storage usage cannot be read: connection refused")
-        return [u for u in self.usage if start <= u.hour_start < end]
+        return super().storage(start=start, end=end)
 
 
 def test_usage_that_cannot_be_read_waits_and_the_rest_of_the_pass_goes_on(books: Books) -> None:
