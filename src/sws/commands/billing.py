@@ -33,9 +33,9 @@ def settle(
     ] = 50,
 ) -> None:
     """Run the farmer once, with the clock at --until: every period due by then is charged."""
-    clock = SimulatedClock(common.run(lambda: common.moment(
-        until, field="until", detail=lambda _: f"{until!r} is not an ISO-8601 time with a zone"
-    )))
+    not_a_time = f"{until!r} is not an ISO-8601 time with a zone"
+    at = common.run(lambda: common.moment(until, field="until", detail=lambda _: not_a_time))
+    clock = SimulatedClock(at)
     container = common.container(clock)
     report = farmer.farm_pass(
         db=container.db, clock=clock, drivers=container.drivers(), batch=batch, close_months=False
