@@ -11,7 +11,8 @@ Format (see `sws/billing/prices.yaml`, the sample that ships with SWS):
          price: {CNY: "0.42", EUR: "0.05"}, monthly_cap: {CNY: "300"}}
 
 Amounts are strings or integers, never YAML floats. Every error names the offending field,
-e.g. `prices[3].price.CNY`, and nothing is loaded when any line is wrong.
+e.g. `prices[3].price.CNY` or `settings.grace_hours`. `parse` checks every part, settings
+included, before anything is written, so a file with any bad part loads nothing.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from math import isfinite
 from typing import Any
 
 import yaml
 
 from sws.billing.model import ANY_REGION, DEFAULT_POLICIES, Product, make_product
 from sws.errors import Invalid
+from sws.money import check_currency
 
 SETTINGS = ("grace_hours", "close_delay_hours", "low_balance_threshold", "default_currency")
+HOURS = ("grace_hours", "close_delay_hours")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +102,42 @@ def _moment(value: Any, field: str) -> datetime:
 
 
 def _settings(document: dict[str, Any]) -> dict[str, str]:
-    values = {k: str(v) for k, v in (document.get("settings") or {}).items() if k in SETTINGS}
-    for item, policy in (document.get("policies") or {}).items():
+    given = document.get("settings") or {}
+    if not isinstance(given, dict):
+        raise Invalid("settings is a mapping, e.g. {grace_hours: 72}", field="settings")
+    values = {k: _setting(k, v, f"settings.{k}") for k, v in given.items() if k in SETTINGS}
+    policies = document.get("policies") or {}
+    if not isinstance(policies, dict):
+        raise Invalid("policies is a mapping of item to stopped policy", field="policies")
+    for item, policy in policies.items():
         if item not in DEFAULT_POLICIES or not isinstance(policy, dict):
             raise Invalid(f"no stopped policy for {item!r}", field=f"policies.{item}")
         for name in ("charge_stopped", "charge_offloaded"):
             if name in policy:
                 values[f"{item}.{name}"] = str(bool(policy[name]))
     return values
+
+
+def _setting(name: str, value: Any, field: str) -> str:
+    """A setting as stored, once it has been checked the way `BillingPolicy` will read it."""
+    if name in HOURS:
+        return str(_hours(value, field))
+    if name == "low_balance_threshold":
+        amount = decimal(value, field)
+        if not amount.is_finite():
+            raise Invalid(f"{value!r} is not an amount", field=field)
+        return str(amount)
+    try:
+        return check_currency(str(value))
+    except Invalid as exc:
+        raise Invalid(exc.detail, field=field) from exc
+
+
+def _hours(value: Any, field: str) -> int | float:
+    try:
+        hours = float(str(value)) if not isinstance(value, bool) else float("nan")
+    except ValueError:
+        hours = float("nan")
+    if not isfinite(hours) or hours < 0:
+        raise Invalid(f"{value!r} is not a number of hours (0 or more)", field=field)
+    return int(hours) if hours.is_integer() else hours

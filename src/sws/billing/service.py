@@ -71,13 +71,13 @@ def list_prices(
 
 def add_prices(*, db: Database, clock: Clock, products: Sequence[Product]) -> int:
     """Add catalog lines; the same line again is a no-op. Returns how many were new."""
-    now = clock.now()
     with db.begin() as conn:
-        existing = {p.id: p for p in repo.all_products(conn)}
-        added = 0
-        for product in products:
-            added += _add_price(conn, product, existing, now)
-    return added
+        return _add_prices(conn, products, clock.now())
+
+
+def _add_prices(conn: Connection, products: Sequence[Product], now: datetime) -> int:
+    existing = {p.id: p for p in repo.all_products(conn)}
+    return sum(_add_price(conn, product, existing, now) for product in products)
 
 
 def _add_price(
@@ -660,9 +660,11 @@ def check(*, db: Database) -> CheckReport:
 
 
 def load_catalog_text(*, db: Database, clock: Clock, text: str) -> tuple[int, int]:
-    """Load a catalog file: (new prices, prices in the file). All or nothing."""
+    """Load a catalog file: (new prices, prices in the file). All or nothing: the file is
+    checked whole, then its prices and settings are written in one transaction."""
     parsed = catalog_file.parse(text)
-    added = add_prices(db=db, clock=clock, products=parsed.products)
-    if parsed.settings:
-        save_settings(db=db, values=parsed.settings)
+    policy_from(parsed.settings)
+    with db.begin() as conn:
+        added = _add_prices(conn, parsed.products, clock.now())
+        repo.save_settings(conn, parsed.settings)
     return added, len(parsed.products)
