@@ -21,7 +21,15 @@ from sws.errors import NotFound
 from sws.events import service as events
 from sws.identity.keystone import HttpKeystone, KeystoneAuth, TokenCache
 
-from .conftest import KEYSTONE, TRANSPORT, Project, Worker, keystone_token, wait_for
+from .conftest import (
+    KEYSTONE,
+    PASSWORD,
+    TRANSPORT,
+    Project,
+    Worker,
+    keystone_token,
+    wait_for,
+)
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -85,6 +93,35 @@ def test_keystone_token_authenticates_and_revoked_is_refused(
     assert client.get("/v1/auth/tokens", headers=_auth(fresh)).status_code == 401
     bad = client.post("/v1/auth/tokens", json={"name": projects["a"].user, "password": "wrong"})
     assert bad.status_code == 401
+
+
+def test_images_list_from_glance_and_the_console_can_launch(
+    client: Any, admin: Any, projects: dict[str, Project], container: Any
+) -> None:
+    """Issue 22, defect 1: `/v1/images` and the Images, Snapshots and Launch pages on Glance."""
+    token = keystone_token(projects["a"].user)
+    image_id = _image(admin)
+    listed = client.get("/v1/images", headers=_auth(token))
+    assert listed.status_code == 200, listed.text
+    assert image_id in [i["id"] for i in listed.json()]
+    one = client.get(f"/v1/images/{image_id}", headers=_auth(token))
+    assert one.status_code == 200, one.text
+    assert one.json()["image_type"] == "image"
+
+    from fastapi.testclient import TestClient
+
+    from sws.web.app import create_app
+
+    browser = TestClient(create_app(container))
+    form = browser.get("/console/login").text
+    csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    login = browser.post("/console/login", data={"csrf": csrf, "name": projects["a"].user,
+                                                 "password": PASSWORD}, follow_redirects=False)
+    assert login.status_code == 303, login.text
+    for page in ("/console/images", "/console/snapshots", "/console/instances/launch"):
+        answer = browser.get(page)
+        assert answer.status_code == 200, (page, answer.text[:500])
+    assert image_id in browser.get("/console/instances/launch").text
 
 
 def test_a_project_cannot_see_another_projects_servers(

@@ -461,14 +461,16 @@ def _unprefixed(key_name: str | None, project_id: str) -> str | None:
 
 
 def _image(i: Any) -> Image:
+    """Glance's `image_type` and `instance_uuid` are free-form properties: openstacksdk's Image
+    keeps the first under `properties` (it has no such attribute) and maps the second."""
     props = i.properties or {}
-    kind = i.image_type or props.get("image_type") or "image"
+    kind = props.get("image_type") or "image"
     return Image(
         id=i.id, name=i.name or "", status=i.status or "", min_disk_gb=_int(i.min_disk),
         min_ram_mb=_int(i.min_ram), size_bytes=_int(i.size), visibility=i.visibility or "",
         owner_project_id=i.owner_id, created_at=parse_time(i.created_at) or EPOCH,
         image_type="snapshot" if kind == "snapshot" else "image",
-        source_server_id=i.instance_uuid or props.get("instance_uuid"),
+        source_server_id=getattr(i, "instance_uuid", None) or props.get("instance_uuid"),
     )
 
 
