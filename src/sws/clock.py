@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from sws.errors import Invalid
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -44,4 +46,21 @@ def ensure_utc(moment: datetime) -> datetime:
     """Return `moment` in UTC; a naive datetime is a bug, not a guess."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: SWS times are timezone-aware UTC")
+    return moment.astimezone(UTC)
+
+
+# Times a caller may send: years of four digits every database stores and reads back alike.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def check_moment(moment: datetime, *, field: str) -> datetime:
+    """`moment` in UTC if it has a zone and lies in [EARLIEST, LATEST), else Invalid naming it."""
+    if moment.tzinfo is None:
+        raise Invalid(f"'{field}' needs a time zone, e.g. 2026-03-02T10:00:00Z", field=field)
+    if not EARLIEST <= moment < LATEST:
+        raise Invalid(
+            f"'{field}' must lie from {EARLIEST:%Y-%m-%d} up to {LATEST:%Y-%m-%d} (UTC)",
+            field=field,
+        )
     return moment.astimezone(UTC)

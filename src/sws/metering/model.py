@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sws.clock import ensure_utc
+from sws.clock import check_moment, ensure_utc
 from sws.drivers.base import InstanceReading
 from sws.errors import Invalid, SWSError
 
@@ -283,7 +283,7 @@ class SeriesQuery:
     def build(
         start: datetime, end: datetime, granularity: str | int, aggregate: str
     ) -> SeriesQuery:
-        start, end = ensure_utc(start), ensure_utc(end)
+        start, end = check_moment(start, field="from"), check_moment(end, field="to")
         if start >= end:
             raise Invalid("'from' must be before 'to'", field="from")
         seconds = parse_granularity(granularity)
@@ -291,6 +291,16 @@ class SeriesQuery:
             raise Invalid(f"aggregate must be one of {', '.join(AGGREGATES)}", field="aggregate")
         _refuse_too_many(start, end, seconds)
         return SeriesQuery(align(start, seconds), end, seconds, aggregate)
+
+
+def series_window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """[from, to) as a caller asked: `to` defaults to now, `from` to a day before `to`."""
+    end = now if end is None else check_moment(end, field="to")
+    if start is None:
+        return check_moment(end - timedelta(days=1), field="from"), end
+    return check_moment(start, field="from"), end
 
 
 def _refuse_too_many(start: datetime, end: datetime, seconds: int) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sws.drivers import base
 from sws.events import service as events
 from sws.web.api.compute import ServerPage, server_page
+from sws.web.api.params import Offset
 from sws.web.deps import Admin, Driver, Page, Services
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -84,7 +85,7 @@ def list_dead_letters(
     _admin: Admin,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DeadLetterPage:
     letters = events.list_dead_letters(db=services.db, limit=limit, offset=offset)
     return DeadLetterPage(
@@ -100,7 +101,7 @@ def list_resources(
     project_id: Annotated[str | None, Query(max_length=64)] = None,
     resource_type: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ResourceRead]:
     """What SWS knows from events: every tracked resource, deleted ones included."""
     states = events.list_resources(

@@ -12,6 +12,7 @@ from sws.audit import service as audit
 from sws.audit.model import AuditRecord
 from sws.bootstrap import Container
 from sws.identity.model import Principal
+from sws.web.api.params import Offset
 from sws.web.deps import Admin, Services
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -52,7 +53,7 @@ def list_audit(
     _admin: Admin,
     services: Services,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     action: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AuditPage:
     entries = audit.list_entries(db=services.db, limit=limit, offset=offset, action=action)

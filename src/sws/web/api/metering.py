@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sws.clock import ensure_utc
-from sws.errors import Invalid
+from sws.agents import service as agents
+from sws.bootstrap import Container
+from sws.errors import SWSError
 from sws.metering import alarms, exporter, service
-from sws.metering.model import SeriesQuery
+from sws.metering.model import SeriesQuery, series_window
 from sws.metering.repository import count_by
 from sws.metering.tables import alarm_deliveries
 from sws.metering.tables import alarms as alarm_table
@@ -51,14 +53,6 @@ class SeriesRead(BaseModel):
     points: list[PointRead]
 
 
-def _utc(value: datetime, name: str) -> datetime:
-    try:
-        return ensure_utc(value)
-    except ValueError as error:
-        detail = f"'{name}' needs a time zone, e.g. 2026-03-02T10:00:00Z"
-        raise Invalid(detail, field=name) from error
-
-
 @router.get("/metrics/{resource_id}", response_model=list[MeterRead])
 def list_meters(resource_id: str, caller: Caller, services: Services) -> list[MeterRead]:
     found = service.list_meters(
@@ -81,8 +75,7 @@ def get_series(
     aggregate: Annotated[str, Query(max_length=8)] = "mean",
     device: Annotated[str, Query(max_length=64)] = "",
 ) -> SeriesRead:
-    end = services.clock.now() if end is None else _utc(end, "to")
-    start = end - timedelta(days=1) if start is None else _utc(start, "from")
+    start, end = series_window(start, end, services.clock.now())
     request = SeriesQuery.build(start, end, granularity, aggregate)
     found = service.query(
         db=services.db, project_id=caller.tenant_id, resource_id=resource_id, meter=meter,
@@ -240,7 +233,7 @@ def bandwidth(
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
 ) -> list[BandwidthRead]:
-    usage = service.bandwidth_usage(db=services.db, start=_utc(start, "from"), end=_utc(end, "to"))
+    usage = service.bandwidth_usage(db=services.db, start=start, end=end)
     return [BandwidthRead.model_validate(u, from_attributes=True) for u in usage]
 
 
@@ -258,4 +251,16 @@ def prometheus(services: Services) -> Response:
         lines = exporter.health_lines(runtime.health, counts)
         if services.settings.metering_prometheus_instances:
             lines += exporter.instance_lines(runtime.collector.last_readings)
+    lines += _agent_lines(services)
     return Response("\n".join(lines) + "\n", media_type=exporter.CONTENT_TYPE)
+
+
+def _agent_lines(services: Container) -> list[str]:
+    """Node agents (stale, behind, unknown host) of the default region."""
+    try:
+        found = agents.summaries(db=services.db, clock=services.clock,
+                                 settings=services.settings, driver=services.driver())
+    except SWSError as error:  # the cloud is unreachable: SWS's own health stays readable
+        logging.getLogger(__name__).warning("agent metrics left out: %s", error.detail)
+        return []
+    return exporter.agent_lines(found)
