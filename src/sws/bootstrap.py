@@ -19,6 +19,7 @@ from sws.events import service as events
 from sws.events.bus import InProcessBus
 from sws.identity import service as identity
 from sws.identity.auth import AuthBackend, LocalAuth
+from sws.identity.throttle import LoginThrottle, build_throttle
 from sws.loadbalancer import service as loadbalancers
 from sws.metering import alarms as metering_alarms
 from sws.metering import service as metering_service
@@ -45,6 +46,7 @@ class Container:
     db: Database
     clock: Clock
     auth: AuthBackend
+    login_throttle: LoginThrottle  # shared by every process through Redis or the database
     regions: dict[str, RegionRuntime] = field(default_factory=dict)
     cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
     stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
@@ -104,7 +106,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     if settings.driver == "openstack":
         settings = _with_catalog_regions(settings)
     auth = _auth(settings, db, clock)
-    container = Container(settings=settings, db=db, clock=clock, auth=auth)
+    container = Container(
+        settings=settings, db=db, clock=clock, auth=auth,
+        login_throttle=build_throttle(settings, db=db, clock=clock),
+    )
     for name in settings.regions:
         if settings.driver == "openstack":
             container.cloud_drivers[name] = _openstack_region(settings, name)
@@ -148,8 +153,12 @@ def _auth(settings: Settings, db: Database, clock: Clock) -> AuthBackend:
         return KeystoneAuth(
             db=db, clock=clock, keystone=HttpKeystone(_keystone_url(settings)), cache=cache,
             admin_roles=tuple(settings.keystone_admin_roles),
+            operator_tenant=settings.operator_tenant,
         )
-    return LocalAuth(db=db, clock=clock, ttl=timedelta(seconds=settings.token_ttl_seconds))
+    return LocalAuth(
+        db=db, clock=clock, ttl=timedelta(seconds=settings.token_ttl_seconds),
+        operator_tenant=settings.operator_tenant,
+    )
 
 
 def _keystone_url(settings: Settings) -> str:

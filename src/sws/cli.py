@@ -49,6 +49,9 @@ app.add_typer(billing_commands.catalog_app, name="catalog")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 console = Console()
+# SWS decides which X-Forwarded-For to believe (SWS_TRUSTED_PROXIES); uvicorn's own handling
+# would believe any client of 127.0.0.1, so a local client could pick its address.
+UVICORN: dict[str, Any] = {"proxy_headers": False}
 
 
 def _container() -> bootstrap.Container:
@@ -82,7 +85,7 @@ def up(
     port = port or container.settings.port
     _print_welcome(f"http://{host}:{port}", container.settings.home, credentials)
     _start_ticker(container)
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(container), host=host, port=port, log_level="info", **UVICORN)
 
 
 @app.command()
@@ -97,7 +100,7 @@ def api(
 
     container = _container()
     uvicorn.run(create_app(container), host=host or container.settings.host,
-                port=port or container.settings.port, log_level="info")
+                port=port or container.settings.port, log_level="info", **UVICORN)
 
 
 def _start_ticker(container: bootstrap.Container) -> None:
@@ -238,6 +241,7 @@ def user_create(
     user = common.run(lambda: identity.create_user(
         db=container.db, clock=container.clock, tenant_id=tenant,
         name=name, password=password, role=role,
+        operator_tenant=container.settings.operator_tenant,
     ))
     console.print(json.dumps({"id": user.id, "name": user.name, "role": user.role}))
 
@@ -257,9 +261,26 @@ def user_disable(user_id: str) -> None:
     """Disable a user and revoke their tokens."""
     container = _container()
     common.run(lambda: identity.set_user_enabled(
-        db=container.db, clock=container.clock, user_id=user_id, enabled=False
+        db=container.db, clock=container.clock, user_id=user_id, enabled=False,
+        operator_tenant=container.settings.operator_tenant,
     ))
     console.print(f"user {user_id} disabled")
+
+
+@admin_app.command("recover")
+def admin_recover(
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+    name: Annotated[str, typer.Option(help="The admin's user name.")] = "admin",
+) -> None:
+    """Give the cloud an admin again: create or re-enable NAME in the operator tenant (which
+    is created or re-enabled too) with a new password, revoking its old tokens."""
+    container = _container()
+    user = common.run(lambda: identity.recover_admin(
+        db=container.db, clock=container.clock, name=name, password=password,
+        operator_tenant=container.settings.operator_tenant,
+    ))
+    console.print(json.dumps({"id": user.id, "name": user.name, "role": user.role}))
 
 
 @user_app.command("reset-password")

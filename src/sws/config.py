@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -128,12 +129,38 @@ class Settings(BaseSettings):
     # simulated store. Container sizes are sampled every N s for GB-month billing.
     swift: dict[str, SwiftConfig] = Field(default_factory=dict)
     swift_sample_seconds: float = Field(default=300.0, gt=0, le=3600)  # every hour sampled
+    # Authentication and abuse limits (docs/api.md). The operator tenant's admin users are the
+    # cloud's admins; an admin role in any other tenant means nothing.
+    operator_tenant: str = Field(default="operator", min_length=2, max_length=64)
+    # Shared state between processes (the login throttle); unset, the database holds it.
+    redis_url: str | None = Field(default=None, pattern=r"^(redis|unix)://")
+    redis_prefix: str = Field(default="sws:", min_length=1, max_length=64)  # of SWS's keys
+    login_max_failures: int = Field(default=5, ge=1)  # per (user name, client address) ...
+    login_window_seconds: int = Field(default=60, ge=1)  # ... in this sliding window
+    # Proxies (CIDRs) whose X-Forwarded-For is believed; anyone else's is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)  # any request body
+    max_object_bytes: int = Field(default=100 << 20, ge=1024)  # an object upload
+    # /metrics answers a bearer `metrics_token`, or a client in `metrics_allow` (CIDRs).
+    metrics_token: str | None = Field(default=None, min_length=16, repr=False)
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # Alarm webhooks may target private, loopback and link-local addresses only if allowed;
+    # the operator's internal networks (CIDRs) are listed here to refuse them too.
+    webhook_allow_private: bool = False
+    webhook_blocked_networks: list[str] = Field(default_factory=list)
 
     @field_validator("regions")
     @classmethod
     def _regions_not_empty(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one region is needed")
+        return value
+
+    @field_validator("trusted_proxies", "metrics_allow", "webhook_blocked_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
         return value
 
     @property

@@ -36,7 +36,8 @@ def seed_first_start(container: Container) -> list[Credential] | None:
     The container's regions must exist already (`sws up` ensures them at start-up)."""
     if identity.has_tenants(db=container.db):
         return None
-    credentials = [_tenant_with_users(container, "operator", "UTC", "CNY", ("admin",), "admin")]
+    operator = container.settings.operator_tenant
+    credentials = [_tenant_with_users(container, operator, "UTC", "CNY", ("admin",), "admin")]
     for name, zone, currency, users in DEMO_TENANTS:
         credentials.append(_tenant_with_users(container, name, zone, currency, users, "member"))
     flat = [c for group in credentials for c in group]
@@ -68,6 +69,7 @@ def _tenant_with_users(
         user = identity.create_user(
             db=container.db, clock=container.clock, tenant_id=tenant.id,
             name=user_name, password=password, role=role,
+            operator_tenant=container.settings.operator_tenant,
         )
         made.append(Credential(user_name, password, name, role))
         if role == "member" and user_name == users[0]:

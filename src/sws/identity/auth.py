@@ -15,9 +15,9 @@ from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Unauthorized
 from sws.identity import repository as repo
-from sws.identity.model import IssuedToken, Principal, User
+from sws.identity.model import IssuedToken, Principal, Role, User, cloud_role
 
-BAD_CREDENTIALS = "the user name or password is wrong, or the user is disabled"
+BAD_CREDENTIALS = "the user name or password is wrong, or the user or its tenant is disabled"
 
 
 class AuthBackend(Protocol):
@@ -52,15 +52,19 @@ class PasswordHashing:
 class LocalAuth:
     """Users and argon2 hashes in SWS's own database; tokens stored as SHA-256 hashes."""
 
-    def __init__(self, *, db: Database, clock: Clock, ttl: timedelta) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, ttl: timedelta, operator_tenant: str = "operator"
+    ) -> None:
         self._db = db
         self._clock = clock
         self._ttl = ttl
+        self._operator_tenant = operator_tenant
         self._passwords = PasswordHashing()
         self._dummy_hash = self._passwords.hash(secrets.token_hex(16))
 
     def issue_token(self, *, name: str, password: str) -> IssuedToken:
-        user = self._check_password(name, password)
+        found = self._check_password(name, password)
+        user = found.user
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
         token_id = str(uuid.uuid4())
@@ -69,32 +73,37 @@ class LocalAuth:
                 conn, token_id=token_id, token_hash=hash_secret(secret), user_id=user.id,
                 issued_at=now, expires_at=now + self._ttl,
             )
-        return IssuedToken(secret=secret, principal=_principal(user, token_id, now + self._ttl))
+        role = cloud_role(user.role, found.tenant_name, self._operator_tenant)
+        principal = _principal(user, role, token_id, now + self._ttl)
+        return IssuedToken(secret=secret, principal=principal)
 
     def validate(self, *, secret: str) -> Principal:
         with self._db.read() as conn:
             row = repo.find_live_token(conn, hash_secret(secret), self._clock.now())
         if row is None or not row["enabled"] or not row["tenant_enabled"]:
             raise Unauthorized("the token is missing, expired or revoked")
-        return _principal(repo.user_from_row(row), row["token_id"], row["expires_at"])
+        user = repo.user_from_row(row)
+        role = cloud_role(user.role, row["tenant_name"], self._operator_tenant)
+        return _principal(user, role, row["token_id"], row["expires_at"])
 
     def revoke(self, *, principal: Principal) -> None:
         with self._db.begin() as conn:
             repo.revoke_token(conn, principal.token_id, self._clock.now())
 
-    def _check_password(self, name: str, password: str) -> User:
+    def _check_password(self, name: str, password: str) -> repo.Credentials:
+        """The user's credentials, if the password is right and both user and tenant enabled."""
         with self._db.read() as conn:
-            found = repo.find_user_with_hash(conn, name)
+            found = repo.find_credentials(conn, name)
         # Verify against a dummy hash for unknown users so timing does not reveal names.
-        password_hash = found[1] if found else self._dummy_hash
+        password_hash = found.password_hash if found else self._dummy_hash
         valid = self._passwords.verify(password_hash, password)
-        if found is None or not valid or not found[0].enabled:
+        if found is None or not valid or not (found.user.enabled and found.tenant_enabled):
             raise Unauthorized(BAD_CREDENTIALS)
-        return found[0]
+        return found
 
 
-def _principal(user: User, token_id: str, expires_at: datetime) -> Principal:
+def _principal(user: User, role: Role, token_id: str, expires_at: datetime) -> Principal:
     return Principal(
         user_id=user.id, user_name=user.name, tenant_id=user.tenant_id,
-        role=user.role, token_id=token_id, expires_at=expires_at,
+        role=role, token_id=token_id, expires_at=expires_at,
     )

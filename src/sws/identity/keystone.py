@@ -6,7 +6,9 @@
   token's SHA-256. After that time the token is checked again, so a token revoked in Keystone
   is refused at most one cache period later; one revoked through SWS is dropped at once.
 - The token's project is the SWS tenant (same id), created on first sight; a role listed in
-  `keystone_admin_roles` makes the caller an SWS admin, anything else a member.
+  `keystone_admin_roles` on the operator tenant's project (`operator_tenant`, by SWS tenant
+  name) makes the caller an SWS admin; on any other project, or any other role, a member.
+  A tenant disabled in SWS refuses its tokens and logins.
 - `issue_token` logs in with a user name and password (domain Default) and returns a
   Keystone token scoped to the user's default project, or else its first project.
 - When Keystone cannot be reached (or answers 5xx), a token validated before keeps working
@@ -26,7 +28,7 @@ from sws.db.engine import Database
 from sws.errors import Unauthorized, Unavailable
 from sws.identity import repository as repo
 from sws.identity.auth import BAD_CREDENTIALS, hash_secret
-from sws.identity.model import IssuedToken, Principal, Role, Tenant
+from sws.identity.model import IssuedToken, Principal, Role, Tenant, cloud_role
 
 REJECTED = "the token is missing, expired or revoked"
 
@@ -118,13 +120,14 @@ class KeystoneAuth:
         keystone: KeystoneAPI,
         cache: TokenCache,
         admin_roles: tuple[str, ...] = ("admin",),
+        operator_tenant: str = "operator",
     ) -> None:
         self._db = db
         self._clock = clock
         self._keystone = keystone
         self._cache = cache
         self._admin_roles = frozenset(admin_roles)
-        self._known_tenants: set[str] = set()
+        self._operator_tenant = operator_tenant
 
     def validate(self, *, secret: str) -> Principal:
         key, now = hash_secret(secret), self._clock.now()
@@ -166,20 +169,22 @@ class KeystoneAuth:
             raise self._unavailable(exc) from exc
 
     def _remember(self, key: str, secret: str, info: TokenInfo, now: datetime) -> Principal:
-        self._ensure_tenant(info.project_id, info.project_name)
+        tenant = self._ensure_tenant(info.project_id, info.project_name)
         principal = Principal(
             user_id=info.user_id, user_name=info.user_name, tenant_id=info.project_id,
-            role=self._role(info.roles), token_id=key, expires_at=info.expires_at,
+            role=self._role(info.roles, tenant), token_id=key, expires_at=info.expires_at,
         )
         self._cache.put(key, _Entry(principal=principal, secret=secret, checked_at=now))
         return principal
 
-    def _role(self, roles: tuple[str, ...]) -> Role:
-        return "admin" if self._admin_roles.intersection(roles) else "member"
+    def _role(self, roles: tuple[str, ...], tenant: Tenant) -> Role:
+        """Admin only through an admin role on the operator tenant's project."""
+        role: Role = "admin" if self._admin_roles.intersection(roles) else "member"
+        return cloud_role(role, tenant.name, self._operator_tenant)
 
-    def _ensure_tenant(self, project_id: str, project_name: str) -> None:
-        if project_id in self._known_tenants:
-            return
+    def _ensure_tenant(self, project_id: str, project_name: str) -> Tenant:
+        """The project's tenant, created on first sight; read each time (once per cache
+        period of a token), so that disabling a tenant in SWS locks its tokens out."""
         with self._db.begin() as conn:
             tenant = repo.get_tenant(conn, project_id)
             if tenant is None:
@@ -193,7 +198,7 @@ class KeystoneAuth:
                 repo.insert_tenant(conn, tenant)
         if not tenant.enabled:
             raise Unauthorized(f"tenant {tenant.name} is disabled in SWS")
-        self._known_tenants.add(project_id)
+        return tenant
 
     def _unavailable(self, exc: Exception) -> Unavailable:
         return Unavailable(

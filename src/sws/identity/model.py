@@ -67,6 +67,19 @@ class IssuedToken:
     principal: Principal
 
 
+def cloud_role(role: Role, tenant_name: str, operator_tenant: str) -> Role:
+    """A user is the cloud's admin only as an admin of the operator tenant; an admin role in
+    any other tenant (which a tenant must never be able to grant itself) means member."""
+    return "admin" if role == "admin" and tenant_name == operator_tenant else "member"
+
+
+def check_admin_placement(role: Role, tenant_name: str, operator_tenant: str) -> None:
+    if role == "admin" and tenant_name != operator_tenant:
+        raise Invalid(
+            f"only users of the operator tenant {operator_tenant!r} can be admins", field="role"
+        )
+
+
 def check_name(value: str, *, field: str) -> str:
     if not NAME_PATTERN.match(value):
         raise Invalid(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -91,9 +91,51 @@ def get_user(conn: Connection, user_id: str) -> User | None:
     return _user(row) if row else None
 
 
-def find_user_with_hash(conn: Connection, name: str) -> tuple[User, str] | None:
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A user as a login sees it: with its password hash and its tenant's name and state."""
+
+    user: User
+    password_hash: str
+    tenant_name: str
+    tenant_enabled: bool
+
+
+def find_credentials(conn: Connection, name: str) -> Credentials | None:
+    query = (
+        select(t.users, t.tenants.c.name.label("tenant_name"),
+               t.tenants.c.enabled.label("tenant_enabled"))
+        .join(t.tenants, t.tenants.c.id == t.users.c.tenant_id)
+        .where(t.users.c.name == name)
+    )
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    return Credentials(
+        user=_user(row), password_hash=row["password_hash"], tenant_name=row["tenant_name"],
+        tenant_enabled=bool(row["tenant_enabled"]),
+    )
+
+
+def find_user_by_name(conn: Connection, name: str) -> User | None:
     row = conn.execute(select(t.users).where(t.users.c.name == name)).mappings().first()
-    return (_user(row), row["password_hash"]) if row else None
+    return _user(row) if row else None
+
+
+def find_tenant_by_name(conn: Connection, name: str) -> Tenant | None:
+    row = conn.execute(select(t.tenants).where(t.tenants.c.name == name)).mappings().first()
+    return _tenant(row) if row else None
+
+
+def lock_enabled_admins(conn: Connection, tenant_id: str) -> list[str]:
+    """The ids of the tenant's enabled admins, locked until the transaction ends."""
+    query = (
+        select(t.users.c.id)
+        .where(t.users.c.tenant_id == tenant_id, t.users.c.role == "admin",
+               t.users.c.enabled.is_(True))
+        .with_for_update()
+    )
+    return list(conn.execute(query).scalars())
 
 
 def user_name_taken(conn: Connection, name: str) -> bool:
@@ -129,11 +171,11 @@ def insert_token(
 
 
 def find_live_token(conn: Connection, token_hash: str, now: datetime) -> RowMapping | None:
-    """The token row joined with its user (and its tenant's `tenant_enabled`), if the token is
-    neither revoked nor expired."""
+    """The token row joined with its user (and its tenant's `tenant_enabled` and `tenant_name`),
+    if the token is neither revoked nor expired."""
     query = (
         select(t.tokens.c.id.label("token_id"), t.tokens.c.expires_at, t.users,
-               t.tenants.c.enabled.label("tenant_enabled"))
+               t.tenants.c.enabled.label("tenant_enabled"), t.tenants.c.name.label("tenant_name"))
         .join(t.users, t.users.c.id == t.tokens.c.user_id)
         .join(t.tenants, t.tenants.c.id == t.users.c.tenant_id)
         .where(t.tokens.c.token_hash == token_hash)
@@ -159,3 +201,23 @@ def user_from_row(row: RowMapping) -> User:
 def _fields(value: Tenant | User) -> dict[str, Any]:
     return asdict(value)
 
+
+
+def login_failures_since(conn: Connection, key: str, since: datetime) -> list[datetime]:
+    """When `key` failed to log in after `since`, earliest first."""
+    query = (
+        select(t.login_failures.c.failed_at)
+        .where(t.login_failures.c.key == key, t.login_failures.c.failed_at > since)
+        .order_by(t.login_failures.c.failed_at)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def add_login_failure(conn: Connection, key: str, at: datetime, horizon: datetime) -> None:
+    """Record a failure, and forget every failure (of any key) older than `horizon`."""
+    conn.execute(t.login_failures.delete().where(t.login_failures.c.failed_at <= horizon))
+    conn.execute(t.login_failures.insert().values(key=key, failed_at=at))
+
+
+def clear_login_failures(conn: Connection, key: str) -> None:
+    conn.execute(t.login_failures.delete().where(t.login_failures.c.key == key))

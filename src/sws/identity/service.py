@@ -1,26 +1,50 @@
-"""Identity use cases: create and manage tenants and users, list regions."""
+"""Identity use cases: log in, create and manage tenants and users, recover an admin, regions.
+
+The cloud always keeps an admin: the operator tenant (`operator_tenant`, by name) cannot be
+disabled, nor its last enabled admin user; `recover_admin` (`sws admin recover`) gives back
+an admin to an operator who lost every password."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
 
+from sqlalchemy import Connection
+
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import Conflict, NotFound
+from sws.errors import Conflict, NotFound, Unauthorized
 from sws.identity import repository as repo
-from sws.identity.auth import PasswordHashing
+from sws.identity.auth import AuthBackend, PasswordHashing
 from sws.identity.model import (
+    IssuedToken,
     Region,
     Tenant,
     User,
+    check_admin_placement,
     check_name,
     check_password,
     check_role,
     check_tenant_fields,
 )
+from sws.identity.throttle import LoginThrottle
 
 _passwords = PasswordHashing()
+OPERATOR_TENANT = "operator"
+
+
+def log_in(
+    *, auth: AuthBackend, throttle: LoginThrottle, name: str, password: str, address: str
+) -> IssuedToken:
+    """A token for `name`, unless this (name, address) failed too often lately (429)."""
+    throttle.check(name, address)
+    try:
+        issued = auth.issue_token(name=name, password=password)
+    except Unauthorized:
+        throttle.failed(name, address)
+        raise
+    throttle.succeeded(name, address)
+    return issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +82,16 @@ def list_tenants(*, db: Database, limit: int, marker: str | None) -> list[Tenant
         return repo.list_tenants(conn, limit, marker)
 
 
-def update_tenant(*, db: Database, tenant_id: str, changes: TenantChanges) -> Tenant:
+def update_tenant(
+    *, db: Database, tenant_id: str, changes: TenantChanges,
+    operator_tenant: str = OPERATOR_TENANT,
+) -> Tenant:
     current = get_tenant(db=db, tenant_id=tenant_id)
+    if changes.enabled is False and current.name == operator_tenant:
+        raise Conflict(
+            f"the operator tenant {operator_tenant!r} cannot be disabled: its admins run the "
+            "cloud", field="enabled",
+        )
     values = {k: v for k, v in asdict(changes).items() if v is not None}
     check_tenant_fields(
         name=current.name,
@@ -72,8 +104,10 @@ def update_tenant(*, db: Database, tenant_id: str, changes: TenantChanges) -> Te
 
 
 def create_user(
-    *, db: Database, clock: Clock, tenant_id: str, name: str, password: str, role: str = "member"
+    *, db: Database, clock: Clock, tenant_id: str, name: str, password: str, role: str = "member",
+    operator_tenant: str = OPERATOR_TENANT,
 ) -> User:
+    """A new user; only the operator tenant's users may have the admin role."""
     check_name(name, field="name")
     check_password(password)
     user = User(
@@ -82,8 +116,10 @@ def create_user(
     )
     password_hash = _passwords.hash(password)
     with db.begin() as conn:
-        if repo.get_tenant(conn, tenant_id) is None:
+        tenant = repo.get_tenant(conn, tenant_id)
+        if tenant is None:
             raise NotFound(f"tenant {tenant_id} not found", field="tenant_id")
+        check_admin_placement(user.role, tenant.name, operator_tenant)
         if repo.user_name_taken(conn, name):
             raise Conflict(f"a user named {name!r} exists already", field="name")
         repo.insert_user(conn, user, password_hash)
@@ -106,13 +142,75 @@ def list_users(
         return repo.list_users(conn, tenant_id, limit, marker)
 
 
-def set_user_enabled(*, db: Database, clock: Clock, user_id: str, enabled: bool) -> User:
-    get_user(db=db, user_id=user_id)
+def set_user_enabled(
+    *, db: Database, clock: Clock, user_id: str, enabled: bool,
+    operator_tenant: str = OPERATOR_TENANT,
+) -> User:
+    user = get_user(db=db, user_id=user_id)
     with db.begin() as conn:
+        if not enabled:
+            _keep_an_admin(conn, user, operator_tenant)
         repo.update_user(conn, user_id, {"enabled": enabled})
         if not enabled:
             repo.revoke_user_tokens(conn, user_id, clock.now())
     return get_user(db=db, user_id=user_id)
+
+
+def _keep_an_admin(conn: Connection, user: User, operator_tenant: str) -> None:
+    """Refuse to disable the operator tenant's last enabled admin (the rows stay locked)."""
+    operator = repo.find_tenant_by_name(conn, operator_tenant)
+    if operator is None or user.tenant_id != operator.id:
+        return
+    admins = repo.lock_enabled_admins(conn, operator.id)
+    if admins == [user.id]:
+        raise Conflict(
+            f"{user.name} is the last enabled admin of the cloud; enable or create another "
+            "admin first (or use `sws admin recover`)", field="enabled",
+        )
+
+
+def recover_admin(
+    *, db: Database, clock: Clock, name: str, password: str,
+    operator_tenant: str = OPERATOR_TENANT,
+) -> User:
+    """Make `name` an enabled admin of the operator tenant with this password, creating the
+    tenant or the user as needed and enabling both; the user's old tokens are revoked."""
+    check_name(name, field="name")
+    check_password(password)
+    with db.begin() as conn:
+        operator = _enabled_operator(conn, clock, operator_tenant)
+        found = repo.find_user_by_name(conn, name)
+        if found is not None and found.tenant_id != operator.id:
+            raise Conflict(
+                f"user {name!r} belongs to another tenant; choose another name", field="name"
+            )
+        user_id = found.id if found else _insert_admin(conn, clock, operator.id, name)
+        values = {"role": "admin", "enabled": True, "password_hash": _passwords.hash(password)}
+        repo.update_user(conn, user_id, values)
+        repo.revoke_user_tokens(conn, user_id, clock.now())
+    return get_user(db=db, user_id=user_id)
+
+
+def _enabled_operator(conn: Connection, clock: Clock, operator_tenant: str) -> Tenant:
+    operator = repo.find_tenant_by_name(conn, operator_tenant)
+    if operator is None:
+        check_tenant_fields(name=operator_tenant, billing_timezone="UTC", currency="CNY")
+        operator = Tenant(
+            id=uuid.uuid4().hex, name=operator_tenant, billing_timezone="UTC", currency="CNY",
+            enabled=True, created_at=clock.now(),
+        )
+        repo.insert_tenant(conn, operator)
+    repo.update_tenant(conn, operator.id, {"enabled": True})
+    return operator
+
+
+def _insert_admin(conn: Connection, clock: Clock, tenant_id: str, name: str) -> str:
+    user = User(
+        id=uuid.uuid4().hex, tenant_id=tenant_id, name=name, role="admin", enabled=True,
+        created_at=clock.now(),
+    )
+    repo.insert_user(conn, user, password_hash="")
+    return user.id
 
 
 def reset_password(*, db: Database, clock: Clock, user_id: str, password: str) -> User:

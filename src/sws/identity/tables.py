@@ -1,8 +1,8 @@
-"""Identity tables: regions, tenants, users and hashed bearer tokens."""
+"""Identity tables: regions, tenants, users, hashed bearer tokens and failed logins."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 
 from sws.db.metadata import UTCDateTime, metadata
 
@@ -45,4 +45,14 @@ tokens = Table(
     Column("issued_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# One row per failed login, keyed by a hash of (user name, client address); rows older than
+# the throttle window are deleted as new failures arrive.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, index=True),
+    Column("failed_at", UTCDateTime, nullable=False, index=True),
 )

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from sws import __version__
 from sws.bootstrap import Container
-from sws.web import console, problems
+from sws.web import console, guards, problems
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
 from sws.web.api import loadbalancer as loadbalancer_api
@@ -41,9 +41,20 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(loadbalancer_api.admin_router)
     app.include_router(storage_api.router)
     console.install(app, container)
+    _guard(app, container)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def _guard(app: FastAPI, container: Container) -> None:
+    """The ASGI guards; added last, the client address is settled first (outermost)."""
+    s = container.settings
+    app.add_middleware(guards.MetricsGuard, token=s.metrics_token,
+                       allowed=guards.networks(s.metrics_allow))
+    limits = guards.BodyLimits(default=s.max_body_bytes, objects=s.max_object_bytes)
+    app.add_middleware(guards.BodyLimit, limits=limits)
+    app.add_middleware(guards.ClientAddress, trusted=guards.networks(s.trusted_proxies))

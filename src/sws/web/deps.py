@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Query, Request
 
 from sws.bootstrap import Container
 from sws.drivers.base import CloudDriver
-from sws.errors import Forbidden, Unauthorized
+from sws.errors import Forbidden, SWSError, Unauthorized
 from sws.identity.model import Principal
 
 MAX_PAGE = 1000
@@ -21,10 +21,17 @@ def container(request: Request) -> Container:
 
 
 def _bearer(authorization: str | None, x_auth_token: str | None) -> str:
-    if x_auth_token:
-        return x_auth_token
+    bearer = None
     if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
+        bearer = authorization[7:].strip()
+    if authorization and x_auth_token and bearer != x_auth_token:
+        # One credential per request: never guess which of two callers is meant.
+        raise SWSError(
+            "send one token: Authorization and X-Auth-Token differ", field="X-Auth-Token"
+        )
+    secret = x_auth_token or bearer
+    if secret:
+        return secret
     raise Unauthorized("send a token as 'Authorization: Bearer <token>' or 'X-Auth-Token'")
 
 

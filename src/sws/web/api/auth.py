@@ -1,12 +1,16 @@
-"""Routes for tokens: log in, see who you are, log out."""
+"""Routes for tokens: log in (throttled per user name and client address), see who you are,
+log out."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sws.identity import service as identity
+from sws.identity.throttle import TooManyLogins
+from sws.web import problems
 from sws.web.deps import Caller, Services
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -33,8 +37,17 @@ class TokenRead(BaseModel):
 
 
 @router.post("/tokens", status_code=201, response_model=TokenRead)
-def create_token(body: TokenCreate, services: Services) -> TokenRead:
-    issued = services.auth.issue_token(name=body.name, password=body.password)
+def create_token(body: TokenCreate, request: Request, services: Services) -> Response | TokenRead:
+    address = request.client.host if request.client else "unknown"
+    try:
+        issued = identity.log_in(
+            auth=services.auth, throttle=services.login_throttle, name=body.name,
+            password=body.password, address=address,
+        )
+    except TooManyLogins as exc:
+        response = problems.problem(exc.status, exc.title, exc.detail, field=exc.field)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     who = PrincipalRead.model_validate(issued.principal, from_attributes=True)
     return TokenRead(token=issued.secret, expires_at=who.expires_at, principal=who)
 

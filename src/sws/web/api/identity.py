@@ -152,7 +152,10 @@ def admin_update_tenant(
     tenant_id: Id, body: TenantUpdate, admin: Admin, services: Services
 ) -> TenantRead:
     changes = identity.TenantChanges(**body.model_dump())
-    tenant = identity.update_tenant(db=services.db, tenant_id=tenant_id, changes=changes)
+    tenant = identity.update_tenant(
+        db=services.db, tenant_id=tenant_id, changes=changes,
+        operator_tenant=services.settings.operator_tenant,
+    )
     record(services, admin, "tenant.update", tenant_id, body.model_dump_json(exclude_none=True))
     return tenant_read(tenant)
 
@@ -169,7 +172,10 @@ def admin_list_users(
 
 @admin_router.post("/users", status_code=201, response_model=UserRead)
 def admin_create_user(body: UserCreate, admin: Admin, services: Services) -> UserRead:
-    user = identity.create_user(db=services.db, clock=services.clock, **body.model_dump())
+    user = identity.create_user(
+        db=services.db, clock=services.clock, **body.model_dump(),
+        operator_tenant=services.settings.operator_tenant,
+    )
     record(services, admin, "user.create", user.id, f"name={user.name} role={user.role}")
     return user_read(user)
 
@@ -182,7 +188,8 @@ def admin_show_user(user_id: Id, _admin: Admin, services: Services) -> UserRead:
 @admin_router.patch("/users/{user_id}", response_model=UserRead)
 def admin_update_user(user_id: Id, body: UserUpdate, admin: Admin, services: Services) -> UserRead:
     user = identity.set_user_enabled(
-        db=services.db, clock=services.clock, user_id=user_id, enabled=body.enabled
+        db=services.db, clock=services.clock, user_id=user_id, enabled=body.enabled,
+        operator_tenant=services.settings.operator_tenant,
     )
     record(services, admin, "user.enable" if body.enabled else "user.disable", user_id)
     return user_read(user)

@@ -1,10 +1,10 @@
-"""Console security: the server secret, CSRF tokens, signed flash messages and login throttling.
+"""Console security: the server secret, CSRF tokens and signed flash messages.
 
 - The session cookie holds the opaque API token; only its SHA-256 is stored server-side.
 - A form's CSRF token is HMAC-SHA256(secret, session token), or of the anonymous cookie
   before login, so it needs no server-side state and dies with the session.
-- Login throttling counts failures per (user name, client IP) in a sliding minute, in memory:
-  each replica counts its own (documented in docs/console.md).
+- Login throttling is identity's (`sws.identity.throttle`), shared with the API and by
+  every replica.
 """
 
 from __future__ import annotations
@@ -15,13 +15,7 @@ import hmac
 import json
 import os
 import secrets
-import threading
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
-
-from sws.clock import Clock
 
 SECRET_FILE = "console-secret"
 MAX_TRACKED = 10_000
@@ -68,46 +62,3 @@ def decode_flash(secret: bytes, cookie: str | None) -> list[tuple[str, str]]:
         return [(str(level), str(text)) for level, text in decoded]
     except (ValueError, TypeError):
         return []
-
-
-@dataclass
-class LoginThrottle:
-    """At most `limit` failed logins per (user, IP) in any `window`; the clock is injected."""
-
-    clock: Clock
-    limit: int = 5
-    window: timedelta = timedelta(minutes=1)
-    _failures: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def retry_after(self, user: str, address: str) -> int:
-        """Seconds until this (user, IP) may try again; 0 if it may try now."""
-        with self._lock:
-            recent = self._recent((user.lower(), address))
-            if len(recent) < self.limit:
-                return 0
-            wait = recent[0] + self.window - self.clock.now()
-            return max(1, int(wait.total_seconds() + 0.999))
-
-    def failed(self, user: str, address: str) -> None:
-        with self._lock:
-            key = (user.lower(), address)
-            self._recent(key).append(self.clock.now())
-            if len(self._failures) > MAX_TRACKED:
-                self._prune()
-
-    def succeeded(self, user: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((user.lower(), address), None)
-
-    def _recent(self, key: tuple[str, str]) -> deque[datetime]:
-        failures = self._failures.setdefault(key, deque())
-        horizon = self.clock.now() - self.window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        return failures
-
-    def _prune(self) -> None:
-        for key in list(self._failures):
-            if not self._recent(key):
-                del self._failures[key]

@@ -1,4 +1,4 @@
-"""What the console keeps for the life of the app: its secret, login throttle and templates."""
+"""What the console keeps for the life of the app: its secret and templates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from sws.bootstrap import Container
-from sws.web.console.security import LoginThrottle, load_secret
+from sws.web.console.security import load_secret
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -17,7 +17,6 @@ STATIC = Path(__file__).with_name("static")
 @dataclass(frozen=True)
 class ConsoleState:
     secret: bytes
-    throttle: LoginThrottle
     templates: Environment
 
 
@@ -33,6 +32,5 @@ def build_state(container: Container) -> ConsoleState:
     )
     return ConsoleState(
         secret=load_secret(settings.home, settings.console_secret),
-        throttle=LoginThrottle(clock=container.clock),
         templates=templates,
     )

@@ -73,7 +73,8 @@ def set_tenant_enabled(s: AdminPost, tenant_id: str, enabled: Text = "") -> Resp
     return _audited(s, "/admin/tenants", done, "tenant.enable" if on else "tenant.disable",
                     ("tenant", tenant_id), "",
                     lambda: identity.update_tenant(
-                        db=s.container.db, tenant_id=tenant_id, changes=changes))
+                        db=s.container.db, tenant_id=tenant_id, changes=changes,
+                        operator_tenant=s.container.settings.operator_tenant))
 
 
 @router.get("/users")
@@ -96,7 +97,8 @@ def create_user(
                     f"name={name} tenant={tenant_id} role={role}",
                     lambda: identity.create_user(
                         db=s.container.db, clock=s.container.clock, tenant_id=tenant_id,
-                        name=name.strip(), password=password, role=role))
+                        name=name.strip(), password=password, role=role,
+                        operator_tenant=s.container.settings.operator_tenant))
 
 
 @router.post("/users/{user_id}/enabled")
@@ -107,7 +109,7 @@ def set_user_enabled(s: AdminPost, user_id: str, enabled: Text = "") -> Response
                     ("user", user_id), "",
                     lambda: identity.set_user_enabled(
                         db=s.container.db, clock=s.container.clock, user_id=user_id,
-                        enabled=on))
+                        enabled=on, operator_tenant=s.container.settings.operator_tenant))
 
 
 @router.post("/users/{user_id}/password")

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response
 
 from sws.errors import Unauthorized
+from sws.identity import service as identity
+from sws.identity.throttle import TooManyLogins
 from sws.web.console.context import (
     LANG_COOKIE,
     REGION_COOKIE,
@@ -36,21 +38,23 @@ def login_form(current: AnyVisit, next: str = "") -> Response:
 
 @router.post("/console/login")
 def login(current: PostedVisit, name: Text = "", password: Text = "", next: Text = "") -> Response:
-    throttle = current.console.throttle
-    wait = throttle.retry_after(name, current.client_ip)
-    if wait:
+    container = current.container
+    try:
+        issued = identity.log_in(
+            auth=container.auth, throttle=container.login_throttle, name=name,
+            password=password, address=current.client_ip,
+        )
+    except TooManyLogins as exc:
         message = current.gettext(
             "Too many failed logins for %(name)s from your address. Try again in %(seconds)s "
-            "seconds.", name=name, seconds=wait,
+            "seconds.", name=name, seconds=exc.retry_after,
         )
-        return _login_refused(current, name, next, message, 429)
-    try:
-        issued = current.container.auth.issue_token(name=name, password=password)
+        response = _login_refused(current, name, next, message, 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except Unauthorized:
-        throttle.failed(name, current.client_ip)
         message = current.gettext("The user name or password is wrong, or the user is disabled.")
         return _login_refused(current, name, next, message, 401)
-    throttle.succeeded(name, current.client_ip)
     home = "/admin/" if issued.principal.is_admin else "/console/"
     response = redirect(current, safe_next(next, home))
     lifetime = int((issued.principal.expires_at - current.container.clock.now()).total_seconds())
