@@ -60,6 +60,10 @@ class ResourceEvent:
     port_id: str | None = None
     launched_at: datetime | None = None
     terminated_at: datetime | None = None
+    #: Where `occurred_at` came from: the payload field (`launched_at`, `terminated_at`,
+    #: `updated_at`, ...), or `notification` when the payload had none and the message's
+    #: timestamp served; None for events SWS wrote itself and for older journal rows.
+    time_source: str | None = None
 
     @property
     def key(self) -> tuple[datetime, str]:

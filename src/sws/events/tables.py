@@ -58,6 +58,7 @@ resource_events = Table(
     Column("launched_at", UTCDateTime(), nullable=True),
     Column("terminated_at", UTCDateTime(), nullable=True),
     Column("received_at", UTCDateTime(), nullable=False),
+    Column("time_source", String(WORD), nullable=True),
     Index("ix_resource_events_resource", "resource_type", "resource_id", "occurred_at"),
 )
 

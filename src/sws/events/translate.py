@@ -35,9 +35,26 @@ Idempotency key: the message's `message_id`. A message without one (Nova's docum
 samples) gets `sha256:<hex>` of its canonical JSON (keys sorted, no whitespace), so the same
 message always gets the same key and a re-delivery is recognised as a duplicate.
 
-`occurred_at` is the message `timestamp` (UTC without a zone, e.g. "2026-11-21 06:12:22.586165").
-Without one it falls back to the payload: terminated_at, deleted_at, updated_at then created_at
-for deletes; updated_at then created_at otherwise.
+`occurred_at` comes from the payload, the service's own record of when the change happened; the
+message `timestamp` (UTC without a zone, e.g. "2026-11-21 06:12:22.586165") is stamped when the
+notification is sent, 0.3 to 1.2 s later. Which payload field, by event:
+- instance `create`: `launched_at` (an instance is billed from its launch); `create_error`:
+  `updated_at`; `delete` and `delete_not_scheduled`: `terminated_at`, else `deleted_at`;
+  `soft_delete`: `deleted_at`, else `updated_at`; every other instance action (resize, power,
+  shelve, rebuild, `exists`, ...): `updated_at`;
+- floating IP and load balancer `create`: `created_at` (both are billed from creation); `update`
+  (associate, disassociate): `updated_at`; `delete`: none (their payloads keep no delete time);
+- flavors: none.
+Only when the payload lacks that field does the message `timestamp` serve; without either, the
+payload's other times (terminated_at, deleted_at, updated_at, created_at for deletes; updated_at,
+created_at otherwise). `ResourceEvent.time_source` records the field used, or `notification`.
+
+Nova, Neutron and Octavia write payload times to the whole second. Such a time is refined by the
+message timestamp: the moment is placed at the timestamp if that falls inside the payload's
+second, else at that second's last microsecond, never later than the timestamp. So a delete at
+10:59:59.8 (payload "10:59:59Z") notified at 11:00:00.4 closes at 10:59:59.999999, inside the
+hour it happened in; and two actions in the same second (shelve then shelve_offload) keep the
+order in which they were notified instead of tying.
 
 Speed matters (one worker should keep up with a large region): one JSON parse per message, no
 validation library, dictionary look-ups only.
@@ -49,7 +66,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sws.errors import Invalid
@@ -261,9 +278,11 @@ def _nova_instance(message: Message, event_type: str, payload: Mapping[str, Any]
     uuid = _required_str(data, "uuid", where)
     action = _instance_action(event_type, data)
     terminal = action in (DELETE, DELETE_NOT_SCHEDULED)
-    occurred_at = _occurred_at(message, data, where, terminal=terminal)
-    if occurred_at is None:
+    keys = _INSTANCE_TIME_KEYS.get(action, _UPDATED)
+    timed = _occurred_at(message, data, where, keys=keys, terminal=terminal)
+    if timed is None:
         return _untimed(message, event_type)
+    occurred_at, time_source = timed
     flavor = _nova_flavor(data.get("flavor"))
     return ResourceEvent(
         message_id=message_id_of(message),
@@ -282,6 +301,7 @@ def _nova_instance(message: Message, event_type: str, payload: Mapping[str, Any]
         root_gb=_count(flavor, "root_gb", f"{where}.flavor"),
         launched_at=_payload_time(data, "launched_at", where),
         terminated_at=_payload_time(data, "terminated_at", where),
+        time_source=time_source,
     )
 
 
@@ -300,9 +320,10 @@ def _nova_flavor_event(
     where = "payload.nova_object.data"
     flavor_id = _required_str(data, "flavorid", where)
     action = _FLAVOR_ACTIONS[event_type]
-    occurred_at = _occurred_at(message, data, where, terminal=action == DELETE)
-    if occurred_at is None:
+    timed = _occurred_at(message, data, where, keys=(), terminal=action == DELETE)
+    if timed is None:
         return _untimed(message, event_type)
+    occurred_at, time_source = timed
     return ResourceEvent(
         message_id=message_id_of(message),
         event_type=event_type,
@@ -318,6 +339,7 @@ def _nova_flavor_event(
         vcpus=_count(data, "vcpus", where),
         memory_mb=_count(data, "memory_mb", where),
         root_gb=_count(data, "root_gb", where),
+        time_source=time_source,
     )
 
 
@@ -329,9 +351,11 @@ def _floating_ip(message: Message, event_type: str, payload: Mapping[str, Any]) 
     fip = _floating_ip_dict(event_type, payload, action)
     where = "payload.floatingip"
     fip_id = _required_str(fip, "id", where)
-    occurred_at = _occurred_at(message, fip, where, terminal=False)
-    if occurred_at is None:
+    timed = _occurred_at(message, fip, where, keys=_NETWORK_TIME_KEYS[action],
+                         terminal=action == DELETE)
+    if timed is None:
         return _untimed(message, event_type)
+    occurred_at, time_source = timed
     port_id = _text(fip, "port_id", where)
     if action == "update":
         action = "associate" if port_id else "disassociate"
@@ -347,6 +371,7 @@ def _floating_ip(message: Message, event_type: str, payload: Mapping[str, Any]) 
         name=_text(fip, "description", where) or None,
         address=_text(fip, "floating_ip_address", where),
         port_id=port_id,
+        time_source=time_source,
     )
 
 
@@ -369,9 +394,11 @@ def _load_balancer(message: Message, event_type: str, payload: Mapping[str, Any]
     where = "payload"
     lb_id = _required_str(payload, "id", where)
     action = _LOAD_BALANCER_ACTIONS[event_type]
-    occurred_at = _occurred_at(message, payload, where, terminal=action == DELETE)
-    if occurred_at is None:
+    timed = _occurred_at(message, payload, where, keys=_NETWORK_TIME_KEYS[action],
+                         terminal=action == DELETE)
+    if timed is None:
         return _untimed(message, event_type)
+    occurred_at, time_source = timed
     vip = payload.get("vip")
     vip = vip if isinstance(vip, dict) else {}
     return ResourceEvent(
@@ -387,27 +414,64 @@ def _load_balancer(message: Message, event_type: str, payload: Mapping[str, Any]
         flavor_id=_text(payload, "flavor_id", where),
         address=_text(vip, "ip_address", f"{where}.vip") or _text(payload, "vip_address", where),
         port_id=_text(vip, "port_id", f"{where}.vip") or _text(payload, "vip_port_id", where),
+        time_source=time_source,
     )
 
 
 # --- Times --------------------------------------------------------------------------------
 
-_DELETE_TIME_KEYS = ("terminated_at", "deleted_at", "updated_at", "created_at")
-_OTHER_TIME_KEYS = ("updated_at", "created_at")
+_UPDATED = ("updated_at",)
+_TERMINATED = ("terminated_at", "deleted_at")
+#: The payload field that says when each instance action happened (others: `_UPDATED`).
+_INSTANCE_TIME_KEYS: dict[str, tuple[str, ...]] = {
+    CREATE: ("launched_at",),
+    DELETE: _TERMINATED,
+    DELETE_NOT_SCHEDULED: _TERMINATED,
+    "soft_delete": ("deleted_at", "updated_at"),
+}
+#: Floating IPs and load balancers: a delete's payload is the resource as it was, so its
+#: `updated_at` is the last change before the delete, not the delete.
+_NETWORK_TIME_KEYS: dict[str, tuple[str, ...]] = {
+    CREATE: ("created_at",), "update": _UPDATED, DELETE: (),
+}
+_LAST_RESORT_KEYS = {True: ("terminated_at", "deleted_at", "updated_at", "created_at"),
+                     False: ("updated_at", "created_at")}
+NOTIFICATION = "notification"
+_LAST_MICROSECOND = timedelta(microseconds=999_999)
 
 
 def _occurred_at(
-    message: Message, data: Mapping[str, Any], where: str, *, terminal: bool
-) -> datetime | None:
-    """The message timestamp; failing that, the most relevant time in the payload."""
-    timestamp = message.get("timestamp")
-    if timestamp is not None:
-        return _parse_time(timestamp, "timestamp")
-    for key in _DELETE_TIME_KEYS if terminal else _OTHER_TIME_KEYS:
+    message: Message, data: Mapping[str, Any], where: str, *, keys: tuple[str, ...],
+    terminal: bool,
+) -> tuple[datetime, str] | None:
+    """When it happened and where that came from: the payload's `keys` (refined by the message
+    timestamp), else the timestamp, else any time in the payload; None without any."""
+    raw = message.get("timestamp")
+    stamped = None if raw is None else _parse_time(raw, "timestamp")
+    found = _first_payload_time(data, where, keys)
+    if found is not None:
+        return _refined(found[0], stamped), found[1]
+    if stamped is not None:
+        return stamped, NOTIFICATION
+    return _first_payload_time(data, where, _LAST_RESORT_KEYS[terminal])
+
+
+def _first_payload_time(
+    data: Mapping[str, Any], where: str, keys: tuple[str, ...]
+) -> tuple[datetime, str] | None:
+    for key in keys:
         moment = _payload_time(data, key, where)
         if moment is not None:
-            return moment
+            return moment, key
     return None
+
+
+def _refined(moment: datetime, stamped: datetime | None) -> datetime:
+    """A payload time written to the whole second, placed inside that second by the message
+    timestamp: at the timestamp when it falls in the second, else at the second's end."""
+    if stamped is None or moment.microsecond:
+        return moment
+    return min(max(stamped, moment), moment + _LAST_MICROSECOND)
 
 
 def _payload_time(data: Mapping[str, Any], key: str, where: str) -> datetime | None:

@@ -43,6 +43,11 @@ _STATES = {
 }
 
 
+def payload_time(moment: datetime) -> str:
+    """A payload time as Nova and Neutron write it: to the whole second, with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stamp(moment: datetime) -> str:
     """An oslo message timestamp: UTC without a zone."""
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
@@ -53,10 +58,12 @@ def instance_message(
 ) -> dict[str, Any]:
     """An inner oslo message for `instance.<action>` (e.g. "create.end")."""
     data = copy.deepcopy(_INSTANCE)
-    data.update(uuid=uuid, state=_STATES.get(action, "active"))
+    data.update(uuid=uuid, state=_STATES.get(action, "active"), updated_at=payload_time(at))
     data["flavor"]["nova_object.data"]["name"] = flavor
+    if action == "create.end":
+        data.update(launched_at=payload_time(at))
     if action == "delete.end":
-        data.update(terminated_at=at.strftime("%Y-%m-%dT%H:%M:%SZ"), deleted_at=None)
+        data.update(terminated_at=payload_time(at), deleted_at=None)
     return {
         "message_id": message_id,
         "event_type": f"instance.{action}",
@@ -76,8 +83,8 @@ def floating_ip_message(
         "project_id": "p-1",
         "port_id": port_id,
         "status": "ACTIVE" if port_id else "DOWN",
-        "created_at": "2026-11-21T06:00:00Z",
-        "updated_at": "2026-11-21T06:00:00Z",
+        "created_at": payload_time(at),
+        "updated_at": payload_time(at),
     }
     return {
         "message_id": message_id,

@@ -89,9 +89,12 @@ def test_envelope_and_inner_message_translate_alike() -> None:
 
 
 def test_timestamp_is_utc_without_zone() -> None:
-    result = translate(_create(timestamp="2026-11-21 06:12:22.586165"))
+    message = _create(timestamp="2026-11-21 06:12:22.586165")
+    message["payload"]["nova_object.data"]["launched_at"] = None
+    result = translate(message)
     assert isinstance(result, ResourceEvent)
     assert result.occurred_at.isoformat() == "2026-11-21T06:12:22.586165+00:00"
+    assert result.time_source == "notification"
 
 
 def test_without_timestamp_a_delete_falls_back_to_terminated_at() -> None:
@@ -103,10 +106,11 @@ def test_without_timestamp_a_delete_falls_back_to_terminated_at() -> None:
     assert result.occurred_at.isoformat() == "2026-11-21T07:00:00+00:00"
 
 
-def test_without_timestamp_other_events_fall_back_to_updated_at() -> None:
+def test_without_timestamp_a_create_without_launch_falls_back_to_updated_at() -> None:
     message = _create()
     del message["timestamp"]
-    message["payload"]["nova_object.data"]["updated_at"] = "2026-11-21T06:30:00Z"
+    message["payload"]["nova_object.data"].update(launched_at=None,
+                                                   updated_at="2026-11-21T06:30:00Z")
     result = translate(message)
     assert isinstance(result, ResourceEvent)
     assert result.occurred_at.isoformat() == "2026-11-21T06:30:00+00:00"
