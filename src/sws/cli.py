@@ -73,7 +73,20 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 0,
 ) -> None:
-    """Start the API and the simulated region in one process, on the embedded database."""
+    """Run SWS in one process: the API, the console and a ticker.
+
+    The ticker runs the billing farmer, metering's rollups and alarms and the Swift size
+    sampler, each second (SWS_TICK_SECONDS).
+
+    Embedded (the default, SWS_DRIVER=simulated): the ticker also runs the simulated region,
+    on SQLite under $SWS_HOME unless SWS_DATABASE_URL is set. With SWS_DEMO_DATA=true (the
+    default), the first start seeds demo tenants, users, the sample price catalog and
+    balances, and writes the users' login bodies to $SWS_HOME/credentials/.
+
+    On a real OpenStack (SWS_DRIVER=openstack, SWS_DEMO_DATA=false): the API and console act
+    on the regions of your cloud; nothing is seeded (load a price catalog and create or sync
+    tenants yourself); notifications reach billing only through `sws worker events`.
+    """
     import uvicorn
 
     from sws.web.app import create_app
@@ -83,7 +96,7 @@ def up(
     container.tick()
     host = host or container.settings.host
     port = port or container.settings.port
-    _print_welcome(f"http://{host}:{port}", container.settings.home, credentials)
+    _print_welcome(f"http://{host}:{port}", container.settings, credentials)
     _start_ticker(container)
     uvicorn.run(create_app(container), host=host, port=port, log_level="info", **UVICORN)
 
@@ -115,16 +128,29 @@ def _start_ticker(container: bootstrap.Container) -> None:
     threading.Thread(target=loop, name="sws-ticker", daemon=True).start()
 
 
-def _print_welcome(url: str, home: Path, credentials: list[Credential] | None) -> None:
+def _print_welcome(url: str, settings: Settings, credentials: list[Credential] | None) -> None:
     console.print(f"[bold green]SWS is up[/] at {url}  (API docs: {url}/v1/docs)")
+    home = settings.home
     if credentials is None:
-        console.print(f"Credentials from the first start are in {home / 'credentials'}/")
+        _print_where_users_are(settings)
         return
     table = Table("user", "password", "tenant", "role", title="First-start credentials")
     for cred in credentials:
         table.add_row(cred.name, cred.password, cred.tenant, cred.role)
     console.print(table)
     console.print(f"Saved as login bodies in {home / 'credentials'}/<user>.json")
+
+
+def _print_where_users_are(settings: Settings) -> None:
+    """Point at the first start's credentials only where they were written."""
+    saved = settings.home / "credentials"
+    if saved.is_dir():
+        console.print(f"Credentials from the first start are in {saved}/")
+        return
+    why = "tenants existed already" if settings.demo_data else "SWS_DEMO_DATA is off"
+    how = ("log in as your Keystone users" if settings.auth_backend == "keystone" else
+           "create them with `sws admin tenant create` and `sws admin user create`")
+    console.print(f"No demo tenants or users were created ({why}): {how}.")
 
 
 @events_app.command("import")
