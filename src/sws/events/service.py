@@ -140,6 +140,15 @@ def ingest_items(
     raise AssertionError("unreachable")
 
 
+def ingest_in(
+    conn: Connection, *, envelopes: Iterable[Raw], received_at: datetime, region: str,
+    source: str,
+) -> IngestCounts:
+    """Apply a batch inside the caller's transaction: it commits with the caller's writes."""
+    triage = _triage([Incoming(raw, source) for raw in envelopes], received_at)
+    return _apply(conn, triage, region=region, received_at=received_at)
+
+
 def _is_collision(exc: IntegrityError | OperationalError) -> bool:
     """A unique-key race, a deadlock or a lock timeout: worth one more try."""
     text = str(exc.orig).lower()

@@ -8,7 +8,8 @@ once and those of other API replicas within `POLL_SECONDS`.
 
 Lifecycle events go into the events journal as Octavia-shaped notifications
 (`octavia.loadbalancer.create.end` / `delete.end`), so billing charges load balancers exactly
-as it would charge Octavia's.
+as it would charge Octavia's. The event is written in the transaction of the change itself:
+a crash can lose both or neither, never an LB that billing does not know about.
 """
 
 from __future__ import annotations
@@ -95,6 +96,18 @@ class MemberSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadBalancerSpec:
+    """What a tenant asks for when creating a load balancer (checked by `create_loadbalancer`)."""
+
+    name: str
+    type: str
+    algorithm: str = "roundrobin"
+    monitor: Monitor = field(default_factory=Monitor)
+    custom_hosts: tuple[str, ...] = ()
+    members: tuple[MemberSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class MemberView:
     member: Member
     health: Health
@@ -166,46 +179,42 @@ def public_domains(*, db: Database, project_id: str, server_ids: Sequence[str]) 
 
 
 def create_loadbalancer(
-    *,
-    db: Database,
-    clock: Clock,
-    driver: CloudDriver,
-    config: LBConfig,
-    project_id: str,
-    region: str,
-    name: str,
-    type: str,
-    algorithm: str = "roundrobin",
-    monitor: Monitor | None = None,
-    custom_hosts: Sequence[str] = (),
-    members: Sequence[MemberSpec] = (),
-    public_domain_server_id: str | None = None,
+    *, db: Database, clock: Clock, driver: CloudDriver, config: LBConfig, project_id: str,
+    region: str, spec: LoadBalancerSpec, public_domain_server_id: str | None = None,
 ) -> LBView:
-    """Validate everything, then write the LB, its names, port and members in one go."""
-    if type not in ("http", "tcp"):
+    """Validate everything, then write the LB, its names, port, members and its create event
+    in one transaction: billing sees every LB that exists, and no LB that does not."""
+    if spec.type not in ("http", "tcp"):
         raise Invalid("type is http or tcp", field="type")
-    check_algorithm(algorithm)
-    hosts = _custom_hosts(type, custom_hosts, config)
-    resolved = [_resolve_member(driver, project_id, spec) for spec in members]
+    check_algorithm(spec.algorithm)
+    hosts = _custom_hosts(spec.type, spec.custom_hosts, config)
+    resolved = [_resolve_member(driver, project_id, member) for member in spec.members]
     _no_duplicate_members(resolved)
-    lb_id = uuid.uuid4().hex
+    new = _NewLB(uuid.uuid4().hex, project_id, region, spec, public_domain_server_id)
     for attempt in range(ATTEMPTS):
         try:
             with db.begin() as conn:
-                _insert_lb(conn, clock, config, lb_id, project_id, region, name, type,
-                           algorithm, monitor or Monitor(), public_domain_server_id)
-                _insert_hosts(conn, clock, lb_id, hosts)
+                _insert_lb(conn, clock, config, new)
+                _insert_hosts(conn, clock, new.id, hosts)
                 for member in resolved:
-                    _insert_member(conn, clock, lb_id, member)
+                    _insert_member(conn, clock, new.id, member)
                 repo.bump_version(conn)
+                _journal(conn, clock, _owned(conn, project_id, new.id), "create.end")
             break
         except IntegrityError:
             _explain_conflict(db, hosts, public_domain_server_id, attempt)
     _changed_now()
-    view = get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id,
-                            lb_id=lb_id)
-    _journal(db, clock, view.row, "octavia.loadbalancer.create.end")
-    return view
+    return get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id,
+                            lb_id=new.id)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewLB:
+    id: str
+    project_id: str
+    region: str
+    spec: LoadBalancerSpec
+    public_domain_server_id: str | None
 
 
 def _custom_hosts(type: str, hosts: Sequence[str], config: LBConfig) -> list[str]:
@@ -219,20 +228,17 @@ def _custom_hosts(type: str, hosts: Sequence[str], config: LBConfig) -> list[str
     return names
 
 
-def _insert_lb(
-    conn: Connection, clock: Clock, config: LBConfig, lb_id: str, project_id: str,
-    region: str, name: str, type: str, algorithm: str, monitor: Monitor,
-    public_domain_server_id: str | None,
-) -> None:
-    port = _allocate_port(conn, config) if type == "tcp" else None
-    now = clock.now()
+def _insert_lb(conn: Connection, clock: Clock, config: LBConfig, new: _NewLB) -> None:
+    spec, now = new.spec, clock.now()
+    port = _allocate_port(conn, config) if spec.type == "tcp" else None
     values = {
-        "id": lb_id, "project_id": project_id, "region": region, "name": name, "type": type,
-        "algorithm": algorithm, "port": port, "public_domain_server_id": public_domain_server_id,
+        "id": new.id, "project_id": new.project_id, "region": new.region, "name": spec.name,
+        "type": spec.type, "algorithm": spec.algorithm, "port": port,
+        "public_domain_server_id": new.public_domain_server_id,
         "created_at": now, "updated_at": now,
     }
-    repo.insert_lb(conn, values, monitor)
-    repo.insert_host(conn, host=_free_auto_host(conn, config), lb_id=lb_id, kind="auto", now=now)
+    repo.insert_lb(conn, values, spec.monitor)
+    repo.insert_host(conn, host=_free_auto_host(conn, config), lb_id=new.id, kind="auto", now=now)
 
 
 def _allocate_port(conn: Connection, config: LBConfig) -> int:
@@ -302,14 +308,14 @@ def delete_loadbalancer(*, db: Database, clock: Clock, project_id: str, lb_id: s
                 "this is an instance's public domain; delete it at "
                 f"/v1/servers/{row.public_domain_server_id}/public-domain",
             )
-        _delete(conn, row)
+        _delete(conn, row, clock)
     _changed_now()
-    _journal(db, clock, row, "octavia.loadbalancer.delete.end")
 
 
-def _delete(conn: Connection, row: LBRow) -> None:
+def _delete(conn: Connection, row: LBRow, clock: Clock) -> None:
     repo.delete_lb(conn, row.id)
     repo.bump_version(conn)
+    _journal(conn, clock, row, "delete.end")
 
 
 # ---- members ------------------------------------------------------------------------------
@@ -475,11 +481,11 @@ def create_public_domain(
     with db.read() as conn:
         if repo.lb_of_server(conn, server_id=server_id, project_id=project_id) is not None:
             raise Conflict("this instance already has a public domain", field="server_id")
+    spec = LoadBalancerSpec(name=f"public-domain-{server_id[:8]}", type="tcp",
+                            members=(MemberSpec(server_id=server_id, port=port),))
     return create_loadbalancer(
         db=db, clock=clock, driver=driver, config=config, project_id=project_id,
-        region=region, name=f"public-domain-{server_id[:8]}", type="tcp",
-        members=[MemberSpec(server_id=server_id, port=port)],
-        public_domain_server_id=server_id,
+        region=region, spec=spec, public_domain_server_id=server_id,
     )
 
 
@@ -498,9 +504,8 @@ def delete_public_domain(*, db: Database, clock: Clock, project_id: str, server_
         row = repo.lb_of_server(conn, server_id=server_id, project_id=project_id)
         if row is None:
             raise NotFound(f"Server {server_id} has no public domain.")
-        _delete(conn, row)
+        _delete(conn, row, clock)
     _changed_now()
-    _journal(db, clock, row, "octavia.loadbalancer.delete.end")
 
 
 # ---- the agents' side ---------------------------------------------------------------------
@@ -632,24 +637,26 @@ def nodes(*, db: Database, clock: Clock, config: LBConfig) -> list[Node]:
 # ---- the events journal (billing) ---------------------------------------------------------
 
 
-def _journal(db: Database, clock: Clock, row: LBRow, event_type: str) -> None:
-    """An Octavia-shaped notification, so billing's `load_balancer` item charges it."""
+def _journal(conn: Connection, clock: Clock, row: LBRow, action: str) -> None:
+    """An Octavia-shaped notification (`octavia.loadbalancer.<action>`), journaled in the
+    caller's transaction so billing's `load_balancer` item charges exactly what committed."""
     now = clock.now()
-    status = "ACTIVE" if event_type.endswith("create.end") else "DELETED"
-    payload = {
+    event_type = f"octavia.loadbalancer.{action}"
+    payload: dict[str, Any] = {
         "id": row.id, "project_id": row.project_id, "name": row.name,
-        "provisioning_status": status, "operating_status": "ONLINE", "provider": "sws",
+        "provisioning_status": "ACTIVE" if action == "create.end" else "DELETED",
+        "operating_status": "ONLINE", "provider": "sws",
         "flavor_id": f"sws-{row.type}", "created_at": _iso(row.created_at),
         "updated_at": _iso(now), "vip": {"ip_address": None, "port_id": None},
         "listeners": [], "pools": [],
     }
     message = {
-        "message_id": f"sws-lb-{row.id}-{event_type.rsplit('.', 2)[-2]}",
+        "message_id": f"sws-lb-{row.id}-{action.split('.')[0]}",
         "publisher_id": "sws.loadbalancer", "event_type": event_type, "priority": "INFO",
         "payload": payload, "timestamp": now.strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
-    events.ingest(db=db, envelopes=[message], clock=clock, region=row.region,
-                  source="loadbalancer")
+    events.ingest_in(conn, envelopes=[message], received_at=now, region=row.region,
+                     source="loadbalancer")
 
 
 def _iso(moment: datetime) -> str:

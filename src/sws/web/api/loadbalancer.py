@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from sws.loadbalancer import agents as lb_agents
 from sws.loadbalancer import service
 from sws.loadbalancer.model import Monitor
-from sws.loadbalancer.service import LBView, MemberSpec, MemberView
+from sws.loadbalancer.service import LBView, LoadBalancerSpec, MemberSpec, MemberView
 from sws.web.deps import Admin, Caller, Driver, Services
 
 router = APIRouter(prefix="/v1", tags=["loadbalancers"])
@@ -61,6 +62,13 @@ class LoadBalancerCreate(Body):
         default_factory=list, max_length=20
     )
     members: list[MemberCreate] = Field(default_factory=list, max_length=100)
+
+    def spec(self) -> LoadBalancerSpec:
+        return LoadBalancerSpec(
+            name=self.name, type=self.type, algorithm=self.algorithm,
+            monitor=self.monitor.value() if self.monitor else Monitor(),
+            custom_hosts=tuple(self.custom_hosts), members=tuple(m.spec() for m in self.members),
+        )
 
 
 class LoadBalancerUpdate(Body):
@@ -118,11 +126,20 @@ class LoadBalancerRead(BaseModel):
 
 
 class NodeRead(BaseModel):
+    """A node and its agent: `alive` is `not stale` (DNS answers with alive nodes only);
+    `behind` when the version it applied is not `expected_version`."""
+
     name: str
     address: str
     isp: str
     admin_state: str
     alive: bool
+    stale: bool
+    behind: bool
+    state: Literal["current", "behind", "stale"]
+    applied_version: int | None
+    expected_version: int
+    last_seen_at: datetime | None
 
 
 class NodeStateUpdate(Body):
@@ -178,9 +195,7 @@ def create_loadbalancer(
     view = service.create_loadbalancer(
         db=container.db, clock=container.clock, driver=driver, config=container.lb_config,
         project_id=caller.tenant_id, region=x_sws_region or container.default_region,
-        name=body.name, type=body.type, algorithm=body.algorithm,
-        monitor=body.monitor.value() if body.monitor else None,
-        custom_hosts=body.custom_hosts, members=[m.spec() for m in body.members],
+        spec=body.spec(),
     )
     return _read(view)
 
@@ -301,9 +316,13 @@ def delete_public_domain(server_id: Id, caller: Caller, container: Services) -> 
 
 @admin_router.get("/lb-nodes", response_model=list[NodeRead])
 def list_nodes(_: Admin, container: Services) -> list[NodeRead]:
-    found = service.nodes(db=container.db, clock=container.clock, config=container.lb_config)
+    found = lb_agents.node_agents(db=container.db, clock=container.clock,
+                                  config=container.lb_config)
     return [NodeRead(name=n.name, address=n.address, isp=n.isp, admin_state=n.admin_state,
-                     alive=n.alive) for n in found]
+                     alive=not n.status.stale, stale=n.status.stale, behind=n.status.behind,
+                     state=n.status.state, applied_version=n.applied_version,
+                     expected_version=n.expected_version, last_seen_at=n.last_seen_at)
+            for n in found]
 
 
 @admin_router.put("/lb-nodes/{node}/state", status_code=204)

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response
+from pydantic import BaseModel, Field
 
 from sws.drivers.base import Server
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import service
 from sws.loadbalancer.model import Monitor
-from sws.loadbalancer.service import MemberSpec
+from sws.loadbalancer.service import LoadBalancerSpec, MemberSpec
 from sws.web.console import pages
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
@@ -63,39 +64,53 @@ def _list_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Re
     )
 
 
-@router.post("/loadbalancers")
-def create_loadbalancer(
-    s: TenantPost, name: Text = "", type: Text = "http", algorithm: Text = "roundrobin",
-    monitor_type: Text = "tcp", interval_ms: Text = "500", timeout_ms: Text = "400",
-    rise: Text = "2", fall: Text = "2", http_path: Text = "/", expected_codes: Text = "200-399",
-    custom_hosts: LongText = "", server_id: Text = "", port: Text = "",
-) -> Response:
-    values = {"name": name, "type": type, "algorithm": algorithm, "monitor_type": monitor_type,
-              "interval_ms": interval_ms, "timeout_ms": timeout_ms, "rise": rise, "fall": fall,
-              "http_path": http_path, "expected_codes": expected_codes,
-              "custom_hosts": custom_hosts, "server_id": server_id, "port": port}
-    try:
-        if not name.strip():
+class LoadBalancerForm(BaseModel):
+    """The create form, as typed: every field is text until the spec is built from it."""
+
+    name: str = Field(default="", max_length=255)
+    type: str = Field(default="http", max_length=255)
+    algorithm: str = Field(default="roundrobin", max_length=255)
+    monitor_type: str = Field(default="tcp", max_length=255)
+    interval_ms: str = Field(default="500", max_length=255)
+    timeout_ms: str = Field(default="400", max_length=255)
+    rise: str = Field(default="2", max_length=255)
+    fall: str = Field(default="2", max_length=255)
+    http_path: str = Field(default="/", max_length=255)
+    expected_codes: str = Field(default="200-399", max_length=255)
+    custom_hosts: str = Field(default="", max_length=5000)
+    server_id: str = Field(default="", max_length=255)
+    port: str = Field(default="", max_length=255)
+
+    def spec(self) -> LoadBalancerSpec:
+        if not self.name.strip():
             raise Invalid("a load balancer needs a name", field="name")
-        monitor = Monitor(
-            type=monitor_type,  # type: ignore[arg-type]  # the select offers http and tcp
-            interval_ms=_number(interval_ms, "monitor.interval_ms"),
-            timeout_ms=_number(timeout_ms, "monitor.timeout_ms"),
-            rise=_number(rise, "monitor.rise"), fall=_number(fall, "monitor.fall"),
-            http_path=http_path.strip() or "/", expected_codes=expected_codes.strip(),
-        )
-        members = []
-        if server_id:
-            members.append(MemberSpec(server_id, _port(port, "port")))
-        view = service.create_loadbalancer(
-            db=s.container.db, clock=s.container.clock, driver=s.driver,
-            config=s.container.lb_config,
-            project_id=s.tenant_id, region=s.region, name=name.strip(), type=type,
-            algorithm=algorithm, monitor=monitor, custom_hosts=_lines(custom_hosts),
+        members = (MemberSpec(self.server_id, _port(self.port, "port")),) if self.server_id else ()
+        return LoadBalancerSpec(
+            name=self.name.strip(), type=self.type, algorithm=self.algorithm,
+            monitor=self._monitor(), custom_hosts=tuple(_lines(self.custom_hosts)),
             members=members,
         )
+
+    def _monitor(self) -> Monitor:
+        return Monitor(
+            type=self.monitor_type,  # type: ignore[arg-type]  # the select offers http and tcp
+            interval_ms=_number(self.interval_ms, "monitor.interval_ms"),
+            timeout_ms=_number(self.timeout_ms, "monitor.timeout_ms"),
+            rise=_number(self.rise, "monitor.rise"), fall=_number(self.fall, "monitor.fall"),
+            http_path=self.http_path.strip() or "/", expected_codes=self.expected_codes.strip(),
+        )
+
+
+@router.post("/loadbalancers")
+def create_loadbalancer(s: TenantPost, form: Annotated[LoadBalancerForm, Form()]) -> Response:
+    try:
+        view = service.create_loadbalancer(
+            db=s.container.db, clock=s.container.clock, driver=s.driver,
+            config=s.container.lb_config, project_id=s.tenant_id, region=s.region,
+            spec=form.spec(),
+        )
     except SWSError as error:
-        return _list_page(s, values, error)
+        return _list_page(s, form.model_dump(), error)
     done = s.gettext("Load balancer %(name)s created.", name=view.row.name)
     return redirect(s, f"{BACK}/{view.row.id}", [("ok", done)])
 
