@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     lb_node_timeout_seconds: float = Field(default=10.0, gt=0)
     dns_ttl: int = Field(default=30, ge=0)
     dns_nameservers: list[str] = Field(default_factory=lambda: ["ns1.example.com"])
+    # Node agents (docs/netfilter.md): stale after N report intervals without a report. The
+    # netfilter agents' interval is their --interval; LB nodes go stale after the timeout.
+    agent_stale_intervals: int = Field(default=3, ge=1)
+    netfilter_agent_interval_seconds: float = Field(default=30.0, gt=0)
 
     # Real OpenStack (docs/openstack.md). SWS's own account is a cloud in clouds.yaml.
     openstack_cloud: str = "sws"

@@ -15,10 +15,16 @@ interval bounds the delay), reads what the kernel holds now and:
 - reads the table back (`nft -j list table inet sws_filter`), compares it with the ruleset
   and reports status and drift to `POST /v1/admin/netfilter/hosts/{host}/reports`.
 
-The agent keeps no state of its own for nftables: it always diffs against the kernel, so a
-restart is idempotent, and when it dies the kernel keeps enforcing the last ruleset. With
-`--target iptables` it loads its own chains with `iptables-restore --noflush` (and ip6tables)
-and keeps the last ruleset in `--state-dir` to know what a change revoked.
+It always diffs against the kernel, so a restart is idempotent, and when it dies the kernel
+keeps enforcing the last ruleset. `--state-dir` keeps the last ruleset it applied: compared
+with the kernel it tells hand edits (drift, named in the report) from policy changes, and
+when the API cannot be reached (a reboot during an outage) the agent enforces that ruleset
+rather than nothing. With `--target iptables` it loads its own chains with
+`iptables-restore --noflush` (and ip6tables) and also keeps there what a change revoked.
+
+It fails closed: for a host SWS does not know the API answers 404 and the agent changes
+nothing (and reports the error), and it refuses to replace a table that guards VMs with one
+that guards none unless started with `--allow-empty`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +58,10 @@ REVOCABLE = ("allow4", "exact4", "allow6", "exact6", "bridge4", "bridge6")
 
 class ApplyError(RuntimeError):
     """The kernel refused a ruleset; whatever it held before is still in force."""
+
+
+class UnknownHost(RuntimeError):
+    """The API does not know `--host` (404): nothing is applied, the kernel is left alone."""
 
 
 @dataclass
@@ -426,46 +437,156 @@ def verify(target: Target, ruleset: Ruleset) -> dict[str, Any]:
 
 
 def drift_of(state: KernelState | None, ruleset: Ruleset) -> dict[str, Any]:
-    """How an nftables table read back differs from the ruleset."""
+    """How an nftables table read back differs from the ruleset, element by element."""
     if state is None:
         return {"table": "missing"}
-    drift: dict[str, Any] = {}
-    for name in SPEC_BY_NAME:
-        have, want = state.sets.get(name, set()), set(ruleset.elements(name))
-        if have != want:
-            drift[name] = {"missing": len(want - have), "unexpected": len(have - want)}
+    drift = named_differences(state.sets, ruleset)
     if state.rules != nftables.RULE_COUNTS:
         drift["chains"] = state.rules
     return drift
 
 
-def enforce(target: Target, shell: Shell, ruleset: Ruleset) -> dict[str, Any]:
+NAMED = 20  # elements named per set and direction; the rest are counted
+DRIFT = ("missing", "unexpected")
+CHANGE = ("added", "removed")
+
+
+def named_differences(
+    have: Mapping[str, Iterable[Box]], want: Ruleset, labels: tuple[str, str] = DRIFT
+) -> dict[str, Any]:
+    """Per set, the elements the kernel lacks (`missing`) and holds unasked (`unexpected`),
+    in nft's own notation (`10.251.0.2 . 10.251.1.10 . tcp . 8080`). With `CHANGE` labels,
+    what an apply `added` and `removed`."""
+    lacking, extra = labels
+    found: dict[str, Any] = {}
+    for name, spec in SPEC_BY_NAME.items():
+        held, wanted = set(have.get(name, ())), set(want.elements(name))
+        entry = {
+            label: [nftables.element_text(spec, box) for box in sorted(boxes)[:NAMED]]
+            + ([f"... and {len(boxes) - NAMED} more"] if len(boxes) > NAMED else [])
+            for label, boxes in ((lacking, wanted - held), (extra, held - wanted))
+            if boxes
+        }
+        if entry:
+            found[name] = entry
+    return found
+
+
+def hand_edits(state: KernelState | None, last: Ruleset | None) -> dict[str, Any]:
+    """What changed in the kernel since this agent's last apply: not SWS's doing."""
+    if last is None or (state is not None and not state.well_formed()):
+        return {}
+    return drift_of(state, last)
+
+
+def held_digest(state: KernelState | None) -> str:
+    """The digest of what the kernel enforces now (the same digest the API computes)."""
+    if state is None:
+        return ""
+    sets = {name: tuple(sorted(state.sets.get(name, ()))) for name in SPEC_BY_NAME}
+    return Ruleset(host="", sets=sets).digest()
+
+
+def guarded_vms(state: KernelState | None) -> int:
+    if state is None:
+        return 0
+    return sum(len(state.sets.get(name, ())) for name in ("vm4", "vm6"))
+
+
+def loses_every_vm(state: KernelState | None, ruleset: Ruleset) -> bool:
+    """A table that guards VMs replaced by one that guards none: a mistyped --host, an
+    instance listing that came back empty. Applied only when the operator says so."""
+    return guarded_vms(state) > 0 and not (ruleset.elements("vm4") or ruleset.elements("vm6"))
+
+
+@dataclass
+class LastApplied:
+    """The last ruleset this agent applied, kept as JSON in `--state-dir`."""
+
+    directory: Path
+
+    @property
+    def path(self) -> Path:
+        return self.directory / "netfilter-last-applied.json"
+
+    def load(self, host: str) -> Ruleset | None:
+        try:
+            ruleset = Ruleset.from_json(json.loads(self.path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return ruleset if ruleset.host == host else None
+
+    def save(self, ruleset: Ruleset) -> None:
+        """Written whole or not at all (rename); a state dir we cannot write is logged."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(".tmp")
+            partial.write_text(json.dumps(ruleset.to_json()))
+            os.replace(partial, self.path)
+        except OSError as exc:
+            log.warning("cannot keep the last ruleset in %s: %s", self.directory, exc)
+
+
+def enforce(
+    target: Target, shell: Shell, ruleset: Ruleset, *, allow_empty: bool = False,
+    memory: LastApplied | None = None,
+) -> dict[str, Any]:
     """Apply, cut revoked connections, verify; the report body (never raises ApplyError).
 
-    When nothing had to change, the state just read is the verification: no second read.
+    `drift` names what was found changed by hand since the last apply (`repaired`) and what
+    still differs after this one (`remaining`); `changes` (what this round added and removed)
+    and `conntrack_deleted` are for the agent's log. When nothing had to change, the state
+    just read is the verification: no second read.
     """
     started = time.perf_counter()
     current = target.read()
+    if not allow_empty and loses_every_vm(current, ruleset):
+        return refused(target, current, ruleset)
+    found = hand_edits(current, memory.load(ruleset.host) if memory else None)
     try:
         mode, before = target.apply(ruleset, current)
     except ApplyError as exc:
-        return _report(target, ruleset, "failed", verify(target, ruleset), str(exc), None)
+        after = target.read()
+        return _report(target, held_digest(after), ruleset, "failed",
+                       _drift(found, verify(target, ruleset)), str(exc), None)
     elapsed = time.perf_counter() - started
+    if memory is not None:
+        memory.save(ruleset)
     removed = {n: before.get(n, set()) - set(ruleset.elements(n)) for n in SPEC_BY_NAME}
     cutting = cut(shell, removed, ruleset)
-    drift = drift_of(current, ruleset) if mode == "unchanged" else verify(target, ruleset)
-    report = _report(target, ruleset, mode, drift, None, elapsed)
-    report["drift"]["conntrack_deleted"] = cutting
-    return report
+    left = drift_of(current, ruleset) if mode == "unchanged" else verify(target, ruleset)
+    report = _report(target, ruleset.digest(), ruleset, mode, _drift(found, left), None, elapsed)
+    changes = named_differences(before, ruleset, CHANGE)
+    return {**report, "changes": changes, "conntrack_deleted": cutting}
 
 
-def _report(target: Target, ruleset: Ruleset, mode: str, drift: dict[str, Any],
+def refused(target: Target, current: KernelState | None, ruleset: Ruleset) -> dict[str, Any]:
+    error = (
+        f"not applied: the new ruleset for {ruleset.host} guards no VM, the kernel guards "
+        f"{guarded_vms(current)} VM address(es). A mistyped --host or an empty instance "
+        "listing would open the intranet; restart with --allow-empty if the host really "
+        "has no VM left"
+    )
+    return _report(target, held_digest(current), ruleset, "refused", {}, error, None)
+
+
+def _drift(found: dict[str, Any], left: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (("repaired", found), ("remaining", left)) if v}
+
+
+def _report(target: Target, digest: str, ruleset: Ruleset, mode: str, drift: dict[str, Any],
             error: str | None, seconds: float | None) -> dict[str, Any]:
+    in_sync = "remaining" not in drift and not error
     return {
-        "target": target.name, "digest": ruleset.digest(), "in_sync": not drift and not error,
+        "target": target.name, "digest": digest, "in_sync": in_sync,
         "elements": ruleset.size(), "mode": mode, "drift": dict(drift), "error": error,
         "apply_seconds": seconds,
     }
+
+
+#: What the API stores of a report; the rest (`changes`, `conntrack_deleted`) is logged.
+REPORTED = ("target", "digest", "in_sync", "elements", "mode", "drift", "error",
+            "apply_seconds")
 
 
 @dataclass
@@ -486,16 +607,62 @@ class Api:
             return json.loads(response.read() or b"null")
 
     def ruleset(self, host: str) -> Ruleset:
-        return Ruleset.from_json(self._request(f"/v1/admin/netfilter/hosts/{host}/ruleset"))
+        try:
+            return Ruleset.from_json(self._request(f"/v1/admin/netfilter/hosts/{host}/ruleset"))
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise UnknownHost(_problem(exc)) from None
+            raise
 
     def report(self, host: str, body: Mapping[str, Any]) -> None:
-        self._request(f"/v1/admin/netfilter/hosts/{host}/reports", body)
+        self._request(f"/v1/admin/netfilter/hosts/{host}/reports",
+                      {k: body[k] for k in REPORTED})
 
 
-def sync_once(api: Api, host: str, target: Target, shell: Shell) -> dict[str, Any]:
-    report = enforce(target, shell, api.ruleset(host))
+def _problem(error: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(error.read())["detail"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return f"HTTP {error.code}"
+
+
+def sync_once(
+    api: Api, host: str, target: Target, shell: Shell, *, allow_empty: bool = False,
+    memory: LastApplied | None = None,
+) -> dict[str, Any]:
+    """One round. An unknown host is reported and raised, with the kernel untouched; an
+    unreachable API falls back to the last applied ruleset, and raises if there is none."""
+    try:
+        ruleset = api.ruleset(host)
+    except UnknownHost as exc:
+        current = target.read()
+        api.report(host, _report(target, held_digest(current), Ruleset(host=host), "failed",
+                                 {}, f"SWS does not know this host: {exc}", None))
+        raise
+    except OSError as exc:
+        last = memory.load(host) if memory is not None else None
+        if last is None:
+            raise
+        report = enforce(target, shell, last, allow_empty=allow_empty, memory=memory)
+        return {**report, "error": report["error"] or f"API unreachable ({exc}); enforced "
+                "the last applied ruleset from --state-dir"}
+    report = enforce(target, shell, ruleset, allow_empty=allow_empty, memory=memory)
     api.report(host, report)
     return report
+
+
+def summary(host: str, report: Mapping[str, Any]) -> str:
+    """One log line: mode, what changed (named), drift, connections cut, error."""
+    parts = [f"{host}: {report['mode']}, {report['elements']} elements"]
+    if report.get("changes"):
+        parts.append(f"changed {json.dumps(report['changes'], sort_keys=True)}")
+    if report["drift"]:
+        parts.append(f"drift {json.dumps(report['drift'], sort_keys=True)}")
+    if report.get("conntrack_deleted"):
+        parts.append(f"cut {report['conntrack_deleted']} connection(s)")
+    if report["error"]:
+        parts.append(f"error: {report['error']}")
+    return "; ".join(parts)
 
 
 def make_target(name: str, shell: Shell, state_dir: Path, nft: str = "auto") -> Target:
@@ -510,33 +677,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     shell = Shell(netns=args.netns)
     target = make_target(args.target, shell, Path(args.state_dir), args.nft)
     api = Api(base=args.api, token=args.token, region=args.region)
+    memory = LastApplied(Path(args.state_dir))
     while True:
         try:
-            report = sync_once(api, args.host, target, shell)
-            log.info("%s: %s, %d elements, drift %s", args.host, report["mode"],
-                     report["elements"], report["drift"])
+            report = sync_once(api, args.host, target, shell, allow_empty=args.allow_empty,
+                               memory=memory)
+            log.info("%s", summary(args.host, report))
+            failed = report["error"] is not None
         except Exception as exc:  # keep enforcing what the kernel has; retry next round
             log.error("round failed, kernel rules left as they are: %s", exc)
-            if args.once:
-                return 1
+            failed = True
         if args.once:
-            return 0
+            return 1 if failed else 0
         time.sleep(args.interval)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sws-agent netfilter", description=__doc__.split("\n")[0])
     parser.add_argument("--api", required=True, help="SWS API base URL")
-    parser.add_argument("--host", required=True, help="this compute node's hypervisor name")
+    parser.add_argument("--host", required=True,
+                        help="this compute node's name as Nova knows it (the host of its "
+                             "servers, `openstack hypervisor list`); unknown names get 404")
     parser.add_argument("--token", required=True, help="a token with the admin role")
     parser.add_argument("--target", choices=("nft", "iptables"), default="nft")
     parser.add_argument("--nft", choices=("auto", "lib", "cli"), default="auto",
                         help="libnftables in-process (auto: when it loads) or the nft command")
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--interval", type=float, default=30.0, help="seconds between rounds")
-    parser.add_argument("--once", action="store_true", help="one round, then exit")
+    parser.add_argument("--region", default=None,
+                        help="the SWS region of this node (sent as X-SWS-Region); default: "
+                             "SWS's first region")
+    parser.add_argument("--interval", type=float, default=30.0,
+                        help="seconds between rounds; keep SWS_NETFILTER_AGENT_INTERVAL_SECONDS "
+                             "equal, SWS calls the agent stale after 3 silent intervals")
+    parser.add_argument("--once", action="store_true",
+                        help="one round, then exit (1 if it failed or was refused)")
     parser.add_argument("--netns", default=None, help="run the commands in this namespace")
-    parser.add_argument("--state-dir", default="/var/lib/sws-agent")
+    parser.add_argument("--state-dir", default="/var/lib/sws-agent",
+                        help="keeps the last applied ruleset (drift vs changes; enforced when "
+                             "the API is unreachable)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="apply a ruleset that guards no VM even over one that guards some")
     return parser
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sws import __version__
 from sws.drivers.base import InstanceReading
 from sws.metering.runtime import Health
+
+if TYPE_CHECKING:
+    from sws.agents.service import AgentSummary
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -70,4 +74,28 @@ def instance_lines(readings: Sequence[InstanceReading]) -> list[str]:
     for name, lines in sorted(counters.items()):
         out += _family(name, "gauge" if name in INSTANCE_GAUGES.values() else "counter",
                        "Per-instance meter from the last poll.", lines)
+    return out
+
+
+def agent_lines(agents: Sequence[AgentSummary]) -> list[str]:
+    """Per node agent (labelled agent kind and host/node): stale, behind, unknown host; and
+    per kind how many need attention (the admin overview's red count)."""
+    out: list[str] = []
+    for name, what, value in (
+        ("sws_agent_stale", "No report within the agent's window (1) or fresh (0).",
+         lambda a: a.status.stale),
+        ("sws_agent_behind", "Applied ruleset/version differs from the current one.",
+         lambda a: a.status.behind),
+        ("sws_agent_unknown_host", "Reports for a host SWS does not know.",
+         lambda a: not a.known),
+    ):
+        out += _family(name, "gauge", what, [
+            _line(name, int(value(a)), {"agent": a.kind, "host": a.name}) for a in agents
+        ])
+    kinds = sorted({a.kind for a in agents})
+    out += _family("sws_agents_needing_attention", "gauge",
+                   "Agents stale, behind, out of sync or for an unknown host.", [
+                       _line("sws_agents_needing_attention",
+                             sum(a.needs_attention for a in agents if a.kind == kind),
+                             {"agent": kind}) for kind in kinds])
     return out

@@ -97,15 +97,49 @@ class Policy:
 
 
 def parse_cidr(text: str, *, field: str) -> Network:
-    """A network in canonical form; host bits set, garbage or a bare word are refused."""
+    """A network in canonical form. Refused: host bits set, garbage, spaces around it, and a
+    bare address (is `10.0.0.0` one host or a forgotten `/8`? only the operator knows)."""
+    if text != text.strip():
+        raise Invalid(f"{text!r} has spaces around it; send the CIDR alone", field=field)
+    if "/" not in text:
+        raise Invalid(
+            f"{text} has no prefix length: write {text}/{_full_prefix(text)} for that one "
+            "address, or the network's prefix (e.g. /24)", field=field,
+        )
     try:
-        return ipaddress.ip_network(text.strip(), strict=True)
+        return ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         raise Invalid(f"{text!r} is not a valid CIDR: {exc}", field=field) from None
 
 
-def canonical_cidr(text: str, *, field: str) -> str:
-    return str(parse_cidr(text, field=field))
+def _full_prefix(text: str) -> int:
+    return 128 if ":" in text else 32
+
+
+#: Ranges no packet from a VM is ever forwarded to under that name: declaring them internal
+#: would guard nothing (link-local, loopback, multicast) or a notation, not a network
+#: (IPv4-mapped and IPv4-compatible IPv6: declare the IPv4 network itself).
+UNGUARDABLE: tuple[tuple[Network, str], ...] = tuple(
+    (ipaddress.ip_network(cidr), why) for cidr, why in (
+        ("169.254.0.0/16", "link-local: routers never forward it"),
+        ("fe80::/10", "link-local: routers never forward it"),
+        ("127.0.0.0/8", "loopback: it never leaves a host"),
+        ("::1/128", "loopback: it never leaves a host"),
+        ("224.0.0.0/4", "multicast, not a destination network"),
+        ("ff00::/8", "multicast, not a destination network"),
+        ("::ffff:0:0/96", "IPv4-mapped IPv6; declare the IPv4 network itself"),
+        ("::/96", "IPv4-compatible IPv6 (deprecated); declare the IPv4 network itself"),
+    )
+)
+
+
+def check_guardable(cidr: str, *, field: str) -> str:
+    """An internal network or bridge source must be space packets are forwarded to."""
+    network = parse_cidr(cidr, field=field)
+    for special, why in UNGUARDABLE:
+        if _covers(special, network):
+            raise Invalid(f"{cidr} is {why}", field=field)
+    return str(network)
 
 
 def check_no_overlap(cidr: str, existing: Iterable[str], *, field: str, what: str) -> None:
@@ -187,6 +221,18 @@ def check_destination(
 
 def _covers(outer: Network, inner: Network) -> bool:
     return outer.version == inner.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def rules_using(cidr: str, rules: Iterable[AllowRule]) -> list[AllowRule]:
+    """The rules whose destination reaches into `cidr`: deleting it would leave them
+    pointing outside the internal space."""
+    network = ipaddress.ip_network(cidr)
+    found = []
+    for rule in rules:
+        destination = ipaddress.ip_network(rule.destination)
+        if destination.version == network.version and destination.overlaps(network):
+            found.append(rule)
+    return found
 
 
 def check_bridge_port(port: int) -> None:

@@ -11,15 +11,17 @@ import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import IntegrityError
 
+from sws.agents.model import AgentStatus, Freshness, agent_status
 from sws.audit.model import AuditRecord, check_record
 from sws.audit.repository import insert_entry
 from sws.clock import Clock
+from sws.config import Settings
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver, Server, ServerFilter
 from sws.errors import Conflict, Invalid, NotFound
@@ -37,14 +39,15 @@ from sws.netfilter.model import (
     Policy,
     Scope,
     applies_to,
-    canonical_cidr,
     check_bridge_port,
     check_destination,
     check_expiry,
+    check_guardable,
     check_no_overlap,
     check_ports,
     check_reason,
     check_scope,
+    rules_using,
 )
 
 PAGE = 500
@@ -57,6 +60,7 @@ class Directory(Protocol):
     def instance(self, instance_id: str) -> Instance | None: ...
     def tenant_instance(self, tenant_id: str, instance_id: str) -> Instance: ...
     def instances_on(self, host: str) -> list[Instance]: ...
+    def hosts(self) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class CloudDirectory:
 
     def instances_on(self, host: str) -> list[Instance]:
         return [i for i in self._all(ServerFilter(host=host)) if i.host == host]
+
+    def hosts(self) -> set[str]:
+        """The region's compute hosts by the name Nova gives their hypervisors."""
+        return {h.hostname for h in self.driver.list_hypervisors()}
 
     def _all(self, filters: ServerFilter) -> Iterator[Instance]:
         marker: str | None = None
@@ -147,7 +155,7 @@ def add_internal_network(
     *, db: Database, clock: Clock, actor: Actor, cidr: str, description: str = ""
 ) -> InternalNetwork:
     network = InternalNetwork(
-        id=uuid.uuid4().hex, cidr=canonical_cidr(cidr, field="cidr"), description=description
+        id=uuid.uuid4().hex, cidr=check_guardable(cidr, field="cidr"), description=description
     )
     _add_cidr(db, clock, actor, network, existing=repo.internal_networks,
               table=t.internal_networks, what="internal network", action="internal_network_add")
@@ -158,7 +166,7 @@ def add_bridge_source(
     *, db: Database, clock: Clock, actor: Actor, cidr: str, description: str = ""
 ) -> BridgeSource:
     source = BridgeSource(
-        id=uuid.uuid4().hex, cidr=canonical_cidr(cidr, field="cidr"), description=description
+        id=uuid.uuid4().hex, cidr=check_guardable(cidr, field="cidr"), description=description
     )
     _add_cidr(db, clock, actor, source, existing=repo.bridge_sources,
               table=t.bridge_sources, what="bridge source", action="bridge_source_add")
@@ -181,8 +189,44 @@ def _values(item: InternalNetwork | BridgeSource) -> dict[str, str]:
     return {"id": item.id, "cidr": item.cidr, "description": item.description}
 
 
-def delete_internal_network(*, db: Database, clock: Clock, actor: Actor, network_id: str) -> None:
-    _delete(db, clock, actor, t.internal_networks, network_id, "internal_network_delete")
+def delete_internal_network(
+    *, db: Database, clock: Clock, actor: Actor, network_id: str, delete_rules: bool = False
+) -> list[AllowRule]:
+    """Delete an internal network. Rules that reach into it would point outside the internal
+    space: refused (409 naming them) unless `delete_rules`, which deletes them in the same
+    transaction, each audited. Returns the rules deleted with it."""
+    with db.begin() as conn:
+        network = next((n for n in repo.internal_networks(conn) if n.id == network_id), None)
+        if network is None:
+            raise NotFound(f"{network_id} not found")
+        users = rules_using(network.cidr, [repo.rule_from_row(r) for r in repo.rule_rows(conn)])
+        if users and not delete_rules:
+            raise Conflict(_in_use(network, users), field="delete_rules")
+        for rule in users:
+            repo.delete_row(conn, t.allow_rules, rule.id)
+            _audit(conn, clock, actor, "rule_delete", rule.id, {
+                **{k: getattr(rule, k) for k in repo.RULE_FIELDS}, "with_network": network.cidr,
+            })
+        repo.delete_row(conn, t.internal_networks, network.id)
+        _audit(conn, clock, actor, "internal_network_delete", network.id, {
+            **_values(network), "deleted_rules": [r.id for r in users],
+        })
+    return users
+
+
+def _in_use(network: InternalNetwork, users: Sequence[AllowRule]) -> str:
+    named = "; ".join(
+        f"{r.id} ({r.destination} {r.protocol}{_ports(r)}, {r.reason!r})" for r in users
+    )
+    return (f"internal network {network.cidr} is used by {len(users)} allow rule(s): {named}. "
+            "Delete those rules first, or delete them with the network (delete_rules=true).")
+
+
+def _ports(rule: AllowRule) -> str:
+    low, high = rule.ports()
+    if rule.protocol not in ("tcp", "udp"):
+        return ""
+    return f" {low}" if low == high else f" {low}-{high}"
 
 
 def delete_bridge_source(*, db: Database, clock: Clock, actor: Actor, source_id: str) -> None:
@@ -339,9 +383,23 @@ def load_policy(*, db: Database) -> Policy:
 
 
 def host_ruleset(*, db: Database, clock: Clock, directory: Directory, host: str) -> Ruleset:
-    """The ruleset `host`'s agent must enforce now (expired rules are left out)."""
+    """The ruleset `host`'s agent must enforce now (expired rules are left out).
+
+    A host SWS does not know is NotFound, never an empty ruleset: an agent started with a
+    mistyped `--host` would otherwise load a table guarding no VM and report itself in sync.
+    """
+    return _compile(load_policy(db=db), clock.now(), directory, host)
+
+
+def _compile(policy: Policy, now: datetime, directory: Directory, host: str) -> Ruleset:
     instances = directory.instances_on(host)
-    return compile_ruleset(load_policy(db=db), instances, host=host, now=clock.now())
+    if not instances and host not in directory.hosts():
+        raise NotFound(
+            f"compute host {host!r} is not known to SWS in this region: no hypervisor and no "
+            "instance has that host name. Give the agent --host as Nova names the node "
+            "(`openstack hypervisor list`), and --region for another region."
+        )
+    return compile_ruleset(policy, instances, host=host, now=now)
 
 
 def instances_reached(policy: Policy, instances: Sequence[Instance], now: datetime) -> int:
@@ -362,11 +420,44 @@ class AgentReport:
     apply_seconds: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HostStatus:
+    """An agent's last report judged now: against the ruleset SWS expects of its host *now*
+    (not the one expected when it reported) and against how long it has been silent."""
+
+    report: Mapping[str, Any]
+    known_host: bool
+    expected_digest: str | None
+    status: AgentStatus
+
+    @property
+    def state(self) -> str:
+        return self.status.state if self.known_host else "unknown_host"
+
+    @property
+    def healthy(self) -> bool:
+        return self.known_host and self.status.healthy and bool(self.report["in_sync"])
+
+
+#: The settings' defaults: three rounds of the agent's default `--interval 30`.
+DEFAULT_WINDOW = Freshness(interval=timedelta(seconds=30), intervals=3)
+
+
+def freshness(settings: Settings) -> Freshness:
+    """The netfilter agents' window: `agent_stale_intervals` of their report interval."""
+    return Freshness(
+        interval=timedelta(seconds=settings.netfilter_agent_interval_seconds),
+        intervals=settings.agent_stale_intervals,
+    )
+
+
 def record_report(
-    *, db: Database, clock: Clock, directory: Directory, report: AgentReport
-) -> dict[str, Any]:
-    """Store a host's report next to the digest SWS expects it to run."""
-    expected = host_ruleset(db=db, clock=clock, directory=directory, host=report.host).digest()
+    *, db: Database, clock: Clock, directory: Directory, report: AgentReport,
+    window: Freshness = DEFAULT_WINDOW,
+) -> HostStatus:
+    """Store a host's report next to the digest SWS expects it to run. A report for a host
+    SWS does not know is stored too, so the console can show the agent that sends it."""
+    expected = _expected(load_policy(db=db), clock.now(), directory, report.host)
     values = {
         "host": report.host, "target": report.target, "digest": report.digest,
         "expected_digest": expected, "in_sync": report.in_sync, "elements": report.elements,
@@ -376,7 +467,34 @@ def record_report(
     }
     with db.begin() as conn:
         repo.save_report(conn, values)
-    return {**values, "drift": dict(report.drift)}
+    row = {**values, "drift": dict(report.drift)}
+    return _judge(row, expected, clock.now(), window)
+
+
+def _expected(policy: Policy, now: datetime, directory: Directory, host: str) -> str | None:
+    try:
+        return _compile(policy, now, directory, host).digest()
+    except NotFound:
+        return None
+
+
+def host_statuses(
+    *, db: Database, clock: Clock, directory: Directory, window: Freshness
+) -> list[HostStatus]:
+    """Every reporting agent, judged now: stale, behind, or reporting for an unknown host."""
+    policy, now = load_policy(db=db), clock.now()
+    return [
+        _judge(row, _expected(policy, now, directory, row["host"]), now, window)
+        for row in list_reports(db=db)
+    ]
+
+
+def _judge(row: Mapping[str, Any], expected: str | None, now: datetime, window: Freshness
+           ) -> HostStatus:
+    status = agent_status(reported_at=row["reported_at"], applied=row["digest"],
+                          expected=expected, now=now, freshness=window)
+    return HostStatus(report=row, known_host=expected is not None, expected_digest=expected,
+                      status=status)
 
 
 def list_reports(*, db: Database) -> list[dict[str, Any]]:

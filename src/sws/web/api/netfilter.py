@@ -100,13 +100,15 @@ class ReportCreate(Body):
     digest: str = Field(max_length=64)
     in_sync: bool
     elements: int = Field(ge=0)
-    mode: Literal["full", "delta", "unchanged", "failed"]
+    mode: Literal["full", "delta", "unchanged", "failed", "refused"]
     drift: dict[str, Any] = Field(default_factory=dict)
     error: str | None = Field(default=None, max_length=4000)
     apply_seconds: float | None = Field(default=None, ge=0)
 
 
 class ReportRead(BaseModel):
+    """An agent's last report, judged now: `expected_digest` is what its host should run now."""
+
     host: str
     target: str
     digest: str
@@ -118,6 +120,10 @@ class ReportRead(BaseModel):
     error: str | None
     apply_seconds: str | None
     reported_at: datetime
+    known_host: bool
+    stale: bool
+    behind: bool
+    state: Literal["current", "behind", "stale", "unknown_host"]
 
 
 def _actor(caller: Principal) -> nf.Actor:
@@ -136,6 +142,13 @@ def _rule(view: nf.RuleView) -> RuleRead:
         protocol=r.protocol, port_min=r.port_min, port_max=r.port_max,
         expires_at=r.expires_at, reason=r.reason, created_at=view.created_at,
     )
+
+
+def _status(found: nf.HostStatus) -> ReportRead:
+    return ReportRead.model_validate({
+        **found.report, "expected_digest": found.expected_digest, "known_host": found.known_host,
+        "stale": found.status.stale, "behind": found.status.behind, "state": found.state,
+    })
 
 
 def _grant(grant: BridgeGrant) -> GrantRead:
@@ -159,9 +172,14 @@ def add_internal_network(body: NetworkCreate, admin: Admin, services: Services) 
 
 
 @admin_router.delete("/internal-networks/{network_id}", status_code=204)
-def delete_internal_network(network_id: Id, admin: Admin, services: Services) -> Response:
+def delete_internal_network(
+    network_id: Id, admin: Admin, services: Services,
+    delete_rules: Annotated[bool, Query(description="also delete the rules that use it")] = False,
+) -> Response:
+    """409 naming the allow rules that reach into the network, unless `delete_rules=true`."""
     nf.delete_internal_network(
-        db=services.db, clock=services.clock, actor=_actor(admin), network_id=network_id
+        db=services.db, clock=services.clock, actor=_actor(admin), network_id=network_id,
+        delete_rules=delete_rules,
     )
     return Response(status_code=204)
 
@@ -217,8 +235,13 @@ def delete_rule(rule_id: Id, admin: Admin, services: Services) -> Response:
 # Admin: hosts and their agents --------------------------------------------------------------
 
 @admin_router.get("/hosts", response_model=list[ReportRead])
-def list_reports(_admin: Admin, services: Services) -> list[ReportRead]:
-    return [ReportRead.model_validate(r) for r in nf.list_reports(db=services.db)]
+def list_reports(_admin: Admin, services: Services, cloud: Driver) -> list[ReportRead]:
+    """Each agent's last report: stale, behind, or reporting for a host SWS does not know."""
+    found = nf.host_statuses(
+        db=services.db, clock=services.clock, window=nf.freshness(services.settings),
+        directory=nf.CloudDirectory(db=services.db, driver=cloud),
+    )
+    return [_status(f) for f in found]
 
 
 @admin_router.get("/hosts/{host}/ruleset", response_model=None)
@@ -245,12 +268,12 @@ def host_ruleset(
 def report(
     host: Host, body: ReportCreate, _admin: Admin, services: Services, cloud: Driver
 ) -> ReportRead:
-    values = nf.record_report(
-        db=services.db, clock=services.clock,
+    found = nf.record_report(
+        db=services.db, clock=services.clock, window=nf.freshness(services.settings),
         directory=nf.CloudDirectory(db=services.db, driver=cloud),
         report=nf.AgentReport(host=host, **body.model_dump()),
     )
-    return ReportRead.model_validate(values)
+    return _status(found)
 
 
 # Tenants ------------------------------------------------------------------------------------

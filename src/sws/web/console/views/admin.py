@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from sws.agents import service as agents
 from sws.audit import service as audit
 from sws.drivers.base import Server, ServerFilter
 from sws.events import service as events
@@ -32,6 +33,9 @@ def overview(s: Admin) -> Response:
         servers=sum(h.running_vms for h in hosts),
         dead_letters=events.count_dead_letters(db=s.container.db),
         audit_entries=audit.count_entries(db=s.container.db),
+        agents_attention=sum(a.needs_attention for a in agents.summaries(
+            db=s.container.db, clock=s.container.clock, settings=s.container.settings,
+            driver=s.driver)),
     )
 
 

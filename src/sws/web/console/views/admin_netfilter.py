@@ -19,6 +19,7 @@ from sws.audit import service as audit
 from sws.audit.model import AuditRecord
 from sws.drivers.base import ServerFilter
 from sws.errors import Invalid, SWSError
+from sws.loadbalancer import agents as lb_agents
 from sws.netfilter import service as nf
 from sws.netfilter.model import PROTOCOLS, SCOPES
 from sws.web.console import pages
@@ -65,19 +66,26 @@ def networks(s: Admin) -> Response:
 
 @router.post("/networks")
 def add_network(s: AdminPost, cidr: Text = "", description: Text = "") -> Response:
-    done = s.gettext("Internal network %(cidr)s added.", cidr=cidr.strip())
-    return _change(s, "/admin/netfilter/networks", done, "internal_network_add", cidr,
-                   lambda: nf.add_internal_network(db=s.container.db, clock=s.container.clock,
-                                                   actor=actor(s), cidr=cidr,
-                                                   description=description.strip()))
+    """The flash names the network as stored (canonical), not as typed."""
+    try:
+        network = nf.add_internal_network(db=s.container.db, clock=s.container.clock,
+                                          actor=actor(s), cidr=cidr,
+                                          description=description.strip())
+    except SWSError as error:
+        _refused(s, "internal_network_add", cidr, error)
+        return redirect(s, "/admin/netfilter/networks", [("error", _named(error))])
+    done = s.gettext("Internal network %(cidr)s added.", cidr=network.cidr)
+    return redirect(s, "/admin/netfilter/networks", [("ok", done)])
 
 
 @router.post("/networks/{network_id}/delete")
-def delete_network(s: AdminPost, network_id: str) -> Response:
+def delete_network(s: AdminPost, network_id: str, delete_rules: Text = "") -> Response:
+    """Refused while allow rules use the network, unless the form's box says delete them."""
     return _change(s, "/admin/netfilter/networks", s.gettext("Internal network deleted."),
                    "internal_network_delete", network_id,
                    lambda: nf.delete_internal_network(db=s.container.db, clock=s.container.clock,
-                                                      actor=actor(s), network_id=network_id))
+                                                      actor=actor(s), network_id=network_id,
+                                                      delete_rules=delete_rules == "on"))
 
 
 # ---- allow rules --------------------------------------------------------------------------
@@ -190,7 +198,15 @@ def delete_bridge_source(s: AdminPost, source_id: str) -> Response:
 
 @router.get("/hosts")
 def hosts(s: Admin) -> Response:
-    reports = nf.list_reports(db=s.container.db)
+    """Filter agents (stale, behind, unknown host), silent hypervisors, and LB node agents."""
+    window = nf.freshness(s.container.settings)
+    found = nf.host_statuses(db=s.container.db, clock=s.container.clock,
+                             directory=directory(s), window=window)
     known = {h.hostname for h in s.driver.list_hypervisors()}
-    silent = sorted(known - {r["host"] for r in reports})
-    return page(s, "admin/netfilter_hosts.html", reports=reports, silent=silent)
+    silent = sorted(known - {f.report["host"] for f in found})
+    nodes = lb_agents.node_agents(db=s.container.db, clock=s.container.clock,
+                                  config=s.container.lb_config)
+    return page(s, "admin/netfilter_hosts.html", agents=found, silent=silent, nodes=nodes,
+                strangers=[f.report["host"] for f in found if not f.known_host],
+                window=int(window.window.total_seconds()),
+                lb_window=int(lb_agents.freshness(s.container.lb_config).window.total_seconds()))
