@@ -66,13 +66,15 @@ UNSCOPED = [
     "/v1/servers", "/v1/images", "/v1/keypairs", "/v1/security-groups", "/v1/floating-ips",
     "/v1/tenants", "/v1/users", "/v1/flavors", "/v1/regions", "/v1/quotas",
     "/v1/netfilter/reachable", "/v1/netfilter/bridge-grants",
-    "/v1/alarms", "/metrics",
+    "/v1/alarms",
     "/v1/billing/account", "/v1/billing/bills", "/v1/billing/prices",
     "/v1/loadbalancers",
     "/v1/storage/containers",
 ]
 # Tenant routes that take a month, not an id: each shows the caller's own bill for it.
 PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
+# The operator's scrapers only (SWS_METRICS_TOKEN or SWS_METRICS_ALLOW): a tenant gets 403.
+SCRAPERS = ["/metrics"]
 OPEN = {"/v1/auth/tokens", "/v1/openapi.json", "/v1/docs", "/healthz", "/v1/flavors/{flavor_id}"}
 
 
@@ -148,6 +150,8 @@ def test_lists_show_only_the_callers_own_resources(cloud: Cloud) -> None:
         text = response.text
         for key in ("server_id", "image_id", "group_id", "fip_id", "tenant_id", "user_id"):
             assert ids[key] not in text, (path, key)
+    for path in SCRAPERS:
+        assert cloud.client.get(path, headers=cloud.globex.headers).status_code == 403
 
 
 def test_month_routes_show_only_the_callers_bill(cloud: Cloud) -> None:
@@ -181,7 +185,8 @@ def test_every_admin_route_refuses_members(cloud: Cloud, who: str) -> None:
 
 
 def test_matrix_covers_every_tenant_route(cloud: Cloud) -> None:
-    covered = {(m, t) for m, t, _ in SCOPED} | {("GET", p) for p in UNSCOPED + PER_MONTH}
+    covered = {(m, t) for m, t, _ in SCOPED} | {
+        ("GET", p) for p in UNSCOPED + PER_MONTH + SCRAPERS}
     tenant_routes = [(m, p) for m, p in _routes(cloud) if not p.startswith("/v1/admin/")]
     assert len(tenant_routes) >= 30
     for method, path in tenant_routes:

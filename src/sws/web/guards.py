@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sws.web.problems import problem
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-OBJECT_UPLOAD = re.compile(r"^(/v1|/console)/containers/[^/]+/objects(/.+)?$")
+OBJECT_UPLOAD = re.compile(r"^(/v1/storage|/console)/containers/[^/]+/objects(/.+)?$")
 
 
 def networks(cidrs: Sequence[str]) -> tuple[Network, ...]:
@@ -78,10 +78,6 @@ class ClientAddress:
         await self.app(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    """The streamed body passed the limit."""
-
-
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
     default: int
@@ -113,27 +109,36 @@ class BodyLimit:
         await self._counted(scope, receive, send, limit)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        seen = 0
-        started = False
+        """Past the limit, answer 413 at once and tell the app the client left; whatever the
+        app answers to the body it never got whole is dropped (FastAPI turns any error while
+        reading a body into its own 400, so raising would not do)."""
+        seen, started, refused = 0, False, False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > limit:
-                raise _TooLarge
-            return message
+            if seen <= limit:
+                return message
+            refused = True
+            if not started:
+                await _too_large(limit)(scope, receive, send)
+            return {"type": "http.disconnect"}
 
         async def watching_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except _TooLarge:
-            if not started:
-                await _too_large(limit)(scope, receive, send)
+        except Exception:
+            if not refused:
+                raise  # only the app's reaction to a body cut short is ours to swallow
 
 
 def _bad_length() -> JSONResponse:

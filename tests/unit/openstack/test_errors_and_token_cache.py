@@ -115,7 +115,8 @@ def keystone(clock: SimulatedClock) -> FakeKeystone:
 @pytest.fixture
 def auth(database: Database, clock: SimulatedClock, keystone: FakeKeystone) -> KeystoneAuth:
     cache = TokenCache(ttl=timedelta(seconds=30), size=2)
-    return KeystoneAuth(db=database, clock=clock, keystone=keystone, cache=cache)
+    return KeystoneAuth(db=database, clock=clock, keystone=keystone, cache=cache,
+                        operator_tenant="proj-p-ops")
 
 
 def test_first_sight_creates_the_tenant_and_maps_roles(
@@ -127,6 +128,25 @@ def test_first_sight_creates_the_tenant_and_maps_roles(
     member = auth.validate(secret="t-member")
     assert member.role == "member" and member.tenant_id == "p-acme"
     assert identity.get_tenant(db=database, tenant_id="p-acme").name == "proj-p-acme"
+
+
+def test_an_admin_role_on_any_other_project_makes_a_member(
+    auth: KeystoneAuth, keystone: FakeKeystone
+) -> None:
+    keystone.grant("t-acme-admin", project="p-acme", roles=("admin",))
+    assert auth.validate(secret="t-acme-admin").role == "member"
+
+
+def test_a_tenant_disabled_in_sws_refuses_tokens_it_has_seen(
+    auth: KeystoneAuth, keystone: FakeKeystone, database: Database, clock: SimulatedClock
+) -> None:
+    keystone.grant("t-acme", project="p-acme")
+    auth.validate(secret="t-acme")
+    identity.update_tenant(db=database, tenant_id="p-acme",
+                           changes=identity.TenantChanges(enabled=False))
+    clock.advance(timedelta(seconds=31))  # past the cache period: checked again
+    with pytest.raises(Unauthorized):
+        auth.validate(secret="t-acme")
 
 
 def test_results_are_cached_for_the_ttl_then_revalidated(
