@@ -589,6 +589,13 @@ REPORTED = ("target", "digest", "in_sync", "elements", "mode", "drift", "error",
             "apply_seconds")
 
 
+class AgentApi(Protocol):
+    """What a round needs of SWS: the host's ruleset, and somewhere to report."""
+
+    def ruleset(self, host: str) -> Ruleset: ...
+    def report(self, host: str, body: Mapping[str, Any]) -> None: ...
+
+
 @dataclass
 class Api:
     base: str
@@ -615,8 +622,7 @@ class Api:
             raise
 
     def report(self, host: str, body: Mapping[str, Any]) -> None:
-        self._request(f"/v1/admin/netfilter/hosts/{host}/reports",
-                      {k: body[k] for k in REPORTED})
+        self._request(f"/v1/admin/netfilter/hosts/{host}/reports", body)
 
 
 def _problem(error: urllib.error.HTTPError) -> str:
@@ -627,7 +633,7 @@ def _problem(error: urllib.error.HTTPError) -> str:
 
 
 def sync_once(
-    api: Api, host: str, target: Target, shell: Shell, *, allow_empty: bool = False,
+    api: AgentApi, host: str, target: Target, shell: Shell, *, allow_empty: bool = False,
     memory: LastApplied | None = None,
 ) -> dict[str, Any]:
     """One round. An unknown host is reported and raised, with the kernel untouched; an
@@ -647,7 +653,7 @@ def sync_once(
         return {**report, "error": report["error"] or f"API unreachable ({exc}); enforced "
                 "the last applied ruleset from --state-dir"}
     report = enforce(target, shell, ruleset, allow_empty=allow_empty, memory=memory)
-    api.report(host, report)
+    api.report(host, {k: report[k] for k in REPORTED})
     return report
 
 
