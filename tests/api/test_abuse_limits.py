@@ -162,3 +162,30 @@ def test_settings_refuse_a_network_that_is_not_one(tmp_path: Path) -> None:
         _settings(tmp_path, trusted_proxies=["10.0.0.300/32"])
 
 
+
+
+# ---- serving uploads ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "content_type", "attached"), [
+    ("page.html", "text/html", True),
+    ("shout.html", "Text/HTML; charset=utf-8", True),
+    ("logo.svg", "image/svg+xml", True),
+    ("feed.xml", "application/atom+xml", True),
+    ("dir/photo.png", "image/png", False),
+    ("notes.txt", "text/plain", False),
+])
+def test_uploads_are_never_sniffed_and_active_ones_are_downloads(
+    cloud: Cloud, name: str, content_type: str, attached: bool
+) -> None:
+    headers = cloud.acme.headers
+    cloud.client.post("/v1/storage/containers", json={"name": "site"}, headers=headers)
+    url = f"/v1/storage/containers/site/objects/{name}"
+    put = cloud.client.put(url, content=b"<script>alert(1)</script>",
+                           headers=headers | {"Content-Type": content_type})
+    assert put.status_code == 201, put.text
+    got = cloud.client.get(url, headers=headers)
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = got.headers.get("Content-Disposition", "")
+    assert disposition.startswith("attachment") is attached
+    if attached:
+        assert name.rsplit("/", 1)[-1] in disposition

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sws.drivers.base import ContainerInfo, ObjectInfo, ObjectStore, RateLimited
 from sws.storagefw import service as storage
+from sws.storagefw import serving
 from sws.storagefw.model import FirewallRules
 from sws.web import deps, problems
 from sws.web.deps import Caller
@@ -199,6 +200,7 @@ def get_object(
         "ETag": f'"{found.info.etag}"',
         "Last-Modified": found.info.last_modified.strftime("%a, %d %b %Y %H:%M:%S GMT"),
         "Content-Type": found.info.content_type,  # as stored, without an added charset
+        **serving.download_headers(found.info.content_type, object_name),
     }
     return Response(found.data, headers=headers)
 
