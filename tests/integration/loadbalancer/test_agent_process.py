@@ -82,7 +82,7 @@ def agent_process(
         haproxy.stop()  # HAProxy is a daemon that outlives its agent by design
         stand_in.kill()
         assert process.stdout is not None
-        print(process.stdout.read())  # the agent's log, shown when the test fails
+        print(process.stdout.read())  # the agent's log (what is left), shown when a test fails
 
 
 def raw_get(port: int, host: str) -> tuple[int, bytes]:
@@ -139,3 +139,26 @@ def test_the_real_agent_serves_an_lb_created_through_the_api_and_reports_its_byt
                                     end=start + timedelta(hours=1))
     assert {(r.project_id, r.lb_id) for r in rows} == {(cloud.acme.id, lb["id"])}
     assert agent_process["process"].poll() is None, "the agent is still running"
+
+
+def test_the_agent_logs_its_start_and_each_change_and_exits_at_once_on_sigterm(
+    cloud: Cloud, agent_process: dict[str, Any]
+) -> None:
+    process, port = agent_process["process"], agent_process["http_port"]
+    created = cloud.client.post("/v1/loadbalancers", headers=cloud.acme.headers, json={
+        "name": "web", "type": "http",
+        "members": [{"server_id": agent_process["server"]["id"], "port": 80}],
+    })
+    assert created.status_code == 201, created.text
+    wait_until(lambda: raw_get(port, created.json()["hosts"][0])[0] == 200, timeout=10)
+    # The agent now waits in a long poll (20 s) for the next version: SIGTERM cuts it short.
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - signalled < 1.0, "the agent exits within a second of SIGTERM"
+    assert agent_process["haproxy"].running(), "HAProxy outlives its agent"
+    assert process.stdout is not None
+    log = process.stdout.read()
+    assert "started: version" in log
+    assert "applied version" in log and "by runtime: 1 load balancers" in log
+    assert "stopping" in log

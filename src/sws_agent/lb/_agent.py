@@ -1,0 +1,202 @@
+"""LBAgent: renders, starts or reloads HAProxy, applies each new state version live, and reads
+member health and traffic back from the running worker."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sws.loadbalancer.model import DesiredState, Member
+from sws.loadbalancer.renderer import Rendered, RenderOptions, render
+from sws_agent.lb._files import RunDir
+from sws_agent.lb._haproxy import (
+    HAPROXY,
+    AgentError,
+    HAProxy,
+    health_of,
+    parse_backend_bytes,
+    parse_show_stat,
+)
+from sws_agent.lb._plan import Live, freed, plan
+from sws_agent.lb._traffic import Traffic
+
+log = logging.getLogger("sws_agent.lb")
+OK_REPLIES = {"", "New server registered.", "Server deleted."}
+
+
+def load_address_map(path: Path | None) -> dict[str, str]:
+    return {} if path is None else dict(json.loads(path.read_text()))
+
+
+def translate(state: DesiredState, address_map: dict[str, str]) -> DesiredState:
+    """Member addresses as this node reaches them (see `--address-map`)."""
+    if not address_map:
+        return state
+    return replace(state, loadbalancers=tuple(
+        replace(lb, members=tuple(_translated(m, address_map) for m in lb.members))
+        for lb in state.loadbalancers
+    ))
+
+
+def _translated(member: Member, address_map: dict[str, str]) -> Member:
+    target = address_map.get(f"{member.address}:{member.port}")
+    if target is None:
+        return member
+    host, _, port = target.rpartition(":")
+    return replace(member, address=host, port=int(port))
+
+
+@dataclass
+class LBAgent:
+    """Renders, starts or reloads HAProxy, then applies each new state version live."""
+
+    opts: RenderOptions
+    haproxy: HAProxy
+    address_map: dict[str, str] = field(default_factory=dict)
+    live: Live | None = None
+    reloads: int = 0
+    runtime_applies: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    listeners: tuple[int, int, int] = (0, 0, 0)  # http port and L4 range HAProxy binds
+    rendered: Rendered | None = None  # what the files on disk hold
+    worker: int = 0  # the worker the live state was applied to
+    traffic: Traffic = field(default_factory=lambda: Traffic())
+
+    @classmethod
+    def create(cls, opts: RenderOptions, address_map: dict[str, str] | None = None,
+               binary: str = HAPROXY) -> LBAgent:
+        opts.run_dir.mkdir(parents=True, exist_ok=True)
+        return cls(opts, HAProxy(opts.run_dir, binary), address_map or {})
+
+    @property
+    def files(self) -> RunDir:
+        return RunDir(self.opts.run_dir)
+
+    @property
+    def maps(self) -> tuple[Path, Path]:
+        return self.files.maps
+
+    def start(self, state: DesiredState) -> None:
+        """Full render and check; start HAProxy, or reload the one already running."""
+        with self.lock:
+            self._write_and_load(translate(state, self.address_map), start=True)
+
+    def apply(self, state: DesiredState) -> str:
+        """Take HAProxy to `state`: 'unchanged', 'runtime' or 'reload'."""
+        with self.lock:
+            state = translate(state, self.address_map)
+            if self.live is None:
+                self._write_and_load(state, start=True)
+                return "reload"
+            self._notice_outside_reload()
+            if state.version == self.live.version:
+                return "unchanged"
+            return self._apply(state)
+
+    def _notice_outside_reload(self) -> None:
+        """Someone else reloaded (USR2, systemd): the worker runs the files last written."""
+        workers = self.haproxy.proc().workers
+        if workers and max(workers) != self.worker and self.rendered is not None:
+            assert self.live is not None
+            self.live = Live.from_render(self.rendered, self.live.version)
+            self.worker = max(workers)
+
+    def _apply(self, state: DesiredState) -> str:
+        assert self.live is not None
+        if (state.http_port, state.port_min, state.port_max) != self.listeners:
+            self._write_and_load(state)
+            return "reload"
+        trial = Live(dict(self.live.backends), dict(self.live.hosts), dict(self.live.ports))
+        steps = plan(trial, state, self.maps)
+        if steps.reload_reason is not None:
+            log.info("reload: %s", steps.reload_reason)
+            self._write_and_load(state)
+            return "reload"
+        try:
+            self._run(steps.commands)
+        except (AgentError, OSError) as exc:
+            log.warning("runtime change failed (%s); reloading instead", exc)
+            self._write_and_load(state)
+            return "reload"
+        if freed(self.live, steps.backends):
+            # A freed backend may serve another LB next: credit its last bytes to the old one.
+            self._count_traffic()
+        self.live = Live(steps.backends, steps.hosts, steps.ports, state.version)
+        self.runtime_applies += 1
+        self._write_files(render(state, self.opts), self.haproxy.config)
+        return "runtime"
+
+    def _write_files(self, rendered: Rendered, config: Path) -> None:
+        """Keep the files equal to the desired state, so any later reload loads it."""
+        self.files.write(rendered, config)
+        self.rendered = rendered
+
+    def _run(self, commands: Sequence[str]) -> None:
+        for command in commands:
+            reply = self.haproxy.runtime(command).strip()
+            if reply not in OK_REPLIES:
+                raise AgentError(f"{command!r}: {reply}")
+
+    def _write_and_load(self, state: DesiredState, start: bool = False) -> None:
+        rendered = render(state, self.opts)
+        staged = self.files.staged_config
+        self._write_files(rendered, staged)  # maps: the running worker never rereads them
+        self.haproxy.check(staged)
+        running = self.haproxy.running()
+        if running:
+            self._save_server_state()
+            with contextlib.suppress(OSError, AgentError, ValueError):
+                self._count_traffic()  # the new worker's counters start at zero
+        else:
+            self.files.save_server_state(None)
+        staged.replace(self.haproxy.config)
+        if running:
+            self.haproxy.reload()
+            self.reloads += 1
+        elif start:
+            self.haproxy.start()
+        else:
+            raise AgentError("haproxy is not running")
+        self.live = Live.from_render(rendered, state.version)
+        self.worker = max(self.haproxy.proc().workers)
+        self.listeners = (state.http_port, state.port_min, state.port_max)
+
+    def _save_server_state(self) -> None:
+        try:
+            text = self.haproxy.runtime("show servers state")
+        except OSError:
+            return
+        self.files.save_server_state(text)
+
+    def _count_traffic(self, text: str | None = None) -> None:
+        """Add each LB's bytes since the last count to `traffic.pending` (lock held)."""
+        if self.live is None:
+            return
+        if text is None:
+            text = self.haproxy.runtime("show stat")
+        owners = {name: b.lb_id for name, b in self.live.backends.items()}
+        self.traffic.count(self.worker, owners, parse_backend_bytes(text))
+
+    def take_report(self) -> tuple[dict[str, int], dict[str, str]]:
+        """The bytes per LB counted so far, handed over (give them back if sending fails), and
+        member health, both from one `show stat`."""
+        with self.lock:
+            text = self.haproxy.runtime("show stat")
+            self._count_traffic(text)
+            health = self.member_health(text)
+            return self.traffic.take(), health
+
+    def member_health(self, text: str | None = None) -> dict[str, str]:
+        """member id -> up/down/maint, from the running worker's `show stat`."""
+        stats = parse_show_stat(text if text is not None else self.haproxy.runtime("show stat"))
+        out: dict[str, str] = {}
+        for servers in stats.values():
+            for name, status in servers.items():
+                if name.startswith("m_"):
+                    out[name[2:]] = health_of(status)
+        return out

@@ -1,0 +1,55 @@
+"""`sws-agent lb`: the command line, the logging set-up and the signal handling."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+from sws.loadbalancer.renderer import RenderOptions
+from sws_agent.lb._agent import LBAgent, load_address_map
+from sws_agent.lb._haproxy import HAPROXY
+from sws_agent.lb._runner import Runner
+from sws_agent.lb._source import HttpSource
+
+DESCRIPTION = "keeps the HAProxy of one LB node in step with the desired state in SWS"
+log = logging.getLogger("sws_agent.lb")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    opts = RenderOptions(run_dir=Path(args.run_dir), bind=tuple(args.bind or ['0.0.0.0']),
+                         http_port=args.http_port, spares_per_shape=args.spares,
+                         maxconn=args.maxconn)
+    agent = LBAgent.create(opts, load_address_map(args.address_map), args.haproxy)
+    if args.stop:
+        agent.haproxy.stop()
+        return 0
+    token = args.token or os.environ.get("SWS_AGENT_TOKEN", "")
+    runner = Runner(agent, HttpSource(args.api, token, args.node))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: runner.stopping.set())
+    log.info("node %s: following %s, HAProxy files in %s", args.node, args.api, args.run_dir)
+    runner.run()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sws-agent lb", description=DESCRIPTION)
+    parser.add_argument("--api", default="http://127.0.0.1:8000")
+    parser.add_argument("--token", default=None, help="an admin token (or $SWS_AGENT_TOKEN)")
+    parser.add_argument("--node", default="lb-1")
+    parser.add_argument("--run-dir", default="/var/lib/sws-agent/lb")
+    parser.add_argument("--bind", action="append", default=None,
+                        help="an address to listen on (repeat; default 0.0.0.0)")
+    parser.add_argument("--http-port", type=int, default=None)
+    parser.add_argument("--maxconn", type=int, default=4000)
+    parser.add_argument("--spares", type=int, default=2, help="spare backends per shape")
+    parser.add_argument("--address-map", type=Path, default=None)
+    parser.add_argument("--haproxy", default=HAPROXY)
+    parser.add_argument("--stop", action="store_true", help="stop this node's HAProxy and exit")
+    return parser
