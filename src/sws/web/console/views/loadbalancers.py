@@ -27,7 +27,8 @@ from sws.web.console.routing import ConsoleRoute
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
-LongText = Annotated[str, Form(max_length=5000)]
+Line = Annotated[str, Field(max_length=255)]  # a field of a form model
+LongText = Annotated[str, Field(max_length=5000)]
 BACK = "/console/loadbalancers"
 TYPES = {"http": N_("HTTP (L7, by host name)"), "tcp": N_("TCP (L4, by port)")}
 ALGORITHMS = {"roundrobin": N_("Round robin"), "leastconn": N_("Least connections"),
@@ -67,19 +68,19 @@ def _list_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Re
 class LoadBalancerForm(BaseModel):
     """The create form, as typed: every field is text until the spec is built from it."""
 
-    name: str = Field(default="", max_length=255)
-    type: str = Field(default="http", max_length=255)
-    algorithm: str = Field(default="roundrobin", max_length=255)
-    monitor_type: str = Field(default="tcp", max_length=255)
-    interval_ms: str = Field(default="500", max_length=255)
-    timeout_ms: str = Field(default="400", max_length=255)
-    rise: str = Field(default="2", max_length=255)
-    fall: str = Field(default="2", max_length=255)
-    http_path: str = Field(default="/", max_length=255)
-    expected_codes: str = Field(default="200-399", max_length=255)
-    custom_hosts: str = Field(default="", max_length=5000)
-    server_id: str = Field(default="", max_length=255)
-    port: str = Field(default="", max_length=255)
+    name: Line = ""
+    type: Line = "http"
+    algorithm: Line = "roundrobin"
+    monitor_type: Line = "tcp"
+    interval_ms: Line = "500"
+    timeout_ms: Line = "400"
+    rise: Line = "2"
+    fall: Line = "2"
+    http_path: Line = "/"
+    expected_codes: Line = "200-399"
+    custom_hosts: LongText = ""
+    server_id: Line = ""
+    port: Line = ""
 
     def spec(self) -> LoadBalancerSpec:
         if not self.name.strip():
