@@ -14,7 +14,7 @@ from sws.drivers.base import CloudDriver, ObjectStore
 from sws.drivers.simulated.objectstore import SimulatedObjectStore
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.drivers.simulated.workload import SimulatedWorkload
-from sws.errors import Invalid
+from sws.errors import Invalid, NotFound
 from sws.events import service as events
 from sws.events.bus import InProcessBus
 from sws.identity import service as identity
@@ -91,10 +91,14 @@ class Container:
         return found
 
     def object_store(self, region: str | None = None) -> ObjectStore:
+        """The region's object storage; a region SWS runs without one (a real OpenStack with
+        no `SWS_SWIFT` entry) is a 404 that says so, an unknown region a 422."""
         name = region or self.default_region
-        if name not in self.stores:
-            raise Invalid(f"no object storage in region {name!r}", field="X-SWS-Region")
-        return self.stores[name]
+        if name in self.stores:
+            return self.stores[name]
+        if name in self.drivers():
+            raise NotFound(f"this region ({name}) has no object storage", field="X-SWS-Region")
+        raise Invalid(f"unknown region {name!r}", field="X-SWS-Region")
 
     def object_stores(self) -> dict[str, ObjectStore]:
         return dict(self.stores)

@@ -226,3 +226,18 @@ def test_object_size_is_capped_here(cloud: Cloud) -> None:
     make_container(cloud)
     response = put(cloud.client, cloud, "huge", b"x" * (8 * 1024 * 1024 + 1))
     assert (response.status_code, response.json()["field"]) == (422, "body")
+
+
+def test_a_region_without_object_storage_says_so(cloud: Cloud) -> None:
+    # what a real OpenStack region without an SWS_SWIFT entry looks like: a cloud, no store
+    cloud.container.stores.pop("RegionOne")
+    for method, path in (("GET", C), ("POST", C), ("GET", f"{C}/photos/firewall")):
+        body = {"name": "photos"} if method == "POST" else None
+        answer = cloud.client.request(method, path, json=body, headers=cloud.acme.headers)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        problem = answer.json()
+        assert problem["detail"] == "this region (RegionOne) has no object storage"
+        assert problem["field"] == "X-SWS-Region"
+    unknown = cloud.client.get(C, headers=cloud.acme.headers | {"X-SWS-Region": "Atlantis"})
+    assert unknown.status_code == 422 and "unknown region 'Atlantis'" in unknown.json()["detail"]

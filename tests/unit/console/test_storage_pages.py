@@ -104,3 +104,11 @@ def test_storage_forms_without_csrf_are_refused(console: Console) -> None:
         assert response.status_code == 403, path
     assert storage.get_firewall(store=console.container.object_store(),
                                 project_id=console.tenants["acme"], container="photos").empty
+
+
+def test_a_region_without_object_storage_says_so(console: Console) -> None:
+    console.container.stores.pop("RegionOne")  # a real OpenStack region without SWS_SWIFT
+    page = console.browser("alice").get("/console/containers")
+    assert page.status_code == 404
+    assert "this region (RegionOne) has no object storage" in page.text
+    assert "Invalid input" not in page.text
