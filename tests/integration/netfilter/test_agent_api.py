@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sws.netfilter.compiler import Ruleset
-from sws_agent.netfilter import NftTarget, Shell, sync_once
+from sws_agent.netfilter import LastApplied, NftTarget, Shell, UnknownHost, sync_once
 from tests.api.conftest import Cloud
 from tests.integration.netfilter.topology import Topology
 
@@ -21,6 +24,9 @@ class ClientApi:
 
     def ruleset(self, host: str) -> Ruleset:
         response = self.cloud.client.get(f"{BASE}/hosts/{host}/ruleset", headers=self.cloud.admin)
+        if response.status_code == 404:
+            raise UnknownHost(response.json()["detail"])
+        assert response.status_code == 200, response.text
         return Ruleset.from_json(response.json())
 
     def report(self, host: str, body: Mapping[str, Any]) -> None:
@@ -40,8 +46,73 @@ def test_the_agent_applies_what_the_api_compiles_and_reports_in_sync(
         "protocol": "tcp", "port_min": 8080, "reason": "orders"})
     shell = Shell(netns=topology.compute)
     api, target = ClientApi(cloud), NftTarget(shell=shell)
-    first = sync_once(api, server["host"], target, shell)  # type: ignore[arg-type]
-    second = sync_once(api, server["host"], target, shell)  # type: ignore[arg-type]
+    first = sync_once(api, server["host"], target, shell)
+    second = sync_once(api, server["host"], target, shell)
     assert (first["mode"], second["mode"]) == ("full", "unchanged")
     hosts = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()
     assert hosts[0]["in_sync"] and hosts[0]["digest"] == hosts[0]["expected_digest"]
+
+
+def _intranet_with_one_vm(cloud: Cloud) -> Any:
+    cloud.client.post(f"{BASE}/internal-networks", json={"cidr": "10.0.0.0/8"}, headers=cloud.admin)
+    server_id = cloud.boot(cloud.acme)["id"]
+    server = cloud.client.get(f"/v1/servers/{server_id}", headers=cloud.acme.headers).json()
+    assert server["status"] == "ACTIVE" and server["fixed_ips"], server
+    return server
+
+
+def _table(topology: Topology) -> str:
+    return topology.inside("compute", "nft", "list", "table", "inet", "sws_filter").stdout
+
+
+def test_a_mistyped_host_leaves_the_working_table_and_is_listed_as_unknown(
+    cloud: Cloud, topology: Topology
+) -> None:
+    server = _intranet_with_one_vm(cloud)
+    shell = Shell(netns=topology.compute)
+    api, target = ClientApi(cloud), NftTarget(shell=shell)
+    sync_once(api, server["host"], target, shell)
+    before = _table(topology)
+    assert server["fixed_ips"][0] in before
+    with pytest.raises(UnknownHost):
+        sync_once(api, "compute-O1", target, shell)
+    assert _table(topology) == before, "the VM is still guarded"
+    hosts = {h["host"]: h for h in cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()}
+    assert hosts["compute-O1"]["state"] == "unknown_host"
+    assert "does not know this host" in hosts["compute-O1"]["error"]
+
+
+def test_a_ruleset_that_lost_every_vm_is_refused_until_allowed(
+    cloud: Cloud, topology: Topology, tmp_path: Path
+) -> None:
+    server = _intranet_with_one_vm(cloud)
+    shell, memory = Shell(netns=topology.compute), LastApplied(tmp_path)
+    api, target = ClientApi(cloud), NftTarget(shell=shell)
+    sync_once(api, server["host"], target, shell, memory=memory)
+    before = _table(topology)
+    assert cloud.client.delete(f"/v1/servers/{server['id']}", headers=cloud.acme.headers
+                               ).status_code == 204
+    cloud.settle()
+    refused = sync_once(api, server["host"], target, shell, memory=memory)
+    assert refused["mode"] == "refused" and _table(topology) == before
+    listed = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()[0]
+    assert (listed["mode"], listed["behind"]) == ("refused", True)
+    applied = sync_once(api, server["host"], target, shell, memory=memory, allow_empty=True)
+    assert applied["mode"] == "delta" and server["fixed_ips"][0] not in _table(topology)
+
+
+def test_a_hand_edit_is_named_in_the_report(
+    cloud: Cloud, topology: Topology, tmp_path: Path
+) -> None:
+    server = _intranet_with_one_vm(cloud)
+    shell, memory = Shell(netns=topology.compute), LastApplied(tmp_path)
+    api, target = ClientApi(cloud), NftTarget(shell=shell)
+    sync_once(api, server["host"], target, shell, memory=memory)
+    vm = server["fixed_ips"][0]
+    topology.inside("compute", "nft", "add", "element", "inet", "sws_filter", "exact4",
+                    f"{{ {vm} . 10.9.9.9 . tcp . 22 }}")
+    report = sync_once(api, server["host"], target, shell, memory=memory)
+    assert report["drift"] == {
+        "repaired": {"exact4": {"unexpected": [f"{vm} . 10.9.9.9 . tcp . 22"]}}}
+    listed = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()[0]
+    assert listed["drift"] == report["drift"] and listed["state"] == "current"
