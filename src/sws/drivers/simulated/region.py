@@ -2,7 +2,9 @@
 
 State lives in the `sim_*` tables, so a restarted `sws up` keeps its cloud. Every public method
 is one transaction, serialised by a lock (API threads and a ticker call it concurrently), and
-its notifications go on the bus only after that transaction commits. Actions start a task now;
+its notifications go on the bus only after that transaction commits. The SQL lives in
+`repository` (and the rules in `servers`, `network` and `keys`): this class holds transactions,
+the lock, the due-task hint and the order of the steps. Actions start a task now;
 `advance()` finishes the tasks whose time has come, stamping their notifications with that time.
 """
 
@@ -16,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row
 
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -49,26 +51,11 @@ from sws.drivers.simulated.catalog import (
 from sws.drivers.simulated.notifications import envelope
 from sws.drivers.simulated.repository import Txn
 from sws.drivers.simulated.scheduler import AllocationRatios, HostState
-from sws.drivers.simulated.states import (
-    DELETED,
-    api_status,
-    ensure_allowed,
-    statuses_vm_states,
-)
-from sws.drivers.simulated.tables import (
-    sim_floating_ips,
-    sim_hypervisors,
-    sim_images,
-    sim_keypairs,
-    sim_security_group_rules,
-    sim_security_groups,
-    sim_servers,
-)
+from sws.drivers.simulated.states import ensure_allowed
 from sws.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
 from sws.events.bus import EventBus
 
 _DUE_BATCH = 500
-_NEXT_DUE = select(func.min(sim_servers.c.task_due_at))
 _SIMPLE_ACTIONS = frozenset({"stop", "start", "reboot", "revert_resize", "shelve"})
 
 
@@ -161,47 +148,16 @@ class SimulatedRegion:
 
     def _seed_hypervisors(self, txn: Txn) -> None:
         existing = {row.hostname for row in repo.hypervisor_rows(txn)}
-        shape = self._host_shape
         for hostname in self._hosts:
-            if hostname in existing:
-                continue
-            txn.conn.execute(
-                sim_hypervisors.insert().values(
-                    id=seeded_id(self.region, "hypervisor", hostname),
-                    region=self.region,
-                    hostname=hostname,
-                    state="up",
-                    status="enabled",
-                    vcpus=shape.vcpus,
-                    ram_mb=shape.ram_mb,
-                    disk_gb=shape.disk_gb,
-                    created_at=txn.now,
-                )
-            )
+            if hostname not in existing:
+                hypervisor_id = seeded_id(self.region, "hypervisor", hostname)
+                repo.insert_hypervisor(txn, hypervisor_id, hostname, self._host_shape)
 
     def _seed_images(self, txn: Txn) -> None:
         for seed in IMAGE_SEEDS:
             image_id = seeded_id(self.region, "image", seed.name)
-            found = select(sim_images.c.id).where(sim_images.c.id == image_id)
-            if txn.conn.execute(found).first() is not None:
-                continue
-            txn.conn.execute(
-                sim_images.insert().values(
-                    id=image_id,
-                    region=self.region,
-                    name=seed.name,
-                    status="active",
-                    min_disk_gb=seed.min_disk_gb,
-                    min_ram_mb=seed.min_ram_mb,
-                    size_bytes=seed.size_bytes,
-                    visibility="public",
-                    owner_project_id=None,
-                    image_type="image",
-                    source_server_id=None,
-                    created_at=txn.now,
-                    updated_at=txn.now,
-                )
-            )
+            if not repo.image_exists(txn, image_id):
+                repo.insert_public_image(txn, image_id, seed)
 
     # ---- time --------------------------------------------------------------------------------
 
@@ -223,19 +179,11 @@ class SimulatedRegion:
         """Finish up to a batch of due tasks in one transaction, then note the next due time."""
         with self._lock:
             with self._write() as txn:
-                query = (
-                    select(sim_servers)
-                    .where(sim_servers.c.region == self.region, sim_servers.c.task_due_at <= now)
-                    .order_by(sim_servers.c.task_due_at, sim_servers.c.number)
-                    .limit(_DUE_BATCH)
-                )
-                rows = txn.conn.execute(query).all()
+                rows = repo.due_servers(txn, now, _DUE_BATCH)
                 for row in rows:
                     at_due = Txn(txn.conn, self.region, row.task_due_at, txn.outbox)
                     servers.complete(at_due, self._settings, row)
-                next_due = txn.conn.execute(
-                    _NEXT_DUE.where(sim_servers.c.region == self.region)
-                ).scalar()
+                next_due = repo.next_due(txn)
             self._next_due, self._next_due_known = next_due, True
             return len(rows)
 
@@ -252,17 +200,7 @@ class SimulatedRegion:
 
     def list_images(self, project_id: str) -> Sequence[Image]:
         with self._read() as txn:
-            query = (
-                select(sim_images)
-                .where(
-                    sim_images.c.region == self.region,
-                    sim_images.c.status != "deleted",
-                    (sim_images.c.visibility == "public")
-                    | (sim_images.c.owner_project_id == project_id),
-                )
-                .order_by(sim_images.c.name, sim_images.c.id)
-            )
-            return [repo.to_image(row) for row in txn.conn.execute(query)]
+            return [repo.to_image(row) for row in repo.visible_images(txn, project_id)]
 
     def get_image(self, project_id: str, image_id: str) -> Image:
         with self._read() as txn:
@@ -279,24 +217,13 @@ class SimulatedRegion:
             row = self._image_row(txn, project_id, image_id)
             if row.owner_project_id != project_id:
                 raise Forbidden("You are not permitted to delete this image.")
-            txn.conn.execute(
-                sim_images.update()
-                .where(sim_images.c.id == image_id)
-                .values(status="deleted", updated_at=txn.now)
-            )
+            repo.mark_image_deleted(txn, image_id)
 
     # ---- key pairs ---------------------------------------------------------------------------
 
     def list_keypairs(self, project_id: str) -> Sequence[KeyPair]:
         with self._read() as txn:
-            query = (
-                select(sim_keypairs)
-                .where(
-                    sim_keypairs.c.region == self.region, sim_keypairs.c.project_id == project_id
-                )
-                .order_by(sim_keypairs.c.name)
-            )
-            return [repo.to_keypair(row) for row in txn.conn.execute(query)]
+            return [repo.to_keypair(row) for row in repo.keypair_rows(txn, project_id)]
 
     def create_keypair(self, project_id: str, name: str, public_key: str | None) -> KeyPair:
         """Import `public_key`, or generate an ed25519 pair whose private key is returned once."""
@@ -312,17 +239,7 @@ class SimulatedRegion:
                 created_at=txn.now,
                 key_type="ssh",
             )
-            txn.conn.execute(
-                sim_keypairs.insert().values(
-                    region=self.region,
-                    project_id=project_id,
-                    name=stored.name,
-                    fingerprint=stored.fingerprint,
-                    public_key=stored.public_key,
-                    key_type=stored.key_type,
-                    created_at=stored.created_at,
-                )
-            )
+            repo.insert_keypair(txn, project_id, stored)
         if generated is None:
             return stored
         return replace(stored, private_key=generated.private_key)
@@ -330,7 +247,7 @@ class SimulatedRegion:
     def _check_keypair_room(self, txn: Txn, project_id: str, name: str) -> None:
         if repo.keypair_row(txn, project_id, name) is not None:
             raise Conflict(f"Key pair '{name}' already exists.", field="name")
-        if repo.count_rows(txn, sim_keypairs, project_id) >= self.quota.key_pairs:
+        if repo.count_owned(txn, "key_pairs", project_id) >= self.quota.key_pairs:
             raise QuotaExceeded(
                 f"Quota exceeded, too many key pairs (limit {self.quota.key_pairs})."
             )
@@ -339,13 +256,7 @@ class SimulatedRegion:
         with self._write() as txn:
             if repo.keypair_row(txn, project_id, name) is None:
                 raise NotFound(f"Keypair {name} not found for project {project_id}.")
-            txn.conn.execute(
-                sim_keypairs.delete().where(
-                    sim_keypairs.c.region == self.region,
-                    sim_keypairs.c.project_id == project_id,
-                    sim_keypairs.c.name == name,
-                )
-            )
+            repo.delete_keypair(txn, project_id, name)
 
     # ---- security groups ---------------------------------------------------------------------
 
@@ -366,7 +277,7 @@ class SimulatedRegion:
     def create_security_group(self, project_id: str, name: str, description: str) -> SecurityGroup:
         with self._write() as txn:
             network.ensure_default_group(txn, project_id)
-            used = repo.count_rows(txn, sim_security_groups, project_id)
+            used = repo.count_owned(txn, "security_groups", project_id)
             if used >= self.quota.security_groups:
                 raise QuotaExceeded("Quota exceeded for resources: ['security_group'].")
             group_id = network.create_group(txn, project_id, name, description)
@@ -385,10 +296,7 @@ class SimulatedRegion:
 
     def delete_security_group_rule(self, project_id: str, rule_id: str) -> None:
         with self._write() as txn:
-            row = network.rule_row(txn, project_id, rule_id)
-            txn.conn.execute(
-                sim_security_group_rules.delete().where(sim_security_group_rules.c.id == row.id)
-            )
+            repo.delete_rule(txn, network.rule_row(txn, project_id, rule_id).id)
 
     # ---- servers -----------------------------------------------------------------------------
 
@@ -414,17 +322,8 @@ class SimulatedRegion:
     ) -> list[Server]:
         if limit < 0:
             raise Invalid("limit must be zero or more.", field="limit")
-        query = _filtered(select(sim_servers), self.region, project_id, filters)
-        if marker is not None:
-            query = query.where(sim_servers.c.number < self._marker_number(txn, project_id, marker))
-        query = query.order_by(sim_servers.c.number.desc())
-        if filters.status is None:
-            rows = txn.conn.execute(query.limit(limit)).all()
-        else:
-            wanted = filters.status.upper()
-            matching = (r for r in txn.conn.execute(query) if _status(r) == wanted)
-            rows = [row for _, row in zip(range(limit), matching, strict=False)]
-        return repo.servers_out(txn, rows)
+        below = None if marker is None else self._marker_number(txn, project_id, marker)
+        return repo.servers_out(txn, repo.server_page(txn, project_id, filters, limit, below))
 
     def _marker_number(self, txn: Txn, project_id: str | None, marker: str) -> int:
         try:
@@ -504,7 +403,7 @@ class SimulatedRegion:
 
     def allocate_floating_ip(self, project_id: str) -> FloatingIP:
         with self._write() as txn:
-            if repo.count_rows(txn, sim_floating_ips, project_id) >= self.quota.floating_ips:
+            if repo.count_owned(txn, "floating_ips", project_id) >= self.quota.floating_ips:
                 raise QuotaExceeded("Quota exceeded for resources: ['floatingip'].")
             floating_ip_id = network.allocate(txn, self._pool, project_id)
             return self._floating_out(txn, project_id, floating_ip_id)
@@ -540,9 +439,9 @@ class SimulatedRegion:
                 instances=compute.instances,
                 cores=compute.cores,
                 ram_mb=compute.ram_mb,
-                floating_ips=repo.count_rows(txn, sim_floating_ips, project_id),
-                security_groups=repo.count_rows(txn, sim_security_groups, project_id),
-                key_pairs=repo.count_rows(txn, sim_keypairs, project_id),
+                floating_ips=repo.count_owned(txn, "floating_ips", project_id),
+                security_groups=repo.count_owned(txn, "security_groups", project_id),
+                key_pairs=repo.count_owned(txn, "key_pairs", project_id),
             )
 
     def list_hypervisors(self) -> Sequence[Hypervisor]:
@@ -553,29 +452,6 @@ class SimulatedRegion:
                 _hypervisor(row, states[row.hostname], placed.get(row.hostname, []))
                 for row in repo.hypervisor_rows(txn)
             ]
-
-
-def _filtered(query: Any, region: str, project_id: str | None, filters: ServerFilter) -> Any:
-    columns = sim_servers.c
-    query = query.where(columns.region == region, columns.vm_state != DELETED)
-    if project_id is not None:
-        query = query.where(columns.project_id == project_id)
-    if filters.name:
-        query = query.where(columns.name.icontains(filters.name, autoescape=True))
-    for column, value in (
-        (columns.flavor_id, filters.flavor_id),
-        (columns.image_id, filters.image_id),
-        (columns.host, filters.host),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if filters.status is not None:
-        query = query.where(columns.vm_state.in_(statuses_vm_states(filters.status.upper())))
-    return query
-
-
-def _status(row: Row[Any]) -> str:
-    return api_status(row.vm_state, row.task_state)
 
 
 def _hypervisor(row: Row[Any], state: HostState, server_ids: list[str]) -> Hypervisor:

@@ -7,9 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, Select, Table, func, select
 
 from sws.drivers.base import (
     Flavor,
@@ -19,17 +19,19 @@ from sws.drivers.base import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    ServerFilter,
 )
-from sws.drivers.simulated.catalog import FLAVORS_BY_ID
+from sws.drivers.simulated.catalog import FLAVORS_BY_ID, HostShape, ImageSeed
 from sws.drivers.simulated.notifications import Fault, InstanceFacts
 from sws.drivers.simulated.scheduler import HostState, flavor_disk_gb
-from sws.drivers.simulated.states import DELETED, RESIZED, api_status
+from sws.drivers.simulated.states import DELETED, RESIZED, api_status, statuses_vm_states
 from sws.drivers.simulated.tables import (
     sim_floating_ips,
     sim_hypervisors,
     sim_images,
     sim_keypairs,
     sim_security_group_rules,
+    sim_security_groups,
     sim_servers,
 )
 from sws.errors import NotFound
@@ -185,6 +187,63 @@ def reload_server(txn: Txn, server_id: str) -> Row[Any]:
     return row
 
 
+def server_page(
+    txn: Txn, project_id: str | None, filters: ServerFilter, limit: int, below: int | None
+) -> list[Row[Any]]:
+    """Up to `limit` live servers matching `filters`, newest first, numbered below `below`.
+
+    A status filter narrows by vm_state in SQL, then by the API status each row shows (one
+    vm_state can show as two statuses, depending on its task)."""
+    query = _filtered(select(sim_servers), txn.region, project_id, filters)
+    if below is not None:
+        query = query.where(sim_servers.c.number < below)
+    query = query.order_by(sim_servers.c.number.desc())
+    if filters.status is None:
+        return list(txn.conn.execute(query.limit(limit)).all())
+    wanted = filters.status.upper()
+    rows = txn.conn.execute(query)
+    matching = (r for r in rows if api_status(r.vm_state, r.task_state) == wanted)
+    return [row for _, row in zip(range(limit), matching, strict=False)]
+
+
+def _filtered(
+    query: Select[Any], region: str, project_id: str | None, filters: ServerFilter
+) -> Select[Any]:
+    columns = sim_servers.c
+    query = query.where(columns.region == region, columns.vm_state != DELETED)
+    if project_id is not None:
+        query = query.where(columns.project_id == project_id)
+    if filters.name:
+        query = query.where(columns.name.icontains(filters.name, autoescape=True))
+    for column, value in (
+        (columns.flavor_id, filters.flavor_id),
+        (columns.image_id, filters.image_id),
+        (columns.host, filters.host),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.status is not None:
+        query = query.where(columns.vm_state.in_(statuses_vm_states(filters.status.upper())))
+    return query
+
+
+def due_servers(txn: Txn, now: datetime, limit: int) -> list[Row[Any]]:
+    """Servers whose task is due by `now`, earliest first."""
+    query = (
+        select(sim_servers)
+        .where(sim_servers.c.region == txn.region, sim_servers.c.task_due_at <= now)
+        .order_by(sim_servers.c.task_due_at, sim_servers.c.number)
+        .limit(limit)
+    )
+    return list(txn.conn.execute(query).all())
+
+
+def next_due(txn: Txn) -> datetime | None:
+    query = select(func.min(sim_servers.c.task_due_at)).where(sim_servers.c.region == txn.region)
+    found: datetime | None = txn.conn.execute(query).scalar()
+    return found
+
+
 def next_number(txn: Txn) -> int:
     query = select(func.max(sim_servers.c.number)).where(sim_servers.c.region == txn.region)
     return int(txn.conn.execute(query).scalar() or 0) + 1
@@ -239,6 +298,16 @@ def _host_state(row: Row[Any], used: list[int]) -> HostState:
     )
 
 
+def insert_hypervisor(txn: Txn, hypervisor_id: str, hostname: str, shape: HostShape) -> None:
+    txn.conn.execute(
+        sim_hypervisors.insert().values(
+            id=hypervisor_id, region=txn.region, hostname=hostname, state="up",
+            status="enabled", vcpus=shape.vcpus, ram_mb=shape.ram_mb, disk_gb=shape.disk_gb,
+            created_at=txn.now,
+        )
+    )
+
+
 def hypervisor_rows(txn: Txn) -> list[Row[Any]]:
     query = (
         select(sim_hypervisors)
@@ -287,7 +356,16 @@ def compute_usage(txn: Txn, project_id: str) -> ComputeUsage:
     return ComputeUsage(instances=instances, cores=cores, ram_mb=ram)
 
 
-def count_rows(txn: Txn, table: Any, project_id: str) -> int:
+OwnedKind = Literal["key_pairs", "security_groups", "floating_ips"]
+_OWNED: dict[str, Table] = {
+    "key_pairs": sim_keypairs, "security_groups": sim_security_groups,
+    "floating_ips": sim_floating_ips,
+}
+
+
+def count_owned(txn: Txn, kind: OwnedKind, project_id: str) -> int:
+    """How many key pairs, security groups or floating IPs the project holds (for quotas)."""
+    table = _OWNED[kind]
     query = (
         select(func.count())
         .select_from(table)
@@ -328,6 +406,44 @@ def image_row(txn: Txn, project_id: str, image_id: str) -> Row[Any] | None:
     return row
 
 
+def visible_images(txn: Txn, project_id: str) -> list[Row[Any]]:
+    """Public images and the project's own, by name; deleted ones are gone."""
+    query = (
+        select(sim_images)
+        .where(
+            sim_images.c.region == txn.region,
+            sim_images.c.status != "deleted",
+            (sim_images.c.visibility == "public") | (sim_images.c.owner_project_id == project_id),
+        )
+        .order_by(sim_images.c.name, sim_images.c.id)
+    )
+    return list(txn.conn.execute(query))
+
+
+def image_exists(txn: Txn, image_id: str) -> bool:
+    found = select(sim_images.c.id).where(sim_images.c.id == image_id)
+    return txn.conn.execute(found).first() is not None
+
+
+def insert_public_image(txn: Txn, image_id: str, seed: ImageSeed) -> None:
+    txn.conn.execute(
+        sim_images.insert().values(
+            id=image_id, region=txn.region, name=seed.name, status="active",
+            min_disk_gb=seed.min_disk_gb, min_ram_mb=seed.min_ram_mb, size_bytes=seed.size_bytes,
+            visibility="public", owner_project_id=None, image_type="image",
+            source_server_id=None, created_at=txn.now, updated_at=txn.now,
+        )
+    )
+
+
+def mark_image_deleted(txn: Txn, image_id: str) -> None:
+    txn.conn.execute(
+        sim_images.update()
+        .where(sim_images.c.id == image_id)
+        .values(status="deleted", updated_at=txn.now)
+    )
+
+
 def to_keypair(row: Row[Any]) -> KeyPair:
     return KeyPair(
         name=row.name,
@@ -345,6 +461,41 @@ def keypair_row(txn: Txn, project_id: str, name: str) -> Row[Any] | None:
         sim_keypairs.c.name == name,
     )
     return txn.conn.execute(query).first()
+
+
+def keypair_rows(txn: Txn, project_id: str) -> list[Row[Any]]:
+    query = (
+        select(sim_keypairs)
+        .where(sim_keypairs.c.region == txn.region, sim_keypairs.c.project_id == project_id)
+        .order_by(sim_keypairs.c.name)
+    )
+    return list(txn.conn.execute(query))
+
+
+def insert_keypair(txn: Txn, project_id: str, keypair: KeyPair) -> None:
+    txn.conn.execute(
+        sim_keypairs.insert().values(
+            region=txn.region, project_id=project_id, name=keypair.name,
+            fingerprint=keypair.fingerprint, public_key=keypair.public_key,
+            key_type=keypair.key_type, created_at=keypair.created_at,
+        )
+    )
+
+
+def delete_keypair(txn: Txn, project_id: str, name: str) -> None:
+    txn.conn.execute(
+        sim_keypairs.delete().where(
+            sim_keypairs.c.region == txn.region,
+            sim_keypairs.c.project_id == project_id,
+            sim_keypairs.c.name == name,
+        )
+    )
+
+
+def delete_rule(txn: Txn, rule_id: str) -> None:
+    txn.conn.execute(
+        sim_security_group_rules.delete().where(sim_security_group_rules.c.id == rule_id)
+    )
 
 
 def to_rule(row: Row[Any]) -> SecurityGroupRule:
