@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-installed-stamp
 BASE_PYTHON ?= python3
 
-.PHONY: run test lint typecheck unit integration bench-events bench-console services clean
+.PHONY: run test soak chaos lint typecheck unit api integration e2e bench-events bench-console services clean
 
 # `make run` needs only Python: the base install.
 $(STAMP): pyproject.toml
@@ -22,13 +22,18 @@ $(DEV_STAMP): $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/sws up
 
-test: $(DEV_STAMP) lint typecheck
-	scripts/services ensure
-	scripts/install-lb-tools
-	scripts/install-netfilter-tools
-	scripts/install-browser
-	scripts/openstack-dev install && $(PYTHON) -m pip install --quiet -e '.[libvirt]'
-	$(PYTHON) -m pytest
+# Every tier in its bounded form, on both cores, with a wall time per stage (docs/testing.md).
+test:
+	scripts/test-stages
+
+# The long forms, before a release: 10x the property examples and kill/restart loops.
+soak:
+	HYPOTHESIS_PROFILE=soak SWS_SOAK_FACTOR=$${SWS_SOAK_FACTOR:-10} scripts/test-stages unit api integration
+
+# The crash and race tests alone, at 10x their loops: kill -9 of farmers and agents, racing workers.
+chaos: $(DEV_STAMP)
+	HYPOTHESIS_PROFILE=soak SWS_SOAK_FACTOR=$${SWS_SOAK_FACTOR:-10} \
+	  $(PYTHON) -m pytest -p xdist -n 2 --dist loadgroup -m chaos tests
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -36,12 +41,8 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy --strict src
 
-unit: $(DEV_STAMP)
-	$(PYTHON) -m pytest tests/unit
-
-integration: $(DEV_STAMP)
-	scripts/services ensure
-	$(PYTHON) -m pytest tests/integration
+unit api integration e2e:
+	scripts/test-stages $@
 
 bench-events: $(DEV_STAMP)
 	$(PYTHON) bench/events.py

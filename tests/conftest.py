@@ -1,24 +1,79 @@
 """Shared fixtures: a fresh, migrated database per test, a simulated clock, the local Redis.
 
 In CI (`CI=true`) a skipped test is a failure: every service a test needs must be there.
+Hypothesis runs under a profile (docs/testing.md): `ci` (derandomized, a bounded number of
+examples, a deadline) in CI, `dev` on a laptop, `soak` for `make soak`; HYPOTHESIS_PROFILE
+chooses one explicitly.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
-from sws.db.migrate import upgrade
+from sws.identity import auth
 from sws_swift.resp import Redis
+from tests.schema import migrate
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# A test's own `@settings(max_examples=...)` wins over the profile's count: the profile fixes
+# everything else, so that a test's time does not swing from run to run in CI.
+settings.register_profile(
+    "ci", derandomize=True, deadline=timedelta(seconds=30), max_examples=100,
+    print_blob=True, suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=timedelta(seconds=30), max_examples=100)
+settings.register_profile(
+    "soak", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
+
+
+
+# Tests that share one real service run on one xdist worker (`--dist loadgroup`), so the
+# service starts once and stops when the group's package ends.
+SHARED_SERVICES = {"integration/openstack": "openstack", "integration/swift": "swift"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.as_posix()
+        for folder, group in SHARED_SERVICES.items():
+            if f"/tests/{folder}/" in where:
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+CHEAP_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its lowest cost inside the test process: the same algorithm and format.
+
+    Production parameters cost ~0.2 CPU-seconds a hash on purpose; an API fixture makes seven
+    (three users, three logins, the timing-safe dummy), which was a third of the suite's CPU.
+    tests/unit/identity/test_password_cost.py checks that production keeps its parameters.
+    """
+    original = auth.PasswordHasher
+    auth.PasswordHasher = functools.partial(original, **CHEAP_ARGON2)  # type: ignore[misc]
+    yield
+    auth.PasswordHasher = original  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_sws_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each xdist worker gets its own SWS_HOME, so nothing falls back to a shared ./.sws."""
+    os.environ["SWS_HOME"] = str(tmp_path_factory.mktemp("sws-home"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -33,7 +88,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
     engine = make_engine(f"sqlite:///{tmp_path / 'sws.db'}")
-    upgrade(engine)
+    migrate(engine)
     yield Database(engine)
     engine.dispose()
 

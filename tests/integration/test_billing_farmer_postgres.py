@@ -32,10 +32,11 @@ from sws.db.migrate import upgrade
 from sws.events import repository as events_repo
 from sws.identity import service as identity
 from sws.money import Money
+from tests.budget import repeats
 from tests.servicedb import postgres_database
 from tests.unit.billing.helpers import event
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.chaos]
 T0 = datetime(2026, 3, 30, 0, 0, tzinfo=UTC)
 UNTIL = (T0 + timedelta(days=7)).isoformat()
 CATALOG = Path(billing.__file__).with_name("prices.yaml")
@@ -162,7 +163,7 @@ def test_7_kill_minus_9_twenty_times_gives_the_clean_ledger(
     with postgres_database() as url:
         _seed(url)
         seen = [0]
-        for _ in range(20):
+        for _ in range(repeats(20)):
             process = _settle(url, tmp_path, batch=1)
             _wait_for_progress(url, process, seen[-1])  # the pass is under way...
             # ...then a random moment later, within the few ms the rest of the pass takes:

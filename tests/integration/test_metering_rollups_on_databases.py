@@ -21,6 +21,7 @@ from sws.db.engine import Database, make_engine
 from sws.db.migrate import upgrade
 from sws.metering import service
 from sws.metering.model import AGGREGATES, RESOLUTIONS, Sample, SeriesQuery
+from tests.budget import examples
 from tests.servicedb import postgres_database
 from tests.unit.metering.test_properties import SPAN, T0, _direct, points
 
@@ -59,7 +60,9 @@ def _check_every_rollup(db: Database, series: list[tuple[datetime, float]]) -> N
 
 @pytest.mark.parametrize("engine_name", sorted(ENGINES))
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(raw=points, sealed_fraction=st.floats(0, 1), late=late_points)
 def test_rollups_equal_direct_computation(

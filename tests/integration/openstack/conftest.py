@@ -33,7 +33,7 @@ def _running() -> bool:
     return subprocess.run([str(SCRIPT), "status"], capture_output=True).returncode == 0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def openstack_cloud() -> Iterator[Path]:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("the OpenStack test cloud needs root and apt-get (scripts/openstack-dev)")
@@ -48,7 +48,7 @@ def openstack_cloud() -> Iterator[Path]:
         subprocess.run([str(SCRIPT), "down"], capture_output=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(openstack_cloud: Path) -> Any:
     import openstack
 
@@ -63,7 +63,7 @@ class Project:
     user: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def projects(admin: Any) -> dict[str, Project]:
     """Two fresh Keystone projects, each with one member user (password PASSWORD)."""
     suffix = uuid.uuid4().hex[:6]
@@ -90,7 +90,7 @@ def keystone_token(user: str, password: str = PASSWORD) -> str:
     return str(response.headers["X-Subject-Token"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sws_env(openstack_cloud: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("sws-openstack")
     return {
@@ -107,7 +107,7 @@ def sws_env(openstack_cloud: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def container(sws_env: dict[str, str]) -> Iterator[Any]:
     from sws import bootstrap
     from sws.config import Settings
@@ -151,7 +151,7 @@ def _declare_queue(url: str, queue: str) -> None:
         listener.declare(conn)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(container: Any) -> Any:
     from fastapi.testclient import TestClient
 

@@ -27,7 +27,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=900)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def swift_env() -> Iterator[dict[str, str]]:
     was_up = _run("status").returncode == 0
     up = _run("up")
@@ -100,7 +100,7 @@ class Swift:
             self.redis.delete(key)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def internal(swift_env: dict[str, str]) -> Any:
     return internal_client(swift_env["SWIFT_DEV_INTERNAL_CLIENT_CONF"])
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sws.billing import service as billing
 from sws.billing.tables import billing_adjustments, billing_charges
 from sws.events.model import ResourceEvent
+from tests.budget import examples
 from tests.unit.billing.conftest import Books
 from tests.unit.billing.helpers import at, event
 
@@ -73,7 +74,9 @@ def _net(books: Books, resource: str) -> Decimal:
 
 
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     lives=st.lists(lifecycles(), min_size=1, max_size=3),

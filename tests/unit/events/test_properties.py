@@ -18,6 +18,7 @@ from sws.db.migrate import load_all_tables
 from sws.events import service
 from sws.events.model import ResourceEvent, ResourceState, fold
 from sws.events.translate import translate
+from tests.budget import examples
 
 from .factories import T0, as_line, floating_ip_message, instance_message
 from .samples import lifecycle_lines
@@ -101,7 +102,9 @@ def _split(lines: list[str], sizes: list[int]) -> list[list[str]]:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
 def test_shuffled_duplicated_batched_ingest_equals_ordered_ingest(
@@ -114,7 +117,7 @@ def test_shuffled_duplicated_batched_ingest_equals_ordered_ingest(
     assert _final_states(scratch, _split(arrival, sizes)) == ordered
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data())
 def test_pure_fold_is_order_independent(data: st.DataObject) -> None:
     events = [e for e in map(translate, _pool()) if isinstance(e, ResourceEvent)]

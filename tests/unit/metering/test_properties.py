@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
-from sws.db.migrate import upgrade
 from sws.metering import model, service
 from sws.metering.model import AGGREGATES, RESOLUTIONS, Sample, SeriesQuery
+from tests.budget import examples
+from tests.schema import migrate
 
 T0 = datetime(2026, 1, 5, 22, 0, tzinfo=UTC)
 SPAN = 4 * 3600  # crosses midnight, so days are split too
@@ -37,14 +38,16 @@ def _direct(series: list[tuple[datetime, float]], seconds: int, name: str) -> di
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(raw=points, sealed_fraction=st.floats(0, 1))
 def test_rollups_equal_direct_computation_over_raw(
     tmp_path: Path, raw: list[tuple[int, float]], sealed_fraction: float
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}")
-    upgrade(engine)
+    migrate(engine)
     db, clock = Database(engine), SimulatedClock(T0)
     series = [(T0 + timedelta(seconds=s), v) for s, v in raw]
     service.ingest(db=db, clock=clock, samples=[Sample("r", "p", "cpu_util", "", at, v)

@@ -30,6 +30,7 @@ from sws.netfilter.model import (
     Policy,
     applies_to,
 )
+from tests.budget import examples
 
 GOLDEN = Path(__file__).with_name("golden")
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -197,7 +198,7 @@ packets = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy=policies, batch=st.lists(packets, min_size=1, max_size=25))
 def test_compiled_decisions_equal_the_policy(policy: Policy, batch: list[Packet]) -> None:
     ruleset = compile_ruleset(policy, VM_POOL, host="h", now=NOW)

@@ -18,6 +18,7 @@ from sws_swift.rules import (
     sysmeta_key,
     to_sysmeta_headers,
 )
+from tests.budget import examples
 
 
 def _sysmeta(headers: dict[str, str]) -> dict[str, str]:
@@ -144,7 +145,7 @@ def _near(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> st.S
     return choices.map(str)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.data(), nets=networks)
 def test_compiled_matcher_agrees_with_ipaddress(
     data: st.DataObject, nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
