@@ -36,10 +36,28 @@ from sqlalchemy import Connection, RowMapping
 from sws.billing import repository as repo
 from sws.billing import service, standing
 from sws.billing.ledger import Books, Posting
-from sws.billing.model import LIFETIME_ITEMS, BillingPolicy, Catalog, ItemPolicy, Product
+from sws.billing.model import (
+    LIFETIME_ITEMS,
+    BillingPolicy,
+    Catalog,
+    ItemPolicy,
+    Product,
+    quantize6,
+)
 from sws.billing.periods import HOUR, hour_start, month_key
 from sws.billing.ports import UsageSource
-from sws.billing.rating import CapState, Draft, Plan, UsagePoint, farm, rate_points
+from sws.billing.rating import (
+    CapState,
+    Draft,
+    Gap,
+    Plan,
+    UsagePoint,
+    farm,
+    rate_gap,
+    rate_points,
+    rate_unrated_usage,
+    unpriced,
+)
 from sws.billing.segments import derive_spans, spans_from_json, spans_to_json
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -50,6 +68,7 @@ from sws.money import Money
 
 log = logging.getLogger("sws.billing")
 EVENTS_CURSOR = "events"
+CATALOG_CURSOR = "catalog"  # how many products the last look at unrated usage knew
 OVERLAP = 200  # journal ids re-read each sync: rows a slower transaction committed late
 SYNC_ROWS = 2000
 BATCH = 50  # accounts per transaction
@@ -63,6 +82,7 @@ class FarmReport:
     charges: int = 0
     adjustments: int = 0
     usage: int = 0
+    unrated: int = 0  # pieces of billable time or usage kept because no price covered them
     accounts: set[str] = field(default_factory=set)
     closed: list[str] = field(default_factory=list)
 
@@ -80,6 +100,7 @@ def farm_pass(
     catalog = service.load_catalog(db=db)
     policy, policies = service.load_policy(db=db)
     report = FarmReport(synced=sync(db=db, clock=clock, policy=policy, policies=policies))
+    _nudge_if_catalog_grew(db, clock, catalog)
     charge_due(db=db, clock=clock, catalog=catalog, batch=batch, report=report)
     for source in sources:
         try:
@@ -205,6 +226,7 @@ def _new_subscription(
         "dirty": False,
         "cap_key": None,
         "cap_spent": Decimal(0),
+        "unrated_until": None,
         **common,
     }
 
@@ -227,6 +249,8 @@ class _Batch:
     charges: list[dict[str, Any]] = field(default_factory=list)
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    unrated: list[dict[str, Any]] = field(default_factory=list)
+    rated: dict[str, list[int]] = field(default_factory=dict)  # note -> unrated row ids
 
 
 def charge_due(
@@ -245,7 +269,26 @@ def charge_due(
             rows = repo.claim_due(conn, now=now, limit=batch)
             if not rows:
                 return report
+            catalog = _fresh(conn, catalog)
             _charge_batch(conn, rows, catalog, now, report)
+
+
+def _fresh(conn: Connection, catalog: Catalog) -> Catalog:
+    """The catalog as this transaction sees it: a price loaded during the pass counts at once,
+    so a subscription made due for it is never rated with the catalog from before it."""
+    if repo.product_count(conn) == len(catalog.products):
+        return catalog
+    return Catalog(tuple(repo.all_products(conn)))
+
+
+def _nudge_if_catalog_grew(db: Database, clock: Clock, catalog: Catalog) -> None:
+    """New prices may cover unrated usage: its subscriptions become due (one farmer does it)."""
+    with db.begin() as conn:
+        seen = repo.lock_cursor(conn, CATALOG_CURSOR)
+        if seen is None or seen == len(catalog.products):
+            return
+        repo.nudge_unrated(conn, now=clock.now())
+        repo.save_cursor(conn, CATALOG_CURSOR, len(catalog.products))
 
 
 def _charge_batch(
@@ -264,8 +307,12 @@ def _charge_batch(
     repo.insert_adjustments(conn, out.adjustments)
     service.write_books(conn, books)
     repo.update_subscriptions(conn, out.updates)
+    repo.insert_unrated(conn, out.unrated)
+    for note, rated in out.rated.items():
+        repo.resolve_unrated(conn, rated, status=repo.RATED, now=now, note=note)
     report.charges += len(out.charges)
     report.adjustments += len(out.adjustments)
+    report.unrated += len(out.unrated)
     report.accounts |= set(ids)
 
 
@@ -288,9 +335,12 @@ def _charge_one(
     out: _Batch,
     now: datetime,
 ) -> None:
-    plan = _plan(row, account)
+    plan, since = _plan(row, account), row["unrated_until"]
     if row["dirty"]:
         _reconcile(conn, row, account, plan, catalog, books, out, now)
+        repo.forget_open_unrated(conn, row["id"])  # the spans changed: look again from the start
+        since = None
+    taken = _rate_unrated(conn, row, account, plan, catalog, books, out, now)
     farmed = farm(
         plan,
         catalog,
@@ -299,42 +349,134 @@ def _charge_one(
         cap=CapState(row["cap_key"], Decimal(row["cap_spent"])),
     )
     for draft in farmed.drafts:
-        out.charges.append(_charge_values(row, account, draft, plan.tz, now))
-        _debit(
-            books,
-            row,
-            account,
-            draft.amount,
-            f"charge:{row['id']}:{draft.period_start.isoformat()}",
-        )
+        if draft.period_start not in taken:
+            _charge(row, account, draft, plan.tz, books, out, now)
+    found = unpriced(plan, catalog, since=since, now=now)
+    out.unrated += [_unrated_values(row, account, gap, now) for gap in found.gaps]
     out.updates.append(
         {
             "s_id": row["id"],
             "cursor": farmed.cursor,
-            "due_at": farmed.due_at,
+            "due_at": _earliest(farmed.due_at, found.recheck_at),
             "dirty": False,
             "cap_key": farmed.cap.key,
             "cap_spent": farmed.cap.spent,
             "updated_at": now,
+            "unrated_until": found.until,
         }
     )
 
 
-def _debit(
-    books: Books, row: Mapping[Any, Any], account: Mapping[Any, Any], amount: Decimal, key: str
+def _charge(
+    row: RowMapping,
+    account: RowMapping,
+    draft: Draft,
+    tz: ZoneInfo,
+    books: Books,
+    out: _Batch,
+    now: datetime,
 ) -> None:
+    dated = _dated(draft, now)
+    out.charges.append(_charge_values(row, account, draft, tz, dated))
+    key = f"charge:{row['id']}:{draft.period_start.isoformat()}"
+    _debit(books, row, account, draft.amount, key, at=dated)
+
+
+def _dated(draft: Draft, now: datetime) -> datetime:
+    """A charge is dated when its period fell due (never later than now), not when written."""
+    return min(draft.due_at or draft.period_end, now)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min((t for t in (a, b) if t is not None), default=None)
+
+
+def _rate_unrated(
+    conn: Connection,
+    row: RowMapping,
+    account: RowMapping,
+    plan: Plan,
+    catalog: Catalog,
+    books: Books,
+    out: _Batch,
+    now: datetime,
+) -> set[datetime]:
+    """Charge the unrated pieces a price now covers; returns the period starts charged.
+
+    A period already charged (a piece of an hour charged in full) is not charged again: the
+    piece is marked rated all the same.
+    """
+    pieces = [r for r in repo.open_unrated(conn, [row["id"]]) if _priced(r, plan, catalog)]
+    if not pieces:
+        return set()
+    charged = set(repo.charged_periods(conn, row["id"]))
+    taken: set[datetime] = set()
+    for piece in pieces:
+        draft = _unrated_draft(piece, plan, catalog)
+        if draft is not None and draft.period_start not in charged | taken:
+            _charge(row, account, draft, plan.tz, books, out, now)
+            taken.add(draft.period_start)
+        out.rated.setdefault(f"rated {now.isoformat()}", []).append(piece["id"])
+    return taken
+
+
+def _priced(piece: RowMapping, plan: Plan, catalog: Catalog) -> bool:
+    found = catalog.find(plan.region, piece["item"], piece["item_type"], plan.currency,
+                         piece["period_start"])
+    return found is not None
+
+
+def _unrated_draft(piece: RowMapping, plan: Plan, catalog: Catalog) -> Draft | None:
+    if piece["item"] not in LIFETIME_ITEMS:
+        point = UsagePoint(piece["account_id"], piece["resource_id"], plan.region, piece["item"],
+                           piece["item_type"], piece["period_start"], Decimal(piece["quantity"]))
+        return rate_unrated_usage(catalog, point, plan.currency)
+    gap = Gap(piece["item_type"], piece["period_start"], piece["period_end"])
+    return rate_gap(plan, catalog, gap)
+
+
+def _unrated_values(
+    row: Mapping[Any, Any], account: Mapping[Any, Any], gap: Gap, now: datetime
+) -> dict[str, Any]:
+    return {
+        "subscription_id": row["id"],
+        "period_start": gap.start,
+        "period_end": gap.end,
+        "account_id": account["id"],
+        "item": row["item"],
+        "item_type": gap.item_type,
+        "region": row["region"],
+        "resource_id": row["resource_id"],
+        "resource_name": row["resource_name"],
+        "quantity": gap.hours,
+        "unit": "hour",
+        "status": repo.OPEN,
+        "recorded_at": now,
+        "resolved_at": None,
+        "note": "",
+    }
+
+
+def _debit(
+    books: Books,
+    row: Mapping[Any, Any],
+    account: Mapping[Any, Any],
+    amount: Decimal,
+    key: str,
+    *,
+    at: datetime | None = None,
+) -> None:
+    memo = f"{row['item']} {row['resource_name']}"
     if amount > 0:
         books.debit(
             account["id"],
             Money(amount, account["currency"]),
             row["item"],
-            Posting(key, "charge", f"{row['item']} {row['resource_name']}"),
+            Posting(key, "charge", memo, at),
         )
     elif amount < 0:
         books.credit(
-            account["id"],
-            Money(-amount, account["currency"]),
-            Posting(key, "refund", f"{row['item']} {row['resource_name']}"),
+            account["id"], Money(-amount, account["currency"]), Posting(key, "refund", memo, at)
         )
 
 
@@ -466,6 +608,7 @@ def _rate_window(
     accounts = repo.accounts(conn, owners, lock=True)
     subs = _usage_subscriptions(conn, points, now)
     books, charges = Books(repo.coupons_of(conn, owners), now=now), []
+    unrated: list[dict[str, Any]] = []
     by_owner: dict[str, list[UsagePoint]] = {}
     for point in points:
         by_owner.setdefault(point.project_id, []).append(point)
@@ -474,25 +617,36 @@ def _rate_window(
         account = accounts[account_id]
         tz = ZoneInfo(account["timezone"])
         for point, (product, amount) in zip(by_owner[account_id], rated[account_id], strict=True):
-            if product is None or point.quantity <= 0:
+            if point.quantity <= 0:
                 continue
             row = subs[_usage_key(point)]
-            draft = Draft(
-                product,
-                point.item_type,
-                point.hour_start,
-                point.hour_start + HOUR,
-                point.quantity,
-                amount,
-            )
-            charges.append(_charge_values(row, account, draft, tz, now))
-            _debit(
-                books, row, account, amount, f"charge:{row['id']}:{point.hour_start.isoformat()}"
-            )
+            if product is None:  # kept as unrated usage, never silently free
+                unrated.append(_unrated_usage_values(row, account, point, now))
+                continue
+            end = point.hour_start + HOUR
+            draft = Draft(product, point.item_type, point.hour_start, end, point.quantity, amount)
+            dated = min(end, now)
+            charges.append(_charge_values(row, account, draft, tz, dated))
+            key = f"charge:{row['id']}:{point.hour_start.isoformat()}"
+            _debit(books, row, account, amount, key, at=dated)
     repo.insert_charges(conn, charges)
+    repo.insert_unrated(conn, unrated)
     service.write_books(conn, books)
     report.accounts |= set(owners)
+    report.unrated += len(unrated)
     return len(charges)
+
+
+def _unrated_usage_values(
+    row: Mapping[Any, Any], account: Mapping[Any, Any], point: UsagePoint, now: datetime
+) -> dict[str, Any]:
+    gap = Gap(point.item_type, point.hour_start, point.hour_start + HOUR)
+    return {
+        **_unrated_values(row, account, gap, now),
+        "item": point.item,
+        "quantity": quantize6(point.quantity),
+        "unit": point.item_type,
+    }
 
 
 def _rate_by_owner(
@@ -541,6 +695,7 @@ def _usage_subscriptions(
                 "cap_key": None,
                 "cap_spent": Decimal(0),
                 "updated_at": now,
+                "unrated_until": None,
             }
             for k in keys
             if k not in found

@@ -22,6 +22,7 @@ class Posting:
     key: str
     kind: str
     memo: str
+    at: datetime | None = None  # when it happened (a charge: its period); None: now
 
 
 class Books:
@@ -70,7 +71,7 @@ class Books:
                 "coupon_id": coupon_id,
                 "amount": amount.amount,
                 "currency": amount.currency,
-                "created_at": self.now,
+                "created_at": posting.at or self.now,
                 "memo": posting.memo[:255],
             }
         )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sws.errors import Invalid
 from sws.money import Money, check_currency
@@ -49,6 +50,11 @@ POSTPAID = "postpaid"
 PAYMENT_MODES = (PREPAID, POSTPAID)
 
 OK, LOW, GRACE, SUSPENDED = "ok", "low", "grace", "suspended"
+#: Observe-only: the grace period is over, but enforcement is off for the account, so nothing
+#: was stopped; it would be suspended the moment enforcement is turned on.
+OVERDUE = "overdue"
+ENFORCE, OBSERVE = "enforce", "observe"
+ENFORCEMENTS = (ENFORCE, OBSERVE)
 
 
 def check_price(amount: Decimal, *, name: str = "price") -> Decimal:
@@ -234,6 +240,35 @@ class BillingPolicy:
     close_delay: timedelta = timedelta(days=3)
     low_balance_threshold: Decimal = Decimal("10")
     default_currency: str = "CNY"
+    defaults: AccountDefaults = field(default_factory=lambda: AccountDefaults())
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDefaults:
+    """How an account SWS creates for a project first seen pays, and whether it is enforced.
+
+    The currency and time zone apply only to projects SWS has no tenant record of (the tenant's
+    own win); `enforcement` observe means bills accrue but nothing is ever suspended.
+    """
+
+    payment_mode: str = PREPAID
+    credit_limit: Decimal = Decimal(0)
+    currency: str = "CNY"
+    timezone: str = "UTC"
+    enforcement: str = ENFORCE
+
+    def __post_init__(self) -> None:
+        if self.payment_mode not in PAYMENT_MODES:
+            raise Invalid(f"payment_mode is one of {', '.join(PAYMENT_MODES)}",
+                          field="payment_mode")
+        if self.enforcement not in ENFORCEMENTS:
+            raise Invalid(f"enforcement is one of {', '.join(ENFORCEMENTS)}", field="enforcement")
+        check_price(self.credit_limit, name="credit_limit")
+        check_currency(self.currency)
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise Invalid(f"unknown time zone {self.timezone!r}", field="timezone") from exc
 
 
 # --- Coupons and the ledger ---------------------------------------------------------------
@@ -292,6 +327,7 @@ class AccountStanding:
     threshold: Decimal
     status: str
     grace_until: datetime | None
+    enforced: bool = True
 
     @property
     def available(self) -> Decimal:
@@ -317,20 +353,28 @@ class Transition:
 
 
 def next_standing(standing: AccountStanding, *, now: datetime, grace: timedelta) -> Transition:
-    """Low balance: notify at the threshold, grace at zero, suspend after it, resume on funds."""
+    """Low balance: notify at the threshold, grace at zero, suspend after it, resume on funds.
+
+    An account that is not enforced goes `overdue` where it would be suspended: recorded once,
+    nothing stopped; turning enforcement on suspends it at its next review.
+    """
     available, status = standing.available, standing.status
     resumed = ("resumed",) if status == SUSPENDED else ()
     if available > standing.threshold:
-        return Transition(OK, None, resumed + (("recovered",) if status in (LOW, GRACE) else ()))
+        owing = status in (LOW, GRACE, OVERDUE)
+        return Transition(OK, None, resumed + (("recovered",) if owing else ()))
     if available > 0:
         return Transition(LOW, None, resumed + (() if status == LOW else ("notified",)))
     if status == SUSPENDED:
         return Transition(SUSPENDED, standing.grace_until)
-    if status != GRACE or standing.grace_until is None:
+    if status not in (GRACE, OVERDUE) or standing.grace_until is None:
         return Transition(GRACE, now + grace, ("grace_started",))
-    if now >= standing.grace_until:
+    if now < standing.grace_until:
+        return Transition(GRACE, standing.grace_until)
+    if standing.enforced:
         return Transition(SUSPENDED, standing.grace_until, ("suspended",))
-    return Transition(GRACE, standing.grace_until)
+    steps = () if status == OVERDUE else ("suspension_withheld",)
+    return Transition(OVERDUE, standing.grace_until, steps)
 
 
 # --- Bills ----------------------------------------------------------------------------------

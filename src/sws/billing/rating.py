@@ -15,6 +15,10 @@
   of payment type takes effect at the new product's next period boundary.
 - An optional monthly cap stops an hourly or daily product from costing more than the cap in a
   calendar month (tenant's zone); `CapState` carries the month's running total.
+
+Billable time that no price covers is never silently free: `unpriced` cuts it into pieces of at
+most one clock hour (the farmer keeps them as unrated usage), and `rate_gap` prices such a
+piece once a price that covers it is loaded.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class Draft:
     period_end: datetime
     quantity: Decimal
     amount: Decimal
+    due_at: datetime | None = None  # when the period fell due: what the charge is dated at
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,7 @@ def farm(
     while t is not None:
         step = _locate(plan, catalog, t)
         if not isinstance(step, _Step):
-            return Farmed(tuple(drafts), _reached(drafts, cursor), step, cap)
+            return Farmed(tuple(drafts), _reached(drafts, cursor), _later(step, plan, now), cap)
         period = _period(plan, step)
         if period.start < (_reached(drafts, cursor) or period.start):
             t = period.end  # begun under another product: skip to its boundary
@@ -122,6 +127,14 @@ def farm(
         drafts.append(draft)
         t = period.end
     return Farmed(tuple(drafts), _reached(drafts, cursor), None, cap)
+
+
+def _later(look_again: datetime | None, plan: Plan, now: datetime) -> datetime | None:
+    """When to look at an unpriced resource again: never before the next clock hour, so a pass
+    never finds the same subscription due twice."""
+    if look_again is None or look_again > now:
+        return look_again
+    return hour_start(now, plan.tz) + HOUR
 
 
 def _reached(drafts: list[Draft], cursor: datetime | None) -> datetime | None:
@@ -184,9 +197,121 @@ def _rate(plan: Plan, step: _Step, period: _Period, cap: CapState) -> tuple[Draf
         amount = min(amount, max(product.monthly_cap.amount - spent, Decimal(0)))
         cap = CapState(key, spent + amount)
     draft = Draft(
-        product, step.span.item_type, period.start, period.end, quantize6(period.quantity), amount
+        product,
+        step.span.item_type,
+        period.start,
+        period.end,
+        quantize6(period.quantity),
+        amount,
+        period.due_at,
     )
     return draft, cap
+
+
+# --- Unpriced billable time -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Billable time `[start, end)` of one item type that no price covered, within one hour."""
+
+    item_type: str
+    start: datetime
+    end: datetime
+
+    @property
+    def hours(self) -> Decimal:
+        return quantize6(_hours(self.end - self.start))
+
+
+@dataclass(frozen=True, slots=True)
+class Unpriced:
+    """The final unpriced pieces found, and where the next look must start."""
+
+    gaps: tuple[Gap, ...]
+    until: datetime
+    recheck_at: datetime | None  # the end of the hour a growing piece is in
+
+
+def unpriced(plan: Plan, catalog: Catalog, *, since: datetime | None, now: datetime) -> Unpriced:
+    """Billable time after `since` that no price covers, cut at clock hours (tenant's zone).
+
+    Only final pieces are returned: one that reaches `now` while its span goes on may still
+    grow, so the next look starts where it starts.
+    """
+    gaps: list[Gap] = []
+    for span in plan.spans:
+        start = span.start if since is None else max(span.start, since)
+        end = now if span.end is None else min(span.end, now)
+        for a, b in _unpriced_stretches(plan, catalog, span.item_type, start, end):
+            gaps += _by_hour(span.item_type, a, b, plan.tz)
+    growing = [g for g in gaps if _still_growing(g, plan, now)]
+    if not growing:
+        return Unpriced(tuple(gaps), now, None)
+    first = min(g.start for g in growing)
+    final = tuple(g for g in gaps if g not in growing)
+    return Unpriced(final, first, hour_start(first, plan.tz) + HOUR)
+
+
+def _unpriced_stretches(
+    plan: Plan, catalog: Catalog, item_type: str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    stretches, at = [], start
+    while at < end:
+        product = catalog.find(plan.region, plan.item, item_type, plan.currency, at)
+        if product is not None:
+            at = end if product.valid_until is None else min(product.valid_until, end)
+            continue
+        later = catalog.next_start(plan.region, plan.item, item_type, plan.currency, at)
+        upto = end if later is None else min(later, end)
+        stretches.append((at, upto))
+        at = upto
+    return stretches
+
+
+def _by_hour(item_type: str, start: datetime, end: datetime, tz: ZoneInfo) -> list[Gap]:
+    pieces, at = [], start
+    while at < end:
+        upto = min(hour_start(at, tz) + HOUR, end)
+        pieces.append(Gap(item_type, at, upto))
+        at = upto
+    return pieces
+
+
+def _still_growing(gap: Gap, plan: Plan, now: datetime) -> bool:
+    """A piece that ends at `now` inside a span that goes on may still grow."""
+    return gap.end == now and any(
+        s.start <= gap.start and (s.end is None or s.end > now) for s in plan.spans
+    )
+
+
+def rate_gap(plan: Plan, catalog: Catalog, gap: Gap) -> Draft | None:
+    """The charge for unrated time once a price covers it (None while none does).
+
+    Hourly and daily products charge the whole period the piece falls in, monthly ones the
+    anniversary period, per-second ones exactly the piece; the caller skips periods already
+    charged, so a period is never charged twice.
+    """
+    product = catalog.find(plan.region, plan.item, gap.item_type, plan.currency, gap.start)
+    if product is None:
+        return None
+    span = next((s for s in plan.spans if s.item_type == gap.item_type
+                 and s.start <= gap.start and (s.end is None or gap.start < s.end)),
+                Span(gap.start, gap.end, gap.item_type))
+    period = _period(plan, _Step(span, gap.start, product))
+    if product.payment_type == PER_SECOND:
+        period = _Period(gap.start, gap.end, gap.end, _hours(gap.end - gap.start))
+    draft, _ = _rate(plan, _Step(span, gap.start, product), period, CapState())
+    return draft
+
+
+def rate_unrated_usage(catalog: Catalog, point: UsagePoint, currency: str) -> Draft | None:
+    """The charge for a metered hour that had no price, once one covers it."""
+    product, amount = _priced({}, catalog, point, currency)
+    if product is None:
+        return None
+    end = point.hour_start + HOUR
+    return Draft(product, point.item_type, point.hour_start, end, point.quantity, amount, end)
 
 
 # --- Metered usage (bandwidth, object storage) ----------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -44,6 +45,7 @@ from sws.billing.tables import (
     billing_settings,
     billing_subscriptions,
     billing_suspensions,
+    billing_unrated,
 )
 from sws.events.model import ResourceEvent
 from sws.events.tables import resource_events
@@ -51,6 +53,7 @@ from sws.identity.tables import tenants
 from sws.money import Money
 
 CHUNK = 500
+KEY_LENGTH = 255
 ResourceKey = tuple[str, str]
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(ResourceEvent))
 
@@ -516,6 +519,122 @@ def duplicate_charges(conn: Connection) -> int:
     return len(conn.execute(query).all())
 
 
+# --- Unrated usage ---------------------------------------------------------------------------
+
+OPEN, RATED, WAIVED = "open", "rated", "waived"
+
+
+def product_count(conn: Connection) -> int:
+    """Products are only ever added, so their count says whether the catalog changed."""
+    return int(conn.execute(select(func.count()).select_from(billing_products)).scalar_one())
+
+
+def insert_unrated(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """New unrated pieces; a piece already kept (any status) is not kept twice."""
+    if not rows:
+        return
+    subs = sorted({r["subscription_id"] for r in rows})
+    query = select(billing_unrated.c.subscription_id, billing_unrated.c.period_start)
+    known: set[tuple[str, datetime]] = set()
+    for chunk in _chunks(subs):
+        known |= {tuple(r) for r in conn.execute(
+            query.where(billing_unrated.c.subscription_id.in_(chunk)))}
+    fresh = {(r["subscription_id"], r["period_start"]): r for r in rows}
+    _insert_many(conn, billing_unrated, [r for k, r in fresh.items() if k not in known])
+
+
+def open_unrated(conn: Connection, subscription_ids: Sequence[str]) -> list[RowMapping]:
+    found: list[RowMapping] = []
+    for chunk in _chunks(sorted(set(subscription_ids))):
+        query = select(billing_unrated).where(
+            billing_unrated.c.subscription_id.in_(chunk), billing_unrated.c.status == OPEN
+        )
+        found += conn.execute(query.order_by(billing_unrated.c.period_start)).mappings()
+    return found
+
+
+def resolve_unrated(
+    conn: Connection, ids: Sequence[int], *, status: str, now: datetime, note: str
+) -> None:
+    for chunk in _chunks(sorted(ids)):
+        conn.execute(
+            update(billing_unrated)
+            .where(billing_unrated.c.id.in_(chunk), billing_unrated.c.status == OPEN)
+            .values(status=status, resolved_at=now, note=note[:KEY_LENGTH])
+        )
+
+
+def forget_open_unrated(conn: Connection, subscription_id: str) -> None:
+    """Open pieces of a subscription whose spans changed: they are looked for again."""
+    conn.execute(
+        delete(billing_unrated).where(
+            billing_unrated.c.subscription_id == subscription_id,
+            billing_unrated.c.status == OPEN,
+        )
+    )
+
+
+def nudge_unrated(conn: Connection, *, now: datetime) -> int:
+    """Make every subscription with open unrated usage due now: the catalog has changed.
+
+    The rows are locked in key order first, the order sync takes them in, so the two never
+    wait on each other in a cycle.
+    """
+    holding = select(billing_unrated.c.subscription_id).where(billing_unrated.c.status == OPEN)
+    subs = billing_subscriptions.c
+    query = (
+        select(subs.id)
+        .where(subs.id.in_(holding.distinct()), or_(subs.due_at.is_(None), subs.due_at > now))
+        .order_by(subs.resource_type, subs.resource_id)
+    )
+    ids = list(conn.execute(_locking(query, conn)).scalars())
+    for chunk in _chunks(ids):
+        conn.execute(update(billing_subscriptions).where(subs.id.in_(chunk)).values(due_at=now))
+    return len(ids)
+
+
+def unrated_rows(
+    conn: Connection, *, account_id: str | None = None, item: str | None = None,
+    status: str = OPEN, limit: int | None = None,
+) -> list[RowMapping]:
+    query = select(billing_unrated).where(billing_unrated.c.status == status)
+    if account_id is not None:
+        query = query.where(billing_unrated.c.account_id == account_id)
+    if item is not None:
+        query = query.where(billing_unrated.c.item == item)
+    query = query.order_by(billing_unrated.c.account_id, billing_unrated.c.period_start)
+    return list(conn.execute(query.limit(limit) if limit else query).mappings())
+
+
+def count_unrated(conn: Connection, *, status: str = OPEN) -> int:
+    query = select(func.count()).select_from(billing_unrated)
+    return int(conn.execute(query.where(billing_unrated.c.status == status)).scalar_one())
+
+
+def overdue_candidates(conn: Connection) -> list[RowMapping]:
+    """Accounts in grace or overdue: the next to be suspended, soonest first."""
+    query = select(billing_accounts).where(billing_accounts.c.status.in_(("grace", "overdue")))
+    return list(conn.execute(query.order_by(billing_accounts.c.grace_until)).mappings())
+
+
+def set_enforcement(
+    conn: Connection, account_ids: Sequence[str] | None, value: str, *, now: datetime
+) -> list[str]:
+    """Set enforcement on these accounts (None: every account); returns those that changed."""
+    accounts_c = billing_accounts.c
+    query = select(accounts_c.id).where(accounts_c.enforcement != value)
+    if account_ids is not None:
+        query = query.where(accounts_c.id.in_(list(account_ids)))
+    changed = list(conn.execute(query.order_by(accounts_c.id)).scalars())
+    for chunk in _chunks(changed):
+        conn.execute(
+            update(billing_accounts)
+            .where(accounts_c.id.in_(chunk))
+            .values(enforcement=value, updated_at=now)
+        )
+    return changed
+
+
 # --- Audit and suspensions ------------------------------------------------------------------
 
 
@@ -530,11 +649,14 @@ def audit_of(conn: Connection, account_id: str) -> list[RowMapping]:
 
 
 def accounts_to_review(conn: Connection, *, now: datetime) -> list[str]:
-    """Accounts whose grace period is over, or that are suspended (a top-up may resume them)."""
-    query = select(billing_accounts.c.id).where(
+    """Accounts whose grace period is over, that are suspended (a top-up may resume them), or
+    overdue while enforced (enforcement was turned on after their grace ended)."""
+    accounts_c = billing_accounts.c
+    query = select(accounts_c.id).where(
         or_(
-            and_(billing_accounts.c.status == "grace", billing_accounts.c.grace_until <= now),
-            billing_accounts.c.status == "suspended",
+            and_(accounts_c.status == "grace", accounts_c.grace_until <= now),
+            accounts_c.status == "suspended",
+            and_(accounts_c.status == "overdue", accounts_c.enforcement == "enforce"),
         )
     )
     return list(conn.execute(query).scalars())

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,11 +24,12 @@ from sws.billing.ledger import Books, Posting
 from sws.billing.model import (
     CATEGORIES,
     DEFAULT_POLICIES,
+    ENFORCE,
     ITEMS,
     OK,
     PAYMENT_MODES,
-    PREPAID,
     SUSPENDED,
+    AccountDefaults,
     AccountStanding,
     Bill,
     BillingPolicy,
@@ -89,15 +90,38 @@ def _add_price(
             raise Conflict(f"a different price for {product.item_type} starts then", field="price")
         return 0
     previous = close_previous(list(existing.values()), product)
-    if any(p.key == product.key for p in existing.values()) and product.valid_from < now:
-        raise Invalid(
-            "a price change starts now or later; closed periods never change", field="valid_from"
-        )
+    until = _gap_end(list(existing.values()), product, now)
     for old in previous:
         repo.end_product(conn, old.id, product.valid_from)
     repo.insert_product(conn, product, now=now)
+    if until is not None:
+        repo.end_product(conn, product.id, until)
+        product = replace(product, valid_until=until)
     existing[product.id] = product
     return 1
+
+
+def _gap_end(existing: Sequence[Product], product: Product, now: datetime) -> datetime | None:
+    """Where a price that starts in the past must end; refused if it would re-price anything.
+
+    A price change starts now or later, so a closed period never changes. A price may reach
+    back only over time no price of its key covered (unrated usage it will rate); it then ends
+    where the key's next price starts.
+    """
+    same_key = [p for p in existing if p.key == product.key]
+    if product.valid_from >= now or not same_key:
+        return None
+    later = [p.valid_from for p in same_key if p.valid_from > product.valid_from]
+    covered = any(
+        p.valid_from <= product.valid_from
+        and (p.valid_until is None or p.valid_until > product.valid_from)
+        for p in same_key
+    )
+    if covered or not later:
+        raise Invalid(
+            "a price change starts now or later; closed periods never change", field="valid_from"
+        )
+    return min(later)
 
 
 def load_policy(*, db: Database) -> tuple[BillingPolicy, dict[str, ItemPolicy]]:
@@ -118,7 +142,45 @@ def policy_from(values: Mapping[str, str]) -> BillingPolicy:
             values.get("low_balance_threshold", str(base.low_balance_threshold))
         ),
         default_currency=values.get("default_currency", base.default_currency),
+        defaults=defaults_from(values),
     )
+
+
+#: Billing settings that hold the defaults of accounts SWS creates (`AccountDefaults`).
+DEFAULT_KEYS = {
+    "payment_mode": "default_payment_mode",
+    "credit_limit": "default_credit_limit",
+    "currency": "default_currency",
+    "timezone": "default_timezone",
+    "enforcement": "default_enforcement",
+}
+
+
+def defaults_from(values: Mapping[str, str]) -> AccountDefaults:
+    base = AccountDefaults()
+    return AccountDefaults(
+        payment_mode=values.get(DEFAULT_KEYS["payment_mode"], base.payment_mode),
+        credit_limit=catalog_file.decimal(
+            values.get(DEFAULT_KEYS["credit_limit"], str(base.credit_limit)), "credit_limit"
+        ),
+        currency=values.get(DEFAULT_KEYS["currency"], base.currency),
+        timezone=values.get(DEFAULT_KEYS["timezone"], base.timezone),
+        enforcement=values.get(DEFAULT_KEYS["enforcement"], base.enforcement),
+    )
+
+
+def save_account_defaults(*, db: Database, values: Mapping[str, str]) -> AccountDefaults:
+    """Store the defaults the settings chose (keys of `AccountDefaults`), so every process and
+    every path that creates an account (farmer, API, console) uses the same ones."""
+    unknown = sorted(set(values) - set(DEFAULT_KEYS))
+    if unknown:
+        raise Invalid(f"no account default {unknown[0]!r}", field=unknown[0])
+    stored = {DEFAULT_KEYS[k]: v for k, v in values.items()}
+    with db.begin() as conn:
+        merged = {**repo.settings(conn), **stored}
+        defaults = defaults_from(merged)  # refuses nonsense before anything is written
+        repo.save_settings(conn, stored)
+    return defaults
 
 
 def item_policies_from(values: Mapping[str, str]) -> dict[str, ItemPolicy]:
@@ -155,6 +217,7 @@ class AccountView:
     status: str
     grace_until: datetime | None
     coupons: tuple[Coupon, ...]
+    enforcement: str = ENFORCE
 
     @property
     def available(self) -> Money:
@@ -169,6 +232,7 @@ class AccountView:
             self.low_balance_threshold.amount,
             self.status,
             self.grace_until,
+            self.enforcement == ENFORCE,
         )
 
 
@@ -180,16 +244,17 @@ def new_account_rows(
     existing = repo.accounts(conn, wanted)
     missing = [p for p in wanted if p not in existing]
     profiles = repo.tenant_profiles(conn, missing)
+    defaults = policy.defaults
     rows = []
     for p in missing:
-        currency, timezone = profiles.get(p, (policy.default_currency, "UTC"))
+        currency, timezone = profiles.get(p, (defaults.currency, defaults.timezone))
         rows.append(
             {
                 "id": p,
                 "currency": currency,
                 "timezone": timezone,
-                "payment_mode": PREPAID,
-                "credit_limit": Decimal(0),
+                "payment_mode": defaults.payment_mode,
+                "credit_limit": defaults.credit_limit,
                 "low_balance_threshold": policy.low_balance_threshold,
                 "balance": Decimal(0),
                 "status": OK,
@@ -197,6 +262,7 @@ def new_account_rows(
                 "last_closed_month": None,
                 "created_at": now,
                 "updated_at": now,
+                "enforcement": defaults.enforcement,
             }
         )
     return rows
@@ -229,6 +295,7 @@ def view(conn: Connection, row: RowMapping, *, now: datetime) -> AccountView:
         status=row["status"],
         grace_until=row["grace_until"],
         coupons=coupons,
+        enforcement=row["enforcement"],
     )
 
 

@@ -5,23 +5,32 @@ and records each one; new servers and floating IPs are refused with 402 meanwhil
 come back (a top-up, a coupon, a higher credit limit), exactly the instances billing stopped are
 started again. Every step is written to `billing_audit`. Driver calls happen outside the
 database transaction that decided them.
+
+An account whose enforcement is `observe` goes through the same steps and notices, but where it
+would be suspended it becomes `overdue` and nothing is stopped or refused. Before anything is
+ever stopped, the low-balance and suspension notices are recorded (`notice` audit rows: what a
+mail to the tenant will say once SWS has a mail port).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sws.billing import repository as repo
 from sws.billing import service
-from sws.billing.model import Transition, next_standing
+from sws.billing.model import ENFORCE, ENFORCEMENTS, Transition, next_standing
 from sws.billing.service import audit_row
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver, ServerFilter
-from sws.errors import SWSError
+from sws.errors import Invalid, NotFound, SWSError
+from sws.money import Money
 
 PAGE = 500
+NOTICE = "notice"
 
 
 def review_account(
@@ -74,12 +83,84 @@ def _review_one(
         )
         detail = f"available {account.available}"
         repo.audit(conn, [audit_row(account_id, now, name, detail) for name in step.steps])
+        repo.audit(conn, _notices(account_id, now, step, account.available))
         resumed = repo.open_suspensions(conn, account_id) if step.resume else []
         repo.resume_suspensions(conn, [r["id"] for r in resumed], now=now)
     if step.suspend:
         _suspend(db, clock, drivers, account_id)
     _resume(db, clock, drivers, account_id, [(r["region"], r["server_id"]) for r in resumed])
     return step
+
+
+def _notices(account_id: str, now: datetime, step: Transition, available: Money) -> list[
+    dict[str, Any]
+]:
+    """The notices a tenant gets before anything is stopped, recorded as audit rows."""
+    notes = []
+    if "notified" in step.steps:
+        notes.append(f"low balance: {available} available")
+    if "grace_started" in step.steps and step.grace_until is not None:
+        notes.append(
+            f"no funds left ({available}): servers are stopped at {step.grace_until.isoformat()} "
+            "unless funds arrive (if enforcement is on for the account)"
+        )
+    return [audit_row(account_id, now, NOTICE, note) for note in notes]
+
+
+# --- Enforcement and the dry run ---------------------------------------------------------------
+
+
+def set_enforcement(
+    *,
+    db: Database,
+    clock: Clock,
+    drivers: Mapping[str, CloudDriver],
+    tenant_id: str | None,
+    enforcement: str,
+    actor: str,
+) -> list[str]:
+    """Turn enforcement on (`enforce`) or off (`observe`) for one account, or for every account
+    (`tenant_id` None); audited. Accounts already overdue are suspended at once when it goes
+    on. Returns the accounts that changed."""
+    if enforcement not in ENFORCEMENTS:
+        raise Invalid(f"enforcement is one of {', '.join(ENFORCEMENTS)}", field="enforcement")
+    now = clock.now()
+    with db.begin() as conn:
+        if tenant_id is not None and not repo.accounts(conn, [tenant_id]):
+            raise NotFound(f"no billing account {tenant_id}", field="tenant")
+        ids = None if tenant_id is None else [tenant_id]
+        changed = repo.set_enforcement(conn, ids, enforcement, now=now)
+        repo.audit(conn, [audit_row(a, now, f"enforcement_{enforcement}", f"by {actor}")
+                          for a in changed])
+    if enforcement == ENFORCE:
+        policy, _ = service.load_policy(db=db)
+        review(db=db, clock=clock, drivers=drivers, account_ids=changed, grace=policy.grace)
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class NextSuspension:
+    """An account that would be suspended next: when, and whether enforcement would do it."""
+
+    account_id: str
+    status: str
+    available: Money
+    at: datetime | None  # the end of its grace period
+    enforcement: str
+
+    @property
+    def stops_servers(self) -> bool:
+        return self.enforcement == ENFORCE
+
+
+def next_suspensions(*, db: Database, clock: Clock) -> list[NextSuspension]:
+    """The dry run: accounts in grace or overdue, soonest first. Nothing is changed."""
+    now = clock.now()
+    with db.read() as conn:
+        rows = repo.overdue_candidates(conn)
+        views = [service.view(conn, row, now=now) for row in rows]
+    return [NextSuspension(v.id, v.status, v.available, v.grace_until, v.enforcement)
+            for v in views]
 
 
 def _suspend(

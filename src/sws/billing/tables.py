@@ -65,6 +65,8 @@ billing_accounts = Table(
     Column("last_closed_month", String(7), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # enforce: suspended after the grace period; observe: bills accrue, nothing is stopped
+    Column("enforcement", String(16), nullable=False, server_default="enforce"),
 )
 
 billing_coupons = Table(
@@ -113,6 +115,7 @@ billing_subscriptions = Table(
     Column("cap_key", String(KEY), nullable=True),
     _money("cap_spent"),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("unrated_until", UTCDateTime(), nullable=True),  # unpriced time looked for up to here
     UniqueConstraint("resource_type", "resource_id"),
 )
 
@@ -204,6 +207,31 @@ billing_cursors = Table(
     Column("name", String(64), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("at", UTCDateTime(), nullable=True),
+)
+
+#: Billable time (or metered usage) that no price covered: kept, never silently free, until a
+#: price that covers it is loaded (`rated`, with the charge) or the operator waives it.
+billing_unrated = Table(
+    "billing_unrated",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(ID), nullable=False),
+    Column("period_start", UTCDateTime(), nullable=False),
+    Column("period_end", UTCDateTime(), nullable=False),
+    Column("account_id", String(ID), nullable=False, index=True),
+    Column("item", String(WORD), nullable=False),
+    Column("item_type", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("resource_id", String(KEY), nullable=False),
+    Column("resource_name", String(KEY), nullable=False),
+    _money("quantity"),
+    Column("unit", String(WORD), nullable=False),  # hour, or the usage item type's unit
+    Column("status", String(16), nullable=False),  # open | rated | waived
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("note", String(KEY), nullable=False),
+    UniqueConstraint("subscription_id", "period_start"),
+    Index("ix_billing_unrated_status", "status", "account_id"),
 )
 
 #: Every low-balance step, top-up, coupon and month close, for the operator to read.
