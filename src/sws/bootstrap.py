@@ -21,6 +21,7 @@ from sws.identity import service as identity
 from sws.identity.auth import AuthBackend, LocalAuth
 from sws.identity.throttle import LoginThrottle, build_throttle
 from sws.loadbalancer import service as loadbalancers
+from sws.loadbalancer.ownership import DnsTxtResolver, TxtResolver
 from sws.metering import alarms as metering_alarms
 from sws.metering import service as metering_service
 from sws.metering.model import Retention
@@ -53,6 +54,8 @@ class Container:
     metering: MeteringRuntime | None = None
     billing: BillingRuntime | None = None
     storage_sampling: StorageSampling | None = None  # only with real Swift somewhere
+    # DNS TXT lookups proving a tenant's custom LB host names (a fake in tests).
+    txt_resolver: TxtResolver = field(default_factory=DnsTxtResolver)
 
     @property
     def default_region(self) -> str:
@@ -61,7 +64,7 @@ class Container:
     @property
     def lb_config(self) -> loadbalancers.LBConfig:
         """The cloud-wide LB settings, from the settings as they are now."""
-        return loadbalancers.LBConfig.from_settings(self.settings)
+        return loadbalancers.LBConfig.from_settings(self.settings, txt=self.txt_resolver)
 
     def driver(self, region: str | None = None) -> CloudDriver:
         name = region or self.default_region

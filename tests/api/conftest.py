@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from sws.config import Settings
 from sws.db.migrate import upgrade
 from sws.identity import service as identity
 from sws.web.app import create_app
+from tests.fake_dns import FakeTxt
 
 PASSWORD = "s3cret-passw0rd"
 TASK_SECONDS = 3
@@ -41,6 +42,7 @@ class Cloud:
     admin: dict[str, str]
     acme: Tenant
     globex: Tenant
+    txt: FakeTxt = field(default_factory=FakeTxt)  # TXT records proving custom LB host names
 
     def settle(self, seconds: int = TASK_SECONDS) -> None:
         """Let simulated time pass so the region finishes its tasks and events are applied."""
@@ -81,6 +83,7 @@ def cloud(tmp_path: Path, database_url: str) -> Iterator[Cloud]:
 def open_cloud(settings: Settings, clock: SimulatedClock) -> Iterator[Cloud]:
     """SWS as `settings` compose it, migrated, with an operator and two tenants signed in."""
     container = bootstrap.build(settings, clock=clock)
+    txt = container.txt_resolver = FakeTxt()
     upgrade(container.db.engine)
     identity.ensure_regions(db=container.db, names=settings.regions)
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
@@ -88,7 +91,7 @@ def open_cloud(settings: Settings, clock: SimulatedClock) -> Iterator[Cloud]:
             client=client, container=container, clock=clock,
             admin=_tenant(client, container, "operator", "root-admin", "admin").headers,
             acme=_tenant(client, container, "acme", "alice", "member"),
-            globex=_tenant(client, container, "globex", "bob", "member"),
+            globex=_tenant(client, container, "globex", "bob", "member"), txt=txt,
         )
     container.db.engine.dispose()
 

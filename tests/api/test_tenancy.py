@@ -96,6 +96,7 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
     alarm = client.post("/v1/alarms", headers=headers, json={"name": "hot", "rule": {
         "type": "threshold", "resource_id": server["id"], "meter": "cpu_util",
         "comparison": "gt", "threshold": 90}}).json()
+    cloud.txt.prove("www.acme-shop.example", cloud.acme.id)
     lb = client.post("/v1/loadbalancers", headers=headers, json={
         "name": "web", "type": "http", "custom_hosts": ["www.acme-shop.example"],
         "members": [{"server_id": server["id"], "port": 80}]}).json()

@@ -31,6 +31,7 @@ from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
 from sws.errors import Conflict, Invalid, NotFound
 from sws.events import service as events
+from sws.loadbalancer import ownership
 from sws.loadbalancer import repository as repo
 from sws.loadbalancer.model import (
     DesiredState,
@@ -42,10 +43,10 @@ from sws.loadbalancer.model import (
     NodeState,
     auto_host,
     check_algorithm,
-    check_custom_host,
     check_port,
     check_weight,
     first_free_port,
+    normalise_host,
     overall_health,
 )
 from sws.loadbalancer.repository import LBRow
@@ -70,9 +71,11 @@ class LBConfig:
     node_timeout_seconds: float = 10.0
     dns_ttl: int = 30
     nameservers: tuple[str, ...] = ("ns1.example.com",)
+    # Where TXT proofs of custom host names are looked up (a fake in tests).
+    txt: ownership.TxtResolver = field(default_factory=ownership.DnsTxtResolver, compare=False)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LBConfig:
+    def from_settings(cls, settings: Any, txt: ownership.TxtResolver | None = None) -> LBConfig:
         return cls(
             zone=settings.lb_zone, http_port=settings.lb_http_port,
             port_min=settings.lb_port_min, port_max=settings.lb_port_max,
@@ -80,6 +83,7 @@ class LBConfig:
             isp_views=dict(settings.lb_isp_views),
             node_timeout_seconds=settings.lb_node_timeout_seconds,
             dns_ttl=settings.dns_ttl, nameservers=tuple(settings.dns_nameservers),
+            txt=txt or ownership.DnsTxtResolver(),
         )
 
     @property
@@ -187,7 +191,7 @@ def create_loadbalancer(
     if spec.type not in ("http", "tcp"):
         raise Invalid("type is http or tcp", field="type")
     check_algorithm(spec.algorithm)
-    hosts = _custom_hosts(spec.type, spec.custom_hosts, config)
+    hosts = _custom_hosts(spec.type, spec.custom_hosts, config, project_id)
     resolved = [_resolve_member(driver, project_id, member) for member in spec.members]
     _no_duplicate_members(resolved)
     new = _NewLB(uuid.uuid4().hex, project_id, region, spec, public_domain_server_id)
@@ -217,15 +221,24 @@ class _NewLB:
     public_domain_server_id: str | None
 
 
-def _custom_hosts(type: str, hosts: Sequence[str], config: LBConfig) -> list[str]:
+def _custom_hosts(
+    type: str, hosts: Sequence[str], config: LBConfig, project_id: str
+) -> list[str]:
     if hosts and type != "http":
         raise Invalid("custom host names are for http load balancers", field="custom_hosts")
     if len(hosts) > MAX_CUSTOM_HOSTS:
         raise Invalid(f"at most {MAX_CUSTOM_HOSTS} custom host names", field="custom_hosts")
-    names = [check_custom_host(h, config.zone) for h in hosts]
+    names = [normalise_host(h, "host") for h in hosts]
     if len(set(names)) != len(names):
         raise Invalid("a custom host name is listed twice", field="custom_hosts")
+    for name in names:
+        _may_claim(name, config, project_id)
     return names
+
+
+def _may_claim(name: str, config: LBConfig, project_id: str) -> None:
+    """Under the LB zone, or proven by the name's TXT record (`ownership`)."""
+    ownership.check_claim(name, zone=config.zone, project_id=project_id, resolver=config.txt)
 
 
 def _insert_lb(conn: Connection, clock: Clock, config: LBConfig, new: _NewLB) -> None:
@@ -442,7 +455,10 @@ def _owned_member(conn: Connection, project_id: str, lb_id: str, member_id: str)
 def add_host(
     *, db: Database, clock: Clock, config: LBConfig, project_id: str, lb_id: str, host: str
 ) -> LBView:
-    name = check_custom_host(host, config.zone)
+    name = normalise_host(host, "host")
+    with db.read() as conn:
+        _owned(conn, project_id, lb_id)  # another tenant's LB is missing before anything else
+    _may_claim(name, config, project_id)
     try:
         with db.begin() as conn:
             row = _owned(conn, project_id, lb_id)
@@ -531,9 +547,10 @@ def _desired(row: LBRow) -> LoadBalancer:
 
 
 def auto_host_exists(*, db: Database, host: str) -> bool:
-    """Whether `host` is an LB's automatic name (what the LB zone answers for)."""
+    """Whether the LB zone answers for `host`: an LB's automatic name, or a name a tenant
+    claimed under the zone (the zone's DNS is asked only for names in the zone)."""
     with db.read() as conn:
-        return repo.auto_host_exists(conn, host)
+        return repo.host_taken(conn, host)
 
 
 def current_version(*, db: Database) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from sws.drivers.simulated.catalog import HostShape
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.identity import service as identity
 from sws.web.app import create_app
+from tests.fake_dns import FakeTxt
 
 PASSWORD = "s3cret-passw0rd"
 TASK_SECONDS = 3
@@ -62,6 +63,7 @@ class Console:
     clock: SimulatedClock
     tenants: dict[str, str]
     _app: Any
+    txt: FakeTxt = field(default_factory=FakeTxt)  # TXT records proving custom LB host names
 
     def browser(self, name: str | None = None, **headers: str) -> Browser:
         client = TestClient(self._app, raise_server_exceptions=False, headers=headers)
@@ -122,6 +124,7 @@ def make_console(
     settings = _settings(tmp_path, 1 if shape else 4)
     clock = SimulatedClock(START)
     container = bootstrap.build(settings, clock=clock)
+    txt = container.txt_resolver = FakeTxt()
     if shape:
         runtime = container.regions["RegionOne"]
         runtime.driver = SimulatedRegion(
@@ -129,7 +132,8 @@ def make_console(
             hypervisor_count=1, task_seconds=TASK_SECONDS, host_shape=shape,
         )
     app = create_app(container)
-    yield Console(container=container, clock=clock, tenants=template.tenants, _app=app)
+    yield Console(container=container, clock=clock, tenants=template.tenants, _app=app,
+                  txt=txt)
     container.db.engine.dispose()
 
 

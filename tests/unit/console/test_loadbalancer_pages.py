@@ -33,6 +33,7 @@ def create(console: Console, browser: Browser | None = None, **fields: str) -> s
 def test_create_an_http_lb_with_a_member_and_see_endpoint_and_health(console: Console) -> None:
     server_id = launch(console, "acme", "web-1")
     alice = console.browser("alice")
+    console.txt.prove("www.acme.example", console.tenants["acme"])
     lb_id = create(console, alice, server_id=server_id, port="8080",
                    custom_hosts="www.acme.example")
     html = alice.get(f"/console/loadbalancers/{lb_id}").text
@@ -103,6 +104,7 @@ def test_bad_input_comes_back_on_the_form(console: Console) -> None:
 
 
 def test_custom_host_names_are_added_and_removed(console: Console) -> None:
+    console.txt.prove("shop.acme.example", console.tenants["acme"])
     lb_id = create(console)
     alice = console.browser("alice")
     page = f"/console/loadbalancers/{lb_id}"

@@ -37,6 +37,7 @@ def _version(cloud: Cloud) -> int:
 
 def test_http_lb_gets_an_automatic_host_and_custom_hosts(cloud: Cloud) -> None:
     server = cloud.boot(cloud.acme)
+    cloud.txt.prove("www.acme.example.org", cloud.acme.id)
     lb = _lb(cloud, {
         "name": "web", "type": "http", "algorithm": "leastconn",
         "custom_hosts": ["WWW.Acme.example.org."],
@@ -75,6 +76,7 @@ def test_tcp_lbs_get_ports_from_the_range_until_it_is_full(cloud: Cloud) -> None
 def test_bad_input_is_refused_and_nothing_is_written(cloud: Cloud) -> None:
     server = cloud.boot(cloud.acme)
     foreign = cloud.boot(cloud.globex, name="theirs")
+    cloud.txt.prove("shop.example.org", cloud.acme.id)
     taken = _lb(cloud, {"name": "w", "type": "http", "custom_hosts": ["shop.example.org"]})
     before = _version(cloud)
     cases: list[tuple[dict[str, Any], int, str]] = [
@@ -83,7 +85,9 @@ def test_bad_input_is_refused_and_nothing_is_written(cloud: Cloud) -> None:
         ({"members": [{"server_id": foreign["id"], "port": 80}]}, 422, "server_id"),
         ({"custom_hosts": ["not a host"]}, 422, "host"),
         ({"custom_hosts": ["-bad-.example.org"]}, 422, "host"),
-        ({"custom_hosts": ["x.lb.example.com"]}, 422, "host"),
+        ({"custom_hosts": ["lb.example.com"]}, 422, "host"),
+        ({"custom_hosts": ["abcde12345.lb.example.com"]}, 422, "host"),  # automatic's shape
+        ({"custom_hosts": ["www.google.com"]}, 403, "host"),  # no TXT proof
         ({"custom_hosts": ["shop.example.org"]}, 409, "host"),
         ({"monitor": {"type": "http", "http_path": "health"}}, 422, "http_path"),
         ({"monitor": {"type": "http", "expected_codes": "2xx"}}, 422, "expected_codes"),
@@ -133,6 +137,7 @@ def test_member_update_remove_and_hosts(cloud: Cloud) -> None:
     changed = cloud.client.patch(url, json={"admin_state": "maint", "weight": 5},
                                  headers=cloud.acme.headers)
     assert changed.json()["health"] == "maint" and changed.json()["weight"] == 5
+    cloud.txt.prove("api.acme.example", cloud.acme.id)
     host = cloud.client.post(f"/v1/loadbalancers/{lb['id']}/hosts",
                              json={"host": "api.acme.example"}, headers=cloud.acme.headers)
     assert "api.acme.example" in host.json()["hosts"]
