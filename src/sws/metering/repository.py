@@ -1,12 +1,14 @@
-"""Metering persistence in SQLAlchemy Core: batched writes, rollups, partitions, alarms."""
+"""Metering persistence in SQLAlchemy Core: batched writes, rollups, partitions, alarms.
+
+What differs between SQLite, PostgreSQL and MariaDB is asked of `dialects.dialect_of(conn)`.
+"""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -16,16 +18,15 @@ from sqlalchemy import (
     and_,
     delete,
     func,
-    insert,
     select,
     text,
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.sqltypes import NullType
 
+from sws.metering.dialects import DIALECTS, Dialect, chunks, dialect_of
 from sws.metering.model import EPOCH, Aggregate, Sample, align
 from sws.metering.tables import (
     ROLLUPS,
@@ -38,7 +39,6 @@ from sws.metering.tables import (
     metering_watermarks,
 )
 
-CHUNK = 1000
 MetricKey = tuple[str, str, str]  # resource_id, meter, device
 # On PostgreSQL: the width of one partition of each series table (aligned to the epoch).
 PARTITION_WIDTH: dict[str, int] = {
@@ -48,18 +48,9 @@ PARTITION_WIDTH: dict[str, int] = {
 _known_partitions: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]
-
-
 def insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
     """An INSERT that skips rows whose primary key is already there, in each dialect."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table).prefix_with("IGNORE")
+    return dialect_of(conn).insert_ignoring_duplicates(table)
 
 
 # ---- metrics ------------------------------------------------------------------------------
@@ -142,103 +133,20 @@ def project_of(conn: Connection, resource_id: str) -> str | None:
 
 def to_db_time(conn: Connection) -> Callable[[datetime], Any]:
     """How this dialect stores a UTC time, exactly as `UTCDateTime` binds it (hot paths)."""
-    if conn.dialect.name == "postgresql":
-        return lambda at: at
-    if conn.dialect.name == "sqlite":
-        return lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return lambda at: at.astimezone(UTC).replace(tzinfo=None)
+    return dialect_of(conn).to_db_time()
 
 
 def from_db_time(conn: Connection) -> Callable[[Any], datetime]:
-    if conn.dialect.name == "postgresql":
-        return lambda value: value.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
-        return lambda value: datetime.fromisoformat(value + "+00:00")  # 3x faster than replace
-    return _mysql_time
-
-
-def _mysql_time(value: datetime | str) -> datetime:
-    """MariaDB returns DATETIME(6), or text where a UNION mixes it with NULL header columns."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
-
-
-_RAW_INSERT = {
-    "postgresql": "INSERT INTO metering_raw (metric_id, ts, value) VALUES (%s, %s, %s) "
-                  "ON CONFLICT DO NOTHING",
-    "mysql": "INSERT IGNORE INTO metering_raw (metric_id, ts, value) VALUES (%s, %s, %s)",
-}
-_SQLITE_ROWS = 300  # rows per multi-row INSERT on SQLite (900 parameters, under every limit)
-
-
-def _sqlite_insert(rows: int) -> str:
-    values = ",".join(["(?,?,?)"] * rows)
-    return f"INSERT INTO metering_raw (metric_id, ts, value) VALUES {values} ON CONFLICT DO NOTHING"
-
-
-_SQLITE_FULL = _sqlite_insert(_SQLITE_ROWS)
+    return dialect_of(conn).from_db_time()
 
 
 def insert_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
     """Batched insert of (metric_id, ts, value); duplicates of a stored point are skipped."""
     if not rows:
         return
-    times = {at for _, at, _ in rows}
+    times = [at for _, at, _ in rows]
     ensure_partitions(conn, metering_raw, min(times), max(times))
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        _copy_raw(conn, rows)
-        return
-    stored = to_db_time(conn)
-    as_stored = {at: stored(at) for at in times}
-    if dialect == "sqlite":
-        _insert_raw_sqlite(conn, [(m, as_stored[at], v) for m, at, v in rows])
-        return
-    params = [(metric_id, as_stored[at], value) for metric_id, at, value in rows]
-    for part in chunks(params, 10_000):
-        conn.exec_driver_sql(_RAW_INSERT[dialect], list(part))
-
-
-def _insert_raw_sqlite(conn: Connection, rows: Sequence[tuple[int, str, float]]) -> None:
-    """Multi-row VALUES statements: one SQLite step per 300 rows instead of one per row."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        full = len(rows) - len(rows) % _SQLITE_ROWS
-        for start in range(0, full, _SQLITE_ROWS):
-            batch = rows[start : start + _SQLITE_ROWS]
-            cursor.execute(_SQLITE_FULL, [x for row in batch for x in row])
-        if full < len(rows):
-            rest = rows[full:]
-            cursor.execute(_sqlite_insert(len(rest)), [x for row in rest for x in row])
-    finally:
-        cursor.close()
-
-
-def _copy_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
-    """COPY (binary) on PostgreSQL; if a point is already stored, INSERT skipping duplicates.
-
-    COPY cannot skip a duplicate key, so it runs under a savepoint; a unique violation (a point
-    polled twice, a re-import) rolls back to it and the rows go through INSERT ... ON CONFLICT.
-    """
-    import psycopg.errors  # only on PostgreSQL
-
-    driver = conn.connection.driver_connection
-    try:
-        with (
-            conn.begin_nested(),
-            driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(_COPY_RAW) as copy,
-        ):
-            copy.set_types(["int4", "timestamptz", "float8"])
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.errors.UniqueViolation:
-        for part in chunks(rows, 10_000):
-            conn.exec_driver_sql(_RAW_INSERT["postgresql"], list(part))
-
-
-_COPY_RAW = "COPY metering_raw (metric_id, ts, value) FROM STDIN (FORMAT BINARY)"
+    dialect_of(conn).insert_raw(conn, rows)
 
 
 def existing_raw(
@@ -323,29 +231,17 @@ def _rollup_row(key: tuple[int, datetime], agg: Aggregate) -> dict[str, Any]:
 
 # ---- rollups computed in the database (SQLite, PostgreSQL) ---------------------------------
 
-ROLLS_UP_IN_DB = ("sqlite", "postgresql")
+ROLLS_UP_IN_DB = tuple(name for name, d in DIALECTS.items() if d.rolls_up_in_db)
 
 
-def _bucket_of(dialect: str, column: str, resolution: int) -> str:
-    """SQL for the start of the clock-aligned window of `resolution` s that holds `column`."""
-    if dialect == "postgresql":
-        return f"to_timestamp(floor(extract(epoch FROM {column}) / {resolution}) * {resolution})"
-    if resolution == 60:  # 'YYYY-MM-DD HH:MM:SS.ffffff', as UTCDateTime stores it
-        return f"substr({column}, 1, 16) || ':00.000000'"
-    return (
-        f"strftime('%Y-%m-%d %H:%M:%S', CAST(strftime('%s', {column}) AS INTEGER) "
-        f"/ {resolution} * {resolution}, 'unixepoch') || '.000000'"
-    )
-
-
-def _roll_up_sql(dialect: str, resolution: int, finer: int, metric_filter: str) -> str:
+def _roll_up_sql(dialect: Dialect, resolution: int, finer: int, metric_filter: str) -> str:
     """INSERT ... SELECT of one rollup's windows from the next finer source, exactly.
 
     `last` is the value at the latest time: the raw point with the greatest `ts`, or the finer
     window with the greatest bucket (windows are disjoint, so it also holds the latest
     `last_at`); it is found again through the source's primary key.
     """
-    mark = "?" if dialect == "sqlite" else "%s"
+    mark = dialect.mark
     target = ROLLUPS[resolution].name
     if finer == 0:
         source, time, low, high, total, count = "metering_raw", "ts", *("value",) * 3, "count(*)"
@@ -356,7 +252,7 @@ def _roll_up_sql(dialect: str, resolution: int, finer: int, metric_filter: str) 
     return (
         f"INSERT INTO {target} (metric_id, bucket, min, max, sum, count, last, last_at) "
         f"SELECT g.metric_id, g.b, g.lo, g.hi, g.total, g.n, {last}, {last_at} FROM ("
-        f"SELECT metric_id, {_bucket_of(dialect, time, resolution)} AS b, min({low}) AS lo, "
+        f"SELECT metric_id, {dialect.bucket_of(time, resolution)} AS b, min({low}) AS lo, "
         f"max({high}) AS hi, sum({total}) AS total, {count} AS n, {latest} AS latest "
         f"FROM {source} WHERE {time} >= {mark} AND {time} < {mark}{metric_filter} "
         f"GROUP BY metric_id, b) AS g "
@@ -378,8 +274,8 @@ def roll_up(
     ensure_partitions(conn, table, start, end - timedelta(microseconds=1))
     stored = to_db_time(conn)
     bounds = (stored(start), stored(end))
-    dialect = conn.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
+    dialect = dialect_of(conn)
+    mark = dialect.mark
     groups: list[str] = [""]
     if metric_ids is not None:
         groups = [
@@ -424,20 +320,19 @@ def read_series(
     to `end`). Rows of the source `whole` come without `last_at` (the caller does not merge
     them); a raw point is a window of one. None if the metric is not stored.
     """
-    sql = _SERIES_SQL.get((conn.dialect.name, tuple(sources)))
+    dialect = dialect_of(conn)
+    sql = _SERIES_SQL.get((dialect.name, tuple(sources)))
     if sql is None:
-        sql = _SERIES_SQL[(conn.dialect.name, tuple(sources))] = _series_sql(
-            conn.dialect.name, sources
-        )
-    stored = to_db_time(conn)
-    with _autocommit(conn):  # one statement is its own snapshot: no BEGIN/ROLLBACK trips
-        rows = _fetch(conn, sql, {
+        sql = _SERIES_SQL[(dialect.name, tuple(sources))] = _series_sql(dialect, sources)
+    stored = dialect.to_db_time()
+    with dialect.single_read(conn):
+        rows = dialect.fetch(conn, sql, {
             "resource": key[0], "meter": key[1], "device": key[2],
             "start": stored(start), "end": stored(end),
         })
     if not rows:
         return None
-    loaded = from_db_time(conn)
+    loaded = dialect.from_db_time()
     project_id = unit = ""
     edges: dict[int, datetime] = {}
     data: list[SeriesRow] = []
@@ -461,11 +356,8 @@ def read_series(
 _SERIES_SQL: dict[tuple[str, tuple[int, ...]], str] = {}
 
 
-def _series_sql(dialect: str, sources: Sequence[int]) -> str:
-    def param(name: str) -> str:
-        return f":{name}" if dialect == "sqlite" else f"%({name})s"
-
-    greatest, least = ("max", "min") if dialect == "sqlite" else ("GREATEST", "LEAST")
+def _series_sql(dialect: Dialect, sources: Sequence[int]) -> str:
+    param, greatest, least = dialect.param, dialect.greatest, dialect.least
     start, end = param("start"), param("end")
     ctes = [
         "m AS (SELECT id, project_id, unit FROM metering_metrics WHERE resource_id = "
@@ -503,33 +395,6 @@ def _series_sql(dialect: str, sources: Sequence[int]) -> str:
     return f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
 
 
-@contextmanager
-def _autocommit(conn: Connection) -> Iterator[None]:
-    """On PostgreSQL, outside a transaction: run the driver in autocommit for a single read."""
-    driver = conn.connection.driver_connection
-    if conn.dialect.name != "postgresql" or conn.in_transaction() or driver is None:
-        yield
-        return
-    driver.autocommit = True
-    try:
-        yield
-    finally:
-        if not driver.closed:
-            driver.autocommit = False
-
-
-def _fetch(conn: Connection, sql: str, params: Mapping[str, Any]) -> Sequence[Any]:
-    """All rows of a driver-level statement; binary results on PostgreSQL (timestamps load
-    in about half the time of text)."""
-    if conn.dialect.name != "postgresql":
-        return conn.exec_driver_sql(sql, dict(params)).all()
-    driver = conn.connection.driver_connection
-    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        cursor.execute(sql, params)
-        rows: Sequence[Any] = cursor.fetchall()
-    return rows
-
-
 def watermarks(conn: Connection) -> dict[int, datetime]:
     rows = conn.execute(select(metering_watermarks))
     return {row.resolution: row.sealed_until for row in rows}
@@ -564,7 +429,7 @@ def _partition_name(table: Table, start: datetime) -> str:
 
 def ensure_partitions(conn: Connection, table: Table, first: datetime, last: datetime) -> None:
     """Create the partitions that will hold [first, last] on PostgreSQL; a no-op elsewhere."""
-    if conn.dialect.name != "postgresql":
+    if not dialect_of(conn).partitioned:
         return
     known = _known_partitions.setdefault(conn.engine, set())
     width = timedelta(seconds=PARTITION_WIDTH[table.name])
@@ -590,7 +455,7 @@ def partitions(conn: Connection, table: Table) -> list[str]:
 
 def drop_partitions_before(conn: Connection, table: Table, horizon: datetime) -> int:
     """Drop every partition whose whole range lies before `horizon`; returns how many."""
-    if conn.dialect.name != "postgresql":
+    if not dialect_of(conn).partitioned:
         return 0
     width = timedelta(seconds=PARTITION_WIDTH[table.name])
     dropped = 0
@@ -657,9 +522,7 @@ def due_deliveries(conn: Connection, now: datetime, limit: int = 100) -> list[An
         alarm_deliveries.c.status == "pending", alarm_deliveries.c.next_attempt_at <= now
     )
     query = query.order_by(alarm_deliveries.c.next_attempt_at).limit(limit)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query))
+    return list(conn.execute(dialect_of(conn).skip_locked(query)))
 
 
 def count_by(conn: Connection, table: Table, column: str) -> dict[str, int]:
