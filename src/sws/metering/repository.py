@@ -234,6 +234,11 @@ def _rollup_row(key: tuple[int, datetime], agg: Aggregate) -> dict[str, Any]:
 ROLLS_UP_IN_DB = tuple(name for name, d in DIALECTS.items() if d.rolls_up_in_db)
 
 
+def rolls_up_in_db(conn: Connection) -> bool:
+    """Whether `roll_up` can compute this database's rollups in SQL (else Python does)."""
+    return dialect_of(conn).rolls_up_in_db
+
+
 def _roll_up_sql(dialect: Dialect, resolution: int, finer: int, metric_filter: str) -> str:
     """INSERT ... SELECT of one rollup's windows from the next finer source, exactly.
 

@@ -80,7 +80,7 @@ def _roll_up(
     metric_ids: Sequence[int] | None = None,
 ) -> int:
     """Make a rollup's windows in [start, end) (of `metric_ids`, or all) equal their source's."""
-    if conn.dialect.name in repo.ROLLS_UP_IN_DB:
+    if repo.rolls_up_in_db(conn):
         return repo.roll_up(conn, resolution, _finer(resolution), window, metric_ids)
     rows = _compute(conn, resolution, *window, metric_ids)
     repo.replace_rollups(conn, resolution, window, rows, metric_ids)
