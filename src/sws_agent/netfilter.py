@@ -713,7 +713,8 @@ def _parser() -> argparse.ArgumentParser:
                              "SWS's first region")
     parser.add_argument("--interval", type=float, default=30.0,
                         help="seconds between rounds; keep SWS_NETFILTER_AGENT_INTERVAL_SECONDS "
-                             "equal, SWS calls the agent stale after 3 silent intervals")
+                             "equal: SWS calls an agent stale after SWS_AGENT_STALE_INTERVALS "
+                             "(3) silent intervals")
     parser.add_argument("--once", action="store_true",
                         help="one round, then exit (1 if it failed or was refused)")
     parser.add_argument("--netns", default=None, help="run the commands in this namespace")

@@ -30,6 +30,7 @@ from sws.netfilter import repository as repo
 from sws.netfilter import tables as t
 from sws.netfilter.compiler import Ruleset, compile_ruleset
 from sws.netfilter.model import (
+    PORTED,
     AllowRule,
     BridgeGrant,
     BridgeSource,
@@ -202,16 +203,20 @@ def delete_internal_network(
         users = rules_using(network.cidr, [repo.rule_from_row(r) for r in repo.rule_rows(conn)])
         if users and not delete_rules:
             raise Conflict(_in_use(network, users), field="delete_rules")
-        for rule in users:
-            repo.delete_row(conn, t.allow_rules, rule.id)
-            _audit(conn, clock, actor, "rule_delete", rule.id, {
-                **{k: getattr(rule, k) for k in repo.RULE_FIELDS}, "with_network": network.cidr,
-            })
-        repo.delete_row(conn, t.internal_networks, network.id)
-        _audit(conn, clock, actor, "internal_network_delete", network.id, {
-            **_values(network), "deleted_rules": [r.id for r in users],
-        })
+        _delete_network(conn, clock, actor, network, users)
     return users
+
+
+def _delete_network(conn: Connection, clock: Clock, actor: Actor, network: InternalNetwork,
+                    rules: Sequence[AllowRule]) -> None:
+    """The network and the rules that use it, each with its audit entry."""
+    for rule in rules:
+        repo.delete_row(conn, t.allow_rules, rule.id)
+        detail = {k: getattr(rule, k) for k in repo.RULE_FIELDS}
+        _audit(conn, clock, actor, "rule_delete", rule.id, {**detail, "with_network": network.cidr})
+    repo.delete_row(conn, t.internal_networks, network.id)
+    _audit(conn, clock, actor, "internal_network_delete", network.id,
+           {**_values(network), "deleted_rules": [r.id for r in rules]})
 
 
 def _in_use(network: InternalNetwork, users: Sequence[AllowRule]) -> str:
@@ -224,7 +229,7 @@ def _in_use(network: InternalNetwork, users: Sequence[AllowRule]) -> str:
 
 def _ports(rule: AllowRule) -> str:
     low, high = rule.ports()
-    if rule.protocol not in ("tcp", "udp"):
+    if rule.protocol not in PORTED:
         return ""
     return f" {low}" if low == high else f" {low}-{high}"
 
