@@ -97,6 +97,7 @@ def up(
     host = host or container.settings.host
     port = port or container.settings.port
     _print_welcome(f"http://{host}:{port}", container.settings, credentials)
+    billing_commands.warn_billing(container)  # an empty catalog bills nothing: say so loudly
     _start_ticker(container)
     uvicorn.run(create_app(container), host=host, port=port, log_level="info", **UVICORN)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -133,6 +134,14 @@ class Settings(BaseSettings):
     # simulated store. Container sizes are sampled every N s for GB-month billing.
     swift: dict[str, SwiftConfig] = Field(default_factory=dict)
     swift_sample_seconds: float = Field(default=300.0, gt=0, le=3600)  # every hour sampled
+    # Billing accounts SWS creates for projects it first sees (docs/billing.md#account-defaults).
+    # Unset: the billing settings' value, else prepaid, 0, CNY, UTC. Enforcement `auto` is
+    # observe-only (bills accrue, nothing is suspended) with SWS_DRIVER=openstack, else enforce.
+    billing_payment_mode: Literal["prepaid", "postpaid"] | None = None
+    billing_credit_limit: Decimal | None = Field(default=None, ge=0, decimal_places=6)
+    billing_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    billing_timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    billing_enforcement: Literal["auto", "enforce", "observe"] = "auto"
     # Authentication and abuse limits (docs/api.md). The operator tenant's admin users are the
     # cloud's admins; an admin role in any other tenant means nothing.
     operator_tenant: str = Field(default="operator", min_length=2, max_length=64)

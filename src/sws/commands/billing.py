@@ -1,8 +1,11 @@
-"""`sws billing` (settle, bill, close-month, check) and `sws catalog load`."""
+"""`sws billing` (settle, bill, close-month, check, unrated, waive, enforce, next-suspensions)
+and `sws catalog load`."""
 
 from __future__ import annotations
 
 import json
+import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,39 +14,70 @@ from rich.console import Console
 from rich.table import Table
 
 from sws import bootstrap
-from sws.billing import farmer
+from sws.billing import farmer, standing, unrated
 from sws.billing import service as billing
-from sws.billing.model import CATEGORIES, Bill
+from sws.billing.model import CATEGORIES, ENFORCE, OBSERVE, Bill
 from sws.clock import SimulatedClock
 from sws.commands import common
+from sws.errors import Invalid
 from sws.identity import service as identity
 
-app = typer.Typer(help="Billing: charge, bills, month close, ledger check.", no_args_is_help=True)
+app = typer.Typer(
+    help="Billing: charge, bills, month close, ledger check, unrated usage, enforcement.",
+    no_args_is_help=True,
+)
 catalog_app = typer.Typer(help="The price catalog.", no_args_is_help=True)
 console = Console()
+log = logging.getLogger("sws.billing")
 
 
 @app.command("settle")
 def settle(
     until: Annotated[
-        str, typer.Option(help="Charge everything due by then (ISO-8601, with zone).")
+        str, typer.Option(help="Charge everything due by then (ISO-8601, with zone; not later "
+                          "than now).")
     ],
     batch: Annotated[
         int, typer.Option(min=1, max=10000, help="Accounts per transaction.")
     ] = 50,
 ) -> None:
-    """Run the farmer once, with the clock at --until: every period due by then is charged."""
+    """Run the farmer once, with the clock at --until: every period due by then is charged.
+
+    --until may not be later than now: a period that has not happened yet is never charged
+    (the server may still be deleted first). Charges are dated at their periods.
+    """
     not_a_time = f"{until!r} is not an ISO-8601 time with a zone"
     at = common.run(lambda: common.moment(until, field="until", detail=lambda _: not_a_time))
-    clock = SimulatedClock(at)
-    container = common.container(clock)
+    container = common.container()
+    common.run(lambda: _not_future(at, container.clock.now()))
     report = farmer.farm_pass(
-        db=container.db, clock=clock, drivers=container.drivers(), batch=batch, close_months=False
+        db=container.db, clock=SimulatedClock(at), drivers=container.drivers(), batch=batch,
+        close_months=False,
     )
     console.print(
         f"synced {report.synced}, charges {report.charges}, "
-        f"adjustments {report.adjustments}, accounts {len(report.accounts)}"
+        f"adjustments {report.adjustments}, accounts {len(report.accounts)}, "
+        f"unrated {report.unrated}"
     )
+    warn_billing(container)
+
+
+def _not_future(at: datetime, now: datetime) -> None:
+    if at > now:
+        raise Invalid(
+            f"--until {at.isoformat()} is later than now ({now.isoformat()}): settling charges "
+            "only periods that have happened; a server may still be deleted before then",
+            field="until",
+        )
+
+
+def warn_billing(container: bootstrap.Container) -> list[str]:
+    """Say loudly what makes bills wrong or empty: no catalog, unrated usage. Returns it."""
+    warnings = unrated.readiness(db=container.db)
+    for warning in warnings:
+        console.print(f"[bold red]WARNING (billing):[/] {warning}")
+        log.warning("%s", warning)
+    return warnings
 
 
 def _tenant_id(container: bootstrap.Container, name_or_id: str) -> str:
@@ -139,7 +173,8 @@ def close_month(
 
 @app.command("check")
 def check() -> None:
-    """Verify every balance equals the sum of its journal and no period was charged twice."""
+    """Verify every balance equals the sum of its journal and no period was charged twice;
+    show the usage no price covered yet (unrated)."""
     container = common.container()
     report = billing.check(db=container.db)
     for line in report.mismatches:
@@ -148,8 +183,89 @@ def check() -> None:
         f"{report.accounts} accounts, {report.entries} journal entries, "
         f"{len(report.mismatches)} mismatches, {report.duplicate_charges} double charges"
     )
+    _print_unrated(unrated.summary(db=container.db))
+    warn_billing(container)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+def _print_unrated(lines: list[unrated.UnratedLine]) -> None:
+    if not lines:
+        console.print("no unrated usage")
+        return
+    table = Table("tenant", "item", "item type", "region", "quantity", "unit", "resources",
+                  "from", "to", title="Unrated usage: no price covered it (not charged yet)")
+    for x in lines:
+        table.add_row(x.account_id, x.item, x.item_type, x.region, f"{x.quantity.normalize():f}",
+                      x.unit, str(x.resources), x.start.isoformat(), x.end.isoformat())
+    console.print(table)
+
+
+@app.command("unrated")
+def unrated_usage(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (name or id).")] = None,
+) -> None:
+    """List usage that no price covered: load a price that reaches back over it, or waive it."""
+    container = common.container()
+    tenant_id = _tenant_id(container, tenant) if tenant else None
+    _print_unrated(unrated.summary(db=container.db, tenant_id=tenant_id))
+
+
+@app.command("waive")
+def waive(
+    reason: Annotated[str, typer.Option(help="Why it is not charged (kept in the audit).")],
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (name or id).")] = None,
+    all_tenants: Annotated[bool, typer.Option("--all", help="Every tenant's.")] = False,
+    item: Annotated[str | None, typer.Option(help="Only this item, e.g. instance.")] = None,
+) -> None:
+    """Waive open unrated usage: it is never charged, even if a price for it comes later."""
+    if (tenant is None) == (not all_tenants):
+        raise typer.BadParameter("give --tenant NAME or --all", param_hint="--tenant")
+    container = common.container()
+    waiver = unrated.Waiver(
+        reason=reason, actor="cli", tenant_id=_tenant_id(container, tenant) if tenant else None,
+        item=item,
+    )
+    waived = common.run(lambda: unrated.waive(db=container.db, clock=container.clock,
+                                              waiver=waiver))
+    for line in waived:
+        console.print(f"waived {line.account_id}: {unrated.describe(line)}")
+    console.print(f"waived {len(waived)} group(s) of unrated usage")
+
+
+@app.command("enforce")
+def enforce(
+    tenant: Annotated[str | None, typer.Argument(help="Tenant name or id.")] = None,
+    all_tenants: Annotated[bool, typer.Option("--all", help="Every existing account.")] = False,
+    off: Annotated[bool, typer.Option("--off", help="Observe only: never suspend.")] = False,
+) -> None:
+    """Turn enforcement on (suspend after the grace period) or off for an account or all.
+
+    Accounts created later follow SWS_BILLING_ENFORCEMENT (observe-only on real OpenStack).
+    """
+    if (tenant is None) == (not all_tenants):
+        raise typer.BadParameter("give a tenant or --all", param_hint="tenant")
+    container = common.container()
+    mode = OBSERVE if off else ENFORCE
+    changed = common.run(lambda: standing.set_enforcement(
+        db=container.db, clock=container.clock, drivers=container.drivers(),
+        tenant_id=_tenant_id(container, tenant) if tenant else None, enforcement=mode,
+        actor="cli",
+    ))
+    console.print(f"enforcement {mode} for {len(changed)} account(s)")
+
+
+@app.command("next-suspensions")
+def next_suspensions() -> None:
+    """The dry run: accounts that would be suspended next, and when. Changes nothing."""
+    container = common.container()
+    table = Table("tenant", "status", "available", "grace until", "enforcement", "stops servers",
+                  title="Accounts that would be suspended next")
+    for x in standing.next_suspensions(db=container.db, clock=container.clock):
+        table.add_row(x.account_id, x.status, str(x.available),
+                      x.at.isoformat() if x.at else "", x.enforcement,
+                      "yes" if x.stops_servers else "no (observe-only)")
+    console.print(table)
 
 
 @catalog_app.command("load")

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from sws import bootstrap
+from sws.billing import service as billing
 from sws.clock import Clock, ensure_utc
 from sws.config import Settings
 from sws.db.migrate import upgrade
@@ -33,7 +34,25 @@ def container(clock: Clock | None = None) -> bootstrap.Container:
         raise typer.Exit(code=2) from exc
     built = run(lambda: bootstrap.build(settings, clock=clock))
     upgrade(built.db.engine)
+    run(lambda: billing.save_account_defaults(db=built.db, values=billing_defaults(settings)))
     return built
+
+
+def billing_defaults(settings: Settings) -> dict[str, str]:
+    """The account defaults the settings choose; every process stores the same ones, so the
+    farmer, the API and the console create accounts alike. Projects found in a real OpenStack
+    are observed, not enforced, unless the operator says otherwise."""
+    auto = "observe" if settings.driver == "openstack" else "enforce"
+    chosen = {
+        "payment_mode": settings.billing_payment_mode,
+        "credit_limit": None if settings.billing_credit_limit is None
+        else str(settings.billing_credit_limit),
+        "currency": settings.billing_currency,
+        "timezone": settings.billing_timezone,
+        "enforcement": auto if settings.billing_enforcement == "auto"
+        else settings.billing_enforcement,
+    }
+    return {name: value for name, value in chosen.items() if value is not None}
 
 
 def _settings_problem(exc: ValueError) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from sws import bootstrap
+from sws.commands import billing as billing_commands
 from sws.commands import common
 
 app = typer.Typer(help="Workers: RabbitMQ listener and reconciler.", no_args_is_help=True)
@@ -35,7 +36,9 @@ def _stop_event() -> threading.Event:
 
 def _setup() -> bootstrap.Container:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return common.container()
+    container = common.container()
+    billing_commands.warn_billing(container)  # an empty catalog bills nothing: say so loudly
+    return container
 
 
 @app.command("events")

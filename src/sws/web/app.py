@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from sws import __version__
+from sws.billing import unrated
 from sws.bootstrap import Container
 from sws.web import console, guards, problems
 from sws.web.api import admin, audit, auth, compute, identity
@@ -47,7 +50,25 @@ def create_app(container: Container) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        return _readiness(container)
+
     return app
+
+
+def _readiness(container: Container) -> JSONResponse:
+    """503 while the database does not answer. Billing warnings (an empty price catalog,
+    unrated usage) are listed with status "warning" but keep the API ready: it works; the
+    bills need the operator."""
+    try:
+        warnings = unrated.readiness(db=container.db)
+    except SQLAlchemyError:
+        body = {"status": "unavailable", "checks": {"database": "unreachable"}}
+        return JSONResponse(body, status_code=503)
+    checks = {"database": "ok", "billing": warnings or "ok"}
+    status = "warning" if warnings else "ok"
+    return JSONResponse({"status": status, "version": __version__, "checks": checks})
 
 
 def _guard(app: FastAPI, container: Container) -> None:
