@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -12,6 +13,27 @@ MINOR_UNITS: dict[str, int] = {
     "CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0, "CHF": 2, "HKD": 2, "SGD": 2,
     "AUD": 2, "CAD": 2, "KRW": 0, "INR": 2, "BRL": 2, "SEK": 2, "NOK": 2, "DKK": 2,
 }
+
+
+# The one written form of an amount every adapter takes: ASCII digits, an optional sign and
+# fraction; no spaces, exponents, separators or non-ASCII digits (which Decimal would read).
+AMOUNT_PATTERN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+MAX_AMOUNT_DIGITS = 40
+
+
+def parse_amount(text: str | int, *, field: str = "amount") -> Decimal:
+    """The Decimal `text` spells, or Invalid naming `field`; an int is taken as whole units."""
+    if isinstance(text, bool) or not isinstance(text, str | int):
+        raise Invalid('send an amount as a decimal string, e.g. "10.50"', field=field)
+    if isinstance(text, int):
+        return Decimal(text)
+    if len(text) > MAX_AMOUNT_DIGITS or not AMOUNT_PATTERN.fullmatch(text):
+        raise Invalid(
+            f'{field} must be written like "10.50": ASCII digits, an optional "-" and '
+            f"fraction, at most {MAX_AMOUNT_DIGITS} characters",
+            field=field,
+        )
+    return Decimal(text)
 
 
 def check_currency(code: str) -> str:
@@ -29,13 +51,18 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal):
             raise TypeError(f"Money needs a Decimal amount, got {type(self.amount).__name__}")
+        if not self.amount.is_finite():
+            raise Invalid(f"an amount must be a finite number, not {self.amount}", field="amount")
         check_currency(self.currency)
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Money:
+        """Money from a Decimal, an int, or a string in the one written form (`parse_amount`)."""
         if isinstance(amount, float):
             raise TypeError("a float is never money; pass a str or Decimal")
-        return cls(Decimal(amount), currency)
+        if isinstance(amount, Decimal):
+            return cls(amount, currency)
+        return cls(parse_amount(amount), currency)
 
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:

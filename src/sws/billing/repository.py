@@ -252,6 +252,18 @@ def entry_exists(conn: Connection, key: str) -> bool:
     return conn.execute(query).first() is not None
 
 
+def entry_by_key(conn: Connection, key: str) -> RowMapping | None:
+    """The journal entry written under idempotency `key`, if any."""
+    query = select(billing_ledger).where(billing_ledger.c.idempotency_key == key)
+    return conn.execute(query).mappings().first()
+
+
+def coupon_by_id(conn: Connection, coupon_id: str) -> Coupon | None:
+    query = select(billing_coupons).where(billing_coupons.c.id == coupon_id)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else coupon_from_row(row)
+
+
 def journal_sums(conn: Connection) -> dict[tuple[str, str | None], Decimal]:
     """Sum of the journal per (account, pocket): pocket None is cash, else a coupon id."""
     query = select(

@@ -44,7 +44,7 @@ from sws.billing.model import (
     quantize6,
 )
 from sws.billing.periods import month_bounds, month_key, next_month, parse_month
-from sws.clock import Clock
+from sws.clock import Clock, check_moment
 from sws.db.engine import Database
 from sws.errors import Conflict, InsufficientFunds, Invalid, NotFound
 from sws.money import Money, check_currency
@@ -392,19 +392,47 @@ def top_up(
     idempotency_key: str | None = None,
     memo: str = "",
 ) -> AccountView:
-    """Add cash; the same idempotency key twice adds it once."""
+    """Add cash once per idempotency key (required): the same top-up replayed adds nothing,
+    the key reused for a different one is a Conflict naming both (Stripe's semantics)."""
     _positive(amount)
+    key = f"topup:{_required_key(idempotency_key)}"
     now = clock.now()
-    key = f"topup:{idempotency_key}" if idempotency_key else f"topup:{tenant_id}:{now.isoformat()}"
     with db.begin() as conn:
         row = _ensure_account(conn, tenant_id, now=now)
         _same_currency(row, amount)
-        if not repo.entry_exists(conn, key):
+        earlier = repo.entry_by_key(conn, key)
+        if earlier is None:
             books = Books((), now=now)
             books.credit(tenant_id, amount, Posting(key, "topup", memo or "top-up"))
             write_books(conn, books)
             repo.audit(conn, [audit_row(tenant_id, now, "topup", amount)])
+        else:
+            _same_top_up(earlier, tenant_id, amount, idempotency_key)
         return view(conn, repo.accounts(conn, [tenant_id])[tenant_id], now=now)
+
+
+MAX_KEY = 128
+
+
+def _required_key(idempotency_key: str | None) -> str:
+    if not idempotency_key or len(idempotency_key) > MAX_KEY:
+        raise Invalid(
+            f"a top-up needs an idempotency_key of 1 to {MAX_KEY} characters, so that a retry "
+            "cannot add the cash twice",
+            field="idempotency_key",
+        )
+    return idempotency_key
+
+
+def _same_top_up(earlier: RowMapping, tenant_id: str, amount: Money, key: str | None) -> None:
+    """Refuse a different top-up under a key already used; the same one is a harmless replay."""
+    was = Money(earlier["amount"], earlier["currency"])
+    if earlier["kind"] != "topup" or earlier["account_id"] != tenant_id or was != amount:
+        raise Conflict(
+            f"idempotency_key {key!r} was already used for a top-up of {was} to account "
+            f"{earlier['account_id']}; this request asks {amount} to {tenant_id}",
+            field="idempotency_key",
+        )
 
 
 def grant_coupon(
@@ -417,12 +445,16 @@ def grant_coupon(
     items: Sequence[str] = (),
     idempotency_key: str | None = None,
 ) -> Coupon:
-    """Give a coupon: spent before cash, on `items` only (every item when empty), until expiry."""
+    """Give a coupon: spent before cash, on `items` only (every item when empty), until expiry.
+
+    The same idempotency key twice grants it once; reused for a different coupon, a Conflict.
+    """
     _positive(amount)
     unknown = sorted(set(items) - set(ITEMS))
     if unknown:
         raise Invalid(f"no such item {unknown[0]!r}; one of {', '.join(ITEMS)}", field="items")
     now = clock.now()
+    expires_at = check_moment(expires_at, field="expires_at")
     if expires_at <= now:
         raise Invalid("a coupon must expire in the future", field="expires_at")
     seed = idempotency_key or f"{tenant_id}:{now.isoformat()}"
@@ -430,9 +462,23 @@ def grant_coupon(
     coupon = Coupon(coupon_id, tenant_id, amount, amount, expires_at, frozenset(items))
     with db.begin() as conn:
         _same_currency(_ensure_account(conn, tenant_id, now=now), amount)
-        if not repo.entry_exists(conn, f"coupon:{coupon_id}"):
+        earlier = repo.coupon_by_id(conn, coupon_id)
+        if earlier is None:
             _write_coupon(conn, coupon, now=now)
-    return coupon
+            return coupon
+        _same_coupon(earlier, coupon, idempotency_key)
+        return earlier
+
+
+def _same_coupon(earlier: Coupon, asked: Coupon, key: str | None) -> None:
+    terms = ("account_id", "amount", "expires_at", "items")
+    if any(getattr(earlier, t) != getattr(asked, t) for t in terms):
+        raise Conflict(
+            f"idempotency_key {key!r} was already used for a coupon of {earlier.amount} to "
+            f"account {earlier.account_id}, expiring {earlier.expires_at.isoformat()}; this "
+            "request asks for a different one",
+            field="idempotency_key",
+        )
 
 
 def _write_coupon(conn: Connection, coupon: Coupon, *, now: datetime) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sws.errors import Invalid
+from sws.text import check_text
 
 LBType = Literal["http", "tcp"]
 Algorithm = Literal["roundrobin", "leastconn", "source"]
@@ -28,6 +29,7 @@ EXPECTED_CODES = re.compile(r"^[1-5][0-9]{2}(-[1-5][0-9]{2})?$")
 AUTO_LABEL_CHARS = string.ascii_lowercase + string.digits
 AUTO_LABEL_LENGTH = 10
 MAX_WEIGHT = 256
+MAX_NAME = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,11 @@ def check_expected_codes(codes: str) -> None:
     low, _, high = codes.partition("-")
     if high and int(high) < int(low):
         raise Invalid("the range of expected codes is reversed", field="monitor.expected_codes")
+
+
+def check_name(name: str) -> str:
+    """A load balancer's name: required, at most 255 printable characters (see `sws.text`)."""
+    return check_text(name, field="name", max_length=MAX_NAME, required=True)
 
 
 def _within(name: str, value: int, low: int, high: int) -> None:

@@ -43,6 +43,7 @@ from sws.loadbalancer.model import (
     NodeState,
     auto_host,
     check_algorithm,
+    check_name,
     check_port,
     check_weight,
     first_free_port,
@@ -188,6 +189,7 @@ def create_loadbalancer(
 ) -> LBView:
     """Validate everything, then write the LB, its names, port, members and its create event
     in one transaction: billing sees every LB that exists, and no LB that does not."""
+    check_name(spec.name)
     if spec.type not in ("http", "tcp"):
         raise Invalid("type is http or tcp", field="type")
     check_algorithm(spec.algorithm)
@@ -300,7 +302,7 @@ def update_loadbalancer(
 ) -> LBView:
     values: dict[str, Any] = {"updated_at": clock.now()}
     if name is not None:
-        values["name"] = name
+        values["name"] = check_name(name)
     if algorithm is not None:
         values["algorithm"] = check_algorithm(algorithm)
     if monitor is not None:

@@ -19,6 +19,7 @@ from sws.metering import repository as repo
 from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
 from sws.metering.notifiers import DeliveryFailed, Notifiers
 from sws.metering.tables import alarm_deliveries, alarm_history, alarms
+from sws.text import check_text
 
 STATES: tuple[State, ...] = ("ok", "alarm", "insufficient_data")
 SECRET_MASK = "********"
@@ -96,6 +97,8 @@ def create_alarm(
     repeat_actions: bool = False,
     enabled: bool = True,
 ) -> Alarm:
+    check_text(name, field="name", required=True)
+    check_text(description, field="description")
     parsed = rule_from_json(rule)
     _validate_actions(actions)
     now, alarm_id = clock.now(), str(uuid.uuid4())
@@ -157,6 +160,7 @@ def update_alarm(
     allowed = {"enabled", "repeat_actions", "description"}
     if set(changes) - allowed:
         raise Invalid(f"only {', '.join(sorted(allowed))} can change", field="body")
+    check_text(changes.get("description", ""), field="description")
     with db.begin() as conn:
         _row(conn, project_id, alarm_id)
         if changes:

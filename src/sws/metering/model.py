@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -358,11 +359,23 @@ class ThresholdRule:
             raise Invalid(f"aggregate must be one of {', '.join(AGGREGATES)}", field="aggregate")
         if not 1 <= self.evaluation_periods <= 1440:
             raise Invalid("evaluation_periods must be 1 to 1440", field="evaluation_periods")
+        _check_threshold(self.threshold)
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         """The last N whole windows before `now`: half-open and clock-aligned."""
         end = align(now, self.granularity)
         return end - timedelta(seconds=self.granularity * self.evaluation_periods), end
+
+
+def _check_threshold(value: object) -> None:
+    """A finite number: NaN never compares true, and an infinite threshold answers alike
+    whatever the data, so an alarm on either would mean nothing."""
+    try:
+        finite = not isinstance(value, bool) and math.isfinite(value)  # type: ignore[arg-type]
+    except (TypeError, OverflowError):  # not a number, or an int past any float
+        finite = False
+    if not finite:
+        raise Invalid("threshold must be a finite number", field="threshold")
 
 
 @dataclass(frozen=True, slots=True)

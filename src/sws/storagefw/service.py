@@ -23,6 +23,8 @@ from sws.storagefw.model import FirewallRules, Limit, RuleError
 MAX_CONTAINER_NAME = 256  # bytes, Swift's constraint
 MAX_OBJECT_NAME = 1024
 BYTES_PER_GB = Decimal(10) ** 9
+MAX_LIMIT = 10**9  # requests or MB per source IP per window: 1 PB a day is past any real use
+REPLACEMENT = "\ufffd"  # what a lossy decoder puts where bytes were not UTF-8
 
 
 def _check_name(name: str, *, field: str, limit: int) -> str:
@@ -31,8 +33,13 @@ def _check_name(name: str, *, field: str, limit: int) -> str:
         raise Invalid(f"must be 1 to {limit} bytes of UTF-8, got {size}", field=field)
     if field == "name" and "/" in name:
         raise Invalid("a container name cannot contain '/'", field=field)
+    if field == "name" and name in (".", ".."):
+        raise Invalid(f"{name!r} names a path step, not a container", field=field)
     if any(ord(ch) < 32 for ch in name):
         raise Invalid("control characters are not allowed", field=field)
+    if REPLACEMENT in name:
+        raise Invalid("U+FFFD stands for bytes lost in decoding; send the name as UTF-8",
+                      field=field)
     return name
 
 
@@ -110,6 +117,8 @@ def firewall_rules(
     limits: Sequence[Mapping[str, Any]],
 ) -> FirewallRules:
     """Validate a tenant's input into rules; `Invalid` names the field (e.g. `allow`)."""
+    for item in limits:
+        _bounded(item)
     try:
         return FirewallRules(
             allow=tuple(allow), deny=tuple(deny), exclusive=exclusive,
@@ -120,6 +129,15 @@ def firewall_rules(
         )
     except RuleError as exc:
         raise Invalid(exc.reason, field=exc.field) from None
+
+
+def _bounded(limit: Mapping[str, Any]) -> None:
+    amount = limit.get("amount")
+    if isinstance(amount, int) and amount > MAX_LIMIT:
+        raise Invalid(
+            f"a limit is at most {MAX_LIMIT:,} requests or MB per window, got {amount}",
+            field=f"limits.{limit.get('kind')}/{limit.get('window')}",
+        )
 
 
 def set_firewall(

@@ -23,7 +23,8 @@ def with_catalog(console: Console) -> None:
 
 def fund(console: Console, tenant: str = "acme", cash: str = "100", coupon: str = "") -> None:
     db, clock, tenant_id = console.container.db, console.clock, console.tenants[tenant]
-    billing.top_up(db=db, clock=clock, tenant_id=tenant_id, amount=Money.of(cash, "CNY"))
+    billing.top_up(db=db, clock=clock, tenant_id=tenant_id, amount=Money.of(cash, "CNY"),
+                   idempotency_key=f"fund:{tenant}:{cash}")
     if coupon:
         billing.grant_coupon(db=db, clock=clock, tenant_id=tenant_id,
                              amount=Money.of(coupon, "CNY"),

@@ -23,6 +23,7 @@ from sws.drivers.simulated.tables import (
     sim_servers,
 )
 from sws.errors import Conflict, Invalid, NotFound
+from sws.text import check_text
 
 DEFAULT_GROUP = "default"
 NETWORK_HOST = "controller"
@@ -105,10 +106,8 @@ def resolve_group_names(txn: Txn, project_id: str, names: tuple[str, ...]) -> tu
 
 
 def create_group(txn: Txn, project_id: str, name: str, description: str) -> str:
-    if not name.strip() or len(name) > 255:
-        raise Invalid("Security group name must be 1 to 255 characters.", field="name")
-    if len(description) > 255:
-        raise Invalid("description must be at most 255 characters.", field="description")
+    check_text(name, field="name", required=True)
+    check_text(description, field="description")
     if _group_by_name(txn, project_id, name) is not None:
         raise Conflict(f"Security group '{name}' already exists.", field="name")
     return _insert_group(txn, project_id, name, description)

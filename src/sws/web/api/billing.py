@@ -14,7 +14,8 @@ from sws.billing import service as billing
 from sws.billing import standing
 from sws.billing.model import ITEMS, Bill, Product, make_product
 from sws.billing.service import AccountView
-from sws.money import Money
+from sws.errors import Invalid
+from sws.money import Money, parse_amount
 from sws.web.deps import Admin, Caller, Services
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
@@ -23,14 +24,17 @@ MonthText = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
 TenantId = Annotated[str, Path(max_length=64)]
 
 
-def _no_float(value: Any) -> Any:
-    """Money arrives as a string ("10.50") or an integer; a JSON fraction is refused."""
-    if isinstance(value, float):
-        raise ValueError('send amounts as decimal strings, e.g. "10.50"')
-    return value
+def _amount(value: Any) -> Any:
+    """Money arrives in its one written form ("10.50") or as an integer; never a float."""
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return parse_amount(value)
+    except Invalid as error:
+        raise ValueError(error.detail) from None
 
 
-Amount = Annotated[Decimal, BeforeValidator(_no_float)]
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
 
 
 class Body(BaseModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -21,13 +22,32 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from sws.drivers.base import ContainerInfo, ObjectInfo, ObjectStore, RateLimited
+from sws.errors import SWSError
 from sws.storagefw import service as storage
 from sws.storagefw import serving
 from sws.storagefw.model import FirewallRules
 from sws.web import deps, problems
 from sws.web.deps import Caller
 
-router = APIRouter(prefix="/v1/storage", tags=["object storage"])
+
+def utf8_path(request: Request) -> None:
+    """Refuse a path whose %-escapes are not UTF-8 (`a%FFb`) with 400: decoding would put
+    U+FFFD in their place, and two different names would land on one object."""
+    raw = request.scope.get("raw_path")
+    if not isinstance(raw, bytes):
+        return
+    try:
+        unquote_to_bytes(raw.partition(b"?")[0]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise SWSError(
+            "a container or object name must be UTF-8; this path has %-escapes that are not",
+            field="path",
+        ) from None
+
+
+router = APIRouter(
+    prefix="/v1/storage", tags=["object storage"], dependencies=[Depends(utf8_path)]
+)
 Name = Annotated[str, Path(max_length=256)]
 ObjectName = Annotated[str, Path(max_length=1024)]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Response
@@ -20,7 +20,7 @@ from sws.billing.model import ITEMS, PAYMENT_TYPES, Coupon, make_product
 from sws.billing.service import AccountView
 from sws.errors import Invalid
 from sws.identity import service as identity
-from sws.money import Money
+from sws.money import Money, parse_amount
 from sws.web.console.context import Admin, AdminPost
 from sws.web.console.render import page
 from sws.web.console.routing import ConsoleRoute
@@ -33,11 +33,9 @@ BACK = "/admin/billing/accounts"
 
 
 def _amount(text: str, field: str = "amount") -> Decimal:
-    """A form's amount as Decimal (never float); the service checks sign and decimals."""
-    try:
-        return Decimal(text.strip().replace(",", ""))
-    except InvalidOperation as error:
-        raise Invalid(f"{field} must be a number such as 100.00", field=field) from error
+    """A form's amount as Decimal (never float): thousands commas and outer spaces are dropped,
+    the rest is money's one written form, so full-width digits or "5e2" are refused."""
+    return parse_amount(text.strip().replace(",", ""), field=field)
 
 
 def _moment(text: str, field: str) -> datetime:
