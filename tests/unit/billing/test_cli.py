@@ -11,9 +11,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from sws import bootstrap
+from sws.billing.tables import billing_ledger
 from sws.cli import app
 from sws.config import Settings
-from sws.billing.tables import billing_ledger
 from sws.identity import service as identity
 from tests.unit.billing.conftest import CATALOG
 from tests.unit.billing.helpers import at, event

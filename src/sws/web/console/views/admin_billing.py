@@ -1,4 +1,5 @@
-"""Admin billing pages: tenants' balances, top-ups and coupon grants, the price catalog.
+"""Admin billing pages: tenants' balances, top-ups and coupon grants, the price catalog,
+unrated usage (and waiving it), enforcement and the dry run of the next suspensions.
 
 Every change goes through `sws.billing.service` and is written to the audit log (refusals
 too), like the other admin pages. A top-up or a coupon is followed by the low-balance review,
@@ -15,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response
 
 from sws.billing import service as billing
-from sws.billing import standing
+from sws.billing import standing, unrated
 from sws.billing.model import ITEMS, PAYMENT_TYPES, Coupon, make_product
 from sws.billing.service import AccountView
 from sws.errors import Invalid
@@ -59,7 +60,43 @@ def accounts(s: Admin) -> Response:
     tenants = identity.list_tenants(db=db, limit=ALL, marker=None)
     rows = [(t, billing.peek_account(db=db, clock=clock, tenant_id=t.id)) for t in tenants]
     return page(s, "admin/billing.html", rows=rows, items=ITEMS,
-                key=secrets.token_hex(12), today=clock.now().date())
+                key=secrets.token_hex(12), today=clock.now().date(),
+                names={t.id: t.name for t in tenants},
+                unrated=unrated.summary(db=db), warnings=unrated.readiness(db=db),
+                next_suspensions=standing.next_suspensions(db=db, clock=clock))
+
+
+@router.post("/unrated/waive")
+def waive_unrated(s: AdminPost, tenant_id: Text = "", item: Text = "",
+                  reason: Text = "") -> Response:
+    """Waive open unrated usage of one tenant (or all, when blank): never charged; audited."""
+    detail = f"tenant={tenant_id or 'all'} item={item or 'all'} reason={reason}"
+
+    def work() -> object:
+        waiver = unrated.Waiver(reason=reason, actor=s.principal.user_name,
+                                tenant_id=tenant_id or None, item=item or None)
+        return unrated.waive(db=s.container.db, clock=s.container.clock, waiver=waiver)
+
+    done = s.gettext("Unrated usage waived.")
+    return _audited(s, BACK, done, "billing.unrated_waive", ("tenant", tenant_id or "*"),
+                    detail, work)
+
+
+@router.post("/enforcement")
+def set_enforcement(s: AdminPost, tenant_id: Text = "", enforcement: Text = "") -> Response:
+    """Turn enforcement on or off for one account (or every account, when blank)."""
+    detail = f"tenant={tenant_id or 'all'} enforcement={enforcement}"
+
+    def work() -> object:
+        return standing.set_enforcement(
+            db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
+            tenant_id=tenant_id or None, enforcement=enforcement,
+            actor=s.principal.user_name,
+        )
+
+    done = s.gettext("Enforcement is now %(mode)s.", mode=enforcement)
+    return _audited(s, BACK, done, "billing.enforcement", ("tenant", tenant_id or "*"),
+                    detail, work)
 
 
 @router.post("/topups")
