@@ -27,6 +27,7 @@ from sws.metering import service as metering_service
 from sws.metering.model import Retention
 from sws.metering.notifiers import Notifiers, SmtpSettings
 from sws.metering.runtime import MeteringRuntime, Schedule
+from sws.metering.targets import AddressResolver, SystemResolver, WebhookTargets
 from sws.storagefw.runtime import StorageSampling
 from sws.storagefw.service import StorageBilling
 
@@ -56,6 +57,8 @@ class Container:
     storage_sampling: StorageSampling | None = None  # only with real Swift somewhere
     # DNS TXT lookups proving a tenant's custom LB host names (a fake in tests).
     txt_resolver: TxtResolver = field(default_factory=DnsTxtResolver)
+    # Host names of alarm webhooks, resolved and checked at each delivery (a fake in tests).
+    address_resolver: AddressResolver = field(default_factory=SystemResolver)
 
     @property
     def default_region(self) -> str:
@@ -65,6 +68,11 @@ class Container:
     def lb_config(self) -> loadbalancers.LBConfig:
         """The cloud-wide LB settings, from the settings as they are now."""
         return loadbalancers.LBConfig.from_settings(self.settings, txt=self.txt_resolver)
+
+    @property
+    def webhook_targets(self) -> WebhookTargets:
+        """Where alarm webhooks may go, from the settings (and the resolver) as they are now."""
+        return WebhookTargets.from_settings(self.settings, resolver=self.address_resolver)
 
     def driver(self, region: str | None = None) -> CloudDriver:
         name = region or self.default_region
@@ -268,7 +276,8 @@ def _metering(container: Container) -> MeteringRuntime:
     sources = {n: r.workload for n, r in container.regions.items() if r.workload is not None}
     return MeteringRuntime(
         db=container.db, clock=container.clock, sources=sources, schedule=schedule,
-        notifiers=Notifiers(clock=container.clock, smtp=smtp),
+        notifiers=Notifiers(clock=container.clock, smtp=smtp,
+                            targets=lambda: container.webhook_targets),
     )
 
 

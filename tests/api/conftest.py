@@ -22,7 +22,7 @@ from sws.config import Settings
 from sws.db.migrate import upgrade
 from sws.identity import service as identity
 from sws.web.app import create_app
-from tests.fake_dns import FakeTxt
+from tests.fake_dns import FakeAddresses, FakeTxt
 
 PASSWORD = "s3cret-passw0rd"
 TASK_SECONDS = 3
@@ -84,6 +84,7 @@ def open_cloud(settings: Settings, clock: SimulatedClock) -> Iterator[Cloud]:
     """SWS as `settings` compose it, migrated, with an operator and two tenants signed in."""
     container = bootstrap.build(settings, clock=clock)
     txt = container.txt_resolver = FakeTxt()
+    container.address_resolver = FakeAddresses()  # webhooks never leave the test
     upgrade(container.db.engine)
     identity.ensure_regions(db=container.db, names=settings.regions)
     with TestClient(create_app(container), raise_server_exceptions=False) as client:

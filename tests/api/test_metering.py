@@ -86,7 +86,8 @@ def test_alarm_lifecycle_over_the_api(cloud: Cloud) -> None:
     server = cloud.boot(cloud.acme)
     rule = {"type": "threshold", "resource_id": server["id"], "meter": "vcpus",
             "comparison": "ge", "threshold": 1, "granularity": 60, "evaluation_periods": 2}
-    hook = {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}
+    hook = {"type": "webhook", "url": "https://hooks.acme.example/sws",
+            "secret": "0123456789abcdef"}
     created = cloud.client.post("/v1/alarms", headers=cloud.acme.headers, json={
         "name": "has-cpus", "rule": rule, "alarm_actions": [hook]}).json()
     assert created["actions"]["alarm"][0]["secret"] == "********"

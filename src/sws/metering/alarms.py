@@ -19,6 +19,7 @@ from sws.metering import repository as repo
 from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
 from sws.metering.notifiers import DeliveryFailed, Notifiers
 from sws.metering.tables import alarm_deliveries, alarm_history, alarms
+from sws.metering.targets import WebhookTargets
 from sws.text import check_text
 
 STATES: tuple[State, ...] = ("ok", "alarm", "insufficient_data")
@@ -73,13 +74,17 @@ def _thresholds(rule: Rule) -> list[ThresholdRule]:
     return [t for sub in rule.rules for t in _thresholds(sub)]
 
 
-def _validate_actions(actions: dict[str, list[dict[str, Any]]]) -> None:
+def _validate_actions(
+    actions: dict[str, list[dict[str, Any]]], targets: WebhookTargets
+) -> None:
     for state, listed in actions.items():
         if state not in STATES:
             raise Invalid(f"actions are keyed by state: {', '.join(STATES)}", field="actions")
         for action in listed:
             if action.get("type") not in ("webhook", "email"):
                 raise Invalid("an action's type is webhook or email", field="actions")
+            if action["type"] == "webhook":
+                targets.check_url(str(action.get("url", "")), field="url")
 
 
 # ---- definitions --------------------------------------------------------------------------
@@ -96,11 +101,14 @@ def create_alarm(
     description: str = "",
     repeat_actions: bool = False,
     enabled: bool = True,
+    targets: WebhookTargets | None = None,
 ) -> Alarm:
+    """A new alarm; webhook targets are checked against `targets` (no private addresses by
+    default), and again at each delivery."""
     check_text(name, field="name", required=True)
     check_text(description, field="description")
     parsed = rule_from_json(rule)
-    _validate_actions(actions)
+    _validate_actions(actions, targets or WebhookTargets())
     now, alarm_id = clock.now(), str(uuid.uuid4())
     with db.begin() as conn:
         _check_resources(conn, project_id, parsed)

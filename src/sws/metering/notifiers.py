@@ -7,21 +7,28 @@ A webhook is a POST of the JSON notification with two headers:
 
 A receiver recomputes the HMAC over the raw body with the alarm action's secret, compares in
 constant time, and refuses a `t` too far from its own clock (replays).
+
+Before each POST the URL's host is resolved and checked (`targets.WebhookTargets`: no
+loopback, link-local, private or internal addresses unless allowed), the connection goes to
+the address that passed, and redirects are not followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
-import urllib.error
-import urllib.request
+import socket
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 from sws.clock import Clock
+from sws.metering.targets import Target, TargetRefused, WebhookTargets
 
 
 class DeliveryFailed(Exception):
@@ -58,10 +65,15 @@ class SmtpSettings:
 class Notifiers:
     """Sends one notification by its action's kind; the clock stamps webhook signatures."""
 
-    def __init__(self, *, clock: Clock, smtp: SmtpSettings, timeout: float = 5.0) -> None:
+    def __init__(
+        self, *, clock: Clock, smtp: SmtpSettings, timeout: float = 5.0,
+        targets: Callable[[], WebhookTargets] = WebhookTargets,
+    ) -> None:
+        """`targets` gives the webhook policy in force at each delivery."""
         self._clock = clock
         self._smtp = smtp
         self._timeout = timeout
+        self._targets = targets
 
     def send(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None:
         if action.get("type") == "webhook":
@@ -72,22 +84,33 @@ class Notifiers:
             raise DeliveryFailed(f"unknown action type {action.get('type')!r}")
 
     def _webhook(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None:
+        try:
+            target = self._targets().resolve(action["url"])
+        except TargetRefused as refused:
+            raise DeliveryFailed(f"target refused: {refused}") from refused
         timestamp = int(self._clock.now().timestamp())
-        request = urllib.request.Request(action["url"], data=body, method="POST", headers={
+        headers = {
             "Content-Type": "application/json",
             "User-Agent": "SWS-alarms/1",
             "X-SWS-Delivery": delivery_id,
             "X-SWS-Signature": signature_header(action["secret"], timestamp, body),
-        })
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                status = response.status
-        except urllib.error.HTTPError as error:
-            raise DeliveryFailed(f"HTTP {error.code} from {action['url']}") from error
-        except (urllib.error.URLError, OSError) as error:
-            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+        }
+        status = self._post(target, body, headers)
         if not 200 <= status < 300:
             raise DeliveryFailed(f"HTTP {status} from {action['url']}")
+
+    def _post(self, target: Target, body: bytes, headers: dict[str, str]) -> int:
+        """POST to the checked address, with the URL's host for Host and TLS."""
+        path = target.url.path or "/"
+        path += f"?{target.url.query}" if target.url.query else ""
+        connection = _pinned(target, self._timeout)
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            return connection.getresponse().status
+        except (OSError, http.client.HTTPException) as error:
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+        finally:
+            connection.close()
 
     def _email(self, action: dict[str, Any], body: bytes) -> None:
         notice = json.loads(body)
@@ -101,3 +124,33 @@ class Notifiers:
                 smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as error:
             raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to `address`, whatever the host name resolves to now."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to `address`, verifying the certificate for the URL's host name."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(target.host, target.port, timeout=timeout, context=self._tls)
+        self._address = target.address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def _pinned(target: Target, timeout: float) -> http.client.HTTPConnection:
+    if target.url.scheme == "https":
+        return _PinnedHTTPS(target, timeout)
+    return _PinnedHTTP(target, timeout)

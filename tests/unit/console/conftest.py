@@ -26,7 +26,7 @@ from sws.drivers.simulated.catalog import HostShape
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.identity import service as identity
 from sws.web.app import create_app
-from tests.fake_dns import FakeTxt
+from tests.fake_dns import FakeAddresses, FakeTxt
 
 PASSWORD = "s3cret-passw0rd"
 TASK_SECONDS = 3
@@ -125,6 +125,7 @@ def make_console(
     clock = SimulatedClock(START)
     container = bootstrap.build(settings, clock=clock)
     txt = container.txt_resolver = FakeTxt()
+    container.address_resolver = FakeAddresses()  # webhooks never leave the test
     if shape:
         runtime = container.regions["RegionOne"]
         runtime.driver = SimulatedRegion(

@@ -21,8 +21,10 @@ from sws.events.tables import dead_letters
 from sws.metering import alarms, service
 from sws.metering.model import Sample
 from sws.metering.notifiers import Notifiers, SmtpSettings, verify
+from sws.metering.targets import WebhookTargets
 
 SECRET = "a-very-secret-webhook-key"
+LOCAL = WebhookTargets(allow_private=True)  # the receiver below listens on 127.0.0.1
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -63,7 +65,7 @@ def _alarm(db: Database, clock: SimulatedClock, url: str = "", **extra: Any) -> 
     rule = {"type": "threshold", "resource_id": "srv", "meter": "cpu_util", "comparison": "gt",
             "threshold": 80.0, "granularity": 60, "evaluation_periods": 2}
     return alarms.create_alarm(db=db, clock=clock, project_id="proj", name="hot", rule=rule,
-                               actions=actions, **extra)
+                               actions=actions, targets=LOCAL, **extra)
 
 
 def _minutes(db: Database, clock: SimulatedClock, values: list[float | None]) -> str:
@@ -126,7 +128,7 @@ def test_bad_alarms_are_refused_naming_the_field(database: Database, clock: Simu
 
 
 def _notifiers(clock: SimulatedClock, port: int = 25) -> Notifiers:
-    return Notifiers(clock=clock, smtp=SmtpSettings(port=port), timeout=2)
+    return Notifiers(clock=clock, smtp=SmtpSettings(port=port), timeout=2, targets=lambda: LOCAL)
 
 
 def test_a_signed_webhook_reaches_a_local_server_and_verifies(

@@ -181,6 +181,7 @@ def create_alarm(body: AlarmCreate, caller: Caller, services: Services) -> Alarm
         db=services.db, clock=services.clock, project_id=caller.tenant_id, name=body.name,
         description=body.description, rule=body.rule.model_dump(), actions=actions,
         repeat_actions=body.repeat_actions, enabled=body.enabled,
+        targets=services.webhook_targets,
     )
     return _read(created)
 

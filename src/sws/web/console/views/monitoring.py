@@ -189,6 +189,7 @@ def create_alarm(
             db=s.container.db, clock=s.container.clock, project_id=s.tenant_id,
             name=name.strip(), rule=rule, actions=_actions(action, url.strip(), secret,
                                                            email.strip()),
+            targets=s.container.webhook_targets,
         )
     except SWSError as error:
         return _instance_page(s, server, chosen, values, error)
