@@ -32,10 +32,7 @@ class Runner:
 
     def run(self) -> None:
         """Until `stopping` is set (by a signal handler, say)."""
-        threads = [threading.Thread(target=self._main_loop, name="lb-apply", daemon=True),
-                   threading.Thread(target=self._report_loop, name="lb-report", daemon=True)]
-        for thread in threads:
-            thread.start()
+        threading.Thread(target=self._main_loop, name="lb-apply", daemon=True).start()
         self.stopping.wait()
         log.info("stopping; HAProxy keeps serving")
         if self.agent.lock.acquire(timeout=self.grace):  # let an apply in progress finish
@@ -43,6 +40,7 @@ class Runner:
 
     def _main_loop(self) -> None:
         if self._start():
+            threading.Thread(target=self._report_loop, name="lb-report", daemon=True).start()
             self._apply_loop()
 
     def _start(self) -> bool:
