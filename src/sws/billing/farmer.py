@@ -171,6 +171,8 @@ def _resync(
             inserts.append(_new_subscription(key, owners[key] or "", regions.get(key, ""), common))
         else:
             updates.append({"s_id": row["id"], **common, **_resched(row, spans, now)})
+            if updates[-1]["unrated_until"] is None:
+                repo.forget_open_unrated(conn, row["id"])
     repo.insert_subscriptions(conn, inserts)
     repo.update_subscriptions(conn, updates)
     return len(inserts) + len(updates)
@@ -232,13 +234,16 @@ def _new_subscription(
 
 
 def _resched(row: RowMapping, spans: str, now: datetime) -> dict[str, Any]:
-    """Changed spans: charge from the start if nothing was charged, else re-rate (dirty)."""
+    """Changed spans: charge from the start if nothing was charged, else re-rate (dirty);
+    either way unpriced time is looked for again from the start."""
     if spans == row["spans"]:
-        return {"due_at": row["due_at"], "dirty": row["dirty"]}
+        return {"due_at": row["due_at"], "dirty": row["dirty"],
+                "unrated_until": row["unrated_until"]}
     if row["cursor"] is None:
         first = spans_from_json(spans)
-        return {"due_at": first[0].start if first else None, "dirty": False}
-    return {"due_at": now, "dirty": True}
+        return {"due_at": first[0].start if first else None, "dirty": False,
+                "unrated_until": None}
+    return {"due_at": now, "dirty": True, "unrated_until": None}
 
 
 # --- 2. Charge due periods --------------------------------------------------------------------
@@ -251,6 +256,7 @@ class _Batch:
     updates: list[dict[str, Any]] = field(default_factory=list)
     unrated: list[dict[str, Any]] = field(default_factory=list)
     rated: dict[str, list[int]] = field(default_factory=dict)  # note -> unrated row ids
+    pending: dict[str, list[RowMapping]] = field(default_factory=dict)  # open, by subscription
 
 
 def charge_due(
@@ -301,6 +307,8 @@ def _charge_batch(
     ids = [row["account_id"] for row in rows]
     accounts = repo.accounts(conn, ids, lock=True)
     books, out = Books(repo.coupons_of(conn, ids), now=now), _Batch()
+    for piece in repo.open_unrated(conn, [row["id"] for row in rows]):
+        out.pending.setdefault(piece["subscription_id"], []).append(piece)
     for row in rows:
         _charge_one(conn, row, accounts[row["account_id"]], catalog, books, out, now)
     repo.insert_charges(conn, out.charges)
@@ -339,6 +347,7 @@ def _charge_one(
     if row["dirty"]:
         _reconcile(conn, row, account, plan, catalog, books, out, now)
         repo.forget_open_unrated(conn, row["id"])  # the spans changed: look again from the start
+        out.pending.pop(row["id"], None)
         since = None
     taken = _rate_unrated(conn, row, account, plan, catalog, books, out, now)
     farmed = farm(
@@ -406,7 +415,7 @@ def _rate_unrated(
     A period already charged (a piece of an hour charged in full) is not charged again: the
     piece is marked rated all the same.
     """
-    pieces = [r for r in repo.open_unrated(conn, [row["id"]]) if _priced(r, plan, catalog)]
+    pieces = [r for r in out.pending.get(row["id"], ()) if _priced(r, plan, catalog)]
     if not pieces:
         return set()
     charged = set(repo.charged_periods(conn, row["id"]))

@@ -79,6 +79,18 @@ def test_a_running_server_is_charged_each_hour_once_when_the_catalog_comes(bare:
     assert _open(bare) == []
 
 
+def test_a_late_delete_shortens_the_unrated_usage_it_arrives_after(bare: Books) -> None:
+    _server(bare, "2026-03-02 10:00")
+    bare.farm(at("2026-03-02 14:30"))
+    assert _open(bare) == [("instance", "m1.small", Decimal("4"), "hour")]
+    bare.journal([event("d", "delete", at("2026-03-02 11:30"), project_id=bare.tenant)])
+    bare.farm(at("2026-03-02 15:00"))
+    assert _open(bare) == [("instance", "m1.small", Decimal("1.5"), "hour")]
+    _load(bare)
+    bare.farm(at("2026-03-02 15:30"))
+    assert [s.hour for s, _ in bare.charged()] == [10, 11]
+
+
 def test_hours_before_a_price_starts_wait_for_a_price_that_reaches_back(bare: Books) -> None:
     late = CATALOG.read_text().replace('valid_from: "2020-01-01T00:00:00Z"',
                                        'valid_from: "2026-03-02T12:00:00Z"')
@@ -94,6 +106,11 @@ def test_hours_before_a_price_starts_wait_for_a_price_that_reaches_back(bare: Bo
     with pytest.raises(Invalid) as refused:  # would re-price 13:00-14:00: closed periods stay
         _load(bare, "prices:\n" + line % "2026-03-02T13:00:00Z")
     assert refused.value.field == "valid_from"
+    bare.journal([event("d", "delete", at("2026-03-02 11:30"), project_id=bare.tenant)])
+    bare.farm(at("2026-03-02 14:10"))  # late: 12:00 and 13:00 are refunded, 10:00-11:30 kept
+    assert _open(bare) == [("instance", "m1.small", Decimal("1.5"), "hour")]
+    assert sum(a for _, a in bare.charged()) == Decimal("0.84")  # the charges; refunds adjust
+    assert bare.journal_total() == 0
     _load(bare, "prices:\n" + line % "2026-03-02T00:00:00Z")  # only the unpriced morning
     bare.farm(at("2026-03-02 14:30"))
     assert bare.charged() == [
@@ -102,7 +119,8 @@ def test_hours_before_a_price_starts_wait_for_a_price_that_reaches_back(bare: Bo
         (at("2026-03-02 12:00"), Decimal("0.42")),
         (at("2026-03-02 13:00"), Decimal("0.42")),
     ]
-    assert _open(bare) == []
+    assert _open(bare) == [] and bare.journal_total() == Decimal("-0.80")
+    assert billing.check(db=bare.db).ok
 
 
 def test_waived_usage_is_never_charged_and_the_waiver_is_audited(bare: Books) -> None:
