@@ -147,6 +147,28 @@ def first_free_port(used: set[int], low: int, high: int) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberSpec:
+    """A member as a tenant asks for it: one of its instances and a port."""
+
+    server_id: str
+    port: int
+    weight: int = 1
+    backup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerSpec:
+    """What a tenant asks for when creating a load balancer (checked by the service)."""
+
+    name: str
+    type: str
+    algorithm: str = "roundrobin"
+    monitor: Monitor = field(default_factory=Monitor)
+    custom_hosts: tuple[str, ...] = ()
+    members: tuple[MemberSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """An instance's address and port behind a load balancer."""
 

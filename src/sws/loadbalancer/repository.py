@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from sws.loadbalancer.model import Member, Monitor
+from sws.loadbalancer.model import LoadBalancerSpec, Member, MemberSpec, Monitor
 from sws.loadbalancer.tables import (
     lb_hosts,
     lb_loadbalancers,
@@ -40,8 +40,15 @@ class LBRow:
     members: tuple[Member, ...]
 
 
-def insert_lb(conn: Connection, values: dict[str, Any], monitor: Monitor) -> None:
-    conn.execute(insert(lb_loadbalancers).values(**values, **monitor_columns(monitor)))
+def insert_lb(
+    conn: Connection, *, lb_id: str, project_id: str, region: str, spec: LoadBalancerSpec,
+    port: int | None, public_domain_server_id: str | None, now: datetime,
+) -> None:
+    conn.execute(insert(lb_loadbalancers).values(
+        id=lb_id, project_id=project_id, region=region, name=spec.name, type=spec.type,
+        algorithm=spec.algorithm, port=port, public_domain_server_id=public_domain_server_id,
+        created_at=now, updated_at=now, **monitor_columns(spec.monitor),
+    ))
 
 
 def monitor_columns(monitor: Monitor) -> dict[str, Any]:
@@ -106,8 +113,14 @@ def used_ports(conn: Connection, low: int, high: int) -> set[int]:
     return {int(port) for (port,) in rows}
 
 
-def insert_member(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(insert(lb_members).values(**values))
+def insert_member(
+    conn: Connection, *, member_id: str, lb_id: str, spec: MemberSpec, address: str,
+    now: datetime,
+) -> None:
+    conn.execute(insert(lb_members).values(
+        id=member_id, lb_id=lb_id, server_id=spec.server_id, address=address, port=spec.port,
+        weight=spec.weight, backup=spec.backup, admin_state="enabled", created_at=now,
+    ))
 
 
 def update_member(conn: Connection, member_id: str, values: dict[str, Any]) -> None:

@@ -37,7 +37,9 @@ from sws.loadbalancer.model import (
     DesiredState,
     Health,
     LoadBalancer,
+    LoadBalancerSpec,
     Member,
+    MemberSpec,
     Monitor,
     Node,
     NodeState,
@@ -90,26 +92,6 @@ class LBConfig:
     @property
     def addresses(self) -> list[str]:
         return [address for _, address, _ in self.nodes]
-
-
-@dataclass(frozen=True, slots=True)
-class MemberSpec:
-    server_id: str
-    port: int
-    weight: int = 1
-    backup: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class LoadBalancerSpec:
-    """What a tenant asks for when creating a load balancer (checked by `create_loadbalancer`)."""
-
-    name: str
-    type: str
-    algorithm: str = "roundrobin"
-    monitor: Monitor = field(default_factory=Monitor)
-    custom_hosts: tuple[str, ...] = ()
-    members: tuple[MemberSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,15 +226,11 @@ def _may_claim(name: str, config: LBConfig, project_id: str) -> None:
 
 
 def _insert_lb(conn: Connection, clock: Clock, config: LBConfig, new: _NewLB) -> None:
-    spec, now = new.spec, clock.now()
-    port = _allocate_port(conn, config) if spec.type == "tcp" else None
-    values = {
-        "id": new.id, "project_id": new.project_id, "region": new.region, "name": spec.name,
-        "type": spec.type, "algorithm": spec.algorithm, "port": port,
-        "public_domain_server_id": new.public_domain_server_id,
-        "created_at": now, "updated_at": now,
-    }
-    repo.insert_lb(conn, values, spec.monitor)
+    now = clock.now()
+    port = _allocate_port(conn, config) if new.spec.type == "tcp" else None
+    repo.insert_lb(conn, lb_id=new.id, project_id=new.project_id, region=new.region,
+                   spec=new.spec, port=port,
+                   public_domain_server_id=new.public_domain_server_id, now=now)
     repo.insert_host(conn, host=_free_auto_host(conn, config), lb_id=new.id, kind="auto", now=now)
 
 
@@ -373,11 +351,8 @@ def _no_duplicate_members(members: Sequence[_Resolved]) -> None:
 
 def _insert_member(conn: Connection, clock: Clock, lb_id: str, member: _Resolved) -> str:
     member_id = uuid.uuid4().hex
-    repo.insert_member(conn, {
-        "id": member_id, "lb_id": lb_id, "server_id": member.spec.server_id,
-        "address": member.address, "port": member.spec.port, "weight": member.spec.weight,
-        "backup": member.spec.backup, "admin_state": "enabled", "created_at": clock.now(),
-    })
+    repo.insert_member(conn, member_id=member_id, lb_id=lb_id, spec=member.spec,
+                       address=member.address, now=clock.now())
     return member_id
 
 

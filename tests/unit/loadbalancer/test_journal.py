@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from sws.errors import Conflict
 from sws.events.tables import resource_events
 from sws.loadbalancer import service
-from sws.loadbalancer.service import LBConfig, LoadBalancerSpec
+from sws.loadbalancer.model import LoadBalancerSpec
+from sws.loadbalancer.service import LBConfig
 from tests.api.conftest import Cloud
 
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sws.loadbalancer import agents as lb_agents
 from sws.loadbalancer import service
-from sws.loadbalancer.model import Monitor
-from sws.loadbalancer.service import LBView, LoadBalancerSpec, MemberSpec, MemberView
+from sws.loadbalancer.model import LoadBalancerSpec, MemberSpec, Monitor
+from sws.loadbalancer.service import LBView, MemberView
 from sws.web.deps import Admin, Caller, Driver, Services
 
 router = APIRouter(prefix="/v1", tags=["loadbalancers"])

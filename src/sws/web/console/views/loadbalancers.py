@@ -17,8 +17,7 @@ from pydantic import BaseModel, Field
 from sws.drivers.base import Server
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import service
-from sws.loadbalancer.model import Monitor
-from sws.loadbalancer.service import LoadBalancerSpec, MemberSpec
+from sws.loadbalancer.model import LoadBalancerSpec, MemberSpec, Monitor
 from sws.web.console import pages
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
