@@ -5,9 +5,10 @@
   delete;
 - `/v1/storage/containers/{container}/firewall`: read and replace the storage-firewall rules.
 
-Object requests pass the container's firewall with the caller's address: the peer address the
-ASGI server reports (behind a load balancer, run it with trusted forwarded-for handling, e.g.
-uvicorn's `--forwarded-allow-ips`). A refusal is 403, a limit 429 with `Retry-After`.
+Object requests pass the container's firewall with the caller's address: the peer, or behind
+a proxy listed in `SWS_TRUSTED_PROXIES` the forwarded client (`web.guards.ClientAddress`). A
+refusal is 403, a limit 429 with `Retry-After`. Downloads carry `nosniff`, and types a browser
+would render are attachments (`storagefw.serving`).
 """
 
 from __future__ import annotations
