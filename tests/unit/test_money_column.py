@@ -79,3 +79,21 @@ def test_prices_balances_and_ledger_amounts_are_integers_on_sqlite(
     assert billing.list_prices(db=db, at=clock.now(), currency="CNY")[0].price.amount == Decimal(
         "0.123456"
     )
+
+
+def test_the_migration_turns_stored_reals_into_micro_units(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "b2_billing_unrated")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO billing_products (id, region, item, item_type, payment_type, price, "
+            "currency, valid_from, monthly_cap, created_at) VALUES ('p1', '*', 'instance', "
+            "'m1.tiny', 'per_started_hour', 0.123456, 'CNY', '2026-01-01 00:00:00', NULL, "
+            "'2026-01-01 00:00:00')"
+        ))
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT typeof(price), price, monthly_cap FROM billing_products"
+        )).one()
+    assert tuple(row) == ("integer", 123456, None)
