@@ -8,17 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, Invalid, NotFound
-from sws.events.tables import dead_letters
 from sws.metering import model, service
 from sws.metering import repository as repo
 from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
 from sws.metering.notifiers import DeliveryFailed, Notifiers
-from sws.metering.tables import alarm_deliveries, alarm_history, alarms
 from sws.metering.targets import WebhookTargets
 from sws.text import check_text
 
@@ -114,12 +112,9 @@ def create_alarm(
         _check_resources(conn, project_id, parsed)
         if any(r.name == name for r in repo.alarm_rows(conn, project_id)):
             raise Conflict(f"An alarm named {name!r} already exists.", field="name")
-        conn.execute(alarms.insert().values(
-            id=alarm_id, project_id=project_id, name=name, description=description,
-            rule=json.dumps(rule), actions=json.dumps(actions), repeat_actions=repeat_actions,
-            enabled=enabled, state="insufficient_data", state_reason="not evaluated yet",
-            state_changed_at=now, evaluated_at=None, created_at=now,
-        ))
+        repo.insert_alarm(conn, repo.NewAlarm(
+            alarm_id, project_id, name, description, rule, actions, repeat_actions, enabled,
+        ), now)
         return _alarm(repo.alarm_row(conn, project_id, alarm_id))
 
 
@@ -172,14 +167,14 @@ def update_alarm(
     with db.begin() as conn:
         _row(conn, project_id, alarm_id)
         if changes:
-            conn.execute(update(alarms).where(alarms.c.id == alarm_id).values(**changes))
+            repo.change_alarm(conn, alarm_id, changes)
         return _alarm(_row(conn, project_id, alarm_id))
 
 
 def delete_alarm(*, db: Database, project_id: str, alarm_id: str) -> None:
     with db.begin() as conn:
         _row(conn, project_id, alarm_id)
-        repo.delete_where(conn, alarms, alarms.c.id == alarm_id)
+        repo.delete_alarm(conn, alarm_id)
 
 
 def history(
@@ -206,14 +201,7 @@ def _evaluate(db: Database, row: Any, now: datetime) -> bool:
     with db.begin() as conn:
         state, reason = _state(conn, row.project_id, rule_from_json(json.loads(row.rule)), now)
         decision = model.decide(row.state, state, repeat_actions=row.repeat_actions)
-        values: dict[str, Any] = {"evaluated_at": now, "state": state, "state_reason": reason}
-        if decision.changed:
-            values["state_changed_at"] = now
-            conn.execute(alarm_history.insert().values(
-                alarm_id=row.id, project_id=row.project_id, at=now, previous=row.state,
-                state=state, reason=reason,
-            ))
-        conn.execute(update(alarms).where(alarms.c.id == row.id).values(**values))
+        repo.record_evaluation(conn, row, state, reason, now, changed=decision.changed)
         if decision.notify:
             _enqueue(conn, row, state, reason, now)
     return decision.changed
@@ -254,11 +242,7 @@ def _enqueue(conn: Connection, row: Any, state: str, reason: str, now: datetime)
             "project_id": row.project_id, "previous": row.state, "current": state,
             "reason": reason, "at": now.isoformat(),
         }
-        conn.execute(alarm_deliveries.insert().values(
-            id=delivery_id, alarm_id=row.id, kind=action["type"], target=json.dumps(action),
-            payload=json.dumps(notice, sort_keys=True), attempts=0, status="pending",
-            next_attempt_at=now, last_error=None, created_at=now,
-        ))
+        repo.insert_delivery(conn, delivery_id, row.id, action, notice, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,9 +271,7 @@ def _attempt(
     except DeliveryFailed as error:
         return _failed(db, clock, policy, row, str(error))
     with db.begin() as conn:
-        conn.execute(update(alarm_deliveries).where(alarm_deliveries.c.id == row.id).values(
-            status="delivered", attempts=row.attempts + 1, last_error=None,
-        ))
+        repo.mark_delivery(conn, row.id, "delivered", row.attempts + 1)
     return "delivered"
 
 
@@ -297,15 +279,11 @@ def _failed(db: Database, clock: Clock, policy: DeliveryPolicy, row: Any, error:
     attempts, now = row.attempts + 1, clock.now()
     status = "dead" if attempts >= policy.attempts else "pending"
     with db.begin() as conn:
-        conn.execute(update(alarm_deliveries).where(alarm_deliveries.c.id == row.id).values(
-            status=status, attempts=attempts, last_error=error,
-            next_attempt_at=now + policy.backoff * 2 ** (attempts - 1),
-        ))
+        retry_at = now + policy.backoff * 2 ** (attempts - 1)
+        repo.mark_delivery(conn, row.id, status, attempts, error=error, retry_at=retry_at)
         if status == "dead":
-            conn.execute(dead_letters.insert().values(
-                received_at=now, source=f"alarm-{row.kind}", raw=_dead_raw(row),
-                reason=f"gave up after {attempts} attempts: {error}",
-            ))
+            reason = f"gave up after {attempts} attempts: {error}"
+            repo.dead_letter(conn, f"alarm-{row.kind}", _dead_raw(row), reason, now)
     return "dead" if status == "dead" else "retrying"
 
 

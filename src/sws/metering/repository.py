@@ -5,6 +5,7 @@ What differs between SQLite, PostgreSQL and MariaDB is asked of `dialects.dialec
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.sqltypes import NullType
 
+from sws.events.tables import dead_letters
 from sws.metering.dialects import DIALECTS, Dialect, chunks, dialect_of
 from sws.metering.model import EPOCH, Aggregate, Sample, align
 from sws.metering.tables import (
@@ -497,6 +499,83 @@ def save_cursors(
 
 
 # ---- alarms ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlarm:
+    """An alarm as defined, before its first evaluation."""
+
+    id: str
+    project_id: str
+    name: str
+    description: str
+    rule: dict[str, Any]
+    actions: dict[str, list[dict[str, Any]]]
+    repeat_actions: bool
+    enabled: bool
+
+
+def insert_alarm(conn: Connection, alarm: NewAlarm, now: datetime) -> None:
+    conn.execute(alarms.insert().values(
+        id=alarm.id, project_id=alarm.project_id, name=alarm.name,
+        description=alarm.description, rule=json.dumps(alarm.rule),
+        actions=json.dumps(alarm.actions), repeat_actions=alarm.repeat_actions,
+        enabled=alarm.enabled, state="insufficient_data", state_reason="not evaluated yet",
+        state_changed_at=now, evaluated_at=None, created_at=now,
+    ))
+
+
+def change_alarm(conn: Connection, alarm_id: str, changes: Mapping[str, Any]) -> None:
+    """`enabled`, `repeat_actions` or `description` (the service says which may change)."""
+    conn.execute(update(alarms).where(alarms.c.id == alarm_id).values(**changes))
+
+
+def delete_alarm(conn: Connection, alarm_id: str) -> None:
+    conn.execute(delete(alarms).where(alarms.c.id == alarm_id))
+
+
+def record_evaluation(
+    conn: Connection, row: Any, state: str, reason: str, now: datetime, *, changed: bool
+) -> None:
+    """The alarm's new state; a change of state also goes into its history."""
+    values: dict[str, Any] = {"evaluated_at": now, "state": state, "state_reason": reason}
+    if changed:
+        values["state_changed_at"] = now
+        conn.execute(alarm_history.insert().values(
+            alarm_id=row.id, project_id=row.project_id, at=now, previous=row.state,
+            state=state, reason=reason,
+        ))
+    conn.execute(update(alarms).where(alarms.c.id == row.id).values(**values))
+
+
+def insert_delivery(
+    conn: Connection, delivery_id: str, alarm_id: str, action: Mapping[str, Any],
+    notice: Mapping[str, Any], now: datetime,
+) -> None:
+    """A notice to send to `action` (its target, secret included), due now."""
+    conn.execute(alarm_deliveries.insert().values(
+        id=delivery_id, alarm_id=alarm_id, kind=action["type"], target=json.dumps(action),
+        payload=json.dumps(notice, sort_keys=True), attempts=0, status="pending",
+        next_attempt_at=now, last_error=None, created_at=now,
+    ))
+
+
+def mark_delivery(
+    conn: Connection, delivery_id: str, status: str, attempts: int, *,
+    error: str | None = None, retry_at: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "attempts": attempts, "last_error": error}
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    table = alarm_deliveries
+    conn.execute(update(table).where(table.c.id == delivery_id).values(**values))
+
+
+def dead_letter(conn: Connection, source: str, raw: str, reason: str, now: datetime) -> None:
+    """A notice given up on, where admins look for what SWS could not handle."""
+    conn.execute(dead_letters.insert().values(
+        received_at=now, source=source, raw=raw, reason=reason,
+    ))
 
 
 def alarm_row(conn: Connection, project_id: str | None, alarm_id: str) -> Any:
