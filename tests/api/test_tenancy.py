@@ -75,7 +75,10 @@ UNSCOPED = [
 PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
 # The operator's scrapers only (SWS_METRICS_TOKEN or SWS_METRICS_ALLOW): a tenant gets 403.
 SCRAPERS = ["/metrics"]
-OPEN = {"/v1/auth/tokens", "/v1/openapi.json", "/v1/docs", "/healthz", "/v1/flavors/{flavor_id}"}
+OPEN = {
+    "/v1/auth/tokens", "/v1/openapi.json", "/v1/docs", "/healthz", "/readyz",
+    "/v1/flavors/{flavor_id}",
+}
 
 
 def _acme_ids(cloud: Cloud) -> dict[str, str]:
