@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sws.agents.model import AgentStatus
@@ -32,12 +33,14 @@ class AgentSummary:
 
 
 def summaries(
-    *, db: Database, clock: Clock, settings: Settings, driver: CloudDriver
+    *, db: Database, clock: Clock, settings: Settings, drivers: Sequence[CloudDriver]
 ) -> list[AgentSummary]:
-    """Netfilter agents that ever reported (in `driver`'s region), then every configured LB
-    node (one that never reported is stale: DNS has no live node there)."""
+    """Netfilter agents that ever reported (each judged in the first of `drivers`' regions
+    that knows its host), then every configured LB node (one that never reported is stale:
+    DNS has no live node there)."""
+    directories = [nf.CloudDirectory(db=db, driver=driver) for driver in drivers]
     hosts = nf.host_statuses(db=db, clock=clock, window=nf.freshness(settings),
-                             directory=nf.CloudDirectory(db=db, driver=driver))
+                             directories=directories)
     found = [
         AgentSummary("netfilter", str(h.report["host"]), h.known_host, h.status,
                      bool(h.report["in_sync"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -484,14 +484,32 @@ def _expected(policy: Policy, now: datetime, directory: Directory, host: str) ->
 
 
 def host_statuses(
-    *, db: Database, clock: Clock, directory: Directory, window: Freshness
+    *, db: Database, clock: Clock, directories: Sequence[Directory], window: Freshness
 ) -> list[HostStatus]:
-    """Every reporting agent, judged now: stale, behind, or reporting for an unknown host."""
+    """Every reporting agent, judged now: stale, behind, or reporting for a host no region
+    knows. A host is judged in the first of `directories` (regions) that knows it."""
     policy, now = load_policy(db=db), clock.now()
     return [
-        _judge(row, _expected(policy, now, directory, row["host"]), now, window)
+        _judge(row, _expected_anywhere(policy, now, directories, row["host"]), now, window)
         for row in list_reports(db=db)
     ]
+
+
+def _expected_anywhere(policy: Policy, now: datetime, directories: Sequence[Directory],
+                       host: str) -> str | None:
+    for directory in directories:
+        found = _expected(policy, now, directory, host)
+        if found is not None:
+            return found
+    return None
+
+
+def region_directories(
+    *, db: Database, first: CloudDriver, others: Iterable[CloudDriver]
+) -> list[CloudDirectory]:
+    """The Directory of every region, the one asked about first."""
+    drivers = [first, *(d for d in others if d is not first)]
+    return [CloudDirectory(db=db, driver=driver) for driver in drivers]
 
 
 def _judge(row: Mapping[str, Any], expected: str | None, now: datetime, window: Freshness

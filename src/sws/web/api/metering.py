@@ -257,10 +257,10 @@ def prometheus(services: Services) -> Response:
 
 
 def _agent_lines(services: Container) -> list[str]:
-    """Node agents (stale, behind, unknown host) of the default region."""
+    """Node agents: stale, behind, or reporting for a host no region knows."""
     try:
-        found = agents.summaries(db=services.db, clock=services.clock,
-                                 settings=services.settings, driver=services.driver())
+        found = agents.summaries(db=services.db, clock=services.clock, settings=services.settings,
+                                 drivers=list(services.drivers().values()))
     except SWSError as error:  # the cloud is unreachable: SWS's own health stays readable
         logging.getLogger(__name__).warning("agent metrics left out: %s", error.detail)
         return []

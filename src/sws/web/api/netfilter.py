@@ -239,7 +239,8 @@ def list_reports(_admin: Admin, services: Services, cloud: Driver) -> list[Repor
     """Each agent's last report: stale, behind, or reporting for a host SWS does not know."""
     found = nf.host_statuses(
         db=services.db, clock=services.clock, window=nf.freshness(services.settings),
-        directory=nf.CloudDirectory(db=services.db, driver=cloud),
+        directories=nf.region_directories(db=services.db, first=cloud,
+                                          others=services.drivers().values()),
     )
     return [_status(f) for f in found]
 

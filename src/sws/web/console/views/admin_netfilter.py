@@ -200,8 +200,10 @@ def delete_bridge_source(s: AdminPost, source_id: str) -> Response:
 def hosts(s: Admin) -> Response:
     """Filter agents (stale, behind, unknown host), silent hypervisors, and LB node agents."""
     window = nf.freshness(s.container.settings)
-    found = nf.host_statuses(db=s.container.db, clock=s.container.clock,
-                             directory=directory(s), window=window)
+    found = nf.host_statuses(
+        db=s.container.db, clock=s.container.clock, window=window,
+        directories=nf.region_directories(db=s.container.db, first=s.driver,
+                                          others=s.container.drivers().values()))
     known = {h.hostname for h in s.driver.list_hypervisors()}
     silent = sorted(known - {f.report["host"] for f in found})
     nodes = lb_agents.node_agents(db=s.container.db, clock=s.container.clock,
