@@ -171,10 +171,9 @@ def _resync(
             inserts.append(_new_subscription(key, owners[key] or "", regions.get(key, ""), common))
         else:
             updates.append({"s_id": row["id"], **common, **_resched(row, spans, now)})
-            if updates[-1]["unrated_until"] is None:
-                repo.forget_open_unrated(conn, row["id"])
     repo.insert_subscriptions(conn, inserts)
     repo.update_subscriptions(conn, updates)
+    repo.forget_open_unrated(conn, [u["s_id"] for u in updates if u["unrated_until"] is None])
     return len(inserts) + len(updates)
 
 
@@ -346,7 +345,7 @@ def _charge_one(
     plan, since = _plan(row, account), row["unrated_until"]
     if row["dirty"]:
         _reconcile(conn, row, account, plan, catalog, books, out, now)
-        repo.forget_open_unrated(conn, row["id"])  # the spans changed: look again from the start
+        repo.forget_open_unrated(conn, [row["id"]])  # the spans changed: look again from start
         out.pending.pop(row["id"], None)
         since = None
     taken = _rate_unrated(conn, row, account, plan, catalog, books, out, now)

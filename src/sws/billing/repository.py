@@ -576,14 +576,14 @@ def resolve_unrated(
         )
 
 
-def forget_open_unrated(conn: Connection, subscription_id: str) -> None:
-    """Open pieces of a subscription whose spans changed: they are looked for again."""
-    conn.execute(
-        delete(billing_unrated).where(
-            billing_unrated.c.subscription_id == subscription_id,
-            billing_unrated.c.status == OPEN,
+def forget_open_unrated(conn: Connection, subscription_ids: Sequence[str]) -> None:
+    """Open pieces of subscriptions whose spans changed: they are looked for again."""
+    for chunk in _chunks(sorted(set(subscription_ids))):
+        conn.execute(
+            delete(billing_unrated).where(
+                billing_unrated.c.subscription_id.in_(chunk), billing_unrated.c.status == OPEN
+            )
         )
-    )
 
 
 def nudge_unrated(conn: Connection, *, now: datetime) -> int:
