@@ -163,3 +163,11 @@ def test_public_domains_are_one_query_per_page(console: Console) -> None:
         event.remove(engine, "before_cursor_execute", listener)
     assert html.count('<td data-field="domain"><code>') == 3
     assert sum("lb_loadbalancers" in s for s in statements) == 1
+
+
+def test_a_blank_name_is_refused_by_the_service_rule(console: Console) -> None:
+    alice = console.browser("alice")
+    response = alice.post("/console/loadbalancers", {"name": "   ", "type": "http"},
+                          page="/console/loadbalancers")
+    assert response.status_code == 422
+    assert "name is required" in response.text

@@ -82,8 +82,6 @@ class LoadBalancerForm(BaseModel):
     port: Line = ""
 
     def spec(self) -> LoadBalancerSpec:
-        if not self.name.strip():
-            raise Invalid("a load balancer needs a name", field="name")
         members = (MemberSpec(self.server_id, _port(self.port, "port")),) if self.server_id else ()
         return LoadBalancerSpec(
             name=self.name.strip(), type=self.type, algorithm=self.algorithm,
