@@ -3,9 +3,13 @@ and the LB agents, and the LB nodes' status in the admin API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sws.agents.model import Freshness, agent_status
+from sws.errors import NotFound
+from sws.netfilter import service as nf
+from sws.netfilter.model import Instance
 from tests.api.conftest import Cloud
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -68,3 +72,39 @@ def test_lb_nodes_are_stale_when_silent_and_behind_when_a_change_lands_while_dow
     cloud.clock.advance(timedelta(seconds=11))  # SWS_LB_NODE_TIMEOUT_SECONDS is 10
     node = _nodes(cloud)["lb-1"]
     assert (node["state"], node["stale"], node["alive"]) == ("stale", True, False)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A Directory that knows some hosts and no instances."""
+
+    known: frozenset[str]
+
+    def tenant_exists(self, tenant_id: str) -> bool:
+        return False
+
+    def instance(self, instance_id: str) -> Instance | None:
+        return None
+
+    def tenant_instance(self, tenant_id: str, instance_id: str) -> Instance:
+        raise NotFound(instance_id)
+
+    def instances_on(self, host: str) -> list[Instance]:
+        return []
+
+    def hosts(self) -> set[str]:
+        return set(self.known)
+
+
+def test_an_agent_is_judged_in_whichever_region_knows_its_host(cloud: Cloud) -> None:
+    one, two = Region(frozenset({"compute-01"})), Region(frozenset({"compute-b1"}))
+    db, clock = cloud.container.db, cloud.clock
+    nf.record_report(db=db, clock=clock, directory=two, report=nf.AgentReport(
+        host="compute-b1", target="nft", digest="", in_sync=True, elements=0, mode="full",
+        drift={}))
+    window = nf.freshness(cloud.container.settings)
+    (seen_from_one,) = nf.host_statuses(db=db, clock=clock, directories=[one], window=window)
+    (seen_from_all,) = nf.host_statuses(db=db, clock=clock, directories=[one, two],
+                                        window=window)
+    assert (seen_from_one.state, seen_from_all.state) == ("unknown_host", "behind")
+    assert seen_from_all.known_host and seen_from_all.expected_digest is not None
