@@ -605,17 +605,44 @@ def nudge_unrated(conn: Connection, *, now: datetime) -> int:
     return len(ids)
 
 
-def unrated_rows(
-    conn: Connection, *, account_id: str | None = None, item: str | None = None,
-    status: str = OPEN, limit: int | None = None,
-) -> list[RowMapping]:
-    query = select(billing_unrated).where(billing_unrated.c.status == status)
+def _unrated_filter(account_id: str | None, item: str | None) -> list[Any]:
+    where = [billing_unrated.c.status == OPEN]
     if account_id is not None:
-        query = query.where(billing_unrated.c.account_id == account_id)
+        where.append(billing_unrated.c.account_id == account_id)
     if item is not None:
-        query = query.where(billing_unrated.c.item == item)
-    query = query.order_by(billing_unrated.c.account_id, billing_unrated.c.period_start)
-    return list(conn.execute(query.limit(limit) if limit else query).mappings())
+        where.append(billing_unrated.c.item == item)
+    return where
+
+
+def unrated_groups(
+    conn: Connection, *, account_id: str | None = None, item: str | None = None
+) -> list[RowMapping]:
+    """Open unrated usage summed per account, item, item type, region and unit."""
+    u = billing_unrated.c
+    keys = (u.account_id, u.item, u.item_type, u.region, u.unit)
+    query = (
+        select(
+            *keys,
+            func.sum(u.quantity).label("quantity"),
+            func.count(u.resource_id.distinct()).label("resources"),
+            func.min(u.period_start).label("start"),
+            func.max(u.period_end).label("end"),
+        )
+        .where(*_unrated_filter(account_id, item))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def waive_unrated(
+    conn: Connection, *, account_id: str | None, item: str | None, now: datetime, note: str
+) -> None:
+    conn.execute(
+        update(billing_unrated)
+        .where(*_unrated_filter(account_id, item))
+        .values(status=WAIVED, resolved_at=now, note=note[:KEY_LENGTH])
+    )
 
 
 def count_unrated(conn: Connection, *, status: str = OPEN) -> int:

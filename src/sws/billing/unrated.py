@@ -8,7 +8,6 @@ waive pieces, with a reason, and each waiver is audited on the account.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,8 +19,6 @@ from sws.billing.service import audit_row
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Invalid
-
-LIMIT = 100_000  # pieces read for one summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +49,14 @@ class Waiver:
 def summary(*, db: Database, tenant_id: str | None = None) -> list[UnratedLine]:
     """Open unrated usage, per account, item, item type, region and unit."""
     with db.read() as conn:
-        rows = repo.unrated_rows(conn, account_id=tenant_id, limit=LIMIT)
-    return group(rows)
+        return [_line(row) for row in repo.unrated_groups(conn, account_id=tenant_id)]
 
 
-def group(rows: Iterable[RowMapping]) -> list[UnratedLine]:
-    groups: dict[tuple[str, str, str, str, str], list[RowMapping]] = {}
-    for row in rows:
-        key = (row["account_id"], row["item"], row["item_type"], row["region"], row["unit"])
-        groups.setdefault(key, []).append(row)
-    return [_line(key, pieces) for key, pieces in sorted(groups.items())]
-
-
-def _line(key: tuple[str, str, str, str, str], pieces: Sequence[RowMapping]) -> UnratedLine:
-    account_id, item, item_type, region, unit = key
+def _line(row: RowMapping) -> UnratedLine:
     return UnratedLine(
-        account_id, item, item_type, region, unit,
-        quantity=sum((Decimal(p["quantity"]) for p in pieces), Decimal(0)),
-        resources=len({p["resource_id"] for p in pieces}),
-        start=min(p["period_start"] for p in pieces),
-        end=max(p["period_end"] for p in pieces),
+        row["account_id"], row["item"], row["item_type"], row["region"], row["unit"],
+        quantity=Decimal(row["quantity"]), resources=int(row["resources"]),
+        start=row["start"], end=row["end"],
     )
 
 
@@ -81,11 +66,12 @@ def waive(*, db: Database, clock: Clock, waiver: Waiver) -> list[UnratedLine]:
     if not reason:
         raise Invalid("say why the usage is waived", field="reason")
     now = clock.now()
+    note = f"waived by {waiver.actor}: {reason}"
     with db.begin() as conn:
-        rows = repo.unrated_rows(conn, account_id=waiver.tenant_id, item=waiver.item)
-        note = f"waived by {waiver.actor}: {reason}"
-        repo.resolve_unrated(conn, [r["id"] for r in rows], status=repo.WAIVED, now=now, note=note)
-        waived = group(rows)
+        waived = [_line(row) for row in repo.unrated_groups(
+            conn, account_id=waiver.tenant_id, item=waiver.item)]
+        repo.waive_unrated(conn, account_id=waiver.tenant_id, item=waiver.item, now=now,
+                           note=note)
         repo.audit(conn, [audit_row(line.account_id, now, "unrated_waived",
                                     f"{describe(line)}; {note}") for line in waived])
     return waived
