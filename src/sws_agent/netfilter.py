@@ -354,10 +354,15 @@ class IptablesTarget:
             jump = self.shell.run([tool, "-C", "FORWARD", *iptables.JUMP]).returncode == 0
             if want != have or not jump:
                 found[tool] = {
-                    "missing": len(set(want) - set(have)),
-                    "unexpected": len(set(have) - set(want)), "jump": jump,
+                    "missing": _named(set(want) - set(have)),
+                    "unexpected": _named(set(have) - set(want)), "jump": jump,
                 }
         return found
+
+
+def _named(lines: set[str]) -> list[str]:
+    shown = sorted(lines)[:NAMED]
+    return shown + ([f"... and {len(lines) - NAMED} more"] if len(lines) > NAMED else [])
 
 
 # Conntrack ----------------------------------------------------------------------------------
@@ -462,8 +467,7 @@ def named_differences(
     for name, spec in SPEC_BY_NAME.items():
         held, wanted = set(have.get(name, ())), set(want.elements(name))
         entry = {
-            label: [nftables.element_text(spec, box) for box in sorted(boxes)[:NAMED]]
-            + ([f"... and {len(boxes) - NAMED} more"] if len(boxes) > NAMED else [])
+            label: _named({nftables.element_text(spec, box) for box in boxes})
             for label, boxes in ((lacking, wanted - held), (extra, held - wanted))
             if boxes
         }

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -151,7 +152,8 @@ def test_restarts_are_idempotent_and_drift_is_repaired(
     assert apply(target, topology, rules)["mode"] == "full"
     if isinstance(target, IptablesTarget):
         topology.inside("compute", "iptables", "-F", "SWS-EGRESS")
-        assert "iptables" in enforce_drift(target, rules)
+        drift = enforce_drift(target, rules)["iptables"]
+        assert any(line.startswith("-A SWS-EGRESS") for line in drift["missing"]), drift
         assert apply(target, topology, rules)["mode"] == "full"
         return
     assert apply(target, topology, rules)["mode"] == "unchanged"
@@ -163,7 +165,7 @@ def test_restarts_are_idempotent_and_drift_is_repaired(
     assert topology.connects("vm", A, SERVER_1, 8080)
 
 
-def enforce_drift(target: IptablesTarget, rules: Ruleset) -> dict[str, object]:
+def enforce_drift(target: IptablesTarget, rules: Ruleset) -> dict[str, Any]:
     return target.drift(rules)
 
 
