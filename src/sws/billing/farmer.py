@@ -525,6 +525,7 @@ def _reconcile(
     expected = farm(plan, catalog, cursor=None, now=now, cap=CapState()).drafts
     want = {d.period_start: d for d in expected if d.period_start < row["cursor"]}
     have = repo.charged_periods(conn, row["id"])
+    _drop_waived(conn, row["id"], want, have)
     for start in sorted(set(want) | set(have)):
         net, seq, template = have.get(start, (Decimal(0), 0, None))
         draft = want.get(start)
@@ -545,6 +546,19 @@ def _reconcile(
             }
         )
         _debit(books, row, account, difference, f"adjust:{row['id']}:{start.isoformat()}:{seq}")
+
+
+def _drop_waived(
+    conn: Connection, subscription_id: str, want: dict[datetime, Draft], have: Mapping[Any, Any]
+) -> None:
+    """A period never charged that holds waived usage stays uncharged, whatever prices came."""
+    new = [d for start, d in want.items() if start not in have]
+    if not new:
+        return
+    waived = repo.waived_starts(conn, subscription_id)
+    for draft in new:
+        if any(draft.period_start <= w < draft.period_end for w in waived):
+            del want[draft.period_start]
 
 
 def _copy(

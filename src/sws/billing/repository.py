@@ -614,6 +614,13 @@ def _unrated_filter(account_id: str | None, item: str | None) -> list[Any]:
     return where
 
 
+def waived_starts(conn: Connection, subscription_id: str) -> list[datetime]:
+    query = select(billing_unrated.c.period_start).where(
+        billing_unrated.c.subscription_id == subscription_id, billing_unrated.c.status == WAIVED
+    )
+    return list(conn.execute(query).scalars())
+
+
 def unrated_groups(
     conn: Connection, *, account_id: str | None = None, item: str | None = None
 ) -> list[RowMapping]:

@@ -147,6 +147,21 @@ def test_waived_usage_is_never_charged_and_the_waiver_is_audited(bare: Books) ->
     )]
 
 
+def test_waived_hours_stay_free_when_a_late_event_re_rates_the_resource(bare: Books) -> None:
+    late = CATALOG.read_text().replace('valid_from: "2020-01-01T00:00:00Z"',
+                                       'valid_from: "2026-03-02T12:00:00Z"')
+    bare.clock.warp_to(at("2026-03-02 09:00"))
+    _load(bare, late)
+    _server(bare, "2026-03-02 10:00")
+    bare.farm(at("2026-03-02 14:00"))  # 10:00-12:00 unrated, 12:00 and 13:00 charged
+    unrated.waive(db=bare.db, clock=bare.clock, waiver=Waiver(reason="migration", actor="ops"))
+    _load(bare, "prices:\n  - {item: instance, item_type: m1.small, payment_type: "
+                "per_started_hour, price: {CNY: \"0.40\"}, valid_from: \"2026-03-02T00:00:00Z\"}\n")
+    bare.journal([event("d", "delete", at("2026-03-02 13:30"), project_id=bare.tenant)])
+    bare.farm(at("2026-03-02 15:00"))  # re-rated from the start: 10:00 and 11:00 stay waived
+    assert bare.journal_total() == Decimal("-0.84") and _open(bare) == []
+
+
 class Bandwidth:
     def __init__(self, usage: list[BandwidthUsage]) -> None:
         self.usage = usage
