@@ -15,6 +15,7 @@ from sws.db.engine import Database
 from sws.errors import Conflict, Invalid, NotFound
 from sws.metering import model, service
 from sws.metering import repository as repo
+from sws.metering.model import Alarm as Alarm
 from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
 from sws.metering.notifiers import DeliveryFailed, Notifiers
 from sws.metering.targets import WebhookTargets
@@ -22,23 +23,6 @@ from sws.text import check_text
 
 STATES: tuple[State, ...] = ("ok", "alarm", "insufficient_data")
 SECRET_MASK = "********"
-
-
-@dataclass(frozen=True, slots=True)
-class Alarm:
-    id: str
-    project_id: str
-    name: str
-    description: str
-    rule: dict[str, Any]
-    actions: dict[str, list[dict[str, Any]]]
-    repeat_actions: bool
-    enabled: bool
-    state: str
-    state_reason: str
-    state_changed_at: datetime
-    evaluated_at: datetime | None
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +96,10 @@ def create_alarm(
         _check_resources(conn, project_id, parsed)
         if any(r.name == name for r in repo.alarm_rows(conn, project_id)):
             raise Conflict(f"An alarm named {name!r} already exists.", field="name")
-        repo.insert_alarm(conn, repo.NewAlarm(
+        repo.insert_alarm(conn, Alarm(
             alarm_id, project_id, name, description, rule, actions, repeat_actions, enabled,
-        ), now)
+            "insufficient_data", "not evaluated yet", now, None, now,
+        ))
         return _alarm(repo.alarm_row(conn, project_id, alarm_id))
 
 

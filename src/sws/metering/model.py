@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sws.clock import check_moment, ensure_utc
 from sws.drivers.base import InstanceReading
@@ -418,6 +418,25 @@ def combine(operator: Literal["and", "or"], states: Sequence[State]) -> State:
     if "insufficient_data" in states:
         return "insufficient_data"
     return "alarm" if operator == "and" else "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """An alarm: its definition (rule as JSON, actions by state) and where evaluation left it."""
+
+    id: str
+    project_id: str
+    name: str
+    description: str
+    rule: dict[str, Any]
+    actions: dict[str, list[dict[str, Any]]]
+    repeat_actions: bool
+    enabled: bool
+    state: str
+    state_reason: str
+    state_changed_at: datetime
+    evaluated_at: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

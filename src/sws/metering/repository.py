@@ -29,7 +29,7 @@ from sqlalchemy.sql.sqltypes import NullType
 
 from sws.events.tables import dead_letters
 from sws.metering.dialects import DIALECTS, Dialect, chunks, dialect_of
-from sws.metering.model import EPOCH, Aggregate, Sample, align
+from sws.metering.model import EPOCH, Aggregate, Alarm, Sample, align
 from sws.metering.tables import (
     ROLLUPS,
     alarm_deliveries,
@@ -501,27 +501,14 @@ def save_cursors(
 # ---- alarms ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class NewAlarm:
-    """An alarm as defined, before its first evaluation."""
-
-    id: str
-    project_id: str
-    name: str
-    description: str
-    rule: dict[str, Any]
-    actions: dict[str, list[dict[str, Any]]]
-    repeat_actions: bool
-    enabled: bool
-
-
-def insert_alarm(conn: Connection, alarm: NewAlarm, now: datetime) -> None:
+def insert_alarm(conn: Connection, alarm: Alarm) -> None:
     conn.execute(alarms.insert().values(
         id=alarm.id, project_id=alarm.project_id, name=alarm.name,
         description=alarm.description, rule=json.dumps(alarm.rule),
         actions=json.dumps(alarm.actions), repeat_actions=alarm.repeat_actions,
-        enabled=alarm.enabled, state="insufficient_data", state_reason="not evaluated yet",
-        state_changed_at=now, evaluated_at=None, created_at=now,
+        enabled=alarm.enabled, state=alarm.state, state_reason=alarm.state_reason,
+        state_changed_at=alarm.state_changed_at, evaluated_at=alarm.evaluated_at,
+        created_at=alarm.created_at,
     ))
 
 
