@@ -245,6 +245,7 @@ def unpriced(plan: Plan, catalog: Catalog, *, since: datetime | None, now: datet
         end = now if span.end is None else min(span.end, now)
         for a, b in _unpriced_stretches(plan, catalog, span.item_type, start, end):
             gaps += _by_hour(span.item_type, a, b, plan.tz)
+    gaps = [g for g in gaps if not _charged_in_full(plan, catalog, g)]
     growing = [g for g in gaps if _still_growing(g, plan, now)]
     if not growing:
         return Unpriced(tuple(gaps), now, None)
@@ -276,6 +277,32 @@ def _by_hour(item_type: str, start: datetime, end: datetime, tz: ZoneInfo) -> li
         pieces.append(Gap(item_type, at, upto))
         at = upto
     return pieces
+
+
+def _charged_in_full(plan: Plan, catalog: Catalog, gap: Gap) -> bool:
+    """Whether the piece lies in an hour (day) that an hourly (daily) price charges in full
+    anyway: a price or a flavor that starts part way through it."""
+    hour = hour_start(gap.start, plan.tz)
+    day = day_start(gap.start, plan.tz)
+    return _priced_within(plan, catalog, hour, hour + HOUR, PER_STARTED_HOUR) or _priced_within(
+        plan, catalog, day, next_day(day, plan.tz), DAILY
+    )
+
+
+def _priced_within(
+    plan: Plan, catalog: Catalog, start: datetime, end: datetime, payment_type: str
+) -> bool:
+    for span in plan.spans:
+        a, b = max(start, span.start), end if span.end is None else min(end, span.end)
+        if a >= b:
+            continue
+        found = catalog.find(plan.region, plan.item, span.item_type, plan.currency, a)
+        later = catalog.next_start(plan.region, plan.item, span.item_type, plan.currency, a)
+        if found is None and later is not None and later < b:
+            found = catalog.find(plan.region, plan.item, span.item_type, plan.currency, later)
+        if found is not None and found.payment_type == payment_type:
+            return True
+    return False
 
 
 def _still_growing(gap: Gap, plan: Plan, now: datetime) -> bool:

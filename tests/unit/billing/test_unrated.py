@@ -123,6 +123,24 @@ def test_hours_before_a_price_starts_wait_for_a_price_that_reaches_back(bare: Bo
     assert billing.check(db=bare.db).ok
 
 
+def test_an_hour_charged_in_full_holds_no_unrated_part(bare: Books) -> None:
+    # m1.small is priced from 10:30 (per started hour: 10:00-11:00 is charged whole); the
+    # server is resized at 12:10 to a flavor with no price (12:00 is still m1.small's hour).
+    late = CATALOG.read_text().replace('valid_from: "2020-01-01T00:00:00Z"',
+                                       'valid_from: "2026-03-02T10:30:00Z"')
+    bare.clock.warp_to(at("2026-03-02 09:00"))
+    _load(bare, late)
+    bare.journal([
+        event("c", "create", at("2026-03-02 10:00"), project_id=bare.tenant),
+        event("r", "resize_finish", at("2026-03-02 12:10"), flavor="x1.huge",
+              project_id=bare.tenant),
+        event("d", "delete", at("2026-03-02 14:00"), flavor="x1.huge", project_id=bare.tenant),
+    ])
+    bare.farm(at("2026-03-02 15:00"))
+    assert [s.hour for s, _ in bare.charged()] == [10, 11, 12]
+    assert _open(bare) == [("instance", "x1.huge", Decimal("1"), "hour")]  # 13:00-14:00
+
+
 def test_waived_usage_is_never_charged_and_the_waiver_is_audited(bare: Books) -> None:
     _server(bare, "2026-03-02 10:00", "2026-03-02 12:00")
     bare.farm(at("2026-03-02 13:00"))
