@@ -13,9 +13,12 @@ One pass (`farm_pass`, run by every tick of `sws up` and by `sws billing settle`
    refuses a second charge.
    A subscription whose spans changed behind its cursor is re-rated first and the differences
    become adjustments (refund or charge) in the month still open.
+   Billable time no price covers is kept as unrated usage (`billing_unrated`), never skipped;
+   when the catalog grows, every subscription holding some is made due, and the pieces a price
+   now covers are charged in the same batch (`billing.unrated` lists and waives them).
 3. **usage**: metered usage (bandwidth, object storage) from the ports, hour by hour. A source
    that is unavailable (Swift's usage Redis down) is logged and tried again next pass; the
-   rest of the pass goes on.
+   rest of the pass goes on. A usage hour without a price is kept as unrated usage too.
 4. **standing**: low-balance steps for the accounts touched; then months due for closing.
 """
 
