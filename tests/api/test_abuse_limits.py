@@ -3,6 +3,7 @@ oversized bodies and the Prometheus endpoint."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,19 @@ def test_two_app_instances_on_one_redis_share_the_count(
         other.db.engine.dispose()
     with cloud.container.db.read() as conn:  # nothing went to the database
         assert conn.exec_driver_sql("SELECT count(*) FROM login_failures").scalar() == 0
+
+
+def test_an_unreachable_throttle_redis_fails_closed_with_503(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free port that nothing listens on afterwards
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = _settings(tmp_path)
+    with open_cloud(settings, SimulatedClock(START)) as cloud:
+        down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"})
+        other = bootstrap.build(down, clock=cloud.clock)
+        with TestClient(create_app(other), raise_server_exceptions=False) as client:
+            assert _login(client, PASSWORD) == 503
+        other.db.engine.dispose()
 
 
 def test_a_forged_forwarded_for_does_not_reset_the_count(cloud: Cloud) -> None:

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import SWSError
+from sws.errors import SWSError, Unavailable
 from sws.identity import repository as repo
-from sws_swift.resp import Redis, Reply, raise_errors
+from sws_swift.resp import Redis, Reply, ReplyError, raise_errors
 
 
 class TooManyLogins(SWSError):
@@ -61,30 +61,39 @@ class DatabaseFailures:
 
 
 class RedisFailures:
-    """Failures as a sorted set per key (score: the failure's POSIX time), expiring by itself."""
+    """Failures as a sorted set per key (score: the failure's POSIX time), expiring by itself.
+    When Redis cannot be reached, logins fail closed with 503 rather than go unthrottled."""
 
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
 
     def since(self, key: str, moment: datetime) -> list[datetime]:
-        reply = self._redis.call(
-            "ZRANGEBYSCORE", self._prefix + key, f"({moment.timestamp()}", "+inf", "WITHSCORES"
-        )
+        reply = self._run([
+            ("ZRANGEBYSCORE", self._prefix + key, f"({moment.timestamp()}", "+inf", "WITHSCORES")
+        ])[0]
         scores = reply[1::2] if isinstance(reply, list) else []
         return [datetime.fromtimestamp(float(_text(s)), UTC) for s in scores]
 
     def add(self, key: str, at: datetime, horizon: datetime) -> None:
         name = self._prefix + key
         ttl = max(1, int((at - horizon).total_seconds()) + 1)
-        raise_errors(self._redis.pipeline([
+        self._run([
             ("ZADD", name, str(at.timestamp()), uuid.uuid4().hex),
             ("ZREMRANGEBYSCORE", name, "-inf", str(horizon.timestamp())),
             ("EXPIRE", name, str(ttl)),
-        ]))
+        ])
 
     def clear(self, key: str) -> None:
-        self._redis.call("DEL", self._prefix + key)
+        self._run([("DEL", self._prefix + key)])
+
+    def _run(self, commands: list[tuple[str, ...]]) -> list[Reply]:
+        try:
+            return raise_errors(self._redis.pipeline(commands))
+        except (OSError, ReplyError) as error:
+            raise Unavailable(
+                f"the login throttle's Redis cannot be used ({error}); try again shortly"
+            ) from error
 
 
 @dataclass(frozen=True, slots=True)
