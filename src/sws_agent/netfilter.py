@@ -546,7 +546,8 @@ def enforce(
     current = target.read()
     if not allow_empty and loses_every_vm(current, ruleset):
         return refused(target, current, ruleset)
-    found = hand_edits(current, memory.load(ruleset.host) if memory else None)
+    last = memory.load(ruleset.host) if memory else None
+    found = hand_edits(current, last)
     try:
         mode, before = target.apply(ruleset, current)
     except ApplyError as exc:
@@ -554,7 +555,7 @@ def enforce(
         return _report(target, held_digest(after), ruleset, "failed",
                        _drift(found, verify(target, ruleset)), str(exc), None)
     elapsed = time.perf_counter() - started
-    if memory is not None:
+    if memory is not None and last != ruleset:
         memory.save(ruleset)
     removed = {n: before.get(n, set()) - set(ruleset.elements(n)) for n in SPEC_BY_NAME}
     cutting = cut(shell, removed, ruleset)
