@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sws.billing.payments.runtime import PaymentsRuntime
+from sws.billing.payments.runtime import build_setup as payment_setup
 from sws.billing.ports import BandwidthFeed, BandwidthSource, BandwidthUsage, ObjectStorageFeed
 from sws.billing.runtime import BillingRuntime
 from sws.clock import Clock, SystemClock
@@ -54,6 +56,7 @@ class Container:
     stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
     metering: MeteringRuntime | None = None
     billing: BillingRuntime | None = None
+    payments: PaymentsRuntime | None = None  # checkouts and the janitor (docs/payments.md)
     storage_sampling: StorageSampling | None = None  # only with real Swift somewhere
     # DNS TXT lookups proving a tenant's custom LB host names (a fake in tests).
     txt_resolver: TxtResolver = field(default_factory=DnsTxtResolver)
@@ -94,6 +97,8 @@ class Container:
             self.storage_sampling.tick()
         if self.billing is not None:
             self.billing.tick()
+        if self.payments is not None:
+            self.payments.tick()
         return done
 
     def drivers(self) -> dict[str, CloudDriver]:
@@ -134,6 +139,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     _real_swift(container)
     container.metering = _metering(container)
     container.billing = _billing(container)
+    container.payments = PaymentsRuntime(
+        db=db, clock=clock, setup=payment_setup(settings),
+        every=timedelta(seconds=settings.payments_janitor_seconds))
     return container
 
 

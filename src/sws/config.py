@@ -66,6 +66,23 @@ class SwiftConfig(BaseModel):
         return self
 
 
+class StripeSettings(BaseModel):
+    """Stripe's keys (docs/payments.md): the secret API key and the webhook signing secret."""
+
+    model_config = ConfigDict(extra="forbid")
+    secret_key: str = Field(min_length=8, repr=False)
+    webhook_secret: str = Field(min_length=8, repr=False)
+    tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+
+
+class PaymentRegionConfig(BaseModel):
+    """The payment providers one region offers, and the currencies it takes (empty: any)."""
+
+    model_config = ConfigDict(extra="forbid")
+    providers: list[Literal["test", "stripe"]] = ["test"]  # pydantic copies the default
+    currencies: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SWS_", extra="forbid")
 
@@ -161,6 +178,15 @@ class Settings(BaseSettings):
     # the operator's internal networks (CIDRs) are listed here to refuse them too.
     webhook_allow_private: bool = False
     webhook_blocked_networks: list[str] = Field(default_factory=list)
+
+    # Payments (docs/payments.md): providers and currencies per region. A region not listed
+    # offers the embedded test provider with SWS_DRIVER=simulated, and nothing otherwise.
+    payments: dict[str, PaymentRegionConfig] = Field(default_factory=dict)
+    payments_stripe: StripeSettings | None = None
+    # Signs the test provider's callbacks; unset, a random one per process (one replica only).
+    payments_test_secret: str | None = Field(default=None, min_length=32, repr=False)
+    payments_pending_timeout_seconds: float = Field(default=3600.0, gt=0)
+    payments_janitor_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("regions")
     @classmethod

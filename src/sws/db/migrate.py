@@ -18,6 +18,7 @@ TABLE_MODULES = (
     "sws.audit.tables",
     "sws.metering.tables",
     "sws.billing.tables",
+    "sws.billing.payments.tables",
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
 )

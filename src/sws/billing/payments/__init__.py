@@ -1,0 +1,1 @@
+"""Money in: checkouts with payment providers, verified callbacks, exactly-once credit."""

@@ -1,0 +1,136 @@
+"""SQL for payments: checkout rows, applied provider events and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from sws.billing.payments.model import PENDING, Checkout
+from sws.billing.payments.tables import (
+    billing_payment_dead_letters,
+    billing_payment_events,
+    billing_payments,
+)
+from sws.errors import Conflict
+from sws.money import Money
+
+P = billing_payments.c
+BODY_KEPT = 4000  # characters of a rejected callback's body kept for the operator
+
+
+def checkout_from_row(row: RowMapping) -> Checkout:
+    return Checkout(
+        id=row["id"], tenant_id=row["account_id"], provider=row["provider"],
+        region=row["region"], amount=Money(row["amount"], row["currency"]),
+        state=row["state"], idempotency_key=row["idempotency_key"],
+        provider_ref=row["provider_ref"], redirect_url=row["redirect_url"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def insert_checkout(conn: Connection, checkout: Checkout) -> None:
+    """Insert a new checkout; the same tenant's idempotency key twice is a Conflict."""
+    row = {
+        "id": checkout.id, "account_id": checkout.tenant_id, "provider": checkout.provider,
+        "region": checkout.region, "currency": checkout.amount.currency,
+        "amount": checkout.amount.amount, "state": checkout.state,
+        "idempotency_key": checkout.idempotency_key, "provider_ref": checkout.provider_ref,
+        "redirect_url": checkout.redirect_url, "created_at": checkout.created_at,
+        "updated_at": checkout.updated_at,
+    }
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(billing_payments), row)
+    except IntegrityError:
+        raise Conflict("this idempotency_key is already in use", field="idempotency_key") from None
+
+
+def by_key(conn: Connection, tenant_id: str, key: str) -> Checkout | None:
+    query = select(billing_payments).where(P.account_id == tenant_id, P.idempotency_key == key)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else checkout_from_row(row)
+
+
+def get(conn: Connection, payment_id: str, *, lock: bool = False) -> Checkout | None:
+    """The checkout by id; `lock` takes its row lock (callbacks for it then run one by one)."""
+    query = select(billing_payments).where(P.id == payment_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    return None if row is None else checkout_from_row(row)
+
+
+def set_started(conn: Connection, payment_id: str, ref: str, url: str, now: datetime) -> None:
+    conn.execute(
+        update(billing_payments).where(P.id == payment_id)
+        .values(provider_ref=ref, redirect_url=url, updated_at=now)
+    )
+
+
+def set_state(conn: Connection, payment_id: str, state: str, now: datetime) -> None:
+    conn.execute(
+        update(billing_payments).where(P.id == payment_id).values(state=state, updated_at=now)
+    )
+
+
+def of_tenant(conn: Connection, tenant_id: str, limit: int) -> list[Checkout]:
+    query = (
+        select(billing_payments).where(P.account_id == tenant_id)
+        .order_by(P.created_at.desc(), P.id.desc()).limit(limit)
+    )
+    return [checkout_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def stale_pending(conn: Connection, before: datetime, limit: int) -> list[Checkout]:
+    """Pending checkouts opened before `before`, oldest first. Two janitors may pick the same
+    one: their events share an id, so the second is a replay."""
+    query = (
+        select(billing_payments).where(P.state == PENDING, P.created_at < before)
+        .order_by(P.created_at, P.id).limit(limit)
+    )
+    return [checkout_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def record_event(
+    conn: Connection, provider: str, event_id: str, payment_id: str, outcome: str, now: datetime
+) -> bool:
+    """Record a provider event as applied; False if it was already (a replay)."""
+    row = {"provider": provider, "event_id": event_id, "payment_id": payment_id,
+           "outcome": outcome, "received_at": now}
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(billing_payment_events), row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def dead_letter(
+    conn: Connection, provider: str, reason: str, body: bytes, payment_id: str | None,
+    now: datetime,
+) -> None:
+    conn.execute(insert(billing_payment_dead_letters), {
+        "provider": provider[:32], "payment_id": payment_id and payment_id[:64],
+        "reason": reason[:255], "body": body.decode("utf-8", "replace")[:BODY_KEPT],
+        "received_at": now,
+    })
+
+
+def dead_letters(conn: Connection, limit: int = 100) -> Sequence[RowMapping]:
+    query = (
+        select(billing_payment_dead_letters)
+        .order_by(billing_payment_dead_letters.c.id.desc()).limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def events_of(conn: Connection, payment_id: str) -> list[dict[str, Any]]:
+    query = (
+        select(billing_payment_events).where(billing_payment_events.c.payment_id == payment_id)
+        .order_by(billing_payment_events.c.id)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

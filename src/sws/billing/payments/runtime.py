@@ -1,0 +1,50 @@
+"""Payments as the composition root wires them: the providers per region, and the janitor
+that the ticker runs at most every `every`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sws.billing.payments import service
+from sws.billing.payments.model import TEST_PROVIDER, PaymentProvider
+from sws.billing.payments.service import PaymentSetup
+from sws.billing.payments.testprovider import TestProvider
+from sws.clock import Clock
+from sws.config import Settings
+from sws.db.engine import Database
+
+
+def build_setup(settings: Settings) -> PaymentSetup:
+    """The providers the settings name, each region's offer and currencies."""
+    providers: dict[str, PaymentProvider] = {
+        TEST_PROVIDER: TestProvider(secret=settings.payments_test_secret)
+    }
+    if settings.payments_stripe is not None:
+        from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
+
+        stripe = settings.payments_stripe
+        providers["stripe"] = StripeProvider(
+            sessions=StripeApi(stripe.secret_key), webhook_secret=stripe.webhook_secret,
+            tolerance=stripe.tolerance_seconds)
+    default = (TEST_PROVIDER,) if settings.driver == "simulated" else ()
+    regions = {r: tuple(settings.payments[r].providers) if r in settings.payments else default
+               for r in settings.regions}
+    currencies = {r: tuple(c.currencies) for r, c in settings.payments.items()}
+    return PaymentSetup(providers=providers, regions=regions, currencies=currencies,
+                        pending_timeout=timedelta(seconds=settings.payments_pending_timeout_seconds))
+
+
+class PaymentsRuntime:
+    """Runs the janitor when it falls due; `tick()` is called by the container's ticker."""
+
+    def __init__(self, *, db: Database, clock: Clock, setup: PaymentSetup,
+                 every: timedelta) -> None:
+        self.db, self.clock, self.setup, self.every = db, clock, setup, every
+        self._last: datetime | None = None
+
+    def tick(self) -> int:
+        now = self.clock.now()
+        if self._last is not None and now - self._last < self.every:
+            return 0
+        self._last = now
+        return service.run_janitor(db=self.db, clock=self.clock, setup=self.setup)

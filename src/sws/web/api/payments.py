@@ -1,0 +1,109 @@
+"""Payment routes: open a checkout, list the tenant's payments, and the providers' callbacks
+(no auth: the provider's signature decides). Amounts travel as decimal strings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from sws.billing import standing
+from sws.billing.payments import service as payments
+from sws.billing.payments.model import Checkout, CheckoutSpec
+from sws.billing.payments.service import PaymentSetup
+from sws.bootstrap import Container
+from sws.errors import NotFound
+from sws.money import Money
+from sws.web.api.billing import Amount, Body
+from sws.web.deps import Caller, Services
+
+router = APIRouter(prefix="/v1/payments", tags=["payments"])
+ProviderName = Annotated[str, Path(max_length=32, pattern=r"^[a-z0-9_-]+$")]
+RETURN_PATH = "console/payments"
+
+
+class CheckoutCreate(Body):
+    amount: Amount = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+    provider: str = Field(min_length=1, max_length=32)
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    region: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PaymentRead(BaseModel):
+    id: str
+    provider: str
+    region: str
+    amount: Decimal
+    currency: str
+    state: str
+    redirect_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def payment_read(checkout: Checkout) -> PaymentRead:
+    return PaymentRead(
+        id=checkout.id, provider=checkout.provider, region=checkout.region,
+        amount=checkout.amount.amount, currency=checkout.amount.currency, state=checkout.state,
+        redirect_url=checkout.redirect_url, created_at=checkout.created_at,
+        updated_at=checkout.updated_at,
+    )
+
+
+def setup_of(container: Container) -> PaymentSetup:
+    if container.payments is None:
+        raise NotFound("payments are not set up in this SWS")
+    return container.payments.setup
+
+
+@router.post("/checkouts", status_code=201, response_model=PaymentRead)
+def create_checkout(
+    body: CheckoutCreate, caller: Caller, services: Services, request: Request
+) -> PaymentRead:
+    """Open a checkout; send the payer to its `redirect_url`. The same idempotency_key again
+    answers the same checkout."""
+    spec = CheckoutSpec(
+        tenant_id=caller.tenant_id, provider=body.provider,
+        amount=Money(body.amount, body.currency.upper()),
+        idempotency_key=body.idempotency_key, region=body.region or services.default_region,
+    )
+    checkout = payments.create_checkout(
+        db=services.db, clock=services.clock, setup=setup_of(services), spec=spec,
+        return_url=f"{request.base_url}{RETURN_PATH}",
+    )
+    return payment_read(checkout)
+
+
+@router.get("", response_model=list[PaymentRead])
+def list_payments(caller: Caller, services: Services) -> list[PaymentRead]:
+    """The caller's payments, newest first."""
+    return [payment_read(c) for c in payments.list_payments(db=services.db,
+                                                            tenant_id=caller.tenant_id)]
+
+
+@router.post("/callbacks/{provider}", status_code=200)
+async def callback(
+    provider: ProviderName, request: Request, services: Services
+) -> JSONResponse:
+    """A provider's notification. A replay answers 200 and changes nothing; a bad signature,
+    a stale timestamp, a wrong amount or an unknown payment is a 4xx and a dead letter."""
+    body = await request.body()
+    result = await run_in_threadpool(_apply, services, provider, body, dict(request.headers))
+    return JSONResponse({"result": result})
+
+
+def _apply(services: Container, provider: str, body: bytes, headers: dict[str, str]) -> str:
+    applied = payments.handle_callback(
+        db=services.db, clock=services.clock, setup=setup_of(services), provider=provider,
+        body=body, headers=headers,
+    )
+    if applied is not None and applied.credited:  # as an admin top-up: resume what was stopped
+        standing.review_account(db=services.db, clock=services.clock,
+                                drivers=services.drivers(), account_id=applied.tenant_id)
+    return "ignored" if applied is None else ("duplicate" if applied.duplicate else "applied")
