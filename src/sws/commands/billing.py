@@ -71,12 +71,16 @@ def _not_future(at: datetime, now: datetime) -> None:
         )
 
 
-def warn_billing(container: bootstrap.Container) -> list[str]:
-    """Say loudly what makes bills wrong or empty: no catalog, unrated usage. Returns it."""
+def warn_billing(container: bootstrap.Container, *, to_log: bool = False) -> list[str]:
+    """Say loudly what makes bills wrong or empty: no catalog, unrated usage. Returns it.
+
+    On the terminal, or in the log for the workers, whose output is their log."""
     warnings = unrated.readiness(db=container.db)
     for warning in warnings:
-        console.print(f"[bold red]WARNING (billing):[/] {warning}")
-        log.warning("%s", warning)
+        if to_log:
+            log.warning("%s", warning)
+        else:
+            console.print(f"[bold red]WARNING (billing):[/] {warning}")
     return warnings
 
 

@@ -37,7 +37,7 @@ def _stop_event() -> threading.Event:
 def _setup() -> bootstrap.Container:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     container = common.container()
-    billing_commands.warn_billing(container)  # an empty catalog bills nothing: say so loudly
+    billing_commands.warn_billing(container, to_log=True)  # an empty catalog bills nothing
     return container
 
 

@@ -119,3 +119,18 @@ def test_enforcement_is_turned_on_for_a_tenant_from_the_command_line() -> None:
     assert "enforcement observe for 1 account(s)" in _invoke("billing", "enforce", "acme",
                                                              "--off")
     assert "enforcement enforce for 1 account(s)" in _invoke("billing", "enforce", "--all")
+
+
+def test_the_workers_log_a_warning_at_start_when_the_catalog_is_empty(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sws.commands import workers
+
+    with caplog.at_level("WARNING", logger="sws.billing"):
+        workers._setup().db.engine.dispose()
+    assert any("empty price catalog" in r.getMessage() for r in caplog.records)
+    _invoke("catalog", "load", str(CATALOG))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sws.billing"):
+        workers._setup().db.engine.dispose()
+    assert not caplog.records
