@@ -92,9 +92,9 @@ def _review_one(
     return step
 
 
-def _notices(account_id: str, now: datetime, step: Transition, available: Money) -> list[
-    dict[str, Any]
-]:
+def _notices(
+    account_id: str, now: datetime, step: Transition, available: Money
+) -> list[dict[str, Any]]:
     """The notices a tenant gets before anything is stopped, recorded as audit rows."""
     notes = []
     if "notified" in step.steps:
