@@ -14,6 +14,7 @@ from sws.billing.tables import billing_coupons, billing_ledger, billing_products
 from tests.api.conftest import Cloud
 
 CATALOG = Path(billing.__file__).with_name("prices.yaml")
+KEY = {"idempotency_key": "bad-input"}
 
 
 def _catalog(cloud: Cloud) -> None:
@@ -102,14 +103,16 @@ def test_bad_input_names_the_field_and_writes_nothing(cloud: Cloud) -> None:
     before = _counts(cloud)
     acme = cloud.acme.id
     cases: list[tuple[str, str, dict[str, Any] | None, str]] = [
-        ("POST", f"/v1/admin/billing/{acme}/topups", {"amount": "-5", "currency": "CNY"}, "amount"),
+        ("POST", f"/v1/admin/billing/{acme}/topups", {**KEY, "amount": "-5", "currency": "CNY"},
+         "amount"),
         (
             "POST",
             f"/v1/admin/billing/{acme}/topups",
-            {"amount": "5", "currency": "XYZ"},
+            {**KEY, "amount": "5", "currency": "XYZ"},
             "currency",
         ),
-        ("POST", f"/v1/admin/billing/{acme}/topups", {"amount": 5.5, "currency": "CNY"}, "amount"),
+        ("POST", f"/v1/admin/billing/{acme}/topups", {**KEY, "amount": 5.5, "currency": "CNY"},
+         "amount"),
         (
             "POST",
             "/v1/admin/billing/catalog",

@@ -119,7 +119,10 @@ class PriceCreate(Body):
 class TopUpCreate(Body):
     amount: Amount = Field(gt=0)
     currency: str = Field(min_length=3, max_length=3)
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    idempotency_key: str = Field(
+        min_length=1, max_length=128,
+        description="required: the same top-up sent again adds nothing; reused for another, 409",
+    )
     memo: str = Field(default="", max_length=200)
 
 
