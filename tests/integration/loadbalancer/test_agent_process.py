@@ -155,7 +155,9 @@ def test_the_agent_logs_its_start_and_each_change_and_exits_at_once_on_sigterm(
     signalled = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
-    assert time.monotonic() - signalled < 1.0, "the agent exits within a second of SIGTERM"
+    # The agent's own bound is 1 s (0.5 s for an apply in progress); the test allows 5 s so a
+    # loaded CI machine cannot fail it, which still tells it from the old 20 s wait.
+    assert time.monotonic() - signalled < 5.0, "the agent exits at once on SIGTERM"
     assert agent_process["haproxy"].running(), "HAProxy outlives its agent"
     assert process.stdout is not None
     log = process.stdout.read()
