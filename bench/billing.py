@@ -1,9 +1,17 @@
-"""Billing benchmark: an hourly farmer pass over 100,000 subscriptions in 10,000 accounts and a
-month close on PostgreSQL; then rating 100,000 usage points against CloudKitty's hashmap.
+"""Billing benchmark: an hourly farmer pass and a month close on PostgreSQL, then rating usage
+points against CloudKitty's hashmap, each at three sizes.
+
+At each size N (default 1k, 10k and 100k): an hourly pass over N due subscriptions in N / 10
+accounts and the month close of those accounts, then rating N points (SWS and CloudKitty, the
+same points; and N bandwidth points whose quantities all differ). Each figure is wall time, this
+process's CPU and the CPU of the PostgreSQL backends it used, in total and per unit.
 
     .venv/bin/python bench/billing.py [--database-url postgresql://postgres@127.0.0.1:5432/test]
-        [--subscriptions 100000 --accounts 10000 --points 100000]
+        [--sizes 1k,10k,100k] [--skip-farmer] [--json]
         [--cloudkitty-python /tmp/sws-cloudkitty-venv/bin/python]
+
+Goals (issue 17): the hourly pass at most 5 s of total CPU (Python + PostgreSQL) per 100,000
+charges, the month close at most 10 s per 10,000 accounts, rating at least 10x CloudKitty.
 
 A throwaway database (`sws_bench_<random>`) is created on the server and dropped at the end.
 CloudKitty runs in its own venv (made by bench/setup-cloudkitty.sh when missing), driven like
@@ -16,7 +24,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,6 +32,16 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from _measure import (
+    Cost,
+    Verdict,
+    Watched,
+    add_options,
+    best_of,
+    measured,
+    per_unit_row,
+    watch_backends,
+)
 from sws.billing import catalog_file, farmer
 from sws.billing import repository as repo
 from sws.billing import service as billing
@@ -37,6 +54,7 @@ from sws.db.engine import Database, make_engine, normalise_url
 from sws.db.migrate import upgrade
 
 HERE = Path(__file__).parent
+HOURLY_CPU_US, CLOSE_CPU_US, RATING_RATIO = 50.0, 1000.0, 10.0  # per charge, per account
 T0 = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)  # the pass charges March's last hour
 FLAVORS = ("m1.tiny", "m1.small", "m1.medium", "m1.large", "ssd.tiny", "ssd.small")
 CK_FLAVORS = ("m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.xlarge", "ssd.tiny", "ssd.small")
@@ -114,27 +132,26 @@ def _subscription(n: int, accounts: int) -> dict[str, object]:
     }
 
 
-def bench_farmer(url: str, subscriptions: int, accounts: int) -> dict[str, float]:
+def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cost]:
+    """(hourly pass, month close) of `subscriptions` in `accounts`, on a throwaway database."""
     name, bench_url = _throwaway(url)
     try:
-        engine = make_engine(bench_url)
+        backends = Watched("PostgreSQL")
+        engine = watch_backends(make_engine(bench_url), backends)
         upgrade(engine)
         db, clock = Database(engine), SimulatedClock(T0)
         _seed(db, clock, subscriptions, accounts)
         clock.warp_to(T0 + timedelta(hours=1))
         catalog = billing.load_catalog(db=db)
-        started = time.perf_counter()
-        # 100 accounts (1,000 subscriptions) per transaction
-        report = farmer.charge_due(db=db, clock=clock, catalog=catalog, batch=100)
-        hourly = time.perf_counter() - started
+        with measured(backends) as hourly:  # 100 accounts per transaction
+            report = farmer.charge_due(db=db, clock=clock, catalog=catalog, batch=100)
         assert report.charges == subscriptions, report
         clock.advance(timedelta(minutes=5))
-        started = time.perf_counter()
-        closed = billing.close_month(db=db, clock=clock, month="2026-03")
-        close = time.perf_counter() - started
+        with measured(backends) as close:
+            closed = billing.close_month(db=db, clock=clock, month="2026-03")
         assert len(closed) == accounts and billing.check(db=db).ok
         engine.dispose()
-        return {"hourly_pass_s": hourly, "month_close_s": close, "charges": report.charges}
+        return hourly, close
     finally:
         _drop(url, name)
 
@@ -169,25 +186,28 @@ def _points(count: int, distinct: bool = False) -> list[UsagePoint]:
     ]
 
 
-def bench_rating(count: int, runs: int = 3, distinct: bool = False) -> float:
+def bench_rating(count: int, runs: int = 3, distinct: bool = False) -> Cost:
     text = Path(billing.__file__).with_name("prices.yaml").read_text()
     catalog = Catalog(catalog_file.parse(text).products)
-    points, best = _points(count, distinct), float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        rated = rate_points(points, catalog, "CNY")
-        best = min(best, time.perf_counter() - started)
-    assert len(rated) == count and all(product is not None for product, _ in rated)
-    return count / best
+    points = _points(count, distinct)
+    cost = best_of(runs, lambda: rate_points(points, catalog, "CNY"))
+    rated = rate_points(points[:100], catalog, "CNY")
+    assert all(product is not None for product, _ in rated)
+    return cost
 
 
-def bench_cloudkitty(python: str, count: int, runs: int = 3) -> float:
-    if not Path(python).exists():
-        venv = subprocess.run(
-            [str(HERE / "setup-cloudkitty.sh")], check=True, capture_output=True, text=True
-        )
-        python = str(Path(venv.stdout.strip().splitlines()[-1]) / "bin" / "python")
-    best = float("inf")
+def cloudkitty_python(python: str) -> str:
+    if Path(python).exists():
+        return python
+    venv = subprocess.run(
+        [str(HERE / "setup-cloudkitty.sh")], check=True, capture_output=True, text=True
+    )
+    return str(Path(venv.stdout.strip().splitlines()[-1]) / "bin" / "python")
+
+
+def bench_cloudkitty(python: str, count: int, runs: int = 3) -> Cost:
+    """CloudKitty's `HashMap.process()` over `count` points: its own wall and CPU, best run."""
+    costs = []
     for _ in range(runs):
         out = subprocess.run(
             [python, str(HERE / "cloudkitty_hashmap.py"), str(count)],
@@ -195,39 +215,74 @@ def bench_cloudkitty(python: str, count: int, runs: int = 3) -> float:
             capture_output=True,
             text=True,
         )
-        best = min(best, json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
-    return count / best
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        costs.append(Cost(figures["seconds"], figures["cpu_seconds"]))
+    return min(costs, key=lambda c: c.cpu)
+
+
+def farmer_at(url: str, size: int, verdict: Verdict) -> tuple[Cost, Cost]:
+    accounts = max(size // 10, 1)
+    hourly, close = bench_farmer(url, size, accounts)
+    print(f"hourly farmer pass, {size:,} subscriptions in {accounts:,} accounts: "
+          f"{hourly.describe()} ({size / hourly.wall:,.0f} charges/s)")
+    print(f"month close, {accounts:,} accounts: {close.describe()}")
+    verdict.add_cost(f"hourly pass {size}", hourly)
+    verdict.add_cost(f"month close {accounts}", close)
+    return hourly, close
+
+
+def rating_at(size: int, python: str, verdict: Verdict) -> tuple[Cost, Cost]:
+    ours, theirs = bench_rating(size), bench_cloudkitty(python, size)
+    varied = bench_rating(size, distinct=True)
+    print(f"rating {size:,} bandwidth points, every quantity different: "
+          f"{varied.describe(1e3, 'ms')} ({size / varied.wall:,.0f} points/s)")
+    print(f"rating {size:,} points: SWS {ours.describe(1e3, 'ms')} ({size / ours.wall:,.0f} "
+          f"points/s), CloudKitty hashmap {theirs.describe(1e3, 'ms')} "
+          f"({size / theirs.wall:,.0f} points/s); "
+          f"ratio {theirs.wall / ours.wall:.1f}x wall, {theirs.cpu / ours.cpu:.1f}x CPU")
+    verdict.add_cost(f"rating {size}", ours)
+    verdict.add_cost(f"rating distinct quantities {size}", varied)
+    verdict.add_cost(f"cloudkitty rating {size}", theirs)
+    verdict.add(f"rating {size} cpu ratio to cloudkitty", theirs.cpu / ours.cpu, "x",
+                at_least=RATING_RATIO)
+    print(f"  distinct quantities against the same CloudKitty run: "
+          f"{theirs.cpu / varied.cpu:.1f}x CPU (CloudKitty multiplies every quantity anyway)")
+    verdict.add(f"rating distinct quantities {size} cpu ratio to cloudkitty",
+                theirs.cpu / varied.cpu, "x")
+    return ours, varied
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--subscriptions", type=int, default=100_000)
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--cloudkitty-python", default="/tmp/sws-cloudkitty-venv/bin/python")
     parser.add_argument("--skip-farmer", action="store_true")
+    add_options(parser, (1_000, 10_000, 100_000), "subscriptions (and rated points)")
     args = parser.parse_args()
-    if not args.skip_farmer:
-        figures = bench_farmer(args.database_url, args.subscriptions, args.accounts)
-        print(
-            f"hourly farmer pass, {args.subscriptions:,} subscriptions "
-            f"in {args.accounts:,} accounts: "
-            f"{figures['hourly_pass_s']:.1f} s "
-            f"({args.subscriptions / figures['hourly_pass_s']:,.0f} charges/s)"
-        )
-        print(f"month close, {args.accounts:,} accounts: {figures['month_close_s']:.1f} s")
-    ours = bench_rating(args.points)
-    theirs = bench_cloudkitty(args.cloudkitty_python, args.points)
-    varied = bench_rating(args.points, distinct=True)
-    print(
-        f"rating {args.points:,} bandwidth points, every quantity different: {varied:,.0f} points/s"
-    )
-    print(
-        f"rating {args.points:,} points: SWS {ours:,.0f} points/s, "
-        f"CloudKitty hashmap {theirs:,.0f} points/s, ratio {ours / theirs:.1f}x"
-    )
+    verdict, python = Verdict("billing"), cloudkitty_python(args.cloudkitty_python)
+    hourly, close, rated, varied = [], [], [], []
+    for size in args.sizes:
+        if not args.skip_farmer:
+            pass_cost, close_cost = farmer_at(args.database_url, size, verdict)
+            hourly.append((size, pass_cost))
+            close.append((max(size // 10, 1), close_cost))
+        ours, distinct = rating_at(size, python, verdict)
+        rated.append((size, ours))
+        varied.append((size, distinct))
+    print("cost per unit at each size:")
+    for name, unit, rows, goal in (
+        ("hourly pass", "charges", hourly, HOURLY_CPU_US),
+        ("month close", "accounts", close, CLOSE_CPU_US),
+        ("rating", "points", rated, None),
+        ("rating distinct quantities", "points", varied, None),
+    ):
+        if rows:
+            print(f" {name}:")
+            for size, cost in rows:
+                print(per_unit_row(size, unit, cost))
+            verdict.add_sizes(name, unit.rstrip("s"), rows, cpu_at_most_us=goal)
     sys.stdout.flush()
+    verdict.emit(args.json)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
 """SWS filter benchmark (root; everything inside network namespaces it creates and deletes).
 
     sudo .venv/bin/python bench/netfilter.py [--rounds 7] [--seconds 2] [--procs 2]
+        [--sizes 1k,10k,50k] [--json]
 
 Prints, for the nftables target and, as the peer figure from the same run, the linear
-iptables-nft fallback:
-- the time to compile and to apply 10,000 and 50,000 allow entries (whole-table transaction);
-- the time of one incremental change (one set element added, then deleted), both through the
+iptables-nft fallback, wall time and CPU (this process's, and the `nft` / `iptables-restore`
+children's, whose system time includes the kernel's work on their transactions):
+- the time to compile and to apply the allow entries at each size of --sizes (whole-table
+  transaction; default 1k, 10k and 50k entries), and the cost per entry at each size;
+- at the middle size (10k by default): the time of one incremental change (one set element
+  added, then deleted), both through the
   `nft` command (`ip netns exec ... nft -f`, what the agent did before) and through
   libnftables in the agent's process (what `sws-agent netfilter` does now);
 - new TCP connections per second from the "vm" namespace through "compute" to an intranet
   server, unfiltered and with 10,000 entries loaded (the allowed entry sorts last, so the
   linear chain walks all of them). The load is `bench/netfilter_load.c` (built with `cc`):
-  several client processes, connect + RST close in a tight loop, against a C accept loop.
+  several client processes, connect + RST close in a tight loop, against a C accept loop
+  (its CPU per connection is the clients' only).
   Rounds interleave unfiltered / nft / iptables; the figures are medians over rounds, and the
   ratio is the median of each round's ratio to that round's unfiltered rate.
 Goals: <= 0.15 s for 10k entries, <= 10 ms per incremental change, >= 95 % of unfiltered conn/s.
@@ -25,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tests.integration.netfilter.topology import Topology, sh  # noqa: E402
 
+from _measure import Cost, Verdict, add_options, measured, per_unit_row  # noqa: E402
 from sws.netfilter import iptables, nftables  # noqa: E402
 from sws.netfilter.compiler import SPEC_BY_NAME, Ruleset, compile_ruleset, diff  # noqa: E402
 from sws.netfilter.model import AllowRule, Instance, InternalNetwork, Policy  # noqa: E402
@@ -46,6 +51,7 @@ TARGET_IP, TARGET_PORT = "10.251.255.250", 7070
 BULK_BASE = (10 << 24) | (251 << 16) | (128 << 8)  # 10.251.128.0/17
 
 LOAD_C = Path(__file__).with_name("netfilter_load.c")
+APPLY_10K_GOAL_S = 0.15
 
 
 def build_load(workdir: Path) -> Path:
@@ -75,12 +81,12 @@ def _ip(value: int) -> str:
     return ".".join(str((value >> s) & 255) for s in (24, 16, 8, 0))
 
 
-def timed(args: list[str], script: str) -> float:
+def timed(args: list[str], script: str) -> Cost:
     with tempfile.NamedTemporaryFile("w", suffix=".rules", delete=False) as handle:
         handle.write(script)
-    start = time.perf_counter()
-    sh(*args, handle.name)
-    return time.perf_counter() - start
+    with measured() as cost:
+        sh(*args, handle.name)
+    return cost
 
 
 # A compute node always tracks connections (Neutron's security groups need conntrack), so
@@ -100,19 +106,20 @@ def clear(topo: Topology) -> None:
         topo.inside("compute", "iptables", "-X", chain, check=False)
 
 
-def apply_nft(topo: Topology, ruleset: Ruleset) -> float:
+def apply_nft(topo: Topology, ruleset: Ruleset) -> Cost:
     return timed(["ip", "netns", "exec", topo.compute, "nft", "-f"], nftables.render(ruleset))
 
 
-def apply_iptables(topo: Topology, ruleset: Ruleset) -> float:
-    seconds = timed(["ip", "netns", "exec", topo.compute, "iptables-restore", "--noflush"],
+def apply_iptables(topo: Topology, ruleset: Ruleset) -> Cost:
+    cost = timed(["ip", "netns", "exec", topo.compute, "iptables-restore", "--noflush"],
                     iptables.render(ruleset, 4))
     topo.inside("compute", "iptables", "-I", "FORWARD", "1", *iptables.JUMP)
-    return seconds
+    return cost
 
 
-def incremental(topo: Topology, ruleset: Ruleset, rounds: int = 20) -> dict[str, float]:
-    """Median ms of one change (add one element / delete it), by each way of sending it."""
+def incremental(topo: Topology, ruleset: Ruleset, rounds: int = 20) -> dict[str, Cost]:
+    """One change (add one element / delete it) by each way of sending it: median wall, mean
+    CPU (the `nft` command's is its child process's)."""
     extra = compile_ruleset(
         Policy(bulk_policy(2).internal, (AllowRule("x", "all", "10.251.1.99/32", "tcp", 1, 1),)),
         [VM], host="bench", now=NOW,
@@ -125,32 +132,41 @@ def incremental(topo: Topology, ruleset: Ruleset, rounds: int = 20) -> dict[str,
         diff({n: set(plus.elements(n)) for n in SPEC_BY_NAME}, ruleset))
     lib = LibNft(topo.compute)
     cli = ["ip", "netns", "exec", topo.compute, "nft", "-f", "-"]
-    times: dict[str, list[float]] = {"nft command": [], "libnftables": [], "agent round": []}
+    costs: dict[str, list[Cost]] = {"nft command": [], "libnftables": [], "agent round": []}
     for _ in range(rounds):
         for script in (there, back):  # the CLI way: one `nft` process per change
-            start = time.perf_counter()
-            subprocess.run(cli, input=script, text=True, check=True)
-            times["nft command"].append(time.perf_counter() - start)
+            with measured() as cost:
+                subprocess.run(cli, input=script, text=True, check=True)
+            costs["nft command"].append(cost)
         for script in (there, back):  # the agent's way: one libnftables context, kept
-            start = time.perf_counter()
-            ok, _, err = lib.run(script)
-            times["libnftables"].append(time.perf_counter() - start)
+            with measured() as cost:
+                ok, _, err = lib.run(script)
+            costs["libnftables"].append(cost)
             assert ok, err
     target = NftTarget(shell=Shell(netns=topo.compute), nft=lib)
     for _ in range(max(3, rounds // 4)):
         for want in (plus, ruleset):
-            start = time.perf_counter()
-            report = enforce(target, target.shell, want)
-            times["agent round"].append(time.perf_counter() - start)
+            with measured() as cost:
+                report = enforce(target, target.shell, want)
+            costs["agent round"].append(cost)
             assert report["mode"] == "delta" and report["in_sync"], report
     lib.close()
-    return {name: statistics.median(values) * 1000 for name, values in times.items()}
+    return {name: typical(values) for name, values in costs.items()}
 
 
-def conn_rate(topo: Topology, load: Path, seconds: float, procs: int) -> float:
-    done = topo.inside("vm", str(load), "connect", TARGET_IP, str(TARGET_PORT), str(procs),
-                       str(seconds))
-    return float(done.stdout.split()[0])
+def typical(costs: list[Cost]) -> Cost:
+    """The median wall time with the mean CPU of the same runs."""
+    return Cost(statistics.median(c.wall for c in costs),
+                statistics.fmean(c.cpu for c in costs))
+
+
+def conn_rate(topo: Topology, load: Path, seconds: float, procs: int) -> tuple[float, Cost]:
+    """New connections per second, and the clients' cost per connection."""
+    with measured() as cost:
+        done = topo.inside("vm", str(load), "connect", TARGET_IP, str(TARGET_PORT), str(procs),
+                           str(seconds))
+    rate = float(done.stdout.split()[0])
+    return rate, cost.per(max(rate * seconds, 1.0))
 
 
 def prepare(topo: Topology, load: Path, workers: int) -> None:
@@ -170,56 +186,93 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=2.0, help="per conn/s measurement")
     parser.add_argument("--procs", type=int, default=2, help="client processes (and servers)")
+    add_options(parser, (1_000, 10_000, 50_000), "allow entries")
     args = parser.parse_args()
-    subprocess.run([str(ROOT / "scripts" / "install-netfilter-tools")], check=True)
-    topo = Topology()
+    subprocess.run([str(ROOT / "scripts" / "install-netfilter-tools")], check=True,
+                   stdout=sys.stderr)
+    topo, verdict = Topology(), Verdict("netfilter")
     with tempfile.TemporaryDirectory() as workdir:
         load = build_load(Path(workdir))
         try:
             prepare(topo, load, args.procs)
-            run(topo, load, args)
+            run(topo, load, args, verdict)
         finally:
             topo.close()
+    verdict.emit(args.json)
 
 
-def run(topo: Topology, load: Path, args: argparse.Namespace) -> None:
-    rounds = args.rounds
+def bulk(topo: Topology, sizes: tuple[int, ...], rounds: int,
+         verdict: Verdict) -> dict[int, Ruleset]:
+    """Compile and apply (nft, then the linear iptables peer) at each size; per entry."""
     sets: dict[int, Ruleset] = {}
-    for entries in (10_000, 50_000):
-        start = time.perf_counter()
-        sets[entries] = compile_ruleset(bulk_policy(entries), [VM], host="bench", now=NOW)
-        print(f"compile {entries:>6} entries: {time.perf_counter() - start:.3f} s "
-              f"({sets[entries].size()} set elements)")
-    for entries, ruleset in sets.items():
-        nft = statistics.median(apply_nft(topo, ruleset) for _ in range(rounds))
+    rows: dict[str, list[tuple[int, Cost]]] = {"compile": [], "nft apply": [],
+                                               "iptables apply": []}
+    for entries in sizes:
+        with measured() as compiled:
+            sets[entries] = compile_ruleset(bulk_policy(entries), [VM], host="bench", now=NOW)
+        nft = typical([apply_nft(topo, sets[entries]) for _ in range(rounds)])
         clear(topo)
-        ipt = statistics.median(_ipt_once(topo, ruleset) for _ in range(rounds))
+        ipt = typical([_ipt_once(topo, sets[entries]) for _ in range(rounds)])
         clear(topo)
-        print(f"apply {entries:>6} entries: nft {nft:.3f} s | linear iptables-nft {ipt:.3f} s")
-    apply_nft(topo, sets[10_000])
-    for way, ms in incremental(topo, sets[10_000]).items():
-        print(f"incremental change (one element), {way}: {ms:.2f} ms")
-    rates: dict[str, list[float]] = {"unfiltered": [], "nft 10k": [], "iptables 10k": []}
+        print(f"{entries:>6} entries ({sets[entries].size()} set elements): "
+              f"compile {compiled.describe()}; apply: nft {nft.describe()} | "
+              f"linear iptables-nft {ipt.describe()}")
+        for name, cost in (("compile", compiled), ("nft apply", nft), ("iptables apply", ipt)):
+            rows[name].append((entries, cost))
+            verdict.add_cost(f"{name} {entries}", cost)
+        if entries == 10_000:
+            verdict.add("nft apply 10000 wall", nft.wall, "s", at_most=APPLY_10K_GOAL_S)
+    print("cost per entry at each size:")
+    for name, sized in rows.items():
+        print(f" {name}:")
+        for entries, cost in sized:
+            print(per_unit_row(entries, "entries", cost, "entry"))
+        verdict.add_sizes(name, "entry", sized)
+    return sets
+
+
+def run(topo: Topology, load: Path, args: argparse.Namespace, verdict: Verdict) -> None:
+    rounds = args.rounds
+    sets = bulk(topo, args.sizes, rounds, verdict)
+    middle = args.sizes[len(args.sizes) // 2]
+    apply_nft(topo, sets[middle])
+    for way, cost in incremental(topo, sets[middle]).items():
+        print(f"incremental change (one element, {middle:,} entries loaded), {way}: "
+              f"{cost.describe(1e3, 'ms')}")
+        verdict.add_cost(f"incremental change {middle} {way}", cost, micro=True)
+        if way == "libnftables":
+            verdict.add(f"incremental change {middle} libnftables wall", cost.wall * 1e3, "ms",
+                        at_most=10.0)
+    rates: dict[str, list[float]] = {"unfiltered": [], f"nft {middle}": [],
+                                     f"iptables {middle}": []}
+    per_conn: dict[str, list[Cost]] = {name: [] for name in rates}
     conn_rate(topo, load, 1.0, args.procs)  # warm up: ARP, caches, CPU frequency
     for _ in range(rounds):
-        clear(topo)
-        rates["unfiltered"].append(conn_rate(topo, load, args.seconds, args.procs))
-        apply_nft(topo, sets[10_000])
-        rates["nft 10k"].append(conn_rate(topo, load, args.seconds, args.procs))
-        clear(topo)
-        apply_iptables(topo, sets[10_000])
-        rates["iptables 10k"].append(conn_rate(topo, load, args.seconds, args.procs))
+        for name in rates:
+            clear(topo)
+            if name.startswith("nft"):
+                apply_nft(topo, sets[middle])
+            elif name.startswith("iptables"):
+                apply_iptables(topo, sets[middle])
+            rate, cost = conn_rate(topo, load, args.seconds, args.procs)
+            rates[name].append(rate)
+            per_conn[name].append(cost)
     print("rounds (conn/s): " + "; ".join(
         f"{name} " + " ".join(f"{v:.0f}" for v in values) for name, values in rates.items()))
     base = rates["unfiltered"]
     for name, values in rates.items():
         ratio = statistics.median(v / b for v, b in zip(values, base, strict=True))
-        print(f"new TCP connections/s, {name:>12}: median {statistics.median(values):7.0f} "
+        cpu = typical(per_conn[name]).cpu * 1e6
+        print(f"new TCP connections/s, {name:>14}: median {statistics.median(values):7.0f} "
               f"(min {min(values):.0f}, max {max(values):.0f}; {ratio:.1%} of unfiltered, "
-              "median of per-round ratios)")
+              f"median of per-round ratios; clients' CPU {cpu:.1f} µs per connection)")
+        verdict.add(f"conn/s {name}", statistics.median(values), "conn/s")
+        verdict.add(f"conn cpu {name}", cpu, "µs")
+        verdict.add(f"conn/s {name} share of unfiltered", ratio, "ratio",
+                    at_least=0.95 if name.startswith("nft") else None)
 
 
-def _ipt_once(topo: Topology, ruleset: Ruleset) -> float:
+def _ipt_once(topo: Topology, ruleset: Ruleset) -> Cost:
     clear(topo)
     return apply_iptables(topo, ruleset)
 

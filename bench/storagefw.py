@@ -22,8 +22,13 @@ pass-through time (the fake app alone). Two placements, both measured in every r
 - Swift ratelimit: `container_ratelimit_0` (so every object PUT is counted) with a real memcached;
 - match only: the CIDR check alone, as a linear `ipaddress` scan and as the compiled bisect.
 
+Each figure is wall time and CPU per request: this process's, Redis's and memcached's (read
+from `/proc/<pid>/stat` of the servers, both on this machine), best of the rounds by total CPU.
+The whole run is repeated at each size of --sizes: requests per round for the local variants
+(default 1k, 10k and 100k; a quarter of that, at least 1,000, for the networked ones).
+
 Run with the Swift extra installed (`make test` does) and Redis up (scripts/services ensure):
-    .venv/bin/python bench/storagefw.py [-n 20000] [--rounds 5]
+    .venv/bin/python bench/storagefw.py [--sizes 1k,10k,100k] [--rounds 5] [--json]
 A private memcached is started on 127.0.0.1:21299 for the run and stopped by its PID.
 """
 
@@ -50,6 +55,7 @@ from swift.proxy.controllers.base import (
     headers_to_container_info,
 )
 
+from _measure import Cost, Verdict, Watched, add_options, best_of, measured
 from sws_swift.middleware import StorageFirewall
 from sws_swift.resp import Redis
 from sws_swift.rules import FirewallRules, Limit, compile_rules, parse_ip, to_sysmeta_headers
@@ -119,9 +125,8 @@ def request_factory(
     return make
 
 
-def run(app: Any, make: Callable[[], Request], n: int) -> float:
-    """Mean microseconds per request, including building the request."""
-    started = time.perf_counter()
+def run(app: Any, make: Callable[[], Request], n: int) -> None:
+    """Send `n` requests through `app`, each built afresh."""
     for _ in range(n):
         _status, _, app_iter = make().call_application(app)
         for _chunk in app_iter:
@@ -129,11 +134,6 @@ def run(app: Any, make: Callable[[], Request], n: int) -> float:
         close = getattr(app_iter, "close", None)
         if close:
             close()
-    return (time.perf_counter() - started) / n * 1e6
-
-
-def best_of(rounds: int, fn: Callable[[], float]) -> float:
-    return min(fn() for _ in range(rounds))
 
 
 def start_memcached() -> subprocess.Popen[bytes]:
@@ -154,18 +154,18 @@ def start_memcached() -> subprocess.Popen[bytes]:
 
 
 def match_only(rules: FirewallRules, n: int) -> tuple[float, float]:
+    """µs of CPU per check: a linear `ipaddress` scan, and the compiled bisect."""
     networks = [ipaddress.ip_network(c) for c in rules.allow + rules.deny]
     compiled = compile_rules(rules)
-    started = time.perf_counter()
-    for _ in range(n):
-        address = ipaddress.ip_address(CLIENT)
-        any(address in net for net in networks if net.version == address.version)
-    scan = (time.perf_counter() - started) / n * 1e6
-    started = time.perf_counter()
-    for _ in range(n):
-        parsed = parse_ip(CLIENT)
-        _ = parsed in compiled.allow or parsed in compiled.deny
-    return scan, (time.perf_counter() - started) / n * 1e6
+    with measured() as scan:
+        for _ in range(n):
+            address = ipaddress.ip_address(CLIENT)
+            any(address in net for net in networks if net.version == address.version)
+    with measured() as bisect:
+        for _ in range(n):
+            parsed = parse_ip(CLIENT)
+            _ = parsed in compiled.allow or parsed in compiled.deny
+    return scan.cpu / n * 1e6, bisect.cpu / n * 1e6
 
 
 def sysmeta_of(rules: FirewallRules) -> dict[str, str]:
@@ -173,9 +173,10 @@ def sysmeta_of(rules: FirewallRules) -> dict[str, str]:
 
 
 def measure(
-    app: Any, memcache: MemcacheRing, rules: FirewallRules, *, cached: bool, n: int, rounds: int
-) -> tuple[float, dict[str, float]]:
-    """Pass-through µs/request and each variant's µs/request, in front of `app`."""
+    app: Any, memcache: MemcacheRing, rules: FirewallRules, *, cached: bool, n: int, rounds: int,
+    servers: tuple[Watched, ...],
+) -> tuple[Cost, dict[str, Cost]]:
+    """Pass-through and each variant, per request, in front of `app`."""
     n_net = max(n // 4, 1000)
     make = request_factory(sysmeta_of(rules), memcache, cached=cached)
     request_limits = tuple(limit for limit in rules.limits if limit.kind == "requests")
@@ -193,76 +194,123 @@ def measure(
         run(warm, make, 100)
     if shared.stats["backend_unavailable"]:
         raise SystemExit("Redis at 127.0.0.1:6379 does not answer (scripts/services ensure)")
-    base = best_of(rounds, lambda: run(app, make, n))
-    return base, {
-        "sws_swift, local counters": best_of(rounds, lambda: run(local, make, n)),
-        "sws_swift, Redis counters": best_of(rounds, lambda: run(shared, make, n_net)),
-        "sws_swift, Redis, request limits only": best_of(
-            rounds, lambda: run(shared, make_requests_only, n_net)
-        ),
-        "Swift ratelimit, memcached": best_of(rounds, lambda: run(ratelimit, make, n_net)),
+
+    def per_request(variant: Any, factory: Callable[[], Request], count: int) -> Cost:
+        return best_of(rounds, lambda: run(variant, factory, count), *servers).per(count)
+
+    return per_request(app, make, n), {
+        "sws_swift, local counters": per_request(local, make, n),
+        "sws_swift, Redis counters": per_request(shared, make, n_net),
+        "sws_swift, Redis, request limits only": per_request(shared, make_requests_only, n_net),
+        "Swift ratelimit, memcached": per_request(ratelimit, make, n_net),
     }
 
 
-def redis_round_trip(n: int, rounds: int) -> float:
-    """µs for one PING through the firewall's Redis client: the floor of a shared counter."""
+def redis_round_trip(n: int, rounds: int, redis: Watched) -> Cost:
+    """One PING through the firewall's Redis client: the floor of a shared counter."""
     client = Redis(timeout=1)
 
-    def ping() -> float:
-        started = time.perf_counter()
+    def pings() -> None:
         for _ in range(n):
             client.call("PING")
-        return (time.perf_counter() - started) / n * 1e6
 
-    return best_of(rounds, ping)
+    return best_of(rounds, pings, redis).per(n)
 
 
-def report(title: str, base: float, figures: dict[str, float]) -> float:
-    """Print one placement's table and ratios; returns ratelimit's added µs."""
-    added = {name: us - base for name, us in figures.items()}
-    rl = added["Swift ratelimit, memcached"]
+def added(base: Cost, cost: Cost) -> Cost:
+    """What a variant adds to the pass-through, per request."""
+    others = {name: cost.others.get(name, 0.0) - base.others.get(name, 0.0)
+              for name in cost.others}
+    return Cost(cost.wall - base.wall, cost.cpu - base.cpu, others)
+
+
+def report(title: str, base: Cost, figures: dict[str, Cost], verdict: Verdict) -> Cost:
+    """Print one placement's table and ratios; returns ratelimit's added cost."""
+    extra = {name: added(base, cost) for name, cost in figures.items()}
+    rl = extra["Swift ratelimit, memcached"]
     print(f"\n{title}")
-    print(f"{'variant':40} {'µs/request':>11} {'added µs':>9}")
-    print(f"{'pass-through (fake app)':40} {base:11.1f} {0:9.1f}")
-    for name, us in figures.items():
-        print(f"{name:40} {us:11.1f} {added[name]:9.1f}")
-    print(f"local counters added: {added['sws_swift, local counters']:.1f} µs (goal <= 5)")
-    ratio = added["sws_swift, Redis counters"] / rl
-    print(f"Redis counters added / ratelimit added: {ratio:.2f}x (goal <= 0.3x)")
-    ratio = added["sws_swift, Redis, request limits only"] / rl
-    print(f"Redis, request limits only / ratelimit added: {ratio:.2f}x")
+    print(f"{'variant':40} {'µs/request, wall':>17} {'added':>7} {'CPU':>6} {'added':>7}"
+          "   (CPU: this process + Redis + memcached)")
+    print(f"{'pass-through (fake app)':40} {base.wall * 1e6:17.1f} {0:7.1f} "
+          f"{base.total_cpu * 1e6:6.1f} {0:7.1f}")
+    for name, cost in figures.items():
+        print(f"{name:40} {cost.wall * 1e6:17.1f} {extra[name].wall * 1e6:7.1f} "
+              f"{cost.total_cpu * 1e6:6.1f} {extra[name].total_cpu * 1e6:7.1f}")
+        verdict.add_cost(f"{title} {name} added", extra[name], micro=True)
+    local = extra["sws_swift, local counters"]
+    print(f"local counters added: {local.wall * 1e6:.1f} µs wall, "
+          f"{local.total_cpu * 1e6:.1f} µs CPU (goal <= 5 µs, on CPU)")
+    verdict.add(f"{title} local counters added total cpu", local.total_cpu * 1e6, "µs",
+                at_most=5.0)
+    for name in ("sws_swift, Redis counters", "sws_swift, Redis, request limits only"):
+        wall, cpu = extra[name].wall / rl.wall, extra[name].total_cpu / rl.total_cpu
+        print(f"{name} / ratelimit, added: {wall:.2f}x wall, {cpu:.2f}x CPU"
+              + (" (issue 9's goal <= 0.3x)" if name.endswith("counters") else ""))
+        verdict.add(f"{title} {name} / ratelimit added, wall", wall, "x")
+        verdict.add(f"{title} {name} / ratelimit added, total cpu", cpu, "x",
+                    at_most=0.3 if name.endswith("counters") else None)
     return rl
+
+
+def at_size(n: int, rounds: int, memcache: MemcacheRing, servers: tuple[Watched, ...],
+            verdict: Verdict) -> Cost:
+    """Both placements with `n` requests per round; returns the cost of the local counters."""
+    rules = the_rules()
+    cached = measure(fake_swift, memcache, rules, cached=True, n=n, rounds=rounds,
+                     servers=servers)
+    from_memcache = measure(fake_proxy, memcache, rules, cached=False, n=n, rounds=rounds,
+                            servers=servers)
+    ping = redis_round_trip(max(n // 4, 1000), rounds, servers[0])
+    scan, bisect = min((match_only(rules, n) for _ in range(rounds)), key=lambda x: x[1])
+    print(f"\n=== {n:,} requests per round (network variants {max(n // 4, 1000):,}); "
+          f"rules: {len(rules.allow)} whitelist + {len(rules.deny)} blacklist CIDRs, 4 limits")
+    rl = report(f"{n} info cached", *cached, verdict)
+    report(f"{n} info from memcache", *from_memcache, verdict)
+    print(f"\none Redis round trip (PING through sws_swift.resp): {ping.describe(1e6, 'µs')}")
+    # A shared counter costs at least one round trip, so this ratio is the best it can reach.
+    floor_wall, floor_cpu = ping.wall / rl.wall, ping.total_cpu / rl.total_cpu
+    print(f"floor, one round trip / ratelimit added (info cached): {floor_wall:.2f}x wall, "
+          f"{floor_cpu:.2f}x CPU")
+    print(f"match only, CPU per check: ipaddress linear scan of 200 CIDRs {scan:6.2f} µs, "
+          f"compiled bisect (parse + 2 lookups) {bisect:6.2f} µs")
+    verdict.add_cost(f"{n} redis round trip", ping, micro=True)
+    verdict.add(f"{n} floor, round trip / ratelimit added, total cpu", floor_cpu, "x")
+    verdict.add(f"{n} match only cpu, linear scan", scan, "µs")
+    verdict.add(f"{n} match only cpu, compiled bisect", bisect, "µs")
+    return cached[1]["sws_swift, local counters"]
+
+
+def redis_server() -> Watched:
+    redis = Watched("Redis")
+    info = Redis(timeout=1).call("INFO", "server")
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    redis.add(int(text.split("process_id:", 1)[1].split()[0]))
+    return redis
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=20000, help="requests per round (local variants)")
     parser.add_argument("--rounds", type=int, default=5)
+    add_options(parser, (1_000, 10_000, 100_000), "requests per round")
     args = parser.parse_args()
-    n, rounds = args.n, args.rounds
-
+    verdict, rows = Verdict("storagefw"), []
     memcached = start_memcached()
     try:
         logger = get_logger({}, log_route="bench")
         memcache = MemcacheRing([f"127.0.0.1:{MEMCACHED_PORT}"], logger=logger)
-        rules = the_rules()
-        cached = measure(fake_swift, memcache, rules, cached=True, n=n, rounds=rounds)
-        from_memcache = measure(fake_proxy, memcache, rules, cached=False, n=n, rounds=rounds)
-        ping = redis_round_trip(max(n // 4, 1000), rounds)
-        scan, bisect = min((match_only(rules, n) for _ in range(rounds)), key=lambda x: x[1])
+        cache_server = Watched("memcached")
+        cache_server.add(memcached.pid)
+        servers = (redis_server(), cache_server)
+        for n in args.sizes:
+            rows.append((n, at_size(n, args.rounds, memcache, servers, verdict)))
     finally:
         memcached.terminate()
         memcached.wait()
-
-    print(f"rules: {len(rules.allow)} whitelist + {len(rules.deny)} blacklist CIDRs, 4 limits")
-    rl = report("info cached (in the request's infocache)", *cached)
-    report("info from memcache (the middleware is the first to ask)", *from_memcache)
-    print(f"\none Redis round trip (PING through sws_swift.resp): {ping:6.1f} µs")
-    # A shared counter costs at least one round trip, so this ratio is the best it can reach.
-    print(f"floor, one round trip / ratelimit added (info cached): {ping / rl:.2f}x")
-    print(f"match only, ipaddress linear scan of 200 CIDRs: {scan:6.2f} µs")
-    print(f"match only, compiled bisect (parse + 2 lookups): {bisect:6.2f} µs")
-    print(f"(best of {rounds} rounds; n={n}, network variants n={max(n // 4, 1000)})")
+    print(f"\n(best of {args.rounds} rounds by total CPU)")
+    print("sws_swift with local counters, cost per request at each size (info cached):")
+    for n, cost in rows:
+        print(f"  {n:>10,} requests per round: {cost.describe(1e6, 'µs')}")
+    verdict.emit(args.json)
 
 
 if __name__ == "__main__":
