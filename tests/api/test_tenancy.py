@@ -70,6 +70,7 @@ UNSCOPED = [
     "/v1/billing/account", "/v1/billing/bills", "/v1/billing/prices",
     "/v1/loadbalancers",
     "/v1/storage/containers",
+    "/v1/payments",
 ]
 # Tenant routes that take a month, not an id: each shows the caller's own bill for it.
 PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
@@ -78,6 +79,7 @@ SCRAPERS = ["/metrics"]
 OPEN = {
     "/v1/auth/tokens", "/v1/openapi.json", "/v1/docs", "/healthz", "/readyz",
     "/v1/flavors/{flavor_id}",
+    "/v1/payments/callbacks/{provider}",  # a provider's signature decides, not a token
 }
 
 

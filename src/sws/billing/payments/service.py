@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sws.billing import repository as billing_repo
 from sws.billing import service as billing
+from sws.billing import standing
 from sws.billing.ledger import Books, Posting
 from sws.billing.payments import repository as repo
 from sws.billing.payments.model import (
@@ -33,6 +34,7 @@ from sws.billing.payments.model import (
 )
 from sws.clock import Clock
 from sws.db.engine import Database
+from sws.drivers.base import CloudDriver
 from sws.errors import Conflict, Invalid, NotFound, SWSError
 from sws.money import check_currency
 
@@ -237,6 +239,15 @@ def _credit(conn: Connection, checkout: Checkout, now: datetime) -> None:
     billing.write_books(conn, books)
     billing_repo.audit(conn, [billing.audit_row(checkout.tenant_id, now, "payment",
                                                 checkout.amount)])
+
+
+def resume_if_credited(
+    applied: Applied | None, *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver]
+) -> None:
+    """After a credit, review the account as after an admin top-up: what billing stopped for
+    lack of funds starts again (the farmer would on its next pass; the payer should not wait)."""
+    if applied is not None and applied.credited:
+        standing.review_account(db=db, clock=clock, drivers=drivers, account_id=applied.tenant_id)
 
 
 # --- Janitor ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sws.billing import standing
 from sws.billing.payments import service as payments
 from sws.billing.payments.model import Checkout, CheckoutSpec
 from sws.billing.payments.service import PaymentSetup
@@ -103,7 +102,6 @@ def _apply(services: Container, provider: str, body: bytes, headers: dict[str, s
         db=services.db, clock=services.clock, setup=setup_of(services), provider=provider,
         body=body, headers=headers,
     )
-    if applied is not None and applied.credited:  # as an admin top-up: resume what was stopped
-        standing.review_account(db=services.db, clock=services.clock,
-                                drivers=services.drivers(), account_id=applied.tenant_id)
+    payments.resume_if_credited(applied, db=services.db, clock=services.clock,
+                                drivers=services.drivers())
     return "ignored" if applied is None else ("duplicate" if applied.duplicate else "applied")

@@ -49,6 +49,8 @@ TENANT_MENU = (
     MenuSection(N_("Billing"), (
         MenuItem(N_("Account"), "/console/billing/account"),
         MenuItem(N_("Bills"), "/console/billing/bills"),
+        MenuItem(N_("Recharge"), "/console/payments/recharge"),
+        MenuItem(N_("Payment history"), "/console/payments"),
     )),
 )
 

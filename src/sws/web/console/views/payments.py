@@ -1,0 +1,104 @@
+"""Recharge pages of the tenant console: the recharge form (presets, provider choice), the
+payment history, and the embedded test provider's checkout page with its Pay and Fail buttons.
+
+Everything goes through `sws.billing.payments.service`, the same calls as /v1/payments; the
+test provider's buttons send a signed callback down the same path a real provider's takes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response
+
+from sws.billing import service as billing
+from sws.billing.payments import service as payments
+from sws.billing.payments.model import FAILED, SUCCEEDED, TEST_PROVIDER, CheckoutSpec
+from sws.billing.payments.testprovider import TestProvider
+from sws.errors import Invalid, NotFound, SWSError
+from sws.money import Money, parse_amount
+from sws.web.api.payments import setup_of
+from sws.web.console.context import Session, Tenant, TenantPost
+from sws.web.console.i18n import N_
+from sws.web.console.render import page, redirect
+from sws.web.console.routing import ConsoleRoute
+
+router = APIRouter(prefix="/console/payments", route_class=ConsoleRoute,
+                   include_in_schema=False)
+Text = Annotated[str, Form(max_length=255)]
+PRESETS = (Decimal(50), Decimal(100), Decimal(200), Decimal(500), Decimal(1000))
+PROVIDERS = {TEST_PROVIDER: N_("Test provider (no real money)"), "stripe": N_("Stripe")}
+STATES = {"pending": N_("Pending"), "succeeded": N_("Succeeded"), "failed": N_("Failed"),
+          "expired": N_("Expired"), "refunded": N_("Refunded")}
+HISTORY = "/console/payments"
+RECHARGE = "/console/payments/recharge"
+
+
+@router.get("")
+def history(s: Tenant) -> Response:
+    found = payments.list_payments(db=s.container.db, tenant_id=s.tenant_id)
+    return page(s, "payments/history.html", payments=found, states=STATES, providers=PROVIDERS)
+
+
+@router.get("/recharge")
+def recharge(s: Tenant) -> Response:
+    account = billing.get_account(db=s.container.db, clock=s.container.clock,
+                                  tenant_id=s.tenant_id)
+    offered = setup_of(s.container).offered(s.container.default_region)
+    presets = [Money(p, account.currency) for p in PRESETS]
+    return page(s, "payments/recharge.html", account=account, presets=presets,
+                offered=offered, providers=PROVIDERS, key=secrets.token_hex(16))
+
+
+@router.post("/recharge")
+def start(s: TenantPost, amount: Text = "", custom: Text = "", provider: Text = "",
+          idempotency_key: Text = "") -> Response:
+    """Open the checkout and send the payer to the provider (a double submit: the same one)."""
+    try:
+        checkout = payments.create_checkout(
+            db=s.container.db, clock=s.container.clock, setup=setup_of(s.container),
+            spec=_spec(s, custom or amount, provider, idempotency_key),
+            return_url=f"{s.request.base_url}console/payments",
+        )
+    except SWSError as error:
+        return redirect(s, RECHARGE, [("error", error.detail)])
+    return redirect(s, checkout.redirect_url or HISTORY)
+
+
+def _spec(s: Session, amount: str, provider: str, key: str) -> CheckoutSpec:
+    currency = billing.account_currency(db=s.container.db, tenant_id=s.tenant_id)
+    if not amount.strip():
+        raise Invalid(s.gettext("Choose or enter an amount."), field="amount")
+    value = parse_amount(amount.strip().replace(",", ""))
+    return CheckoutSpec(tenant_id=s.tenant_id, provider=provider, amount=Money(value, currency),
+                        idempotency_key=key, region=s.container.default_region)
+
+
+@router.get("/test-provider/{payment_id}")
+def test_checkout(s: Tenant, payment_id: str) -> Response:
+    checkout = payments.get_payment(db=s.container.db, tenant_id=s.tenant_id,
+                                    payment_id=payment_id)
+    if checkout.provider != TEST_PROVIDER:
+        raise NotFound(s.gettext("There is no such page."))
+    return page(s, "payments/test_provider.html", checkout=checkout, states=STATES)
+
+
+@router.post("/test-provider/{payment_id}")
+def test_press(s: TenantPost, payment_id: str, outcome: Text = "") -> Response:
+    """The Pay or Fail button: the test provider signs its callback and SWS verifies it."""
+    checkout = payments.get_payment(db=s.container.db, tenant_id=s.tenant_id,
+                                    payment_id=payment_id)
+    provider = setup_of(s.container).provider(TEST_PROVIDER)
+    if not isinstance(provider, TestProvider) or outcome not in (SUCCEEDED, FAILED):
+        raise NotFound(s.gettext("There is no such page."))
+    body, headers = provider.callback(checkout, outcome, at=s.container.clock.now())
+    applied = payments.handle_callback(db=s.container.db, clock=s.container.clock,
+                                       setup=setup_of(s.container), provider=TEST_PROVIDER,
+                                       body=body, headers=headers)
+    payments.resume_if_credited(applied, db=s.container.db, clock=s.container.clock,
+                                drivers=s.container.drivers())
+    done = (s.gettext("Payment received: %(amount)s.", amount=str(checkout.amount))
+            if outcome == SUCCEEDED else s.gettext("The payment failed; nothing was charged."))
+    return redirect(s, HISTORY, [("ok" if outcome == SUCCEEDED else "error", done)])
