@@ -115,6 +115,15 @@ def test_a_coupon_expiry_outside_the_bounds_is_422(cloud: Cloud, moment: str) ->
     assert _problem(refused)["field"] == "expires_at"
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_a_price_starting_outside_the_bounds_is_422(cloud: Cloud, moment: str) -> None:
+    price = {"item": "instance", "item_type": "m1.tiny", "payment_type": "per_started_hour",
+             "price": "0.1", "currency": "CNY", "valid_from": moment}
+    refused = cloud.client.post("/v1/admin/billing/catalog", json=price, headers=cloud.admin)
+    assert _problem(refused)["field"] == "valid_from"
+    assert cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json() == []
+
+
 # ---- object storage ---------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sws.clock import check_moment
 from sws.errors import Invalid
 from sws.money import Money, check_currency
 
@@ -147,6 +148,7 @@ def make_product(
     """Validate one catalog line; every error names its field."""
     check_item(item, item_type)
     check_currency(currency)
+    valid_from = check_moment(valid_from, field="valid_from")
     if payment_type not in PAYMENT_TYPES:
         raise Invalid(f"unknown payment type {payment_type!r}", field="payment_type")
     if (payment_type == PER_UNIT) != (item in USAGE_TYPES):
