@@ -75,11 +75,23 @@ class StripeSettings(BaseModel):
     tolerance_seconds: int = Field(default=300, ge=1, le=3600)
 
 
+class AlipaySettings(BaseModel):
+    """An Alipay merchant (docs/payments.md): the app, SWS's RSA key, Alipay's public key."""
+
+    model_config = ConfigDict(extra="forbid")
+    app_id: str = Field(min_length=1, max_length=64)
+    private_key_file: Path  # PEM, the merchant's RSA private key (RSA2 signs the redirects)
+    alipay_public_key_file: Path  # PEM, Alipay's public key (verifies the notifies)
+    notify_url: str = Field(pattern=r"^https?://\S+/v1/payments/callbacks/alipay$")
+    gateway: str = Field(default="https://openapi.alipay.com/gateway.do",
+                         pattern=r"^https?://\S+$")
+
+
 class PaymentRegionConfig(BaseModel):
     """The payment providers one region offers, and the currencies it takes (empty: any)."""
 
     model_config = ConfigDict(extra="forbid")
-    providers: list[Literal["test", "stripe"]] = ["test"]  # pydantic copies the default
+    providers: list[Literal["test", "stripe", "alipay"]] = ["test"]  # pydantic copies it
     currencies: list[str] = Field(default_factory=list)
 
 
@@ -183,6 +195,7 @@ class Settings(BaseSettings):
     # offers the embedded test provider with SWS_DRIVER=simulated, and nothing otherwise.
     payments: dict[str, PaymentRegionConfig] = Field(default_factory=dict)
     payments_stripe: StripeSettings | None = None
+    payments_alipay: AlipaySettings | None = None
     # Signs the test provider's callbacks; unset, a random one per process (one replica only).
     payments_test_secret: str | None = Field(default=None, min_length=32, repr=False)
     payments_pending_timeout_seconds: float = Field(default=3600.0, gt=0)

@@ -154,3 +154,31 @@ def test_a_stripe_webhook_credits_the_tenant_once(cloud: Cloud) -> None:
     stale = signed(body, cloud.clock.now().replace(year=2025))
     assert cloud.client.post("/v1/payments/callbacks/stripe", content=body, headers=stale
                              ).status_code == 400
+
+
+def test_an_alipay_notify_is_answered_with_plain_success(cloud: Cloud) -> None:
+    from sws.billing.payments.alipay import AlipayProvider
+    from tests.unit.payments.test_alipay import (
+        ALIPAY,
+        APP_ID,
+        MERCHANT,
+        _pem_private,
+        _pem_public,
+        notify,
+    )
+
+    assert cloud.container.payments is not None
+    old = cloud.container.payments.setup
+    alipay = AlipayProvider(app_id=APP_ID, private_key_pem=_pem_private(MERCHANT),
+                            alipay_public_key_pem=_pem_public(ALIPAY),
+                            notify_url="https://cloud.example/v1/payments/callbacks/alipay")
+    cloud.container.payments.setup = PaymentSetup(
+        providers={**old.providers, "alipay": alipay}, regions={"RegionOne": ("alipay",)})
+    payment = _open(cloud, cloud.acme, "128.00", provider="alipay").json()
+
+    response = cloud.client.post(
+        "/v1/payments/callbacks/alipay", content=notify(_checkout(cloud, payment["id"])),
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    assert response.status_code == 200 and response.text == "success"
+    assert _balance(cloud, cloud.acme) == Decimal("128")

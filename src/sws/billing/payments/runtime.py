@@ -10,7 +10,7 @@ from sws.billing.payments.model import TEST_PROVIDER, PaymentProvider
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.testprovider import TestProvider
 from sws.clock import Clock
-from sws.config import Settings
+from sws.config import AlipaySettings, Settings
 from sws.db.engine import Database
 
 
@@ -26,12 +26,23 @@ def build_setup(settings: Settings) -> PaymentSetup:
         providers["stripe"] = StripeProvider(
             sessions=StripeApi(stripe.secret_key), webhook_secret=stripe.webhook_secret,
             tolerance=stripe.tolerance_seconds)
+    if settings.payments_alipay is not None:
+        providers["alipay"] = _alipay(settings.payments_alipay)
     default = (TEST_PROVIDER,) if settings.driver == "simulated" else ()
     regions = {r: tuple(settings.payments[r].providers) if r in settings.payments else default
                for r in settings.regions}
     currencies = {r: tuple(c.currencies) for r, c in settings.payments.items()}
     return PaymentSetup(providers=providers, regions=regions, currencies=currencies,
                         pending_timeout=timedelta(seconds=settings.payments_pending_timeout_seconds))
+
+
+def _alipay(alipay: AlipaySettings) -> PaymentProvider:
+    from sws.billing.payments.alipay import AlipayProvider
+
+    return AlipayProvider(
+        app_id=alipay.app_id, private_key_pem=alipay.private_key_file.read_bytes(),
+        alipay_public_key_pem=alipay.alipay_public_key_file.read_bytes(),
+        notify_url=alipay.notify_url, gateway=alipay.gateway)
 
 
 class PaymentsRuntime:

@@ -179,6 +179,12 @@ def handle_callback(
         _refuse(db, provider, rejected.reason, body, rejected.payment_id, now, CallbackRefused)
 
 
+def acknowledgement(setup: PaymentSetup, provider: str) -> str | None:
+    """The plain-text answer a provider wants to stop retrying (Alipay: `success`), if any."""
+    found = getattr(setup.providers.get(provider), "acknowledgement", None)
+    return found if isinstance(found, str) else None
+
+
 def _refuse(
     db: Database, provider: str, reason: str, body: bytes, payment_id: str | None,
     now: datetime, error: type[SWSError],

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from sws.billing.payments import service as payments
@@ -89,12 +89,13 @@ def list_payments(caller: Caller, services: Services) -> list[PaymentRead]:
 @router.post("/callbacks/{provider}", status_code=200)
 async def callback(
     provider: ProviderName, request: Request, services: Services
-) -> JSONResponse:
+) -> Response:
     """A provider's notification. A replay answers 200 and changes nothing; a bad signature,
     a stale timestamp, a wrong amount or an unknown payment is a 4xx and a dead letter."""
     body = await request.body()
     result = await run_in_threadpool(_apply, services, provider, body, dict(request.headers))
-    return JSONResponse({"result": result})
+    ack = payments.acknowledgement(setup_of(services), provider)
+    return PlainTextResponse(ack) if ack else JSONResponse({"result": result})
 
 
 def _apply(services: Container, provider: str, body: bytes, headers: dict[str, str]) -> str:

@@ -29,7 +29,8 @@ router = APIRouter(prefix="/console/payments", route_class=ConsoleRoute,
                    include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
 PRESETS = (Decimal(50), Decimal(100), Decimal(200), Decimal(500), Decimal(1000))
-PROVIDERS = {TEST_PROVIDER: N_("Test provider (no real money)"), "stripe": N_("Stripe")}
+PROVIDERS = {TEST_PROVIDER: N_("Test provider (no real money)"), "stripe": N_("Stripe"),
+             "alipay": N_("Alipay")}
 STATES = {"pending": N_("Pending"), "succeeded": N_("Succeeded"), "failed": N_("Failed"),
           "expired": N_("Expired"), "refunded": N_("Refunded")}
 HISTORY = "/console/payments"
