@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sws.billing import service as billing
 from sws.billing.payments.model import Checkout
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.stripe_checkout import StripeProvider
@@ -182,3 +183,34 @@ def test_an_alipay_notify_is_answered_with_plain_success(cloud: Cloud) -> None:
 
     assert response.status_code == 200 and response.text == "success"
     assert _balance(cloud, cloud.acme) == Decimal("128")
+
+
+def test_a_suspended_tenant_that_pays_gets_its_instance_started_again(cloud: Cloud) -> None:
+    from tests.api.test_billing import _account, _catalog, _hours, _top_up
+
+    _catalog(cloud)
+    billing.save_settings(db=cloud.container.db, values={"grace_hours": "2"})
+    _top_up(cloud, "11")
+    server = cloud.boot(cloud.acme, name="web-1", flavor="m1.large")
+    _hours(cloud, 6)
+    assert _account(cloud)["status"] == "suspended"
+
+    payment = _open(cloud, cloud.acme, "100.00", idempotency_key="rescue").json()
+    assert _pay(cloud, payment["id"]).status_code == 200
+    assert _account(cloud)["status"] == "ok"  # reviewed by the callback, not the next tick
+    cloud.settle()
+
+    shown = cloud.client.get(f"/v1/servers/{server['id']}", headers=cloud.acme.headers).json()
+    assert shown["status"] == "ACTIVE"
+
+
+def test_the_ticker_expires_a_checkout_nobody_paid(cloud: Cloud) -> None:
+    payment = _open(cloud, cloud.acme).json()
+    cloud.settle(1800)
+    assert cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()[0]["state"] \
+        == "pending"
+
+    cloud.settle(1900)
+
+    listed = cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()
+    assert [(p["id"], p["state"]) for p in listed] == [(payment["id"], "expired")]
