@@ -22,6 +22,7 @@ from sws.billing.payments.testprovider import TestProvider
 from sws.billing.tables import billing_ledger
 from sws.clock import SimulatedClock
 from sws.db.engine import Database
+from sws.errors import Unavailable
 from sws.identity import service as identity
 from sws.money import Money
 
@@ -35,15 +36,22 @@ class FakeSessions:
 
     created: dict[str, dict[str, Any]] = field(default_factory=dict)
     status: dict[str, dict[str, Any]] = field(default_factory=dict)
+    down: bool = False  # Stripe does not answer (StripeApi raises Unavailable then)
 
     def create(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        self._answer()
         session_id = f"cs_test_{len(self.created) + 1}"
         self.created[session_id] = params
         self.status[session_id] = {"status": "open", "payment_status": "unpaid"}
         return {"id": session_id, "url": f"https://checkout.stripe.test/{session_id}"}
 
     def retrieve(self, session_id: str) -> Mapping[str, Any]:
+        self._answer()
         return {"id": session_id, **self.status[session_id]}
+
+    def _answer(self) -> None:
+        if self.down:
+            raise Unavailable("Stripe did not answer: connection refused", field="provider")
 
 
 @dataclass

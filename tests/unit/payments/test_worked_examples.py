@@ -10,7 +10,7 @@ import pytest
 
 from sws.billing.payments import service as payments
 from sws.billing.payments.service import CallbackRefused
-from sws.errors import Conflict, Invalid, NotFound
+from sws.errors import Conflict, Invalid, NotFound, Unavailable
 from tests.unit.payments.conftest import Till, signed, stripe_event, stripe_session
 
 
@@ -222,3 +222,44 @@ def test_another_tenants_payment_is_not_found(till: Till) -> None:
     checkout = till.checkout("15.00")
     with pytest.raises(NotFound):
         payments.get_payment(db=till.db, tenant_id="someone-else", payment_id=checkout.id)
+
+
+def test_a_checkout_stripe_could_not_open_is_opened_by_the_retry(till: Till) -> None:
+    till.sessions.down = True
+    with pytest.raises(Unavailable):
+        till.checkout("20.00", provider="stripe", key="retry")
+    till.sessions.down = False
+
+    checkout = till.checkout("20.00", provider="stripe", key="retry")
+
+    assert checkout.redirect_url is not None and len(till.sessions.created) == 1
+
+
+def test_the_janitor_expires_nothing_while_stripe_does_not_answer(till: Till) -> None:
+    checkout = till.checkout("20.00", provider="stripe")
+    till.sessions.down = True
+    till.clock.advance(timedelta(hours=2))
+
+    assert payments.run_janitor(db=till.db, clock=till.clock, setup=till.setup) == 0
+
+    assert till.state(checkout) == "pending"
+
+
+def test_stripe_unreachable_is_a_503_not_a_500() -> None:
+    import socket
+
+    import stripe
+
+    from sws.billing.payments.stripe_checkout import StripeApi
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = StripeApi("sk_test_unreachable")
+    api.client = stripe.StripeClient("sk_test_unreachable", max_network_retries=0,
+                                     base_addresses={"api": f"http://127.0.0.1:{port}"})
+
+    with pytest.raises(Unavailable, match="Stripe did not answer") as raised:
+        api.retrieve("cs_test_1")
+
+    assert raised.value.status == 503

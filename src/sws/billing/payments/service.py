@@ -95,7 +95,15 @@ def create_checkout(
         if earlier is None:
             repo.insert_checkout(conn, checkout)
     if earlier is not None:
-        return _same_checkout(earlier, spec)
+        checkout = _same_checkout(earlier, spec)
+        if checkout.redirect_url is not None or checkout.state != PENDING:
+            return checkout  # a retry after the provider failed to open it tries again
+    return _start(db, provider, checkout, return_url, now)
+
+
+def _start(db: Database, provider: PaymentProvider, checkout: Checkout, return_url: str,
+           now: datetime) -> Checkout:
+    """Open the provider's side (outside any transaction: it is a network call)."""
     started = provider.start(checkout, return_url=return_url)
     with db.begin() as conn:
         repo.set_started(conn, checkout.id, started.provider_ref, started.redirect_url, now)
@@ -270,7 +278,10 @@ def run_janitor(*, db: Database, clock: Clock, setup: PaymentSetup) -> int:
 
 def _settle(*, db: Database, clock: Clock, setup: PaymentSetup, checkout: Checkout) -> bool:
     adapter = setup.providers.get(checkout.provider)
-    outcome = adapter.lookup(checkout) if adapter is not None else None
+    try:
+        outcome = adapter.lookup(checkout) if adapter is not None else None
+    except SWSError:
+        return False  # the provider did not answer: ask again next round, expire nothing
     if outcome is None or outcome == PENDING:
         outcome = "expired"
     event = PaymentEvent(checkout.provider, f"janitor:{checkout.id}:{outcome}", checkout.id,

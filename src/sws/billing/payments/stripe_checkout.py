@@ -12,7 +12,8 @@ The janitor asks Stripe for a stale session's status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,7 +32,7 @@ from sws.billing.payments.model import (
     to_minor,
 )
 from sws.billing.payments.testprovider import _header
-from sws.errors import SWSError
+from sws.errors import SWSError, Unavailable
 
 HEADER = "Stripe-Signature"
 NAME = "stripe"
@@ -52,10 +53,25 @@ class StripeApi:
         self.client = stripe.StripeClient(secret_key)
 
     def create(self, params: dict[str, Any]) -> Mapping[str, Any]:
-        return _fields(self.client.v1.checkout.sessions.create(params=params))  # type: ignore[arg-type]
+        # Stripe's own idempotency: a retried start gets the same session, not a second one.
+        options: Any = {"idempotency_key": f"sws-{params['client_reference_id']}"}
+        with _unavailable():
+            return _fields(self.client.v1.checkout.sessions.create(
+                params=params, options=options))  # type: ignore[arg-type]
 
     def retrieve(self, session_id: str) -> Mapping[str, Any]:
-        return _fields(self.client.v1.checkout.sessions.retrieve(session_id))
+        with _unavailable():
+            return _fields(self.client.v1.checkout.sessions.retrieve(session_id))
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Stripe down or refusing: a 503 naming it, never a 500; the checkout stays pending."""
+    try:
+        yield
+    except stripe.StripeError as error:
+        said = (error.user_message or type(error).__name__).strip().splitlines()[0]
+        raise Unavailable(f"Stripe did not answer: {said}", field="provider") from None
 
 
 def _fields(session: stripe.checkout.Session) -> dict[str, Any]:
