@@ -194,6 +194,7 @@ def test_a_suspended_tenant_that_pays_gets_its_instance_started_again(cloud: Clo
     server = cloud.boot(cloud.acme, name="web-1", flavor="m1.large")
     _hours(cloud, 6)
     assert _account(cloud)["status"] == "suspended"
+    cloud.settle()  # the stop completes (a start while powering off is refused by Nova)
 
     payment = _open(cloud, cloud.acme, "100.00", idempotency_key="rescue").json()
     assert _pay(cloud, payment["id"]).status_code == 200
@@ -201,7 +202,11 @@ def test_a_suspended_tenant_that_pays_gets_its_instance_started_again(cloud: Clo
     cloud.settle()
 
     shown = cloud.client.get(f"/v1/servers/{server['id']}", headers=cloud.acme.headers).json()
-    assert shown["status"] == "ACTIVE"
+    with cloud.container.db.read() as conn:
+        from sws.billing import repository
+
+        steps = [(r["action"], r["detail"]) for r in repository.audit_of(conn, cloud.acme.id)]
+    assert shown["status"] == "ACTIVE", steps
 
 
 def test_the_ticker_expires_a_checkout_nobody_paid(cloud: Cloud) -> None:
