@@ -263,3 +263,14 @@ def test_stripe_unreachable_is_a_503_not_a_500() -> None:
         api.retrieve("cs_test_1")
 
     assert raised.value.status == 503
+
+
+def test_an_event_id_longer_than_the_column_is_refused_not_a_500(till: Till) -> None:
+    checkout = till.checkout("20.00", provider="stripe")
+    body = stripe_event("checkout.session.completed", stripe_session(checkout),
+                        event_id="evt_" + "x" * 300)
+
+    with pytest.raises(CallbackRefused):
+        till.deliver("stripe", body, signed(body, till.clock.now()))
+
+    assert till.balance() == 0

@@ -39,6 +39,7 @@ from sws.errors import Conflict, Invalid, NotFound, SWSError
 from sws.money import check_currency
 
 MAX_KEY = 128
+MAX_EVENT_ID = 255  # billing_payment_events.event_id
 JANITOR_BATCH = 100
 
 
@@ -232,6 +233,8 @@ def _apply(conn: Connection, event: PaymentEvent, now: datetime) -> Applied:
 
 
 def _check_event(checkout: Checkout | None, event: PaymentEvent) -> None:
+    if not 0 < len(event.event_id) <= MAX_EVENT_ID:
+        raise CallbackRejected("the event id must be 1 to 255 characters")
     if checkout is None or checkout.provider != event.provider:
         raise CallbackRejected(f"unknown payment {event.payment_id!r}",
                                payment_id=event.payment_id)
