@@ -37,7 +37,7 @@ def test_alice_recharges_100_with_the_test_provider(console: Console) -> None:  
     paid = browser.post(sent.headers["location"], {"outcome": "succeeded"},
                         page=sent.headers["location"], follow=True)
 
-    assert paid.status_code == 200 and "Payment received" in paid.text
+    assert paid.status_code == 200 and "Payment received: CN¥100.00." in paid.text
     assert _balance(console) == Decimal("100")
     assert 'data-state="succeeded"' in paid.text
 

@@ -20,6 +20,7 @@ from sws.billing.payments.testprovider import TestProvider
 from sws.errors import Invalid, NotFound, SWSError
 from sws.money import Money, parse_amount
 from sws.web.api.payments import setup_of
+from sws.web.console import i18n
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
 from sws.web.console.render import page, redirect
@@ -100,6 +101,7 @@ def test_press(s: TenantPost, payment_id: str, outcome: Text = "") -> Response:
                                        body=body, headers=headers)
     payments.resume_if_credited(applied, db=s.container.db, clock=s.container.clock,
                                 drivers=s.container.drivers())
-    done = (s.gettext("Payment received: %(amount)s.", amount=str(checkout.amount))
+    done = (s.gettext("Payment received: %(amount)s.",
+                       amount=i18n.money(checkout.amount, s.locale))
             if outcome == SUCCEEDED else s.gettext("The payment failed; nothing was charged."))
     return redirect(s, HISTORY, [("ok" if outcome == SUCCEEDED else "error", done)])
