@@ -1,5 +1,5 @@
-"""Exactly once on PostgreSQL: racing deliveries of the same payment's events, and a real
-process killed with SIGKILL after applying a payment but before its commit."""
+"""Exactly once on PostgreSQL and MariaDB: racing deliveries of the same payment's events, and
+a real process killed with SIGKILL after applying a payment but before its commit."""
 
 from __future__ import annotations
 
@@ -26,15 +26,17 @@ from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
 from sws.identity import service as identity
 from sws.money import Money
-from tests.servicedb import postgres_database
+from tests.servicedb import mariadb_database, postgres_database
 
-pytestmark = [pytest.mark.postgres]
+SERVERS = [pytest.param(postgres_database, marks=pytest.mark.postgres, id="postgresql"),
+           pytest.param(mariadb_database, marks=pytest.mark.mariadb, id="mariadb")]
 START = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def pg() -> Iterator[tuple[Database, SimulatedClock, str, PaymentSetup]]:
-    with postgres_database() as url:
+@pytest.fixture(params=SERVERS)
+def pg(request: pytest.FixtureRequest) -> Iterator[tuple[Database, SimulatedClock, str,
+                                                          PaymentSetup]]:
+    with request.param() as url:
         db = Database(make_engine(url))
         clock = SimulatedClock(START)
         tenant = identity.create_tenant(db=db, clock=clock, name="acme", currency="CNY",
