@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from sws import bootstrap
 from sws.clock import SimulatedClock
 from sws.config import Settings
-from sws.db.migrate import upgrade
 from sws.identity import service as identity
 from sws.web.app import create_app
 from tests.fake_dns import FakeAddresses, FakeTxt
+from tests.schema import migrate
 
 PASSWORD = "s3cret-passw0rd"
 TASK_SECONDS = 3
@@ -85,7 +85,7 @@ def open_cloud(settings: Settings, clock: SimulatedClock) -> Iterator[Cloud]:
     container = bootstrap.build(settings, clock=clock)
     txt = container.txt_resolver = FakeTxt()
     container.address_resolver = FakeAddresses()  # webhooks never leave the test
-    upgrade(container.db.engine)
+    migrate(container.db.engine)
     identity.ensure_regions(db=container.db, names=settings.regions)
     with TestClient(create_app(container), raise_server_exceptions=False) as client:
         yield Cloud(

@@ -21,12 +21,12 @@ from fastapi.testclient import TestClient
 from sws import bootstrap
 from sws.clock import SimulatedClock
 from sws.config import Settings
-from sws.db.migrate import upgrade
 from sws.drivers.simulated.catalog import HostShape
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.identity import service as identity
 from sws.web.app import create_app
 from tests.fake_dns import FakeAddresses, FakeTxt
+from tests.schema import migrate
 
 PASSWORD = "s3cret-passw0rd"
 TASK_SECONDS = 3
@@ -94,7 +94,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     folder = tmp_path_factory.mktemp("console-template")
     settings = _settings(folder)
     container = bootstrap.build(settings, clock=SimulatedClock(START))
-    upgrade(container.db.engine)
+    migrate(container.db.engine)
     identity.ensure_regions(db=container.db, names=settings.regions)
     tenants = {name: _tenant(container, name, user, role) for name, user, role in USERS}
     container.db.engine.dispose()
