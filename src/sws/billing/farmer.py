@@ -261,6 +261,20 @@ class _Batch:
     pending: dict[str, list[RowMapping]] = field(default_factory=dict)  # open, by subscription
 
 
+@dataclass(frozen=True)
+class _Charging:
+    """One subscription being charged within a batch: what its steps read and write."""
+
+    conn: Connection
+    row: RowMapping
+    account: RowMapping
+    plan: Plan
+    catalog: Catalog
+    books: Books
+    out: _Batch
+    now: datetime
+
+
 def charge_due(
     *,
     db: Database,
@@ -346,12 +360,13 @@ def _charge_one(
     now: datetime,
 ) -> None:
     plan, since = _plan(row, account), row["unrated_until"]
+    job = _Charging(conn, row, account, plan, catalog, books, out, now)
     if row["dirty"]:
-        _reconcile(conn, row, account, plan, catalog, books, out, now)
+        _reconcile(job)
         repo.forget_open_unrated(conn, [row["id"]])  # the spans changed: look again from start
         out.pending.pop(row["id"], None)
         since = None
-    taken = _rate_unrated(conn, row, account, plan, catalog, books, out, now)
+    taken = _rate_unrated(job)
     farmed = farm(
         plan,
         catalog,
@@ -361,7 +376,7 @@ def _charge_one(
     )
     for draft in farmed.drafts:
         if draft.period_start not in taken:
-            _charge(row, account, draft, plan.tz, books, out, now)
+            _charge(job, draft)
     found = unpriced(plan, catalog, since=since, now=now)
     out.unrated += [_unrated_values(row, account, gap, now) for gap in found.gaps]
     out.updates.append(
@@ -378,19 +393,11 @@ def _charge_one(
     )
 
 
-def _charge(
-    row: RowMapping,
-    account: RowMapping,
-    draft: Draft,
-    tz: ZoneInfo,
-    books: Books,
-    out: _Batch,
-    now: datetime,
-) -> None:
-    dated = _dated(draft, now)
-    out.charges.append(_charge_values(row, account, draft, tz, dated))
+def _charge(job: _Charging, draft: Draft) -> None:
+    dated, row = _dated(draft, job.now), job.row
+    job.out.charges.append(_charge_values(row, job.account, draft, job.plan.tz, dated))
     key = f"charge:{row['id']}:{draft.period_start.isoformat()}"
-    _debit(books, row, account, draft.amount, key, at=dated)
+    _debit(job.books, row, job.account, draft.amount, key, at=dated)
 
 
 def _dated(draft: Draft, now: datetime) -> datetime:
@@ -402,32 +409,24 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return min((t for t in (a, b) if t is not None), default=None)
 
 
-def _rate_unrated(
-    conn: Connection,
-    row: RowMapping,
-    account: RowMapping,
-    plan: Plan,
-    catalog: Catalog,
-    books: Books,
-    out: _Batch,
-    now: datetime,
-) -> set[datetime]:
+def _rate_unrated(job: _Charging) -> set[datetime]:
     """Charge the unrated pieces a price now covers; returns the period starts charged.
 
     A period already charged (a piece of an hour charged in full) is not charged again: the
     piece is marked rated all the same.
     """
-    pieces = [r for r in out.pending.get(row["id"], ()) if _priced(r, plan, catalog)]
+    plan, catalog, sub_id = job.plan, job.catalog, job.row["id"]
+    pieces = [r for r in job.out.pending.get(sub_id, ()) if _priced(r, plan, catalog)]
     if not pieces:
         return set()
-    charged = set(repo.charged_periods(conn, row["id"]))
+    charged = set(repo.charged_periods(job.conn, sub_id))
     taken: set[datetime] = set()
     for piece in pieces:
         draft = _unrated_draft(piece, plan, catalog)
         if draft is not None and draft.period_start not in charged | taken:
-            _charge(row, account, draft, plan.tz, books, out, now)
+            _charge(job, draft)
             taken.add(draft.period_start)
-        out.rated.setdefault(f"rated {now.isoformat()}", []).append(piece["id"])
+        job.out.rated.setdefault(f"rated {job.now.isoformat()}", []).append(piece["id"])
     return taken
 
 
@@ -514,18 +513,10 @@ def _charge_values(
     }
 
 
-def _reconcile(
-    conn: Connection,
-    row: RowMapping,
-    account: RowMapping,
-    plan: Plan,
-    catalog: Catalog,
-    books: Books,
-    out: _Batch,
-    now: datetime,
-) -> None:
+def _reconcile(job: _Charging) -> None:
     """Re-rate the periods behind the cursor; each difference becomes one adjustment."""
-    expected = farm(plan, catalog, cursor=None, now=now, cap=CapState()).drafts
+    conn, row, account, plan, now = job.conn, job.row, job.account, job.plan, job.now
+    expected = farm(plan, job.catalog, cursor=None, now=now, cap=CapState()).drafts
     want = {d.period_start: d for d in expected if d.period_start < row["cursor"]}
     have = repo.charged_periods(conn, row["id"])
     _drop_waived(conn, row["id"], want, have)
@@ -540,7 +531,7 @@ def _reconcile(
             if draft
             else _copy(template, account, plan.tz, now)
         )
-        out.adjustments.append(
+        job.out.adjustments.append(
             {
                 **base,
                 "seq": seq,
@@ -548,7 +539,7 @@ def _reconcile(
                 "quantity": _adjusted_quantity(draft, net, template),
             }
         )
-        _debit(books, row, account, difference, f"adjust:{row['id']}:{start.isoformat()}:{seq}")
+        _debit(job.books, row, account, difference, f"adjust:{row['id']}:{start.isoformat()}:{seq}")
 
 
 def _drop_waived(
