@@ -42,6 +42,21 @@ class SimulatedClock:
         return self.advance(ensure_utc(moment) - self.now())
 
 
+class Cadence:
+    """A job the ticker runs at most every `every`: the first ask is due, the next once `every`
+    has passed since the last run."""
+
+    def __init__(self, every: timedelta) -> None:
+        self.every = every
+        self._last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        if self._last is not None and now - self._last < self.every:
+            return False
+        self._last = now
+        return True
+
+
 def ensure_utc(moment: datetime) -> datetime:
     """Return `moment` in UTC; a naive datetime is a bug, not a guess."""
     if moment.tzinfo is None:

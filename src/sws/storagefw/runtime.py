@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
-from sws.clock import Clock
+from sws.clock import Cadence, Clock
 from sws.errors import SWSError
 
 log = logging.getLogger("sws.storagefw")
@@ -34,15 +34,13 @@ class StorageSampling:
         tenant_ids: Callable[[], Sequence[str]],
         every: timedelta,
     ) -> None:
-        self.clock, self.samplers, self.tenant_ids, self.every = clock, samplers, tenant_ids, every
-        self._last: datetime | None = None
+        self.clock, self.samplers, self.tenant_ids = clock, samplers, tenant_ids
+        self.cadence = Cadence(every)
 
     def tick(self) -> int:
         """Containers sampled this tick (0 when no round was due)."""
-        now = self.clock.now()
-        if self._last is not None and now - self._last < self.every:
+        if not self.cadence.due(self.clock.now()):
             return 0
-        self._last = now
         projects = self.tenant_ids()
         sampled = 0
         for region, sampler in self.samplers.items():

@@ -3,13 +3,13 @@ that the ticker runs at most every `every`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sws.billing.payments import service
 from sws.billing.payments.model import TEST_PROVIDER, PaymentProvider
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.testprovider import TestProvider
-from sws.clock import Clock
+from sws.clock import Cadence, Clock
 from sws.config import AlipaySettings, Settings
 from sws.db.engine import Database
 
@@ -50,12 +50,10 @@ class PaymentsRuntime:
 
     def __init__(self, *, db: Database, clock: Clock, setup: PaymentSetup,
                  every: timedelta) -> None:
-        self.db, self.clock, self.setup, self.every = db, clock, setup, every
-        self._last: datetime | None = None
+        self.db, self.clock, self.setup = db, clock, setup
+        self.cadence = Cadence(every)
 
     def tick(self) -> int:
-        now = self.clock.now()
-        if self._last is not None and now - self._last < self.every:
+        if not self.cadence.due(self.clock.now()):
             return 0
-        self._last = now
         return service.run_janitor(db=self.db, clock=self.clock, setup=self.setup)
