@@ -47,6 +47,7 @@ from sws.billing.tables import (
     billing_suspensions,
     billing_unrated,
 )
+from sws.errors import Conflict
 from sws.events.model import ResourceEvent
 from sws.events.tables import resource_events
 from sws.identity.tables import tenants
@@ -245,6 +246,22 @@ def set_coupon_remaining(conn: Connection, remaining: Mapping[str, Decimal]) -> 
 
 def insert_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     _insert_many(conn, billing_ledger, rows)
+
+
+def claim_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert entries whose idempotency keys a caller chose: a key another request wrote first
+    (it passed the same look-up before either committed) is a Conflict naming the key, not a
+    database error. The savepoint keeps the transaction usable on PostgreSQL."""
+    try:
+        with conn.begin_nested():
+            _insert_many(conn, billing_ledger, rows)
+    except IntegrityError:
+        keys = ", ".join(repr(row["idempotency_key"]) for row in rows)
+        raise Conflict(
+            f"idempotency key {keys} was taken by a request that ran at the same time; "
+            "retry to see what it did",
+            field="idempotency_key",
+        ) from None
 
 
 def entry_exists(conn: Connection, key: str) -> bool:

@@ -404,7 +404,7 @@ def top_up(
         if earlier is None:
             books = Books((), now=now)
             books.credit(tenant_id, amount, Posting(key, "topup", memo or "top-up"))
-            write_books(conn, books)
+            write_books(conn, books, claim_keys=True)
             repo.audit(conn, [audit_row(tenant_id, now, "topup", amount)])
         else:
             _same_top_up(earlier, tenant_id, amount, idempotency_key)
@@ -515,8 +515,10 @@ def _same_currency(row: RowMapping, amount: Money) -> None:
         )
 
 
-def write_books(conn: Connection, books: Books) -> None:
-    repo.insert_entries(conn, books.entries)
+def write_books(conn: Connection, books: Books, *, claim_keys: bool = False) -> None:
+    """With `claim_keys` the entries' keys came from a caller: one already taken is a Conflict."""
+    insert = repo.claim_entries if claim_keys else repo.insert_entries
+    insert(conn, books.entries)
     repo.add_to_balances(conn, books.cash, now=books.now)
     repo.set_coupon_remaining(conn, books.coupon_remaining())
 
