@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,30 @@ def _table(topology: Topology) -> str:
     return topology.inside("compute", "nft", "list", "table", "inet", "sws_filter").stdout
 
 
+@dataclass
+class _Agent:
+    """The agent of the one VM's host, remembering what it applied, after a first sync."""
+
+    cloud: Cloud
+    server: Any
+    shell: Shell
+    memory: LastApplied
+
+    def sync(self, *, allow_empty: bool = False) -> dict[str, Any]:
+        return sync_once(ClientApi(self.cloud), self.server["host"], NftTarget(shell=self.shell),
+                         self.shell, memory=self.memory, allow_empty=allow_empty)
+
+    def listed(self) -> Any:
+        return self.cloud.client.get(f"{BASE}/hosts", headers=self.cloud.admin).json()[0]
+
+
+def _synced_agent(cloud: Cloud, topology: Topology, tmp_path: Path) -> _Agent:
+    agent = _Agent(cloud, _intranet_with_one_vm(cloud), Shell(netns=topology.compute),
+                   LastApplied(tmp_path))
+    agent.sync()
+    return agent
+
+
 def test_a_mistyped_host_leaves_the_working_table_and_is_listed_as_unknown(
     cloud: Cloud, topology: Topology
 ) -> None:
@@ -85,34 +110,28 @@ def test_a_mistyped_host_leaves_the_working_table_and_is_listed_as_unknown(
 def test_a_ruleset_that_lost_every_vm_is_refused_until_allowed(
     cloud: Cloud, topology: Topology, tmp_path: Path
 ) -> None:
-    server = _intranet_with_one_vm(cloud)
-    shell, memory = Shell(netns=topology.compute), LastApplied(tmp_path)
-    api, target = ClientApi(cloud), NftTarget(shell=shell)
-    sync_once(api, server["host"], target, shell, memory=memory)
-    before = _table(topology)
+    agent = _synced_agent(cloud, topology, tmp_path)
+    server, before = agent.server, _table(topology)
     assert cloud.client.delete(f"/v1/servers/{server['id']}", headers=cloud.acme.headers
                                ).status_code == 204
     cloud.settle()
-    refused = sync_once(api, server["host"], target, shell, memory=memory)
+    refused = agent.sync()
     assert refused["mode"] == "refused" and _table(topology) == before
-    listed = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()[0]
+    listed = agent.listed()
     assert (listed["mode"], listed["behind"]) == ("refused", True)
-    applied = sync_once(api, server["host"], target, shell, memory=memory, allow_empty=True)
+    applied = agent.sync(allow_empty=True)
     assert applied["mode"] == "delta" and server["fixed_ips"][0] not in _table(topology)
 
 
 def test_a_hand_edit_is_named_in_the_report(
     cloud: Cloud, topology: Topology, tmp_path: Path
 ) -> None:
-    server = _intranet_with_one_vm(cloud)
-    shell, memory = Shell(netns=topology.compute), LastApplied(tmp_path)
-    api, target = ClientApi(cloud), NftTarget(shell=shell)
-    sync_once(api, server["host"], target, shell, memory=memory)
-    vm = server["fixed_ips"][0]
+    agent = _synced_agent(cloud, topology, tmp_path)
+    vm = agent.server["fixed_ips"][0]
     topology.inside("compute", "nft", "add", "element", "inet", "sws_filter", "exact4",
                     f"{{ {vm} . 10.9.9.9 . tcp . 22 }}")
-    report = sync_once(api, server["host"], target, shell, memory=memory)
+    report = agent.sync()
     assert report["drift"] == {
         "repaired": {"exact4": {"unexpected": [f"{vm} . 10.9.9.9 . tcp . 22"]}}}
-    listed = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()[0]
+    listed = agent.listed()
     assert listed["drift"] == report["drift"] and listed["state"] == "current"

@@ -23,6 +23,13 @@ def _event(raw: Any) -> ResourceEvent:
     return result
 
 
+def _stamped(message: dict[str, Any], stamp: str) -> tuple[str, datetime]:
+    """The message stamped at `stamp` as translated: where its time came from, and the time."""
+    message["timestamp"] = stamp
+    event = _event(message)
+    return event.time_source, event.occurred_at
+
+
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=UTC)
 
@@ -105,10 +112,8 @@ def test_an_instance_without_launched_at_opens_at_the_notification_stamp() -> No
 def test_a_resize_switches_at_its_payload_update() -> None:
     message = instance_message(message_id="r", uuid="i-1", action="resize_finish.end",
                                at=T0 + timedelta(minutes=10), flavor="m1.medium")
-    message["timestamp"] = "2026-11-21 06:10:01.300000"
-    resized = _event(message)
-    assert resized.time_source == "updated_at"
-    assert resized.occurred_at == datetime(2026, 11, 21, 6, 10, 0, 999999, tzinfo=UTC)
+    stamped = _stamped(message, "2026-11-21 06:10:01.300000")
+    assert stamped == ("updated_at", datetime(2026, 11, 21, 6, 10, 0, 999999, tzinfo=UTC))
 
 
 def test_neutron_captures_open_at_created_at_and_close_at_the_stamp() -> None:
@@ -125,10 +130,8 @@ def test_neutron_captures_open_at_created_at_and_close_at_the_stamp() -> None:
 def test_a_floating_ip_association_is_placed_at_its_update() -> None:
     message = floating_ip_message(message_id="a", fip_id="f", action="update.end",
                                   at=T0 + timedelta(hours=2), port_id="p")
-    message["timestamp"] = "2026-11-21 08:00:03.000000"
-    associated = _event(message)
-    assert associated.time_source == "updated_at"
-    assert associated.occurred_at == datetime(2026, 11, 21, 8, 0, 0, 999999, tzinfo=UTC)
+    stamped = _stamped(message, "2026-11-21 08:00:03.000000")
+    assert stamped == ("updated_at", datetime(2026, 11, 21, 8, 0, 0, 999999, tzinfo=UTC))
 
 
 def test_octavia_sample_opens_at_created_at() -> None:
