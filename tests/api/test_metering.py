@@ -104,6 +104,24 @@ def test_alarm_lifecycle_over_the_api(cloud: Cloud) -> None:
     assert gone.status_code == 204
 
 
+ALARM_FIELDS = {"id", "name", "description", "rule", "actions", "repeat_actions", "enabled",
+                "state", "state_reason", "state_changed_at", "evaluated_at", "created_at"}
+
+
+def test_an_alarm_answers_with_its_fields_but_not_its_owner(cloud: Cloud) -> None:
+    server = cloud.boot(cloud.acme)
+    rule = {"type": "threshold", "resource_id": server["id"], "meter": "vcpus",
+            "comparison": "ge", "threshold": 1}
+    headers = cloud.acme.headers
+    created = cloud.client.post("/v1/alarms", headers=headers,
+                                json={"name": "cpus", "rule": rule}).json()
+    url = f"/v1/alarms/{created['id']}"
+    answers = [created, cloud.client.get(url, headers=headers).json(),
+               *cloud.client.get("/v1/alarms", headers=headers).json(),
+               cloud.client.patch(url, json={"enabled": False}, headers=headers).json()]
+    assert [set(a) for a in answers] == [ALARM_FIELDS] * 4
+
+
 def test_prometheus_exposes_health_and_optionally_instances(cloud: Cloud) -> None:
     server = cloud.boot(cloud.acme)
     _collect(cloud, 1)

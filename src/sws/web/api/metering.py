@@ -145,21 +145,6 @@ class AlarmUpdate(Body):
     repeat_actions: bool | None = None
 
 
-class AlarmRead(BaseModel):
-    id: str
-    name: str
-    description: str
-    rule: dict[str, Any]
-    actions: dict[str, list[dict[str, Any]]]
-    repeat_actions: bool
-    enabled: bool
-    state: str
-    state_reason: str
-    state_changed_at: datetime
-    evaluated_at: datetime | None
-    created_at: datetime
-
-
 class AlarmHistoryRead(BaseModel):
     at: datetime
     previous: str
@@ -167,12 +152,12 @@ class AlarmHistoryRead(BaseModel):
     reason: str
 
 
-def _read(alarm: alarms.Alarm) -> AlarmRead:
-    return AlarmRead.model_validate(alarm, from_attributes=True)
+# An alarm answers as the domain value shows it, less its owner (always the caller).
+AS_READ: dict[str, Any] = {"response_model": alarms.Alarm, "response_model_exclude": {"project_id"}}
 
 
-@router.post("/alarms", response_model=AlarmRead, status_code=201)
-def create_alarm(body: AlarmCreate, caller: Caller, services: Services) -> AlarmRead:
+@router.post("/alarms", status_code=201, **AS_READ)
+def create_alarm(body: AlarmCreate, caller: Caller, services: Services) -> alarms.Alarm:
     actions = {
         state: [a.model_dump() for a in getattr(body, f"{state}_actions")]
         for state in ("alarm", "ok", "insufficient_data")
@@ -183,25 +168,28 @@ def create_alarm(body: AlarmCreate, caller: Caller, services: Services) -> Alarm
         repeat_actions=body.repeat_actions, enabled=body.enabled,
         targets=services.webhook_targets,
     )
-    return _read(created)
+    return created
 
 
-@router.get("/alarms", response_model=list[AlarmRead])
-def list_alarms(caller: Caller, services: Services) -> list[AlarmRead]:
-    return [_read(a) for a in alarms.list_alarms(db=services.db, project_id=caller.tenant_id)]
+@router.get("/alarms", response_model=list[alarms.Alarm],
+            response_model_exclude={"__all__": {"project_id"}})
+def list_alarms(caller: Caller, services: Services) -> list[alarms.Alarm]:
+    return alarms.list_alarms(db=services.db, project_id=caller.tenant_id)
 
 
-@router.get("/alarms/{alarm_id}", response_model=AlarmRead)
-def get_alarm(alarm_id: str, caller: Caller, services: Services) -> AlarmRead:
-    return _read(alarms.get_alarm(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id))
+@router.get("/alarms/{alarm_id}", **AS_READ)
+def get_alarm(alarm_id: str, caller: Caller, services: Services) -> alarms.Alarm:
+    return alarms.get_alarm(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id)
 
 
-@router.patch("/alarms/{alarm_id}", response_model=AlarmRead)
-def update_alarm(alarm_id: str, body: AlarmUpdate, caller: Caller, services: Services) -> AlarmRead:
+@router.patch("/alarms/{alarm_id}", **AS_READ)
+def update_alarm(
+    alarm_id: str, body: AlarmUpdate, caller: Caller, services: Services
+) -> alarms.Alarm:
     changes = body.model_dump(exclude_none=True)
-    return _read(alarms.update_alarm(
+    return alarms.update_alarm(
         db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id, changes=changes
-    ))
+    )
 
 
 @router.delete("/alarms/{alarm_id}", status_code=204)
