@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from sws.events.model import ResourceEvent
 from sws.events.translate import translate
 
@@ -21,13 +23,6 @@ def _event(raw: Any) -> ResourceEvent:
     result = translate(raw)
     assert isinstance(result, ResourceEvent), result
     return result
-
-
-def _stamped(message: dict[str, Any], stamp: str) -> tuple[str, datetime]:
-    """The message stamped at `stamp` as translated: where its time came from, and the time."""
-    message["timestamp"] = stamp
-    event = _event(message)
-    return event.time_source, event.occurred_at
 
 
 def _utc(text: str) -> datetime:
@@ -109,13 +104,6 @@ def test_an_instance_without_launched_at_opens_at_the_notification_stamp() -> No
     assert (created.occurred_at, created.time_source) == (T0, "notification")
 
 
-def test_a_resize_switches_at_its_payload_update() -> None:
-    message = instance_message(message_id="r", uuid="i-1", action="resize_finish.end",
-                               at=T0 + timedelta(minutes=10), flavor="m1.medium")
-    stamped = _stamped(message, "2026-11-21 06:10:01.300000")
-    assert stamped == ("updated_at", datetime(2026, 11, 21, 6, 10, 0, 999999, tzinfo=UTC))
-
-
 def test_neutron_captures_open_at_created_at_and_close_at_the_stamp() -> None:
     require_samples()
     created = _event(load("neutron/floatingip.create.end.captured.json"))
@@ -127,11 +115,29 @@ def test_neutron_captures_open_at_created_at_and_close_at_the_stamp() -> None:
     assert deleted.time_source == "notification"
 
 
-def test_a_floating_ip_association_is_placed_at_its_update() -> None:
-    message = floating_ip_message(message_id="a", fip_id="f", action="update.end",
-                                  at=T0 + timedelta(hours=2), port_id="p")
-    stamped = _stamped(message, "2026-11-21 08:00:03.000000")
-    assert stamped == ("updated_at", datetime(2026, 11, 21, 8, 0, 0, 999999, tzinfo=UTC))
+@pytest.mark.parametrize(
+    ("message", "stamp", "placed"),
+    [
+        pytest.param(
+            instance_message(message_id="r", uuid="i-1", action="resize_finish.end",
+                             at=T0 + timedelta(minutes=10), flavor="m1.medium"),
+            "2026-11-21 06:10:01.300000", datetime(2026, 11, 21, 6, 10, 0, 999999, tzinfo=UTC),
+            id="a-resize-switches-at-it",
+        ),
+        pytest.param(
+            floating_ip_message(message_id="a", fip_id="f", action="update.end",
+                                at=T0 + timedelta(hours=2), port_id="p"),
+            "2026-11-21 08:00:03.000000", datetime(2026, 11, 21, 8, 0, 0, 999999, tzinfo=UTC),
+            id="a-floating-ip-association-is-placed-at-it",
+        ),
+    ],
+)
+def test_an_update_is_placed_at_its_payload_update(
+    message: dict[str, Any], stamp: str, placed: datetime
+) -> None:
+    message["timestamp"] = stamp
+    event = _event(message)
+    assert (event.time_source, event.occurred_at) == ("updated_at", placed)
 
 
 def test_octavia_sample_opens_at_created_at() -> None:
