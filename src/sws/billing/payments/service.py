@@ -258,13 +258,18 @@ def _credit(conn: Connection, checkout: Checkout, now: datetime) -> None:
                                                 checkout.amount)])
 
 
-def resume_if_credited(
-    applied: Applied | None, *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver]
-) -> None:
-    """After a credit, review the account as after an admin top-up: what billing stopped for
-    lack of funds starts again (the farmer would on its next pass; the payer should not wait)."""
+def receive_callback(
+    *, db: Database, clock: Clock, setup: PaymentSetup, drivers: Mapping[str, CloudDriver],
+    provider: str, body: bytes, headers: Mapping[str, str],
+) -> Applied | None:
+    """A provider's callback as the API and the console take it: `handle_callback`, then after
+    a credit the account is reviewed as after an admin top-up, so what billing stopped for lack
+    of funds starts again (the farmer would on its next pass; the payer should not wait)."""
+    applied = handle_callback(db=db, clock=clock, setup=setup, provider=provider, body=body,
+                              headers=headers)
     if applied is not None and applied.credited:
         standing.review_account(db=db, clock=clock, drivers=drivers, account_id=applied.tenant_id)
+    return applied
 
 
 # --- Janitor ----------------------------------------------------------------------------------

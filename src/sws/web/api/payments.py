@@ -99,10 +99,8 @@ async def callback(
 
 
 def _apply(services: Container, provider: str, body: bytes, headers: dict[str, str]) -> str:
-    applied = payments.handle_callback(
-        db=services.db, clock=services.clock, setup=setup_of(services), provider=provider,
-        body=body, headers=headers,
+    applied = payments.receive_callback(
+        db=services.db, clock=services.clock, setup=setup_of(services),
+        drivers=services.drivers(), provider=provider, body=body, headers=headers,
     )
-    payments.resume_if_credited(applied, db=services.db, clock=services.clock,
-                                drivers=services.drivers())
     return "ignored" if applied is None else ("duplicate" if applied.duplicate else "applied")

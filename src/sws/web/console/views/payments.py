@@ -96,11 +96,9 @@ def test_press(s: TenantPost, payment_id: str, outcome: Text = "") -> Response:
     if not isinstance(provider, TestProvider) or outcome not in (SUCCEEDED, FAILED):
         raise NotFound(s.gettext("There is no such page."))
     body, headers = provider.callback(checkout, outcome, at=s.container.clock.now())
-    applied = payments.handle_callback(db=s.container.db, clock=s.container.clock,
-                                       setup=setup_of(s.container), provider=TEST_PROVIDER,
-                                       body=body, headers=headers)
-    payments.resume_if_credited(applied, db=s.container.db, clock=s.container.clock,
-                                drivers=s.container.drivers())
+    payments.receive_callback(db=s.container.db, clock=s.container.clock,
+                              setup=setup_of(s.container), drivers=s.container.drivers(),
+                              provider=TEST_PROVIDER, body=body, headers=headers)
     done = (s.gettext("Payment received: %(amount)s.",
                        amount=i18n.money(checkout.amount, s.locale))
             if outcome == SUCCEEDED else s.gettext("The payment failed; nothing was charged."))
