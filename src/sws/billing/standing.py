@@ -14,14 +14,15 @@ mail to the tenant will say once SWS has a mail port).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sws.billing import repository as repo
 from sws.billing import service
-from sws.billing.model import ENFORCE, ENFORCEMENTS, Transition, next_standing
+from sws.billing.model import ENFORCE, ENFORCEMENTS, Coupon, Transition, next_standing
 from sws.billing.service import audit_row
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -41,6 +42,45 @@ def review_account(
     policy, _ = service.load_policy(db=db)
     return review(db=db, clock=clock, drivers=drivers, account_ids=[account_id],
                   grace=policy.grace)
+
+
+def top_up(
+    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], tenant_id: str,
+    amount: Money, idempotency_key: str | None = None, memo: str = "",
+) -> service.AccountView:
+    """An admin's top-up, then the review; the account as it stands after both (a suspended
+    tenant with funds again has its instances started)."""
+    service.top_up(db=db, clock=clock, tenant_id=tenant_id, amount=amount,
+                   idempotency_key=idempotency_key, memo=memo)
+    review_account(db=db, clock=clock, drivers=drivers, account_id=tenant_id)
+    return service.get_account(db=db, clock=clock, tenant_id=tenant_id)
+
+
+def grant_coupon(
+    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], tenant_id: str,
+    amount: Money, expires_at: datetime, items: Sequence[str] = (),
+    idempotency_key: str | None = None,
+) -> Coupon:
+    """An admin's coupon grant, then the review."""
+    coupon = service.grant_coupon(db=db, clock=clock, tenant_id=tenant_id, amount=amount,
+                                  expires_at=expires_at, items=items,
+                                  idempotency_key=idempotency_key)
+    review_account(db=db, clock=clock, drivers=drivers, account_id=tenant_id)
+    return coupon
+
+
+def update_account(
+    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], tenant_id: str,
+    payment_mode: str | None = None, credit_limit: Decimal | None = None,
+    low_balance_threshold: Decimal | None = None,
+) -> service.AccountView:
+    """An admin's change to how an account pays, then the review (a new credit limit may lift
+    a suspension); the account as the change left it."""
+    account = service.update_account(db=db, clock=clock, tenant_id=tenant_id,
+                                     payment_mode=payment_mode, credit_limit=credit_limit,
+                                     low_balance_threshold=low_balance_threshold)
+    review_account(db=db, clock=clock, drivers=drivers, account_id=tenant_id)
+    return account
 
 
 def review(

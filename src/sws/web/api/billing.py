@@ -256,37 +256,31 @@ def top_up(
     tenant_id: TenantId, body: TopUpCreate, _admin: Admin, services: Services
 ) -> AccountRead:
     """Add cash; a suspended tenant with funds again gets its instances started."""
-    billing.top_up(
+    account = standing.top_up(
         db=services.db,
         clock=services.clock,
+        drivers=services.drivers(),
         tenant_id=tenant_id,
         amount=Money(body.amount, body.currency),
         idempotency_key=body.idempotency_key,
         memo=body.memo,
     )
-    standing.review_account(
-        db=services.db, clock=services.clock, drivers=services.drivers(), account_id=tenant_id
-    )
-    return account_read(
-        billing.get_account(db=services.db, clock=services.clock, tenant_id=tenant_id)
-    )
+    return account_read(account)
 
 
 @admin_router.post("/{tenant_id}/coupons", status_code=201, response_model=CouponRead)
 def grant_coupon(
     tenant_id: TenantId, body: CouponCreate, _admin: Admin, services: Services
 ) -> CouponRead:
-    coupon = billing.grant_coupon(
+    coupon = standing.grant_coupon(
         db=services.db,
         clock=services.clock,
+        drivers=services.drivers(),
         tenant_id=tenant_id,
         amount=Money(body.amount, body.currency),
         expires_at=body.expires_at,
         items=body.items,
         idempotency_key=body.idempotency_key,
-    )
-    standing.review_account(
-        db=services.db, clock=services.clock, drivers=services.drivers(), account_id=tenant_id
     )
     return CouponRead(
         id=coupon.id,
@@ -303,16 +297,14 @@ def update_account(
     tenant_id: TenantId, body: AccountUpdate, _admin: Admin, services: Services
 ) -> AccountRead:
     """Prepaid or postpaid, the credit limit and the low-balance threshold."""
-    account = billing.update_account(
+    account = standing.update_account(
         db=services.db,
         clock=services.clock,
+        drivers=services.drivers(),
         tenant_id=tenant_id,
         payment_mode=body.payment_mode,
         credit_limit=body.credit_limit,
         low_balance_threshold=body.low_balance_threshold,
-    )
-    standing.review_account(
-        db=services.db, clock=services.clock, drivers=services.drivers(), account_id=tenant_id
     )
     return account_read(account)
 

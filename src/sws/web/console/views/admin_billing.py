@@ -106,16 +106,11 @@ def top_up(s: AdminPost, tenant_id: Text = "", amount: Text = "", memo: Text = "
 
     def work() -> AccountView:
         currency = billing.account_currency(db=s.container.db, tenant_id=tenant_id)
-        found = billing.top_up(
-            db=s.container.db, clock=s.container.clock, tenant_id=tenant_id,
-            amount=Money(_amount(amount), currency), idempotency_key=idempotency_key or None,
-            memo=memo.strip(),
-        )
-        standing.review_account(
+        return standing.top_up(
             db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
-            account_id=tenant_id,
+            tenant_id=tenant_id, amount=Money(_amount(amount), currency),
+            idempotency_key=idempotency_key or None, memo=memo.strip(),
         )
-        return found
 
     done = s.gettext("Top-up of %(amount)s added.", amount=amount)
     return _audited(s, BACK, done, "billing.topup", ("tenant", tenant_id), detail, work)
@@ -131,17 +126,12 @@ def grant_coupon(
 
     def work() -> Coupon:
         currency = billing.account_currency(db=s.container.db, tenant_id=tenant_id)
-        coupon = billing.grant_coupon(
-            db=s.container.db, clock=s.container.clock, tenant_id=tenant_id,
-            amount=Money(_amount(amount), currency),
+        return standing.grant_coupon(
+            db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
+            tenant_id=tenant_id, amount=Money(_amount(amount), currency),
             expires_at=_moment(expires_at, "expires_at"), items=items[:len(ITEMS)],
             idempotency_key=idempotency_key or None,
         )
-        standing.review_account(
-            db=s.container.db, clock=s.container.clock, drivers=s.container.drivers(),
-            account_id=tenant_id,
-        )
-        return coupon
 
     done = s.gettext("Coupon of %(amount)s granted.", amount=amount)
     return _audited(s, BACK, done, "billing.coupon", ("tenant", tenant_id), detail, work)
