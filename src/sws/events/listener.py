@@ -46,6 +46,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
 @dataclass
 class ListenerStats:
     batches: int = 0
+    connections: int = 0  # more than one means the broker connection was lost and remade
     counts: IngestCounts = field(default_factory=IngestCounts)
 
 
@@ -62,6 +63,7 @@ class NotificationListener:
         queue: str = "sws-events",
         batch_size: int = 200,
         batch_wait: float = 0.2,
+        heartbeat: int = 30,
         on_batch: Callable[[IngestCounts], None] | None = None,
     ) -> None:
         self._db = db
@@ -71,6 +73,7 @@ class NotificationListener:
         self._queue_name = queue
         self._batch_size = batch_size
         self._batch_wait = batch_wait
+        self._heartbeat = heartbeat
         self._on_batch = on_batch
         self._pending: list[Any] = []
         self.stats = ListenerStats()
@@ -80,8 +83,9 @@ class NotificationListener:
         kombu = _kombu()
         while not stop.is_set():
             try:
-                with kombu.Connection(_kombu_url(self._url), heartbeat=30) as conn:
+                with kombu.Connection(_kombu_url(self._url), heartbeat=self._heartbeat) as conn:
                     conn.ensure_connection(max_retries=3)
+                    self.stats.connections += 1
                     self._consume(conn, stop)
             except Exception as exc:  # broker gone or refused: wait, then reconnect
                 if stop.is_set():
@@ -98,6 +102,9 @@ class NotificationListener:
         ):
             log.info("listening on queue %s at %s", self._queue_name, _safe(self._url))
             while not stop.is_set():
+                # kombu sends heartbeats only when asked: without this the broker closes the
+                # connection after two missed beats (every ~90 s), and unacked work is redone.
+                conn.heartbeat_check()
                 self._fill(conn)
                 if self._pending:
                     self._flush()
