@@ -53,7 +53,7 @@ def admin(openstack_cloud: Path) -> Any:
     import openstack
 
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(openstack_cloud)
-    return openstack.connect(cloud="admin")
+    return openstack.connect(cloud="admin", api_timeout=90)  # a hung service fails a test, not CI
 
 
 @dataclass

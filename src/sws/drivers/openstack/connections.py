@@ -15,6 +15,10 @@ from typing import Any
 
 from sws.drivers.openstack.errors import translating
 
+#: Seconds SWS waits for one OpenStack API answer. A service that hangs (nova-api once did,
+#: for ever) becomes a 503 for that request instead of a stuck API thread.
+API_TIMEOUT = 60.0
+
 
 def load_cloud(cloud: str, clouds_yaml: Path | None, region: str | None = None) -> Any:
     """The `CloudRegion` config of `cloud` (openstacksdk's clouds.yaml loader)."""
@@ -85,6 +89,7 @@ class Connections:
                 import openstack
 
                 self._admin = openstack.connection.Connection(config=self._config)
+                self._admin.session.timeout = API_TIMEOUT
             return self._admin
 
     def project(self, project_id: str) -> Any:
@@ -113,7 +118,7 @@ class Connections:
                         "project_domain_id", "tenant_name", "tenant_id"):
                 auth.pop(key, None)
             plugin = v3.Password(project_id=project_id, **_password_fields(auth))
-            sess = session.Session(auth=plugin, verify=self._config.verify)
+            sess = session.Session(auth=plugin, verify=self._config.verify, timeout=API_TIMEOUT)
             return openstack.connection.Connection(session=sess, region_name=self.region)
 
 
