@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from rich.console import Console
 
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
@@ -88,6 +90,20 @@ def cheap_password_hashing() -> Iterator[None]:
 def own_sws_home(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Each xdist worker gets its own SWS_HOME, so nothing falls back to a shared ./.sws."""
     os.environ["SWS_HOME"] = str(tmp_path_factory.mktemp("sws-home"))
+
+
+@pytest.fixture
+def wide_cli_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `sws` command's consoles print 200 columns, whatever the run's terminal or TERM.
+
+    Rich wraps and truncates to the terminal it finds, which differs between a shell, CI and an
+    xdist worker; tests that read the printed text must not depend on it.
+    """
+    monkeypatch.setenv("COLUMNS", "200")
+    for name, module in list(sys.modules.items()):
+        found = getattr(module, "console", None) if name.startswith("sws") else None
+        if isinstance(found, Console):
+            monkeypatch.setattr(found, "_width", 200)
 
 
 @pytest.hookimpl(hookwrapper=True)

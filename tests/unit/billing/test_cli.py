@@ -22,10 +22,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wide_cli_output: None) -> Path:
     monkeypatch.setenv("SWS_HOME", str(tmp_path))
     monkeypatch.delenv("SWS_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")  # tables printed whole
     return tmp_path
 
 
