@@ -42,7 +42,6 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
-
 # Tests that share one real service run on one xdist worker, so the service starts once and
 # stops when its package ends. Under `--dist loadgroup` SWS schedules by folder itself:
 # xdist's own `xdist_group` marks do not group anything under pytest 9 (checked with 3.8).
