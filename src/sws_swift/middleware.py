@@ -149,6 +149,7 @@ from sws_swift.rules import (
     exceeded,
     from_sysmeta,
     limit_reason,
+    parse_hop,
     parse_ip,
     refusal_text,
     screen,
@@ -196,7 +197,10 @@ class StorageFirewall:
     def _enforce(
         self, env: Env, start_response: StartResponse, container: str, rules: CompiledRules
     ) -> Iterable[bytes]:
-        address, client_key = self._client(env)
+        client = self._client(env)
+        if client is None:
+            return self._bad_forwarded_for(env, start_response)
+        address, client_key = client
         # sws_swift.rules.screen, inlined on this hot path (the simulated store calls screen).
         if address in rules.allow:
             return self.app(env, start_response)  # type: ignore[no-any-return]
@@ -242,11 +246,12 @@ class StorageFirewall:
         self._compiled[key] = compiled
         return compiled
 
-    def _client(self, env: Env) -> tuple[Address, str]:
-        """The client address and its counter-key text; REMOTE_ADDR alone is memoised."""
-        if env.get("HTTP_X_FORWARDED_FOR") and self.trusted:
+    def _client(self, env: Env) -> tuple[Address, str] | None:
+        """The client address and its counter-key text (REMOTE_ADDR alone is memoised); None
+        when a trusted proxy's X-Forwarded-For has a hop that is not an address."""
+        if "HTTP_X_FORWARDED_FOR" in env and self.trusted:
             address = self.client_address(env)
-            return address, address_key(address)
+            return None if address is None else (address, address_key(address))
         remote = env.get("REMOTE_ADDR", "")
         peer = self._peers.get(remote)
         if peer is None:
@@ -256,16 +261,21 @@ class StorageFirewall:
             peer = self._peers[remote] = (address, address_key(address))
         return peer
 
-    def client_address(self, env: Env) -> Address:
-        """REMOTE_ADDR, or the rightmost untrusted X-Forwarded-For hop behind trusted proxies."""
+    def client_address(self, env: Env) -> Address | None:
+        """REMOTE_ADDR, or behind trusted proxies the rightmost X-Forwarded-For hop that is not
+        one of them (the leftmost hop if all are); None if a hop on the way is unparseable.
+
+        Hops may carry ports (`ip:port`, `[v6]:port`). Header lines sent twice arrive joined
+        with "," (eventlet.wsgi joins repeated headers), so every line counts.
+        """
         address = parse_ip(env.get("REMOTE_ADDR", "")) or UNKNOWN
         forwarded = env.get("HTTP_X_FORWARDED_FOR")
-        if not forwarded or address is UNKNOWN or address not in self.trusted:
+        if forwarded is None or address is UNKNOWN or address not in self.trusted:
             return address
         for hop in reversed(forwarded.split(",")):
-            parsed = parse_ip(hop.strip())
+            parsed = parse_hop(hop)
             if parsed is None:
-                break
+                return None
             address = parsed
             if parsed not in self.trusted:
                 break
@@ -335,6 +345,11 @@ class StorageFirewall:
             return self.app(env, start_response)  # type: ignore[no-any-return]
         message = f"this container's firewall rules {what} right now"
         return _answer(env, start_response, "503 Service Unavailable", message)
+
+    def _bad_forwarded_for(self, env: Env, start_response: StartResponse) -> Iterable[bytes]:
+        self._note("bad_forwarded_for")
+        reason = "the X-Forwarded-For from a trusted proxy has a hop that is not an IP address"
+        return _answer(env, start_response, "400 Bad Request", reason)
 
     def _deny(self, env: Env, start_response: StartResponse, reason: str) -> Iterable[bytes]:
         self._note("denied")

@@ -203,6 +203,32 @@ def parse_ip(text: str) -> tuple[int, int] | None:
     return 6, value
 
 
+def parse_hop(text: str) -> tuple[int, int] | None:
+    """One `X-Forwarded-For` hop as `parse_ip` reads it; None if it is not an address.
+
+    Load balancers write `ip`, `ip:port` (IPv4), `v6`, `[v6]` or `[v6]:port`; spaces around the
+    hop are ignored. A port is 1 to 5 digits. Anything else (a name, `unknown`, an empty hop)
+    is None.
+    """
+    hop = text.strip(" \t")
+    if hop.startswith("["):
+        host, bracket, port = hop[1:].partition("]")
+        if not bracket or ":" not in host or not _port_suffix(port):
+            return None
+        return parse_ip(host)
+    if hop.count(":") == 1:
+        host, _, port = hop.partition(":")
+        return parse_ip(host) if _port_suffix(":" + port) else None
+    return parse_ip(hop) if hop else None
+
+
+def _port_suffix(text: str) -> bool:
+    """'' or ':<1 to 5 ASCII digits>'."""
+    return text == "" or (
+        text[:1] == ":" and 1 <= len(text) - 1 <= 5 and text[1:].isascii() and text[1:].isdigit()
+    )
+
+
 @dataclass(frozen=True)
 class _Ranges:
     """Disjoint, sorted, inclusive integer ranges; membership is one bisect."""
