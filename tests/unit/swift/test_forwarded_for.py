@@ -21,13 +21,27 @@ TRUSTED = "192.0.2.0/24, 2001:db8:ff::/48"
 ports = st.integers(min_value=0, max_value=65535)
 v4 = st.ip_addresses(v=4).map(str)
 v6 = st.ip_addresses(v=6).map(str)
-untrusted_v4 = st.ip_addresses(v=4).filter(
-    lambda a: a not in ipaddress.ip_network("192.0.2.0/24")
-).map(str)
+untrusted_v4 = (
+    st.ip_addresses(v=4).filter(lambda a: a not in ipaddress.ip_network("192.0.2.0/24")).map(str)
+)
 spaces = st.sampled_from(["", " ", "  ", "\t"])
 garbage = st.one_of(
-    st.sampled_from(["", " ", "unknown", "_hidden", "[::1", "::1]:80", "1.2.3.4:", "1.2.3.4:x",
-                     "[1.2.3.4]:80", "1.2.3.4:123456", "999.1.1.1", "host.example:80"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "unknown",
+            "_hidden",
+            "[::1",
+            "::1]:80",
+            "1.2.3.4:",
+            "1.2.3.4:x",
+            "[1.2.3.4]:80",
+            "1.2.3.4:123456",
+            "999.1.1.1",
+            "host.example:80",
+        ]
+    ),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz-_.", min_size=1, max_size=12),
 )
 
@@ -74,8 +88,9 @@ def test_a_hop_that_is_not_an_address_is_none(text: str) -> None:
     client=untrusted_v4,
     port=st.none() | ports,
     left=st.lists(garbage | v4, max_size=3),
-    proxies=st.lists(st.sampled_from(["192.0.2.11", "192.0.2.12:8080", "[2001:db8:ff::3]:443"]),
-                     max_size=3),
+    proxies=st.lists(
+        st.sampled_from(["192.0.2.11", "192.0.2.12:8080", "[2001:db8:ff::3]:443"]), max_size=3
+    ),
 )
 def test_the_client_is_the_rightmost_untrusted_hop_whatever_lies_left_of_it(
     client: str, port: int | None, left: list[str], proxies: list[str]
