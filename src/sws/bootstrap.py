@@ -24,6 +24,9 @@ from sws.identity.auth import AuthBackend, LocalAuth
 from sws.identity.throttle import LoginThrottle, build_throttle
 from sws.loadbalancer import service as loadbalancers
 from sws.loadbalancer.ownership import DnsTxtResolver, TxtResolver
+from sws.mail.adapters import build_mailer
+from sws.mail.outbox import OutboxDispatcher
+from sws.mail.ports import Mailer
 from sws.metering import alarms as metering_alarms
 from sws.metering import service as metering_service
 from sws.metering.model import Retention
@@ -51,6 +54,8 @@ class Container:
     clock: Clock
     auth: AuthBackend
     login_throttle: LoginThrottle  # shared by every process through Redis or the database
+    mailer: Mailer  # SMTP, or .eml files in $SWS_HOME/outbox (sws.mail.adapters)
+    mail_outbox: OutboxDispatcher  # sends what use cases enqueued, after they commit
     regions: dict[str, RegionRuntime] = field(default_factory=dict)
     cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
     stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
@@ -99,6 +104,7 @@ class Container:
             self.billing.tick()
         if self.payments is not None:
             self.payments.tick()
+        self.mail_outbox.run_once()
         return done
 
     def drivers(self) -> dict[str, CloudDriver]:
@@ -126,9 +132,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     if settings.driver == "openstack":
         settings = _with_catalog_regions(settings)
     auth = _auth(settings, db, clock)
+    mailer = build_mailer(settings, clock)
     container = Container(
         settings=settings, db=db, clock=clock, auth=auth,
         login_throttle=build_throttle(settings, db=db, clock=clock),
+        mailer=mailer, mail_outbox=OutboxDispatcher(db=db, clock=clock, mailer=mailer),
     )
     for name in settings.regions:
         if settings.driver == "openstack":
@@ -280,11 +288,10 @@ def _metering(container: Container) -> MeteringRuntime:
             backoff=timedelta(seconds=s.metering_webhook_backoff_seconds),
         ),
     )
-    smtp = SmtpSettings(host=s.smtp_host, port=s.smtp_port, sender=s.smtp_sender)
     sources = {n: r.workload for n, r in container.regions.items() if r.workload is not None}
     return MeteringRuntime(
         db=container.db, clock=container.clock, sources=sources, schedule=schedule,
-        notifiers=Notifiers(clock=container.clock, smtp=smtp,
+        notifiers=Notifiers(clock=container.clock, smtp=SmtpSettings(), mailer=container.mailer,
                             targets=lambda: container.webhook_targets),
     )
 

@@ -132,6 +132,8 @@ def _start_ticker(container: bootstrap.Container) -> None:
 def _print_welcome(url: str, settings: Settings, credentials: list[Credential] | None) -> None:
     console.print(f"[bold green]SWS is up[/] at {url}  (API docs: {url}/v1/docs)")
     home = settings.home
+    if not settings.smtp_host:
+        console.print(f"Mail is not sent (no SWS_SMTP_HOST): it is written to {home / 'outbox'}/")
     if credentials is None:
         _print_where_users_are(settings)
         return

@@ -73,6 +73,7 @@ class StripeSettings(BaseModel):
     secret_key: str = Field(min_length=8, repr=False)
     webhook_secret: str = Field(min_length=8, repr=False)
     tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    api_base: str | None = Field(default=None, pattern=r"^https?://\S+$")  # a test double's
 
 
 class AlipaySettings(BaseModel):
@@ -93,6 +94,12 @@ class PaymentRegionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     providers: list[Literal["test", "stripe", "alipay"]] = ["test"]  # pydantic copies it
     currencies: list[str] = Field(default_factory=list)
+    # The region's documents (docs/payments.md#invoices): who issues them, and the tax rate
+    # included in what tenants pay (0.06 is 6%).
+    tax_rate: Decimal = Field(default=Decimal(0), ge=0, lt=1, decimal_places=6)
+    seller_name: str = Field(default="SWS cloud", min_length=1, max_length=200)
+    seller_address: str = Field(default="", max_length=500)
+    seller_tax_id: str = Field(default="", max_length=64)
 
 
 class Settings(BaseSettings):
@@ -122,9 +129,14 @@ class Settings(BaseSettings):
     metering_prometheus_instances: bool = False  # per-instance series on /metrics
     metering_webhook_attempts: int = Field(default=5, ge=1, le=20)
     metering_webhook_backoff_seconds: float = Field(default=2.0, ge=0)
-    smtp_host: str = "127.0.0.1"
+    # Mail (docs/signup.md#mail): SMTP when a host is set, else .eml files in $SWS_HOME/outbox/.
+    smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
-    smtp_sender: str = "sws-alarms@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = Field(default="SWS <sws@localhost>", min_length=3, max_length=255)
+    smtp_sender: str | None = None  # the older name of mail_from; wins when set
     # Signs console CSRF tokens and flash cookies; unset, a random one is kept in
     # $SWS_HOME/console-secret. Set the same value on every replica that serves the console.
     console_secret: str | None = Field(default=None, min_length=32, repr=False)
@@ -214,6 +226,11 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)  # a ValueError names the bad one
         return value
+
+    @property
+    def mail_sender(self) -> str:
+        """The From of every mail SWS sends."""
+        return self.smtp_sender or self.mail_from
 
     @property
     def db_url(self) -> str:

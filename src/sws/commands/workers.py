@@ -1,7 +1,8 @@
-"""`sws worker events|reconcile`: the long-running workers that connect SWS to a real cloud.
+"""`sws worker events|reconcile|mail`: the long-running workers of a distributed SWS.
 
     sws worker events [--region R]            consume OpenStack notifications from RabbitMQ
     sws worker reconcile [--region R] [--once] repair drift against the cloud's own lists
+    sws worker mail [--once]                  send the mail outbox (N of them share it)
 
 Both stop cleanly on SIGTERM or Ctrl-C; settings come from SWS_* (docs/openstack.md).
 """
@@ -19,7 +20,8 @@ from sws import bootstrap
 from sws.commands import billing as billing_commands
 from sws.commands import common
 
-app = typer.Typer(help="Workers: RabbitMQ listener and reconciler.", no_args_is_help=True)
+app = typer.Typer(help="Workers: RabbitMQ listener, reconciler, mail sender.",
+                  no_args_is_help=True)
 Region = Annotated[str, typer.Option(help="Region (default: the first one).")]
 
 
@@ -85,3 +87,24 @@ def reconcile_worker(
         if once:
             return
         stop.wait(container.settings.reconcile_interval_seconds)
+
+
+@app.command("mail")
+def mail_worker(
+    once: Annotated[bool, typer.Option(help="Send what is due, then exit.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes.")] = 2.0,
+) -> None:
+    """Send the mail outbox through SWS_SMTP_HOST, retrying failures with backoff."""
+    container = _setup()
+    stop = _stop_event()
+    log = logging.getLogger("sws.mail")
+    while not stop.is_set():
+        try:
+            sent = container.mail_outbox.run_once()
+            if sent:
+                log.info("sent %d mails", sent)
+        except Exception:  # the database failed: log, wait, try again
+            log.exception("mail pass failed")
+        if once:
+            return
+        stop.wait(interval)

@@ -21,6 +21,7 @@ TABLE_MODULES = (
     "sws.billing.payments.tables",
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
+    "sws.mail.tables",
 )
 
 

@@ -1,4 +1,4 @@
-"""Alarm notifiers: HMAC-signed webhooks and SMTP email; a failure raises `DeliveryFailed`.
+"""Alarm notifiers: HMAC-signed webhooks and e-mail; a failure raises `DeliveryFailed`.
 
 A webhook is a POST of the JSON notification with two headers:
 
@@ -19,15 +19,16 @@ import hashlib
 import hmac
 import http.client
 import json
-import smtplib
 import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
 
 from sws.clock import Clock
+from sws.mail.adapters import SmtpConfig, SmtpMailer
+from sws.mail.model import Mail, MailFailed
+from sws.mail.ports import Mailer
 from sws.metering.targets import Target, TargetRefused, WebhookTargets
 
 
@@ -67,13 +68,15 @@ class Notifiers:
 
     def __init__(
         self, *, clock: Clock, smtp: SmtpSettings, timeout: float = 5.0,
-        targets: Callable[[], WebhookTargets] = WebhookTargets,
+        targets: Callable[[], WebhookTargets] = WebhookTargets, mailer: Mailer | None = None,
     ) -> None:
-        """`targets` gives the webhook policy in force at each delivery."""
+        """`targets` gives the webhook policy in force at each delivery; e-mail goes through
+        `mailer` (SWS's own, see sws.mail) or, without one, over SMTP to `smtp`."""
         self._clock = clock
-        self._smtp = smtp
         self._timeout = timeout
         self._targets = targets
+        self._mailer = mailer or SmtpMailer(
+            SmtpConfig(host=smtp.host, port=smtp.port, sender=smtp.sender, timeout=timeout))
 
     def send(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None:
         if action.get("type") == "webhook":
@@ -114,16 +117,12 @@ class Notifiers:
 
     def _email(self, action: dict[str, Any], body: bytes) -> None:
         notice = json.loads(body)
-        message = EmailMessage()
-        message["From"] = self._smtp.sender
-        message["To"] = action["to"]
-        message["Subject"] = f"[SWS alarm] {notice['alarm_name']} is {notice['current']}"
-        message.set_content(json.dumps(notice, indent=2))
+        subject = f"[SWS alarm] {notice['alarm_name']} is {notice['current']}"
         try:
-            with smtplib.SMTP(self._smtp.host, self._smtp.port, timeout=self._timeout) as smtp:
-                smtp.send_message(message)
-        except (smtplib.SMTPException, OSError) as error:
-            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+            self._mailer.send(Mail(to=action["to"], subject=subject,
+                                   text=json.dumps(notice, indent=2)))
+        except MailFailed as error:
+            raise DeliveryFailed(str(error)) from error
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
