@@ -72,7 +72,9 @@ def projects(admin: Any) -> dict[str, Project]:
     for label in ("a", "b"):
         project = admin.identity.create_project(name=f"t{label}-{suffix}", domain_id="default")
         user = admin.identity.create_user(
-            name=f"u{label}-{suffix}", password=PASSWORD, domain_id="default",
+            name=f"u{label}-{suffix}",
+            password=PASSWORD,
+            domain_id="default",
             default_project_id=project.id,
         )
         admin.identity.assign_project_role_to_user(project, user, member)
@@ -83,8 +85,16 @@ def projects(admin: Any) -> dict[str, Project]:
 def keystone_token(user: str, password: str = PASSWORD) -> str:
     import requests
 
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": "Default"}, "password": password}}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": user, "domain": {"name": "Default"}, "password": password}
+                },
+            }
+        }
+    }
     response = requests.post(f"{KEYSTONE}/auth/tokens?nocatalog", json=body, timeout=10)
     response.raise_for_status()
     return str(response.headers["X-Subject-Token"])
@@ -145,8 +155,13 @@ def _declare_queue(url: str, queue: str) -> None:
 
     from sws.events.listener import NotificationListener, _kombu_url
 
-    listener = NotificationListener(db=None, clock=None, region="", transport_url=url,  # type: ignore[arg-type]
-                                    queue=queue)
+    listener = NotificationListener(
+        db=None,
+        clock=None,
+        region="",
+        transport_url=url,  # type: ignore[arg-type]
+        queue=queue,
+    )
     with kombu.Connection(_kombu_url(url)) as conn:
         listener.declare(conn)
 
@@ -181,8 +196,9 @@ class Worker:
         self.proc = None
 
     def run(self, timeout: float = 120) -> int:
-        return subprocess.run(self.args, env=self.env, timeout=timeout,
-                              capture_output=True).returncode
+        return subprocess.run(
+            self.args, env=self.env, timeout=timeout, capture_output=True
+        ).returncode
 
 
 @pytest.fixture
@@ -201,3 +217,162 @@ def wait_for(check: Callable[[], Any], *, timeout: float = 60, what: str = "cond
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.5)
+
+
+def items_of(body: Any) -> list[Any]:
+    """A list answer's items, whether the API sends a bare list or `{"items": [...], ...}`."""
+    if isinstance(body, dict):
+        return list(body["items"])
+    assert isinstance(body, list), body
+    return body
+
+
+# ---- the contract suite: the same API tests over the simulated region and real OpenStack ---
+
+
+@dataclass
+class Contract:
+    """An SWS API wired to one driver, with two tenants signed in.
+
+    `kind` is "simulated" or "openstack". On the simulated region time moves only when a test
+    moves it: `wait` advances the clock between looks, as Nova's own tasks take real seconds.
+    """
+
+    kind: str
+    client: Any
+    mine: dict[str, str]  # the headers of tenant A (the one that acts)
+    theirs: dict[str, str]  # tenant B's: another project, which must see none of A's things
+    tenant_id: str
+    image_id: str
+    settle: Callable[[], None]
+    wire: Callable[[str], None] = lambda _server_id: None  # give a server a port, as Nova does
+
+    @property
+    def real(self) -> bool:
+        return self.kind == "openstack"
+
+    def flavor_id(self, name: str) -> str:
+        flavors = items_of(self.client.get("/v1/flavors", headers=self.mine).json())
+        return str(next(f["id"] for f in flavors if f["name"] == name))
+
+    def server(self, server_id: str, headers: dict[str, str] | None = None) -> Any:
+        answer = self.client.get(f"/v1/servers/{server_id}", headers=headers or self.mine)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def wait(self, server_id: str, status: str, timeout: float = 90) -> Any:
+        """The server once it shows `status` with no task running (ERROR fails at once)."""
+
+        def check() -> Any:
+            self.settle()
+            found = self.server(server_id)
+            assert found["status"] != "ERROR", found
+            return found if found["status"] == status and not found["task_state"] else None
+
+        return wait_for(check, timeout=timeout, what=f"server {server_id} {status}")
+
+    def boot(self, name: str, flavor: str) -> Any:
+        body = {"name": name, "flavor_id": self.flavor_id(flavor), "image_id": self.image_id}
+        made = self.client.post("/v1/servers", json=body, headers=self.mine)
+        assert made.status_code == 202, made.text
+        return self.wait(made.json()[0]["id"], "ACTIVE")
+
+    def act(self, server_id: str, **body: str) -> Any:
+        answer = self.client.post(f"/v1/servers/{server_id}/action", json=body, headers=self.mine)
+        assert answer.status_code == 202, answer.text
+        return answer.json()
+
+    def gone(self, path: str) -> None:
+        """`path` answers 404 (a deleted server may take Nova a moment)."""
+        wait_for(
+            lambda: (self.settle(), self.client.get(path, headers=self.mine))[1].status_code == 404,
+            what=f"{path} gone",
+        )
+
+
+@pytest.fixture(scope="module", params=["simulated", "openstack"])
+def cloud(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Contract]:
+    if request.param == "simulated":
+        yield from _simulated(tmp_path_factory.mktemp("contract-sim"))
+    else:
+        yield _openstack(request)
+
+
+def _simulated(home: Path) -> Iterator[Contract]:
+    from datetime import UTC, datetime
+
+    from sws.clock import SimulatedClock
+    from sws.config import Settings
+    from tests.api.conftest import open_cloud
+
+    settings = Settings(
+        home=home, database_url=f"sqlite:///{home / 'sws.db'}", sim_task_seconds=3, demo_data=False
+    )
+    with open_cloud(settings, SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))) as sim:
+        images = items_of(sim.client.get("/v1/images", headers=sim.acme.headers).json())
+        yield Contract(
+            kind="simulated",
+            client=sim.client,
+            mine=sim.acme.headers,
+            theirs=sim.globex.headers,
+            tenant_id=sim.acme.id,
+            image_id=next(i["id"] for i in images if i["visibility"] == "public"),
+            settle=lambda: sim.settle(3),
+        )
+
+
+def _openstack(request: pytest.FixtureRequest) -> Contract:
+    admin = request.getfixturevalue("admin")
+    made: dict[str, Project] = request.getfixturevalue("projects")
+    client = request.getfixturevalue("client")
+    return Contract(
+        kind="openstack",
+        client=client,
+        mine={"X-Auth-Token": keystone_token(made["a"].user)},
+        theirs={"X-Auth-Token": keystone_token(made["b"].user)},
+        tenant_id=made["a"].id,
+        image_id=str(admin.image.find_image("cirros-fake").id),
+        settle=lambda: time.sleep(0.3),
+        wire=lambda server_id: _port(admin, made["a"], server_id),
+    )
+
+
+def _port(admin: Any, project: Project, server_id: str) -> None:
+    """A port on a routed tenant network, bound to `server_id` as Nova binds one.
+
+    The test cloud's Neutron runs without agents, so it cannot bind a port Nova asks for and
+    SWS boots servers there with no network (`SWS_OPENSTACK_SERVER_NETWORK=none`). A floating
+    IP needs a port behind a router on the external network: this is the wiring Nova and the
+    L2 agent would have made, built through Neutron's own API.
+    """
+    net = admin.network
+    name = f"contract-{project.name}"
+    network = net.find_network(name, project_id=project.id) or net.create_network(
+        name=name,
+        project_id=project.id,
+        provider_network_type="flat",
+        provider_physical_network=name,
+    )  # the test cloud has no tenant network types
+    subnet = net.find_subnet(name, network_id=network.id) or net.create_subnet(
+        name=name,
+        network_id=network.id,
+        project_id=project.id,
+        ip_version=4,
+        cidr="10.20.0.0/24",
+        gateway_ip="10.20.0.1",
+    )
+    if net.find_router(name, project_id=project.id) is None:
+        public = net.find_network("public", ignore_missing=False)
+        router = net.create_router(
+            name=name, project_id=project.id, external_gateway_info={"network_id": public.id}
+        )
+        net.add_interface_to_router(router, subnet_id=subnet.id)
+    net.create_port(
+        network_id=network.id,
+        project_id=project.id,
+        device_id=server_id,
+        device_owner="compute:nova",
+        fixed_ips=[{"subnet_id": subnet.id}],
+    )

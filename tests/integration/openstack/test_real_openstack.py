@@ -56,8 +56,7 @@ def _wait_status(client: Any, token: str, server_id: str, status: str) -> dict[s
 
 
 def _journal(container: Any, server_id: str) -> list[Any]:
-    return events.resource_history(db=container.db, resource_id=server_id,
-                                   resource_type="instance")
+    return events.resource_history(db=container.db, resource_id=server_id, resource_type="instance")
 
 
 def _actions(container: Any, server_id: str) -> list[str]:
@@ -79,14 +78,18 @@ def test_keystone_token_authenticates_and_revoked_is_refused(
     # revoked in Keystone directly: refused once the 1 s cache period has passed
     import requests
 
-    requests.delete("http://127.0.0.1:25000/v3/auth/tokens",
-                    headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=10)
+    requests.delete(
+        "http://127.0.0.1:25000/v3/auth/tokens",
+        headers={"X-Auth-Token": token, "X-Subject-Token": token},
+        timeout=10,
+    )
     time.sleep(1.2)
     assert client.get("/v1/auth/tokens", headers=_auth(token)).status_code == 401
 
     # revoked through SWS: refused at once
-    login = client.post("/v1/auth/tokens", json={"name": projects["a"].user,
-                                                 "password": "sws-test-password"})
+    login = client.post(
+        "/v1/auth/tokens", json={"name": projects["a"].user, "password": "sws-test-password"}
+    )
     assert login.status_code == 201, login.text
     fresh = login.json()["token"]
     assert client.delete("/v1/auth/tokens", headers=_auth(fresh)).status_code == 204
@@ -115,8 +118,11 @@ def test_images_list_from_glance_and_the_console_can_launch(
     browser = TestClient(create_app(container))
     form = browser.get("/console/login").text
     csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    login = browser.post("/console/login", data={"csrf": csrf, "name": projects["a"].user,
-                                                 "password": PASSWORD}, follow_redirects=False)
+    login = browser.post(
+        "/console/login",
+        data={"csrf": csrf, "name": projects["a"].user, "password": PASSWORD},
+        follow_redirects=False,
+    )
     assert login.status_code == 303, login.text
     for page in ("/console/images", "/console/snapshots", "/console/instances/launch"):
         answer = browser.get(page)
@@ -129,16 +135,20 @@ def test_a_project_cannot_see_another_projects_servers(
 ) -> None:
     token_a = keystone_token(projects["a"].user)
     token_b = keystone_token(projects["b"].user)
-    made = client.post("/v1/servers", headers=_auth(token_a), json={
-        "name": "tenancy", "flavor_id": "m1.tiny", "image_id": _image(admin)})
+    made = client.post(
+        "/v1/servers",
+        headers=_auth(token_a),
+        json={"name": "tenancy", "flavor_id": "m1.tiny", "image_id": _image(admin)},
+    )
     assert made.status_code in (201, 202), made.text
     server_id = made.json()[0]["id"]
     try:
         listed_b = client.get("/v1/servers", headers=_auth(token_b)).json()
         assert server_id not in json.dumps(listed_b)
         assert client.get(f"/v1/servers/{server_id}", headers=_auth(token_b)).status_code == 404
-        stop = client.post(f"/v1/servers/{server_id}/action", headers=_auth(token_b),
-                           json={"action": "stop"})
+        stop = client.post(
+            f"/v1/servers/{server_id}/action", headers=_auth(token_b), json={"action": "stop"}
+        )
         assert stop.status_code == 404
         assert server_id in json.dumps(client.get("/v1/servers", headers=_auth(token_a)).json())
     finally:
@@ -149,25 +159,36 @@ def test_server_lifecycle_through_sws_reaches_events_at_novas_times(
     client: Any, admin: Any, projects: dict[str, Project], container: Any, listener: Worker
 ) -> None:
     token = keystone_token(projects["a"].user)
-    made = client.post("/v1/servers", headers=_auth(token), json={
-        "name": "life", "flavor_id": "m1.tiny", "image_id": _image(admin)})
+    made = client.post(
+        "/v1/servers",
+        headers=_auth(token),
+        json={"name": "life", "flavor_id": "m1.tiny", "image_id": _image(admin)},
+    )
     assert made.status_code in (201, 202), made.text
     server_id = made.json()[0]["id"]
     _wait_status(client, token, server_id, "ACTIVE")
-    steps = [({"action": "stop"}, "SHUTOFF"), ({"action": "start"}, "ACTIVE"),
-             ({"action": "resize", "flavor_id": "m1.small"}, "VERIFY_RESIZE"),
-             ({"action": "confirm_resize"}, "ACTIVE")]
+    steps = [
+        ({"action": "stop"}, "SHUTOFF"),
+        ({"action": "start"}, "ACTIVE"),
+        ({"action": "resize", "flavor_id": "m1.small"}, "VERIFY_RESIZE"),
+        ({"action": "confirm_resize"}, "ACTIVE"),
+    ]
     for body, status in steps:
         answer = client.post(f"/v1/servers/{server_id}/action", headers=_auth(token), json=body)
         assert answer.status_code in (200, 202), answer.text
         _wait_status(client, token, server_id, status)
     assert client.delete(f"/v1/servers/{server_id}", headers=_auth(token)).status_code == 204
-    wait_for(lambda: client.get(f"/v1/servers/{server_id}", headers=_auth(token)).status_code
-             == 404, what="server gone")
+    wait_for(
+        lambda: client.get(f"/v1/servers/{server_id}", headers=_auth(token)).status_code == 404,
+        what="server gone",
+    )
 
     expected = ["create", "power_off", "power_on", "resize_finish", "resize_confirm", "delete"]
-    wait_for(lambda: _actions(container, server_id) == expected, timeout=60,
-             what=f"the journal {expected} (have {_actions(container, server_id)})")
+    wait_for(
+        lambda: _actions(container, server_id) == expected,
+        timeout=60,
+        what=f"the journal {expected} (have {_actions(container, server_id)})",
+    )
     journal = {e.action: e for e in _journal(container, server_id) if e.action != "exists"}
     state = events.get_resource(db=container.db, resource_id=server_id, resource_type="instance")
     assert state.created_at == journal["create"].occurred_at
@@ -176,9 +197,13 @@ def test_server_lifecycle_through_sws_reaches_events_at_novas_times(
     assert journal["resize_finish"].flavor_name == "m1.small"  # the product switch
     assert state.flavor_name == "m1.small" and state.end_action == "delete"
     # the times are Nova's: the deleted record's terminated_at is the close
-    record = next(s for s in admin.compute.servers(all_projects=True, deleted=True,
-                                               changes_since="2000-01-01T00:00:00Z")
-              if s.id == server_id)
+    record = next(
+        s
+        for s in admin.compute.servers(
+            all_projects=True, deleted=True, changes_since="2000-01-01T00:00:00Z"
+        )
+        if s.id == server_id
+    )
     terminated = parse_time(record.terminated_at)
     assert terminated is not None and state.deleted_at is not None
     # issue 22, defect 4: inside Nova's own second, not at the later notification stamp
@@ -194,8 +219,9 @@ def _assert_billing_follows(container: Any, server_id: str, journal: dict[str, A
     container.billing.tick()
     with container.db.read() as conn:
         text = conn.execute(
-            select(billing_subscriptions.c.spans)
-            .where(billing_subscriptions.c.resource_id == server_id)
+            select(billing_subscriptions.c.spans).where(
+                billing_subscriptions.c.resource_id == server_id
+            )
         ).scalar_one()
     spans = spans_from_json(text)
     assert spans[0].start == journal["create"].occurred_at
@@ -213,8 +239,9 @@ def test_killed_listener_loses_nothing_and_doubles_nothing(
     flavor = admin.compute.find_flavor("m1.tiny")
     ids = []
     for n in range(3):
-        server = admin.compute.create_server(name=f"inflight-{n}", flavor_id=flavor.id,
-                                             image_id=_image(admin), networks="none")
+        server = admin.compute.create_server(
+            name=f"inflight-{n}", flavor_id=flavor.id, image_id=_image(admin), networks="none"
+        )
         ids.append(server.id)
     time.sleep(1.0)
     worker.stop(signal.SIGKILL)  # mid-stream: boots are still sending notifications
@@ -227,8 +254,11 @@ def test_killed_listener_loses_nothing_and_doubles_nothing(
     worker.start()
     try:
         for server_id in ids:
-            wait_for(lambda s=server_id: _actions(container, s) == ["create", "delete"],
-                     timeout=60, what=f"create+delete of {server_id} exactly once")
+            wait_for(
+                lambda s=server_id: _actions(container, s) == ["create", "delete"],
+                timeout=60,
+                what=f"create+delete of {server_id} exactly once",
+            )
         time.sleep(2)  # a late redelivery would show here
         for server_id in ids:
             assert _actions(container, server_id) == ["create", "delete"]
@@ -241,8 +271,9 @@ def test_reconciler_closes_a_server_deleted_while_the_listener_was_down(
 ) -> None:
     worker = Worker(sws_env, "events").start()
     flavor = admin.compute.find_flavor("m1.tiny")
-    server = admin.compute.create_server(name="missed", flavor_id=flavor.id,
-                                         image_id=_image(admin), networks="none")
+    server = admin.compute.create_server(
+        name="missed", flavor_id=flavor.id, image_id=_image(admin), networks="none"
+    )
     admin.compute.wait_for_server(server, interval=0.5)
     wait_for(lambda: "create" in _actions(container, server.id), what="create.end")
     worker.stop()
@@ -255,13 +286,18 @@ def test_reconciler_closes_a_server_deleted_while_the_listener_was_down(
 
     assert Worker(sws_env, "reconcile", "--once").run() == 0
     state = events.get_resource(db=container.db, resource_id=server.id, resource_type="instance")
-    record = next(s for s in admin.compute.servers(all_projects=True, deleted=True,
-                                               changes_since="2000-01-01T00:00:00Z")
-              if s.id == server.id)
+    record = next(
+        s
+        for s in admin.compute.servers(
+            all_projects=True, deleted=True, changes_since="2000-01-01T00:00:00Z"
+        )
+        if s.id == server.id
+    )
     assert state.deleted_at == parse_time(record.terminated_at)
     assert state.end_action == "delete"
     assert _journal(container, server.id)[-1].message_id == (
-        f"sws-reconcile:instance:{server.id}:delete")
+        f"sws-reconcile:instance:{server.id}:delete"
+    )
     # a second pass changes nothing
     assert Worker(sws_env, "reconcile", "--once").run() == 0
     assert _actions(container, server.id) == ["create", "delete"]
@@ -276,9 +312,7 @@ def _purge(queue: str) -> None:
         conn.default_channel.queue_purge(queue)
 
 
-def test_malformed_notification_is_dead_lettered(
-    container: Any, listener: Worker
-) -> None:
+def test_malformed_notification_is_dead_lettered(container: Any, listener: Worker) -> None:
     import kombu
 
     from sws.events.listener import _kombu_url
@@ -287,9 +321,13 @@ def test_malformed_notification_is_dead_lettered(
     with kombu.Connection(_kombu_url(TRANSPORT)) as conn:
         producer = conn.Producer()
         exchange = kombu.Exchange("nova", type="topic", durable=False)
-        producer.publish("{this is not json", exchange=exchange,
-                         routing_key="versioned_notifications.info",
-                         content_type="application/json", content_encoding="utf-8")
+        producer.publish(
+            "{this is not json",
+            exchange=exchange,
+            routing_key="versioned_notifications.info",
+            content_type="application/json",
+            content_encoding="utf-8",
+        )
     wait_for(lambda: events.count_dead_letters(db=container.db) > before, what="a dead letter")
     letter = events.list_dead_letters(db=container.db, limit=1)[0]
     assert "not JSON" in letter.reason and letter.source == "rabbitmq"
@@ -299,8 +337,12 @@ def test_keystone_unreachable_is_503_and_cached_tokens_keep_working(
     container: Any, projects: dict[str, Project]
 ) -> None:
     keystone = HttpKeystone("http://127.0.0.1:25000/v3")
-    auth = KeystoneAuth(db=container.db, clock=container.clock, keystone=keystone,
-                        cache=TokenCache(ttl=timedelta(seconds=0), size=100))
+    auth = KeystoneAuth(
+        db=container.db,
+        clock=container.clock,
+        keystone=keystone,
+        cache=TokenCache(ttl=timedelta(seconds=0), size=100),
+    )
     cached = keystone_token(projects["b"].user)
     unseen = keystone_token(projects["b"].user)
     assert auth.validate(secret=cached).tenant_id == projects["b"].id
@@ -334,22 +376,31 @@ def test_nova_quota_and_no_valid_host_are_4xx_with_novas_message(
     token = keystone_token(project.user)
     admin.compute.update_quota_set(admin.compute.get_quota_set(project.id), instances=0)
     try:
-        over = client.post("/v1/servers", headers=_auth(token), json={
-            "name": "over", "flavor_id": "m1.tiny", "image_id": _image(admin)})
+        over = client.post(
+            "/v1/servers",
+            headers=_auth(token),
+            json={"name": "over", "flavor_id": "m1.tiny", "image_id": _image(admin)},
+        )
         assert over.status_code == 403, over.text
         assert "Quota exceeded for instances" in over.json()["detail"]
     finally:
-        admin.compute.update_quota_set(admin.compute.get_quota_set(project.id), instances=10,
-                                       ram=-1, cores=-1)
+        admin.compute.update_quota_set(
+            admin.compute.get_quota_set(project.id), instances=10, ram=-1, cores=-1
+        )
     if admin.compute.find_flavor("sws.huge", ignore_missing=True) is None:
-        admin.compute.create_flavor(name="sws.huge", id="sws.huge", vcpus=1, ram=50_000_000,
-                                    disk=1)
-    huge = client.post("/v1/servers", headers=_auth(token), json={
-        "name": "huge", "flavor_id": "sws.huge", "image_id": _image(admin)})
+        admin.compute.create_flavor(name="sws.huge", id="sws.huge", vcpus=1, ram=50_000_000, disk=1)
+    huge = client.post(
+        "/v1/servers",
+        headers=_auth(token),
+        json={"name": "huge", "flavor_id": "sws.huge", "image_id": _image(admin)},
+    )
     assert huge.status_code == 409, huge.text
     assert "No valid host" in huge.json()["detail"]
-    missing = client.post("/v1/servers", headers=_auth(token), json={
-        "name": "nope", "flavor_id": "m9.nope", "image_id": _image(admin)})
+    missing = client.post(
+        "/v1/servers",
+        headers=_auth(token),
+        json={"name": "nope", "flavor_id": "m9.nope", "image_id": _image(admin)},
+    )
     assert 400 <= missing.status_code < 500, missing.text
 
 
@@ -373,7 +424,8 @@ def test_swift_is_sent_a_keystone_token_of_sws_account(openstack_cloud: Path) ->
     renewed = token(True)  # what SwiftObjectStore asks for after a 401
     assert renewed != first
     for value in (first, renewed):
-        shown = requests.get(f"{KEYSTONE}/auth/tokens", headers=_auth(value) | {
-            "X-Subject-Token": value}, timeout=10)
+        shown = requests.get(
+            f"{KEYSTONE}/auth/tokens", headers=_auth(value) | {"X-Subject-Token": value}, timeout=10
+        )
         assert shown.status_code == 200, shown.text
         assert shown.json()["token"]["user"]["name"] == "sws"
