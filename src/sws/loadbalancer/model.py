@@ -209,6 +209,13 @@ class DesiredState:
     port_min: int
     port_max: int
     loadbalancers: tuple[LoadBalancer, ...] = field(default_factory=tuple)
+    # Each configured node's shared public address (SWS_LB_NODES): where a node listens by
+    # default. Not part of the version: a settings change reaches agents at their restart.
+    node_addresses: tuple[tuple[str, str], ...] = ()
+
+    def address_of(self, node: str) -> str | None:
+        """The shared public address `SWS_LB_NODES` gives `node`, if it names it."""
+        return dict(self.node_addresses).get(node)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -217,6 +224,7 @@ class DesiredState:
             "port_min": self.port_min,
             "port_max": self.port_max,
             "loadbalancers": [_lb_json(lb) for lb in self.loadbalancers],
+            "nodes": dict(self.node_addresses),
         }
 
     @classmethod
@@ -227,6 +235,7 @@ class DesiredState:
             port_min=int(data["port_min"]),
             port_max=int(data["port_max"]),
             loadbalancers=tuple(_lb_from(item) for item in data["loadbalancers"]),
+            node_addresses=tuple((str(k), str(v)) for k, v in data.get("nodes", {}).items()),
         )
 
 

@@ -511,6 +511,7 @@ def desired_state(*, db: Database, config: LBConfig) -> DesiredState:
     return DesiredState(
         version=version, http_port=config.http_port, port_min=config.port_min,
         port_max=config.port_max, loadbalancers=tuple(_desired(row) for row in rows),
+        node_addresses=tuple((name, address) for name, address, _ in config.nodes),
     )
 
 

@@ -66,12 +66,13 @@ class LBAgent:
     rendered: Rendered | None = None  # what the files on disk hold
     worker: int = 0  # the worker the live state was applied to
     traffic: Traffic = field(default_factory=lambda: Traffic())
+    node: str | None = None  # with no bind address in `opts`: listen on this node's address
 
     @classmethod
     def create(cls, opts: RenderOptions, address_map: dict[str, str] | None = None,
-               binary: str = HAPROXY) -> LBAgent:
+               binary: str = HAPROXY, node: str | None = None) -> LBAgent:
         opts.run_dir.mkdir(parents=True, exist_ok=True)
-        return cls(opts, HAProxy(opts.run_dir, binary), address_map or {})
+        return cls(opts, HAProxy(opts.run_dir, binary), address_map or {}, node=node)
 
     @property
     def files(self) -> RunDir:
@@ -84,6 +85,7 @@ class LBAgent:
     def start(self, state: DesiredState) -> None:
         """Full render and check; start HAProxy, or reload the one already running."""
         with self.lock:
+            self._take_bind(state)
             self._write_and_load(translate(state, self.address_map), start=True)
 
     def apply(self, state: DesiredState) -> str:
@@ -91,12 +93,24 @@ class LBAgent:
         with self.lock:
             state = translate(state, self.address_map)
             if self.live is None:
+                self._take_bind(state)
                 self._write_and_load(state, start=True)
                 return "reload"
             self._notice_outside_reload()
             if state.version == self.live.version:
                 return "unchanged"
             return self._apply(state)
+
+    def _take_bind(self, state: DesiredState) -> None:
+        """Without `--bind`, listen on the shared address `SWS_LB_NODES` gives this node."""
+        if self.opts.bind:
+            return
+        address = state.address_of(self.node or "")
+        if address is None:
+            raise AgentError(f"SWS_LB_NODES gives no address for node {self.node!r}: "
+                             "check --node, or listen where --bind says")
+        log.info("listening on %s, the address SWS_LB_NODES gives %s", address, self.node)
+        self.opts = replace(self.opts, bind=(address,))
 
     def _notice_outside_reload(self) -> None:
         """Someone else reloaded (USR2, systemd): the worker runs the files last written."""

@@ -22,15 +22,16 @@ log = logging.getLogger("sws_agent.lb")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    opts = RenderOptions(run_dir=Path(args.run_dir), bind=tuple(args.bind or ['0.0.0.0']),
+    opts = RenderOptions(run_dir=Path(args.run_dir), bind=tuple(args.bind or ()),
                          http_port=args.http_port, spares_per_shape=args.spares,
                          maxconn=args.maxconn)
-    agent = LBAgent.create(opts, load_address_map(args.address_map), args.haproxy)
+    agent = LBAgent.create(opts, load_address_map(args.address_map), args.haproxy, args.node)
     if args.stop:
         agent.haproxy.stop()
         return 0
     token = args.token or os.environ.get("SWS_AGENT_TOKEN", "")
-    runner = Runner(agent, HttpSource(args.api, token, args.node))
+    runner = Runner(agent, HttpSource(args.api, token, args.node),
+                    report_interval=args.report_interval)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runner.stopping.set())
     log.info("node %s: following %s, HAProxy files in %s", args.node, args.api, args.run_dir)
@@ -40,16 +41,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sws-agent lb", description=DESCRIPTION)
-    parser.add_argument("--api", default="http://127.0.0.1:8000")
+    parser.add_argument("--api", default="http://127.0.0.1:8000", help="SWS's API base URL")
     parser.add_argument("--token", default=None, help="an admin token (or $SWS_AGENT_TOKEN)")
-    parser.add_argument("--node", default="lb-1")
-    parser.add_argument("--run-dir", default="/var/lib/sws-agent/lb")
+    parser.add_argument("--node", default="lb-1",
+                        help="this node's name in SWS_LB_NODES (default lb-1)")
+    parser.add_argument("--run-dir", default="/var/lib/sws-agent/lb",
+                        help="HAProxy's configuration, maps, sockets and state")
     parser.add_argument("--bind", action="append", default=None,
-                        help="an address to listen on (repeat; default 0.0.0.0)")
-    parser.add_argument("--http-port", type=int, default=None)
+                        help="an address to listen on (repeat; default: the node's address "
+                             "in SWS_LB_NODES, 0.0.0.0 for every address)")
+    parser.add_argument("--http-port", type=int, default=None,
+                        help="the L7 port (default SWS_LB_HTTP_PORT, 80)")
+    parser.add_argument("--report-interval", type=_positive, default=0.5,
+                        help="seconds between health and traffic reports (default 0.5)")
     parser.add_argument("--maxconn", type=int, default=4000)
     parser.add_argument("--spares", type=int, default=2, help="spare backends per shape")
-    parser.add_argument("--address-map", type=Path, default=None)
-    parser.add_argument("--haproxy", default=HAPROXY)
+    parser.add_argument("--address-map", type=Path, default=None,
+                        help="JSON {fixed_ip:port: address:port}, for tests and demos only")
+    parser.add_argument("--haproxy", default=HAPROXY, help="the haproxy binary")
     parser.add_argument("--stop", action="store_true", help="stop this node's HAProxy and exit")
     return parser
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("give seconds between 0 and 3600, e.g. 0.5")
+    return value

@@ -58,6 +58,18 @@ def test_l7_sends_two_hosts_to_two_pools_and_an_unknown_host_gets_a_404(
     assert node.reloads() == reloads
 
 
+def test_a_host_header_with_a_trailing_dot_reaches_the_same_lb(
+    node: Node, backends: dict[str, Backend]
+) -> None:
+    # `www.example.org.` is the same DNS name: clients that send it must not get the 404 page.
+    lb = _http("c" * 32, ("www.example.org",), _member(backends["a1"]))
+    node.agent.apply(node.state(lb))
+    for host in ("www.example.org", "www.example.org.", "WWW.Example.Org.:80"):
+        assert http_get(node.http_port, host) == (200, "a1"), host
+    for host in ("www.example.org..", "example.org."):
+        assert http_get(node.http_port, host)[0] == 404, host
+
+
 def test_l4_routes_by_port(node: Node) -> None:
     one, two = Backend("t1", kind="tcp").start(), Backend("t2", kind="tcp").start()
     lbs = [

@@ -54,3 +54,14 @@ class _DownDns:
 def test_dns_that_cannot_answer_is_a_503_not_a_claim(cloud: Cloud) -> None:
     cloud.container.txt_resolver = _DownDns()
     assert _claim(cloud, "www.acme.example", cloud.acme.headers).status_code == 503
+
+
+def test_a_trailing_dot_is_stored_without_it_and_is_the_same_name(cloud: Cloud) -> None:
+    cloud.txt.prove("www.acme.example", cloud.acme.id)
+    created = _claim(cloud, "WWW.acme.example.", cloud.acme.headers)
+    assert created.status_code == 201, created.text
+    assert "www.acme.example" in created.json()["hosts"]
+    assert not any(host.endswith(".") for host in created.json()["hosts"])
+    cloud.txt.prove("www.acme.example", cloud.globex.id)
+    again = _claim(cloud, "www.acme.example", cloud.globex.headers)
+    assert again.status_code == 409, "the dotted and undotted names are one name"

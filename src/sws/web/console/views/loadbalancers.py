@@ -140,11 +140,27 @@ def loadbalancer(s: Tenant, lb_id: str) -> Response:
         lb_id=lb_id,
     )
     servers = pages.live_servers(s)
+    zone = s.container.lb_config.zone
+    auto = next((host for host, kind in view.row.hosts if kind == "auto"), "")
     return page(
         s, "loadbalancers/detail.html", lb=view, servers=servers,
         names={srv.id: srv.name for srv in servers}, types=TYPES, algorithms=ALGORITHMS,
-        health=HEALTH, health_class=HEALTH_CLASS,
+        health=HEALTH, health_class=HEALTH_CLASS, zone=zone, auto_host=auto,
+        cnames=cname_targets(view.row.hosts, zone),
     )
+
+
+def cname_targets(hosts: Sequence[tuple[str, str]], zone: str) -> dict[str, str]:
+    """Each custom name outside the LB zone -> the automatic name its owner must CNAME it
+    to: SWS's DNS answers only for names in the zone and refuses the others."""
+    auto = next((host for host, kind in hosts if kind == "auto"), None)
+    if auto is None:
+        return {}
+    return {host: auto for host, kind in hosts if kind != "auto" and not in_zone(host, zone)}
+
+
+def in_zone(host: str, zone: str) -> bool:
+    return host == zone or host.endswith(f".{zone}")
 
 
 @router.post("/loadbalancers/{lb_id}/delete")
