@@ -18,7 +18,7 @@ from typing import Any
 from sws.billing.ports import StorageUsage
 from sws.drivers.base import ContainerInfo, ContainerUsage, ObjectInfo, ObjectStore, StoredObject
 from sws.errors import Invalid
-from sws.storagefw.model import FirewallRules, Limit, RuleError
+from sws.storagefw.model import FirewallRules, Limit, RuleError, check_entries
 
 MAX_CONTAINER_NAME = 256  # bytes, Swift's constraint
 MAX_OBJECT_NAME = 1024
@@ -72,10 +72,11 @@ def delete_container(*, store: ObjectStore, project_id: str, name: str) -> None:
 
 def list_objects(
     *, store: ObjectStore, project_id: str, container: str, client_ip: str, prefix: str = "",
-    limit: int = 1000,
+    limit: int = 1000, marker: str | None = None,
 ) -> Sequence[ObjectInfo]:
     return store.list_objects(
-        project_id, container_name(container), client_ip=client_ip, prefix=prefix, limit=limit
+        project_id, container_name(container), client_ip=client_ip, prefix=prefix, limit=limit,
+        marker=marker,
     )
 
 
@@ -120,6 +121,8 @@ def firewall_rules(
     for item in limits:
         _bounded(item)
     try:
+        check_entries("allow", allow)
+        check_entries("deny", deny)
         return FirewallRules(
             allow=tuple(allow), deny=tuple(deny), exclusive=exclusive,
             limits=tuple(
