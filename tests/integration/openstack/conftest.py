@@ -245,6 +245,7 @@ class Contract:
     tenant_id: str
     image_id: str
     settle: Callable[[], None]
+    login: tuple[str, str]  # tenant A's user name and password
     wire: Callable[[str], None] = lambda _server_id: None  # give a server a port, as Nova does
 
     @property
@@ -305,6 +306,7 @@ def _simulated(home: Path) -> Iterator[Contract]:
 
     from sws.clock import SimulatedClock
     from sws.config import Settings
+    from tests.api.conftest import PASSWORD as api_password
     from tests.api.conftest import open_cloud
 
     settings = Settings(
@@ -320,6 +322,7 @@ def _simulated(home: Path) -> Iterator[Contract]:
             tenant_id=sim.acme.id,
             image_id=next(i["id"] for i in images if i["visibility"] == "public"),
             settle=lambda: sim.settle(3),
+            login=("alice", api_password),
         )
 
 
@@ -335,6 +338,7 @@ def _openstack(request: pytest.FixtureRequest) -> Contract:
         tenant_id=made["a"].id,
         image_id=str(admin.image.find_image("cirros-fake").id),
         settle=lambda: time.sleep(0.3),
+        login=(made["a"].user, PASSWORD),
         wire=lambda server_id: _port(admin, made["a"], server_id),
     )
 

@@ -32,6 +32,20 @@ def _problem(answer: Any, status: int) -> dict[str, Any]:
     return dict(answer.json())
 
 
+def test_a_tenant_logs_in_with_name_or_username_and_password(cloud: Contract) -> None:
+    user, password = cloud.login
+    for key in ("name", "username"):  # `username`, as Keystone's users are used to
+        answer = cloud.client.post("/v1/auth/tokens", json={key: user, "password": password})
+        assert answer.status_code == 201, answer.text
+        token = answer.json()["token"]
+        who = cloud.client.get("/v1/auth/tokens", headers={"Authorization": f"Bearer {token}"})
+        assert who.json()["tenant_id"] == cloud.tenant_id
+    wrong = cloud.client.post("/v1/auth/tokens", json={"username": user, "password": "wrong"})
+    _problem(wrong, 401)
+    both = {"name": user, "username": user, "password": password}
+    assert _problem(cloud.client.post("/v1/auth/tokens", json=both), 422)["field"] == "username"
+
+
 # ---- flavors and images ---------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from sws.identity import service as identity
 from sws.identity.throttle import TooManyLogins
@@ -17,8 +17,12 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
 class TokenCreate(BaseModel):
+    """`name` and `password`; `username` is accepted for `name`, as Keystone users write it."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(
+        min_length=1, max_length=64, validation_alias=AliasChoices("name", "username")
+    )
     password: str = Field(min_length=1, max_length=1024)
 
 
