@@ -44,20 +44,23 @@ def settle(
     """Run the farmer once, with the clock at --until: every period due by then is charged.
 
     --until may not be later than now: a period that has not happened yet is never charged
-    (the server may still be deleted first). Charges are dated at their periods.
+    (the server may still be deleted first). Charges are dated at their periods. Metered usage
+    (bandwidth, object storage) is rated too, up to the clock hour that ended an hour before
+    --until, as `sws up` rates it.
     """
     not_a_time = f"{until!r} is not an ISO-8601 time with a zone"
     at = common.run(lambda: common.moment(until, field="until", detail=lambda _: not_a_time))
     container = common.container()
     common.run(lambda: _not_future(at, container.clock.now()))
+    sources = container.billing.sources if container.billing else []  # what `sws up` rates
     report = farmer.farm_pass(
-        db=container.db, clock=SimulatedClock(at), drivers=container.drivers(), batch=batch,
-        close_months=False,
+        db=container.db, clock=SimulatedClock(at), drivers=container.drivers(),
+        sources=sources, batch=batch, close_months=False,
     )
     console.print(
         f"synced {report.synced}, charges {report.charges}, "
-        f"adjustments {report.adjustments}, accounts {len(report.accounts)}, "
-        f"unrated {report.unrated}"
+        f"adjustments {report.adjustments}, usage {report.usage}, "
+        f"accounts {len(report.accounts)}, unrated {report.unrated}"
     )
     warn_billing(container)
 
