@@ -19,6 +19,7 @@ TABLE_MODULES = (
     "sws.metering.tables",
     "sws.billing.tables",
     "sws.billing.payments.tables",
+    "sws.billing.invoices.tables",
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
     "sws.mail.tables",

@@ -4,7 +4,8 @@ A checkout moves `pending -> succeeded | failed | expired`, and `succeeded -> re
 states form a ladder and an event can only move a checkout up it, so callbacks applied in any
 order, any number of times, end in the same state. `succeeded` outranks `failed` and `expired`
 because a provider that says it took the money is believed even after the janitor gave up.
-(No adapter reports `refunded` yet: refunds and their debit are a later part of the work.)
+A checkout becomes `refunded` with its first refund (a partial one too); refunds never add up
+to more than was paid (`refundable`).
 """
 
 from __future__ import annotations
@@ -134,3 +135,53 @@ def from_minor(units: int, currency: str) -> Money:
 
 def has_whole_minor_units(amount: Money) -> bool:
     return amount.rounded() == amount
+
+
+REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED = "pending", "succeeded", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSpec:
+    """An admin's refund: this much of this payment, once per key, for this reason."""
+
+    payment_id: str
+    amount: Money
+    idempotency_key: str
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    payment_id: str
+    tenant_id: str
+    amount: Money
+    state: str
+    reason: str
+    idempotency_key: str
+    provider_ref: str | None
+    error: str | None
+    actor: str
+    created_at: datetime
+
+    @property
+    def debit_key(self) -> str:
+        """The ledger's key for this refund's debit: one debit per refund."""
+        return f"refund:{self.id}"
+
+
+class RefundingProvider(Protocol):
+    """A provider that gives money back (the test provider, Stripe)."""
+
+    def refund(self, checkout: Checkout, refund: Refund) -> str:
+        """Refund `refund.amount` of the checkout at the provider, once per refund id; the
+        provider's refund id. Raise SWSError (Unavailable) if it refused or did not answer."""
+        ...
+
+
+def refundable(checkout: Checkout, refunded: Money) -> Money:
+    """What may still be refunded: paid less the refunds already made or under way."""
+    if checkout.state not in (SUCCEEDED, REFUNDED):
+        return Money(Decimal(0), checkout.amount.currency)
+    return checkout.amount - refunded

@@ -1,4 +1,4 @@
-"""SQL for payments: checkout rows, applied provider events and dead letters."""
+"""SQL for payments: checkouts, applied provider events, dead letters, refunds, bank references."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sws.billing.payments.model import PENDING, Checkout
+from sws.billing.payments.model import PENDING, REFUND_PENDING, Checkout, Refund
 from sws.billing.payments.tables import (
+    billing_bank_references,
     billing_payment_dead_letters,
     billing_payment_events,
     billing_payments,
+    billing_refunds,
 )
 from sws.errors import Conflict
 from sws.money import Money
@@ -134,3 +136,88 @@ def events_of(conn: Connection, payment_id: str) -> list[dict[str, Any]]:
         .order_by(billing_payment_events.c.id)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# --- Refunds ----------------------------------------------------------------------------------
+
+R = billing_refunds.c
+
+
+def refund_from_row(row: RowMapping) -> Refund:
+    return Refund(
+        id=row["id"], payment_id=row["payment_id"], tenant_id=row["account_id"],
+        amount=Money(row["amount"], row["currency"]), state=row["state"], reason=row["reason"],
+        idempotency_key=row["idempotency_key"], provider_ref=row["provider_ref"],
+        error=row["error"], actor=row["actor"], created_at=row["created_at"],
+    )
+
+
+def insert_refund(conn: Connection, refund: Refund) -> None:
+    conn.execute(insert(billing_refunds), {
+        "id": refund.id, "payment_id": refund.payment_id, "account_id": refund.tenant_id,
+        "currency": refund.amount.currency, "amount": refund.amount.amount,
+        "state": refund.state, "reason": refund.reason,
+        "idempotency_key": refund.idempotency_key, "provider_ref": refund.provider_ref,
+        "error": refund.error, "actor": refund.actor, "created_at": refund.created_at,
+        "updated_at": refund.created_at,
+    })
+
+
+def refunds_of(conn: Connection, payment_id: str) -> list[Refund]:
+    query = select(billing_refunds).where(R.payment_id == payment_id).order_by(R.created_at, R.id)
+    return [refund_from_row(r) for r in conn.execute(query).mappings()]
+
+
+def get_refund(conn: Connection, refund_id: str) -> Refund | None:
+    row = conn.execute(select(billing_refunds).where(R.id == refund_id)).mappings().first()
+    return None if row is None else refund_from_row(row)
+
+
+def finish_refund(conn: Connection, refund_id: str, *, state: str, provider_ref: str | None,
+                  error: str | None, now: datetime) -> bool:
+    """Move a pending refund to `state`; False if it was not pending any more (a racer did)."""
+    done = conn.execute(
+        update(billing_refunds).where(R.id == refund_id, R.state == REFUND_PENDING)
+        .values(state=state, provider_ref=provider_ref, error=error and error[:255],
+                updated_at=now))
+    return bool(done.rowcount)
+
+
+def pending_refunds(conn: Connection, before: datetime, limit: int) -> list[Refund]:
+    query = (select(billing_refunds).where(R.state == REFUND_PENDING, R.created_at < before)
+             .order_by(R.created_at, R.id).limit(limit))
+    return [refund_from_row(r) for r in conn.execute(query).mappings()]
+
+
+# --- Bank transfer references -----------------------------------------------------------------
+
+
+def bank_reference(conn: Connection, account_id: str) -> str | None:
+    query = select(billing_bank_references.c.code).where(
+        billing_bank_references.c.account_id == account_id)
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
+
+
+def account_of_reference(conn: Connection, code: str) -> str | None:
+    query = select(billing_bank_references.c.account_id).where(
+        billing_bank_references.c.code == code)
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
+
+
+def insert_bank_reference(conn: Connection, account_id: str, code: str, now: datetime) -> bool:
+    """False if the account already has one or the code is taken (the caller reads again)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(billing_bank_references),
+                         {"account_id": account_id, "code": code, "created_at": now})
+    except IntegrityError:
+        return False
+    return True
+
+
+def by_provider_ref(conn: Connection, provider: str, ref: str) -> Checkout | None:
+    query = select(billing_payments).where(P.provider == provider, P.provider_ref == ref)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else checkout_from_row(row)

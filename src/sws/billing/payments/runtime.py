@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sws.billing.invoices.model import Party
+from sws.billing.invoices.service import Issuing
 from sws.billing.payments import service
 from sws.billing.payments.model import TEST_PROVIDER, PaymentProvider
 from sws.billing.payments.service import PaymentSetup
@@ -23,9 +25,10 @@ def build_setup(settings: Settings) -> PaymentSetup:
         from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
 
         stripe = settings.payments_stripe
+        api = StripeApi(stripe.secret_key, stripe.api_base)
         providers["stripe"] = StripeProvider(
-            sessions=StripeApi(stripe.secret_key), webhook_secret=stripe.webhook_secret,
-            tolerance=stripe.tolerance_seconds)
+            sessions=api, webhook_secret=stripe.webhook_secret,
+            tolerance=stripe.tolerance_seconds, money=api)
     if settings.payments_alipay is not None:
         providers["alipay"] = _alipay(settings.payments_alipay)
     default = (TEST_PROVIDER,) if settings.driver == "simulated" else ()
@@ -33,7 +36,18 @@ def build_setup(settings: Settings) -> PaymentSetup:
                for r in settings.regions}
     currencies = {r: tuple(c.currencies) for r, c in settings.payments.items()}
     return PaymentSetup(providers=providers, regions=regions, currencies=currencies,
-                        pending_timeout=timedelta(seconds=settings.payments_pending_timeout_seconds))
+                        pending_timeout=timedelta(seconds=settings.payments_pending_timeout_seconds),
+                        issuing=issuing(settings))
+
+
+def issuing(settings: Settings) -> Issuing:
+    """Each region's seller and tax rate, for its documents."""
+    return Issuing(
+        home=settings.regions[0],
+        sellers={r: Party(c.seller_name, c.seller_address, c.seller_tax_id)
+                 for r, c in settings.payments.items()},
+        tax_rates={r: c.tax_rate for r, c in settings.payments.items()},
+    )
 
 
 def _alipay(alipay: AlipaySettings) -> PaymentProvider:

@@ -19,7 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sws.billing import repository as billing_repo
 from sws.billing import service as billing
 from sws.billing import standing
+from sws.billing.invoices.service import Issuing
 from sws.billing.ledger import Books, Posting
+from sws.billing.payments import receipts
 from sws.billing.payments import repository as repo
 from sws.billing.payments.model import (
     PENDING,
@@ -52,6 +54,7 @@ class PaymentSetup:
     currencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # empty: any
     pending_timeout: timedelta = timedelta(hours=1)
 
+    issuing: Issuing | None = None  # sellers and tax rates of the receipts; None: defaults
     def offered(self, region: str) -> tuple[str, ...]:
         return tuple(p for p in self.regions.get(region, ()) if p in self.providers)
 
@@ -183,7 +186,8 @@ def handle_callback(
         _refuse(db, provider, f"unknown provider {provider!r}", body, None, now, NotFound)
     try:
         event = adapter.verify(body, headers, now=now)
-        return None if event is None else apply_event(db=db, clock=clock, event=event)
+        return None if event is None else apply_event(db=db, clock=clock, event=event,
+                                                      issuing=setup.issuing)
     except CallbackRejected as rejected:
         _refuse(db, provider, rejected.reason, body, rejected.payment_id, now, CallbackRefused)
 
@@ -203,20 +207,25 @@ def _refuse(
     raise error(f"callback refused: {reason}")
 
 
-def apply_event(*, db: Database, clock: Clock, event: PaymentEvent) -> Applied:
-    """Apply a verified event once: record it, step the state, credit on reaching succeeded.
-    Raise CallbackRejected for an unknown payment or a wrong amount (nothing is written)."""
+def apply_event(
+    *, db: Database, clock: Clock, event: PaymentEvent, issuing: Issuing | None = None
+) -> Applied:
+    """Apply a verified event once: record it, step the state, credit on reaching succeeded
+    (and issue the receipt, in the same transaction). Raise CallbackRejected for an unknown
+    payment or a wrong amount (nothing is written)."""
     for attempt in (1, 2):
         try:
             with db.begin() as conn:
-                return _apply(conn, event, clock.now())
+                return _apply(conn, event, clock.now(), issuing)
         except IntegrityError:
             if attempt == 2:  # a racing worker credited it and committed: the retry sees it
                 raise
     raise AssertionError("unreachable")
 
 
-def _apply(conn: Connection, event: PaymentEvent, now: datetime) -> Applied:
+def _apply(
+    conn: Connection, event: PaymentEvent, now: datetime, issuing: Issuing | None = None
+) -> Applied:
     checkout = repo.get(conn, event.payment_id, lock=True)
     _check_event(checkout, event)
     assert checkout is not None
@@ -233,6 +242,7 @@ def _apply(conn: Connection, event: PaymentEvent, now: datetime) -> Applied:
 
 
 def _check_event(checkout: Checkout | None, event: PaymentEvent) -> None:
+        receipts.issue_receipt(conn, issuing, checkout, now)
     if not 0 < len(event.event_id) <= MAX_EVENT_ID:
         raise CallbackRejected("the event id must be 1 to 255 characters")
     if checkout is None or checkout.provider != event.provider:
@@ -295,7 +305,7 @@ def _settle(*, db: Database, clock: Clock, setup: PaymentSetup, checkout: Checko
     event = PaymentEvent(checkout.provider, f"janitor:{checkout.id}:{outcome}", checkout.id,
                          outcome)
     try:
-        applied = apply_event(db=db, clock=clock, event=event)
+        applied = apply_event(db=db, clock=clock, event=event, issuing=setup.issuing)
     except CallbackRejected:
         return False
     return not applied.duplicate and applied.state != checkout.state

@@ -7,6 +7,12 @@ A checkout opens a Checkout Session (mode `payment`, one line of the amount in m
 `checkout.session.completed` (when paid), `checkout.session.async_payment_succeeded`,
 `checkout.session.async_payment_failed` and `checkout.session.expired`; others are ignored.
 The janitor asks Stripe for a stale session's status.
+
+Refunds go through Stripe's Refunds API (`POST /v1/refunds` with the session's PaymentIntent
+and the amount in minor units, SWS's refund id as the Idempotency-Key). Auto-recharge charges
+a saved card off-session: a PaymentIntent with `off_session=true, confirm=true` for the
+tenant's customer and payment method (`payment_intent.succeeded` and
+`payment_intent.payment_failed` webhooks carry `metadata.sws_payment`).
 """
 
 from __future__ import annotations
@@ -27,12 +33,13 @@ from sws.billing.payments.model import (
     CallbackRejected,
     Checkout,
     PaymentEvent,
+    Refund,
     StartedCheckout,
     from_minor,
     to_minor,
 )
 from sws.billing.payments.testprovider import _header
-from sws.errors import SWSError, Unavailable
+from sws.errors import Invalid, SWSError, Unavailable
 
 HEADER = "Stripe-Signature"
 NAME = "stripe"
@@ -46,11 +53,39 @@ class StripeSessions(Protocol):
     def retrieve(self, session_id: str) -> Mapping[str, Any]: ...
 
 
-class StripeApi:
-    """Checkout Sessions through the official client."""
+class StripeMoney(Protocol):
+    """Refunds and off-session PaymentIntents (the real client, or a local fake in tests)."""
 
-    def __init__(self, secret_key: str) -> None:
-        self.client = stripe.StripeClient(secret_key)
+    def refund(self, params: dict[str, Any], idempotency_key: str) -> Mapping[str, Any]: ...
+
+    def charge(self, params: dict[str, Any], idempotency_key: str) -> Mapping[str, Any]: ...
+
+
+class StripeApi:
+    """Checkout Sessions, Refunds and PaymentIntents through the official client; `api_base`
+    points it at a test double."""
+
+    def __init__(self, secret_key: str, api_base: str | None = None) -> None:
+        base: Any = {"api": api_base} if api_base else None
+        self.client = stripe.StripeClient(secret_key, base_addresses=base)
+
+    def refund(self, params: dict[str, Any], idempotency_key: str) -> Mapping[str, Any]:
+        options: Any = {"idempotency_key": idempotency_key}
+        with _unavailable():
+            found = self.client.v1.refunds.create(params=params,  # type: ignore[arg-type]
+                                                  options=options)
+        return {"id": found.id, "status": found.status}
+
+    def charge(self, params: dict[str, Any], idempotency_key: str) -> Mapping[str, Any]:
+        """A declined card is an answer (`status: failed`), not an outage."""
+        options: Any = {"idempotency_key": idempotency_key}
+        try:
+            with _unavailable(declines=False):
+                found = self.client.v1.payment_intents.create(
+                    params=params, options=options)  # type: ignore[arg-type]
+        except stripe.CardError as declined:
+            return {"id": _declined_intent(declined), "status": "failed"}
+        return {"id": found.id, "status": found.status}
 
     def create(self, params: dict[str, Any]) -> Mapping[str, Any]:
         # Stripe's own idempotency: a retried start gets the same session, not a second one.
@@ -64,11 +99,23 @@ class StripeApi:
             return _fields(self.client.v1.checkout.sessions.retrieve(session_id))
 
 
+def _declined_intent(declined: stripe.CardError) -> str:
+    intent = getattr(declined.error, "payment_intent", None) if declined.error else None
+    return str(getattr(intent, "id", None) or declined.request_id or "declined")
+
+
 @contextmanager
-def _unavailable() -> Iterator[None]:
+def _unavailable(declines: bool = True) -> Iterator[None]:
     """Stripe down or refusing: a 503 naming it, never a 500; the checkout stays pending."""
     try:
         yield
+    except stripe.CardError:
+        if not declines:
+            raise
+        raise Unavailable("Stripe declined the card", field="provider") from None
+    except stripe.InvalidRequestError as error:
+        said = (error.user_message or str(error)).strip().splitlines()[0]
+        raise Invalid(f"Stripe refused: {said}"[:200], field="provider") from None
     except stripe.StripeError as error:
         said = (error.user_message or type(error).__name__).strip().splitlines()[0]
         raise Unavailable(f"Stripe did not answer: {said}", field="provider") from None
@@ -76,7 +123,8 @@ def _unavailable() -> Iterator[None]:
 
 def _fields(session: stripe.checkout.Session) -> dict[str, Any]:
     return {"id": session.id, "url": session.url, "status": session.status,
-            "payment_status": session.payment_status}
+            "payment_status": session.payment_status,
+            "payment_intent": getattr(session, "payment_intent", None)}
 
 
 class StripeProvider:
@@ -84,8 +132,45 @@ class StripeProvider:
     label = "Stripe"
 
     def __init__(self, *, sessions: StripeSessions, webhook_secret: str,
-                 tolerance: int = 300) -> None:
+                 tolerance: int = 300, money: StripeMoney | None = None) -> None:
         self.sessions, self.webhook_secret, self.tolerance = sessions, webhook_secret, tolerance
+        self.money = money
+
+    def refund(self, checkout: Checkout, refund: Refund) -> str:
+        """A refund of the checkout's PaymentIntent, once per SWS refund id."""
+        params = {"payment_intent": self._intent(checkout), "amount": to_minor(refund.amount),
+                  "metadata": {"sws_refund": refund.id, "sws_payment": checkout.id}}
+        answer = self._money().refund(params, f"sws-{refund.id}")
+        if answer.get("status") in ("failed", "canceled"):
+            raise Invalid(f"Stripe refused refund {answer.get('id')}", field="amount")
+        return str(answer["id"])
+
+    def charge_saved(self, checkout: Checkout, *, method_ref: str, customer_ref: str | None
+                     ) -> str | None:
+        """An off-session PaymentIntent on the saved card; the outcome if Stripe gave it."""
+        params = {
+            "amount": to_minor(checkout.amount), "currency": checkout.amount.currency.lower(),
+            "customer": customer_ref, "payment_method": method_ref, "off_session": True,
+            "confirm": True, "metadata": {"sws_payment": checkout.id,
+                                          "sws_tenant": checkout.tenant_id},
+        }
+        answer = self._money().charge(params, f"sws-{checkout.id}")
+        return {"succeeded": SUCCEEDED, "failed": FAILED, "requires_payment_method": FAILED,
+                "requires_action": FAILED, "canceled": FAILED}.get(str(answer["status"]))
+
+    def _intent(self, checkout: Checkout) -> str:
+        ref = checkout.provider_ref or ""
+        if ref.startswith("pi_"):
+            return ref
+        intent = self.sessions.retrieve(ref).get("payment_intent")
+        if not intent:
+            raise Invalid(f"Stripe has no payment for checkout {checkout.id}", field="payment_id")
+        return str(intent)
+
+    def _money(self) -> StripeMoney:
+        if self.money is None:
+            raise Invalid("Stripe refunds and saved cards are not set up", field="provider")
+        return self.money
 
     def start(self, checkout: Checkout, *, return_url: str) -> StartedCheckout:
         session = self.sessions.create(session_params(checkout, return_url))
@@ -133,8 +218,14 @@ _OUTCOMES = {
 }
 
 
+_INTENT_OUTCOMES = {"payment_intent.succeeded": SUCCEEDED,
+                    "payment_intent.payment_failed": FAILED}
+
+
 def event_from(data: Mapping[str, Any]) -> PaymentEvent | None:
     """The payment event in a Stripe event, None for one SWS does not act on."""
+    if data["type"] in _INTENT_OUTCOMES:
+        return _intent_event(data)
     session = data["data"]["object"]
     outcome = _OUTCOMES.get(data["type"])
     if data["type"] == "checkout.session.completed":
@@ -145,6 +236,17 @@ def event_from(data: Mapping[str, Any]) -> PaymentEvent | None:
     amount = from_minor(int(session["amount_total"]), str(session["currency"]).upper())
     return PaymentEvent(NAME, str(data["id"]), str(session["client_reference_id"]), outcome,
                         amount, str(session["id"]))
+
+
+def _intent_event(data: Mapping[str, Any]) -> PaymentEvent | None:
+    """An off-session charge's outcome; PaymentIntents SWS did not start are ignored."""
+    intent = data["data"]["object"]
+    payment = (intent.get("metadata") or {}).get("sws_payment")
+    if not payment:
+        return None
+    amount = from_minor(int(intent["amount"]), str(intent["currency"]).upper())
+    return PaymentEvent(NAME, str(data["id"]), str(payment), _INTENT_OUTCOMES[data["type"]],
+                        amount, str(intent["id"]))
 
 
 def session_outcome(session: Mapping[str, Any]) -> str | None:

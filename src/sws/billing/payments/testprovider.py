@@ -18,6 +18,7 @@ from sws.billing.payments.model import (
     CallbackRejected,
     Checkout,
     PaymentEvent,
+    Refund,
     StartedCheckout,
 )
 from sws.errors import SWSError
@@ -25,6 +26,7 @@ from sws.money import Money, parse_amount
 
 HEADER = "X-SWS-Test-Signature"
 PAGE = "/console/payments/test-provider/{id}"
+SAVED_CARD, DECLINED_CARD = "test_card", "test_card_declined"
 
 
 class TestProvider:
@@ -67,6 +69,16 @@ class TestProvider:
 
     def lookup(self, checkout: Checkout) -> str | None:
         return None  # nobody pressed a button: the janitor expires it
+
+    def refund(self, checkout: Checkout, refund: Refund) -> str:
+        """Always gives the money back; the same refund id twice is the same refund."""
+        return f"re_test_{refund.id}"
+
+    def charge_saved(self, checkout: Checkout, *, method_ref: str, customer_ref: str | None
+                     ) -> str | None:
+        """An off-session charge on the saved test card: `succeeded`, or `failed` for the card
+        `test_card_declined`. The outcome comes back at once (no callback needed)."""
+        return FAILED if method_ref == DECLINED_CARD else SUCCEEDED
 
 
 def _outcome(value: object) -> str:

@@ -1,0 +1,136 @@
+"""Document use cases: issue a receipt, an invoice or a credit note once per source, list them,
+fetch one as HTML or PDF, and issue the invoices of bills closed since the last pass.
+
+`issue` runs inside the caller's transaction (the payment's credit, the refund's debit), so a
+document exists exactly when its money moved; its number is taken from the issuer's counter in
+that same transaction and the HTML is rendered there too, so a failure anywhere (a render
+included) rolls the number back with everything else.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, RowMapping, select
+
+from sws.billing.invoices import render
+from sws.billing.invoices import repository as repo
+from sws.billing.invoices.model import (
+    INVOICE,
+    Document,
+    Draft,
+    Line,
+    Party,
+    bill_lines,
+)
+from sws.clock import Clock
+from sws.db.engine import Database
+from sws.errors import NotFound
+from sws.identity.tables import tenants
+from sws.money import Money
+from sws.paging import PageRequest
+
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """Who issues documents in each region (the seller) and at what tax rate (0 by default).
+    Month invoices come from `home`, the first region."""
+
+    home: str
+    sellers: Mapping[str, Party] = field(default_factory=dict)
+    tax_rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def seller(self, region: str) -> Party:
+        return self.sellers.get(region, Party("SWS cloud"))
+
+    def tax_rate(self, region: str) -> Decimal:
+        return self.tax_rates.get(region, Decimal(0))
+
+
+def buyer(conn: Connection, account_id: str) -> Party:
+    """The tenant as its documents name it."""
+    name = conn.execute(select(tenants.c.name).where(tenants.c.id == account_id)).scalar()
+    return Party(name or account_id, tax_id="", address=f"Project {account_id}")
+
+
+def issue(conn: Connection, draft: Draft) -> Document:
+    """The document for `draft.source_key`: the one issued before, or a new one numbered next
+    in its issuer's series, in the caller's transaction."""
+    earlier = repo.by_source(conn, draft.source_key)
+    if earlier is not None:
+        return earlier
+    number = repo.next_number(conn, draft.issuer, draft.kind)
+    document = Document(f"doc_{secrets.token_hex(10)}", number, draft)
+    render.html(document)  # a render that fails rolls the number back with the transaction
+    repo.insert_document(conn, document)
+    return document
+
+
+def draft_for(
+    conn: Connection, issuing: Issuing, *, kind: str, region: str, account_id: str,
+    source_key: str, lines: tuple[Line, ...], currency: str, now: datetime, reference: str,
+) -> Draft:
+    return Draft(
+        kind=kind, issuer=region, account_id=account_id, source_key=source_key,
+        seller=issuing.seller(region), buyer=buyer(conn, account_id), lines=lines,
+        currency=currency, tax_rate=issuing.tax_rate(region), issued_at=now,
+        reference=reference,
+    )
+
+
+# --- Month invoices ---------------------------------------------------------------------------
+
+
+def issue_month_invoices(*, db: Database, clock: Clock, issuing: Issuing) -> list[Document]:
+    """An invoice for each closed bill that has none yet (each in its own transaction)."""
+    with db.read() as conn:
+        bills = repo.bills_without_invoice(conn, BATCH)
+    issued = []
+    for bill in bills:
+        with db.begin() as conn:
+            issued.append(issue(conn, _invoice_draft(conn, issuing, bill, clock.now())))
+    return issued
+
+
+def _invoice_draft(conn: Connection, issuing: Issuing, bill: RowMapping, now: datetime) -> Draft:
+    currency = bill["currency"]
+    categories = {item: Decimal(bill[item]) for item in
+                  ("instance", "bandwidth", "floating_ip", "load_balancer", "object_storage")}
+    lines = bill_lines(categories, currency)
+    other = Decimal(bill["total"]) - sum(categories.values(), Decimal(0))
+    if other:
+        lines += (Line("Other", Money(other, currency)),)
+    return draft_for(conn, issuing, kind=INVOICE, region=issuing.home,
+                     account_id=bill["account_id"],
+                     source_key=f"bill:{bill['account_id']}:{bill['month']}", lines=lines,
+                     currency=currency, now=now, reference=f"month {bill['month']}")
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+def list_documents(*, db: Database, tenant_id: str | None, page: PageRequest,
+                   kind: str | None = None) -> list[Document]:
+    """The tenant's documents (every tenant's for None: admins), newest first."""
+    with db.read() as conn:
+        return repo.of_account(conn, tenant_id, page, kind)
+
+
+def get_document(*, db: Database, tenant_id: str | None, document_id: str) -> Document:
+    """One document; another tenant's is a 404 as a missing one is (None: an admin's look)."""
+    with db.read() as conn:
+        found = repo.get(conn, document_id)
+    if found is None or (tenant_id is not None and found.draft.account_id != tenant_id):
+        raise NotFound(f"document {document_id} not found", field="invoice_id")
+    return found
+
+
+def document_for(*, db: Database, source_key: str) -> Document | None:
+    with db.read() as conn:
+        return repo.by_source(conn, source_key)
