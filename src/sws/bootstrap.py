@@ -262,7 +262,8 @@ def _billing(container: Container) -> BillingRuntime:
         StorageBilling(container.object_stores), default_region=container.default_region
     )
     return BillingRuntime(
-        db=container.db, clock=container.clock, drivers=container.drivers, sources=[feed, storage]
+        db=container.db, clock=container.clock, drivers=container.drivers, sources=[feed, storage],
+        leases=container.settings.lease_terms,
     )
 
 
@@ -295,6 +296,7 @@ def _metering(container: Container) -> MeteringRuntime:
                             targets=lambda: container.webhook_targets),
     )
 
+        leases=s.lease_terms,
 
 def _simulated_region(container: Container, name: str) -> RegionRuntime:
     bus = InProcessBus()

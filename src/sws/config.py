@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from sws.leases.model import LeaseTerms
+
 
 def _toml_path() -> Path:
     """The TOML file: `$SWS_CONFIG`, else `$SWS_HOME/sws.toml`."""
@@ -182,6 +184,10 @@ class Settings(BaseSettings):
     billing_credit_limit: Decimal | None = Field(default=None, ge=0, decimal_places=6)
     billing_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     billing_timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    # Leader leases of once-only roles (docs/operations.md#leader-leases): a standby leads at
+    # most TTL + renew seconds after the leader's death. Renew must be shorter than the TTL.
+    lease_ttl_seconds: float = Field(default=6.0, gt=0)
+    lease_renew_seconds: float = Field(default=2.0, gt=0)
     billing_enforcement: Literal["auto", "enforce", "observe"] = "auto"
     # Authentication and abuse limits (docs/api.md). The operator tenant's admin users are the
     # cloud's admins; an admin role in any other tenant means nothing.
@@ -238,6 +244,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'sws.db').resolve()}"
+    @property
+    def lease_terms(self) -> LeaseTerms:
+        """The leader leases' TTL and renew interval (Invalid when renew >= TTL)."""
+        return LeaseTerms.of_seconds(self.lease_ttl_seconds, self.lease_renew_seconds)
+
 
     @classmethod
     def settings_customise_sources(

@@ -47,6 +47,7 @@ from sws.billing.periods import month_bounds, month_key, next_month, parse_month
 from sws.clock import Clock, check_moment
 from sws.db.engine import Database
 from sws.errors import Conflict, InsufficientFunds, Invalid, NotFound
+from sws.leases.service import Guard
 from sws.money import Money, check_currency
 
 # --- Catalog ----------------------------------------------------------------------------------
@@ -623,18 +624,27 @@ def bill_csv(bill: Bill) -> str:
 
 
 def close_month(
-    *, db: Database, clock: Clock, month: str, tenant_id: str | None = None
+    *, db: Database, clock: Clock, month: str, tenant_id: str | None = None,
+    guard: Guard | None = None,
 ) -> list[str]:
-    """Freeze `month` (and earlier open months) for every account, or one; returns who closed."""
+    """Freeze `month` (and earlier open months) for every account, or one; returns who closed.
+
+    With a `guard` (the month close's leader lease) each account's transaction first checks
+    that this process still leads (`LeaseLost` otherwise, with nothing written).
+    """
     parse_month(month)
     with db.read() as conn:
         ids = [tenant_id] if tenant_id else repo.all_account_ids(conn)
-    return [account for account in ids if _close_account(db, clock, account, month)]
+    return [account for account in ids if _close_account(db, clock, account, month, guard)]
 
 
-def _close_account(db: Database, clock: Clock, account_id: str, month: str) -> bool:
+def _close_account(
+    db: Database, clock: Clock, account_id: str, month: str, guard: Guard | None
+) -> bool:
     now = clock.now()
     with db.begin() as conn:
+        if guard is not None:
+            guard.check(conn)
         row = repo.accounts(conn, [account_id], lock=True).get(account_id)
         if row is None:
             raise NotFound(f"no billing account {account_id}", field="tenant")
@@ -730,10 +740,12 @@ def _last_finished_month(moment: datetime, tz: ZoneInfo) -> str:
     return month_key(local.replace(day=1) - timedelta(days=1), tz)
 
 
-def close_due_months(*, db: Database, clock: Clock, delay: timedelta) -> list[str]:
+def close_due_months(
+    *, db: Database, clock: Clock, delay: timedelta, guard: Guard | None = None
+) -> list[str]:
     closed = []
     for account, month in months_due_for_close(db=db, clock=clock, delay=delay).items():
-        closed += close_month(db=db, clock=clock, month=month, tenant_id=account)
+        closed += close_month(db=db, clock=clock, month=month, tenant_id=account, guard=guard)
     return closed
 
 

@@ -2,6 +2,8 @@
 
     sws worker events [--region R]            consume OpenStack notifications from RabbitMQ
     sws worker reconcile [--region R] [--once] repair drift against the cloud's own lists
+    sws worker ticker                         the farmer, metering jobs, alarms, the month close
+    sws worker alarms                         the alarm evaluator and notice delivery alone
     sws worker mail [--once]                  send the mail outbox (N of them share it)
 
 Both stop cleanly on SIGTERM or Ctrl-C; settings come from SWS_* (docs/openstack.md).
@@ -12,6 +14,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +23,7 @@ import typer
 from sws import bootstrap
 from sws.commands import billing as billing_commands
 from sws.commands import common
+from sws.leases import service as leases
 
 app = typer.Typer(help="Workers: RabbitMQ listener, reconciler, mail sender.",
                   no_args_is_help=True)
@@ -75,18 +80,104 @@ def reconcile_worker(
     driver = container.driver(name)
     if not isinstance(driver, OpenStackDriver):
         raise typer.BadParameter("the reconciler needs SWS_DRIVER=openstack", param_hint="driver")
-    stop = _stop_event()
     log = logging.getLogger("sws.reconcile")
+
+    def one_pass(guard: leases.Guard) -> None:
+        report = reconcile_once(db=container.db, clock=container.clock, cloud=driver,
+                                region=name, guard=guard)
+        log.info("pass done: closed %d, opened %d", len(report.closed), len(report.opened))
+
+    every = container.settings.reconcile_interval_seconds
+    _as_leader(container, leases.reconciler(name), one_pass, every=every, once=once)
+
+
+def _as_leader(
+    container: bootstrap.Container, lease: str, work: Callable[[leases.Guard], None], *,
+    every: float, once: bool = False,
+) -> None:
+    """Run `work` every `every` seconds while this process holds `lease`, a standby otherwise.
+
+    Each pass's writes are checked against the lease (fencing); a pass that finds the lease
+    lost stops. `once`: one pass as the leader, or exit 1 if another leads for a whole TTL.
+    """
+    leader = leases.Leadership(db=container.db, clock=container.clock, name=lease,
+                               terms=container.settings.lease_terms)
+    stop, clock, log = _stop_event(), container.clock, logging.getLogger("sws.leases")
+    started: datetime = clock.now()
+    next_pass: datetime | None = None
+    try:
+        while not stop.is_set():
+            if _leads(leader, log) and (next_pass is None or clock.now() >= next_pass):
+                next_pass = clock.now() + timedelta(seconds=every)
+                _run_pass(leader, work, log)
+                if once:
+                    return
+            if once and clock.now() - started > leader.terms.ttl * 2:
+                log.error("another process leads %s; nothing done", lease)
+                raise typer.Exit(code=1)
+            stop.wait(leader.terms.renew.total_seconds())
+    finally:
+        leader.step_down()
+
+
+def _leads(leader: leases.Leadership, log: logging.Logger) -> bool:
+    try:
+        return leader.fence() is not None
+    except Exception:  # the database is down: not leading; ask again after the interval
+        log.exception("could not claim or renew %s", leader.name)
+        return False
+
+
+def _run_pass(
+    leader: leases.Leadership, work: Callable[[leases.Guard], None], log: logging.Logger
+) -> None:
+    try:
+        work(leader)
+    except leases.LeaseLost as lost:  # another process took over: it carries on from here
+        log.warning("%s", lost.detail)
+        leader.lost()
+    except Exception:  # the cloud or the database failed: log, wait, try again
+        log.exception("%s pass failed", leader.name)
+
+
+@app.command("ticker")
+def ticker_worker() -> None:
+    """The ticker without the API: billing farmer, metering jobs, Swift sizes, payments janitor,
+    mail; the alarm evaluator and the month close in whichever ticker holds their lease."""
+    container = _setup()
+    stop, log = _stop_event(), logging.getLogger("sws.ticker")
     while not stop.is_set():
         try:
-            report = reconcile_once(db=container.db, clock=container.clock, cloud=driver,
-                                    region=name)
-            log.info("pass done: closed %d, opened %d", len(report.closed), len(report.opened))
-        except Exception:  # the cloud or the database failed: log, wait, try again
-            log.exception("reconcile pass failed")
-        if once:
-            return
-        stop.wait(container.settings.reconcile_interval_seconds)
+            container.tick()
+        except Exception:  # keep ticking; the next tick retries
+            log.exception("tick failed")
+        stop.wait(container.settings.tick_seconds)
+    _step_down(container)
+
+
+@app.command("alarms")
+def alarms_worker() -> None:
+    """Evaluate alarms (in whichever process holds the alarm evaluator's lease; the others
+    stand by and take over within the lease's TTL) and deliver their notices."""
+    container = _setup()
+    metering = container.metering
+    assert metering is not None
+    stop, log = _stop_event(), logging.getLogger("sws.alarms")
+    while not stop.is_set():
+        try:
+            metering.evaluate()
+            metering.deliver()
+        except Exception:  # the database failed: log, wait, try again
+            log.exception("alarm pass failed")
+        stop.wait(container.settings.tick_seconds)
+    _step_down(container)
+
+
+def _step_down(container: bootstrap.Container) -> None:
+    """Give up the leases this process holds, so standbys lead at once, not after the TTL."""
+    for runtime in (container.metering, container.billing):
+        if runtime is not None:
+            runtime.leadership.step_down()
 
 
 @app.command("mail")

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, Invalid, NotFound
+from sws.leases.service import Guard
 from sws.metering import model, service
 from sws.metering import repository as repo
 from sws.metering.model import Alarm as Alarm
@@ -174,15 +175,19 @@ def history(
 # ---- evaluation ---------------------------------------------------------------------------
 
 
-def evaluate_alarms(*, db: Database, clock: Clock) -> int:
-    """Evaluate every enabled alarm at the clock's now; returns how many changed state."""
+def evaluate_alarms(*, db: Database, clock: Clock, guard: Guard | None = None) -> int:
+    """Evaluate every enabled alarm at the clock's now; returns how many changed state.
+
+    With a `guard` (the alarm evaluator's leader lease) each alarm's transaction first checks
+    that this process still leads: a stale leader stops with `LeaseLost`, having written nothing.
+    """
     now = clock.now()
     with db.read() as conn:
         rows = repo.alarm_rows(conn, None, enabled_only=True)
-    return sum(_evaluate(db, row, now) for row in rows)
+    return sum(_evaluate(db, row, now, guard) for row in rows)
 
 
-def _evaluate(db: Database, row: Any, now: datetime) -> bool:
+def _evaluate(db: Database, row: Any, now: datetime, guard: Guard | None) -> bool:
     with db.begin() as conn:
         state, reason = _state(conn, row.project_id, rule_from_json(json.loads(row.rule)), now)
         decision = model.decide(row.state, state, repeat_actions=row.repeat_actions)
@@ -194,6 +199,8 @@ def _evaluate(db: Database, row: Any, now: datetime) -> bool:
 
 def _state(conn: Connection, project_id: str, rule: Rule, now: datetime) -> tuple[State, str]:
     if isinstance(rule, CompositeRule):
+        if guard is not None:
+            guard.check(conn)
         parts = [_state(conn, project_id, sub, now) for sub in rule.rules]
         combined = model.combine(rule.operator, [state for state, _ in parts])
         return combined, f" {rule.operator} ".join(f"({reason})" for _, reason in parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,11 +11,14 @@ from datetime import datetime, timedelta
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import MetricSource
+from sws.leases.model import LeaseTerms
+from sws.leases.service import ALARM_EVALUATOR, Leadership, LeaseLost
 from sws.metering import alarms, service
 from sws.metering.collector import Collector
 from sws.metering.model import Retention
 from sws.metering.notifiers import Notifiers
 
+log = logging.getLogger("sws.metering")
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
@@ -46,10 +50,13 @@ class MeteringRuntime:
     def __init__(
         self, *, db: Database, clock: Clock, sources: Mapping[str, MetricSource],
         notifiers: Notifiers, schedule: Schedule = Schedule(),
+        leases: LeaseTerms = LeaseTerms(),
     ) -> None:
         self.db, self.clock, self.schedule = db, clock, schedule
         self.collector = Collector(db=db, clock=clock, sources=sources)
         self.notifiers = notifiers
+        # Alarm evaluation runs in one process at a time: the holder of this lease.
+        self.leadership = Leadership(db=db, clock=clock, name=ALARM_EVALUATOR, terms=leases)
         self.health = Health()
         self._next: dict[str, datetime] = {}
 
@@ -65,9 +72,22 @@ class MeteringRuntime:
             self.housekeeping()
         if self._due("poll", self.schedule.poll, now):
             self.poll()
-        if self._due("evaluate", self.schedule.evaluation, now):
-            self.health.transitions += alarms.evaluate_alarms(db=self.db, clock=self.clock)
+        self.evaluate()
         self.deliver()
+
+    def evaluate(self) -> None:
+        """Evaluate the alarms when due, if this process leads the alarm evaluator."""
+        if self.leadership.fence() is None:
+            return
+        if not self._due("evaluate", self.schedule.evaluation, self.clock.now()):
+            return
+        try:
+            self.health.transitions += alarms.evaluate_alarms(
+                db=self.db, clock=self.clock, guard=self.leadership
+            )
+        except LeaseLost as lost:  # another process leads now; it evaluates from here on
+            log.warning("alarm evaluation stopped: %s", lost.detail)
+            self.leadership.lost()
 
     def poll(self) -> None:
         started = time.perf_counter()

@@ -13,11 +13,14 @@ Every repair is a synthetic notification in Nova's/Neutron's own shape, publishe
 `sws.reconciler` with a deterministic message_id (`sws-reconcile:<type>:<id>:<action>`), and
 goes through `events.service.ingest` like any other: a second pass, or two reconcilers at
 once, repair once. The journal row (event_type, message_id prefix) and a WARNING log line are
-the audit trail of what the reconciler changed and why.
+the audit trail of what the reconciler changed and why. Under a `guard` (the region's
+reconciler lease, `sws worker reconcile`) each repair is applied in a transaction that first
+checks this process still leads.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -29,6 +32,7 @@ from sws.clock import Clock
 from sws.db.engine import Database
 from sws.events import service as events
 from sws.events.model import FLOATING_IP, INSTANCE, ResourceState
+from sws.leases.service import Guard
 
 log = logging.getLogger("sws.reconcile")
 PUBLISHER = "sws.reconciler"
@@ -49,9 +53,12 @@ class ReconcileReport:
     opened: list[str] = field(default_factory=list)
 
 
-def reconcile_once(*, db: Database, clock: Clock, cloud: RealCloud, region: str) -> ReconcileReport:
+def reconcile_once(
+    *, db: Database, clock: Clock, cloud: RealCloud, region: str, guard: Guard | None = None
+) -> ReconcileReport:
     report = ReconcileReport()
     now = clock.now()
+    publish = functools.partial(_publish, db, clock, region, guard)
     live = {s.id: s for s in cloud.live_servers()}
     instances = _open(db, INSTANCE, region, include_deleted=True)
     missing = [r for r in instances if r.deleted_at is None and r.resource_id not in live]
@@ -60,18 +67,18 @@ def reconcile_once(*, db: Database, clock: Clock, cloud: RealCloud, region: str)
         deleted = {s.id: s for s in cloud.deleted_servers(since)}
         for state in missing:
             when = _deleted_at(deleted.get(state.resource_id)) or now
-            _publish(db, clock, region, _instance_delete(state, when))
+            publish(_instance_delete(state, when))
             report.closed.append(state.resource_id)
     known = {r.resource_id for r in instances}
     for server in live.values():
         launched = _time(server.launched_at)
         if server.id not in known and launched is not None:
-            _publish(db, clock, region, _instance_create(server, launched))
+            publish(_instance_create(server, launched))
             report.opened.append(server.id)
     fips = cloud.all_floating_ip_ids()
     for state in _open(db, FLOATING_IP, region):
         if state.resource_id not in fips:
-            _publish(db, clock, region, _fip_delete(state, now))
+            publish(_fip_delete(state, now))
             report.closed.append(state.resource_id)
     return report
 
@@ -92,11 +99,20 @@ def _open(
         offset += PAGE
 
 
-def _publish(db: Database, clock: Clock, region: str, message: dict[str, Any]) -> None:
+def _publish(
+    db: Database, clock: Clock, region: str, guard: Guard | None, message: dict[str, Any]
+) -> None:
     log.warning("reconcile: %s %s at %s (%s)", message["event_type"],
                 message["message_id"], message["timestamp"], PUBLISHER)
     envelope = {"oslo.version": "2.0", "oslo.message": json.dumps(message)}
-    events.ingest(db=db, envelopes=[envelope], clock=clock, region=region, source="reconciler")
+    if guard is None:
+        events.ingest(db=db, envelopes=[envelope], clock=clock, region=region,
+                      source="reconciler")
+        return
+    with db.begin() as conn:
+        guard.check(conn)
+        events.ingest_in(conn, envelopes=[envelope], received_at=clock.now(), region=region,
+                         source="reconciler")
 
 
 def _stamp(moment: datetime) -> str:

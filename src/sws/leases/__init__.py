@@ -1,0 +1,1 @@
+"""Leader leases: once-only roles (alarm evaluator, month close, reconciler) with fencing."""
