@@ -149,7 +149,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     container.billing = _billing(container)
     container.payments = PaymentsRuntime(
         db=db, clock=clock, setup=payment_setup(settings),
-        every=timedelta(seconds=settings.payments_janitor_seconds))
+        every=timedelta(seconds=settings.payments_janitor_seconds), drivers=container.drivers)
     return container
 
 

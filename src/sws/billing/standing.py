@@ -8,8 +8,8 @@ database transaction that decided them.
 
 An account whose enforcement is `observe` goes through the same steps and notices, but where it
 would be suspended it becomes `overdue` and nothing is stopped or refused. Before anything is
-ever stopped, the low-balance and suspension notices are recorded (`notice` audit rows: what a
-mail to the tenant will say once SWS has a mail port).
+ever stopped, the low-balance and suspension notices are recorded (`notice` audit rows) and
+mailed to the tenant through the outbox, as are the suspension and the resumption.
 """
 
 from __future__ import annotations
@@ -20,9 +20,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
+
 from sws.billing import repository as repo
 from sws.billing import service
 from sws.billing.model import ENFORCE, ENFORCEMENTS, Coupon, Transition, next_standing
+from sws.billing.payments import notices
 from sws.billing.service import audit_row
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -124,6 +127,7 @@ def _review_one(
         detail = f"available {account.available}"
         repo.audit(conn, [audit_row(account_id, now, name, detail) for name in step.steps])
         repo.audit(conn, _notices(account_id, now, step, account.available))
+        _mail_notices(conn, account, step, now)
         resumed = repo.open_suspensions(conn, account_id) if step.resume else []
         repo.resume_suspensions(conn, [r["id"] for r in resumed], now=now)
     if step.suspend:
@@ -145,6 +149,21 @@ def _notices(
             "unless funds arrive (if enforcement is on for the account)"
         )
     return [audit_row(account_id, now, NOTICE, note) for note in notes]
+
+
+_MAILED = (("notified", "low_balance"), ("suspended", "suspended"), ("resumed", "resumed"))
+
+
+def _mail_notices(
+    conn: Connection, account: service.AccountView, step: Transition, now: datetime
+) -> None:
+    """The same steps as mail to the tenant, in this transaction (sent once, after commit)."""
+    context = {"available": str(account.available.rounded()),
+               "threshold": str(account.low_balance_threshold.rounded())}
+    for name, template in _MAILED:
+        if name in step.steps:
+            notices.notify(conn, tenant_id=account.id, template=template, context=context,
+                           key=f"{template}:{account.id}:{now.isoformat()}", now=now)
 
 
 # --- Enforcement and the dry run ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from sws.billing.invoices.model import (
     Party,
     bill_lines,
 )
+from sws.billing.payments import notices
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import NotFound
@@ -78,7 +79,8 @@ def draft_for(
 ) -> Draft:
     return Draft(
         kind=kind, issuer=region, account_id=account_id, source_key=source_key,
-        seller=issuing.seller(region), buyer=buyer(conn, account_id), lines=lines,
+        seller=issuing.seller(region), buyer=buyer(conn, account_id),
+        lines=tuple(Line(line.description, line.amount.rounded()) for line in lines),
         currency=currency, tax_rate=issuing.tax_rate(region), issued_at=now,
         reference=reference,
     )
@@ -94,7 +96,9 @@ def issue_month_invoices(*, db: Database, clock: Clock, issuing: Issuing) -> lis
     issued = []
     for bill in bills:
         with db.begin() as conn:
-            issued.append(issue(conn, _invoice_draft(conn, issuing, bill, clock.now())))
+            document = issue(conn, _invoice_draft(conn, issuing, bill, clock.now()))
+            notices.document_issued(conn, document, clock.now())
+            issued.append(document)
     return issued
 
 

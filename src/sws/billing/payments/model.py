@@ -185,3 +185,45 @@ def refundable(checkout: Checkout, refunded: Money) -> Money:
     if checkout.state not in (SUCCEEDED, REFUNDED):
         return Money(Decimal(0), checkout.amount.currency)
     return checkout.amount - refunded
+
+
+# --- Auto-recharge ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AutoRecharge:
+    """A tenant's standing order: when what it has available falls to `threshold`, charge
+    `amount` on the saved payment method, within `monthly_cap` a calendar month."""
+
+    tenant_id: str
+    enabled: bool
+    threshold: Money
+    amount: Money
+    monthly_cap: Money
+    provider: str
+    method_ref: str
+    customer_ref: str | None = None
+    armed: bool = True  # above the threshold since the last charge: the next crossing counts
+    crossings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RechargeStep:
+    """What one look at the balance decides: the arming after it, and whether to charge."""
+
+    armed: bool
+    crossings: int
+    charge: bool
+    skipped: str = ""  # why a crossing charged nothing (the monthly cap)
+
+
+def recharge_step(setting: AutoRecharge, available: Money, spent: Money) -> RechargeStep:
+    """Above the threshold the order is armed again; at or below it, an armed order charges
+    once (this crossing) if the month's charges stay within the cap, and disarms either way."""
+    if available.amount > setting.threshold.amount:
+        return RechargeStep(True, setting.crossings, False)
+    if not setting.armed or not setting.enabled:
+        return RechargeStep(setting.armed, setting.crossings, False)
+    within = (spent + setting.amount).amount <= setting.monthly_cap.amount
+    return RechargeStep(False, setting.crossings + 1, within,
+                        "" if within else f"monthly cap {setting.monthly_cap} reached")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from sws.billing.payments.model import PENDING, REFUND_PENDING, Checkout, Refund
+from sws.billing.payments.model import PENDING, REFUND_PENDING, AutoRecharge, Checkout, Refund
 from sws.billing.payments.tables import (
+    billing_auto_recharge,
     billing_bank_references,
     billing_payment_dead_letters,
     billing_payment_events,
@@ -221,3 +223,55 @@ def by_provider_ref(conn: Connection, provider: str, ref: str) -> Checkout | Non
     query = select(billing_payments).where(P.provider == provider, P.provider_ref == ref)
     row = conn.execute(query).mappings().first()
     return None if row is None else checkout_from_row(row)
+
+
+# --- Auto-recharge ----------------------------------------------------------------------------
+
+A = billing_auto_recharge.c
+
+
+def auto_from_row(row: RowMapping) -> AutoRecharge:
+    currency = row["currency"]
+    return AutoRecharge(
+        tenant_id=row["account_id"], enabled=bool(row["enabled"]),
+        threshold=Money(row["threshold"], currency), amount=Money(row["amount"], currency),
+        monthly_cap=Money(row["monthly_cap"], currency), provider=row["provider"],
+        method_ref=row["method_ref"], customer_ref=row["customer_ref"],
+        armed=bool(row["armed"]), crossings=int(row["crossings"]),
+    )
+
+
+def auto_recharge(conn: Connection, tenant_id: str, *, lock: bool = False
+                  ) -> AutoRecharge | None:
+    query = select(billing_auto_recharge).where(A.account_id == tenant_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
+    return None if row is None else auto_from_row(row)
+
+
+def save_auto_recharge(conn: Connection, setting: AutoRecharge, now: datetime) -> None:
+    values = {
+        "enabled": setting.enabled, "currency": setting.amount.currency,
+        "threshold": setting.threshold.amount, "amount": setting.amount.amount,
+        "monthly_cap": setting.monthly_cap.amount, "provider": setting.provider,
+        "method_ref": setting.method_ref, "customer_ref": setting.customer_ref,
+        "armed": setting.armed, "crossings": setting.crossings, "updated_at": now,
+    }
+    done = conn.execute(update(billing_auto_recharge)
+                        .where(A.account_id == setting.tenant_id).values(**values))
+    if not done.rowcount:
+        conn.execute(insert(billing_auto_recharge), {"account_id": setting.tenant_id, **values})
+
+
+def enabled_auto_recharges(conn: Connection) -> list[str]:
+    query = select(A.account_id).where(A.enabled.is_(True)).order_by(A.account_id)
+    return [str(a) for a in conn.execute(query).scalars()]
+
+
+def auto_spent(conn: Connection, tenant_id: str, since: datetime, currency: str) -> Money:
+    """What auto-recharge charged (or is charging) the tenant since `since`."""
+    query = select(func.coalesce(func.sum(P.amount), 0)).where(
+        P.account_id == tenant_id, P.idempotency_key.like("auto:%"), P.created_at >= since,
+        P.state.in_(("pending", "succeeded", "refunded")))
+    return Money(Decimal(conn.execute(query).scalar_one()), currency)

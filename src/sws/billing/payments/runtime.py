@@ -1,19 +1,22 @@
-"""Payments as the composition root wires them: the providers per region, and the janitor
-that the ticker runs at most every `every`."""
+"""Payments as the composition root wires them: providers, sellers and tax per region, and
+the periodic work (janitor, refunds, invoices, auto-recharge) the ticker runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
+from sws.billing.invoices import service as documents
 from sws.billing.invoices.model import Party
 from sws.billing.invoices.service import Issuing
-from sws.billing.payments import service
+from sws.billing.payments import autorecharge, refunds, service
 from sws.billing.payments.model import TEST_PROVIDER, PaymentProvider
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.testprovider import TestProvider
 from sws.clock import Cadence, Clock
 from sws.config import AlipaySettings, Settings
 from sws.db.engine import Database
+from sws.drivers.base import CloudDriver
 
 
 def build_setup(settings: Settings) -> PaymentSetup:
@@ -60,14 +63,26 @@ def _alipay(alipay: AlipaySettings) -> PaymentProvider:
 
 
 class PaymentsRuntime:
-    """Runs the janitor when it falls due; `tick()` is called by the container's ticker."""
+    """Runs, when they fall due, the janitor, the retry of pending refunds, the invoices of
+    months closed since, and the auto-recharge sweep; `tick()` is called by the ticker."""
 
     def __init__(self, *, db: Database, clock: Clock, setup: PaymentSetup,
-                 every: timedelta) -> None:
+                 every: timedelta,
+                 drivers: Callable[[], Mapping[str, CloudDriver]] | None = None) -> None:
         self.db, self.clock, self.setup = db, clock, setup
         self.cadence = Cadence(every)
+        self.drivers = drivers or dict
 
     def tick(self) -> int:
         if not self.cadence.due(self.clock.now()):
             return 0
-        return service.run_janitor(db=self.db, clock=self.clock, setup=self.setup)
+        done = service.run_janitor(db=self.db, clock=self.clock, setup=self.setup)
+        done += refunds.retry_pending(db=self.db, clock=self.clock, setup=self.setup)
+        done += len(documents.issue_month_invoices(db=self.db, clock=self.clock,
+                                                   issuing=self.issuing))
+        return done + autorecharge.sweep(db=self.db, clock=self.clock, setup=self.setup,
+                                         drivers=self.drivers())
+
+    @property
+    def issuing(self) -> Issuing:
+        return self.setup.issuing or Issuing(home=next(iter(self.setup.regions), "RegionOne"))

@@ -21,10 +21,12 @@ from sws.billing import service as billing
 from sws.billing import standing
 from sws.billing.invoices.service import Issuing
 from sws.billing.ledger import Books, Posting
-from sws.billing.payments import receipts
+from sws.billing.payments import notices, receipts
 from sws.billing.payments import repository as repo
 from sws.billing.payments.model import (
+    FAILED,
     PENDING,
+    SUCCEEDED,
     CallbackRejected,
     Checkout,
     CheckoutSpec,
@@ -53,9 +55,9 @@ class PaymentSetup:
     regions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     currencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # empty: any
     pending_timeout: timedelta = timedelta(hours=1)
-
     issuing: Issuing | None = None  # sellers and tax rates of the receipts; None: defaults
     def offered(self, region: str) -> tuple[str, ...]:
+
         return tuple(p for p in self.regions.get(region, ()) if p in self.providers)
 
     def provider(self, name: str) -> PaymentProvider:
@@ -243,6 +245,7 @@ def _apply(
 
 def _check_event(checkout: Checkout | None, event: PaymentEvent) -> None:
         receipts.issue_receipt(conn, issuing, checkout, now)
+    _notify(conn, checkout, after, now)
     if not 0 < len(event.event_id) <= MAX_EVENT_ID:
         raise CallbackRejected("the event id must be 1 to 255 characters")
     if checkout is None or checkout.provider != event.provider:
@@ -262,6 +265,17 @@ def _credit(conn: Connection, checkout: Checkout, now: datetime) -> None:
     books = Books((), now=now)
     memo = f"payment {checkout.id} ({checkout.provider})"
     books.credit(checkout.tenant_id, checkout.amount, Posting(checkout.credit_key, "topup", memo))
+def _notify(conn: Connection, checkout: Checkout, after: str, now: datetime) -> None:
+    """Mail the tenant that the money came in, or that the payment failed (once each)."""
+    template = {SUCCEEDED: "payment_received", FAILED: "payment_failed"}.get(after)
+    if template is None or after == checkout.state:
+        return
+    context = {"amount": str(checkout.amount.rounded()), "payment": checkout.id,
+               "provider": checkout.provider}
+    notices.notify(conn, tenant_id=checkout.tenant_id, template=template, context=context,
+                   key=f"{template}:{checkout.id}", now=now)
+
+
     billing_repo.accounts(conn, [checkout.tenant_id], lock=True)
     billing.write_books(conn, books)
     billing_repo.audit(conn, [billing.audit_row(checkout.tenant_id, now, "payment",

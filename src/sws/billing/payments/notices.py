@@ -1,0 +1,68 @@
+"""Mail notices about money: low balance, suspension and resumption, payment received and
+failed, document issued. Each is enqueued in the mail outbox inside the transaction of the
+event it tells of, keyed by that event (so it goes out once, and only if the event committed),
+to every user of the tenant with an e-mail address. A notice is written in English and Chinese
+in one mail (SWS keeps no language per user); an invoice's mail carries its PDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from sws.billing.invoices import render
+from sws.billing.invoices.model import INVOICE, Document
+from sws.identity.tables import tenants, users
+from sws.mail import outbox
+from sws.mail.model import Attachment, Mail
+from sws.mail.templates import render as render_mail
+
+TITLE_ZH = {"receipt": "收据", "invoice": "发票", "credit_note": "退款凭证"}
+
+
+def recipients(conn: Connection, tenant_id: str) -> list[str]:
+    query = select(users.c.email).where(users.c.tenant_id == tenant_id,
+                                        users.c.enabled.is_(True), users.c.email.is_not(None))
+    return sorted({str(e) for e in conn.execute(query).scalars() if e})
+
+
+def tenant_name(conn: Connection, tenant_id: str) -> str:
+    name = conn.execute(select(tenants.c.name).where(tenants.c.id == tenant_id)).scalar()
+    return str(name or tenant_id)
+
+
+def notify(conn: Connection, *, tenant_id: str, template: str, key: str,
+           context: Mapping[str, str], now: datetime,
+           attachments: tuple[Attachment, ...] = ()) -> int:
+    """Enqueue `template` for each of the tenant's addresses, once per `key`; how many."""
+    addresses = recipients(conn, tenant_id)
+    if not addresses:
+        return 0
+    values = {"tenant": tenant_name(conn, tenant_id), **context}
+    subject, text = _bilingual(template, values)
+    return sum(
+        outbox.enqueue(conn, key=f"{key}:{to}"[:255], now=now,
+                       mail=Mail(to=to, subject=subject, text=text, attachments=attachments))
+        for to in addresses)
+
+
+def _bilingual(template: str, values: Mapping[str, str]) -> tuple[str, str]:
+    en_subject, en_text, _ = render_mail(template, "en", values)
+    zh_subject, zh_text, _ = render_mail(template, "zh", values)
+    return f"{en_subject} / {zh_subject}", f"{en_text.rstrip()}\n\n----\n\n{zh_text}"
+
+
+def document_issued(conn: Connection, document: Document, now: datetime) -> int:
+    """An invoice's mail, with its PDF (receipts and credit notes are told by the payment's
+    and the refund's own notices, and wait in the console)."""
+    if document.draft.kind != INVOICE:
+        return 0
+    pdf = Attachment(f"{document.display_number}.pdf", "application/pdf", render.pdf(document))
+    context = {"title": document.title, "title_zh": TITLE_ZH[document.draft.kind],
+               "number": document.display_number, "total": str(document.draft.total),
+               "reference": document.draft.reference}
+    return notify(conn, tenant_id=document.draft.account_id, template="invoice_issued",
+                  key=f"document:{document.id}", context=context, now=now,
+                  attachments=(pdf,))
