@@ -2,7 +2,7 @@
 
     sws-agent netfilter --api URL --host NAME --token TOKEN [--target nft|iptables]
     sws-agent metering [--uri qemu:///system] [--interval 10] [--once]
-    sws-agent lb --api URL --node NAME --token TOKEN [--run-dir DIR] [--bind ADDR]
+    sws-agent lb --api URL --node NAME [--token TOKEN] [--run-dir DIR] [--bind ADDR]
 """
 
 from __future__ import annotations

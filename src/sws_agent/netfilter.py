@@ -709,7 +709,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", required=True,
                         help="this compute node's name as Nova knows it (the host of its "
                              "servers, `openstack hypervisor list`); unknown names get 404")
-    parser.add_argument("--token", required=True, help="a token with the admin role")
+    token = os.environ.get("SWS_AGENT_TOKEN")
+    parser.add_argument("--token", required=not token, default=token,
+                        help="a token with the admin role (or $SWS_AGENT_TOKEN, which keeps it "
+                             "out of the process list)")
     parser.add_argument("--target", choices=("nft", "iptables"), default="nft")
     parser.add_argument("--nft", choices=("auto", "lib", "cli"), default="auto",
                         help="libnftables in-process (auto: when it loads) or the nft command")

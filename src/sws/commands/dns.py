@@ -55,11 +55,16 @@ def pdns_config(
     backend_url: Annotated[str, typer.Option(help="where `sws dns serve` listens")] = (
         "http://127.0.0.1:8053/dns"
     ),
-    address: str = "127.0.0.1",
-    port: int = 53,
+    address: Annotated[str, typer.Option(help="the address PowerDNS answers on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="the port PowerDNS answers on")] = 53,
+    socket_dir: Annotated[str, typer.Option(help="PowerDNS's control socket directory")] = (
+        "/run/pdns"
+    ),
 ) -> None:
     """Print a pdns.conf that serves the LB zone from `sws dns serve`."""
-    typer.echo(remote.pdns_config(backend_url=backend_url, address=address, port=port), nl=False)
+    text = remote.pdns_config(backend_url=backend_url, address=address, port=port,
+                              socket_dir=socket_dir)
+    typer.echo(text, nl=False)
 
 
 @app.command("nodes")

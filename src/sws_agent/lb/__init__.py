@@ -1,7 +1,11 @@
 """`sws-agent lb`: keeps the HAProxy of one LB node in step with the desired state in SWS.
 
-    sws-agent lb --api URL --token TOKEN --node NAME [--run-dir DIR] [--bind ADDR ...]
-                 [--http-port PORT] [--address-map FILE]
+    sws-agent lb --api URL --node NAME [--token TOKEN] [--run-dir DIR] [--bind ADDR ...]
+                 [--http-port PORT] [--report-interval SECONDS] [--address-map FILE] [--stop]
+
+Without `--bind` it listens on the node's shared address from `SWS_LB_NODES` (the desired
+state carries every node's address), not on every address of the host. docs/loadbalancer.md
+gives the whole deployment, with the systemd unit in deploy/systemd/.
 
 HAProxy 2.6 runs in master-worker mode as a daemon, so it outlives the agent. At start the
 agent renders the whole configuration (`sws.loadbalancer.renderer`), checks it with

@@ -138,11 +138,12 @@ class HAProxy:
 
     def check(self, path: Path) -> None:
         result = subprocess.run(
-            [self.binary, "-c", "-q", "-f", str(path)], capture_output=True, text=True,
-            check=False,
+            [self.binary, "-c", "-f", str(path)], capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:
-            raise AgentError(f"haproxy -c refused the configuration: {result.stderr.strip()}")
+            alerts = [line for line in result.stderr.splitlines() if "ALERT" in line]
+            reason = " / ".join(alerts[:3]) or result.stderr.strip()
+            raise AgentError(f"haproxy -c refused the configuration: {reason}")
 
     def start(self) -> None:
         command = [self.binary, "-W", "-D", "-S", f"{self.master_socket},mode,600",

@@ -1,0 +1,92 @@
+"""The commands a deployment doc gives, read out of its markdown, so its test runs what it says.
+
+A block is a fenced code block right after an HTML comment `<!-- doc-test: NAME -->`. A block
+named `unit deploy/systemd/X.service` prints that unit file, which must be the same as the file
+in the tree. `Substitutions` turn the doc's paths and example names into the test's; each one
+must be used, so a doc that stops mentioning a value fails its test instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BLOCK = re.compile(
+    r"<!-- doc-test: (?P<name>[^>]+?) -->[ \t]*\n[ \t]*```[\w-]*\n(?P<body>.*?)\n[ \t]*```",
+    re.S,
+)
+
+
+def blocks(doc: str) -> dict[str, str]:
+    """NAME -> the block's text (dedented), for every marked block of `docs/<doc>`."""
+    text = (ROOT / "docs" / doc).read_text()
+    found = {m["name"]: textwrap.dedent(m["body"]) + "\n" for m in BLOCK.finditer(text)}
+    assert found, f"docs/{doc} has no doc-test blocks"
+    return found
+
+
+def unit_blocks(found: dict[str, str]) -> dict[str, str]:
+    """Unit file name -> its text, checked against the file shipped in deploy/systemd."""
+    units = {}
+    for name, text in found.items():
+        if name.startswith("unit "):
+            path = ROOT / name.removeprefix("unit ")
+            assert path.read_text() == text, f"the doc's copy of {path.name} differs from the file"
+            units[path.name] = text
+    return units
+
+
+def lines(text: str) -> list[str]:
+    """The commands of a shell block: its lines without blanks and comments."""
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def env_file(text: str) -> dict[str, str]:
+    """KEY=VALUE lines as systemd's EnvironmentFile= and `set -a; . FILE` read them."""
+    env = {}
+    for line in lines(text):
+        key, _, value = line.partition("=")
+        (env[key],) = shlex.split(value) or [""]
+    return env
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What the tests need of a systemd unit: the command and its environment files."""
+
+    exec_start: list[str]
+    environment_files: list[str]
+
+
+def unit(text: str) -> Unit:
+    settings = {}
+    files = []
+    for line in lines(text):
+        key, _, value = line.partition("=")
+        if key == "EnvironmentFile":
+            files.append(value.removeprefix("-"))
+        settings.setdefault(key, value)
+    return Unit(shlex.split(settings["ExecStart"]), files)
+
+
+@dataclass
+class Substitutions:
+    """The doc's values -> the test's; `apply` counts which ones were used."""
+
+    values: dict[str, str]
+    used: set[str] = field(default_factory=set)
+
+    def apply(self, text: str) -> str:
+        for old, new in self.values.items():
+            if old in text:
+                self.used.add(old)
+                text = text.replace(old, new)
+        return text
+
+    def all_used(self) -> None:
+        unused = set(self.values) - self.used
+        assert not unused, f"the doc no longer mentions {sorted(unused)}: update its test"
