@@ -15,6 +15,7 @@ from sws.web.api import billing as billing_api
 from sws.web.api import loadbalancer as loadbalancer_api
 from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
+from sws.web.api import invoices as invoices_api
 from sws.web.api import payments as payments_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import payments as payments_console
@@ -45,6 +46,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(loadbalancer_api.router)
     app.include_router(loadbalancer_api.admin_router)
     app.include_router(storage_api.router)
+    app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     console.install(app, container)

@@ -120,3 +120,12 @@ def _checkout(conn: Connection, tenant_id: str, match: TransferMatch, setup: Pay
         updated_at=now)
     repo.insert_checkout(conn, checkout)
     return checkout
+
+
+def payment(*, db: Database, payment_id: str) -> Checkout:
+    """A matched transfer's payment (the admin's answer shows it)."""
+    with db.read() as conn:
+        found = repo.get(conn, payment_id)
+    if found is None:
+        raise NotFound(f"payment {payment_id} not found", field="payment_id")
+    return found

@@ -59,10 +59,14 @@ def document_issued(conn: Connection, document: Document, now: datetime) -> int:
     and the refund's own notices, and wait in the console)."""
     if document.draft.kind != INVOICE:
         return 0
+    return mail_document(conn, document, key=f"document:{document.id}", now=now)
+
+
+def mail_document(conn: Connection, document: Document, *, key: str, now: datetime) -> int:
+    """The document's mail with its PDF attached, once per `key`."""
     pdf = Attachment(f"{document.display_number}.pdf", "application/pdf", render.pdf(document))
     context = {"title": document.title, "title_zh": TITLE_ZH[document.draft.kind],
                "number": document.display_number, "total": str(document.draft.total),
                "reference": document.draft.reference}
     return notify(conn, tenant_id=document.draft.account_id, template="invoice_issued",
-                  key=f"document:{document.id}", context=context, now=now,
-                  attachments=(pdf,))
+                  key=key, context=context, now=now, attachments=(pdf,))
