@@ -306,7 +306,7 @@ def _simulated(home: Path) -> Iterator[Contract]:
 
     from sws.clock import SimulatedClock
     from sws.config import Settings
-    from tests.api.conftest import PASSWORD as api_password
+    from tests.api.conftest import PASSWORD as API_PASSWORD
     from tests.api.conftest import open_cloud
 
     settings = Settings(
@@ -322,7 +322,7 @@ def _simulated(home: Path) -> Iterator[Contract]:
             tenant_id=sim.acme.id,
             image_id=next(i["id"] for i in images if i["visibility"] == "public"),
             settle=lambda: sim.settle(3),
-            login=("alice", api_password),
+            login=("alice", API_PASSWORD),
         )
 
 

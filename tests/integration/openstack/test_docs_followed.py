@@ -1,0 +1,331 @@
+"""docs/openstack.md followed literally, against the cloud `scripts/openstack-dev` runs.
+
+The walk-through's shell blocks are marked `<!-- step: NAME -->` in the markdown; this test
+reads them and runs them in order in one operator's shell (the exported variables of a step
+reach the next, as in a terminal). Only the first block, the operator's choices, is the test's
+own: the same variables, with this machine's values (a fresh PostgreSQL database, the test
+cloud's broker and vhost, a free port). Between steps the test checks what the step promised,
+as an operator would look; it ends with alice's server billed its first hour.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from .conftest import ROOT, TRANSPORT, wait_for
+
+DOC = ROOT / "docs" / "openstack.md"
+STEP = re.compile(
+    r"<!-- step: (?P<name>[\w-]+)(?P<bg> background)? -->\n```sh\n(?P<body>.*?)\n```", re.S
+)
+ORDER = [
+    "choices",
+    "account",
+    "clouds-yaml",
+    "settings",
+    "tenant",
+    "rabbitmq",
+    "catalog",
+    "defaults",
+    "run",
+    "launch",
+    "bill",
+]
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SMALL_PER_STARTED_HOUR = Decimal("0.42")  # m1.small in the sample catalog, CNY
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's libfaketime
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    body: str
+    background: bool
+
+
+def doc_steps() -> dict[str, Step]:
+    found = [Step(m["name"], m["body"], bool(m["bg"])) for m in STEP.finditer(DOC.read_text())]
+    assert [s.name for s in found] == ORDER, "docs/openstack.md's steps changed: update ORDER"
+    return {s.name: s for s in found}
+
+
+def _exported(body: str) -> set[str]:
+    names: set[str] = set()
+    for line in re.findall(r"^export (.*)$", body, re.M):
+        names |= set(re.findall(r"(?:^|\s)(\w+)=", line.split("#")[0]))
+    return names
+
+
+def test_the_walk_through_has_its_steps_in_order_and_the_choices_the_test_sets() -> None:
+    steps = doc_steps()
+    assert _exported(steps["choices"].body) == set(_choices("x", Path("/x"), "u", 1))
+    assert steps["run"].background and not steps["bill"].background
+
+
+def _choices(suffix: str, home: Path, database_url: str, port: int) -> dict[str, str]:
+    """This machine's answers to step 0 (the doc's own are an example operator's)."""
+    return {
+        "OS_CLOUD": "admin",
+        "SWS_OS_USER": f"sws-doc-{suffix}",
+        "SWS_OS_PASSWORD": f"doc-{uuid.uuid4().hex}",
+        "SWS_HOME": str(home),
+        "SWS_DATABASE_URL": database_url,
+        "SWS_TRANSPORT_URL": TRANSPORT,
+        "NOVA_VHOST": "sws-openstack",
+        "SWS_PORT": str(port),
+        "ALICE_PASSWORD": f"alice-{uuid.uuid4().hex[:12]}",
+    }
+
+
+class Shell:
+    """One operator's bash: each step runs with what the steps before exported."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.state = home / "shell.env"
+        self.state.write_text("".join(f"export {k}='{v}'\n" for k, v in env.items()))
+        self.cwd = home
+        self.base = {
+            **os.environ,
+            "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+            "COLUMNS": "200",
+        }
+        self.background: list[subprocess.Popen[bytes]] = []
+
+    def run(self, step: Step, timeout: float = 300, *, later: str = "") -> str:
+        """Run `step`; `later` ("+1h") runs it that much later, on libfaketime's clock."""
+        script = f"set -euo pipefail\nsource {self.state}\n{step.body}\nexport -p > {self.state}\n"
+        env = {**self.base, **({"FAKETIME": later, "LD_PRELOAD": FAKETIME_LIB} if later else {})}
+        done = subprocess.run(
+            ["bash", "-c", script],
+            env=env,
+            cwd=self.cwd,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        assert done.returncode == 0, f"step {step.name} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def start(self, step: Step) -> None:
+        """A background step: each `command &` line runs as a process of its own."""
+        for index, line in enumerate(step.body.splitlines()):
+            command = line.strip().removesuffix("&").strip()
+            if not command or command.startswith("#"):
+                continue
+            log = (self.cwd / f"{step.name}-{index}.log").open("ab")
+            self.background.append(
+                subprocess.Popen(
+                    ["bash", "-c", f"source {self.state}\nexec {command}"],
+                    env=self.base,
+                    cwd=self.cwd,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            )
+
+    def stop(self) -> None:
+        for proc in self.background:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """An empty PostgreSQL database: the doc's `sws db upgrade` makes the schema."""
+    name = f"sws_doc_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no PostgreSQL here
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is not reachable ({type(exc).__name__})")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _forget(admin: Any, sws_user: str) -> None:
+    """What the walk-through makes in Keystone and Nova, gone (before and after a run)."""
+    project = admin.identity.find_project("acme", domain_id="default")
+    if project is not None:
+        for server in admin.compute.servers(all_projects=True, project_id=project.id):
+            admin.compute.delete_server(server)
+            admin.compute.wait_for_delete(server, interval=0.5)
+        admin.identity.delete_project(project)
+    for name in ("alice", sws_user):
+        user = admin.identity.find_user(name, domain_id="default")
+        if user is not None:
+            admin.identity.delete_user(user)
+
+
+@pytest.fixture
+def operator(admin: Any, fresh_database: str, tmp_path: Path) -> Iterator[Shell]:
+    suffix = uuid.uuid4().hex[:6]
+    env = _choices(suffix, tmp_path, fresh_database, _free_port())
+    env["OS_CLIENT_CONFIG_FILE"] = os.environ["OS_CLIENT_CONFIG_FILE"]  # the admin's clouds.yaml
+    env["SWS_EVENTS_QUEUE"] = f"sws-events-doc-{suffix}"  # a queue of this run's own
+    _forget(admin, env["SWS_OS_USER"])
+    shell = Shell(tmp_path, env)
+    yield shell
+    shell.stop()
+    _forget(admin, env["SWS_OS_USER"])
+    _delete_queue(env["SWS_EVENTS_QUEUE"])
+
+
+def _delete_queue(queue: str) -> None:
+    import kombu
+
+    from sws.events.listener import _kombu_url
+
+    with kombu.Connection(_kombu_url(TRANSPORT)) as conn:
+        conn.default_channel.queue_delete(queue)
+
+
+def _queue_exists(queue: str) -> bool:
+    import kombu
+    from amqp.exceptions import NotFound as QueueMissing
+
+    from sws.events.listener import _kombu_url
+
+    with kombu.Connection(_kombu_url(TRANSPORT)) as conn:
+        try:
+            conn.default_channel.queue_declare(queue, passive=True)
+        except QueueMissing:
+            return False
+    return True
+
+
+def _env(shell: Shell, name: str) -> str:
+    found = re.search(rf"^declare -x {name}=\"(.*)\"$", shell.state.read_text(), re.M)
+    assert found, name
+    return found.group(1)
+
+
+def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
+    operator: Shell, admin: Any
+) -> None:
+    steps = doc_steps()
+    shell = operator
+
+    shell.run(steps["account"])
+    sws_user = admin.identity.find_user(_env(shell, "SWS_OS_USER"), domain_id="default")
+    service = admin.identity.find_project("service", domain_id="default")
+    roles = admin.identity.role_assignments(user_id=sws_user.id, scope_project_id=service.id)
+    assert admin.identity.find_role("admin").id in [r.role["id"] for r in roles]
+    shell.run(steps["clouds-yaml"])
+    shell.run(steps["settings"])
+    with create_engine(_env(shell, "SWS_DATABASE_URL")).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM resource_events")).scalar() == 0
+
+    shell.run(steps["tenant"])
+    shell.run(steps["rabbitmq"])
+    queues = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", "sws-openstack", "name", "policy"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    policies = dict(line.split("\t")[:2] for line in queues.splitlines()[1:])
+    assert policies["versioned_notifications.info"] == "notifications-cap"
+
+    assert "new price(s)" in shell.run(steps["catalog"])
+    assert "would be suspended next" in shell.run(steps["defaults"])
+
+    shell.start(steps["run"])
+    base = f"http://127.0.0.1:{_env(shell, 'SWS_PORT')}"
+    wait_for(lambda: _ready(base), timeout=60, what="sws api answering /readyz")
+    wait_for(
+        lambda: _queue_exists(_env(shell, "SWS_EVENTS_QUEUE")),
+        timeout=60,
+        what="sws worker events declaring its queue",
+    )
+
+    server_id, _status = shell.run(steps["launch"]).split()
+    token = requests.post(
+        f"{base}/v1/auth/tokens",
+        timeout=30,
+        json={"name": "alice", "password": _env(shell, "ALICE_PASSWORD")},
+    ).json()["token"]
+    server = wait_for(lambda: _active(base, token, server_id), timeout=90, what="ACTIVE")
+    launched = datetime.fromisoformat(server["launched_at"])
+    with create_engine(_env(shell, "SWS_DATABASE_URL")).connect() as conn:
+        wait_for(
+            lambda: (
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM resource_events"
+                        " WHERE resource_id = :id AND action = 'create'"
+                    ),
+                    {"id": server_id},
+                ).scalar()
+                == 1
+            ),
+            timeout=60,
+            what="instance.create.end in SWS",
+        )
+
+    # Hourly prices charge an hour once it has ended, and settle never charges the future: the
+    # operator settles an hour after the launch (libfaketime moves the step's clock, not Nova's).
+    if not Path(FAKETIME_LIB).exists():
+        pytest.fail(f"{FAKETIME_LIB} is missing: scripts/openstack-dev install adds faketime")
+    before = datetime.now(UTC)
+    printed = shell.run(steps["bill"], later="+1h")
+    total = Decimal(printed.strip().splitlines()[-1])
+    after = datetime.now(UTC)
+    hours = {_started_hours(launched, before), _started_hours(launched, after)}
+    assert total in {SMALL_PER_STARTED_HOUR * h for h in hours}, (printed, hours)
+    assert total > 0
+
+
+def _ready(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/readyz", timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def _active(base: str, token: str, server_id: str) -> dict[str, Any] | None:
+    found = requests.get(
+        f"{base}/v1/servers/{server_id}", headers={"X-Auth-Token": token}, timeout=30
+    ).json()
+    assert found["status"] != "ERROR", found
+    return dict(found) if found["status"] == "ACTIVE" and not found["task_state"] else None
+
+
+def _started_hours(start: datetime, until: datetime) -> int:
+    """Clock hours that have begun in `[start, until]`: what per-started-hour charges."""
+    first = start.replace(minute=0, second=0, microsecond=0)
+    return (until - first) // timedelta(hours=1) + 1
+
+
+def test_started_hours_counts_the_hour_a_server_launched_in() -> None:
+    at = datetime(2026, 12, 6, 9, 59, 59, tzinfo=UTC)
+    assert _started_hours(at, at + timedelta(seconds=0.5)) == 1
+    assert _started_hours(at, at + timedelta(seconds=1)) == 2
