@@ -163,6 +163,8 @@ def alarms_worker() -> None:
     metering = container.metering
     assert metering is not None
     stop, log = _stop_event(), logging.getLogger("sws.alarms")
+    log.info("alarm worker %s started; it evaluates while it holds the lease",
+             metering.leadership.holder)
     while not stop.is_set():
         try:
             metering.evaluate()
