@@ -1,4 +1,5 @@
-"""The commands a deployment doc gives, read out of its markdown, so its test runs what it says.
+"""The commands a deployment doc gives, read out of its markdown, so its test runs what it says;
+and what those tests share (the cloud with the doc's settings, a unit started in a namespace).
 
 A block is a fenced code block right after an HTML comment `<!-- doc-test: NAME -->`. A block
 named `unit deploy/systemd/X.service` prints that unit file, which must be the same as the file
@@ -8,11 +9,21 @@ must be used, so a doc that stops mentioning a value fails its test instead of b
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+
+from sws.clock import SimulatedClock
+from sws.config import Settings
+from sws.drivers.base import Server, ServerCreate
+from tests.api.conftest import TASK_SECONDS, Cloud, open_cloud
+from tests.integration.netns import Hub
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(
@@ -90,3 +101,43 @@ class Substitutions:
     def all_used(self) -> None:
         unused = set(self.values) - self.used
         assert not unused, f"the doc no longer mentions {sorted(unused)}: update its test"
+
+
+def run_unit(net: Hub, role: str, found: Unit, subs: Substitutions,
+             env_files: dict[str, dict[str, str]], log: Path) -> None:
+    """Start a unit's ExecStart in `role`'s namespace, with its EnvironmentFile= values."""
+    env: dict[str, str] = {}
+    for path in found.environment_files:
+        env.update(env_files[path])
+        subs.apply(path)
+    net.start(role, [subs.apply(arg) for arg in found.exec_start], env, log)
+
+
+@contextmanager
+def cloud_with(settings_env: dict[str, str], home: Path) -> Iterator[Cloud]:
+    """The test cloud on SQLite in `home`, with a doc's settings applied as the API reads
+    them (environment variables), on a simulated clock that starts at the real time."""
+    saved = {key: os.environ.get(key) for key in settings_env}
+    os.environ.update(settings_env)
+    try:
+        settings = Settings(home=home, database_url=f"sqlite:///{home / 'sws.db'}",
+                            sim_task_seconds=TASK_SECONDS, demo_data=False)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    with open_cloud(settings, SimulatedClock(datetime.now(UTC))) as cloud:
+        yield cloud
+
+
+def boot(cloud: Cloud, name: str = "web-0") -> Server:
+    """One ACTIVE instance of acme's in the simulated region, as the driver sees it."""
+    driver = cloud.container.driver("RegionOne")
+    flavor = next(f for f in driver.list_flavors() if f.name == "m1.small")
+    image = next(i for i in driver.list_images(cloud.acme.id) if i.status == "active")
+    (server,) = driver.create_servers(
+        cloud.acme.id, "u", ServerCreate(name=name, flavor_id=flavor.id, image_id=image.id))
+    cloud.settle()
+    return driver.get_server(cloud.acme.id, server.id)
