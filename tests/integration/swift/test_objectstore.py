@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -21,10 +20,11 @@ from sws.errors import Conflict, Forbidden, NotFound
 from sws.storagefw.service import StorageBilling
 from sws_swift.resp import Redis
 from sws_swift.rules import FirewallRules, Limit
+from sws_swift.writer import internal_client
 
 
 @pytest.fixture
-def store(swift_env: dict[str, str], internal: Any) -> SwiftObjectStore:
+def store(swift_env: dict[str, str]) -> SwiftObjectStore:
     token = tempauth_token(
         f"{swift_env['SWIFT_DEV_PROXY_B']}/auth/v1.0",
         swift_env["SWIFT_DEV_RESELLER_USER"],
@@ -34,7 +34,7 @@ def store(swift_env: dict[str, str], internal: Any) -> SwiftObjectStore:
         region="RegionOne",
         proxy_url=swift_env["SWIFT_DEV_PROXY_B"],
         token=token,
-        internal=internal,
+        internal=lambda: internal_client(swift_env["SWIFT_DEV_INTERNAL_CLIENT_CONF"], retries=1),
     )
 
 

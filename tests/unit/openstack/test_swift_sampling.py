@@ -37,7 +37,7 @@ class Cluster:
 def store(cluster: Cluster, redis: Redis, prefix: str) -> SwiftObjectStore:
     usage = SwiftUsage(redis=redis, region="RegionOne", now=lambda: NOW, prefix=prefix)
     return SwiftObjectStore(region="RegionOne", proxy_url="http://127.0.0.1:1",
-                            token=lambda refresh: "unused", internal=cluster, usage=usage)
+                            token=lambda refresh: "unused", internal=lambda: cluster, usage=usage)
 
 
 def samples(redis: Redis, prefix: str, member: str) -> list[Any]:

@@ -62,7 +62,8 @@ def _object_store(settings: Settings, region: str, now: Callable[[], datetime]) 
         )
     return SwiftObjectStore(
         region=region, proxy_url=config.proxy_url, token=_token_source(settings, config),
-        internal=_internal_client(region, config), account_prefix=config.account_prefix,
+        internal=lambda: _internal_client(region, config),
+        account_prefix=config.account_prefix,
         timeout=config.timeout_seconds, usage=usage,
     )
 

@@ -28,11 +28,11 @@ reports nothing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sws.drivers.base import (
@@ -49,6 +49,7 @@ from sws_swift.rules import FirewallRules, RuleError, from_sysmeta, sysmeta_key
 from sws_swift.writer import write_rules
 
 GIVE_UP = 3  # accounts in a row that cannot be listed: Swift is down, end the sampling round
+T = TypeVar("T")
 
 
 class SwiftObjectStore:
@@ -60,19 +61,25 @@ class SwiftObjectStore:
         region: str,
         proxy_url: str,
         token: Callable[[bool], str],
-        internal: Any,
+        internal: Callable[[], Any],
         account_prefix: str = "AUTH_",
         timeout: float = 10.0,
         usage: SwiftUsage | None = None,
     ) -> None:
-        """`token(refresh)` gives a reseller-admin token (a new one when `refresh` is True)."""
+        """`token(refresh)` gives a reseller-admin token (a new one when `refresh` is True);
+        `internal()` builds the InternalClient (on the store's own thread: see below)."""
         self.region = region
         self._proxy = proxy_url.rstrip("/")
         self._token = token
-        self._internal = internal
         self._prefix = account_prefix
         self._timeout = timeout
         self._lock = threading.Lock()  # an InternalClient is one in-process pipeline
+        # ... and an eventlet one: its greenthreads (the proxy app's timeout watchdog, spawned
+        # when it is built), timers and pooled memcache connections belong to the hub of the
+        # thread that made them. It is built and called on this one thread, so none is ever
+        # switched to from another (API worker threads, the ticker), and its timeouts fire.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"swift-internal-{region}")
+        self._internal = self._thread.submit(internal).result()
         self._usage = usage
 
     def account(self, project_id: str) -> str:
@@ -81,8 +88,10 @@ class SwiftObjectStore:
     # ---- containers (InternalClient) ---------------------------------------------------------
 
     def list_containers(self, project_id: str) -> Sequence[ContainerInfo]:
-        with self._internal_client("list the containers") as internal:
-            listing = list(internal.iter_containers(self.account(project_id)))
+        account = self.account(project_id)
+        listing = self._internal_client(
+            "list the containers", lambda internal: list(internal.iter_containers(account))
+        )
         return [
             ContainerInfo(name=c["name"], object_count=c["count"], bytes_used=c["bytes"])
             for c in listing
@@ -111,8 +120,10 @@ class SwiftObjectStore:
         self, project_id: str, method: str, name: str, headers: dict[str, str] | None = None
     ) -> Any:
         path = f"/v1/{quote(self.account(project_id))}/{quote(name, safe='')}"
-        with self._internal_client(f"{method} the container") as internal:
-            response = internal.make_request(method, path, headers or {}, (2, 404, 409))
+        response = self._internal_client(
+            f"{method} the container",
+            lambda internal: internal.make_request(method, path, headers or {}, (2, 404, 409)),
+        )
         if response.status_int == 404:
             raise NotFound(f"Container {name} could not be found.")
         if response.status_int == 409:
@@ -136,12 +147,14 @@ class SwiftObjectStore:
 
     def set_firewall(self, project_id: str, container: str, rules: FirewallRules) -> None:
         self.get_container(project_id, container)  # 404 for a missing or foreign container
-        with self._internal_client("write the firewall") as internal:
-            write_rules(internal, self.account(project_id), container, rules)
+        account = self.account(project_id)
+        self._internal_client(
+            "write the firewall", lambda internal: write_rules(internal, account, container, rules)
+        )
 
-    @contextmanager
-    def _internal_client(self, doing: str) -> Iterator[Any]:
-        """The InternalClient, one caller at a time; its failures become `Unavailable`.
+    def _internal_client(self, doing: str, call: Callable[[Any], T]) -> T:
+        """`call(internal_client)` on the InternalClient's own thread, one caller at a time;
+        its failures become `Unavailable`.
 
         A caller waits at most the timeout for the one before it, so a Swift outage fails
         requests instead of queueing every API thread behind the InternalClient.
@@ -149,7 +162,7 @@ class SwiftObjectStore:
         if not self._lock.acquire(timeout=self._timeout):
             raise Unavailable(f"object storage is busy; could not {doing} in time, try again")
         try:
-            yield self._internal
+            return self._thread.submit(call, self._internal).result()
         except SWSError:
             raise
         except Exception as exc:  # UnexpectedResponse, or a node's socket error
@@ -161,11 +174,11 @@ class SwiftObjectStore:
 
     def list_objects(
         self, project_id: str, container: str, *, client_ip: str, prefix: str = "",
-        limit: int = 1000,
+        limit: int = 1000, marker: str | None = None,
     ) -> Sequence[ObjectInfo]:
         _, listing = self._call(
             "get_container", project_id, container, None, client_ip,
-            prefix=prefix or None, limit=limit,
+            prefix=prefix or None, limit=limit, marker=marker,
         )
         return [
             ObjectInfo(
