@@ -33,6 +33,8 @@ from sws.metering.model import Retention
 from sws.metering.notifiers import Notifiers, SmtpSettings
 from sws.metering.runtime import MeteringRuntime, Schedule
 from sws.metering.targets import AddressResolver, SystemResolver, WebhookTargets
+from sws.signup.runtime import build_front_door
+from sws.signup.service import FrontDoor
 from sws.storagefw.runtime import StorageSampling
 from sws.storagefw.service import StorageBilling
 
@@ -56,6 +58,7 @@ class Container:
     login_throttle: LoginThrottle  # shared by every process through Redis or the database
     mailer: Mailer  # SMTP, or .eml files in $SWS_HOME/outbox (sws.mail.adapters)
     mail_outbox: OutboxDispatcher  # sends what use cases enqueued, after they commit
+    front_door: FrontDoor  # sign-up and password reset (docs/signup.md)
     regions: dict[str, RegionRuntime] = field(default_factory=dict)
     cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
     stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
@@ -137,6 +140,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
         settings=settings, db=db, clock=clock, auth=auth,
         login_throttle=build_throttle(settings, db=db, clock=clock),
         mailer=mailer, mail_outbox=OutboxDispatcher(db=db, clock=clock, mailer=mailer),
+        front_door=build_front_door(settings, db=db, clock=clock),
     )
     for name in settings.regions:
         if settings.driver == "openstack":

@@ -139,6 +139,17 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = Field(default="SWS <sws@localhost>", min_length=3, max_length=255)
     smtp_sender: str | None = None  # the older name of mail_from; wins when set
+    # Self-service sign-up (docs/signup.md): closed until the operator opens it (open, or
+    # approval: each confirmed sign-up waits for an admin). Links in mails start with
+    # public_url (else http://<host>:<port>).
+    signup: Literal["open", "approval", "closed"] = "closed"
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    signup_verify_hours: int = Field(default=24, ge=1, le=168)
+    password_reset_minutes: int = Field(default=30, ge=5, le=1440)
+    signup_password_min_length: int = Field(default=10, ge=8, le=128)
+    signup_common_passwords: Path | None = None  # else the list shipped with SWS
+    signup_blocked_domains: Path | None = None  # else the shipped disposable-domain list
+    signup_limits: dict[str, int] = Field(default_factory=dict)  # counts by limit name
     # Signs console CSRF tokens and flash cookies; unset, a random one is kept in
     # $SWS_HOME/console-secret. Set the same value on every replica that serves the console.
     console_secret: str | None = Field(default=None, min_length=32, repr=False)

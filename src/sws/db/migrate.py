@@ -23,6 +23,7 @@ TABLE_MODULES = (
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
     "sws.mail.tables",
+    "sws.signup.tables",
     "sws.leases.tables",
 )
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sws.errors import Invalid
 from sws.money import check_currency
 
-Role = Literal["admin", "member"]
-ROLES: tuple[Role, ...] = ("admin", "member")
+Role = Literal["admin", "owner", "member"]
+ROLES: tuple[Role, ...] = ("admin", "owner", "member")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 8
 
@@ -58,6 +58,11 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    @property
+    def manages_users(self) -> bool:
+        """An owner manages its own tenant's users; the cloud's admin manages everyone's."""
+        return self.role in ("owner", "admin")
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
@@ -69,8 +74,11 @@ class IssuedToken:
 
 def cloud_role(role: Role, tenant_name: str, operator_tenant: str) -> Role:
     """A user is the cloud's admin only as an admin of the operator tenant; an admin role in
-    any other tenant (which a tenant must never be able to grant itself) means member."""
-    return "admin" if role == "admin" and tenant_name == operator_tenant else "member"
+    any other tenant (which a tenant must never be able to grant itself) means member. An
+    owner (the user who signed the tenant up) is a member who also manages its users."""
+    if role == "admin":
+        return "admin" if tenant_name == operator_tenant else "member"
+    return role
 
 
 def check_admin_placement(role: Role, tenant_name: str, operator_tenant: str) -> None:

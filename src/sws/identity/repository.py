@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, func, or_, select, update
 
 from sws.identity import tables as t
 from sws.identity.model import Region, Tenant, User, check_role
@@ -82,8 +82,12 @@ def count_tenants(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t.tenants)).scalar_one())
 
 
-def insert_user(conn: Connection, user: User, password_hash: str) -> None:
-    conn.execute(t.users.insert().values(**_fields(user), password_hash=password_hash))
+def insert_user(
+    conn: Connection, user: User, password_hash: str, email: str | None = None
+) -> None:
+    conn.execute(
+        t.users.insert().values(**_fields(user), password_hash=password_hash, email=email)
+    )
 
 
 def get_user(conn: Connection, user_id: str) -> User | None:
@@ -106,7 +110,8 @@ def find_credentials(conn: Connection, name: str) -> Credentials | None:
         select(t.users, t.tenants.c.name.label("tenant_name"),
                t.tenants.c.enabled.label("tenant_enabled"))
         .join(t.tenants, t.tenants.c.id == t.users.c.tenant_id)
-        .where(t.users.c.name == name)
+        .where(or_(t.users.c.name == name, t.users.c.email == name.lower()))
+        .order_by((t.users.c.name == name).desc())  # a user's own name before an e-mail
     )
     row = conn.execute(query).mappings().first()
     if row is None:
@@ -115,6 +120,17 @@ def find_credentials(conn: Connection, name: str) -> Credentials | None:
         user=_user(row), password_hash=row["password_hash"], tenant_name=row["tenant_name"],
         tenant_enabled=bool(row["tenant_enabled"]),
     )
+
+
+def find_user_by_email(conn: Connection, email: str) -> User | None:
+    query = select(t.users).where(t.users.c.email == email.lower())
+    row = conn.execute(query).mappings().first()
+    return _user(row) if row else None
+
+
+def user_email(conn: Connection, user_id: str) -> str | None:
+    query = select(t.users.c.email).where(t.users.c.id == user_id)
+    return conn.execute(query).scalar_one_or_none()
 
 
 def find_user_by_name(conn: Connection, name: str) -> User | None:

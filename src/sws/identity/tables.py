@@ -30,6 +30,8 @@ users = Table(
     Column("id", String(36), primary_key=True),
     Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False, index=True),
     Column("name", String(64), nullable=False, unique=True),
+    # Lower-case; set for users who signed up (they log in and reset by it), else empty.
+    Column("email", String(254), nullable=True, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("role", String(16), nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),

@@ -2,10 +2,10 @@
 goes out only if the action committed, and once per event key); the dispatcher sends due
 rows afterwards through a Mailer, retrying failures with exponential backoff.
 
-Claiming is safe with many dispatchers: rows are read with `FOR UPDATE SKIP LOCKED` where
-the database has it (PostgreSQL, MariaDB) and each claim is a compare-and-set on `attempts`
-(the only way on SQLite), which also moves `due_at` a lease ahead, so a sender that dies
-mid-send leaves its rows to be retried when the lease ends.
+Claiming is safe with many dispatchers: rows are read with `FOR UPDATE SKIP LOCKED` on
+PostgreSQL and MariaDB and each claim is a compare-and-set on `attempts`; SQLite, with one
+writer at a time, claims in a single `UPDATE ... RETURNING`. A claim moves `due_at` a lease
+ahead, so a sender that dies mid-send leaves its rows to be retried when the lease ends.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, and_, or_, select, update
 
 from sws.clock import Clock
 from sws.db.engine import Database
+from sws.db.once import insert_once
 from sws.mail.model import Mail, from_json, to_json
 from sws.mail.ports import Mailer
 from sws.mail.tables import KEY, mail_outbox
@@ -45,22 +44,7 @@ def enqueue(conn: Connection, *, key: str, mail: Mail, now: datetime | None = No
         "due_at": moment,
         "attempts": 0,
     }
-    return _insert_once(conn, values)
-
-
-def _insert_once(conn: Connection, values: dict[str, Any]) -> bool:
-    dialect = conn.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        query = module.insert(mail_outbox).values(**values)
-        query = query.on_conflict_do_nothing(index_elements=["key"]).returning(_C.id)
-        return conn.execute(query).first() is not None
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(mail_outbox).values(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(conn, mail_outbox, values, key="key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +93,22 @@ class OutboxDispatcher:
             .limit(limit)
         )
         with self.db.begin() as conn:
-            if conn.dialect.name != "sqlite":
-                query = query.with_for_update(skip_locked=True)
-            rows = conn.execute(query).all()
+            if conn.dialect.name == "sqlite":  # one writer at a time: claim in one statement
+                return self._claim_at_once(conn, query, now)
+            rows = conn.execute(query.with_for_update(skip_locked=True)).all()
             return [claimed for row in rows if (claimed := self._take(conn, row, now))]
+
+    def _claim_at_once(self, conn: Connection, due: Any, now: datetime) -> list[_Claimed]:
+        """UPDATE ... RETURNING takes SQLite's write lock first, so no read is ever stale."""
+        ids = due.with_only_columns(_C.id).scalar_subquery()
+        query = (
+            update(mail_outbox)
+            .where(_C.id.in_(ids))
+            .values(attempts=_C.attempts + 1, due_at=now + self.policy.lease)
+            .returning(_C.id, _C.attempts, _C.payload)
+        )
+        rows = sorted(conn.execute(query).all())
+        return [_Claimed(row.id, row.attempts, row.payload) for row in rows]
 
     def _take(self, conn: Connection, row: Any, now: datetime) -> _Claimed | None:
         """Compare-and-set: the row is ours only if nobody claimed it since we read it."""

@@ -30,6 +30,13 @@ def render(name: str, language: str, context: Mapping[str, str]) -> tuple[str, s
     return subject, text, None if page is None else Template(page).substitute(escaped)
 
 
+def placeholders(name: str, language: str) -> set[str]:
+    """The `$names` template `name` needs in `language` (text and HTML)."""
+    lang = language_of(language)
+    sources = [_source(f"{name}.{lang}.txt"), _optional(f"{name}.{lang}.html") or ""]
+    return {key for text in sources for key in Template(text).get_identifiers()}
+
+
 def names() -> list[str]:
     """Every template name shipped (each must exist in every language)."""
     files = resources.files("sws.mail") / "templates"

@@ -17,6 +17,7 @@ from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
 from sws.web.api import invoices as invoices_api
 from sws.web.api import payments as payments_api
+from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import payments as payments_console
 
@@ -48,6 +49,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(storage_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
+    app.include_router(signup_api.router)
+    app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     console.install(app, container)
     _guard(app, container)

@@ -129,13 +129,21 @@ def test_two_dispatchers_at_once_send_each_mail_once(
             )
     recorder = Recorder()
     dispatchers = [OutboxDispatcher(db=database, clock=clock, mailer=recorder) for _ in "ab"]
-    threads = [threading.Thread(target=d.run_once, kwargs={"limit": 7}) for d in dispatchers * 4]
+    errors: list[BaseException] = []
+
+    def run(dispatcher: OutboxDispatcher) -> None:
+        try:
+            while dispatcher.run_once(limit=7):
+                pass
+        except BaseException as error:  # handed to the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers * 4]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    while dispatchers[0].run_once():
-        pass
+    assert errors == []
     assert sorted(m.to for m in recorder.sent) == sorted(f"u{n}@example.com" for n in range(40))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sws.mail.templates import LANGUAGES, language_of, names, render
+from sws.mail.templates import LANGUAGES, language_of, names, placeholders, render
 
 CONTEXT = {
     "tenant": "acme",
@@ -22,7 +22,8 @@ CONTEXT = {
 def test_each_mail_exists_in_each_language_and_fills_every_placeholder(
     name: str, language: str
 ) -> None:
-    subject, text, html = render(name, language, CONTEXT)
+    context = {key: f"<{key}>" for key in placeholders(name, language)}
+    subject, text, html = render(name, language, context)
     assert subject and "$" not in subject and "$" not in text
     assert "\n" not in subject and not text.startswith("Subject")
     assert html is None or "$" not in html
