@@ -354,10 +354,39 @@ def test_a_boot_with_an_unknown_flavor_or_image_is_refused(cloud: Contract) -> N
     assert "contract-bad" not in names
 
 
-def test_a_deleted_server_is_gone_and_a_second_delete_is_not_found(cloud: Contract) -> None:
-    server = cloud.boot("contract-doomed", "m1.small")
-    path = f"/v1/servers/{server['id']}"
-    assert cloud.client.delete(path, headers=cloud.mine).status_code == 204
+def test_a_server_with_a_key_pair_pages_with_the_others_and_is_deleted(
+    cloud: Contract, shared: str
+) -> None:
+    client, mine = cloud.client, cloud.mine
+    assert (
+        client.post("/v1/keypairs", json={"name": "contract-boot"}, headers=mine).status_code == 201
+    )
+    body = {
+        "name": "contract-doomed",
+        "flavor_id": cloud.flavor_id("m1.small"),
+        "image_id": cloud.image_id,
+        "key_name": "contract-boot",
+    }
+    made = client.post("/v1/servers", json=body, headers=mine)
+    assert made.status_code == 202, made.text
+    server = cloud.wait(made.json()[0]["id"], "ACTIVE")
+    assert server["key_name"] == "contract-boot"
+    try:
+        first = client.get("/v1/servers", params={"limit": 1}, headers=mine).json()
+        assert len(first["items"]) == 1 and first["next_marker"] == first["items"][0]["id"]
+        rest = client.get(
+            "/v1/servers", params={"limit": 10, "marker": first["next_marker"]}, headers=mine
+        ).json()
+        seen = [first["items"][0]["id"]] + [s["id"] for s in rest["items"]]
+        assert {shared, server["id"]} <= set(seen) and len(seen) == len(set(seen))
+        active = items_of(
+            client.get("/v1/servers", params={"status": "ACTIVE"}, headers=mine).json()
+        )
+        assert server["id"] in [s["id"] for s in active]
+    finally:
+        path = f"/v1/servers/{server['id']}"
+        assert client.delete(path, headers=mine).status_code == 204
+        client.delete("/v1/keypairs/contract-boot", headers=mine)
     cloud.gone(path)
-    _problem(cloud.client.delete(path, headers=cloud.mine), 404)
-    _problem(cloud.client.post(f"{path}/action", json={"action": "start"}, headers=cloud.mine), 404)
+    _problem(client.delete(path, headers=mine), 404)
+    _problem(client.post(f"{path}/action", json={"action": "start"}, headers=mine), 404)
