@@ -129,3 +129,9 @@ def payment(*, db: Database, payment_id: str) -> Checkout:
     if found is None:
         raise NotFound(f"payment {payment_id} not found", field="payment_id")
     return found
+
+
+def tenant_of_reference(*, db: Database, reference: str) -> str:
+    """The tenant whose transfer reference this is; an unknown one is a 404."""
+    with db.read() as conn:
+        return _tenant(conn, reference)

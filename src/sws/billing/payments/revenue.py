@@ -28,12 +28,11 @@ UTC_ZONE = ZoneInfo("UTC")
 @dataclass(frozen=True, slots=True)
 class RegionRevenue:
     region: str
-    currency: str
-    cash_in: Decimal
-    refunded: Decimal
+    cash_in: Money
+    refunded: Money
 
     @property
-    def net(self) -> Decimal:
+    def net(self) -> Money:
         return self.cash_in - self.refunded
 
 
@@ -70,8 +69,8 @@ def _regions(conn: Connection, start: datetime, end: datetime) -> tuple[RegionRe
     ).group_by(p.region, r.currency)
     cash = {(g, c): Decimal(t) for g, c, t in conn.execute(paid)}
     refunded = {(g, c): Decimal(t) for g, c, t in conn.execute(back)}
-    return tuple(RegionRevenue(g, c, cash.get((g, c), Decimal(0)),
-                               refunded.get((g, c), Decimal(0)))
+    return tuple(RegionRevenue(g, Money(cash.get((g, c), Decimal(0)), c),
+                               Money(refunded.get((g, c), Decimal(0)), c))
                  for g, c in sorted(set(cash) | set(refunded)))
 
 

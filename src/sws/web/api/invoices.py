@@ -279,8 +279,9 @@ def admin_revenue(_admin: Admin, services: Services,
     found = revenue.report(db=services.db, clock=services.clock, month=month)
     return RevenueRead(
         month=found.month,
-        regions=[RegionRevenueRead(region=r.region, currency=r.currency, cash_in=r.cash_in,
-                                   refunded=r.refunded, net=r.net) for r in found.regions],
+        regions=[RegionRevenueRead(region=r.region, currency=r.cash_in.currency,
+                                   cash_in=r.cash_in.amount, refunded=r.refunded.amount,
+                                   net=r.net.amount) for r in found.regions],
         coupons_granted=_money(found.coupons_granted), coupons_spent=_money(found.coupons_spent),
         outstanding_cash=_money(found.outstanding_cash),
         outstanding_coupons=_money(found.outstanding_coupons))

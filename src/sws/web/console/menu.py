@@ -51,6 +51,8 @@ TENANT_MENU = (
         MenuItem(N_("Bills"), "/console/billing/bills"),
         MenuItem(N_("Recharge"), "/console/payments/recharge"),
         MenuItem(N_("Payment history"), "/console/payments"),
+        MenuItem(N_("Invoices"), "/console/payments/invoices"),
+        MenuItem(N_("Auto-recharge"), "/console/payments/auto-recharge"),
     )),
 )
 
@@ -59,6 +61,7 @@ ADMIN_MENU = (
         MenuItem(N_("Overview"), "/admin/"),
         MenuItem(N_("Tenants"), "/admin/tenants"),
         MenuItem(N_("Users"), "/admin/users"),
+        MenuItem(N_("Sign-ups"), "/admin/signups"),
         MenuItem(N_("Regions"), "/admin/regions"),
     )),
     MenuSection(N_("Compute"), (
@@ -78,5 +81,8 @@ ADMIN_MENU = (
     MenuSection(N_("Billing"), (
         MenuItem(N_("Top-ups and Coupons"), "/admin/billing/accounts"),
         MenuItem(N_("Price Catalog"), "/admin/billing/catalog"),
+        MenuItem(N_("Payments"), "/admin/billing/payments"),
+        MenuItem(N_("Documents"), "/admin/billing/documents"),
+        MenuItem(N_("Revenue report"), "/admin/billing/revenue"),
     )),
 )

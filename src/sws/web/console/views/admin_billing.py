@@ -1,5 +1,6 @@
 """Admin billing pages: tenants' balances, top-ups and coupon grants, the price catalog,
-unrated usage (and waiving it), enforcement and the dry run of the next suspensions.
+unrated usage (and waiving it), enforcement and the dry run of the next suspensions; payments
+(search, states, refunds, bank-transfer matching), documents (re-send) and the revenue report.
 
 Every change goes through `sws.billing.service` and is written to the audit log (refusals
 too), like the other admin pages. A top-up or a coupon is followed by the low-balance review,
@@ -13,22 +14,29 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Form, Query, Response
 
 from sws.billing import service as billing
 from sws.billing import standing, unrated
+from sws.billing.invoices import service as documents
 from sws.billing.model import ITEMS, PAYMENT_TYPES, Coupon, make_product
+from sws.billing.payments import bank, refunds, resend, revenue
+from sws.billing.payments import service as payments
+from sws.billing.payments.model import RefundSpec
 from sws.billing.service import AccountView
-from sws.errors import Invalid
+from sws.errors import Conflict, Invalid, NotFound, SWSError
 from sws.identity import service as identity
 from sws.money import Money, parse_amount
+from sws.paging import PageRequest
+from sws.web.api.payments import setup_of
 from sws.web.console.context import Admin, AdminPost
-from sws.web.console.render import page
+from sws.web.console.render import page, redirect
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.views.admin_identity import _audited
 
 router = APIRouter(prefix="/admin/billing", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
+Filter = Annotated[str, Query(max_length=64)]
 ALL = 1000
 BACK = "/admin/billing/accounts"
 
@@ -171,3 +179,104 @@ def add_price(
     done = s.gettext("Price added to the catalog.")
     return _audited(s, "/admin/billing/catalog", done, "billing.price_add",
                     ("product", f"{item}/{item_type}"), detail, work)
+
+
+# --- Payments, documents, revenue -------------------------------------------------------------
+
+PAYMENTS = "/admin/billing/payments"
+STATES = ("pending", "succeeded", "failed", "expired", "refunded")
+
+
+@router.get("/payments")
+def payments_page(s: Admin, q: Filter = "", state: Filter = "") -> Response:
+    """Payments newest first: one tenant's (by name or id) or one payment (its id), one state."""
+    db = s.container.db
+    tenants = identity.list_tenants(db=db, limit=ALL, marker=None)
+    names = {t.id: t.name for t in tenants}
+    wanted = q.strip()
+    if wanted.startswith("pay_"):
+        try:
+            found = [bank.payment(db=db, payment_id=wanted)]
+        except NotFound:
+            found = []
+    else:
+        tenant = next((t.id for t in tenants if wanted in (t.name, t.id)), None)
+        found = [] if wanted and tenant is None else payments.list_payments(
+            db=db, tenant_id=tenant, limit=200, state=state or None)
+    return page(s, "admin/payments.html", payments=found, names=names, q=q, state=state,
+                states=STATES, key=secrets.token_hex(12))
+
+
+@router.post("/payments/{payment_id}/refund")
+def refund(s: AdminPost, payment_id: str, amount: Text = "", reason: Text = "",
+           idempotency_key: Text = "") -> Response:
+    """Refund all or part of a payment through its provider; audited, refusals too."""
+    detail = f"payment={payment_id} amount={amount} reason={reason}"
+
+    def work() -> object:
+        found = bank.payment(db=s.container.db, payment_id=payment_id)
+        spec = RefundSpec(payment_id=payment_id,
+                          amount=Money(_amount(amount), found.amount.currency),
+                          idempotency_key=idempotency_key, reason=reason,
+                          actor=s.principal.user_name)
+        return refunds.refund_payment(db=s.container.db, clock=s.container.clock,
+                                      setup=setup_of(s.container), spec=spec)
+
+    done = s.gettext("Refund of %(amount)s made.", amount=amount)
+    return _audited(s, PAYMENTS, done, "billing.refund", ("payment", payment_id), detail, work)
+
+
+@router.post("/transfers")
+def match_transfer(s: AdminPost, reference: Text = "", amount: Text = "",
+                   bank_transaction_id: Text = "") -> Response:
+    """Credit a bank transfer to the tenant whose reference it carries, once per bank id."""
+    detail = f"reference={reference} amount={amount} bank_id={bank_transaction_id}"
+
+    def work() -> object:
+        tenant = bank.tenant_of_reference(db=s.container.db, reference=reference)
+        currency = billing.account_currency(db=s.container.db, tenant_id=tenant)
+        match = bank.TransferMatch(reference=reference,
+                                   amount=Money(_amount(amount), currency),
+                                   bank_transaction_id=bank_transaction_id.strip(),
+                                   actor=s.principal.user_name)
+        applied = bank.match_transfer(db=s.container.db, clock=s.container.clock,
+                                      setup=setup_of(s.container), match=match)
+        if applied.duplicate:
+            raise Conflict(s.gettext("This bank transaction was matched before: nothing "
+                                     "credited again."), field="bank_transaction_id")
+        standing.review_account(db=s.container.db, clock=s.container.clock,
+                                drivers=s.container.drivers(), account_id=applied.tenant_id)
+        return applied
+
+    done = s.gettext("Transfer of %(amount)s credited.", amount=amount)
+    return _audited(s, PAYMENTS, done, "billing.transfer_match",
+                    ("bank_transaction", bank_transaction_id), detail, work)
+
+
+@router.get("/documents")
+def documents_page(s: Admin) -> Response:
+    found = documents.list_documents(db=s.container.db, tenant_id=None, page=PageRequest(200))
+    tenants = identity.list_tenants(db=s.container.db, limit=ALL, marker=None)
+    return page(s, "admin/documents.html", documents=found,
+                names={t.id: t.name for t in tenants})
+
+
+@router.post("/documents/{document_id}/resend")
+def resend_document(s: AdminPost, document_id: str) -> Response:
+    def work() -> object:
+        return resend.resend_document(db=s.container.db, clock=s.container.clock,
+                                      document_id=document_id, actor=s.principal.user_name)
+
+    return _audited(s, "/admin/billing/documents", s.gettext("Sent again."),
+                    "billing.document_resend", ("document", document_id), "", work)
+
+
+@router.get("/revenue")
+def revenue_page(s: Admin, month: Filter = "") -> Response:
+    """Cash in per region, coupons granted and spent, and the credit outstanding."""
+    chosen = month.strip() or s.container.clock.now().strftime("%Y-%m")
+    try:
+        found = revenue.report(db=s.container.db, clock=s.container.clock, month=chosen)
+    except SWSError as error:
+        return redirect(s, "/admin/billing/revenue", [("error", error.detail)])
+    return page(s, "admin/revenue.html", report=found, month=chosen)
