@@ -105,8 +105,8 @@ def _require_extras(config: SwiftConfig) -> None:
             __import__(module)
         except ImportError as exc:
             extra = "openstack" if module == "openstack" else "swift"
-            raise Invalid(f"real Swift needs the {extra} extra: pip install 'sws[{extra}]' "
-                          f"({exc})", field="swift") from exc
+            raise Invalid(f"real Swift needs the {extra} extra: pip install './[{extra}]' "
+                          f"from SWS's checkout ({exc})", field="swift") from exc
 
 
 def _internal_client(region: str, config: SwiftConfig) -> Any:
