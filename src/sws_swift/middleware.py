@@ -16,7 +16,8 @@ Each container may carry a firewall in its system metadata:
   counting request bodies (uploads) and response bodies (downloads).
 
 Answers: ``403`` for a blacklisted address or one missing from an exclusive whitelist; ``429``
-with ``Retry-After`` (seconds to the end of the window) over a limit. The plain-text body names
+with ``Retry-After`` (seconds to the end of the window) over a limit; ``400`` when a trusted
+proxy's ``X-Forwarded-For`` has a hop that is not an address (see ``trusted_proxies``). The plain-text body names
 the rule that refused. Account requests, auth requests and containers without a firewall pass
 untouched.
 
@@ -51,7 +52,7 @@ and large-object downloads are counted whole)::
                account-quotas slo dlo versioned_writes symlink proxy-logging proxy-server
 
     [filter:sws_firewall]
-    use = egg:sws#sws_firewall
+    use = egg:sws_swift_middleware#sws_firewall
     # or: paste.filter_factory = sws_swift.middleware:filter_factory
 
 ``gatekeeper`` must stay in the pipeline: it strips sysmeta headers sent by clients, so only
@@ -89,14 +90,18 @@ failure_mode            open                      ``open``: when counters are un
                                                   counter). ``closed``: answer ``503``.
 trusted_proxies         (none)                    Comma-separated CIDRs of load balancers whose
                                                   ``X-Forwarded-For`` is believed. The client
-                                                  is the rightmost address not in this list.
-                                                  From any other peer the header is ignored and
+                                                  is the rightmost hop not in this list; hops
+                                                  may carry ports (``ip:port``,
+                                                  ``[v6]:port``). A hop that must be read and
+                                                  is not an address answers ``400``. From any
+                                                  other peer the header is ignored and
                                                   ``REMOTE_ADDR`` is used.
 rules_cache_size        4096                      Distinct compiled rule sets kept in memory.
 ======================= ========================= ===============================================
 
 StatsD counters (with ``log_statsd_host``): ``sws_firewall.denied``, ``sws_firewall.limited``,
-``sws_firewall.backend_unavailable``, ``sws_firewall.rules_unreadable``.
+``sws_firewall.backend_unavailable``, ``sws_firewall.rules_unreadable``,
+``sws_firewall.bad_forwarded_for``.
 
 --------------------------
 Rules in container sysmeta
@@ -418,7 +423,7 @@ class _Metered(CountedBody):
 
 
 def filter_factory(global_conf: dict[str, str], **local_conf: str) -> Callable[[Any], Any]:
-    """paste.deploy entry point: `use = egg:sws#sws_firewall`."""
+    """paste.deploy entry point: `use = egg:sws_swift_middleware#sws_firewall`."""
     conf = {**global_conf, **local_conf}
     _failure_mode(conf.get("failure_mode", "open"))
     register_swift_info("sws_firewall", windows=[300, 86400], max_entries=100)

@@ -23,7 +23,7 @@ and a large-object download is counted whole, as one request)::
                account-quotas slo dlo versioned_writes symlink proxy-logging proxy-server
 
     [filter:sws_usage]
-    use = egg:sws#sws_usage
+    use = egg:sws_swift_middleware#sws_usage
     # or: paste.filter_factory = sws_swift.usage:filter_factory
     usage_redis_url = redis://127.0.0.1:6379/0
 
@@ -269,7 +269,7 @@ class _Tally(CountedBody):
 
 
 def filter_factory(global_conf: dict[str, str], **local_conf: str) -> Callable[[Any], Any]:
-    """paste.deploy entry point: `use = egg:sws#sws_usage`."""
+    """paste.deploy entry point: `use = egg:sws_swift_middleware#sws_usage`."""
     conf = {**global_conf, **local_conf}
     register_swift_info("sws_usage")
 
