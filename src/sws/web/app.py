@@ -20,6 +20,7 @@ from sws.web.api import payments as payments_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import payments as payments_console
+from sws.web.console.views import signup as signup_console
 
 
 def create_app(container: Container) -> FastAPI:
@@ -52,6 +53,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(signup_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
+    app.include_router(signup_console.router)
     console.install(app, container)
     _guard(app, container)
 
