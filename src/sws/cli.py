@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from sws import bootstrap
+from sws import bootstrap, distribution
 from sws.clock import SimulatedClock
 from sws.commands import billing as billing_commands
 from sws.commands import common
@@ -52,6 +52,22 @@ console = Console()
 # SWS decides which X-Forwarded-For to believe (SWS_TRUSTED_PROXIES); uvicorn's own handling
 # would believe any client of 127.0.0.1, so a local client could pick its address.
 UVICORN: dict[str, Any] = {"proxy_headers": False}
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        name, version = distribution()
+        console.print(f"{name} {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _sws(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the distribution name and version, then exit.")] = False,
+) -> None:
+    """SWS: the public-cloud layer for OpenStack."""
 
 
 def _container() -> bootstrap.Container:
