@@ -29,8 +29,13 @@ from tests.unit.payments.conftest import REGION, Till
 @pytest.fixture
 def mailed(till: Till) -> Till:
     """The tenant has one user with an e-mail address."""
-    user = identity.create_user(db=till.db, clock=till.clock, tenant_id=till.tenant,
-                                name="ann", password="a long enough password 1")
+    user = identity.create_user(
+        db=till.db,
+        clock=till.clock,
+        tenant_id=till.tenant,
+        name="ann",
+        password="a long enough password 1",
+    )
     with till.db.begin() as conn:
         conn.execute(update(users).where(users.c.id == user.id).values(email="ann@acme.test"))
     return till
@@ -38,8 +43,11 @@ def mailed(till: Till) -> Till:
 
 def _outbox(till: Till) -> list[dict[str, str]]:
     with till.db.read() as conn:
-        rows = conn.execute(select(mail_outbox.c.key, mail_outbox.c.recipient,
-                                   mail_outbox.c.payload).order_by(mail_outbox.c.id))
+        rows = conn.execute(
+            select(mail_outbox.c.key, mail_outbox.c.recipient, mail_outbox.c.payload).order_by(
+                mail_outbox.c.id
+            )
+        )
         return [{"key": r.key, "to": r.recipient, **json.loads(r.payload)} for r in rows]
 
 
@@ -78,12 +86,21 @@ def test_a_failed_payment_is_mailed_and_a_tenant_without_address_gets_nothing(
 
 
 def test_low_balance_is_mailed_once_at_the_threshold(mailed: Till) -> None:
-    billing.update_account(db=mailed.db, clock=mailed.clock, tenant_id=mailed.tenant,
-                           low_balance_threshold=Decimal(100))
-    standing.top_up(db=mailed.db, clock=mailed.clock, drivers={}, tenant_id=mailed.tenant,
-                    amount=Money.of("60.00", "CNY"), idempotency_key="t1")
-    standing.review_account(db=mailed.db, clock=mailed.clock, drivers={},
-                            account_id=mailed.tenant)
+    billing.update_account(
+        db=mailed.db,
+        clock=mailed.clock,
+        tenant_id=mailed.tenant,
+        low_balance_threshold=Decimal(100),
+    )
+    standing.top_up(
+        db=mailed.db,
+        clock=mailed.clock,
+        drivers={},
+        tenant_id=mailed.tenant,
+        amount=Money.of("60.00", "CNY"),
+        idempotency_key="t1",
+    )
+    standing.review_account(db=mailed.db, clock=mailed.clock, drivers={}, account_id=mailed.tenant)
 
     mails = [m for m in _outbox(mailed) if m["key"].startswith("low_balance")]
 
@@ -94,14 +111,23 @@ def test_low_balance_is_mailed_once_at_the_threshold(mailed: Till) -> None:
 def test_an_issued_invoice_is_mailed_with_its_pdf(mailed: Till) -> None:
     mailed.balance()
     with mailed.db.begin() as conn:
-        conn.execute(insert(billing_bills), {
-            "account_id": mailed.tenant, "month": "2025-12", "currency": "CNY",
-            "total": Decimal("12.00"), "instance": Decimal("12.00"), "bandwidth": Decimal(0),
-            "floating_ip": Decimal(0), "load_balancer": Decimal(0),
-            "object_storage": Decimal(0), "closed_at": datetime(2026, 1, 1, tzinfo=UTC)})
+        conn.execute(
+            insert(billing_bills),
+            {
+                "account_id": mailed.tenant,
+                "month": "2025-12",
+                "currency": "CNY",
+                "total": Decimal("12.00"),
+                "instance": Decimal("12.00"),
+                "bandwidth": Decimal(0),
+                "floating_ip": Decimal(0),
+                "load_balancer": Decimal(0),
+                "object_storage": Decimal(0),
+                "closed_at": datetime(2026, 1, 1, tzinfo=UTC),
+            },
+        )
 
-    documents.issue_month_invoices(db=mailed.db, clock=mailed.clock,
-                                   issuing=Issuing(home=REGION))
+    documents.issue_month_invoices(db=mailed.db, clock=mailed.clock, issuing=Issuing(home=REGION))
 
     (mail,) = _outbox(mailed)
     assert mail["key"].startswith("document:")
@@ -112,14 +138,26 @@ def test_an_issued_invoice_is_mailed_with_its_pdf(mailed: Till) -> None:
 # --- Auto-recharge ----------------------------------------------------------------------------
 
 
-def _order(till: Till, *, threshold: str = "100", amount: str = "200", cap: str = "500",
-           card: str = "test_card") -> AutoRecharge:
+def _order(
+    till: Till,
+    *,
+    threshold: str = "100",
+    amount: str = "200",
+    cap: str = "500",
+    card: str = "test_card",
+) -> AutoRecharge:
     setting = AutoRecharge(
-        tenant_id=till.tenant, enabled=True, threshold=Money.of(threshold, "CNY"),
-        amount=Money.of(amount, "CNY"), monthly_cap=Money.of(cap, "CNY"), provider="test",
-        method_ref=card)
-    return autorecharge.save_setting(db=till.db, clock=till.clock, setup=till.setup,
-                                     setting=setting)
+        tenant_id=till.tenant,
+        enabled=True,
+        threshold=Money.of(threshold, "CNY"),
+        amount=Money.of(amount, "CNY"),
+        monthly_cap=Money.of(cap, "CNY"),
+        provider="test",
+        method_ref=card,
+    )
+    return autorecharge.save_setting(
+        db=till.db, clock=till.clock, setup=till.setup, setting=setting
+    )
 
 
 def _sweep(till: Till) -> int:
@@ -162,9 +200,17 @@ def test_an_auto_recharge_needs_a_cap_of_at_least_one_amount(till: Till) -> None
     with pytest.raises(Invalid, match="monthly cap"):
         _order(till, amount="200", cap="100")
     with pytest.raises(Invalid, match="cannot charge a saved"):
-        autorecharge.save_setting(db=till.db, clock=till.clock, setup=till.setup,
-                                  setting=AutoRecharge(
-                                      tenant_id=till.tenant, enabled=True,
-                                      threshold=Money.of(1, "CNY"),
-                                      amount=Money.of(5, "CNY"), monthly_cap=Money.of(5, "CNY"),
-                                      provider="nope", method_ref="x"))
+        autorecharge.save_setting(
+            db=till.db,
+            clock=till.clock,
+            setup=till.setup,
+            setting=AutoRecharge(
+                tenant_id=till.tenant,
+                enabled=True,
+                threshold=Money.of(1, "CNY"),
+                amount=Money.of(5, "CNY"),
+                monthly_cap=Money.of(5, "CNY"),
+                provider="nope",
+                method_ref="x",
+            ),
+        )

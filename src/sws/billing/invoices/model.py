@@ -99,5 +99,8 @@ def tax_included(total: Money, rate: Decimal) -> Money:
 
 def bill_lines(categories: dict[str, Decimal], currency: str) -> tuple[Line, ...]:
     """A closed bill's lines by category, the empty ones left out."""
-    return tuple(Line(label, Money(categories[item], currency))
-                 for item, label in CATEGORIES if categories.get(item))
+    return tuple(
+        Line(label, Money(categories[item], currency))
+        for item, label in CATEGORIES
+        if categories.get(item)
+    )

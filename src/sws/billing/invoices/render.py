@@ -32,10 +32,13 @@ def html(document: Document) -> str:
     draft = document.draft
     lines = "".join(
         f"<tr><td>{escape(line.description)}</td><td class=num>{line.amount}</td></tr>"
-        for line in draft.lines)
-    totals = (f"<tr><th>Net</th><td class=num>{draft.net}</td></tr>"
-              f"<tr><th>Tax ({_percent(document)})</th><td class=num>{draft.tax}</td></tr>"
-              f"<tr><th>Total</th><td class=num><strong>{draft.total}</strong></td></tr>")
+        for line in draft.lines
+    )
+    totals = (
+        f"<tr><th>Net</th><td class=num>{draft.net}</td></tr>"
+        f"<tr><th>Tax ({_percent(document)})</th><td class=num>{draft.tax}</td></tr>"
+        f"<tr><th>Total</th><td class=num><strong>{draft.total}</strong></td></tr>"
+    )
     return (
         f"<!doctype html><html><head><meta charset=utf-8><title>{escape(document.title)} "
         f"{escape(document.display_number)}</title><style>{_STYLE}</style></head><body>"
@@ -65,12 +68,18 @@ def pdf(document: Document) -> bytes:
     out.set_creation_date(draft.issued_at)
     out.add_page()
     out.set_font("Helvetica", "B", 16)
-    out.cell(0, 10, _latin1(f"{document.title} {document.display_number}"),
-             new_x="LMARGIN", new_y="NEXT")
+    out.cell(
+        0, 10, _latin1(f"{document.title} {document.display_number}"), new_x="LMARGIN", new_y="NEXT"
+    )
     out.set_font("Helvetica", size=10)
     issued = f"Issued {draft.issued_at:%Y-%m-%d %H:%M} UTC"
-    out.cell(0, 6, _latin1(issued + (f" - for {draft.reference}" if draft.reference else "")),
-             new_x="LMARGIN", new_y="NEXT")
+    out.cell(
+        0,
+        6,
+        _latin1(issued + (f" - for {draft.reference}" if draft.reference else "")),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     for role, party in (("Seller", draft.seller), ("Buyer", draft.buyer)):
         _party_pdf(out, role, party)
     out.ln(4)

@@ -27,14 +27,17 @@ def next_number(conn: Connection, issuer: str, series: str) -> int:
     number back, so numbers have no gaps."""
     where = (C.issuer == issuer) & (C.series == series)
     for _ in range(2):
-        bumped = conn.execute(update(billing_document_counters).where(where)
-                              .values(last_number=C.last_number + 1))
+        bumped = conn.execute(
+            update(billing_document_counters).where(where).values(last_number=C.last_number + 1)
+        )
         if bumped.rowcount:
             return int(conn.execute(select(C.last_number).where(where)).scalar_one())
         try:
             with conn.begin_nested():
-                conn.execute(insert(billing_document_counters),
-                             {"issuer": issuer, "series": series, "last_number": 1})
+                conn.execute(
+                    insert(billing_document_counters),
+                    {"issuer": issuer, "series": series, "last_number": 1},
+                )
             return 1
         except IntegrityError:
             continue  # another transaction made the row first: bump it instead
@@ -43,18 +46,29 @@ def next_number(conn: Connection, issuer: str, series: str) -> int:
 
 def insert_document(conn: Connection, document: Document) -> None:
     draft = document.draft
-    conn.execute(insert(billing_documents), {
-        "id": document.id, "kind": draft.kind, "issuer": draft.issuer,
-        "number": document.number, "account_id": draft.account_id,
-        "source_key": draft.source_key, "currency": draft.currency,
-        "total": draft.total.amount, "tax": draft.tax.amount, "tax_rate": draft.tax_rate,
-        "body": json.dumps(_body(draft)), "issued_at": draft.issued_at,
-    })
+    conn.execute(
+        insert(billing_documents),
+        {
+            "id": document.id,
+            "kind": draft.kind,
+            "issuer": draft.issuer,
+            "number": document.number,
+            "account_id": draft.account_id,
+            "source_key": draft.source_key,
+            "currency": draft.currency,
+            "total": draft.total.amount,
+            "tax": draft.tax.amount,
+            "tax_rate": draft.tax_rate,
+            "body": json.dumps(_body(draft)),
+            "issued_at": draft.issued_at,
+        },
+    )
 
 
 def _body(draft: Draft) -> dict[str, Any]:
     return {
-        "seller": _party(draft.seller), "buyer": _party(draft.buyer),
+        "seller": _party(draft.seller),
+        "buyer": _party(draft.buyer),
         "lines": [[line.description, str(line.amount.amount)] for line in draft.lines],
         "reference": draft.reference,
     }
@@ -68,19 +82,25 @@ def document_from_row(row: RowMapping) -> Document:
     body = json.loads(row["body"])
     currency = row["currency"]
     draft = Draft(
-        kind=row["kind"], issuer=row["issuer"], account_id=row["account_id"],
-        source_key=row["source_key"], seller=Party(**body["seller"]),
+        kind=row["kind"],
+        issuer=row["issuer"],
+        account_id=row["account_id"],
+        source_key=row["source_key"],
+        seller=Party(**body["seller"]),
         buyer=Party(**body["buyer"]),
         lines=tuple(Line(d, Money(Decimal(a), currency)) for d, a in body["lines"]),
-        currency=currency, tax_rate=Decimal(row["tax_rate"]).normalize(),
-        issued_at=row["issued_at"], reference=body["reference"],
+        currency=currency,
+        tax_rate=Decimal(row["tax_rate"]).normalize(),
+        issued_at=row["issued_at"],
+        reference=body["reference"],
     )
     return Document(row["id"], row["number"], draft)
 
 
 def by_source(conn: Connection, source_key: str) -> Document | None:
-    row = conn.execute(select(billing_documents).where(D.source_key == source_key)
-                       ).mappings().first()
+    row = (
+        conn.execute(select(billing_documents).where(D.source_key == source_key)).mappings().first()
+    )
     return None if row is None else document_from_row(row)
 
 
@@ -89,8 +109,9 @@ def get(conn: Connection, document_id: str) -> Document | None:
     return None if row is None else document_from_row(row)
 
 
-def of_account(conn: Connection, account_id: str | None, page: PageRequest,
-               kind: str | None = None) -> list[Document]:
+def of_account(
+    conn: Connection, account_id: str | None, page: PageRequest, kind: str | None = None
+) -> list[Document]:
     """Newest first; every account's when `account_id` is None (admins)."""
     query = select(billing_documents)
     if account_id is not None:
@@ -110,6 +131,11 @@ def bills_without_invoice(conn: Connection, limit: int) -> list[RowMapping]:
     """Closed bills with no invoice yet (`bill:<account>:<month>`), oldest first."""
     bills = billing_bills.c
     key = "bill:" + bills.account_id + ":" + bills.month
-    query = (select(billing_bills).outerjoin(billing_documents, D.source_key == key)
-             .where(D.id.is_(None)).order_by(bills.closed_at, bills.account_id).limit(limit))
+    query = (
+        select(billing_bills)
+        .outerjoin(billing_documents, D.source_key == key)
+        .where(D.id.is_(None))
+        .order_by(bills.closed_at, bills.account_id)
+        .limit(limit)
+    )
     return list(conn.execute(query).mappings())

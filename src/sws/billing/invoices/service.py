@@ -74,14 +74,29 @@ def issue(conn: Connection, draft: Draft) -> Document:
 
 
 def draft_for(
-    conn: Connection, issuing: Issuing, *, kind: str, region: str, account_id: str,
-    source_key: str, lines: tuple[Line, ...], currency: str, now: datetime, reference: str,
+    conn: Connection,
+    issuing: Issuing,
+    *,
+    kind: str,
+    region: str,
+    account_id: str,
+    source_key: str,
+    lines: tuple[Line, ...],
+    currency: str,
+    now: datetime,
+    reference: str,
 ) -> Draft:
     return Draft(
-        kind=kind, issuer=region, account_id=account_id, source_key=source_key,
-        seller=issuing.seller(region), buyer=buyer(conn, account_id),
+        kind=kind,
+        issuer=region,
+        account_id=account_id,
+        source_key=source_key,
+        seller=issuing.seller(region),
+        buyer=buyer(conn, account_id),
         lines=tuple(Line(line.description, line.amount.rounded()) for line in lines),
-        currency=currency, tax_rate=issuing.tax_rate(region), issued_at=now,
+        currency=currency,
+        tax_rate=issuing.tax_rate(region),
+        issued_at=now,
         reference=reference,
     )
 
@@ -104,23 +119,34 @@ def issue_month_invoices(*, db: Database, clock: Clock, issuing: Issuing) -> lis
 
 def _invoice_draft(conn: Connection, issuing: Issuing, bill: RowMapping, now: datetime) -> Draft:
     currency = bill["currency"]
-    categories = {item: Decimal(bill[item]) for item in
-                  ("instance", "bandwidth", "floating_ip", "load_balancer", "object_storage")}
+    categories = {
+        item: Decimal(bill[item])
+        for item in ("instance", "bandwidth", "floating_ip", "load_balancer", "object_storage")
+    }
     lines = bill_lines(categories, currency)
     other = Decimal(bill["total"]) - sum(categories.values(), Decimal(0))
     if other:
         lines += (Line("Other", Money(other, currency)),)
-    return draft_for(conn, issuing, kind=INVOICE, region=issuing.home,
-                     account_id=bill["account_id"],
-                     source_key=f"bill:{bill['account_id']}:{bill['month']}", lines=lines,
-                     currency=currency, now=now, reference=f"month {bill['month']}")
+    return draft_for(
+        conn,
+        issuing,
+        kind=INVOICE,
+        region=issuing.home,
+        account_id=bill["account_id"],
+        source_key=f"bill:{bill['account_id']}:{bill['month']}",
+        lines=lines,
+        currency=currency,
+        now=now,
+        reference=f"month {bill['month']}",
+    )
 
 
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def list_documents(*, db: Database, tenant_id: str | None, page: PageRequest,
-                   kind: str | None = None) -> list[Document]:
+def list_documents(
+    *, db: Database, tenant_id: str | None, page: PageRequest, kind: str | None = None
+) -> list[Document]:
     """The tenant's documents (every tenant's for None: admins), newest first."""
     with db.read() as conn:
         return repo.of_account(conn, tenant_id, page, kind)

@@ -44,8 +44,9 @@ def get_setting(*, db: Database, tenant_id: str) -> AutoRecharge | None:
         return repo.auto_recharge(conn, tenant_id)
 
 
-def save_setting(*, db: Database, clock: Clock, setup: PaymentSetup, setting: AutoRecharge
-                 ) -> AutoRecharge:
+def save_setting(
+    *, db: Database, clock: Clock, setup: PaymentSetup, setting: AutoRecharge
+) -> AutoRecharge:
     """Validate and keep the tenant's auto-recharge (armed again: the next crossing counts)."""
     account = billing.get_account(db=db, clock=clock, tenant_id=setting.tenant_id)
     _check(setting, account.currency, setup)
@@ -54,10 +55,18 @@ def save_setting(*, db: Database, clock: Clock, setup: PaymentSetup, setting: Au
         crossings = earlier.crossings if earlier is not None else 0
         kept = replace(setting, armed=True, crossings=crossings)
         repo.save_auto_recharge(conn, kept, clock.now())
-        billing_repo.audit(conn, [billing.audit_row(
-            setting.tenant_id, clock.now(), "auto_recharge",
-            f"{'on' if setting.enabled else 'off'}: {setting.amount} below "
-            f"{setting.threshold}, cap {setting.monthly_cap}")])
+        billing_repo.audit(
+            conn,
+            [
+                billing.audit_row(
+                    setting.tenant_id,
+                    clock.now(),
+                    "auto_recharge",
+                    f"{'on' if setting.enabled else 'off'}: {setting.amount} below "
+                    f"{setting.threshold}, cap {setting.monthly_cap}",
+                )
+            ],
+        )
     return kept
 
 
@@ -71,38 +80,47 @@ def _check(setting: AutoRecharge, currency: str, setup: PaymentSetup) -> None:
     if setting.amount.amount <= 0:
         raise Invalid("amount must be more than 0", field="amount")
     if setting.monthly_cap.amount < setting.amount.amount:
-        raise Invalid("the monthly cap must be at least one recharge's amount",
-                      field="monthly_cap")
+        raise Invalid("the monthly cap must be at least one recharge's amount", field="monthly_cap")
     provider = setup.providers.get(setting.provider)
     if provider is None or not hasattr(provider, "charge_saved"):
-        raise Invalid(f"{setting.provider!r} cannot charge a saved payment method here",
-                      field="provider")
+        raise Invalid(
+            f"{setting.provider!r} cannot charge a saved payment method here", field="provider"
+        )
     if not 0 < len(setting.method_ref) <= 255:
         raise Invalid("a saved payment method is needed", field="method_ref")
 
 
-def sweep(*, db: Database, clock: Clock, setup: PaymentSetup,
-          drivers: Mapping[str, CloudDriver]) -> int:
+def sweep(
+    *, db: Database, clock: Clock, setup: PaymentSetup, drivers: Mapping[str, CloudDriver]
+) -> int:
     """Look at every account with auto-recharge on; returns how many charges it started."""
     with db.read() as conn:
         accounts = repo.enabled_auto_recharges(conn)
-    return sum(check_account(db=db, clock=clock, setup=setup, drivers=drivers, tenant_id=a)
-               for a in accounts)
+    return sum(
+        check_account(db=db, clock=clock, setup=setup, drivers=drivers, tenant_id=a)
+        for a in accounts
+    )
 
 
-def check_account(*, db: Database, clock: Clock, setup: PaymentSetup,
-                  drivers: Mapping[str, CloudDriver], tenant_id: str) -> bool:
+def check_account(
+    *,
+    db: Database,
+    clock: Clock,
+    setup: PaymentSetup,
+    drivers: Mapping[str, CloudDriver],
+    tenant_id: str,
+) -> bool:
     """One account: decide, open the charge if due, then ask the provider."""
     checkout, setting = _decide(db, clock, tenant_id, setup)
     if checkout is None or setting is None:
         return False
-    _charge(db=db, clock=clock, setup=setup, drivers=drivers, checkout=checkout,
-            setting=setting)
+    _charge(db=db, clock=clock, setup=setup, drivers=drivers, checkout=checkout, setting=setting)
     return True
 
 
-def _decide(db: Database, clock: Clock, tenant_id: str, setup: PaymentSetup
-            ) -> tuple[Checkout | None, AutoRecharge | None]:
+def _decide(
+    db: Database, clock: Clock, tenant_id: str, setup: PaymentSetup
+) -> tuple[Checkout | None, AutoRecharge | None]:
     now = clock.now()
     with db.begin() as conn:
         setting = repo.auto_recharge(conn, tenant_id, lock=True)
@@ -116,11 +134,20 @@ def _decide(db: Database, clock: Clock, tenant_id: str, setup: PaymentSetup
         step = recharge_step(setting, account.available, spent)
         if (step.armed, step.crossings) == (setting.armed, setting.crossings):
             return None, None
-        repo.save_auto_recharge(conn, replace(setting, armed=step.armed,
-                                              crossings=step.crossings), now)
-        billing_repo.audit(conn, [billing.audit_row(
-            tenant_id, now, "auto_recharge",
-            step.skipped or ("charging " + str(setting.amount) if step.charge else "armed"))])
+        repo.save_auto_recharge(
+            conn, replace(setting, armed=step.armed, crossings=step.crossings), now
+        )
+        billing_repo.audit(
+            conn,
+            [
+                billing.audit_row(
+                    tenant_id,
+                    now,
+                    "auto_recharge",
+                    step.skipped or ("charging " + str(setting.amount) if step.charge else "armed"),
+                )
+            ],
+        )
         if not step.charge:
             return None, None
         checkout = _new_checkout(setting, step.crossings, setup, now)
@@ -128,32 +155,47 @@ def _decide(db: Database, clock: Clock, tenant_id: str, setup: PaymentSetup
     return checkout, setting
 
 
-def _new_checkout(setting: AutoRecharge, crossing: int, setup: PaymentSetup,
-                  now: datetime) -> Checkout:
+def _new_checkout(
+    setting: AutoRecharge, crossing: int, setup: PaymentSetup, now: datetime
+) -> Checkout:
     region = setup.issuing.home if setup.issuing else next(iter(setup.regions), "")
     return Checkout(
-        id=f"pay_{secrets.token_hex(12)}", tenant_id=setting.tenant_id,
-        provider=setting.provider, region=region, amount=setting.amount, state=PENDING,
-        idempotency_key=f"auto:{crossing}", provider_ref=None, redirect_url=None,
-        created_at=now, updated_at=now)
+        id=f"pay_{secrets.token_hex(12)}",
+        tenant_id=setting.tenant_id,
+        provider=setting.provider,
+        region=region,
+        amount=setting.amount,
+        state=PENDING,
+        idempotency_key=f"auto:{crossing}",
+        provider_ref=None,
+        redirect_url=None,
+        created_at=now,
+        updated_at=now,
+    )
 
 
-def _charge(*, db: Database, clock: Clock, setup: PaymentSetup,
-            drivers: Mapping[str, CloudDriver], checkout: Checkout,
-            setting: AutoRecharge) -> None:
+def _charge(
+    *,
+    db: Database,
+    clock: Clock,
+    setup: PaymentSetup,
+    drivers: Mapping[str, CloudDriver],
+    checkout: Checkout,
+    setting: AutoRecharge,
+) -> None:
     provider = setup.providers.get(checkout.provider)
     charge = getattr(provider, "charge_saved", None)
     if charge is None:
         raise NotFound(f"no provider {checkout.provider!r}", field="provider")
     try:
-        outcome = charge(checkout, method_ref=setting.method_ref,
-                         customer_ref=setting.customer_ref)
+        outcome = charge(checkout, method_ref=setting.method_ref, customer_ref=setting.customer_ref)
     except SWSError:
         return  # no answer: the checkout stays pending; its webhook or the janitor settles it
     if outcome is None:
         return
-    event = PaymentEvent(checkout.provider, f"auto:{checkout.id}:{outcome}", checkout.id,
-                         outcome, checkout.amount)
+    event = PaymentEvent(
+        checkout.provider, f"auto:{checkout.id}:{outcome}", checkout.id, outcome, checkout.amount
+    )
     applied = payments.apply_event(db=db, clock=clock, event=event, issuing=setup.issuing)
     if applied.credited:
         standing.review_account(db=db, clock=clock, drivers=drivers, account_id=applied.tenant_id)

@@ -54,8 +54,9 @@ def _chunk() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(4))
 
 
-def match_transfer(*, db: Database, clock: Clock, setup: PaymentSetup, match: TransferMatch
-                   ) -> Applied:
+def match_transfer(
+    *, db: Database, clock: Clock, setup: PaymentSetup, match: TransferMatch
+) -> Applied:
     """Credit a bank transfer once per bank transaction id."""
     _check(match)
     with db.read() as conn:
@@ -82,15 +83,20 @@ def _matched(db: Database, match: TransferMatch) -> Checkout | None:
 
 
 def _credit(db: Database, clock: Clock, setup: PaymentSetup, checkout: Checkout) -> Applied:
-    event = PaymentEvent(BANK, f"bank:{checkout.provider_ref}", checkout.id, SUCCEEDED,
-                         checkout.amount, checkout.provider_ref)
+    event = PaymentEvent(
+        BANK,
+        f"bank:{checkout.provider_ref}",
+        checkout.id,
+        SUCCEEDED,
+        checkout.amount,
+        checkout.provider_ref,
+    )
     return payments.apply_event(db=db, clock=clock, event=event, issuing=setup.issuing)
 
 
 def _check(match: TransferMatch) -> None:
     if not 0 < len(match.bank_transaction_id) <= 128:
-        raise Invalid("the bank transaction id is 1 to 128 characters",
-                      field="bank_transaction_id")
+        raise Invalid("the bank transaction id is 1 to 128 characters", field="bank_transaction_id")
     if match.amount.amount <= 0 or match.amount.rounded() != match.amount:
         raise Invalid("amount must be more than 0, in whole minor units", field="amount")
 
@@ -98,26 +104,35 @@ def _check(match: TransferMatch) -> None:
 def _tenant(conn: Connection, reference: str) -> str:
     tenant_id = repo.account_of_reference(conn, reference.strip().upper())
     if tenant_id is None:
-        raise NotFound(f"no tenant has the transfer reference {reference!r}",
-                       field="reference")
+        raise NotFound(f"no tenant has the transfer reference {reference!r}", field="reference")
     return tenant_id
 
 
 def _same(earlier: Checkout, tenant_id: str, match: TransferMatch) -> None:
     if earlier.tenant_id != tenant_id or earlier.amount != match.amount:
-        raise Conflict(f"bank transaction {match.bank_transaction_id} was already matched: "
-                       f"{earlier.amount} to payment {earlier.id}",
-                       field="bank_transaction_id")
+        raise Conflict(
+            f"bank transaction {match.bank_transaction_id} was already matched: "
+            f"{earlier.amount} to payment {earlier.id}",
+            field="bank_transaction_id",
+        )
 
 
-def _checkout(conn: Connection, tenant_id: str, match: TransferMatch, setup: PaymentSetup,
-              now: datetime) -> Checkout:
+def _checkout(
+    conn: Connection, tenant_id: str, match: TransferMatch, setup: PaymentSetup, now: datetime
+) -> Checkout:
     checkout = Checkout(
-        id=f"pay_{secrets.token_hex(12)}", tenant_id=tenant_id, provider=BANK,
-        region=setup.issuing.home if setup.issuing else "", amount=match.amount,
-        state=PENDING, idempotency_key=f"bank:{match.bank_transaction_id}",
-        provider_ref=match.bank_transaction_id, redirect_url=None, created_at=now,
-        updated_at=now)
+        id=f"pay_{secrets.token_hex(12)}",
+        tenant_id=tenant_id,
+        provider=BANK,
+        region=setup.issuing.home if setup.issuing else "",
+        amount=match.amount,
+        state=PENDING,
+        idempotency_key=f"bank:{match.bank_transaction_id}",
+        provider_ref=match.bank_transaction_id,
+        redirect_url=None,
+        created_at=now,
+        updated_at=now,
+    )
     repo.insert_checkout(conn, checkout)
     return checkout
 

@@ -23,8 +23,9 @@ TITLE_ZH = {"receipt": "收据", "invoice": "发票", "credit_note": "退款凭�
 
 
 def recipients(conn: Connection, tenant_id: str) -> list[str]:
-    query = select(users.c.email).where(users.c.tenant_id == tenant_id,
-                                        users.c.enabled.is_(True), users.c.email.is_not(None))
+    query = select(users.c.email).where(
+        users.c.tenant_id == tenant_id, users.c.enabled.is_(True), users.c.email.is_not(None)
+    )
     return sorted({str(e) for e in conn.execute(query).scalars() if e})
 
 
@@ -33,9 +34,16 @@ def tenant_name(conn: Connection, tenant_id: str) -> str:
     return str(name or tenant_id)
 
 
-def notify(conn: Connection, *, tenant_id: str, template: str, key: str,
-           context: Mapping[str, str], now: datetime,
-           attachments: tuple[Attachment, ...] = ()) -> int:
+def notify(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    template: str,
+    key: str,
+    context: Mapping[str, str],
+    now: datetime,
+    attachments: tuple[Attachment, ...] = (),
+) -> int:
     """Enqueue `template` for each of the tenant's addresses, once per `key`; how many."""
     addresses = recipients(conn, tenant_id)
     if not addresses:
@@ -43,9 +51,14 @@ def notify(conn: Connection, *, tenant_id: str, template: str, key: str,
     values = {"tenant": tenant_name(conn, tenant_id), **context}
     subject, text = _bilingual(template, values)
     return sum(
-        outbox.enqueue(conn, key=f"{key}:{to}"[:255], now=now,
-                       mail=Mail(to=to, subject=subject, text=text, attachments=attachments))
-        for to in addresses)
+        outbox.enqueue(
+            conn,
+            key=f"{key}:{to}"[:255],
+            now=now,
+            mail=Mail(to=to, subject=subject, text=text, attachments=attachments),
+        )
+        for to in addresses
+    )
 
 
 def _bilingual(template: str, values: Mapping[str, str]) -> tuple[str, str]:
@@ -65,8 +78,19 @@ def document_issued(conn: Connection, document: Document, now: datetime) -> int:
 def mail_document(conn: Connection, document: Document, *, key: str, now: datetime) -> int:
     """The document's mail with its PDF attached, once per `key`."""
     pdf = Attachment(f"{document.display_number}.pdf", "application/pdf", render.pdf(document))
-    context = {"title": document.title, "title_zh": TITLE_ZH[document.draft.kind],
-               "number": document.display_number, "total": str(document.draft.total),
-               "reference": document.draft.reference}
-    return notify(conn, tenant_id=document.draft.account_id, template="invoice_issued",
-                  key=key, context=context, now=now, attachments=(pdf,))
+    context = {
+        "title": document.title,
+        "title_zh": TITLE_ZH[document.draft.kind],
+        "number": document.display_number,
+        "total": str(document.draft.total),
+        "reference": document.draft.reference,
+    }
+    return notify(
+        conn,
+        tenant_id=document.draft.account_id,
+        template="invoice_issued",
+        key=key,
+        context=context,
+        now=now,
+        attachments=(pdf,),
+    )

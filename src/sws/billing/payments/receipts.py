@@ -12,25 +12,43 @@ from sws.billing.invoices.service import Issuing
 from sws.billing.payments.model import Checkout, Refund
 
 
-def issue_receipt(conn: Connection, issuing: Issuing | None, checkout: Checkout,
-                  now: datetime) -> Document:
+def issue_receipt(
+    conn: Connection, issuing: Issuing | None, checkout: Checkout, now: datetime
+) -> Document:
     """The payment's receipt, in the transaction that credits it."""
     issuing = issuing or Issuing(home=checkout.region)
     line = Line(f"Account credit ({checkout.provider})", checkout.amount)
     draft = documents.draft_for(
-        conn, issuing, kind=RECEIPT, region=checkout.region, account_id=checkout.tenant_id,
-        source_key=f"payment:{checkout.id}", lines=(line,), currency=checkout.amount.currency,
-        now=now, reference=f"payment {checkout.id}")
+        conn,
+        issuing,
+        kind=RECEIPT,
+        region=checkout.region,
+        account_id=checkout.tenant_id,
+        source_key=f"payment:{checkout.id}",
+        lines=(line,),
+        currency=checkout.amount.currency,
+        now=now,
+        reference=f"payment {checkout.id}",
+    )
     return documents.issue(conn, draft)
 
 
-def issue_credit_note(conn: Connection, issuing: Issuing | None, checkout: Checkout,
-                      refund: Refund, now: datetime) -> Document:
+def issue_credit_note(
+    conn: Connection, issuing: Issuing | None, checkout: Checkout, refund: Refund, now: datetime
+) -> Document:
     """The refund's credit note, in the transaction that debits it."""
     issuing = issuing or Issuing(home=checkout.region)
     line = Line(f"Refund of payment {checkout.id}: {refund.reason}"[:200], -refund.amount)
     draft = documents.draft_for(
-        conn, issuing, kind=CREDIT_NOTE, region=checkout.region, account_id=checkout.tenant_id,
-        source_key=f"refund:{refund.id}", lines=(line,), currency=refund.amount.currency,
-        now=now, reference=f"refund {refund.id} of payment {checkout.id}")
+        conn,
+        issuing,
+        kind=CREDIT_NOTE,
+        region=checkout.region,
+        account_id=checkout.tenant_id,
+        source_key=f"refund:{refund.id}",
+        lines=(line,),
+        currency=refund.amount.currency,
+        now=now,
+        reference=f"refund {refund.id} of payment {checkout.id}",
+    )
     return documents.issue(conn, draft)

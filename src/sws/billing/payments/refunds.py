@@ -45,8 +45,7 @@ BANK = "bank"  # bank transfers are refunded by the operator's bank, recorded he
 RETRY_AFTER = timedelta(minutes=5)
 
 
-def refund_payment(*, db: Database, clock: Clock, setup: PaymentSetup, spec: RefundSpec
-                   ) -> Refund:
+def refund_payment(*, db: Database, clock: Clock, setup: PaymentSetup, spec: RefundSpec) -> Refund:
     """Refund `spec.amount` of a payment (see the module's steps). The same key again answers
     the same refund; the key reused for another amount is a Conflict."""
     _check_spec(spec)
@@ -58,8 +57,10 @@ def refund_payment(*, db: Database, clock: Clock, setup: PaymentSetup, spec: Ref
 
 def _check_spec(spec: RefundSpec) -> None:
     if not 0 < len(spec.idempotency_key) <= MAX_KEY:
-        raise Invalid(f"a refund needs an idempotency_key of 1 to {MAX_KEY} characters",
-                      field="idempotency_key")
+        raise Invalid(
+            f"a refund needs an idempotency_key of 1 to {MAX_KEY} characters",
+            field="idempotency_key",
+        )
     if spec.amount.amount <= 0 or not has_whole_minor_units(spec.amount):
         raise Invalid("a refund is more than 0, in whole minor units (cents)", field="amount")
     if not spec.reason.strip() or len(spec.reason) > 255:
@@ -76,10 +77,18 @@ def _reserve(db: Database, clock: Clock, spec: RefundSpec) -> Refund:
             return _same_refund(same, spec)
         _check_amount(checkout, earlier, spec.amount)
         refund = Refund(
-            id=f"re_{secrets.token_hex(12)}", payment_id=checkout.id,
-            tenant_id=checkout.tenant_id, amount=spec.amount, state=REFUND_PENDING,
-            reason=spec.reason.strip(), idempotency_key=spec.idempotency_key,
-            provider_ref=None, error=None, actor=spec.actor[:255], created_at=now)
+            id=f"re_{secrets.token_hex(12)}",
+            payment_id=checkout.id,
+            tenant_id=checkout.tenant_id,
+            amount=spec.amount,
+            state=REFUND_PENDING,
+            reason=spec.reason.strip(),
+            idempotency_key=spec.idempotency_key,
+            provider_ref=None,
+            error=None,
+            actor=spec.actor[:255],
+            created_at=now,
+        )
         repo.insert_refund(conn, refund)
         return refund
 
@@ -94,19 +103,25 @@ def _payment(conn: Connection, payment_id: str) -> Checkout:
 def _check_amount(checkout: Checkout, earlier: list[Refund], amount: Money) -> None:
     if amount.currency != checkout.amount.currency:
         raise Invalid(f"this payment was in {checkout.amount.currency}", field="currency")
-    taken = sum((r.amount for r in earlier if r.state != REFUND_FAILED),
-                Money.of(0, amount.currency))
+    taken = sum(
+        (r.amount for r in earlier if r.state != REFUND_FAILED), Money.of(0, amount.currency)
+    )
     left = refundable(checkout, taken)
     if amount.amount > left.amount:
-        raise Invalid(f"at most {left} of payment {checkout.id} can be refunded "
-                      f"(state {checkout.state}, paid {checkout.amount}, refunded {taken})",
-                      field="amount")
+        raise Invalid(
+            f"at most {left} of payment {checkout.id} can be refunded "
+            f"(state {checkout.state}, paid {checkout.amount}, refunded {taken})",
+            field="amount",
+        )
 
 
 def _same_refund(earlier: Refund, spec: RefundSpec) -> Refund:
     if earlier.amount != spec.amount:
-        raise Conflict(f"idempotency_key {spec.idempotency_key!r} was already used for a "
-                       f"refund of {earlier.amount}", field="idempotency_key")
+        raise Conflict(
+            f"idempotency_key {spec.idempotency_key!r} was already used for a "
+            f"refund of {earlier.amount}",
+            field="idempotency_key",
+        )
     return earlier
 
 
@@ -141,26 +156,41 @@ def _at_provider(setup: PaymentSetup, checkout: Checkout, refund: Refund) -> str
 
 def _finish_failed(db: Database, clock: Clock, refund: Refund, error: str) -> None:
     with db.begin() as conn:
-        repo.finish_refund(conn, refund.id, state=REFUND_FAILED, provider_ref=None,
-                           error=error, now=clock.now())
+        repo.finish_refund(
+            conn, refund.id, state=REFUND_FAILED, provider_ref=None, error=error, now=clock.now()
+        )
 
 
-def _complete(conn: Connection, setup: PaymentSetup, checkout: Checkout, refund: Refund,
-              provider_ref: str, now: datetime) -> None:
+def _complete(
+    conn: Connection,
+    setup: PaymentSetup,
+    checkout: Checkout,
+    refund: Refund,
+    provider_ref: str,
+    now: datetime,
+) -> None:
     """Succeeded, debited once, credit note issued: all or nothing."""
     locked = _payment(conn, checkout.id)
-    if not repo.finish_refund(conn, refund.id, state=REFUND_SUCCEEDED,
-                              provider_ref=provider_ref, error=None, now=now):
+    if not repo.finish_refund(
+        conn, refund.id, state=REFUND_SUCCEEDED, provider_ref=provider_ref, error=None, now=now
+    ):
         return  # another worker completed it
     repo.set_state(conn, locked.id, REFUNDED, now)
     books = Books((), now=now)
     memo = f"refund {refund.id} of payment {checkout.id}"
-    books.credit(refund.tenant_id, -refund.amount, Posting(refund.debit_key, "payment_refund",
-                                                           memo))
+    books.credit(
+        refund.tenant_id, -refund.amount, Posting(refund.debit_key, "payment_refund", memo)
+    )
     billing_repo.accounts(conn, [refund.tenant_id], lock=True)
     billing.write_books(conn, books)
-    billing_repo.audit(conn, [billing.audit_row(refund.tenant_id, now, "payment_refund",
-                                                f"{refund.amount} of {checkout.id}")])
+    billing_repo.audit(
+        conn,
+        [
+            billing.audit_row(
+                refund.tenant_id, now, "payment_refund", f"{refund.amount} of {checkout.id}"
+            )
+        ],
+    )
     receipts.issue_credit_note(conn, setup.issuing, locked, refund, now)
 
 

@@ -18,9 +18,18 @@ def resend_document(*, db: Database, clock: Clock, document_id: str, actor: str)
         document = documents_repo.get(conn, document_id)
         if document is None:
             raise NotFound(f"document {document_id} not found", field="invoice_id")
-        queued = notices.mail_document(conn, document, now=now,
-                                       key=f"resend:{document.id}:{now.isoformat()}")
-        billing_repo.audit(conn, [billing.audit_row(
-            document.draft.account_id, now, "document_resent",
-            f"{document.display_number} by {actor} to {queued} address(es)")])
+        queued = notices.mail_document(
+            conn, document, now=now, key=f"resend:{document.id}:{now.isoformat()}"
+        )
+        billing_repo.audit(
+            conn,
+            [
+                billing.audit_row(
+                    document.draft.account_id,
+                    now,
+                    "document_resent",
+                    f"{document.display_number} by {actor} to {queued} address(es)",
+                )
+            ],
+        )
     return queued

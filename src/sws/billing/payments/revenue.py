@@ -51,36 +51,52 @@ def report(*, db: Database, clock: Clock, month: str) -> RevenueReport:
     start, end = month_bounds(month, UTC_ZONE)
     with db.read() as conn:
         return RevenueReport(
-            month=month, regions=_regions(conn, start, end),
+            month=month,
+            regions=_regions(conn, start, end),
             coupons_granted=_ledger(conn, start, end, granted=True),
             coupons_spent=_ledger(conn, start, end, granted=False),
             outstanding_cash=_outstanding_cash(conn),
-            outstanding_coupons=_outstanding_coupons(conn, clock.now()))
+            outstanding_coupons=_outstanding_coupons(conn, clock.now()),
+        )
 
 
 def _regions(conn: Connection, start: datetime, end: datetime) -> tuple[RegionRevenue, ...]:
     p, r = billing_payments.c, billing_refunds.c
-    paid = select(p.region, p.currency, func.sum(p.amount)).where(
-        p.state.in_((SUCCEEDED, REFUNDED)), p.updated_at >= start, p.updated_at < end
-    ).group_by(p.region, p.currency)
-    back = select(p.region, r.currency, func.sum(r.amount)).join(
-        billing_payments, p.id == r.payment_id).where(
-        r.state == REFUND_SUCCEEDED, r.updated_at >= start, r.updated_at < end
-    ).group_by(p.region, r.currency)
+    paid = (
+        select(p.region, p.currency, func.sum(p.amount))
+        .where(p.state.in_((SUCCEEDED, REFUNDED)), p.updated_at >= start, p.updated_at < end)
+        .group_by(p.region, p.currency)
+    )
+    back = (
+        select(p.region, r.currency, func.sum(r.amount))
+        .join(billing_payments, p.id == r.payment_id)
+        .where(r.state == REFUND_SUCCEEDED, r.updated_at >= start, r.updated_at < end)
+        .group_by(p.region, r.currency)
+    )
     cash = {(g, c): Decimal(t) for g, c, t in conn.execute(paid)}
     refunded = {(g, c): Decimal(t) for g, c, t in conn.execute(back)}
-    return tuple(RegionRevenue(g, Money(cash.get((g, c), Decimal(0)), c),
-                               Money(refunded.get((g, c), Decimal(0)), c))
-                 for g, c in sorted(set(cash) | set(refunded)))
+    return tuple(
+        RegionRevenue(
+            g, Money(cash.get((g, c), Decimal(0)), c), Money(refunded.get((g, c), Decimal(0)), c)
+        )
+        for g, c in sorted(set(cash) | set(refunded))
+    )
 
 
-def _ledger(conn: Connection, start: datetime, end: datetime, *, granted: bool
-            ) -> tuple[Money, ...]:
+def _ledger(
+    conn: Connection, start: datetime, end: datetime, *, granted: bool
+) -> tuple[Money, ...]:
     entry = billing_ledger.c
-    which = (entry.kind == "coupon_grant") if granted else (
-        entry.coupon_id.is_not(None) & (entry.amount < 0))
-    query = select(entry.currency, func.sum(entry.amount)).where(
-        which, entry.created_at >= start, entry.created_at < end).group_by(entry.currency)
+    which = (
+        (entry.kind == "coupon_grant")
+        if granted
+        else (entry.coupon_id.is_not(None) & (entry.amount < 0))
+    )
+    query = (
+        select(entry.currency, func.sum(entry.amount))
+        .where(which, entry.created_at >= start, entry.created_at < end)
+        .group_by(entry.currency)
+    )
     return tuple(Money(abs(Decimal(t)), c) for c, t in sorted(conn.execute(query)))
 
 
@@ -92,6 +108,9 @@ def _outstanding_cash(conn: Connection) -> tuple[Money, ...]:
 
 def _outstanding_coupons(conn: Connection, now: datetime) -> tuple[Money, ...]:
     c = billing_coupons.c
-    query = select(c.currency, func.sum(c.remaining)).where(
-        c.remaining > 0, c.expires_at > now).group_by(c.currency)
+    query = (
+        select(c.currency, func.sum(c.remaining))
+        .where(c.remaining > 0, c.expires_at > now)
+        .group_by(c.currency)
+    )
     return tuple(Money(Decimal(t), cur) for cur, t in sorted(conn.execute(query)))

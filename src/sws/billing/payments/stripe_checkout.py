@@ -138,9 +138,10 @@ class StripeProvider:
 
     def refund(self, checkout: Checkout, refund: Refund) -> str:
         """A refund of the checkout's PaymentIntent, once per SWS refund id."""
+        money = self._money()
         params = {"payment_intent": self._intent(checkout), "amount": to_minor(refund.amount),
                   "metadata": {"sws_refund": refund.id, "sws_payment": checkout.id}}
-        answer = self._money().refund(params, f"sws-{refund.id}")
+        answer = money.refund(params, f"sws-{refund.id}")
         if answer.get("status") in ("failed", "canceled"):
             raise Invalid(f"Stripe refused refund {answer.get('id')}", field="amount")
         return str(answer["id"])

@@ -53,8 +53,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_key", name=op.f("uq_billing_documents_source_key")),
         sa.UniqueConstraint("issuer", "kind", "number", name=op.f("uq_billing_documents_issuer")),
     )
-    op.create_index("ix_billing_documents_account", "billing_documents",
-                    ["account_id", "issued_at"])
+    op.create_index(
+        "ix_billing_documents_account", "billing_documents", ["account_id", "issued_at"]
+    )
     op.create_table(
         "billing_refunds",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -71,8 +72,9 @@ def upgrade() -> None:
         _time("created_at"),
         _time("updated_at"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_refunds")),
-        sa.UniqueConstraint("payment_id", "idempotency_key",
-                            name=op.f("uq_billing_refunds_payment_id")),
+        sa.UniqueConstraint(
+            "payment_id", "idempotency_key", name=op.f("uq_billing_refunds_payment_id")
+        ),
     )
     op.create_index(op.f("ix_billing_refunds_payment_id"), "billing_refunds", ["payment_id"])
     op.create_table(
