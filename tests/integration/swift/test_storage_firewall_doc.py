@@ -1,0 +1,270 @@
+"""docs/storage-firewall.md, followed literally against a stock Swift proxy.
+
+The commands and configuration come out of the markdown: every fenced block whose first line is
+`# doc-test: <name>`. When the doc changes, this test runs what it says then.
+
+1. `install-middleware`: the commands run from the checkout's root, with `python` and `pip` of
+   a fresh venv (no system site-packages), which then holds the middleware and nothing of SWS's
+   stack. The proxy's Swift is the rig's (`scripts/swift-dev`'s venv), reached through a `.pth`
+   file: Swift installed beside the middleware, as on a proxy that has Swift already.
+2. `proxy-pipeline`: the pipeline and filter sections of a new proxy on a free port, completed
+   with what the doc leaves to Swift's own sample (`[DEFAULT]`, `[app:proxy-server]`, the cache
+   and the stock filters) and served by `swift-proxy-server` on the rig's rings and memcache.
+3. `sws-settings`: SWS's `[swift.RegionOne]`, as `sws.toml`, whose InternalClient config is
+   `deploy/swift/internal-client.conf` as shipped.
+
+The doc's example addresses become the rig's: each one listed in `PLACES` must be in the doc,
+so a change there fails here instead of going untested. Then, through SWS's API, a tenant's new
+account gets a container (the InternalClient's `account_autocreate`), a blacklisted address
+gets the documented 403 and a request limit the documented 429 at N+1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sws.clock import SimulatedClock
+from sws.config import Settings
+from sws.drivers.openstack.objectstore import SwiftObjectStore
+from tests.api.conftest import open_cloud
+from tests.api.test_storage import fetch, make_container, put, set_firewall
+
+REPO = Path(__file__).resolve().parents[3]
+DOC = REPO / "docs" / "storage-firewall.md"
+SAMPLE_INTERNAL_CLIENT = REPO / "deploy" / "swift" / "internal-client.conf"
+SWS_HOST = "127.0.0.1"  # where the API runs in this test: the proxy must trust it
+STACK = ("fastapi", "sqlalchemy", "openstacksdk", "uvicorn", "pydantic", "alembic")
+
+
+def doc_block(name: str, text: str | None = None) -> str:
+    """The fenced block of the doc marked `# doc-test: <name>`, without the marker line."""
+    text = DOC.read_text() if text is None else text
+    blocks = re.findall(r"```[a-z]*\n# doc-test: ([\w-]+)\n(.*?)```", text, flags=re.DOTALL)
+    found = [body for marker, body in blocks if marker == name]
+    assert len(found) == 1, f"docs/storage-firewall.md must mark one block `# doc-test: {name}`"
+    return found[0]
+
+
+def places(env: dict[str, str], proxy_url: str, internal_conf: Path) -> dict[str, str]:
+    """The doc's example places -> the rig's."""
+    return {
+        "redis://10.0.0.5:6379/0": env["SWIFT_DEV_REDIS_URL"],
+        "10.0.2.10/32": f"{SWS_HOST}/32",
+        "https://swift.example.com": proxy_url,
+        "/etc/sws/internal-client.conf": str(internal_conf),
+    }
+
+
+def localise(text: str, mapping: dict[str, str]) -> str:
+    for doc_value, here in mapping.items():
+        text = text.replace(doc_value, here)
+    return text
+
+
+def test_the_doc_still_names_the_places_this_test_replaces() -> None:
+    doc = DOC.read_text()
+    for doc_value in places({"SWIFT_DEV_REDIS_URL": ""}, "", Path()):
+        assert doc_value in doc, doc_value
+
+
+@dataclass
+class ProxyVenv:
+    path: Path
+    python: Path
+    installed: set[str]
+
+
+@pytest.fixture(scope="module")
+def proxy_venv(swift_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> ProxyVenv:
+    """A fresh venv where the doc's install commands ran; Swift reached through a .pth."""
+    rig_python = Path(swift_env["SWIFT_DEV_VENV"]) / "bin" / "python"
+    venv = tmp_path_factory.mktemp("proxy") / "venv"
+    subprocess.run([str(rig_python), "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PYTHONPATH", None)
+    for line in doc_block("install-middleware").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            done = subprocess.run(
+                line, shell=True, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+            )
+            assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+    python = venv / "bin" / "python"
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    installed = {line.split("==")[0].lower() for line in listed.splitlines() if "==" in line}
+    rig_site = subprocess.run(
+        [
+            str(rig_python),
+            "-c",
+            "import swift, os; print(os.path.dirname(os.path.dirname(swift.__file__)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (Path(site.strip()) / "stock_swift.pth").write_text(rig_site + "\n")
+    return ProxyVenv(venv, python, installed)
+
+
+def test_the_middleware_installs_alone(proxy_venv: ProxyVenv) -> None:
+    assert "sws-swift-middleware" in proxy_venv.installed
+    assert not proxy_venv.installed & set(STACK), proxy_venv.installed
+    assert proxy_venv.installed <= {"sws-swift-middleware", "pip", "setuptools", "wheel"}
+    where = subprocess.run(
+        [
+            str(proxy_venv.python),
+            "-c",
+            "import sws_swift.middleware as m, sws_swift.usage; print(m.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert where.returncode == 0, where.stderr[-2000:]
+    assert where.stdout.strip().startswith(str(proxy_venv.path)), where.stdout
+    for module in ("sws", "fastapi", "sqlalchemy"):
+        absent = subprocess.run(
+            [str(proxy_venv.python), "-c", f"import {module}"], capture_output=True, timeout=60
+        )
+        assert absent.returncode != 0, module
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def proxy_conf(env: dict[str, str], port: int, pipeline: str) -> str:
+    """The doc's sections, plus what every proxy-server.conf has and the doc leaves to Swift."""
+    names = re.search(r"^pipeline\s*=\s*(.*?)(?=^\[|\Z)", pipeline, re.M | re.S)
+    assert names is not None, "the doc's block has no pipeline line"
+    defined = set(re.findall(r"^\[filter:([\w-]+)\]", pipeline, re.M))
+    stock = [
+        n
+        for n in dict.fromkeys(names.group(1).split())
+        if n not in defined | {"proxy-server", "cache"}
+    ]
+    memcache = env["SWIFT_DEV_MEMCACHED"]
+    parts = [
+        f"[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {port}\nworkers = 0\n"
+        f"swift_dir = {env['SWIFT_DEV_DIR']}/etc\nlog_name = proxy-doc\n"
+        f"log_address = {env['SWIFT_DEV_DIR']}/no-syslog\n",
+        pipeline,
+        "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n",
+        f"[filter:cache]\nuse = egg:swift#memcache\nmemcache_servers = {memcache}\n",
+        *(f"[filter:{n}]\nuse = egg:swift#{n.replace('-', '_')}\n" for n in stock),
+    ]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def doc_proxy(proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """A proxy configured as the doc says, from the venv the doc's commands made: its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    pipeline = localise(doc_block("proxy-pipeline"), places(swift_env, url, Path()))
+    conf = tmp_path / "proxy-server.conf"
+    conf.write_text(proxy_conf(swift_env, port, pipeline))
+    server = Path(swift_env["SWIFT_DEV_VENV"]) / "bin" / "swift-proxy-server"
+    log = (tmp_path / "proxy.log").open("wb")
+    process = subprocess.Popen(
+        [str(proxy_venv.python), str(server), str(conf), "-v"], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait_for(port, process, tmp_path / "proxy.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the doc's proxy exited:\n{log.read_text()[-3000:]}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"the doc's proxy did not listen:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def doc_settings(
+    doc_proxy: str, swift_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """SWS with the doc's `[swift.RegionOne]` in sws.toml; the shipped InternalClient sample."""
+    internal = tmp_path / "internal-client.conf"
+    sample = SAMPLE_INTERNAL_CLIENT.read_text()
+    for doc_value in (
+        "swift_dir = /etc/swift",
+        "memcache_servers = 10.0.0.11:11211,10.0.0.12:11211",
+    ):
+        assert doc_value in sample, doc_value
+    internal.write_text(
+        sample.replace(
+            "swift_dir = /etc/swift", f"swift_dir = {swift_env['SWIFT_DEV_DIR']}/etc"
+        ).replace(
+            "memcache_servers = 10.0.0.11:11211,10.0.0.12:11211",
+            f"memcache_servers = {swift_env['SWIFT_DEV_MEMCACHED']}",
+        )
+    )
+    toml = tmp_path / "sws.toml"
+    toml.write_text(localise(doc_block("sws-settings"), places(swift_env, doc_proxy, internal)))
+    monkeypatch.setenv("SWS_CONFIG", str(toml))
+    monkeypatch.delenv("SWS_SWIFT", raising=False)
+    return Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'sws.db'}", demo_data=False)
+
+
+def test_a_blacklist_and_a_limit_behave_as_documented(doc_settings: Settings) -> None:
+    doc = " ".join(DOC.read_text().split())
+    refusal = "Refused by the storage firewall: the address matches blacklist entry 192.0.2.0/24."
+    assert refusal in doc
+    with open_cloud(doc_settings, SimulatedClock(datetime.now(UTC))) as cloud:
+        assert isinstance(cloud.container.object_store(), SwiftObjectStore)
+        make_container(cloud)  # a new account: the InternalClient creates it
+        reader = "198.51.100.7"
+        assert put(cloud.client, cloud, "a.txt", b"hello").status_code in (200, 201)
+        rules = {
+            "deny": ["192.0.2.0/24"],
+            "limits": [{"kind": "requests", "window": 300, "amount": 3}],
+        }
+        assert set_firewall(cloud, rules).status_code == 200
+        denied = fetch(cloud, "192.0.2.7", "photos/objects/a.txt")
+        assert denied.status_code == 403, denied.text
+        assert denied.json()["detail"] == refusal
+        for _ in range(3):
+            assert fetch(cloud, reader, "photos/objects/a.txt").status_code == 200
+        limited = fetch(cloud, reader, "photos/objects/a.txt")
+        assert limited.status_code == 429, limited.text
+        assert 1 <= int(limited.headers["Retry-After"]) <= 300
+        assert "requests limit 3 requests per 5 minutes" in limited.json()["detail"]
