@@ -1,0 +1,189 @@
+"""Payments benchmark: provider callbacks applied exactly once on PostgreSQL, in one process.
+
+At each size N (default 1k, 5k and 20k): N pending checkouts of 100 tenants, each paid by one
+signed test-provider callback, delivered together with a replay of a quarter of them, by
+`--threads` threads of this one process, through `handle_callback` (signature check, the
+checkout's row lock, the event recorded once, the state step, the ledger credit, the receipt
+numbered from its issuer's counter and the notices). Then the run checks that exactly N credits
+and N receipts numbered 1..N exist and that the balances add up. Each figure is wall time,
+this process's CPU and the CPU of the PostgreSQL backends it used.
+
+    .venv/bin/python bench/payments.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--sizes 1k,5k,20k] [--threads 4] [--json]
+
+Goal (issue 15): 2,000 callbacks applied per second in one process.
+
+A throwaway database (`sws_bench_<random>`) is created on the server and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from _measure import Cost, Verdict, Watched, add_options, measured, per_unit_row, watch_backends
+from sws.billing import service as billing
+from sws.billing.invoices.tables import billing_documents
+from sws.billing.payments import service as payments
+from sws.billing.payments.model import PENDING
+from sws.billing.payments.service import PaymentSetup
+from sws.billing.payments.tables import billing_payments
+from sws.billing.payments.testprovider import TestProvider
+from sws.billing.tables import billing_accounts, billing_ledger
+from sws.clock import SimulatedClock
+from sws.db.engine import Database, make_engine, normalise_url
+from sws.db.migrate import upgrade
+from sws.identity.tables import tenants
+
+GOAL_PER_SECOND = 2_000.0
+TENANTS, REPLAYED = 100, 4  # one callback in REPLAYED is delivered twice
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+REGION = "RegionOne"
+
+
+def _throwaway(url: str) -> tuple[str, str]:
+    name = f"sws_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    bench = make_url(normalise_url(url)).set(database=name)
+    return name, bench.render_as_string(hide_password=False)
+
+
+def _drop(url: str, name: str) -> None:
+    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _seed(db: Database, clock: SimulatedClock, size: int) -> list[str]:
+    """TENANTS tenants with accounts, and `size` pending test-provider checkouts among them."""
+    ids = [f"bench-{n:04d}" for n in range(TENANTS)]
+    with db.begin() as conn:
+        conn.execute(
+            insert(tenants),
+            [
+                {"id": t, "name": t, "billing_timezone": "UTC", "currency": "CNY", "created_at": T0}
+                for t in ids
+            ],
+        )
+    for tenant in ids:
+        billing.get_account(db=db, clock=clock, tenant_id=tenant)
+    rows = [_checkout(n, ids[n % TENANTS]) for n in range(size)]
+    with db.begin() as conn:
+        for start in range(0, size, 5_000):
+            conn.execute(insert(billing_payments), rows[start : start + 5_000])
+    return [str(r["id"]) for r in rows]
+
+
+def _checkout(n: int, tenant: str) -> dict[str, object]:
+    payment = f"pay_bench_{n:08d}"
+    return {
+        "id": payment,
+        "account_id": tenant,
+        "provider": "test",
+        "region": REGION,
+        "currency": "CNY",
+        "amount": Decimal(10 + n % 90),
+        "state": PENDING,
+        "idempotency_key": f"k{n}",
+        "provider_ref": payment,
+        "redirect_url": None,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+
+
+def _callbacks(
+    db: Database, provider: TestProvider, ids: list[str], clock: SimulatedClock
+) -> list[tuple[bytes, dict[str, str]]]:
+    with db.read() as conn:
+        found = {c.id: c for c in (payments.repo.get(conn, i) for i in ids) if c is not None}
+    signed = [provider.callback(found[i], "succeeded", at=clock.now()) for i in ids]
+    return signed + signed[::REPLAYED]
+
+
+def callbacks_at(url: str, size: int, threads: int) -> tuple[int, Cost]:
+    """(deliveries, cost) of `size` checkouts paid, with the replays, on a throwaway database."""
+    name, bench_url = _throwaway(url)
+    try:
+        backends = Watched("PostgreSQL")
+        engine = watch_backends(make_engine(bench_url), backends)
+        upgrade(engine)
+        db, clock = Database(engine), SimulatedClock(T0)
+        provider = TestProvider()
+        setup = PaymentSetup(providers={"test": provider}, regions={REGION: ("test",)})
+        deliveries = _callbacks(db, provider, _seed(db, clock, size), clock)
+
+        def deliver(callback: tuple[bytes, dict[str, str]]) -> None:
+            payments.handle_callback(
+                db=db,
+                clock=clock,
+                setup=setup,
+                provider="test",
+                body=callback[0],
+                headers=callback[1],
+            )
+
+        with measured(backends) as cost, ThreadPoolExecutor(threads) as pool:
+            list(pool.map(deliver, deliveries, chunksize=16))
+        _check(db, size)
+        engine.dispose()
+        return len(deliveries), cost
+    finally:
+        _drop(url, name)
+
+
+def _check(db: Database, size: int) -> None:
+    """Exactly once: N credits, N receipts numbered 1..N, balances = what was paid."""
+    with db.read() as conn:
+        credits = conn.execute(
+            select(func.count()).where(billing_ledger.c.kind == "topup").select_from(billing_ledger)
+        ).scalar_one()
+        numbers = sorted(conn.execute(select(billing_documents.c.number)).scalars())
+        balances = conn.execute(select(func.sum(billing_accounts.c.balance))).scalar_one()
+        paid = conn.execute(select(func.sum(billing_payments.c.amount))).scalar_one()
+    assert credits == size, (credits, size)
+    assert numbers == list(range(1, size + 1)), "receipt numbers have a gap or a double"
+    assert Decimal(balances) == Decimal(paid), (balances, paid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--threads", type=int, default=4)
+    add_options(parser, (1_000, 5_000, 20_000), "checkouts paid")
+    args = parser.parse_args()
+    verdict = Verdict("payments")
+    rows = []
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores shared)")
+    for size in args.sizes:
+        delivered, cost = callbacks_at(args.database_url, size, args.threads)
+        rate = delivered / cost.wall
+        print(
+            f"{size:>8,} checkouts, {delivered:,} callbacks ({delivered - size:,} replays): "
+            f"{rate:,.0f} callbacks/s; {cost.describe()}; each credited exactly once"
+        )
+        verdict.add(f"callbacks per second at {size}", rate, "/s", at_least=GOAL_PER_SECOND)
+        rows.append((delivered, cost))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print("cost per callback at each size:")
+    for delivered, cost in rows:
+        print(per_unit_row(delivered, "callbacks", cost))
+    verdict.add_sizes("callbacks", "callback", rows)
+    sys.stdout.flush()
+    verdict.emit(args.json)
+
+
+if __name__ == "__main__":
+    main()
