@@ -18,6 +18,7 @@ from rich.table import Table
 
 from sws import bootstrap, distribution
 from sws.clock import SimulatedClock
+from sws.commands import backup as backup_commands
 from sws.commands import billing as billing_commands
 from sws.commands import common
 from sws.commands import dns as dns_commands
@@ -38,6 +39,8 @@ admin_app = typer.Typer(help="Tenants and users.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 app.add_typer(events_app, name="events")
 app.add_typer(admin_app, name="admin")
 app.add_typer(metering_commands.app, name="metrics")
