@@ -61,7 +61,7 @@ def test_the_region_serves_tenants_from_real_swift(swift_cloud: Cloud) -> None:
     assert put(cloud.client, cloud, "index.html", page, container="site").status_code == 201
     got = fetch(cloud, "198.51.100.1", "site/objects/index.html")
     assert (got.status_code, got.content) == (200, page)
-    listed = cloud.client.get(C, headers=cloud.acme.headers).json()
+    listed = cloud.client.get(C, headers=cloud.acme.headers).json()["items"]
     assert [c["name"] for c in listed] == ["site"]
     theirs = cloud.client.get(f"{C}/site", headers=cloud.globex.headers)
     assert theirs.status_code == 404  # another tenant's account: the container is not there
@@ -93,7 +93,7 @@ def test_requests_and_egress_reach_the_bill_and_sizes_are_sampled(
     for _ in range(2):
         assert reader.get(f"{C}/media/objects/clip", headers=cloud.acme.headers).content
     cloud.container.tick()  # the first tick samples every tenant's containers
-    listed = cloud.client.get(C, headers=cloud.acme.headers).json()
+    listed = cloud.client.get(C, headers=cloud.acme.headers).json()["items"]
     slot = (hour_of(hour.timestamp()), f"AUTH_{cloud.acme.id}/media")
     samples = usage_hash(swift_env, *slot)
     # One sample, of the size the account listing shows (Swift's container-updater, which the
