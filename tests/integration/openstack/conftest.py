@@ -246,6 +246,7 @@ class Contract:
     image_id: str
     settle: Callable[[], None]
     login: tuple[str, str]  # tenant A's user name and password
+    admin: dict[str, str]  # an SWS admin's headers (admin role on the operator's project)
     wire: Callable[[str], None] = lambda _server_id: None  # give a server a port, as Nova does
 
     @property
@@ -323,6 +324,7 @@ def _simulated(home: Path) -> Iterator[Contract]:
             image_id=next(i["id"] for i in images if i["visibility"] == "public"),
             settle=lambda: sim.settle(3),
             login=("alice", API_PASSWORD),
+            admin=sim.admin,
         )
 
 
@@ -339,8 +341,23 @@ def _openstack(request: pytest.FixtureRequest) -> Contract:
         image_id=str(admin.image.find_image("cirros-fake").id),
         settle=lambda: time.sleep(0.3),
         login=(made["a"].user, PASSWORD),
+        admin={"X-Auth-Token": keystone_token(_operator_admin(admin))},
         wire=lambda server_id: _port(admin, made["a"], server_id),
     )
+
+
+def _operator_admin(admin: Any) -> str:
+    """A user with Keystone's admin role on the project SWS_OPERATOR_TENANT names; its name."""
+    identity = admin.identity
+    project = identity.find_project("operator", domain_id="default") or identity.create_project(
+        name="operator", domain_id="default"
+    )
+    name = "sws-operator-admin"
+    user = identity.find_user(name, domain_id="default") or identity.create_user(
+        name=name, password=PASSWORD, domain_id="default", default_project_id=project.id
+    )
+    identity.assign_project_role_to_user(project, user, identity.find_role("admin"))
+    return name
 
 
 def _port(admin: Any, project: Project, server_id: str) -> None:

@@ -341,6 +341,23 @@ def test_floating_ip_allocated_associated_disassociated_released(
     _problem(client.delete(path, headers=mine), 404)
 
 
+def test_an_admin_sees_the_hypervisors_capacity_and_every_projects_servers(
+    cloud: Contract, shared: str
+) -> None:
+    flavor = cloud.wait(shared, "ACTIVE")["flavor"]
+    hosts = items_of(cloud.client.get("/v1/admin/hypervisors", headers=cloud.admin).json())
+    assert hosts and all((h["state"], h["status"]) == ("up", "enabled") for h in hosts)
+    for host in hosts:  # the capacity a scheduler and an operator plan with
+        assert host["vcpus"] > 0 and host["ram_mb"] > 0 and host["disk_gb"] > 0, host
+        assert host["running_vms"] == len(host["server_ids"])
+    home = next(h for h in hosts if shared in h["server_ids"])
+    assert home["vcpus_used"] >= flavor["vcpus"] and home["ram_used_mb"] >= flavor["ram_mb"]
+    assert home["disk_used_gb"] >= flavor["disk_gb"]
+    every = items_of(cloud.client.get("/v1/admin/servers", headers=cloud.admin).json())
+    assert shared in [s["id"] for s in every]
+    _problem(cloud.client.get("/v1/admin/hypervisors", headers=cloud.mine), 403)
+
+
 def test_a_boot_with_an_unknown_flavor_or_image_is_refused(cloud: Contract) -> None:
     body = {"name": "contract-bad", "flavor_id": "no-such-flavor", "image_id": cloud.image_id}
     answer = cloud.client.post("/v1/servers", json=body, headers=cloud.mine)

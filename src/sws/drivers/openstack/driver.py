@@ -38,6 +38,7 @@ from sws.drivers.base import (
     ServerCreate,
     ServerFilter,
 )
+from sws.drivers.openstack.capacity import Capacity, capacity, server_ids
 from sws.drivers.openstack.connections import Connections
 from sws.drivers.openstack.errors import translating
 from sws.drivers.simulated import keys
@@ -347,9 +348,12 @@ class OpenStackDriver:
         )
 
     def list_hypervisors(self) -> Sequence[Hypervisor]:
+        """Nova's hypervisors with their servers; capacity from Placement where Nova (2.88+)
+        no longer reports it (`capacity`)."""
+        admin = self._conns.admin()
         with translating("hypervisors"):
-            found = list(self._conns.admin().compute.hypervisors(details=True))
-        return [_hypervisor(h) for h in found]
+            found = list(admin.compute.hypervisors(details=True, with_servers=True))
+            return [_hypervisor(h, capacity(admin, h)) for h in found]
 
     def list_all_servers(
         self, filters: ServerFilter, limit: int, marker: str | None
@@ -524,12 +528,14 @@ def _floating_ip(f: Any) -> FloatingIP:
     )
 
 
-def _hypervisor(h: Any) -> Hypervisor:
+def _hypervisor(h: Any, cap: Capacity) -> Hypervisor:
+    servers = server_ids(h)
     return Hypervisor(
         id=str(h.id), hostname=h.name or "", state=h.state or "", status=h.status or "",
-        vcpus=_int(h.vcpus), vcpus_used=_int(h.vcpus_used), ram_mb=_int(h.memory_size),
-        ram_used_mb=_int(h.memory_used), disk_gb=_int(h.local_disk_size),
-        disk_used_gb=_int(h.local_disk_used), running_vms=_int(h.running_vms),
+        vcpus=cap.vcpus, vcpus_used=cap.vcpus_used, ram_mb=cap.ram_mb,
+        ram_used_mb=cap.ram_used_mb, disk_gb=cap.disk_gb, disk_used_gb=cap.disk_used_gb,
+        running_vms=len(servers) if h.running_vms is None else _int(h.running_vms),
+        server_ids=servers,
     )
 
 
