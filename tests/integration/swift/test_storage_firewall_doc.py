@@ -38,6 +38,7 @@ from sws.config import Settings
 from sws.drivers.openstack.objectstore import SwiftObjectStore
 from tests.api.conftest import open_cloud
 from tests.api.test_storage import fetch, make_container, put, set_firewall
+from tests.integration.swift.conftest import free_port, stop
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "storage-firewall.md"
@@ -151,12 +152,6 @@ def test_the_middleware_installs_alone(proxy_venv: ProxyVenv) -> None:
         assert absent.returncode != 0, module
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def proxy_conf(env: dict[str, str], port: int, pipeline: str) -> str:
     """The doc's sections, plus what every proxy-server.conf has and the doc leaves to Swift."""
     names = re.search(r"^pipeline\s*=\s*(.*?)(?=^\[|\Z)", pipeline, re.M | re.S)
@@ -183,7 +178,7 @@ def proxy_conf(env: dict[str, str], port: int, pipeline: str) -> str:
 @pytest.fixture
 def doc_proxy(proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """A proxy configured as the doc says, from the venv the doc's commands made: its URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     pipeline = localise(doc_block("proxy-pipeline"), places(swift_env, url, Path()))
     conf = tmp_path / "proxy-server.conf"
@@ -197,12 +192,7 @@ def doc_proxy(proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path) 
         _wait_for(port, process, tmp_path / "proxy.log")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, grace=10)
         log.close()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,13 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.swift.conftest import free_port, stop
+
 SWS = Path(sys.executable).with_name("sws")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -46,7 +41,7 @@ def sws_up(swift_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Pat
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWS_")}
     env |= {"SWS_HOME": str(tmp_path / "home"), "SWS_SWIFT": json.dumps(swift)}
-    port, log = _free_port(), tmp_path / "sws-up.log"
+    port, log = free_port(), tmp_path / "sws-up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(SWS), "up", "--host", "127.0.0.1", "--port", str(port)],
@@ -59,12 +54,7 @@ def sws_up(swift_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Pat
         _wait_ready(api, process)
         yield api, tmp_path / "home", log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _wait_ready(api: str, process: subprocess.Popen[bytes]) -> None:

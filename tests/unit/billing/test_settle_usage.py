@@ -10,35 +10,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-
-import pytest
-from typer.testing import CliRunner
 
 from sws import bootstrap
 from sws.billing.periods import hour_start
-from sws.cli import app
 from sws.clock import SimulatedClock
 from sws.config import Settings
 from sws.db.migrate import upgrade
 from sws.identity import service as identity
 from tests.unit.billing.conftest import CATALOG
+from tests.unit.billing.test_cli import _invoke, home  # noqa: F401 (home: autouse SWS_HOME)
 
-runner = CliRunner()
 MB8 = 8_000_000
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wide_cli_output: None) -> Path:
-    monkeypatch.setenv("SWS_HOME", str(tmp_path))
-    monkeypatch.delenv("SWS_DATABASE_URL", raising=False)
-    return tmp_path
-
-
-def _invoke(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def _store_and_read(start: datetime) -> None:
