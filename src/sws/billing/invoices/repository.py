@@ -27,11 +27,9 @@ def next_number(conn: Connection, issuer: str, series: str) -> int:
     number back, so numbers have no gaps."""
     where = (C.issuer == issuer) & (C.series == series)
     for _ in range(2):
-        bumped = conn.execute(
-            update(billing_document_counters).where(where).values(last_number=C.last_number + 1)
-        )
-        if bumped.rowcount:
-            return int(conn.execute(select(C.last_number).where(where)).scalar_one())
+        found = _bump(conn, where)
+        if found is not None:
+            return found
         try:
             with conn.begin_nested():
                 conn.execute(
@@ -42,6 +40,18 @@ def next_number(conn: Connection, issuer: str, series: str) -> int:
         except IntegrityError:
             continue  # another transaction made the row first: bump it instead
     raise AssertionError("the counter row exists after a failed insert")
+
+
+def _bump(conn: Connection, where: Any) -> int | None:
+    """The counter after adding one, None if its row does not exist yet: one statement where
+    UPDATE ... RETURNING exists, an UPDATE and a SELECT on MariaDB."""
+    bump = update(billing_document_counters).where(where).values(last_number=C.last_number + 1)
+    if conn.dialect.name in ("postgresql", "sqlite"):
+        found = conn.execute(bump.returning(C.last_number)).scalar()
+        return None if found is None else int(found)
+    if not conn.execute(bump).rowcount:
+        return None
+    return int(conn.execute(select(C.last_number).where(where)).scalar_one())
 
 
 def insert_document(conn: Connection, document: Document) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from sws.billing.payments.model import PENDING, REFUND_PENDING, AutoRecharge, Checkout, Refund
@@ -102,7 +103,8 @@ def stale_pending(conn: Connection, before: datetime, limit: int) -> list[Checko
 def record_event(
     conn: Connection, provider: str, event_id: str, payment_id: str, outcome: str, now: datetime
 ) -> bool:
-    """Record a provider event as applied; False if it was already (a replay)."""
+    """Record a provider event as applied; False if it was already (a replay). One statement
+    on PostgreSQL and SQLite (ON CONFLICT DO NOTHING), a savepoint around it on MariaDB."""
     row = {"provider": provider, "event_id": event_id, "payment_id": payment_id,
            "outcome": outcome, "received_at": now}
     try:
@@ -111,6 +113,13 @@ def record_event(
     except IntegrityError:
         return False
     return True
+    dialect = conn.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        query = (module.insert(billing_payment_events).values(**row)
+                 .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+                 .returning(billing_payment_events.c.id))
+        return conn.execute(query).first() is not None
 
 
 def dead_letter(
