@@ -370,6 +370,28 @@ def test_keystone_unreachable_through_the_api_is_503_problem(
         auth._keystone.url = saved
 
 
+def test_quotas_are_novas_and_neutrons_own(
+    client: Any, admin: Any, projects: dict[str, Project]
+) -> None:
+    """Nova's limits API stopped carrying network quotas at 2.36: those are Neutron's."""
+    project = projects["b"]
+    admin.network.update_quota(project.id, floating_ips=7, security_groups=4)
+    admin.compute.update_quota_set(admin.compute.get_quota_set(project.id), key_pairs=30)
+    try:
+        shown = client.get("/v1/quotas", headers=_auth(keystone_token(project.user)))
+        assert shown.status_code == 200, shown.text
+        limits = shown.json()["limits"]
+        assert (limits["floating_ips"], limits["security_groups"], limits["key_pairs"]) == (
+            7,
+            4,
+            30,
+        )
+        assert limits["instances"] > 0 and limits["cores"] > 0 and limits["ram_mb"] > 0
+    finally:
+        admin.network.update_quota(project.id, floating_ips=50, security_groups=10)
+        admin.compute.update_quota_set(admin.compute.get_quota_set(project.id), key_pairs=100)
+
+
 def test_nova_quota_and_no_valid_host_are_4xx_with_novas_message(
     client: Any, admin: Any, projects: dict[str, Project]
 ) -> None:

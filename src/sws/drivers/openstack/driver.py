@@ -330,15 +330,18 @@ class OpenStackDriver:
     # ---- quotas and admin views -----------------------------------------------------------
 
     def quota_usage(self, project_id: str) -> QuotaUsage:
+        """Nova's limits, and Neutron's quotas for addresses and groups (Nova's limits API
+        stopped carrying network quotas at microversion 2.36)."""
         conn = self._p(project_id)
         with translating("quota usage"):
             limits = conn.compute.get_limits().absolute
+            network = self._conns.admin().network.get_quota(project_id)
             fips = list(conn.network.ips(project_id=project_id))
             groups = list(conn.network.security_groups(project_id=project_id))
         quota = Quota(
             instances=_int(limits.instances), cores=_int(limits.total_cores),
-            ram_mb=_int(limits.total_ram), floating_ips=_int(limits.floating_ips) or 50,
-            security_groups=_int(limits.security_groups) or 10, key_pairs=_int(limits.keypairs),
+            ram_mb=_int(limits.total_ram), floating_ips=_int(network.floating_ips),
+            security_groups=_int(network.security_groups), key_pairs=_int(limits.keypairs),
         )
         return QuotaUsage(
             limits=quota, instances=_int(limits.instances_used),
