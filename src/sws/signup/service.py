@@ -85,6 +85,8 @@ class Limits:
         unknown = sorted(set(chosen) - set(LIMITS))
         if unknown:
             raise Invalid(f"no front-door limit {unknown[0]!r}", field="signup_limits")
+        if any(count < 1 for count in chosen.values()):
+            raise Invalid("a front-door limit counts at least 1", field="signup_limits")
         made = {
             name.replace("-", "_"): Limit(name, chosen.get(name, count), window, what)
             for name, (count, window, what) in LIMITS.items()
