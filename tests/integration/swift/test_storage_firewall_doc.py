@@ -1,7 +1,8 @@
 """docs/storage-firewall.md, followed literally against a stock Swift proxy.
 
-The commands and configuration come out of the markdown: every fenced block whose first line is
-`# doc-test: <name>`. When the doc changes, this test runs what it says then.
+The commands and configuration come out of the markdown: the fenced blocks marked
+`<!-- doc-test: NAME -->` (`tests.integration.docblocks`). When the doc changes, this test runs
+what it says then.
 
 1. `install-middleware`: the commands run from the checkout's root, with `python` and `pip` of
    a fresh venv (no system site-packages), which then holds the middleware and nothing of SWS's
@@ -13,8 +14,8 @@ The commands and configuration come out of the markdown: every fenced block whos
 3. `sws-settings`: SWS's `[swift.RegionOne]`, as `sws.toml`, whose InternalClient config is
    `deploy/swift/internal-client.conf` as shipped.
 
-The doc's example addresses become the rig's: each one listed in `PLACES` must be in the doc,
-so a change there fails here instead of going untested. Then, through SWS's API, a tenant's new
+The doc's example addresses become the rig's (`places`); each must still be in the blocks, so
+a change there fails here instead of going untested. Then, through SWS's API, a tenant's new
 account gets a container (the InternalClient's `account_autocreate`), a blacklisted address
 gets the documented 403 and a request limit the documented 429 at N+1.
 """
@@ -38,44 +39,33 @@ from sws.config import Settings
 from sws.drivers.openstack.objectstore import SwiftObjectStore
 from tests.api.conftest import open_cloud
 from tests.api.test_storage import fetch, make_container, put, set_firewall
+from tests.integration.docblocks import Substitutions, blocks, lines
 from tests.integration.swift.conftest import free_port, stop
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "storage-firewall.md"
-SAMPLE_INTERNAL_CLIENT = REPO / "deploy" / "swift" / "internal-client.conf"
+SAMPLE = REPO / "deploy" / "swift" / "internal-client.conf"  # the shipped InternalClient config
 SWS_HOST = "127.0.0.1"  # where the API runs in this test: the proxy must trust it
+MEMCACHE_IN_SAMPLE = "memcache_servers = 10.0.0.11:11211,10.0.0.12:11211"
 STACK = ("fastapi", "sqlalchemy", "openstacksdk", "uvicorn", "pydantic", "alembic")
 
 
-def doc_block(name: str, text: str | None = None) -> str:
-    """The fenced block of the doc marked `# doc-test: <name>`, without the marker line."""
-    text = DOC.read_text() if text is None else text
-    blocks = re.findall(r"```[a-z]*\n# doc-test: ([\w-]+)\n(.*?)```", text, flags=re.DOTALL)
-    found = [body for marker, body in blocks if marker == name]
-    assert len(found) == 1, f"docs/storage-firewall.md must mark one block `# doc-test: {name}`"
-    return found[0]
+def doc_block(name: str) -> str:
+    found = blocks("storage-firewall.md")
+    assert name in found, f"docs/storage-firewall.md has no block <!-- doc-test: {name} -->"
+    return found[name]
 
 
-def places(env: dict[str, str], proxy_url: str, internal_conf: Path) -> dict[str, str]:
+def places(env: dict[str, str], proxy_url: str, internal_conf: Path) -> Substitutions:
     """The doc's example places -> the rig's."""
-    return {
-        "redis://10.0.0.5:6379/0": env["SWIFT_DEV_REDIS_URL"],
-        "10.0.2.10/32": f"{SWS_HOST}/32",
-        "https://swift.example.com": proxy_url,
-        "/etc/sws/internal-client.conf": str(internal_conf),
-    }
-
-
-def localise(text: str, mapping: dict[str, str]) -> str:
-    for doc_value, here in mapping.items():
-        text = text.replace(doc_value, here)
-    return text
-
-
-def test_the_doc_still_names_the_places_this_test_replaces() -> None:
-    doc = DOC.read_text()
-    for doc_value in places({"SWIFT_DEV_REDIS_URL": ""}, "", Path()):
-        assert doc_value in doc, doc_value
+    return Substitutions(
+        {
+            "redis://10.0.0.5:6379/0": env["SWIFT_DEV_REDIS_URL"],
+            "10.0.2.10/32": f"{SWS_HOST}/32",
+            "https://swift.example.com": proxy_url,
+            "/etc/sws/internal-client.conf": str(internal_conf),
+        }
+    )
 
 
 @dataclass
@@ -93,12 +83,11 @@ def proxy_venv(swift_env: dict[str, str], tmp_path_factory: pytest.TempPathFacto
     subprocess.run([str(rig_python), "-m", "venv", str(venv)], check=True, timeout=120)
     env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     env.pop("PYTHONPATH", None)
-    for line in doc_block("install-middleware").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            done = subprocess.run(
-                line, shell=True, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-            )
-            assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+    for line in lines(doc_block("install-middleware")):
+        done = subprocess.run(
+            line, shell=True, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     python = venv / "bin" / "python"
     listed = subprocess.run(
         [str(python), "-m", "pip", "list", "--format=freeze"],
@@ -176,13 +165,16 @@ def proxy_conf(env: dict[str, str], port: int, pipeline: str) -> str:
 
 
 @pytest.fixture
-def doc_proxy(proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """A proxy configured as the doc says, from the venv the doc's commands made: its URL."""
+def doc_proxy(
+    proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[str, Substitutions]]:
+    """A proxy configured as the doc says, from the venv the doc's commands made: its URL, and
+    the doc's places as this test has them."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    pipeline = localise(doc_block("proxy-pipeline"), places(swift_env, url, Path()))
+    subs = places(swift_env, url, tmp_path / "internal-client.conf")
     conf = tmp_path / "proxy-server.conf"
-    conf.write_text(proxy_conf(swift_env, port, pipeline))
+    conf.write_text(proxy_conf(swift_env, port, subs.apply(doc_block("proxy-pipeline"))))
     server = Path(swift_env["SWIFT_DEV_VENV"]) / "bin" / "swift-proxy-server"
     log = (tmp_path / "proxy.log").open("wb")
     process = subprocess.Popen(
@@ -190,7 +182,7 @@ def doc_proxy(proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path) 
     )
     try:
         _wait_for(port, process, tmp_path / "proxy.log")
-        yield url
+        yield url, subs
     finally:
         stop(process, grace=10)
         log.close()
@@ -210,26 +202,24 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture
 def doc_settings(
-    doc_proxy: str, swift_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    doc_proxy: tuple[str, Substitutions],
+    swift_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
     """SWS with the doc's `[swift.RegionOne]` in sws.toml; the shipped InternalClient sample."""
-    internal = tmp_path / "internal-client.conf"
-    sample = SAMPLE_INTERNAL_CLIENT.read_text()
-    for doc_value in (
-        "swift_dir = /etc/swift",
-        "memcache_servers = 10.0.0.11:11211,10.0.0.12:11211",
-    ):
-        assert doc_value in sample, doc_value
-    internal.write_text(
-        sample.replace(
-            "swift_dir = /etc/swift", f"swift_dir = {swift_env['SWIFT_DEV_DIR']}/etc"
-        ).replace(
-            "memcache_servers = 10.0.0.11:11211,10.0.0.12:11211",
-            f"memcache_servers = {swift_env['SWIFT_DEV_MEMCACHED']}",
-        )
+    sample = Substitutions(
+        {
+            "swift_dir = /etc/swift": f"swift_dir = {swift_env['SWIFT_DEV_DIR']}/etc",
+            MEMCACHE_IN_SAMPLE: f"memcache_servers = {swift_env['SWIFT_DEV_MEMCACHED']}",
+        }
     )
+    (tmp_path / "internal-client.conf").write_text(sample.apply(SAMPLE.read_text()))
+    sample.all_used()
+    _, subs = doc_proxy
     toml = tmp_path / "sws.toml"
-    toml.write_text(localise(doc_block("sws-settings"), places(swift_env, doc_proxy, internal)))
+    toml.write_text(subs.apply(doc_block("sws-settings")))
+    subs.all_used()
     monkeypatch.setenv("SWS_CONFIG", str(toml))
     monkeypatch.delenv("SWS_SWIFT", raising=False)
     return Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'sws.db'}", demo_data=False)
