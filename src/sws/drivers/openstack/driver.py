@@ -42,7 +42,7 @@ from sws.drivers.openstack.capacity import Capacity, capacity, server_ids
 from sws.drivers.openstack.connections import Connections
 from sws.drivers.openstack.errors import translating
 from sws.drivers.simulated import keys
-from sws.errors import Conflict, Invalid, NotFound
+from sws.errors import Conflict, Forbidden, Invalid, NotFound
 
 POWER_STATES = {0: "pending", 1: "running", 3: "paused", 4: "shutdown", 6: "crashed",
                 7: "suspended"}
@@ -86,8 +86,8 @@ class OpenStackDriver:
 
     def delete_image(self, project_id: str, image_id: str) -> None:
         image = self.get_image(project_id, image_id)
-        if image.owner_project_id != project_id:
-            raise Conflict(f"image {image_id} is not yours to delete")
+        if image.owner_project_id != project_id:  # Glance refuses it the same way
+            raise Forbidden("You are not permitted to delete this image.")
         with translating(f"image {image_id}"):
             self._p(project_id).image.delete_image(image_id)
 
