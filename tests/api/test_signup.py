@@ -384,3 +384,54 @@ def test_reset_confirmations_are_limited(owner: Cloud) -> None:
         for n in range(21)
     ]
     assert codes == [400] * 20 + [429]
+
+
+# ---- the owner manages the tenant's users ------------------------------------------------
+
+
+def _owner_headers(cloud: Cloud) -> dict[str, str]:
+    token = cloud.client.post(
+        "/v1/auth/tokens", json={"name": "ann@example.com", "password": GOOD}
+    ).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_owner_adds_and_disables_members_and_a_member_cannot(owner: Cloud) -> None:
+    headers = _owner_headers(owner)
+    added = owner.client.post(
+        "/v1/users", json={"name": "ann-dev", "password": "dev-secret-1"}, headers=headers
+    )
+    assert added.status_code == 201 and added.json()["role"] == "member", added.text
+    member = owner.client.post(
+        "/v1/auth/tokens", json={"name": "ann-dev", "password": "dev-secret-1"}
+    ).json()["token"]
+    as_member = {"Authorization": f"Bearer {member}"}
+    refused = owner.client.post(
+        "/v1/users", json={"name": "sneaky", "password": "dev-secret-2"}, headers=as_member
+    )
+    assert refused.status_code == 403
+    disabled = owner.client.patch(
+        f"/v1/users/{added.json()['id']}", json={"enabled": False}, headers=headers
+    )
+    assert disabled.status_code == 200 and disabled.json()["enabled"] is False
+    assert owner.client.get("/v1/auth/tokens", headers=as_member).status_code == 401
+    with owner.container.db.read() as conn:
+        actions = conn.execute(select(audit_log.c.action)).scalars().all()
+    assert {"user.create", "user.disable"} <= set(actions)
+
+
+def test_an_owner_cannot_touch_another_tenant_s_users_nor_lock_itself_out(owner: Cloud) -> None:
+    headers = _owner_headers(owner)
+    with owner.container.db.read() as conn:
+        alice = conn.execute(select(users.c.id).where(users.c.name == "alice")).scalar_one()
+        me = conn.execute(select(users.c.id).where(users.c.role == "owner")).scalar_one()
+    other = owner.client.patch(f"/v1/users/{alice}", json={"enabled": False}, headers=headers)
+    assert other.status_code == 404
+    myself = owner.client.patch(f"/v1/users/{me}", json={"enabled": False}, headers=headers)
+    assert myself.status_code == 409
+    member = owner.client.post(
+        "/v1/users",
+        json={"name": "acme-dev", "password": "dev-secret-1"},
+        headers=owner.acme.headers,
+    )
+    assert member.status_code == 403

@@ -13,6 +13,7 @@ from sws.web import console, guards, problems
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
 from sws.web.api import loadbalancer as loadbalancer_api
+from sws.web.api import members as members_api
 from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
 from sws.web.api import invoices as invoices_api
@@ -51,6 +52,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
     app.include_router(signup_api.router)
+    app.include_router(members_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     app.include_router(signup_console.router)

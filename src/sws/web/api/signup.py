@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sws.signup.limits import TooManyRequests
 from sws.signup.model import MAX_EMAIL, MAX_PASSWORD, Signup
 from sws.signup.service import Decision, SignupRequest, Verified
-from sws.web import problems
+from sws.web.api.responses import problems
 from sws.web.deps import Admin, Services
+from sws.web.problems import problem
 
 router = APIRouter(prefix="/v1", tags=["signup"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -27,20 +28,6 @@ ACCEPTED = (
     "If this address can receive mail, a message is on its way to it: follow its link "
     "within the time it states."
 )
-
-
-class Problem(BaseModel):
-    """An `application/problem+json` body (RFC 9457)."""
-
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    field: str | None = None
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": Problem, "content": {problems.PROBLEM_JSON: {}}} for s in statuses}
 
 
 class SignupCreate(BaseModel):
@@ -105,13 +92,13 @@ def _limited(call: Callable[[], T]) -> T | Response:
     try:
         return call()
     except TooManyRequests as exc:
-        response = problems.problem(exc.status, exc.title, exc.detail, field=exc.field)
+        response = problem(exc.status, exc.title, exc.detail, field=exc.field)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
 
 @router.post(
-    "/signup", status_code=202, response_model=Accepted, responses=_problems(403, 409, 422, 429)
+    "/signup", status_code=202, response_model=Accepted, responses=problems(403, 409, 422, 429)
 )
 def sign_up(body: SignupCreate, request: Request, services: Services) -> Accepted | Response:
     """Ask for a tenant; a confirmation mail follows (docs/signup.md)."""
@@ -127,7 +114,7 @@ def sign_up(body: SignupCreate, request: Request, services: Services) -> Accepte
 
 
 @router.post(
-    "/signup/verify", response_model=VerifiedRead, responses=_problems(400, 403, 409, 410, 422, 429)
+    "/signup/verify", response_model=VerifiedRead, responses=problems(400, 403, 409, 410, 422, 429)
 )
 def verify(body: TokenUse, request: Request, services: Services) -> VerifiedRead | Response:
     """Use the mailed confirmation code (once): the tenant opens, or waits for approval."""
@@ -140,7 +127,7 @@ def _verified(outcome: Verified) -> VerifiedRead:
 
 
 @router.post(
-    "/password-reset", status_code=202, response_model=Accepted, responses=_problems(422, 429)
+    "/password-reset", status_code=202, response_model=Accepted, responses=problems(422, 429)
 )
 def request_reset(body: ResetCreate, request: Request, services: Services) -> Accepted | Response:
     """Mail a single-use reset link to this address, if it is a user's."""
@@ -153,7 +140,7 @@ def request_reset(body: ResetCreate, request: Request, services: Services) -> Ac
 @router.post(
     "/password-reset/confirm",
     response_model=ResetDone,
-    responses=_problems(400, 409, 410, 422, 429),
+    responses=problems(400, 409, 410, 422, 429),
 )
 def confirm_reset(body: ResetConfirm, request: Request, services: Services) -> ResetDone | Response:
     """Use the mailed code (once) to set a new password; every session of the user ends."""
@@ -176,7 +163,7 @@ def signup_read(signup: Signup) -> SignupRead:
     return SignupRead.model_validate(signup, from_attributes=True)
 
 
-@admin_router.get("/signups", response_model=SignupPage, responses=_problems(401, 403))
+@admin_router.get("/signups", response_model=SignupPage, responses=problems(401, 403))
 def pending_signups(_admin: Admin, services: Services) -> SignupPage:
     """Confirmed sign-ups awaiting a decision (SWS_SIGNUP=approval), oldest first."""
     return SignupPage(items=[signup_read(s) for s in services.front_door.pending()])
@@ -185,7 +172,7 @@ def pending_signups(_admin: Admin, services: Services) -> SignupPage:
 @admin_router.post(
     "/signups/{signup_id}/approve",
     response_model=VerifiedRead,
-    responses=_problems(401, 403, 404, 409),
+    responses=problems(401, 403, 404, 409),
 )
 def approve(signup_id: str, request: Request, admin: Admin, services: Services) -> VerifiedRead:
     """Open the tenant of a pending sign-up (audited)."""
@@ -194,7 +181,7 @@ def approve(signup_id: str, request: Request, admin: Admin, services: Services) 
 
 
 @admin_router.post(
-    "/signups/{signup_id}/deny", status_code=204, responses=_problems(401, 403, 404, 409)
+    "/signups/{signup_id}/deny", status_code=204, responses=problems(401, 403, 404, 409)
 )
 def deny(signup_id: str, request: Request, admin: Admin, services: Services) -> Response:
     """Refuse a pending sign-up (audited); its owner is told by mail."""
