@@ -49,6 +49,7 @@ from typing import Any, Protocol
 from sws.netfilter import iptables, nftables
 from sws.netfilter.compiler import SPEC_BY_NAME, Box, Interval, Ruleset, diff
 from sws.netfilter.matching import Packet, decide
+from sws_agent.credentials import Credentials
 
 log = logging.getLogger("sws_agent.netfilter")
 PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "ipv6-icmp": 58, "icmpv6": 58}
@@ -604,11 +605,16 @@ class AgentApi(Protocol):
 @dataclass
 class Api:
     base: str
-    token: str
+    token: str | Credentials  # a fixed token, or credentials that renew it
     region: str | None = None
 
     def _request(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        if isinstance(self.token, str):
+            self.token = Credentials(self.base, token=self.token)
+        return self.token.call(lambda token: self._send(token, path, body))
+
+    def _send(self, token: str, path: str, body: Mapping[str, Any] | None) -> Any:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if self.region:
             headers["X-SWS-Region"] = self.region
         data = None
@@ -683,11 +689,16 @@ def make_target(name: str, shell: Shell, state_dir: Path, nft: str = "auto") -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    credentials = Credentials.from_env(args.api, args.token)
+    if not (credentials.token or credentials.renewable):
+        parser.error("no credentials: give --token, or set SWS_AGENT_TOKEN, or SWS_AGENT_USER "
+                     "and SWS_AGENT_PASSWORD")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     shell = Shell(netns=args.netns)
     target = make_target(args.target, shell, Path(args.state_dir), args.nft)
-    api = Api(base=args.api, token=args.token, region=args.region)
+    api = Api(base=args.api, token=credentials, region=args.region)
     memory = LastApplied(Path(args.state_dir))
     while True:
         try:
@@ -709,10 +720,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", required=True,
                         help="this compute node's name as Nova knows it (the host of its "
                              "servers, `openstack hypervisor list`); unknown names get 404")
-    token = os.environ.get("SWS_AGENT_TOKEN")
-    parser.add_argument("--token", required=not token, default=token,
-                        help="a token with the admin role (or $SWS_AGENT_TOKEN, which keeps it "
-                             "out of the process list)")
+    parser.add_argument("--token", default=None,
+                        help="an admin token; better $SWS_AGENT_TOKEN (out of the process "
+                             "list), or $SWS_AGENT_USER and $SWS_AGENT_PASSWORD, with which the "
+                             "agent renews its own token")
     parser.add_argument("--target", choices=("nft", "iptables"), default="nft")
     parser.add_argument("--nft", choices=("auto", "lib", "cli"), default="auto",
                         help="libnftables in-process (auto: when it loads) or the nft command")

@@ -22,6 +22,7 @@ from pathlib import Path
 from sws.clock import SimulatedClock
 from sws.config import Settings
 from sws.drivers.base import Server, ServerCreate
+from sws.identity import service as identity
 from tests.api.conftest import TASK_SECONDS, Cloud, open_cloud
 from tests.integration.netns import Hub
 
@@ -103,8 +104,14 @@ class Substitutions:
         assert not unused, f"the doc no longer mentions {sorted(unused)}: update its test"
 
 
-def run_unit(net: Hub, role: str, found: Unit, subs: Substitutions,
-             env_files: dict[str, dict[str, str]], log: Path) -> None:
+def run_unit(
+    net: Hub,
+    role: str,
+    found: Unit,
+    subs: Substitutions,
+    env_files: dict[str, dict[str, str]],
+    log: Path,
+) -> None:
     """Start a unit's ExecStart in `role`'s namespace, with its EnvironmentFile= values."""
     env: dict[str, str] = {}
     for path in found.environment_files:
@@ -120,8 +127,12 @@ def cloud_with(settings_env: dict[str, str], home: Path) -> Iterator[Cloud]:
     saved = {key: os.environ.get(key) for key in settings_env}
     os.environ.update(settings_env)
     try:
-        settings = Settings(home=home, database_url=f"sqlite:///{home / 'sws.db'}",
-                            sim_task_seconds=TASK_SECONDS, demo_data=False)
+        settings = Settings(
+            home=home,
+            database_url=f"sqlite:///{home / 'sws.db'}",
+            sim_task_seconds=TASK_SECONDS,
+            demo_data=False,
+        )
     finally:
         for key, value in saved.items():
             if value is None:
@@ -138,6 +149,25 @@ def boot(cloud: Cloud, name: str = "web-0") -> Server:
     flavor = next(f for f in driver.list_flavors() if f.name == "m1.small")
     image = next(i for i in driver.list_images(cloud.acme.id) if i.status == "active")
     (server,) = driver.create_servers(
-        cloud.acme.id, "u", ServerCreate(name=name, flavor_id=flavor.id, image_id=image.id))
+        cloud.acme.id, "u", ServerCreate(name=name, flavor_id=flavor.id, image_id=image.id)
+    )
     cloud.settle()
     return driver.get_server(cloud.acme.id, server.id)
+
+
+def agent_user(cloud: Cloud, env: dict[str, str]) -> dict[str, str]:
+    """Create the agents' admin user a doc's `agent-env` block names, as the doc says to (an
+    admin of the operator tenant), and return that block's environment."""
+    db, clock = cloud.container.db, cloud.container.clock
+    operator = next(
+        t for t in identity.list_tenants(db=db, limit=100, marker=None) if t.name == "operator"
+    )
+    identity.create_user(
+        db=db,
+        clock=clock,
+        tenant_id=operator.id,
+        name=env["SWS_AGENT_USER"],
+        password=env["SWS_AGENT_PASSWORD"],
+        role="admin",
+    )
+    return env

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 
 from sws.loadbalancer.renderer import RenderOptions
+from sws_agent.credentials import Credentials
 from sws_agent.lb._agent import LBAgent, load_address_map
 from sws_agent.lb._haproxy import HAPROXY
 from sws_agent.lb._runner import Runner
@@ -29,8 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stop:
         agent.haproxy.stop()
         return 0
-    token = args.token or os.environ.get("SWS_AGENT_TOKEN", "")
-    runner = Runner(agent, HttpSource(args.api, token, args.node),
+    credentials = Credentials.from_env(args.api, args.token)
+    if not (credentials.token or credentials.renewable):
+        log.error("no credentials: set SWS_AGENT_TOKEN, or SWS_AGENT_USER and "
+                  "SWS_AGENT_PASSWORD (or give --token)")
+        return 2
+    runner = Runner(agent, HttpSource(args.api, credentials, args.node),
                     report_interval=args.report_interval)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: runner.stopping.set())
@@ -42,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sws-agent lb", description=DESCRIPTION)
     parser.add_argument("--api", default="http://127.0.0.1:8000", help="SWS's API base URL")
-    parser.add_argument("--token", default=None, help="an admin token (or $SWS_AGENT_TOKEN)")
+    parser.add_argument("--token", default=None,
+                        help="an admin token; better $SWS_AGENT_TOKEN, or $SWS_AGENT_USER and "
+                             "$SWS_AGENT_PASSWORD, with which the agent renews its own token")
     parser.add_argument("--node", default="lb-1",
                         help="this node's name in SWS_LB_NODES (default lb-1)")
     parser.add_argument("--run-dir", default="/var/lib/sws-agent/lb",

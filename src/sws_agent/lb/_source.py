@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sws.loadbalancer.model import DesiredState
+from sws_agent.credentials import Credentials
 
 
 class StateSource(Protocol):
@@ -20,18 +21,30 @@ class StateSource(Protocol):
 
 @dataclass
 class HttpSource:
-    """The SWS API: a long poll on the desired state, and health reports (admin token)."""
+    """The SWS API: a long poll on the desired state, and health reports (an admin's token,
+    or `Credentials` that renew it)."""
 
     api: str
-    token: str
+    token: str | Credentials
     node: str
     timeout: float = 10.0
+
+    @property
+    def credentials(self) -> Credentials:
+        if isinstance(self.token, str):
+            self.token = Credentials(self.api, token=self.token)
+        return self.token
 
     def fetch(self, after: int, wait: float) -> DesiredState:
         url = (f"{self.api.rstrip('/')}/v1/admin/lb-nodes/{self.node}/desired-state"
                f"?after={after}&wait={wait}")
-        with urllib.request.urlopen(self._request(url), timeout=wait + self.timeout) as reply:
-            return DesiredState.from_json(json.load(reply))
+
+        def send(token: str) -> DesiredState:
+            request = self._request(url, token)
+            with urllib.request.urlopen(request, timeout=wait + self.timeout) as reply:
+                return DesiredState.from_json(json.load(reply))
+
+        return self.credentials.call(send)
 
     def report(
         self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
@@ -39,12 +52,15 @@ class HttpSource:
         url = f"{self.api.rstrip('/')}/v1/admin/lb-nodes/{self.node}/report"
         payload = {"version": version, "members": members, "traffic": traffic or {}}
         body = json.dumps(payload).encode()
-        request = self._request(url, body)
-        with urllib.request.urlopen(request, timeout=self.timeout):
-            pass
 
-    def _request(self, url: str, body: bytes | None = None) -> urllib.request.Request:
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        def send(token: str) -> None:
+            with urllib.request.urlopen(self._request(url, token, body), timeout=self.timeout):
+                pass
+
+        self.credentials.call(send)
+
+    def _request(self, url: str, token: str, body: bytes | None = None) -> urllib.request.Request:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         return urllib.request.Request(url, data=body, headers=headers,
                                       method="POST" if body is not None else "GET")
 

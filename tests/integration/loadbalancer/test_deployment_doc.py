@@ -64,25 +64,38 @@ def doc_cloud(doc: dict[str, str], tmp_path: Path) -> Iterator[tuple[Cloud, dict
 
 
 def test_the_deployment_in_docs_loadbalancer_md_serves_an_lb_and_answers_its_name(
-    doc: dict[str, str], doc_cloud: tuple[Cloud, dict[str, str]], haproxy_bin: str,
-    pdns_bin: str, tmp_path: Path,
+    doc: dict[str, str],
+    doc_cloud: tuple[Cloud, dict[str, str]],
+    haproxy_bin: str,
+    pdns_bin: str,
+    tmp_path: Path,
 ) -> None:
     cloud, settings = doc_cloud
     units = {name: docblocks.unit(text) for name, text in docblocks.unit_blocks(doc).items()}
     # HAProxy's socket paths must stay under 97 characters: a short root for the doc's paths.
     root = Path(tempfile.mkdtemp(prefix="swslb-", dir="/tmp"))
-    subs = docblocks.Substitutions({
-        "/opt/sws/bin/": f"{BIN}/", "https://sws.example.com": f"http://{API}:8000",
-        "/etc/sws": f"{root}/etc/sws", "/var/lib/sws-agent": f"{root}/var/lib/sws-agent",
-        "/run/sws-pdns": f"{root}/run/sws-pdns", "/usr/sbin/pdns_server": pdns_bin,
-    })
+    subs = docblocks.Substitutions(
+        {
+            "/opt/sws/bin/": f"{BIN}/",
+            "https://sws.example.com": f"http://{API}:8000",
+            "/etc/sws": f"{root}/etc/sws",
+            "/var/lib/sws-agent": f"{root}/var/lib/sws-agent",
+            "/run/sws-pdns": f"{root}/run/sws-pdns",
+            "/usr/sbin/pdns_server": pdns_bin,
+        }
+    )
     (root / "run/sws-pdns").mkdir(parents=True)
-    token = cloud.admin["Authorization"].removeprefix("Bearer ")
-    env_files = {"/etc/sws/agent.env": {"SWS_AGENT_TOKEN": token, "SWS_HAPROXY": haproxy_bin},
-                 "/etc/sws/sws.env": settings}
+    agent_env = docblocks.agent_user(cloud, docblocks.env_file(doc["agent-env"]))
+    env_files = {
+        "/etc/sws/agent.env": {**agent_env, "SWS_HAPROXY": haproxy_bin},
+        "/etc/sws/sws.env": settings,
+    }
     server = docblocks.boot(cloud)
-    lb = cloud.client.post("/v1/loadbalancers", headers=cloud.acme.headers, json={
-        "name": "web", "type": "http", "members": [{"server_id": server.id, "port": 80}]})
+    lb = cloud.client.post(
+        "/v1/loadbalancers",
+        headers=cloud.acme.headers,
+        json={"name": "web", "type": "http", "members": [{"server_id": server.id, "port": 80}]},
+    )
     assert lb.status_code == 201, lb.text
     subs.values["k3v9x2m7qa.lb.example.com"] = lb.json()["hosts"][0]
 
@@ -94,7 +107,8 @@ def test_the_deployment_in_docs_loadbalancer_md_serves_an_lb_and_answers_its_nam
         for command in docblocks.lines(doc["shared-ip"]):
             net.run("node", subs.apply(command))
         start = lambda role, name: docblocks.run_unit(  # noqa: E731
-            net, role, units[name], subs, env_files, tmp_path / f"{name}.log")
+            net, role, units[name], subs, env_files, tmp_path / f"{name}.log"
+        )
         start("node", "sws-agent-lb.service")
         for command in docblocks.lines(doc["pdns-config"]):
             net.run("sws", subs.apply(command))
@@ -102,8 +116,11 @@ def test_the_deployment_in_docs_loadbalancer_md_serves_an_lb_and_answers_its_nam
         start("sws", "sws-pdns.service")
 
         curl, dig = (subs.apply(command) for command in docblocks.lines(doc["check"]))
-        page = wait_for(lambda: PAGE in (out := net.attempt("client", curl).stdout) and out,
-                        40, "the LB through the shared IP")
+        page = wait_for(
+            lambda: PAGE in (out := net.attempt("client", curl).stdout) and out,
+            40,
+            "the LB through the shared IP",
+        )
         assert page == f"{PAGE}\n"
         answer = wait_for(lambda: net.attempt("client", dig).stdout, 20, "PowerDNS's answer")
         assert "203.0.113.10" in answer.split(), answer
@@ -115,8 +132,11 @@ def test_the_deployment_in_docs_loadbalancer_md_serves_an_lb_and_answers_its_nam
             api.should_exit = True
         net.close()
         stop = [subs.apply(arg) for arg in units["sws-agent-lb.service"].exec_start[:2]]
-        subprocess.run([*stop, "--stop", "--run-dir", f"{root}/var/lib/sws-agent/lb"],
-                       check=False, env={**os.environ, "SWS_HAPROXY": haproxy_bin})
+        subprocess.run(
+            [*stop, "--stop", "--run-dir", f"{root}/var/lib/sws-agent/lb"],
+            check=False,
+            env={**os.environ, "SWS_HAPROXY": haproxy_bin},
+        )
         shutil.rmtree(root, ignore_errors=True)
         for log in sorted(tmp_path.glob("*.log")):
             print(f"--- {log.name}\n{log.read_text()}")

@@ -81,14 +81,9 @@ def test_the_deployment_in_docs_netfilter_md_blocks_the_intranet_but_not_the_int
         net.web("internet", "203.0.113.80", 80, "internet", tmp_path / "internet.log")
         for command in docblocks.lines(doc["policy"]):
             net.run("compute", subs.apply(command), env={"TOKEN": token})
-        docblocks.run_unit(
-            net,
-            "compute",
-            unit,
-            subs,
-            {"/etc/sws/agent.env": {"SWS_AGENT_TOKEN": token}},
-            tmp_path / "agent.log",
-        )
+        agent_env = docblocks.agent_user(cloud, docblocks.env_file(doc["agent-env"]))
+        env_files = {"/etc/sws/agent.env": agent_env}
+        docblocks.run_unit(net, "compute", unit, subs, env_files, tmp_path / "agent.log")
         table = lambda: net.attempt("compute", "nft list table inet sws_filter").stdout  # noqa: E731
         wait_for(lambda: vm_address in table(), 20, "the agent's table guarding the VM")
         checks = docblocks.lines(doc["check"])
@@ -97,7 +92,7 @@ def test_the_deployment_in_docs_netfilter_md_blocks_the_intranet_but_not_the_int
             expected = check.split("#", 1)[1].split()[0].rstrip(":")
             reached = net.attempt("vm", subs.apply(check)).returncode == 0
             assert ("reached" if reached else "blocked") == expected, check
-        hosts = cloud.client.get("/v1/admin/netfilter/hosts", headers=cloud.admin).json()
+        hosts = cloud.client.get("/v1/admin/netfilter/hosts", headers=cloud.admin).json()["items"]
         listed = hosts["items"] if isinstance(hosts, dict) else hosts
         assert [(h["host"], h["state"]) for h in listed] == [(server.host, "current")]
         subs.all_used()
