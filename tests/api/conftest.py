@@ -50,11 +50,11 @@ class Cloud:
         self.container.tick()
 
     def flavor_id(self, name: str) -> str:
-        flavors = self.client.get("/v1/flavors", headers=self.acme.headers).json()
+        flavors = self.client.get("/v1/flavors", headers=self.acme.headers).json()["items"]
         return str(next(f["id"] for f in flavors if f["name"] == name))
 
     def image_id(self, headers: dict[str, str] | None = None) -> str:
-        images = self.client.get("/v1/images", headers=headers or self.acme.headers).json()
+        images = self.client.get("/v1/images", headers=headers or self.acme.headers).json()["items"]
         return str(next(i["id"] for i in images if i["visibility"] == "public"))
 
     def boot(self, tenant: Tenant, name: str = "web-1", flavor: str = "m1.small") -> Any:

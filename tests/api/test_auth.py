@@ -29,7 +29,7 @@ def test_x_auth_token_header_works_like_bearer(cloud: Cloud) -> None:
     token = cloud.acme.headers["Authorization"].removeprefix("Bearer ")
     response = cloud.client.get("/v1/flavors", headers={"X-Auth-Token": token})
     assert response.status_code == 200
-    assert {"m1.tiny", "m1.small"} <= {f["name"] for f in response.json()}
+    assert {"m1.tiny", "m1.small"} <= {f["name"] for f in response.json()["items"]}
 
 
 def test_wrong_password_and_no_token_are_401_problems(cloud: Cloud) -> None:

@@ -121,7 +121,7 @@ def test_a_price_starting_outside_the_bounds_is_422(cloud: Cloud, moment: str) -
              "price": "0.1", "currency": "CNY", "valid_from": moment}
     refused = cloud.client.post("/v1/admin/billing/catalog", json=price, headers=cloud.admin)
     assert _problem(refused)["field"] == "valid_from"
-    assert cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json() == []
+    assert cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json()["items"] == []
 
 
 # ---- object storage ---------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def _json(value: Any) -> str:
                                        pytest.param(10**400, id="10**400")])
 def test_an_alarm_threshold_must_be_finite(cloud: Cloud, threshold: Any) -> None:
     assert "threshold" in _fields(_problem(_alarm(cloud, RESOURCE, threshold=threshold)))
-    assert cloud.client.get("/v1/alarms", headers=cloud.acme.headers).json() == []
+    assert cloud.client.get("/v1/alarms", headers=cloud.acme.headers).json()["items"] == []
 
 
 def test_a_1e999_threshold_as_written_is_422(cloud: Cloud) -> None:
@@ -219,7 +219,7 @@ def test_load_balancer_names_are_printable(cloud: Cloud, name: str) -> None:
     response = cloud.client.post("/v1/loadbalancers", json={"name": name, "type": "tcp"},
                                  headers=cloud.acme.headers)
     assert "name" in _fields(_problem(response))
-    assert cloud.client.get("/v1/loadbalancers", headers=cloud.acme.headers).json() == []
+    assert cloud.client.get("/v1/loadbalancers", headers=cloud.acme.headers).json()["items"] == []
 
 
 def test_a_load_balancer_cannot_be_renamed_to_unprintable_text(cloud: Cloud) -> None:

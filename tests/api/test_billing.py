@@ -89,12 +89,12 @@ def test_a_server_is_billed_per_started_hour_with_lines_and_csv(cloud: Cloud) ->
 
 def test_prices_are_shown_in_the_callers_currency(cloud: Cloud) -> None:
     _catalog(cloud)
-    prices = cloud.client.get("/v1/billing/prices", headers=cloud.acme.headers).json()
+    prices = cloud.client.get("/v1/billing/prices", headers=cloud.acme.headers).json()["items"]
     small = next(p for p in prices if p["item_type"] == "m1.small")
     assert (small["price"], small["currency"], small["unit"]) == ("0.420000", "CNY", "hour")
     lb = next(p for p in prices if p["item"] == "load_balancer")
     assert (lb["price"], lb["payment_type"]) == ("1.000000", "daily")
-    catalog = cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json()
+    catalog = cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json()["items"]
     assert len(catalog) == 39
 
 

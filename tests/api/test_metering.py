@@ -24,7 +24,8 @@ def _series(cloud: Cloud, server_id: str, meter: str, **params: Any) -> Any:
 def test_the_collector_meters_a_running_server(cloud: Cloud) -> None:
     server = cloud.boot(cloud.acme, flavor="m1.medium")
     _collect(cloud, 12)
-    meters = cloud.client.get(f"/v1/metrics/{server['id']}", headers=cloud.acme.headers).json()
+    url = f"/v1/metrics/{server['id']}"
+    meters = cloud.client.get(url, headers=cloud.acme.headers).json()["items"]
     names = {(m["meter"], m["device"]) for m in meters}
     assert {("cpu", ""), ("cpu_util", ""), ("memory.usage", ""), ("vcpus", ""),
             ("network.outgoing.bytes", ""), ("network.outgoing.bytes.rate", ""),
@@ -53,7 +54,7 @@ def test_another_tenants_metrics_and_alarms_answer_404(cloud: Cloud) -> None:
     alarm_id = mine.json()["id"]
     other = cloud.client.get(f"/v1/alarms/{alarm_id}", headers=cloud.globex.headers)
     assert other.status_code == 404
-    assert cloud.client.get("/v1/alarms", headers=cloud.globex.headers).json() == []
+    assert cloud.client.get("/v1/alarms", headers=cloud.globex.headers).json()["items"] == []
 
 
 def test_bad_input_gets_4xx_naming_the_field(cloud: Cloud) -> None:
@@ -95,7 +96,7 @@ def test_alarm_lifecycle_over_the_api(cloud: Cloud) -> None:
     alarm = cloud.client.get(f"/v1/alarms/{created['id']}", headers=cloud.acme.headers).json()
     assert alarm["state"] == "alarm"
     history = cloud.client.get(f"/v1/alarms/{created['id']}/history",
-                               headers=cloud.acme.headers).json()
+                               headers=cloud.acme.headers).json()["items"]
     assert history[0]["state"] == "alarm"
     patched = cloud.client.patch(f"/v1/alarms/{created['id']}", json={"enabled": False},
                                  headers=cloud.acme.headers)
@@ -117,7 +118,7 @@ def test_an_alarm_answers_with_its_fields_but_not_its_owner(cloud: Cloud) -> Non
                                 json={"name": "cpus", "rule": rule}).json()
     url = f"/v1/alarms/{created['id']}"
     answers = [created, cloud.client.get(url, headers=headers).json(),
-               *cloud.client.get("/v1/alarms", headers=headers).json(),
+               *cloud.client.get("/v1/alarms", headers=headers).json()["items"],
                cloud.client.patch(url, json={"enabled": False}, headers=headers).json()]
     assert [set(a) for a in answers] == [ALARM_FIELDS] * 4
 
@@ -140,7 +141,7 @@ def test_admin_bandwidth_is_exact_bytes_per_hour(cloud: Cloud) -> None:
     now = cloud.clock.now()
     params = {"from": (now - timedelta(hours=2)).isoformat(), "to": now.isoformat()}
     rows = cloud.client.get("/v1/admin/metering/bandwidth", params=params,
-                            headers=cloud.admin).json()
+                            headers=cloud.admin).json()["items"]
     mine = [r for r in rows if r["resource_id"] == server["id"]]
     assert mine and all(r["unit"] == "B" and isinstance(r["bytes"], int) for r in mine)
     assert mine[0]["project_id"] == cloud.acme.id

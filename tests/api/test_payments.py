@@ -73,7 +73,7 @@ def test_a_tenant_pays_100_with_the_test_provider_and_sees_it(cloud: Cloud) -> N
 
     assert paid.status_code == 200 and paid.json() == {"result": "applied"}
     assert _balance(cloud, cloud.acme) == Decimal("100.00")
-    listed = cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()
+    listed = cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()["items"]
     assert [(p["id"], p["state"]) for p in listed] == [(payment["id"], "succeeded")]
 
 
@@ -108,7 +108,7 @@ def test_a_checkout_needs_an_idempotency_key_and_an_exact_amount(cloud: Cloud) -
 
 def test_another_tenant_sees_none_of_acmes_payments(cloud: Cloud) -> None:
     _open(cloud, cloud.acme)
-    assert cloud.client.get("/v1/payments", headers=cloud.globex.headers).json() == []
+    assert cloud.client.get("/v1/payments", headers=cloud.globex.headers).json()["items"] == []
 
 
 def test_a_badly_signed_callback_is_a_400_problem_and_a_dead_letter(cloud: Cloud) -> None:
@@ -212,10 +212,10 @@ def test_a_suspended_tenant_that_pays_gets_its_instance_started_again(cloud: Clo
 def test_the_ticker_expires_a_checkout_nobody_paid(cloud: Cloud) -> None:
     payment = _open(cloud, cloud.acme).json()
     cloud.settle(1800)
-    assert cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()[0]["state"] \
-        == "pending"
+    listed = cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()["items"]
+    assert listed[0]["state"] == "pending"
 
     cloud.settle(1900)
 
-    listed = cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()
+    listed = cloud.client.get("/v1/payments", headers=cloud.acme.headers).json()["items"]
     assert [(p["id"], p["state"]) for p in listed] == [(payment["id"], "expired")]

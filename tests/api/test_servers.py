@@ -101,7 +101,7 @@ def test_servers_feed_the_event_inventory(cloud: Cloud) -> None:
 def test_admin_sees_hypervisors_and_every_tenants_servers(cloud: Cloud) -> None:
     mine = cloud.boot(cloud.acme)["id"]
     theirs = cloud.boot(cloud.globex, name="db-1")["id"]
-    hypervisors = cloud.client.get("/v1/admin/hypervisors", headers=cloud.admin).json()
+    hypervisors = cloud.client.get("/v1/admin/hypervisors", headers=cloud.admin).json()["items"]
     assert sum(h["running_vms"] for h in hypervisors) == 2
     assert sum(h["vcpus_used"] for h in hypervisors) == 2
     everything = cloud.client.get("/v1/admin/servers", headers=cloud.admin).json()["items"]

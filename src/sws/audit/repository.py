@@ -34,9 +34,14 @@ def _where(query: Select[Any], action: str | None, actor: str | None) -> Select[
 
 
 def list_entries(
-    conn: Connection, *, limit: int, offset: int, action: str | None, actor: str | None
+    conn: Connection, *, limit: int, offset: int, action: str | None, actor: str | None,
+    before: int | None = None, target_id: str | None = None,
 ) -> list[AuditEntry]:
     query = _where(select(audit_log), action, actor)
+    if before is not None:
+        query = query.where(audit_log.c.id < before)
+    if target_id:
+        query = query.where(audit_log.c.target_id == target_id)
     query = query.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
     return [AuditEntry(**row._asdict()) for row in conn.execute(query)]
 

@@ -148,6 +148,7 @@ class ServerFilter:
     flavor_id: str | None = None
     image_id: str | None = None
     host: str | None = None
+    project_id: str | None = None  # admin lists only: one project's servers
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,8 +349,8 @@ class ObjectStore(Protocol):
 
     def list_objects(
         self, project_id: str, container: str, *, client_ip: str, prefix: str = "",
-        limit: int = 1000,
-    ) -> Sequence[ObjectInfo]: ...
+        limit: int = 1000, marker: str | None = None,
+    ) -> Sequence[ObjectInfo]: ...  # by name; `marker`: only names after it
     def put_object(
         self, project_id: str, container: str, name: str, data: bytes, *, content_type: str,
         client_ip: str,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, RowMapping, Table, bindparam, func, select, update
+from sqlalchemy import Connection, RowMapping, Table, bindparam, func, select, tuple_, update
 
 from sws.events.model import DeadLetter, ResourceEvent, ResourceState
 from sws.events.tables import dead_letters, processed_messages, resource_events, resources
@@ -137,9 +137,16 @@ def _dead_letter_from_row(row: RowMapping) -> DeadLetter:
     )
 
 
-def dead_letter_page(conn: Connection, *, limit: int, offset: int) -> list[DeadLetter]:
-    """Dead letters, newest first."""
+def dead_letter_page(
+    conn: Connection, *, limit: int, offset: int, before: int | None = None,
+    source: str | None = None,
+) -> list[DeadLetter]:
+    """Dead letters, newest first; those older than the id `before` when it is given."""
     query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit).offset(offset)
+    if before is not None:
+        query = query.where(dead_letters.c.id < before)
+    if source is not None:
+        query = query.where(dead_letters.c.source == source)
     return [_dead_letter_from_row(row) for row in conn.execute(query).mappings()]
 
 
@@ -175,9 +182,14 @@ def resource_page(
     include_deleted: bool,
     limit: int,
     offset: int,
+    after: ResourceKey | None = None,
 ) -> list[ResourceState]:
-    """Resources of one project (or of every project when None), oldest key first."""
+    """Resources of one project (or of every project when None), in key order; those past
+    the key `after` when it is given."""
     query = select(resources)
+    if after is not None:
+        key = tuple_(*[resources.c[name] for name in _KEY_COLUMNS])
+        query = query.where(key > tuple_(*after))
     if project_id is not None:
         query = query.where(resources.c.project_id == project_id)
     if resource_type is not None:

@@ -239,11 +239,16 @@ def _refold(
 # --- Reads --------------------------------------------------------------------------------
 
 
-def list_dead_letters(*, db: Database, limit: int = 100, offset: int = 0) -> list[DeadLetter]:
-    """Dead letters, newest first (an admin's view)."""
+def list_dead_letters(
+    *, db: Database, limit: int = 100, offset: int = 0, before: int | None = None,
+    source: str | None = None,
+) -> list[DeadLetter]:
+    """Dead letters, newest first (an admin's view); `before` (an id) starts after that one."""
     _check_page(limit=limit, offset=offset)
     with db.read() as conn:
-        return repository.dead_letter_page(conn, limit=limit, offset=offset)
+        return repository.dead_letter_page(
+            conn, limit=limit, offset=offset, before=before, source=source
+        )
 
 
 def count_dead_letters(*, db: Database) -> int:
@@ -276,8 +281,10 @@ def list_resources(
     include_deleted: bool = True,
     limit: int = 100,
     offset: int = 0,
+    after: tuple[str, str] | None = None,
 ) -> list[ResourceState]:
-    """Resources of `project_id` (every project when None: admins only)."""
+    """Resources of `project_id` (every project when None: admins only), in (type, id)
+    order; `after` (a type and an id) starts past that resource."""
     _check_page(limit=limit, offset=offset)
     with db.read() as conn:
         return repository.resource_page(
@@ -287,6 +294,7 @@ def list_resources(
             include_deleted=include_deleted,
             limit=limit,
             offset=offset,
+            after=after,
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
+from sws.db.paging import keyset
 from sws.loadbalancer.model import LoadBalancerSpec, Member, MemberSpec, Monitor
 from sws.loadbalancer.tables import (
     lb_hosts,
@@ -19,6 +20,7 @@ from sws.loadbalancer.tables import (
     lb_state,
     lb_traffic,
 )
+from sws.paging import PageRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +165,17 @@ def lb_of_server(conn: Connection, *, server_id: str, project_id: str) -> LBRow 
 
 
 def list_lbs(
-    conn: Connection, *, project_id: str | None = None, region: str | None = None
+    conn: Connection, *, project_id: str | None = None, region: str | None = None,
+    page: PageRequest | None = None,
 ) -> list[LBRow]:
-    query = select(lb_loadbalancers).order_by(lb_loadbalancers.c.created_at, lb_loadbalancers.c.id)
+    order = (lb_loadbalancers.c.created_at, lb_loadbalancers.c.id)
+    query = select(lb_loadbalancers).order_by(*order)
     if project_id is not None:
         query = query.where(lb_loadbalancers.c.project_id == project_id)
     if region is not None:
         query = query.where(lb_loadbalancers.c.region == region)
+    if page is not None:
+        query = keyset(conn, query, order=order, request=page)
     return _assemble(conn, conn.execute(query).mappings().all())
 
 

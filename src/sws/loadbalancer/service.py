@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
-from sws.errors import Conflict, Invalid, NotFound
+from sws.errors import Conflict, Invalid, NotFound, SWSError
 from sws.events import service as events
 from sws.loadbalancer import ownership
 from sws.loadbalancer import repository as repo
@@ -53,6 +53,7 @@ from sws.loadbalancer.model import (
     overall_health,
 )
 from sws.loadbalancer.repository import LBRow
+from sws.paging import PageRequest
 
 POLL_SECONDS = 0.25
 MAX_MEMBERS = 100
@@ -115,10 +116,13 @@ class LBView:
 
 
 def list_loadbalancers(
-    *, db: Database, clock: Clock, config: LBConfig, project_id: str
+    *, db: Database, clock: Clock, config: LBConfig, project_id: str | None,
+    page: PageRequest | None = None, region: str | None = None,
 ) -> list[LBView]:
+    """The project's LBs (every project's when None: admins), oldest first; one page of
+    them when `page` is given."""
     with db.read() as conn:
-        rows = repo.list_lbs(conn, project_id=project_id)
+        rows = repo.list_lbs(conn, project_id=project_id, region=region, page=page)
         return [_view(conn, clock, config, row) for row in rows]
 
 
@@ -212,11 +216,15 @@ def _custom_hosts(
         raise Invalid("custom host names are for http load balancers", field="custom_hosts")
     if len(hosts) > MAX_CUSTOM_HOSTS:
         raise Invalid(f"at most {MAX_CUSTOM_HOSTS} custom host names", field="custom_hosts")
-    names = [normalise_host(h, "host") for h in hosts]
+    names = [normalise_host(h, f"custom_hosts.{i}") for i, h in enumerate(hosts)]
     if len(set(names)) != len(names):
         raise Invalid("a custom host name is listed twice", field="custom_hosts")
-    for name in names:
-        _may_claim(name, config, project_id)
+    for i, name in enumerate(names):
+        try:
+            _may_claim(name, config, project_id)
+        except SWSError as error:
+            error.field = f"custom_hosts.{i}"  # the list entry at fault, not a bare "host"
+            raise
     return names
 
 

@@ -20,6 +20,7 @@ from sws.metering.model import Alarm as Alarm
 from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
 from sws.metering.notifiers import DeliveryFailed, Notifiers
 from sws.metering.targets import WebhookTargets
+from sws.paging import PageRequest, int_marker
 from sws.text import check_text
 
 STATES: tuple[State, ...] = ("ok", "alarm", "insufficient_data")
@@ -28,6 +29,7 @@ SECRET_MASK = "********"
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
+    id: int
     at: datetime
     previous: str
     state: str
@@ -125,9 +127,14 @@ def _alarm(row: Any) -> Alarm:
     )
 
 
-def list_alarms(*, db: Database, project_id: str) -> list[Alarm]:
+def list_alarms(
+    *, db: Database, project_id: str, page: PageRequest | None = None
+) -> list[Alarm]:
+    """The project's alarms, oldest first; one page of them when `page` is given."""
     with db.read() as conn:
-        return [_alarm(row) for row in repo.alarm_rows(conn, project_id)]
+        if page is None:
+            return [_alarm(row) for row in repo.alarm_rows(conn, project_id)]
+        return [_alarm(row) for row in repo.alarm_page(conn, project_id, page)]
 
 
 def get_alarm(*, db: Database, project_id: str, alarm_id: str) -> Alarm:
@@ -164,12 +171,15 @@ def delete_alarm(*, db: Database, project_id: str, alarm_id: str) -> None:
 
 
 def history(
-    *, db: Database, project_id: str, alarm_id: str, limit: int = 100
+    *, db: Database, project_id: str, alarm_id: str, limit: int = 100,
+    page: PageRequest | None = None,
 ) -> list[HistoryEntry]:
+    """The alarm's state changes, newest first; `page.marker` is an entry id."""
+    page = page or PageRequest(limit=limit)
     with db.read() as conn:
         _row(conn, project_id, alarm_id)
-        rows = repo.history_rows(conn, alarm_id, limit)
-    return [HistoryEntry(r.at, r.previous, r.state, r.reason) for r in rows]
+        rows = repo.history_rows(conn, alarm_id, page.limit, before=int_marker(page))
+    return [HistoryEntry(r.id, r.at, r.previous, r.state, r.reason) for r in rows]
 
 
 # ---- evaluation ---------------------------------------------------------------------------
@@ -189,6 +199,8 @@ def evaluate_alarms(*, db: Database, clock: Clock, guard: Guard | None = None) -
 
 def _evaluate(db: Database, row: Any, now: datetime, guard: Guard | None) -> bool:
     with db.begin() as conn:
+        if guard is not None:
+            guard.check(conn)
         state, reason = _state(conn, row.project_id, rule_from_json(json.loads(row.rule)), now)
         decision = model.decide(row.state, state, repeat_actions=row.repeat_actions)
         repo.record_evaluation(conn, row, state, reason, now, changed=decision.changed)
@@ -199,8 +211,6 @@ def _evaluate(db: Database, row: Any, now: datetime, guard: Guard | None) -> boo
 
 def _state(conn: Connection, project_id: str, rule: Rule, now: datetime) -> tuple[State, str]:
     if isinstance(rule, CompositeRule):
-        if guard is not None:
-            guard.check(conn)
         parts = [_state(conn, project_id, sub, now) for sub in rule.rules]
         combined = model.combine(rule.operator, [state for state, _ in parts])
         return combined, f" {rule.operator} ".join(f"({reason})" for _, reason in parts)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.sqltypes import NullType
 
+from sws.db.paging import keyset
 from sws.events.tables import dead_letters
 from sws.metering.dialects import DIALECTS, Dialect, chunks, dialect_of
 from sws.metering.model import EPOCH, Aggregate, Alarm, Sample, align
@@ -40,6 +41,7 @@ from sws.metering.tables import (
     metering_raw,
     metering_watermarks,
 )
+from sws.paging import PageRequest
 
 MetricKey = tuple[str, str, str]  # resource_id, meter, device
 # On PostgreSQL: the width of one partition of each series table (aligned to the epoch).
@@ -583,8 +585,18 @@ def alarm_rows(
     return list(conn.execute(query))
 
 
-def history_rows(conn: Connection, alarm_id: str, limit: int) -> list[Any]:
+def alarm_page(conn: Connection, project_id: str, page: PageRequest) -> list[Any]:
+    query = select(alarms).where(alarms.c.project_id == project_id)
+    order = (alarms.c.created_at, alarms.c.id)
+    return list(conn.execute(keyset(conn, query, order=order, request=page)))
+
+
+def history_rows(
+    conn: Connection, alarm_id: str, limit: int, *, before: int | None = None
+) -> list[Any]:
     query = select(alarm_history).where(alarm_history.c.alarm_id == alarm_id)
+    if before is not None:
+        query = query.where(alarm_history.c.id < before)
     return list(conn.execute(query.order_by(alarm_history.c.id.desc()).limit(limit)))
 
 

@@ -331,8 +331,11 @@ class BandwidthUsage:
     unit: str = "B"
 
 
-def bandwidth_usage(*, db: Database, start: datetime, end: datetime) -> list[BandwidthUsage]:
-    """Exact outbound bytes per (project, instance, hour) for the hours in [start, end).
+def bandwidth_usage(
+    *, db: Database, start: datetime, end: datetime, project_id: str | None = None
+) -> list[BandwidthUsage]:
+    """Exact outbound bytes per (project, instance, hour) for the hours in [start, end), of
+    one project when `project_id` is given.
 
     Traffic between two polls counts in the hour of the later poll. Values are whole bytes
     (sums of integer deltas, exact below 2**53 per instance-hour).
@@ -348,6 +351,7 @@ def bandwidth_usage(*, db: Database, start: datetime, end: datetime) -> list[Ban
         BandwidthUsage(metrics[m].project_id, metrics[m].resource_id, hour, round(agg.sum))
         for m, hours in buckets.items()
         for hour, agg in hours.items()
+        if project_id is None or metrics[m].project_id == project_id
     ]
     return sorted(usage, key=lambda u: (u.hour_start, u.project_id, u.resource_id))
 

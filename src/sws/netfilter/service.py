@@ -304,9 +304,13 @@ def delete_rule(*, db: Database, clock: Clock, actor: Actor, rule_id: str) -> No
         _audit(conn, clock, actor, "rule_delete", rule_id, detail)
 
 
-def list_rules(*, db: Database) -> list[RuleView]:
+def list_rules(*, db: Database, tenant_id: str | None = None) -> list[RuleView]:
+    """Every allow rule, or those that name one tenant (itself or one of its instances)."""
     with db.read() as conn:
-        return [_view(row) for row in repo.rule_rows(conn)]
+        views = [_view(row) for row in repo.rule_rows(conn)]
+    if tenant_id is None:
+        return views
+    return [v for v in views if tenant_id in (v.rule.tenant_id, v.instance_tenant_id)]
 
 
 def _view(row: Mapping[str, Any]) -> RuleView:

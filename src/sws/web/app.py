@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from sws import __version__
 from sws.billing import unrated
 from sws.bootstrap import Container
-from sws.web import console, guards, problems
+from sws.web import console, deps, guards, openapi, problems
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
 from sws.web.api import loadbalancer as loadbalancer_api
-from sws.web.api import members as members_api
 from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
 from sws.web.api import invoices as invoices_api
@@ -23,18 +26,25 @@ from sws.web.api import storage as storage_api
 from sws.web.console.views import payments as payments_console
 from sws.web.console.views import signup as signup_console
 
+STATIC = Path(__file__).parent / "static"
+DOCS_STATIC = "/v1/docs/static"
+
 
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="SWS",
         version=__version__,
-        description="The public-cloud layer for OpenStack.",
+        description="The public-cloud layer for OpenStack. Conventions: docs/api.md.",
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # `DELETE .../rules/` is a 404, never a 307 to another URL
+        dependencies=[Depends(deps.known_query)],
     )
     app.state.container = container
     problems.install(app)
+    openapi.install(app)
+    _docs(app)
     for router in (
         auth.router, identity.router, identity.admin_router, compute.router, admin.router,
         audit.router,
@@ -51,8 +61,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(storage_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
+    app.include_router(payments_api.admin_router)
     app.include_router(signup_api.router)
-    app.include_router(members_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     app.include_router(signup_console.router)
@@ -68,6 +78,21 @@ def create_app(container: Container) -> FastAPI:
         return _readiness(container)
 
     return app
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI at /v1/docs from files SWS ships (static/swagger-ui): no CDN, works offline."""
+    app.mount(DOCS_STATIC, StaticFiles(directory=STATIC / "swagger-ui"), name="docs-static")
+
+    @app.get("/v1/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/v1/openapi.json", title="SWS API",
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
 
 
 def _readiness(container: Container) -> JSONResponse:

@@ -28,9 +28,27 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_WHERE = ("body", "query", "path", "header")
+
+
 def _field_path(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or ".".join(str(p) for p in location)
+    """pydantic's loc as the dotted path to the leaf at fault: `custom_hosts.3`,
+    `members.0.port`; without the part of the request it came in (`body`, `query`) nor a
+    validator's step (`function-after[...]`)."""
+    parts = location[1:] if location[:1] and location[0] in _WHERE else location
+    named = [str(p) for p in parts if not (isinstance(p, str) and "[" in p)]
+    return ".".join(named) or ".".join(str(p) for p in location)
+
+
+def _json_error(body: Any, error: dict[str, Any]) -> dict[str, str]:
+    """A body that is not JSON, located the way an editor shows it: line and column."""
+    offset = error["loc"][1] if len(error["loc"]) > 1 else 0
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    reason = error.get("ctx", {}).get("error", "invalid JSON")
+    return {"field": "body", "reason": f"body is not valid JSON at line {line} column {column}: "
+            f"{reason}"}
 
 
 async def _on_sws_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -38,11 +56,15 @@ async def _on_sws_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.title, exc.detail, field=exc.field)
 
 
+def _reason(exc: RequestValidationError, error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        return _json_error(exc.body, error)
+    return {"field": _field_path(tuple(error["loc"])), "reason": error["msg"]}
+
+
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field_path(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()
-    ]
+    errors = [_reason(exc, e) for e in exc.errors()]
     first = errors[0] if errors else {"field": "", "reason": "invalid request"}
     detail = f"{first['field']}: {first['reason']}"
     return problem(422, "Invalid input", detail, field=first["field"], errors=errors)

@@ -99,7 +99,7 @@ def test_bad_input_is_refused_and_nothing_is_written(cloud: Cloud) -> None:
         response = cloud.client.post("/v1/loadbalancers", json=body, headers=cloud.acme.headers)
         _problem(response, status, field)
     assert _version(cloud) == before
-    listed = cloud.client.get("/v1/loadbalancers", headers=cloud.acme.headers).json()
+    listed = cloud.client.get("/v1/loadbalancers", headers=cloud.acme.headers).json()["items"]
     assert [lb["id"] for lb in listed] == [taken["id"]]
 
 
@@ -149,7 +149,7 @@ def test_member_update_remove_and_hosts(cloud: Cloud) -> None:
     assert gone.status_code == 204
     assert cloud.client.delete(url, headers=cloud.acme.headers).status_code == 204
     assert cloud.client.get(f"/v1/loadbalancers/{lb['id']}/health",
-                            headers=cloud.acme.headers).json() == []
+                            headers=cloud.acme.headers).json()["items"] == []
 
 
 def test_instance_public_domain_is_a_one_member_tcp_lb(cloud: Cloud) -> None:
@@ -209,11 +209,11 @@ def test_health_reports_show_up_in_the_api_and_nodes_go_stale(cloud: Cloud) -> N
                                headers=cloud.admin)
     assert report.status_code == 204, report.text
     health = cloud.client.get(f"/v1/loadbalancers/{lb['id']}/health",
-                              headers=cloud.acme.headers).json()
+                              headers=cloud.acme.headers).json()["items"]
     assert health[0]["health"] == "down" and health[0]["nodes"] == {"lb-1": "down"}
-    nodes = cloud.client.get("/v1/admin/lb-nodes", headers=cloud.admin).json()
+    nodes = cloud.client.get("/v1/admin/lb-nodes", headers=cloud.admin).json()["items"]
     assert nodes[0]["alive"] is True
     cloud.settle(seconds=11)
-    nodes = cloud.client.get("/v1/admin/lb-nodes", headers=cloud.admin).json()
+    nodes = cloud.client.get("/v1/admin/lb-nodes", headers=cloud.admin).json()["items"]
     assert nodes[0]["alive"] is False
     assert LBConfig.from_settings(cloud.container.settings).zone == "lb.example.com"

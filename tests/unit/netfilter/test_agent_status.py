@@ -44,7 +44,7 @@ def test_stale_wins_the_badge_but_both_are_told() -> None:
 
 
 def _nodes(cloud: Cloud) -> dict[str, dict[str, object]]:
-    found = cloud.client.get("/v1/admin/lb-nodes", headers=cloud.admin).json()
+    found = cloud.client.get("/v1/admin/lb-nodes", headers=cloud.admin).json()["items"]
     return {n["name"]: n for n in found}
 
 

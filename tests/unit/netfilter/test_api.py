@@ -92,6 +92,7 @@ def test_rules_reach_the_tenant_view_and_the_host_ruleset(cloud: Cloud) -> None:
         assert post(cloud, "/rules", body).status_code == 201
     acme = cloud.client.get("/v1/netfilter/reachable", headers=cloud.acme.headers).json()
     globex = cloud.client.get("/v1/netfilter/reachable", headers=cloud.globex.headers).json()
+    acme, globex = acme["items"], globex["items"]
     assert sorted(r["port_min"] for r in acme) == [5432, 6379]
     assert sorted(r["port_min"] for r in globex) == [5432, 9000]
     assert "reason" not in acme[0]

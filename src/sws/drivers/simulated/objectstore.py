@@ -133,7 +133,7 @@ class SimulatedObjectStore:
 
     def list_objects(
         self, project_id: str, container: str, *, client_ip: str, prefix: str = "",
-        limit: int = 1000,
+        limit: int = 1000, marker: str | None = None,
     ) -> Sequence[ObjectInfo]:
         with self._write() as (conn, now):
             row = self._row(conn, project_id, container)
@@ -143,6 +143,8 @@ class SimulatedObjectStore:
                 .where(sim_objects.c.container_id == row.id)
                 .order_by(sim_objects.c.name)
             )
+            if marker is not None:
+                query = query.where(sim_objects.c.name > marker)
             found = [_object(r) for r in conn.execute(query) if r.name.startswith(prefix)]
             self._served(conn, row, now, charge)
             return found[:limit]

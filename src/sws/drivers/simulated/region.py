@@ -310,7 +310,7 @@ class SimulatedRegion:
         self, filters: ServerFilter, limit: int, marker: str | None
     ) -> Sequence[Server]:
         with self._read() as txn:
-            return self._list_servers(txn, None, filters, limit, marker)
+            return self._list_servers(txn, filters.project_id, filters, limit, marker)
 
     def _list_servers(
         self,

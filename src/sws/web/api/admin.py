@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from sws.drivers import base
+from sws.errors import SWSError
 from sws.events import service as events
-from sws.web.api.compute import ServerPage, server_page
-from sws.web.api.params import Offset
-from sws.web.deps import Admin, Driver, Page, Services
+from sws.paging import int_marker
+from sws.web.api.compute import ServerRead, server_page
+from sws.web.deps import Admin, Driver, Page, Paged, Services
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -32,23 +33,24 @@ class HypervisorRead(BaseModel):
     server_ids: list[str]
 
 
-@router.get("/hypervisors", response_model=list[HypervisorRead])
-def list_hypervisors(_admin: Admin, cloud: Driver) -> list[HypervisorRead]:
-    return [
+@router.get("/hypervisors", response_model=Page[HypervisorRead])
+def list_hypervisors(_admin: Admin, cloud: Driver, page: Paged) -> Page[HypervisorRead]:
+    return page.window(
         HypervisorRead.model_validate(h, from_attributes=True) for h in cloud.list_hypervisors()
-    ]
+    )
 
 
-@router.get("/servers", response_model=ServerPage)
+@router.get("/servers", response_model=Page[ServerRead])
 def list_all_servers(
     _admin: Admin,
     cloud: Driver,
-    page: Page,
+    page: Paged,
     host: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
-) -> ServerPage:
-    filters = base.ServerFilter(host=host, status=status)
-    return server_page(cloud.list_all_servers(filters, page.limit, page.marker), page.limit)
+    tenant_id: Annotated[str | None, Query(max_length=64, description="one tenant's")] = None,
+) -> Page[ServerRead]:
+    filters = base.ServerFilter(host=host, status=status, project_id=tenant_id)
+    return server_page(cloud.list_all_servers(filters, page.limit, page.marker), page)
 
 
 class DeadLetterRead(BaseModel):
@@ -57,11 +59,6 @@ class DeadLetterRead(BaseModel):
     source: str
     reason: str
     raw: str
-
-
-class DeadLetterPage(BaseModel):
-    total: int
-    items: list[DeadLetterRead]
 
 
 class ResourceRead(BaseModel):
@@ -80,32 +77,42 @@ class ResourceRead(BaseModel):
     last_occurred_at: datetime
 
 
-@router.get("/dead-letters", response_model=DeadLetterPage)
+@router.get("/dead-letters", response_model=Page[DeadLetterRead])
 def list_dead_letters(
     _admin: Admin,
     services: Services,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Offset = 0,
-) -> DeadLetterPage:
-    letters = events.list_dead_letters(db=services.db, limit=limit, offset=offset)
-    return DeadLetterPage(
-        total=events.count_dead_letters(db=services.db),
-        items=[DeadLetterRead.model_validate(d, from_attributes=True) for d in letters],
+    page: Paged,
+    source: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[DeadLetterRead]:
+    """Newest first; `marker` is the id of the last letter seen."""
+    letters = events.list_dead_letters(
+        db=services.db, limit=page.limit, before=int_marker(page.request), source=source
     )
+    return page.of([DeadLetterRead.model_validate(d, from_attributes=True) for d in letters])
 
 
-@router.get("/resources", response_model=list[ResourceRead])
+@router.get("/resources", response_model=Page[ResourceRead])
 def list_resources(
     _admin: Admin,
     services: Services,
-    project_id: Annotated[str | None, Query(max_length=64)] = None,
+    page: Paged,
+    tenant_id: Annotated[str | None, Query(max_length=64)] = None,
     resource_type: Annotated[str | None, Query(max_length=32)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Offset = 0,
-) -> list[ResourceRead]:
-    """What SWS knows from events: every tracked resource, deleted ones included."""
+) -> Page[ResourceRead]:
+    """What SWS knows from events: every tracked resource, deleted ones included, in
+    (type, id) order; `marker` is `<resource_type>/<resource_id>` of the last one seen."""
     states = events.list_resources(
-        db=services.db, project_id=project_id, resource_type=resource_type,
-        limit=limit, offset=offset,
+        db=services.db, project_id=tenant_id, resource_type=resource_type,
+        limit=page.limit, after=_resource_key(page.marker),
     )
-    return [ResourceRead.model_validate(s, from_attributes=True) for s in states]
+    items = [ResourceRead.model_validate(s, from_attributes=True) for s in states]
+    return page.of(items, key=lambda r: f"{r.resource_type}/{r.resource_id}")
+
+
+def _resource_key(marker: str | None) -> tuple[str, str] | None:
+    if marker is None:
+        return None
+    kind, slash, resource_id = marker.partition("/")
+    if not slash:
+        raise SWSError("marker must be <resource_type>/<resource_id>", field="marker")
+    return kind, resource_id

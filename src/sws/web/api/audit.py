@@ -12,8 +12,8 @@ from sws.audit import service as audit
 from sws.audit.model import AuditRecord
 from sws.bootstrap import Container
 from sws.identity.model import Principal
-from sws.web.api.params import Offset
-from sws.web.deps import Admin, Services
+from sws.paging import int_marker
+from sws.web.deps import Admin, Page, Paged, Services
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -43,21 +43,18 @@ class AuditEntryRead(BaseModel):
     remote_addr: str | None
 
 
-class AuditPage(BaseModel):
-    total: int
-    items: list[AuditEntryRead]
-
-
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=Page[AuditEntryRead])
 def list_audit(
     _admin: Admin,
     services: Services,
-    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
-    offset: Offset = 0,
+    page: Paged,
     action: Annotated[str | None, Query(max_length=64)] = None,
-) -> AuditPage:
-    entries = audit.list_entries(db=services.db, limit=limit, offset=offset, action=action)
-    return AuditPage(
-        total=audit.count_entries(db=services.db, action=action),
-        items=[AuditEntryRead.model_validate(e, from_attributes=True) for e in entries],
+    actor: Annotated[str | None, Query(max_length=64, description="the actor's name")] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[AuditEntryRead]:
+    """Newest first; `marker` is the id of the last entry seen."""
+    entries = audit.list_entries(
+        db=services.db, limit=page.limit, before=int_marker(page.request), action=action,
+        actor=actor, target_id=target_id,
     )
+    return page.of([AuditEntryRead.model_validate(e, from_attributes=True) for e in entries])

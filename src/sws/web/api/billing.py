@@ -16,7 +16,7 @@ from sws.billing.model import ITEMS, Bill, Product, make_product
 from sws.billing.service import AccountView
 from sws.errors import Invalid
 from sws.money import Money, parse_amount
-from sws.web.deps import Admin, Caller, Services
+from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 admin_router = APIRouter(prefix="/v1/admin/billing", tags=["billing", "admin"])
@@ -218,14 +218,16 @@ def show_account(caller: Caller, services: Services) -> AccountRead:
     return account_read(account)
 
 
-@router.get("/bills", response_model=list[BillRead])
+@router.get("/bills", response_model=Page[BillRead])
 def list_bills(
     caller: Caller,
     services: Services,
+    page: Paged,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-) -> list[BillRead]:
+) -> Page[BillRead]:
+    """The caller's bills by month; `marker` is the `month` of the last one seen."""
     bills = billing.list_bills(db=services.db, tenant_id=caller.tenant_id, month=month)
-    return [bill_read(b, lines=False) for b in bills]
+    return page.window((bill_read(b, lines=False) for b in bills), key=lambda b: b.month)
 
 
 @router.get("/bills/{month}.csv", response_class=Response)
@@ -241,14 +243,14 @@ def show_bill(month: MonthText, caller: Caller, services: Services) -> BillRead:
     return bill_read(bill, lines=True)
 
 
-@router.get("/prices", response_model=list[PriceRead])
-def list_prices(caller: Caller, services: Services) -> list[PriceRead]:
+@router.get("/prices", response_model=Page[PriceRead])
+def list_prices(caller: Caller, services: Services, page: Paged) -> Page[PriceRead]:
     """The prices in effect now, in the caller's currency."""
     account = billing.get_account(db=services.db, clock=services.clock, tenant_id=caller.tenant_id)
     products = billing.list_prices(
         db=services.db, at=services.clock.now(), currency=account.currency
     )
-    return [price_read(p) for p in products]
+    return page.window(price_read(p) for p in products)
 
 
 @admin_router.post("/{tenant_id}/topups", status_code=201, response_model=AccountRead)
@@ -309,10 +311,16 @@ def update_account(
     return account_read(account)
 
 
-@admin_router.get("/catalog", response_model=list[PriceRead])
-def show_catalog(_admin: Admin, services: Services) -> list[PriceRead]:
-    """Every price, past and future included."""
-    return [price_read(p) for p in billing.list_prices(db=services.db)]
+@admin_router.get("/catalog", response_model=Page[PriceRead])
+def show_catalog(
+    _admin: Admin, services: Services, page: Paged,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    item: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[PriceRead]:
+    """Every price, past and future included; optionally one region's or one item's."""
+    products = billing.list_prices(db=services.db)
+    chosen = (p for p in products if region in (None, p.region) and item in (None, p.item))
+    return page.window(price_read(p) for p in chosen)
 
 
 @admin_router.post("/catalog", status_code=201, response_model=PriceRead)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sws.billing import service as billing
 from sws.drivers import base
 from sws.errors import NotFound
-from sws.web.deps import Caller, Driver, Page, Services
+from sws.web.deps import Caller, Driver, Page, Paged, Paging, Services
 
 router = APIRouter(prefix="/v1", tags=["compute"])
 Id = Annotated[str, Path(max_length=64)]
@@ -158,11 +158,6 @@ class QuotaRead(BaseModel):
     in_use: dict[str, int]
 
 
-class ServerPage(BaseModel):
-    items: list[ServerRead]
-    next_marker: str | None
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -170,9 +165,9 @@ def _read(model: type[M], value: object) -> M:
     return model.model_validate(value, from_attributes=True)
 
 
-@router.get("/flavors", response_model=list[FlavorRead])
-def list_flavors(_caller: Caller, cloud: Driver) -> list[FlavorRead]:
-    return [_read(FlavorRead, f) for f in cloud.list_flavors()]
+@router.get("/flavors", response_model=Page[FlavorRead])
+def list_flavors(_caller: Caller, cloud: Driver, page: Paged) -> Page[FlavorRead]:
+    return page.window(_read(FlavorRead, f) for f in cloud.list_flavors())
 
 
 @router.get("/flavors/{flavor_id}", response_model=FlavorRead)
@@ -180,9 +175,9 @@ def show_flavor(flavor_id: Id, _caller: Caller, cloud: Driver) -> FlavorRead:
     return _read(FlavorRead, cloud.get_flavor(flavor_id))
 
 
-@router.get("/images", response_model=list[ImageRead])
-def list_images(caller: Caller, cloud: Driver) -> list[ImageRead]:
-    return [_read(ImageRead, i) for i in cloud.list_images(caller.tenant_id)]
+@router.get("/images", response_model=Page[ImageRead])
+def list_images(caller: Caller, cloud: Driver, page: Paged) -> Page[ImageRead]:
+    return page.window(_read(ImageRead, i) for i in cloud.list_images(caller.tenant_id))
 
 
 @router.get("/images/{image_id}", response_model=ImageRead)
@@ -196,9 +191,10 @@ def delete_image(image_id: Id, caller: Caller, cloud: Driver) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/keypairs", response_model=list[KeyPairRead])
-def list_keypairs(caller: Caller, cloud: Driver) -> list[KeyPairRead]:
-    return [_read(KeyPairRead, k) for k in cloud.list_keypairs(caller.tenant_id)]
+@router.get("/keypairs", response_model=Page[KeyPairRead])
+def list_keypairs(caller: Caller, cloud: Driver, page: Paged) -> Page[KeyPairRead]:
+    pairs = (_read(KeyPairRead, k) for k in cloud.list_keypairs(caller.tenant_id))
+    return page.window(pairs, key=lambda k: k.name)
 
 
 @router.post("/keypairs", status_code=201, response_model=KeyPairRead)
@@ -220,9 +216,10 @@ def delete_keypair(name: Id, caller: Caller, cloud: Driver) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/security-groups", response_model=list[SecurityGroupRead])
-def list_security_groups(caller: Caller, cloud: Driver) -> list[SecurityGroupRead]:
-    return [_read(SecurityGroupRead, g) for g in cloud.list_security_groups(caller.tenant_id)]
+@router.get("/security-groups", response_model=Page[SecurityGroupRead])
+def list_security_groups(caller: Caller, cloud: Driver, page: Paged) -> Page[SecurityGroupRead]:
+    groups = cloud.list_security_groups(caller.tenant_id)
+    return page.window(_read(SecurityGroupRead, g) for g in groups)
 
 
 @router.post("/security-groups", status_code=201, response_model=SecurityGroupRead)
@@ -256,24 +253,24 @@ def delete_rule(rule_id: Id, caller: Caller, cloud: Driver) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/servers", response_model=ServerPage)
+@router.get("/servers", response_model=Page[ServerRead])
 def list_servers(
     caller: Caller,
     cloud: Driver,
-    page: Page,
+    page: Paged,
     name: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
     flavor_id: Annotated[str | None, Query(max_length=64)] = None,
     image_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> ServerPage:
+) -> Page[ServerRead]:
     filters = base.ServerFilter(name=name, status=status, flavor_id=flavor_id, image_id=image_id)
     servers = cloud.list_servers(caller.tenant_id, filters, page.limit, page.marker)
-    return server_page(servers, page.limit)
+    return server_page(servers, page)
 
 
-def server_page(servers: Sequence[base.Server], limit: int) -> ServerPage:
-    items = [_read(ServerRead, s) for s in servers]
-    return ServerPage(items=items, next_marker=items[-1].id if len(items) == limit else None)
+def server_page(servers: Sequence[base.Server], page: Paging) -> Page[ServerRead]:
+    """The driver pages servers itself (Nova's own marker); this only wraps them."""
+    return page.of([_read(ServerRead, s) for s in servers])
 
 
 @router.post("/servers", status_code=202, response_model=list[ServerRead])
@@ -311,9 +308,9 @@ def delete_server(server_id: Id, caller: Caller, cloud: Driver) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/floating-ips", response_model=list[FloatingIPRead])
-def list_floating_ips(caller: Caller, cloud: Driver) -> list[FloatingIPRead]:
-    return [_read(FloatingIPRead, f) for f in cloud.list_floating_ips(caller.tenant_id)]
+@router.get("/floating-ips", response_model=Page[FloatingIPRead])
+def list_floating_ips(caller: Caller, cloud: Driver, page: Paged) -> Page[FloatingIPRead]:
+    return page.window(_read(FloatingIPRead, f) for f in cloud.list_floating_ips(caller.tenant_id))
 
 
 @router.post("/floating-ips", status_code=201, response_model=FloatingIPRead)

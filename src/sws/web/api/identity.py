@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sws.errors import NotFound
 from sws.identity import service as identity
 from sws.identity.model import Tenant, User
 from sws.web.api.audit import record
-from sws.web.deps import Admin, Caller, Page, Services
+from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1", tags=["identity"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -74,16 +74,6 @@ class PasswordReset(BaseModel):
     password: str = Field(max_length=1024)
 
 
-class TenantPage(BaseModel):
-    items: list[TenantRead]
-    next_marker: str | None
-
-
-class UserPage(BaseModel):
-    items: list[UserRead]
-    next_marker: str | None
-
-
 def tenant_read(tenant: Tenant) -> TenantRead:
     return TenantRead.model_validate(tenant, from_attributes=True)
 
@@ -92,20 +82,17 @@ def user_read(user: User) -> UserRead:
     return UserRead.model_validate(user, from_attributes=True)
 
 
-def _next(items: list[Tenant] | list[User], limit: int) -> str | None:
-    return items[-1].id if len(items) == limit else None
-
-
-@router.get("/regions", response_model=list[RegionRead])
-def list_regions(_caller: Caller, services: Services) -> list[RegionRead]:
+@router.get("/regions", response_model=Page[RegionRead])
+def list_regions(_caller: Caller, services: Services, page: Paged) -> Page[RegionRead]:
     regions = identity.list_regions(db=services.db)
-    return [RegionRead(name=r.name, description=r.description) for r in regions]
+    found = (RegionRead(name=r.name, description=r.description) for r in regions)
+    return page.window(found, key=lambda r: r.name)
 
 
-@router.get("/tenants", response_model=TenantPage)
-def list_my_tenants(caller: Caller, services: Services) -> TenantPage:
+@router.get("/tenants", response_model=Page[TenantRead])
+def list_my_tenants(caller: Caller, services: Services, page: Paged) -> Page[TenantRead]:
     tenant = identity.get_tenant(db=services.db, tenant_id=caller.tenant_id)
-    return TenantPage(items=[tenant_read(tenant)], next_marker=None)
+    return page.window([tenant_read(tenant)])
 
 
 @router.get("/tenants/{tenant_id}", response_model=TenantRead)
@@ -115,12 +102,12 @@ def show_my_tenant(tenant_id: Id, caller: Caller, services: Services) -> TenantR
     return tenant_read(identity.get_tenant(db=services.db, tenant_id=tenant_id))
 
 
-@router.get("/users", response_model=UserPage)
-def list_my_users(caller: Caller, services: Services, page: Page) -> UserPage:
+@router.get("/users", response_model=Page[UserRead])
+def list_my_users(caller: Caller, services: Services, page: Paged) -> Page[UserRead]:
     users = identity.list_users(
         db=services.db, tenant_id=caller.tenant_id, limit=page.limit, marker=page.marker
     )
-    return UserPage(items=[user_read(u) for u in users], next_marker=_next(users, page.limit))
+    return page.of([user_read(u) for u in users])
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
@@ -128,11 +115,10 @@ def show_my_user(user_id: Id, caller: Caller, services: Services) -> UserRead:
     return user_read(identity.get_user(db=services.db, user_id=user_id, tenant_id=caller.tenant_id))
 
 
-@admin_router.get("/tenants", response_model=TenantPage)
-def admin_list_tenants(_admin: Admin, services: Services, page: Page) -> TenantPage:
+@admin_router.get("/tenants", response_model=Page[TenantRead])
+def admin_list_tenants(_admin: Admin, services: Services, page: Paged) -> Page[TenantRead]:
     tenants = identity.list_tenants(db=services.db, limit=page.limit, marker=page.marker)
-    items = [tenant_read(t) for t in tenants]
-    return TenantPage(items=items, next_marker=_next(tenants, page.limit))
+    return page.of([tenant_read(t) for t in tenants])
 
 
 @admin_router.post("/tenants", status_code=201, response_model=TenantRead)
@@ -160,14 +146,15 @@ def admin_update_tenant(
     return tenant_read(tenant)
 
 
-@admin_router.get("/users", response_model=UserPage)
+@admin_router.get("/users", response_model=Page[UserRead])
 def admin_list_users(
-    _admin: Admin, services: Services, page: Page, tenant_id: str | None = None
-) -> UserPage:
+    _admin: Admin, services: Services, page: Paged,
+    tenant_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[UserRead]:
     users = identity.list_users(
         db=services.db, tenant_id=tenant_id, limit=page.limit, marker=page.marker
     )
-    return UserPage(items=[user_read(u) for u in users], next_marker=_next(users, page.limit))
+    return page.of([user_read(u) for u in users])
 
 
 @admin_router.post("/users", status_code=201, response_model=UserRead)

@@ -13,7 +13,7 @@ from sws.loadbalancer import agents as lb_agents
 from sws.loadbalancer import service
 from sws.loadbalancer.model import LoadBalancerSpec, MemberSpec, Monitor
 from sws.loadbalancer.service import LBView, MemberView
-from sws.web.deps import Admin, Caller, Driver, Services
+from sws.web.deps import Admin, Caller, Driver, Page, Paged, Services
 
 router = APIRouter(prefix="/v1", tags=["loadbalancers"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -178,13 +178,30 @@ def _read(view: LBView) -> LoadBalancerRead:
     )
 
 
-@router.get("/loadbalancers", response_model=list[LoadBalancerRead])
-def list_loadbalancers(caller: Caller, container: Services) -> list[LoadBalancerRead]:
+@router.get("/loadbalancers", response_model=Page[LoadBalancerRead])
+def list_loadbalancers(
+    caller: Caller, container: Services, page: Paged
+) -> Page[LoadBalancerRead]:
+    """The caller's LBs, oldest first."""
     views = service.list_loadbalancers(
         db=container.db, clock=container.clock, config=container.lb_config,
-        project_id=caller.tenant_id,
+        project_id=caller.tenant_id, page=page.request,
     )
-    return [_read(v) for v in views]
+    return page.of([_read(v) for v in views])
+
+
+@admin_router.get("/loadbalancers", response_model=Page[LoadBalancerRead])
+def admin_list_loadbalancers(
+    _: Admin, container: Services, page: Paged,
+    tenant_id: Annotated[str | None, Query(max_length=64)] = None,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[LoadBalancerRead]:
+    """Every tenant's LBs (or one tenant's, one region's), oldest first."""
+    views = service.list_loadbalancers(
+        db=container.db, clock=container.clock, config=container.lb_config,
+        project_id=tenant_id, region=region, page=page.request,
+    )
+    return page.of([_read(v) for v in views])
 
 
 @router.post("/loadbalancers", status_code=201, response_model=LoadBalancerRead)
@@ -227,13 +244,15 @@ def delete_loadbalancer(lb_id: Id, caller: Caller, container: Services) -> Respo
     return Response(status_code=204)
 
 
-@router.get("/loadbalancers/{lb_id}/health", response_model=list[MemberRead])
-def loadbalancer_health(lb_id: Id, caller: Caller, container: Services) -> list[MemberRead]:
+@router.get("/loadbalancers/{lb_id}/health", response_model=Page[MemberRead])
+def loadbalancer_health(
+    lb_id: Id, caller: Caller, container: Services, page: Paged
+) -> Page[MemberRead]:
     view = service.get_loadbalancer(
         db=container.db, clock=container.clock, config=container.lb_config,
         project_id=caller.tenant_id, lb_id=lb_id,
     )
-    return [_member(m) for m in view.members]
+    return page.window(_member(m) for m in view.members)
 
 
 @router.post("/loadbalancers/{lb_id}/members", status_code=201, response_model=MemberRead)
@@ -314,15 +333,20 @@ def delete_public_domain(server_id: Id, caller: Caller, container: Services) -> 
 # ---- LB nodes (the agents), operator only ---------------------------------------------------
 
 
-@admin_router.get("/lb-nodes", response_model=list[NodeRead])
-def list_nodes(_: Admin, container: Services) -> list[NodeRead]:
+@admin_router.get("/lb-nodes", response_model=Page[NodeRead])
+def list_nodes(_: Admin, container: Services, page: Paged) -> Page[NodeRead]:
     found = lb_agents.node_agents(db=container.db, clock=container.clock,
                                   config=container.lb_config)
-    return [NodeRead(name=n.name, address=n.address, isp=n.isp, admin_state=n.admin_state,
-                     alive=not n.status.stale, stale=n.status.stale, behind=n.status.behind,
-                     state=n.status.state, applied_version=n.applied_version,
-                     expected_version=n.expected_version, last_seen_at=n.last_seen_at)
-            for n in found]
+    return page.window((_node(n) for n in found), key=lambda n: n.name)
+
+
+def _node(n: lb_agents.NodeAgent) -> NodeRead:
+    return NodeRead(
+        name=n.name, address=n.address, isp=n.isp, admin_state=n.admin_state,
+        alive=not n.status.stale, stale=n.status.stale, behind=n.status.behind,
+        state=n.status.state, applied_version=n.applied_version,
+        expected_version=n.expected_version, last_seen_at=n.last_seen_at,
+    )
 
 
 @admin_router.put("/lb-nodes/{node}/state", status_code=204)

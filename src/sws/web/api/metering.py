@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sws.agents import service as agents
@@ -17,11 +17,13 @@ from sws.metering.model import SeriesQuery, series_window
 from sws.metering.repository import count_by
 from sws.metering.tables import alarm_deliveries
 from sws.metering.tables import alarms as alarm_table
-from sws.web.deps import Admin, Caller, Services
+from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1", tags=["metering"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
 prometheus_router = APIRouter(tags=["health"])
+ResourceId = Annotated[str, Path(max_length=64)]
+AlarmId = Annotated[str, Path(max_length=64)]
 
 
 class Body(BaseModel):
@@ -53,20 +55,24 @@ class SeriesRead(BaseModel):
     points: list[PointRead]
 
 
-@router.get("/metrics/{resource_id}", response_model=list[MeterRead])
-def list_meters(resource_id: str, caller: Caller, services: Services) -> list[MeterRead]:
+@router.get("/metrics/{resource_id}", response_model=Page[MeterRead])
+def list_meters(
+    resource_id: ResourceId, caller: Caller, services: Services, page: Paged
+) -> Page[MeterRead]:
+    """The resource's meters; `marker` is `<meter>/<device>` of the last one seen."""
     found = service.list_meters(
         db=services.db, project_id=caller.tenant_id, resource_id=resource_id
     )
-    return [MeterRead.model_validate(m, from_attributes=True) for m in found]
+    meters = (MeterRead.model_validate(m, from_attributes=True) for m in found)
+    return page.window(meters, key=lambda m: f"{m.meter}/{m.device}")
 
 
 @router.get(
     "/metrics/{resource_id}/{meter}", response_model=SeriesRead, response_model_by_alias=True
 )
 def get_series(
-    resource_id: str,
-    meter: str,
+    resource_id: ResourceId,
+    meter: Annotated[str, Path(max_length=64)],
     caller: Caller,
     services: Services,
     start: Annotated[datetime | None, Query(alias="from")] = None,
@@ -146,6 +152,7 @@ class AlarmUpdate(Body):
 
 
 class AlarmHistoryRead(BaseModel):
+    id: int
     at: datetime
     previous: str
     state: str
@@ -171,20 +178,22 @@ def create_alarm(body: AlarmCreate, caller: Caller, services: Services) -> alarm
     return created
 
 
-@router.get("/alarms", response_model=list[alarms.Alarm],
-            response_model_exclude={"__all__": {"project_id"}})
-def list_alarms(caller: Caller, services: Services) -> list[alarms.Alarm]:
-    return alarms.list_alarms(db=services.db, project_id=caller.tenant_id)
+@router.get("/alarms", response_model=Page[alarms.Alarm],
+            response_model_exclude={"items": {"__all__": {"project_id"}}})
+def list_alarms(caller: Caller, services: Services, page: Paged) -> Page[alarms.Alarm]:
+    """The caller's alarms, oldest first."""
+    found = alarms.list_alarms(db=services.db, project_id=caller.tenant_id, page=page.request)
+    return page.of(found)
 
 
 @router.get("/alarms/{alarm_id}", **AS_READ)
-def get_alarm(alarm_id: str, caller: Caller, services: Services) -> alarms.Alarm:
+def get_alarm(alarm_id: AlarmId, caller: Caller, services: Services) -> alarms.Alarm:
     return alarms.get_alarm(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id)
 
 
 @router.patch("/alarms/{alarm_id}", **AS_READ)
 def update_alarm(
-    alarm_id: str, body: AlarmUpdate, caller: Caller, services: Services
+    alarm_id: AlarmId, body: AlarmUpdate, caller: Caller, services: Services
 ) -> alarms.Alarm:
     changes = body.model_dump(exclude_none=True)
     return alarms.update_alarm(
@@ -193,15 +202,20 @@ def update_alarm(
 
 
 @router.delete("/alarms/{alarm_id}", status_code=204)
-def delete_alarm(alarm_id: str, caller: Caller, services: Services) -> Response:
+def delete_alarm(alarm_id: AlarmId, caller: Caller, services: Services) -> Response:
     alarms.delete_alarm(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id)
     return Response(status_code=204)
 
 
-@router.get("/alarms/{alarm_id}/history", response_model=list[AlarmHistoryRead])
-def alarm_history(alarm_id: str, caller: Caller, services: Services) -> list[AlarmHistoryRead]:
-    entries = alarms.history(db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id)
-    return [AlarmHistoryRead.model_validate(e, from_attributes=True) for e in entries]
+@router.get("/alarms/{alarm_id}/history", response_model=Page[AlarmHistoryRead])
+def alarm_history(
+    alarm_id: AlarmId, caller: Caller, services: Services, page: Paged
+) -> Page[AlarmHistoryRead]:
+    """Newest first; `marker` is the `id` of the last entry seen."""
+    entries = alarms.history(
+        db=services.db, project_id=caller.tenant_id, alarm_id=alarm_id, page=page.request
+    )
+    return page.of([AlarmHistoryRead.model_validate(e, from_attributes=True) for e in entries])
 
 
 # ---- admin and Prometheus -------------------------------------------------------------------
@@ -215,15 +229,21 @@ class BandwidthRead(BaseModel):
     unit: str
 
 
-@admin_router.get("/metering/bandwidth", response_model=list[BandwidthRead])
+@admin_router.get("/metering/bandwidth", response_model=Page[BandwidthRead])
 def bandwidth(
     _admin: Admin,
     services: Services,
+    page: Paged,
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
-) -> list[BandwidthRead]:
-    usage = service.bandwidth_usage(db=services.db, start=start, end=end)
-    return [BandwidthRead.model_validate(u, from_attributes=True) for u in usage]
+    tenant_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[BandwidthRead]:
+    """Bytes per resource and hour; `marker` is `<resource_id>/<hour_start>` of the last row."""
+    usage = service.bandwidth_usage(
+        db=services.db, start=start, end=end, project_id=tenant_id
+    )
+    rows = (BandwidthRead.model_validate(u, from_attributes=True) for u in usage)
+    return page.window(rows, key=lambda r: f"{r.resource_id}/{r.hour_start.isoformat()}")
 
 
 @prometheus_router.get("/metrics", response_class=Response)

@@ -20,12 +20,13 @@ from sws.identity.model import Principal
 from sws.netfilter import iptables, nftables
 from sws.netfilter import service as nf
 from sws.netfilter.model import BridgeGrant, BridgeSource, InternalNetwork
-from sws.web.deps import Admin, Caller, Driver, Services
+from sws.web.deps import Admin, Caller, Driver, Page, Paged, Services
 
 admin_router = APIRouter(prefix="/v1/admin/netfilter", tags=["netfilter (admin)"])
 router = APIRouter(prefix="/v1/netfilter", tags=["netfilter"])
 Id = Annotated[str, Path(max_length=64)]
 Host = Annotated[str, Path(max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+TenantFilter = Annotated[str | None, Query(max_length=64, description="one tenant's")]
 
 
 class Body(BaseModel):
@@ -74,6 +75,7 @@ class RuleRead(BaseModel):
 class ReachableRead(BaseModel):
     """What the caller's VMs may open inside the operator's network, and until when."""
 
+    id: str
     destination: str
     protocol: str
     port_min: int | None
@@ -159,9 +161,9 @@ def _grant(grant: BridgeGrant) -> GrantRead:
 
 # Admin: internal networks and bridge sources ------------------------------------------------
 
-@admin_router.get("/internal-networks", response_model=list[NetworkRead])
-def list_internal_networks(_admin: Admin, services: Services) -> list[NetworkRead]:
-    return [_network(n) for n in nf.list_internal_networks(db=services.db)]
+@admin_router.get("/internal-networks", response_model=Page[NetworkRead])
+def list_internal_networks(_admin: Admin, services: Services, page: Paged) -> Page[NetworkRead]:
+    return page.window(_network(n) for n in nf.list_internal_networks(db=services.db))
 
 
 @admin_router.post("/internal-networks", status_code=201, response_model=NetworkRead)
@@ -184,9 +186,9 @@ def delete_internal_network(
     return Response(status_code=204)
 
 
-@admin_router.get("/bridge-sources", response_model=list[NetworkRead])
-def list_bridge_sources(_admin: Admin, services: Services) -> list[NetworkRead]:
-    return [_network(s) for s in nf.list_bridge_sources(db=services.db)]
+@admin_router.get("/bridge-sources", response_model=Page[NetworkRead])
+def list_bridge_sources(_admin: Admin, services: Services, page: Paged) -> Page[NetworkRead]:
+    return page.window(_network(s) for s in nf.list_bridge_sources(db=services.db))
 
 
 @admin_router.post("/bridge-sources", status_code=201, response_model=NetworkRead)
@@ -204,16 +206,21 @@ def delete_bridge_source(source_id: Id, admin: Admin, services: Services) -> Res
     return Response(status_code=204)
 
 
-@admin_router.get("/bridge-grants", response_model=list[GrantRead])
-def list_all_grants(_admin: Admin, services: Services) -> list[GrantRead]:
-    return [_grant(g) for g in nf.list_grants(db=services.db)]
+@admin_router.get("/bridge-grants", response_model=Page[GrantRead])
+def list_all_grants(
+    _admin: Admin, services: Services, page: Paged, tenant_id: TenantFilter = None
+) -> Page[GrantRead]:
+    return page.window(_grant(g) for g in nf.list_grants(db=services.db, tenant_id=tenant_id))
 
 
 # Admin: allow rules -------------------------------------------------------------------------
 
-@admin_router.get("/rules", response_model=list[RuleRead])
-def list_rules(_admin: Admin, services: Services) -> list[RuleRead]:
-    return [_rule(v) for v in nf.list_rules(db=services.db)]
+@admin_router.get("/rules", response_model=Page[RuleRead])
+def list_rules(
+    _admin: Admin, services: Services, page: Paged, tenant_id: TenantFilter = None
+) -> Page[RuleRead]:
+    """Every allow rule, or those naming one tenant or one of its instances."""
+    return page.window(_rule(v) for v in nf.list_rules(db=services.db, tenant_id=tenant_id))
 
 
 @admin_router.post("/rules", status_code=201, response_model=RuleRead)
@@ -234,15 +241,17 @@ def delete_rule(rule_id: Id, admin: Admin, services: Services) -> Response:
 
 # Admin: hosts and their agents --------------------------------------------------------------
 
-@admin_router.get("/hosts", response_model=list[ReportRead])
-def list_reports(_admin: Admin, services: Services, cloud: Driver) -> list[ReportRead]:
+@admin_router.get("/hosts", response_model=Page[ReportRead])
+def list_reports(
+    _admin: Admin, services: Services, cloud: Driver, page: Paged
+) -> Page[ReportRead]:
     """Each agent's last report: stale, behind, or reporting for a host SWS does not know."""
     found = nf.host_statuses(
         db=services.db, clock=services.clock, window=nf.freshness(services.settings),
         directories=nf.region_directories(db=services.db, first=cloud,
                                           others=services.drivers().values()),
     )
-    return [_status(f) for f in found]
+    return page.window((_status(f) for f in found), key=lambda r: r.host)
 
 
 @admin_router.get("/hosts/{host}/ruleset", response_model=None)
@@ -279,33 +288,35 @@ def report(
 
 # Tenants ------------------------------------------------------------------------------------
 
-@router.get("/reachable", response_model=list[ReachableRead])
-def reachable(caller: Caller, services: Services) -> list[ReachableRead]:
+@router.get("/reachable", response_model=Page[ReachableRead])
+def reachable(caller: Caller, services: Services, page: Paged) -> Page[ReachableRead]:
     views = nf.reachable(db=services.db, clock=services.clock, tenant_id=caller.tenant_id)
-    return [
+    return page.window(
         ReachableRead(
-            destination=v.rule.destination, protocol=v.rule.protocol, port_min=v.rule.port_min,
+            id=v.rule.id, destination=v.rule.destination, protocol=v.rule.protocol,
+            port_min=v.rule.port_min,
             port_max=v.rule.port_max, scope=v.rule.scope, instance_id=v.rule.instance_id,
             expires_at=v.rule.expires_at,
         )
         for v in views
-    ]
+    )
 
 
-@router.get("/bridge-grants", response_model=list[GrantRead])
-def list_my_grants(caller: Caller, services: Services) -> list[GrantRead]:
-    return [_grant(g) for g in nf.list_grants(db=services.db, tenant_id=caller.tenant_id)]
+@router.get("/bridge-grants", response_model=Page[GrantRead])
+def list_my_grants(caller: Caller, services: Services, page: Paged) -> Page[GrantRead]:
+    grants = nf.list_grants(db=services.db, tenant_id=caller.tenant_id)
+    return page.window(_grant(g) for g in grants)
 
 
-@router.get("/bridge-grants/{server_id}", response_model=list[GrantRead])
+@router.get("/bridge-grants/{server_id}", response_model=Page[GrantRead])
 def list_server_grants(
-    server_id: Id, caller: Caller, services: Services, cloud: Driver
-) -> list[GrantRead]:
+    server_id: Id, caller: Caller, services: Services, cloud: Driver, page: Paged
+) -> Page[GrantRead]:
     grants = nf.list_grants(
         db=services.db, directory=nf.CloudDirectory(db=services.db, driver=cloud),
         tenant_id=caller.tenant_id, instance_id=server_id,
     )
-    return [_grant(g) for g in grants]
+    return page.window(_grant(g) for g in grants)
 
 
 @router.put("/bridge-grants/{server_id}", response_model=list[GrantRead])

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
@@ -19,9 +19,10 @@ from sws.bootstrap import Container
 from sws.errors import NotFound
 from sws.money import Money
 from sws.web.api.billing import Amount, Body
-from sws.web.deps import Caller, Services
+from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
+admin_router = APIRouter(prefix="/v1/admin", tags=["payments", "admin"])
 ProviderName = Annotated[str, Path(max_length=32, pattern=r"^[a-z0-9_-]+$")]
 RETURN_PATH = "console/payments"
 
@@ -36,6 +37,7 @@ class CheckoutCreate(Body):
 
 class PaymentRead(BaseModel):
     id: str
+    tenant_id: str
     provider: str
     region: str
     amount: Decimal
@@ -48,7 +50,8 @@ class PaymentRead(BaseModel):
 
 def payment_read(checkout: Checkout) -> PaymentRead:
     return PaymentRead(
-        id=checkout.id, provider=checkout.provider, region=checkout.region,
+        id=checkout.id, tenant_id=checkout.tenant_id, provider=checkout.provider,
+        region=checkout.region,
         amount=checkout.amount.amount, currency=checkout.amount.currency, state=checkout.state,
         redirect_url=checkout.redirect_url, created_at=checkout.created_at,
         updated_at=checkout.updated_at,
@@ -79,14 +82,31 @@ def create_checkout(
     return payment_read(checkout)
 
 
-@router.get("", response_model=list[PaymentRead])
-def list_payments(caller: Caller, services: Services) -> list[PaymentRead]:
+@router.get("", response_model=Page[PaymentRead])
+def list_payments(caller: Caller, services: Services, page: Paged) -> Page[PaymentRead]:
     """The caller's payments, newest first."""
-    return [payment_read(c) for c in payments.list_payments(db=services.db,
-                                                            tenant_id=caller.tenant_id)]
+    found = payments.list_payments(
+        db=services.db, tenant_id=caller.tenant_id, limit=page.limit, marker=page.marker
+    )
+    return page.of([payment_read(c) for c in found])
 
 
-@router.post("/callbacks/{provider}", status_code=200)
+@admin_router.get("/payments", response_model=Page[PaymentRead])
+def admin_list_payments(
+    _admin: Admin, services: Services, page: Paged,
+    tenant_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=32)] = None,
+) -> Page[PaymentRead]:
+    """Every tenant's payments (or one tenant's), newest first, optionally in one state."""
+    found = payments.list_payments(
+        db=services.db, tenant_id=tenant_id, limit=page.limit, marker=page.marker, state=state
+    )
+    return page.of([payment_read(c) for c in found])
+
+
+@router.post(
+    "/callbacks/{provider}", status_code=200, openapi_extra={"x-sws-any-query": True}
+)
 async def callback(
     provider: ProviderName, request: Request, services: Services
 ) -> Response:

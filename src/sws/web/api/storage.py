@@ -28,7 +28,7 @@ from sws.storagefw import service as storage
 from sws.storagefw import serving
 from sws.storagefw.model import FirewallRules
 from sws.web import deps, problems
-from sws.web.deps import Caller
+from sws.web.deps import Caller, Page, Paged
 
 
 def utf8_path(request: Request) -> None:
@@ -133,10 +133,10 @@ def _limited(exc: RateLimited) -> JSONResponse:
 
 # Containers -----------------------------------------------------------------------------------
 
-@router.get("/containers", response_model=list[ContainerRead])
-def list_containers(caller: Caller, store: Store) -> list[ContainerRead]:
+@router.get("/containers", response_model=Page[ContainerRead])
+def list_containers(caller: Caller, store: Store, page: Paged) -> Page[ContainerRead]:
     found = storage.list_containers(store=store, project_id=caller.tenant_id)
-    return [_container(c) for c in found]
+    return page.window((_container(c) for c in found), key=lambda c: c.name)
 
 
 @router.post("/containers", status_code=201, response_model=ContainerRead)
@@ -160,20 +160,20 @@ def delete_container(container: Name, caller: Caller, store: Store) -> Response:
 
 # Objects --------------------------------------------------------------------------------------
 
-@router.get("/containers/{container}/objects", response_model=list[ObjectRead])
+@router.get("/containers/{container}/objects", response_model=Page[ObjectRead])
 def list_objects(
-    container: Name, request: Request, caller: Caller, store: Store,
+    container: Name, request: Request, caller: Caller, store: Store, page: Paged,
     prefix: Annotated[str, Query(max_length=1024)] = "",
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-) -> list[ObjectRead] | JSONResponse:
+) -> Page[ObjectRead] | JSONResponse:
+    """Objects by name; `marker` is the name of the last object seen."""
     try:
         found = storage.list_objects(
             store=store, project_id=caller.tenant_id, container=container,
-            client_ip=_client_ip(request), prefix=prefix, limit=limit,
+            client_ip=_client_ip(request), prefix=prefix, limit=page.limit, marker=page.marker,
         )
     except RateLimited as exc:
         return _limited(exc)
-    return [_object(o) for o in found]
+    return page.of([_object(o) for o in found], key=lambda o: o.name)
 
 
 _RAW_BODY: dict[str, Any] = {
