@@ -47,7 +47,7 @@ The package's modules, each behind this public API:
 """
 
 
-from sws_agent.lb._agent import LBAgent, load_address_map, translate
+from sws_agent.lb._agent import LBAgent, listen_addresses, load_address_map, translate
 from sws_agent.lb._cli import main
 from sws_agent.lb._haproxy import (
     HAPROXY,
@@ -67,7 +67,8 @@ from sws_agent.lb._traffic import Traffic
 
 __all__ = [
     "HAPROXY", "AgentError", "HAProxy", "HttpSource", "LBAgent", "Live", "MemorySource", "Plan",
-    "Proc", "Runner", "StateSource", "Traffic", "health_of", "load_address_map", "main",
+    "Proc", "Runner", "StateSource", "Traffic", "health_of", "listen_addresses",
+    "load_address_map", "main",
     "parse_backend_bytes", "parse_show_proc", "parse_show_stat", "plan", "translate",
     "unix_command",
 ]

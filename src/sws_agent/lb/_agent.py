@@ -51,6 +51,15 @@ def _translated(member: Member, address_map: dict[str, str]) -> Member:
     return replace(member, address=host, port=int(port))
 
 
+def listen_addresses(state: DesiredState, node: str | None) -> tuple[str]:
+    """Where a node listens without `--bind`: its shared address in `SWS_LB_NODES`."""
+    address = state.address_of(node or "")
+    if address is None:
+        raise AgentError(f"SWS_LB_NODES gives no address for node {node!r}: check --node, "
+                         "or say where to listen with --bind")
+    return (address,)
+
+
 @dataclass
 class LBAgent:
     """Renders, starts or reloads HAProxy, then applies each new state version live."""
@@ -103,14 +112,10 @@ class LBAgent:
 
     def _take_bind(self, state: DesiredState) -> None:
         """Without `--bind`, listen on the shared address `SWS_LB_NODES` gives this node."""
-        if self.opts.bind:
-            return
-        address = state.address_of(self.node or "")
-        if address is None:
-            raise AgentError(f"SWS_LB_NODES gives no address for node {self.node!r}: "
-                             "check --node, or listen where --bind says")
-        log.info("listening on %s, the address SWS_LB_NODES gives %s", address, self.node)
-        self.opts = replace(self.opts, bind=(address,))
+        if not self.opts.bind:
+            self.opts = replace(self.opts, bind=listen_addresses(state, self.node))
+            log.info("listening on %s, the address SWS_LB_NODES gives %s", self.opts.bind[0],
+                     self.node)
 
     def _notice_outside_reload(self) -> None:
         """Someone else reloaded (USR2, systemd): the worker runs the files last written."""
