@@ -41,6 +41,7 @@ from sws.drivers.base import (
 from sws.drivers.openstack.capacity import Capacity, capacity, server_ids
 from sws.drivers.openstack.connections import Connections
 from sws.drivers.openstack.errors import translating
+from sws.drivers.openstack.preflight import check_boot
 from sws.drivers.simulated import keys
 from sws.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -194,10 +195,12 @@ class OpenStackDriver:
         return self._servers([self._settled(conn, s.id) for s in made])
 
     def _create_args(self, conn: Any, project_id: str, spec: ServerCreate) -> dict[str, Any]:
+        key_name = _key_prefix(project_id) + spec.key_name if spec.key_name else None
+        check_boot(conn, project_id, spec, key_name)
         args: dict[str, Any] = {"flavor_id": spec.flavor_id, "image_id": spec.image_id,
                                 "networks": self._networks(conn)}
-        if spec.key_name:
-            args["key_name"] = _key_prefix(project_id) + spec.key_name
+        if key_name:
+            args["key_name"] = key_name
         if args["networks"] != "none" and spec.security_groups:
             args["security_groups"] = [{"name": g} for g in spec.security_groups]
         return args
@@ -364,8 +367,6 @@ class OpenStackDriver:
         query = _server_query(filters, limit, marker)
         if filters.host:
             query["host"] = filters.host
-        if filters.project_id:
-            query["project_id"] = filters.project_id
         with translating("servers"):
             found = list(islice(self._conns.admin().compute.servers(
                 details=True, all_projects=True, **query
