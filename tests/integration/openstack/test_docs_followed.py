@@ -245,6 +245,7 @@ def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
         assert conn.execute(text("SELECT count(*) FROM resource_events")).scalar() == 0
 
     shell.run(steps["tenant"])
+    _nova_notifies_as_the_doc_says()
     shell.run(steps["rabbitmq"])
     queues = subprocess.run(
         ["rabbitmqctl", "-q", "list_queues", "-p", "sws-openstack", "name", "policy"],
@@ -302,6 +303,22 @@ def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
     hours = {_started_hours(launched, before), _started_hours(launched, after)}
     assert total in {SMALL_PER_STARTED_HOUR * h for h in hours}, (printed, hours)
     assert total > 0
+
+
+def _nova_notifies_as_the_doc_says() -> None:
+    """The test cloud's nova.conf has the notification settings step 4 asks of Nova."""
+    import configparser
+
+    block = re.search(r"```ini\n(# nova\.conf.*?)\n\n", DOC.read_text(), re.S)
+    assert block, "docs/openstack.md lost nova.conf's notification settings"
+    wanted, have = (
+        configparser.ConfigParser(),
+        configparser.ConfigParser(strict=False, interpolation=None),
+    )
+    wanted.read_string(block.group(1))
+    have.read(Path(os.environ["OS_CLIENT_CONFIG_FILE"]).parent / "etc" / "nova.conf")
+    for section in wanted.sections():
+        assert dict(wanted[section]).items() <= dict(have[section]).items(), section
 
 
 def _ready(base: str) -> bool:
