@@ -22,6 +22,7 @@ gets the documented 403 and a request limit the documented 429 at N+1.
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import socket
@@ -45,6 +46,7 @@ from tests.integration.swift.conftest import free_port, stop
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "storage-firewall.md"
 SAMPLE = REPO / "deploy" / "swift" / "internal-client.conf"  # the shipped InternalClient config
+PROXY_SAMPLE = REPO / "deploy" / "swift" / "proxy-server.conf"
 SWS_HOST = "127.0.0.1"  # where the API runs in this test: the proxy must trust it
 MEMCACHE_IN_SAMPLE = "memcache_servers = 10.0.0.11:11211,10.0.0.12:11211"
 STACK = ("fastapi", "sqlalchemy", "openstacksdk", "uvicorn", "pydantic", "alembic")
@@ -139,6 +141,50 @@ def test_the_middleware_installs_alone(proxy_venv: ProxyVenv) -> None:
             [str(proxy_venv.python), "-c", f"import {module}"], capture_output=True, timeout=60
         )
         assert absent.returncode != 0, module
+
+
+def sections(text: str) -> dict[str, dict[str, str]]:
+    """An ini text's sections as paste.deploy reads them (no interpolation, no DEFAULT merge)."""
+    parser = configparser.RawConfigParser(default_section="__none__")
+    parser.read_string(text)
+    return {name: dict(parser[name]) for name in parser.sections()}
+
+
+def test_the_shipped_proxy_sample_has_the_docs_sections_and_loads(
+    proxy_venv: ProxyVenv, swift_env: dict[str, str], tmp_path: Path
+) -> None:
+    """deploy/swift/proxy-server.conf: the doc's pipeline and filters, and a pipeline Swift
+    builds (every filter it names is defined) in the venv the doc's commands made."""
+    sample_text = PROXY_SAMPLE.read_text()
+    sample, doc = sections(sample_text), sections(doc_block("proxy-pipeline"))
+    assert sample["pipeline:main"]["pipeline"].split() == doc["pipeline:main"]["pipeline"].split()
+    for name in ("filter:sws_firewall", "filter:sws_usage"):
+        assert sample[name]["use"] == doc[name]["use"], name
+    local = Substitutions(
+        {
+            "swift_dir = /etc/swift": f"swift_dir = {swift_env['SWIFT_DEV_DIR']}/etc",
+            "user = swift\n": "",
+            MEMCACHE_IN_SAMPLE: f"memcache_servers = {swift_env['SWIFT_DEV_MEMCACHED']}",
+        }
+    )
+    conf = tmp_path / "proxy-server.conf"
+    conf.write_text(local.apply(sample_text))
+    local.all_used()
+    loaded = subprocess.run(
+        [
+            str(proxy_venv.python),
+            "-c",
+            "import sys; from swift.common.utils import set_swift_dir; "
+            "from swift.common.wsgi import loadapp; set_swift_dir(sys.argv[2]); "
+            "print(type(loadapp(sys.argv[1])).__name__)",
+            str(conf),
+            f"{swift_env['SWIFT_DEV_DIR']}/etc",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
 
 
 def proxy_conf(env: dict[str, str], port: int, pipeline: str) -> str:
