@@ -17,9 +17,9 @@ Each container may carry a firewall in its system metadata:
 
 Answers: ``403`` for a blacklisted address or one missing from an exclusive whitelist; ``429``
 with ``Retry-After`` (seconds to the end of the window) over a limit; ``400`` when a trusted
-proxy's ``X-Forwarded-For`` has a hop that is not an address (see ``trusted_proxies``). The plain-text body names
-the rule that refused. Account requests, auth requests and containers without a firewall pass
-untouched.
+proxy's ``X-Forwarded-For`` has a hop that is not an address (see ``trusted_proxies``). The
+plain-text body names the rule that refused. Account requests, auth requests and containers
+without a firewall pass untouched.
 
 Windows are fixed and aligned to the epoch (``now // 300``, ``now // 86400``). Every request
 that reaches the limit check counts, refused ones included. Bytes are counted as they flow and
