@@ -10,7 +10,8 @@ Two paths, as Swift's own services split them:
   through an `InternalClient` (`sws_swift.writer.internal_client`): a pipeline without
   `gatekeeper` and without `sws_firewall`, which is the only way to write container sysmeta,
   and which the container's own firewall cannot lock its owner out of. It needs the rings,
-  `swift.conf` and the cluster's memcache on the SWS host (docs/storage-firewall.md).
+  `swift.conf` and the cluster's memcache on the SWS host (docs/storage-firewall.md). It is an
+  eventlet pipeline, so it is built and called on one thread of the store's own.
 - **Objects** (list, upload, download, delete) go through the public proxy with SWS's reseller
   token, carrying the tenant's address in `X-Forwarded-For`: the proxies must list SWS's API
   hosts in `trusted_proxies`, and then the firewall judges the tenant, not SWS. A 403 or 429 from
