@@ -27,10 +27,10 @@ START = datetime(2026, 3, 2, 10, 27, tzinfo=UTC)
 GOOD = "correct horse battery"
 
 
-def _settings(tmp_path: Path, **extra: Any) -> Settings:
+def _settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
     return Settings(
         home=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'sws.db'}",
+        database_url=database_url,
         demo_data=False,
         public_url="https://cloud.example",
         **extra,
@@ -38,14 +38,16 @@ def _settings(tmp_path: Path, **extra: Any) -> Settings:
 
 
 @pytest.fixture
-def door(tmp_path: Path) -> Iterator[Cloud]:
-    with open_cloud(_settings(tmp_path, signup="open"), SimulatedClock(START)) as cloud:
+def door(tmp_path: Path, database_url: str) -> Iterator[Cloud]:
+    settings = _settings(tmp_path, database_url, signup="open")
+    with open_cloud(settings, SimulatedClock(START)) as cloud:
         yield cloud
 
 
 @pytest.fixture
-def gated(tmp_path: Path) -> Iterator[Cloud]:
-    with open_cloud(_settings(tmp_path, signup="approval"), SimulatedClock(START)) as cloud:
+def gated(tmp_path: Path, database_url: str) -> Iterator[Cloud]:
+    settings = _settings(tmp_path, database_url, signup="approval")
+    with open_cloud(settings, SimulatedClock(START)) as cloud:
         yield cloud
 
 
@@ -187,8 +189,8 @@ def test_a_taken_tenant_name_is_a_conflict(door: Cloud) -> None:
     assert answer.status_code == 409 and answer.json()["field"] == "tenant_name"
 
 
-def test_a_closed_cloud_refuses_sign_ups(tmp_path: Path) -> None:
-    with open_cloud(_settings(tmp_path), SimulatedClock(START)) as cloud:
+def test_a_closed_cloud_refuses_sign_ups(tmp_path: Path, database_url: str) -> None:
+    with open_cloud(_settings(tmp_path, database_url), SimulatedClock(START)) as cloud:
         answer = _sign_up(cloud.client)
     assert answer.status_code == 403 and "closed" in answer.json()["detail"]
 
