@@ -437,3 +437,18 @@ def test_an_owner_cannot_touch_another_tenant_s_users_nor_lock_itself_out(owner:
         headers=owner.acme.headers,
     )
     assert member.status_code == 403
+
+
+def test_the_admin_s_queue_pages_like_every_list(gated: Cloud) -> None:
+    for n in range(3):
+        _sign_up(gated.client, email=f"p{n}@example.com", tenant=f"pending{n}")
+        code = _code(_mails(gated)[-1])
+        gated.client.post("/v1/signup/verify", json={"token": code})
+    first = gated.client.get("/v1/admin/signups?limit=2", headers=gated.admin).json()
+    assert len(first["items"]) == 2 and first["next_marker"]
+    rest = gated.client.get(
+        f"/v1/admin/signups?limit=2&marker={first['next_marker']}", headers=gated.admin
+    ).json()
+    emails = [s["email"] for s in first["items"] + rest["items"]]
+    assert sorted(emails) == ["p0@example.com", "p1@example.com", "p2@example.com"]
+    assert rest["next_marker"] is None

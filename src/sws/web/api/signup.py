@@ -18,7 +18,7 @@ from sws.signup.limits import TooManyRequests
 from sws.signup.model import MAX_EMAIL, MAX_PASSWORD, Signup
 from sws.signup.service import Decision, SignupRequest, Verified
 from sws.web.api.responses import problems
-from sws.web.deps import Admin, Services
+from sws.web.deps import Admin, Page, Paged, Services
 from sws.web.problems import problem
 
 router = APIRouter(prefix="/v1", tags=["signup"])
@@ -152,21 +152,15 @@ def confirm_reset(body: ResetConfirm, request: Request, services: Services) -> R
     return done if isinstance(done, Response) else ResetDone(user_name=done.name)
 
 
-class SignupPage(BaseModel):
-    """The list envelope: the oldest 500 pending sign-ups at most, in one page."""
-
-    items: list[SignupRead]
-    next_marker: str | None = None
-
-
 def signup_read(signup: Signup) -> SignupRead:
     return SignupRead.model_validate(signup, from_attributes=True)
 
 
-@admin_router.get("/signups", response_model=SignupPage, responses=problems(401, 403))
-def pending_signups(_admin: Admin, services: Services) -> SignupPage:
+@admin_router.get("/signups", response_model=Page[SignupRead], responses=problems(401, 403))
+def pending_signups(_admin: Admin, services: Services, page: Paged) -> Page[SignupRead]:
     """Confirmed sign-ups awaiting a decision (SWS_SIGNUP=approval), oldest first."""
-    return SignupPage(items=[signup_read(s) for s in services.front_door.pending()])
+    found = [signup_read(s) for s in services.front_door.pending()]
+    return page.window(found, key=lambda s: f"{s.created_at.isoformat()}|{s.id}")
 
 
 @admin_router.post(
