@@ -296,11 +296,11 @@ def _metering(container: Container) -> MeteringRuntime:
     sources = {n: r.workload for n, r in container.regions.items() if r.workload is not None}
     return MeteringRuntime(
         db=container.db, clock=container.clock, sources=sources, schedule=schedule,
+        leases=s.lease_terms,
         notifiers=Notifiers(clock=container.clock, smtp=SmtpSettings(), mailer=container.mailer,
                             targets=lambda: container.webhook_targets),
     )
 
-        leases=s.lease_terms,
 
 def _simulated_region(container: Container, name: str) -> RegionRuntime:
     bus = InProcessBus()
