@@ -160,7 +160,7 @@ def signup_read(signup: Signup) -> SignupRead:
 def pending_signups(_admin: Admin, services: Services, page: Paged) -> Page[SignupRead]:
     """Confirmed sign-ups awaiting a decision (SWS_SIGNUP=approval), oldest first."""
     found = [signup_read(s) for s in services.front_door.pending()]
-    return page.window(found, key=lambda s: f"{s.created_at.isoformat()}|{s.id}")
+    return page.window(found, key=lambda s: f"{s.created_at:%Y%m%dT%H%M%S%f}-{s.id}")
 
 
 @admin_router.post(
