@@ -2,14 +2,16 @@
 
 At each size N (default 1k, 5k and 20k): N pending checkouts of 100 tenants, each paid by one
 signed test-provider callback, delivered together with a replay of a quarter of them, by
-`--threads` threads of this one process, through `handle_callback` (signature check, the
-checkout's row lock, the event recorded once, the state step, the ledger credit, the receipt
-numbered from its issuer's counter and the notices). Then the run checks that exactly N credits
+`--threads` threads of this one process (as many concurrent requests), through
+`handle_callback` as the API runs it: signature check, then the group commit, which applies
+the callbacks waiting together in one transaction (the checkouts' row locks, the events
+recorded once, the state steps, the ledger credits, the receipts numbered from their issuer's
+counter, the notices). Then the run checks that exactly N credits
 and N receipts numbered 1..N exist and that the balances add up. Each figure is wall time,
 this process's CPU and the CPU of the PostgreSQL backends it used.
 
     .venv/bin/python bench/payments.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-        [--sizes 1k,5k,20k] [--threads 4] [--json]
+        [--sizes 1k,5k,20k] [--threads 32] [--json]
 
 Goal (issue 15): 2,000 callbacks applied per second in one process.
 
@@ -33,6 +35,7 @@ from _measure import Cost, Verdict, Watched, add_options, measured, per_unit_row
 from sws.billing import service as billing
 from sws.billing.invoices.tables import billing_documents
 from sws.billing.payments import service as payments
+from sws.billing.payments.group import GroupCommit
 from sws.billing.payments.model import PENDING
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.tables import billing_payments
@@ -122,7 +125,9 @@ def callbacks_at(url: str, size: int, threads: int) -> tuple[int, Cost]:
         upgrade(engine)
         db, clock = Database(engine), SimulatedClock(T0)
         provider = TestProvider()
-        setup = PaymentSetup(providers={"test": provider}, regions={REGION: ("test",)})
+        setup = PaymentSetup(
+            providers={"test": provider}, regions={REGION: ("test",)}, group=GroupCommit()
+        )
         deliveries = _callbacks(db, provider, _seed(db, clock, size), clock)
 
         def deliver(callback: tuple[bytes, dict[str, str]]) -> None:
@@ -161,7 +166,7 @@ def _check(db: Database, size: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=32)
     add_options(parser, (1_000, 5_000, 20_000), "checkouts paid")
     args = parser.parse_args()
     verdict = Verdict("payments")

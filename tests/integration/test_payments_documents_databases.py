@@ -1,9 +1,11 @@
 """Gapless numbers on PostgreSQL and MariaDB: receipts issued by racing threads, some of whose
 transactions fail after taking a number, come out numbered 1..N, each number once; refunds
-racing for the last of a payment never refund more than was paid."""
+racing for the last of a payment never refund more than was paid; callbacks that arrive
+together share transactions (group commit) and are still applied exactly once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -15,11 +17,12 @@ from sqlalchemy import select
 
 from sws.billing import service as billing
 from sws.billing.invoices.tables import billing_documents
-from sws.billing.payments import refunds
+from sws.billing.payments import receipts, refunds, signing
 from sws.billing.payments import service as payments
+from sws.billing.payments.group import GroupCommit
 from sws.billing.payments.model import Checkout, CheckoutSpec, RefundSpec
 from sws.billing.payments.service import PaymentSetup
-from sws.billing.payments.testprovider import TestProvider
+from sws.billing.payments.testprovider import HEADER, TestProvider
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
 from sws.errors import SWSError
@@ -73,15 +76,15 @@ def test_racing_receipts_are_numbered_without_gaps(
     db, clock, tenant, setup = shop
     checkouts = [_open(db, clock, tenant, setup, f"k{n}") for n in range(PAYMENTS)]
     doomed = {c.id for c in checkouts[::5]}
-    real = payments.receipts.issue_receipt
+    real = receipts.issue_receipts
 
-    def issue(conn: object, issuing: object, checkout: Checkout, now: datetime) -> object:
-        document = real(conn, issuing, checkout, now)  # type: ignore[arg-type]
-        if checkout.id in doomed:
-            raise Broken  # the number was taken; the transaction rolls it back
-        return document
+    def issue(conn: object, issuing: object, paid: list[Checkout], now: datetime) -> object:
+        documents = real(conn, issuing, paid, now)  # type: ignore[arg-type]
+        if any(c.id in doomed for c in paid):
+            raise Broken  # the numbers were taken; the transaction rolls them back
+        return documents
 
-    monkeypatch.setattr(payments.receipts, "issue_receipt", issue)
+    monkeypatch.setattr(receipts, "issue_receipts", issue)
 
     def pay(checkout: Checkout) -> None:
         body, headers = setup.providers["test"].callback(  # type: ignore[attr-defined]
@@ -134,3 +137,38 @@ def test_racing_refunds_never_give_back_more_than_was_paid(
     assert made == 3  # 3 x 3.00 of 10.00; the fourth would pass it
     balance = billing.get_account(db=db, clock=clock, tenant_id=tenant).balance.amount
     assert balance == Decimal("1.00")
+
+
+def test_callbacks_arriving_together_share_transactions_and_credit_once(
+    shop: tuple[Database, SimulatedClock, str, PaymentSetup],
+) -> None:
+    db, clock, tenant, plain = shop
+    setup = PaymentSetup(providers=plain.providers, regions=plain.regions, group=GroupCommit())
+    checkouts = [_open(db, clock, tenant, setup, f"k{n}") for n in range(PAYMENTS)]
+    provider = setup.providers["test"]
+    assert isinstance(provider, TestProvider)
+    calls = [provider.callback(c, "succeeded", at=clock.now()) for c in checkouts]
+    wrong = {**json.loads(calls[0][0]), "id": "evt_forged", "amount": "99.00"}
+    forged = json.dumps(wrong).encode()  # a wrong amount, correctly signed
+    calls.append((forged, {HEADER: signing.sign(forged, provider.secret, at=clock.now())}))
+
+    def deliver(call: tuple[bytes, dict[str, str]]) -> str:
+        try:
+            applied = payments.handle_callback(
+                db=db, clock=clock, setup=setup, provider="test", body=call[0], headers=call[1]
+            )
+        except SWSError:
+            return "refused"
+        assert applied is not None
+        return "duplicate" if applied.duplicate else "applied"
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(deliver, calls + calls[: PAYMENTS // 2]))
+
+    assert outcomes.count("applied") == PAYMENTS and outcomes.count("refused") == 1
+    assert outcomes.count("duplicate") == PAYMENTS // 2
+    with db.read() as conn:
+        numbers = sorted(conn.execute(select(billing_documents.c.number)).scalars())
+    assert numbers == list(range(1, PAYMENTS + 1))
+    balance = billing.get_account(db=db, clock=clock, tenant_id=tenant).balance.amount
+    assert balance == Decimal(10) * PAYMENTS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,32 +21,33 @@ D = billing_documents.c
 C = billing_document_counters.c
 
 
-def next_number(conn: Connection, issuer: str, series: str) -> int:
-    """The issuer's next number in `series`. The UPDATE takes the counter row's write lock
-    until the caller's transaction ends (FOR UPDATE's effect on PostgreSQL and MariaDB, the
-    database write lock on SQLite): a second document waits, and a rolled-back one gives its
-    number back, so numbers have no gaps."""
+def next_numbers(conn: Connection, issuer: str, series: str, count: int = 1) -> range:
+    """The issuer's next `count` numbers in `series`. The UPDATE takes the counter row's write
+    lock until the caller's transaction ends (FOR UPDATE's effect on PostgreSQL and MariaDB, the
+    database write lock on SQLite): another document waits, and a rolled-back one gives its
+    numbers back, so numbers have no gaps."""
     where = (C.issuer == issuer) & (C.series == series)
     for _ in range(2):
-        found = _bump(conn, where)
-        if found is not None:
-            return found
+        last = _bump(conn, where, count)
+        if last is not None:
+            return range(last - count + 1, last + 1)
         try:
             with conn.begin_nested():
                 conn.execute(
                     insert(billing_document_counters),
-                    {"issuer": issuer, "series": series, "last_number": 1},
+                    {"issuer": issuer, "series": series, "last_number": count},
                 )
-            return 1
+            return range(1, count + 1)
         except IntegrityError:
             continue  # another transaction made the row first: bump it instead
     raise AssertionError("the counter row exists after a failed insert")
 
 
-def _bump(conn: Connection, where: Any) -> int | None:
-    """The counter after adding one, None if its row does not exist yet: one statement where
-    UPDATE ... RETURNING exists, an UPDATE and a SELECT on MariaDB."""
-    bump = update(billing_document_counters).where(where).values(last_number=C.last_number + 1)
+def _bump(conn: Connection, where: Any, count: int) -> int | None:
+    """The counter after adding `count`, None if its row does not exist yet: one statement
+    where UPDATE ... RETURNING exists, an UPDATE and a SELECT on MariaDB."""
+    bump = (update(billing_document_counters).where(where)
+            .values(last_number=C.last_number + count))
     if conn.dialect.name in ("postgresql", "sqlite"):
         found = conn.execute(bump.returning(C.last_number)).scalar()
         return None if found is None else int(found)
@@ -54,25 +56,20 @@ def _bump(conn: Connection, where: Any) -> int | None:
     return int(conn.execute(select(C.last_number).where(where)).scalar_one())
 
 
-def insert_document(conn: Connection, document: Document) -> None:
+def insert_documents(conn: Connection, documents: Sequence[Document]) -> None:
+    if documents:
+        conn.execute(insert(billing_documents), [_row(d) for d in documents])
+
+
+def _row(document: Document) -> dict[str, Any]:
     draft = document.draft
-    conn.execute(
-        insert(billing_documents),
-        {
-            "id": document.id,
-            "kind": draft.kind,
-            "issuer": draft.issuer,
-            "number": document.number,
-            "account_id": draft.account_id,
-            "source_key": draft.source_key,
-            "currency": draft.currency,
-            "total": draft.total.amount,
-            "tax": draft.tax.amount,
-            "tax_rate": draft.tax_rate,
-            "body": json.dumps(_body(draft)),
-            "issued_at": draft.issued_at,
-        },
-    )
+    return {
+        "id": document.id, "kind": draft.kind, "issuer": draft.issuer,
+        "number": document.number, "account_id": draft.account_id,
+        "source_key": draft.source_key, "currency": draft.currency,
+        "total": draft.total.amount, "tax": draft.tax.amount, "tax_rate": draft.tax_rate,
+        "body": json.dumps(_body(draft)), "issued_at": draft.issued_at,
+    }
 
 
 def _body(draft: Draft) -> dict[str, Any]:
@@ -107,11 +104,10 @@ def document_from_row(row: RowMapping) -> Document:
     return Document(row["id"], row["number"], draft)
 
 
-def by_source(conn: Connection, source_key: str) -> Document | None:
-    row = (
-        conn.execute(select(billing_documents).where(D.source_key == source_key)).mappings().first()
-    )
-    return None if row is None else document_from_row(row)
+def by_sources(conn: Connection, source_keys: Sequence[str]) -> dict[str, Document]:
+    query = select(billing_documents).where(D.source_key.in_(sorted(set(source_keys))))
+    found = (document_from_row(r) for r in conn.execute(query).mappings())
+    return {d.draft.source_key: d for d in found}
 
 
 def get(conn: Connection, document_id: str) -> Document | None:

@@ -10,7 +10,7 @@ included) rolls the number back with everything else.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -54,23 +54,44 @@ class Issuing:
         return self.tax_rates.get(region, Decimal(0))
 
 
-def buyer(conn: Connection, account_id: str) -> Party:
-    """The tenant as its documents name it."""
-    name = conn.execute(select(tenants.c.name).where(tenants.c.id == account_id)).scalar()
-    return Party(name or account_id, tax_id="", address=f"Project {account_id}")
+def buyers(conn: Connection, account_ids: Iterable[str]) -> dict[str, Party]:
+    """The tenants as their documents name them."""
+    ids = sorted(set(account_ids))
+    query = select(tenants.c.id, tenants.c.name).where(tenants.c.id.in_(ids))
+    names: dict[str, str] = {row.id: row.name for row in conn.execute(query)}
+    return {a: Party(names.get(a) or a, tax_id="", address=f"Project {a}") for a in ids}
 
 
 def issue(conn: Connection, draft: Draft) -> Document:
     """The document for `draft.source_key`: the one issued before, or a new one numbered next
     in its issuer's series, in the caller's transaction."""
-    earlier = repo.by_source(conn, draft.source_key)
-    if earlier is not None:
-        return earlier
-    number = repo.next_number(conn, draft.issuer, draft.kind)
-    document = Document(f"doc_{secrets.token_hex(10)}", number, draft)
-    render.html(document)  # a render that fails rolls the number back with the transaction
-    repo.insert_document(conn, document)
-    return document
+    return issue_many(conn, [draft])[0]
+
+
+def issue_many(conn: Connection, drafts: Sequence[Draft]) -> list[Document]:
+    """`issue` for several drafts at once: one look-up, one counter bump per series, one
+    insert. Each document's HTML is rendered here, so a render that fails rolls its number
+    back with the transaction."""
+    earlier = repo.by_sources(conn, [d.source_key for d in drafts])
+    fresh = [d for d in drafts if d.source_key not in earlier]
+    numbered: dict[str, Document] = {}
+    for (issuer, kind), group in _series(fresh).items():
+        for number, draft in zip(repo.next_numbers(conn, issuer, kind, len(group)), group,
+                                 strict=True):
+            numbered[draft.source_key] = Document(f"doc_{secrets.token_hex(10)}", number,
+                                                  draft)
+    for document in numbered.values():
+        render.html(document)
+    repo.insert_documents(conn, list(numbered.values()))
+    return [earlier.get(d.source_key) or numbered[d.source_key] for d in drafts]
+
+
+def _series(drafts: Sequence[Draft]) -> dict[tuple[str, str], list[Draft]]:
+    """Drafts by (issuer, kind), each source once, in the order given."""
+    found: dict[tuple[str, str], dict[str, Draft]] = {}
+    for draft in drafts:
+        found.setdefault((draft.issuer, draft.kind), {}).setdefault(draft.source_key, draft)
+    return {key: list(group.values()) for key, group in found.items()}
 
 
 def draft_for(
@@ -85,6 +106,7 @@ def draft_for(
     currency: str,
     now: datetime,
     reference: str,
+    buyer: Party | None = None,
 ) -> Draft:
     return Draft(
         kind=kind,
@@ -92,7 +114,7 @@ def draft_for(
         account_id=account_id,
         source_key=source_key,
         seller=issuing.seller(region),
-        buyer=buyer(conn, account_id),
+        buyer=buyer or buyers(conn, [account_id])[account_id],
         lines=tuple(Line(line.description, line.amount.rounded()) for line in lines),
         currency=currency,
         tax_rate=issuing.tax_rate(region),
@@ -159,8 +181,3 @@ def get_document(*, db: Database, tenant_id: str | None, document_id: str) -> Do
     if found is None or (tenant_id is not None and found.draft.account_id != tenant_id):
         raise NotFound(f"document {document_id} not found", field="invoice_id")
     return found
-
-
-def document_for(*, db: Database, source_key: str) -> Document | None:
-    with db.read() as conn:
-        return repo.by_source(conn, source_key)

@@ -18,8 +18,9 @@ from sqlalchemy import Connection
 from sws.billing import service as billing
 from sws.billing.payments import repository as repo
 from sws.billing.payments import service as payments
+from sws.billing.payments.applying import Applied
 from sws.billing.payments.model import PENDING, SUCCEEDED, Checkout, PaymentEvent
-from sws.billing.payments.service import Applied, PaymentSetup
+from sws.billing.payments.service import PaymentSetup
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, Invalid, NotFound

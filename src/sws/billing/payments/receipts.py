@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -16,21 +17,34 @@ def issue_receipt(
     conn: Connection, issuing: Issuing | None, checkout: Checkout, now: datetime
 ) -> Document:
     """The payment's receipt, in the transaction that credits it."""
-    issuing = issuing or Issuing(home=checkout.region)
-    line = Line(f"Account credit ({checkout.provider})", checkout.amount)
-    draft = documents.draft_for(
-        conn,
-        issuing,
-        kind=RECEIPT,
-        region=checkout.region,
-        account_id=checkout.tenant_id,
-        source_key=f"payment:{checkout.id}",
-        lines=(line,),
-        currency=checkout.amount.currency,
-        now=now,
-        reference=f"payment {checkout.id}",
-    )
-    return documents.issue(conn, draft)
+    return issue_receipts(conn, issuing, [checkout], now)[0]
+
+
+def issue_receipts(
+    conn: Connection, issuing: Issuing | None, checkouts: Sequence[Checkout], now: datetime
+) -> list[Document]:
+    """The payments' receipts, in the transaction that credits them (one look-up of the
+    buyers, one counter bump per issuer)."""
+    if not checkouts:
+        return []
+    named = documents.buyers(conn, [c.tenant_id for c in checkouts])
+    drafts = [
+        documents.draft_for(
+            conn,
+            issuing or Issuing(home=checkout.region),
+            kind=RECEIPT,
+            region=checkout.region,
+            account_id=checkout.tenant_id,
+            source_key=f"payment:{checkout.id}",
+            lines=(Line(f"Account credit ({checkout.provider})", checkout.amount),),
+            currency=checkout.amount.currency,
+            now=now,
+            reference=f"payment {checkout.id}",
+            buyer=named[checkout.tenant_id],
+        )
+        for checkout in checkouts
+    ]
+    return documents.issue_many(conn, drafts)
 
 
 def issue_credit_note(

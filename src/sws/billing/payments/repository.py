@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from sws.billing.payments.model import PENDING, REFUND_PENDING, AutoRecharge, Checkout, Refund
+from sws.billing.payments.model import (
+    PENDING,
+    REFUND_PENDING,
+    AutoRecharge,
+    Checkout,
+    PaymentEvent,
+    Refund,
+)
 from sws.billing.payments.tables import (
     billing_auto_recharge,
     billing_bank_references,
@@ -98,28 +104,6 @@ def stale_pending(conn: Connection, before: datetime, limit: int) -> list[Checko
         .order_by(P.created_at, P.id).limit(limit)
     )
     return [checkout_from_row(r) for r in conn.execute(query).mappings()]
-
-
-def record_event(
-    conn: Connection, provider: str, event_id: str, payment_id: str, outcome: str, now: datetime
-) -> bool:
-    """Record a provider event as applied; False if it was already (a replay). One statement
-    on PostgreSQL and SQLite (ON CONFLICT DO NOTHING), a savepoint around it on MariaDB."""
-    row = {"provider": provider, "event_id": event_id, "payment_id": payment_id,
-           "outcome": outcome, "received_at": now}
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(billing_payment_events), row)
-    except IntegrityError:
-        return False
-    return True
-    dialect = conn.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        query = (module.insert(billing_payment_events).values(**row)
-                 .on_conflict_do_nothing(index_elements=["provider", "event_id"])
-                 .returning(billing_payment_events.c.id))
-        return conn.execute(query).first() is not None
 
 
 def dead_letter(
@@ -284,3 +268,39 @@ def auto_spent(conn: Connection, tenant_id: str, since: datetime, currency: str)
         P.account_id == tenant_id, P.idempotency_key.like("auto:%"), P.created_at >= since,
         P.state.in_(("pending", "succeeded", "refunded")))
     return Money(Decimal(conn.execute(query).scalar_one()), currency)
+
+
+# --- Batches of events ------------------------------------------------------------------------
+
+
+def get_many(conn: Connection, ids: Sequence[str], *, lock: bool = False) -> dict[str, Checkout]:
+    """Checkouts by id; `lock` takes their row locks in id order (no deadlock cycles)."""
+    query = select(billing_payments).where(P.id.in_(sorted(set(ids)))).order_by(P.id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return {r["id"]: checkout_from_row(r) for r in conn.execute(query).mappings()}
+
+
+def recorded_events(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (provider, event id) were applied before."""
+    if not keys:
+        return set()
+    e = billing_payment_events.c
+    query = select(e.provider, e.event_id).where(tuple_(e.provider, e.event_id).in_(set(keys)))
+    return {(p, i) for p, i in conn.execute(query)}
+
+
+def insert_events(conn: Connection, events: Sequence[PaymentEvent], now: datetime) -> None:
+    """Record events as applied (a racer's copy is an IntegrityError: the caller retries)."""
+    if events:
+        conn.execute(insert(billing_payment_events), [
+            {"provider": x.provider, "event_id": x.event_id, "payment_id": x.payment_id,
+             "outcome": x.outcome, "received_at": now} for x in events])
+
+
+def set_states(conn: Connection, states: Mapping[str, str], now: datetime) -> None:
+    if states:
+        conn.execute(
+            update(billing_payments).where(P.id == bindparam("p_id"))
+            .values(state=bindparam("p_state"), updated_at=bindparam("p_now")),
+            [{"p_id": i, "p_state": s, "p_now": now} for i, s in sorted(states.items())])

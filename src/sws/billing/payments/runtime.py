@@ -10,6 +10,7 @@ from sws.billing.invoices import service as documents
 from sws.billing.invoices.model import Party
 from sws.billing.invoices.service import Issuing
 from sws.billing.payments import autorecharge, refunds, service
+from sws.billing.payments.group import GroupCommit
 from sws.billing.payments.model import TEST_PROVIDER, PaymentProvider
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.testprovider import TestProvider
@@ -40,7 +41,7 @@ def build_setup(settings: Settings) -> PaymentSetup:
     currencies = {r: tuple(c.currencies) for r, c in settings.payments.items()}
     return PaymentSetup(providers=providers, regions=regions, currencies=currencies,
                         pending_timeout=timedelta(seconds=settings.payments_pending_timeout_seconds),
-                        issuing=issuing(settings))
+                        issuing=issuing(settings), group=GroupCommit())
 
 
 def issuing(settings: Settings) -> Issuing:

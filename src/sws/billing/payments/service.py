@@ -8,33 +8,28 @@ The credit is the billing ledger's own top-up path (`Books.credit` + `write_book
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
-from sws.billing import repository as billing_repo
 from sws.billing import service as billing
 from sws.billing import standing
 from sws.billing.invoices.service import Issuing
-from sws.billing.ledger import Books, Posting
-from sws.billing.payments import notices, receipts
+from sws.billing.payments import applying
 from sws.billing.payments import repository as repo
+from sws.billing.payments.applying import Applied
+from sws.billing.payments.group import GroupCommit
 from sws.billing.payments.model import (
-    FAILED,
     PENDING,
-    SUCCEEDED,
     CallbackRejected,
     Checkout,
     CheckoutSpec,
     PaymentEvent,
     PaymentProvider,
-    credits,
     has_whole_minor_units,
-    next_state,
 )
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -43,7 +38,6 @@ from sws.errors import Conflict, Invalid, NotFound, SWSError
 from sws.money import check_currency
 
 MAX_KEY = 128
-MAX_EVENT_ID = 255  # billing_payment_events.event_id
 JANITOR_BATCH = 100
 
 
@@ -56,8 +50,9 @@ class PaymentSetup:
     currencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # empty: any
     pending_timeout: timedelta = timedelta(hours=1)
     issuing: Issuing | None = None  # sellers and tax rates of the receipts; None: defaults
-    def offered(self, region: str) -> tuple[str, ...]:
+    group: GroupCommit | None = None  # callbacks arriving together share a transaction
 
+    def offered(self, region: str) -> tuple[str, ...]:
         return tuple(p for p in self.regions.get(region, ()) if p in self.providers)
 
     def provider(self, name: str) -> PaymentProvider:
@@ -71,18 +66,6 @@ class CallbackRefused(SWSError):
     """A callback that credited nothing; kept as a dead letter with the reason."""
 
     status = 400
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """What a callback did: `duplicate` if its event was applied before; `credited` if this
-    one took the money in."""
-
-    payment_id: str
-    tenant_id: str
-    state: str
-    duplicate: bool = False
-    credited: bool = False
 
 
 # --- Checkouts --------------------------------------------------------------------------------
@@ -188,8 +171,11 @@ def handle_callback(
         _refuse(db, provider, f"unknown provider {provider!r}", body, None, now, NotFound)
     try:
         event = adapter.verify(body, headers, now=now)
-        return None if event is None else apply_event(db=db, clock=clock, event=event,
-                                                      issuing=setup.issuing)
+        if event is None:
+            return None
+        if setup.group is not None:
+            return setup.group.apply(db=db, clock=clock, event=event, issuing=setup.issuing)
+        return apply_event(db=db, clock=clock, event=event, issuing=setup.issuing)
     except CallbackRejected as rejected:
         _refuse(db, provider, rejected.reason, body, rejected.payment_id, now, CallbackRefused)
 
@@ -215,71 +201,28 @@ def apply_event(
     """Apply a verified event once: record it, step the state, credit on reaching succeeded
     (and issue the receipt, in the same transaction). Raise CallbackRejected for an unknown
     payment or a wrong amount (nothing is written)."""
-    for attempt in (1, 2):
-        try:
-            with db.begin() as conn:
-                return _apply(conn, event, clock.now(), issuing)
-        except IntegrityError:
-            if attempt == 2:  # a racing worker credited it and committed: the retry sees it
-                raise
-    raise AssertionError("unreachable")
+    result = apply_events(db=db, clock=clock, events=[event], issuing=issuing)[0]
+    if isinstance(result, CallbackRejected):
+        raise result
+    return result
+
+
+def apply_events(
+    *, db: Database, clock: Clock, events: Sequence[PaymentEvent],
+    issuing: Issuing | None = None,
+) -> list[Applied | CallbackRejected]:
+    """Apply verified events in one transaction (see `applying`); each one's result."""
+    return applying.apply_events(db=db, clock=clock, events=events, issuing=issuing)
 
 
 def _apply(
     conn: Connection, event: PaymentEvent, now: datetime, issuing: Issuing | None = None
 ) -> Applied:
-    checkout = repo.get(conn, event.payment_id, lock=True)
-    _check_event(checkout, event)
-    assert checkout is not None
-    if not repo.record_event(conn, event.provider, event.event_id, checkout.id, event.outcome,
-                             now):
-        return Applied(checkout.id, checkout.tenant_id, checkout.state, duplicate=True)
-    after = next_state(checkout.state, event.outcome)
-    if after != checkout.state:
-        repo.set_state(conn, checkout.id, after, now)
-    if credits(checkout.state, after):
-        _credit(conn, checkout, now)
-    return Applied(checkout.id, checkout.tenant_id, after,
-                   credited=credits(checkout.state, after))
-
-
-def _check_event(checkout: Checkout | None, event: PaymentEvent) -> None:
-        receipts.issue_receipt(conn, issuing, checkout, now)
-    _notify(conn, checkout, after, now)
-    if not 0 < len(event.event_id) <= MAX_EVENT_ID:
-        raise CallbackRejected("the event id must be 1 to 255 characters")
-    if checkout is None or checkout.provider != event.provider:
-        raise CallbackRejected(f"unknown payment {event.payment_id!r}",
-                               payment_id=event.payment_id)
-    if event.amount is not None and event.amount != checkout.amount:
-        raise CallbackRejected(
-            f"amount {event.amount} does not match the checkout's {checkout.amount}",
-            payment_id=checkout.id)
-    if checkout.provider_ref and event.provider_ref and event.provider_ref != checkout.provider_ref:
-        raise CallbackRejected(f"provider reference {event.provider_ref!r} is not this "
-                               f"checkout's", payment_id=checkout.id)
-
-
-def _credit(conn: Connection, checkout: Checkout, now: datetime) -> None:
-    """The top-up path of billing, inside this transaction."""
-    books = Books((), now=now)
-    memo = f"payment {checkout.id} ({checkout.provider})"
-    books.credit(checkout.tenant_id, checkout.amount, Posting(checkout.credit_key, "topup", memo))
-def _notify(conn: Connection, checkout: Checkout, after: str, now: datetime) -> None:
-    """Mail the tenant that the money came in, or that the payment failed (once each)."""
-    template = {SUCCEEDED: "payment_received", FAILED: "payment_failed"}.get(after)
-    if template is None or after == checkout.state:
-        return
-    context = {"amount": str(checkout.amount.rounded()), "payment": checkout.id,
-               "provider": checkout.provider}
-    notices.notify(conn, tenant_id=checkout.tenant_id, template=template, context=context,
-                   key=f"{template}:{checkout.id}", now=now)
-
-
-    billing_repo.accounts(conn, [checkout.tenant_id], lock=True)
-    billing.write_books(conn, books)
-    billing_repo.audit(conn, [billing.audit_row(checkout.tenant_id, now, "payment",
-                                                checkout.amount)])
+    """One event in the caller's transaction."""
+    result = applying.apply_batch(conn, [event], now, issuing)[0]
+    if isinstance(result, CallbackRejected):
+        raise result
+    return result
 
 
 def receive_callback(

@@ -1,0 +1,77 @@
+"""Group commit of callbacks: events that arrive together in one process are applied together.
+
+The first request thread with an event to apply becomes the leader: it takes every event
+queued so far (up to `limit`) and applies them in one transaction (`applying.apply_batch`),
+then the next lot, until the queue is empty; the other threads wait for their own event's
+result. Under load one transaction carries many callbacks, so the per-transaction costs (the
+round trips, the commit) are shared; alone, a callback is a batch of one, as before. A batch
+that fails as a whole is applied again one event at a time, so one bad event fails only its
+own request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from sws.billing.invoices.service import Issuing
+from sws.billing.payments.applying import Applied, apply_events
+from sws.billing.payments.model import CallbackRejected, PaymentEvent
+from sws.clock import Clock
+from sws.db.engine import Database
+
+Result = Applied | CallbackRejected
+
+
+class GroupCommit:
+    """Shared by the request threads of one process (the API's, the console's)."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._queue: list[tuple[PaymentEvent, Future[Result]]] = []
+        self._leading = False
+
+    def apply(
+        self, *, db: Database, clock: Clock, event: PaymentEvent, issuing: Issuing | None
+    ) -> Applied:
+        """Apply `event` with whatever else is waiting; raise CallbackRejected as alone."""
+        future: Future[Result] = Future()
+        with self._lock:
+            self._queue.append((event, future))
+            lead, self._leading = not self._leading, True
+        if lead:
+            self._drain(db, clock, issuing)
+        result = future.result()
+        if isinstance(result, CallbackRejected):
+            raise result
+        return result
+
+    def _drain(self, db: Database, clock: Clock, issuing: Issuing | None) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue[: self.limit], self._queue[self.limit :]
+                if not batch:
+                    self._leading = False
+                    return
+            _settle(db, clock, issuing, batch)
+
+
+def _settle(
+    db: Database,
+    clock: Clock,
+    issuing: Issuing | None,
+    batch: Sequence[tuple[PaymentEvent, Future[Result]]],
+) -> None:
+    try:
+        results = apply_events(db=db, clock=clock, events=[e for e, _ in batch], issuing=issuing)
+    except Exception as error:  # handed to the waiting request(s)
+        if len(batch) == 1:
+            batch[0][1].set_exception(error)
+            return
+        for one in batch:  # find the one that fails; the others go through
+            _settle(db, clock, issuing, [one])
+        return
+    for (_, future), result in zip(batch, results, strict=True):
+        future.set_result(result)
