@@ -16,10 +16,10 @@ from sws.bootstrap import Container
 from sws.web import console, deps, guards, openapi, problems
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
+from sws.web.api import invoices as invoices_api
 from sws.web.api import loadbalancer as loadbalancer_api
 from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
-from sws.web.api import invoices as invoices_api
 from sws.web.api import payments as payments_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
