@@ -15,6 +15,9 @@ the rest costs.
     .venv/bin/python bench/signup.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
         [--sizes 20,50,100] [--cheap-hash] [--json]
 
+Then the answer time of `POST /v1/signup` for an address with an account against new ones
+(medians of --timing-runs each, interleaved): they must be within 25% of each other.
+
 Goal: at most 300 ms of CPU (this process and PostgreSQL) per sign-up with the production
 hash, which alone costs about 200 ms: the rest of the path must stay small beside it. Wall
 time (and so sign-ups per second) is printed too, but moves with the machine's load.
@@ -29,8 +32,10 @@ import functools
 import json
 import os
 import re
+import statistics
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -118,6 +123,33 @@ def signups_at(url: str, size: int) -> Cost:
         _drop(url, name)
 
 
+def answer_times(url: str, runs: int) -> tuple[float, float]:
+    """Median wall seconds of `POST /v1/signup` for an address that has an account and for new
+    ones: the answer must not tell them apart."""
+    name, bench_url = _throwaway(url)
+    try:
+        home = Path(tempfile.mkdtemp(prefix="sws-bench-signup-"))
+        settings = Settings(home=home, database_url=bench_url, demo_data=False, signup="open",
+                            signup_limits=PLENTY)
+        container = bootstrap.build(settings)
+        upgrade(container.db.engine)
+        with TestClient(create_app(container)) as client:
+            _one(client, container, 0, "known")
+            known, new = [], []
+            for n in range(runs):  # interleaved, so load changes hit both alike
+                for email, times in (("visitor0.known@example.com", known),
+                                     (f"new{n}@example.com", new)):
+                    body = {"email": email, "password": "correct horse battery",
+                            "tenant_name": f"x{n}{len(times)}{len(known)}"}
+                    start = time.perf_counter()
+                    assert client.post("/v1/signup", json=body).status_code == 202
+                    times.append(time.perf_counter() - start)
+        container.db.engine.dispose()
+        return statistics.median(known), statistics.median(new)
+    finally:
+        _drop(url, name)
+
+
 def _hash_parameters(cheap: bool) -> str:
     if cheap:
         auth.PasswordHasher = functools.partial(  # type: ignore[misc]
@@ -132,6 +164,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--cheap-hash", action="store_true",
                         help="argon2 at time_cost 1, 1 MiB: the path without the hash's cost")
+    parser.add_argument("--timing-runs", type=int, default=15,
+                        help="sign-ups of a known and of a new address, to compare answer times")
     add_options(parser, (20, 50, 100), "sign-ups")
     args = parser.parse_args()
     verdict = Verdict("signup")
@@ -150,6 +184,13 @@ def main() -> None:
         print(per_unit_row(size, "sign-ups", cost))
     goal = None if args.cheap_hash else GOAL_CPU_US
     verdict.add_sizes("sign-ups", "sign-up", rows, cpu_at_most_us=goal)
+    known, new = answer_times(args.database_url, args.timing_runs)
+    gap = abs(known - new) / new * 100
+    print(f"POST /v1/signup, median of {args.timing_runs}: {known * 1e3:.1f} ms for an address "
+          f"with an account, {new * 1e3:.1f} ms for a new one ({gap:.0f}% apart)")
+    verdict.add("answer ms, address with an account", known * 1e3, "ms")
+    verdict.add("answer ms, new address", new * 1e3, "ms")
+    verdict.add("answer time gap", gap, "%", at_most=None if args.cheap_hash else 25.0)
     sys.stdout.flush()
     verdict.emit(args.json)
 
