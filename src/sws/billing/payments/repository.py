@@ -26,8 +26,10 @@ from sws.billing.payments.tables import (
     billing_payments,
     billing_refunds,
 )
+from sws.db.paging import keyset
 from sws.errors import Conflict
 from sws.money import Money
+from sws.paging import PageRequest
 
 P = billing_payments.c
 BODY_KEPT = 4000  # characters of a rejected callback's body kept for the operator
@@ -88,11 +90,15 @@ def set_state(conn: Connection, payment_id: str, state: str, now: datetime) -> N
     )
 
 
-def of_tenant(conn: Connection, tenant_id: str, limit: int) -> list[Checkout]:
-    query = (
-        select(billing_payments).where(P.account_id == tenant_id)
-        .order_by(P.created_at.desc(), P.id.desc()).limit(limit)
-    )
+def of_tenant(
+    conn: Connection, tenant_id: str | None, page: PageRequest, *, state: str | None = None
+) -> list[Checkout]:
+    query = select(billing_payments)
+    if tenant_id is not None:
+        query = query.where(P.account_id == tenant_id)
+    if state is not None:
+        query = query.where(P.state == state)
+    query = keyset(conn, query, order=(P.created_at, P.id), request=page, descending=True)
     return [checkout_from_row(r) for r in conn.execute(query).mappings()]
 
 

@@ -36,6 +36,7 @@ from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
 from sws.errors import Conflict, Invalid, NotFound, SWSError
 from sws.money import check_currency
+from sws.paging import PageRequest
 
 MAX_KEY = 128
 JANITOR_BATCH = 100
@@ -141,10 +142,14 @@ def _same_checkout(earlier: Checkout, spec: CheckoutSpec) -> Checkout:
     return earlier
 
 
-def list_payments(*, db: Database, tenant_id: str, limit: int = 50) -> list[Checkout]:
-    """The tenant's checkouts, newest first."""
+def list_payments(
+    *, db: Database, tenant_id: str | None, limit: int = 50, marker: str | None = None,
+    state: str | None = None,
+) -> list[Checkout]:
+    """The tenant's checkouts (every tenant's when None: admins), newest first; `marker`
+    (a payment id) starts after that one, `state` keeps one state."""
     with db.read() as conn:
-        return repo.of_tenant(conn, tenant_id, limit)
+        return repo.of_tenant(conn, tenant_id, PageRequest(limit, marker), state=state)
 
 
 def get_payment(*, db: Database, tenant_id: str, payment_id: str) -> Checkout:
