@@ -37,16 +37,17 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from _measure import Cost, Verdict, Watched, add_options, measured, per_unit_row, watch_backends
+from payments import _drop, _throwaway  # the same throwaway PostgreSQL database
 from sws import bootstrap
 from sws.config import Settings
-from sws.db.engine import normalise_url
 from sws.db.migrate import upgrade
 from sws.identity import auth
 from sws.identity.tables import users
@@ -57,23 +58,6 @@ GOAL_CPU_US = 300_000.0  # per sign-up, production hash
 CODE = re.compile(r"token=([A-Za-z0-9_-]+)")
 PLENTY = {name: 1_000_000 for name in ("signup-address", "signup-network", "signup-email",
                                        "verify-address")}
-
-
-def _throwaway(url: str) -> tuple[str, str]:
-    name = f"sws_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    bench = make_url(normalise_url(url)).set(database=name)
-    return name, bench.render_as_string(hide_password=False)
-
-
-def _drop(url: str, name: str) -> None:
-    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _code(container: bootstrap.Container, email: str) -> str:
@@ -96,7 +80,9 @@ def _one(client: TestClient, container: bootstrap.Container, n: int, run: str) -
     assert verified.status_code == 200 and verified.json()["state"] == "active", verified.text
 
 
-def signups_at(url: str, size: int) -> Cost:
+@contextmanager
+def _cloud(url: str) -> Iterator[tuple[TestClient, bootstrap.Container]]:
+    """SWS with sign-up open on a throwaway PostgreSQL database, dropped at the end."""
     name, bench_url = _throwaway(url)
     try:
         home = Path(tempfile.mkdtemp(prefix="sws-bench-signup-"))
@@ -105,49 +91,45 @@ def signups_at(url: str, size: int) -> Cost:
         container = bootstrap.build(settings)
         upgrade(container.db.engine)
         container.db.engine.dispose()  # every connection from here on is watched
+        with TestClient(create_app(container)) as client:
+            yield client, container
+        container.db.engine.dispose()
+    finally:
+        _drop(url, name)
+
+
+def signups_at(url: str, size: int) -> Cost:
+    with _cloud(url) as (client, container):
         backends = Watched("PostgreSQL")
         watch_backends(container.db.engine, backends)
         run = uuid.uuid4().hex[:6]
-        with TestClient(create_app(container)) as client:
-            _one(client, container, 0, "warm")  # connections, caches, first compile
-            with measured(backends) as cost:
-                for n in range(size):
-                    _one(client, container, n, run)
+        _one(client, container, 0, "warm")  # connections, caches, first compile
+        with measured(backends) as cost:
+            for n in range(size):
+                _one(client, container, n, run)
         with container.db.read() as conn:
             owners = conn.execute(select(func.count()).select_from(users)
                                   .where(users.c.role == "owner")).scalar_one()
-        assert owners == size + 1, (owners, size)
-        container.db.engine.dispose()
-        return cost
-    finally:
-        _drop(url, name)
+    assert owners == size + 1, (owners, size)
+    return cost
 
 
 def answer_times(url: str, runs: int) -> tuple[float, float]:
     """Median wall seconds of `POST /v1/signup` for an address that has an account and for new
     ones: the answer must not tell them apart."""
-    name, bench_url = _throwaway(url)
-    try:
-        home = Path(tempfile.mkdtemp(prefix="sws-bench-signup-"))
-        settings = Settings(home=home, database_url=bench_url, demo_data=False, signup="open",
-                            signup_limits=PLENTY)
-        container = bootstrap.build(settings)
-        upgrade(container.db.engine)
-        with TestClient(create_app(container)) as client:
-            _one(client, container, 0, "known")
-            known, new = [], []
-            for n in range(runs):  # interleaved, so load changes hit both alike
-                for email, times in (("visitor0.known@example.com", known),
-                                     (f"new{n}@example.com", new)):
-                    body = {"email": email, "password": "correct horse battery",
-                            "tenant_name": f"x{n}{len(times)}{len(known)}"}
-                    start = time.perf_counter()
-                    assert client.post("/v1/signup", json=body).status_code == 202
-                    times.append(time.perf_counter() - start)
-        container.db.engine.dispose()
-        return statistics.median(known), statistics.median(new)
-    finally:
-        _drop(url, name)
+    known: list[float] = []
+    new: list[float] = []
+    with _cloud(url) as (client, container):
+        _one(client, container, 0, "known")
+        for n in range(runs):  # interleaved, so load changes hit both alike
+            for email, times in (("visitor0.known@example.com", known),
+                                 (f"new{n}@example.com", new)):
+                body = {"email": email, "password": "correct horse battery",
+                        "tenant_name": f"x{n}-{len(known)}-{len(new)}"}
+                start = time.perf_counter()
+                assert client.post("/v1/signup", json=body).status_code == 202
+                times.append(time.perf_counter() - start)
+    return statistics.median(known), statistics.median(new)
 
 
 def _hash_parameters(cheap: bool) -> str:

@@ -84,6 +84,16 @@ def _door(database: Database, clock: SimulatedClock, keystone: FakeIdentity) -> 
     )
 
 
+def _signed_up(database: Database, clock: SimulatedClock, keystone: FakeIdentity) -> FrontDoor:
+    """A front door over the fake Keystone, with ann's sign-up of anncorp mailed."""
+    door = _door(database, clock, keystone)
+    request = SignupRequest(
+        email="ann@example.com", password="correct horse battery", tenant_name="anncorp"
+    )
+    door.sign_up(request)
+    return door
+
+
 def _codes(database: Database) -> list[str]:
     with database.read() as conn:
         texts = [
@@ -98,12 +108,7 @@ def _codes(database: Database) -> list[str]:
 def test_the_tenant_is_a_new_keystone_project_and_the_owner_sets_a_password_by_link(
     database: Database, clock: SimulatedClock, keystone: FakeIdentity
 ) -> None:
-    door = _door(database, clock, keystone)
-    door.sign_up(
-        SignupRequest(
-            email="ann@example.com", password="correct horse battery", tenant_name="anncorp"
-        )
-    )
+    door = _signed_up(database, clock, keystone)
     outcome = door.verify(token=_codes(database)[0])
     (project,) = keystone.projects.values()
     (user,) = keystone.users.values()
@@ -123,12 +128,7 @@ def test_the_tenant_is_a_new_keystone_project_and_the_owner_sets_a_password_by_l
 def test_keystone_down_opens_nothing_and_the_code_still_works_later(
     database: Database, clock: SimulatedClock, keystone: FakeIdentity
 ) -> None:
-    door = _door(database, clock, keystone)
-    door.sign_up(
-        SignupRequest(
-            email="ann@example.com", password="correct horse battery", tenant_name="anncorp"
-        )
-    )
+    door = _signed_up(database, clock, keystone)
     keystone.down = True
     with pytest.raises(Unavailable):
         door.verify(token=_codes(database)[0])

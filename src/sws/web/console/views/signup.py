@@ -8,6 +8,7 @@ GET, so a mail scanner that follows links cannot use it up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response
@@ -15,9 +16,9 @@ from fastapi import APIRouter, Form, Query, Response
 from sws.errors import SWSError
 from sws.signup.limits import TooManyRequests
 from sws.signup.service import Decision, SignupRequest
-from sws.web.console.context import Admin, AdminPost, AnyVisit, PostedVisit, Visit
+from sws.web.console.context import Admin, AdminPost, AnyVisit, PostedVisit, Session, Visit
 from sws.web.console.i18n import N_
-from sws.web.console.render import page, redirect
+from sws.web.console.render import attempt, page, redirect
 from sws.web.console.routing import ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -165,25 +166,24 @@ def pending(s: Admin) -> Response:
 
 @router.post("/admin/signups/{signup_id}/approve")
 def approve(s: AdminPost, signup_id: str) -> Response:
-    decision = Decision(
-        signup_id=signup_id, actor=s.principal, source="console", address=s.client_ip
-    )
-    try:
-        s.container.front_door.approve(decision)
-    except SWSError as error:
-        return redirect(s, "/admin/signups", [("error", s.gettext(error.detail))])
-    return redirect(
-        s, "/admin/signups", [("ok", s.gettext("Sign-up approved: the tenant is open."))]
+    decide = s.container.front_door.approve
+    return _decided(
+        s,
+        lambda: decide(_decision(s, signup_id)),
+        s.gettext("Sign-up approved: the tenant is open."),
     )
 
 
 @router.post("/admin/signups/{signup_id}/deny")
 def deny(s: AdminPost, signup_id: str) -> Response:
-    decision = Decision(
-        signup_id=signup_id, actor=s.principal, source="console", address=s.client_ip
-    )
-    try:
-        s.container.front_door.deny(decision)
-    except SWSError as error:
-        return redirect(s, "/admin/signups", [("error", s.gettext(error.detail))])
-    return redirect(s, "/admin/signups", [("ok", s.gettext("Sign-up denied."))])
+    decide = s.container.front_door.deny
+    return _decided(s, lambda: decide(_decision(s, signup_id)), s.gettext("Sign-up denied."))
+
+
+def _decision(s: Session, signup_id: str) -> Decision:
+    return Decision(signup_id=signup_id, actor=s.principal, source="console", address=s.client_ip)
+
+
+def _decided(s: Session, work: Callable[[], object], done: str) -> Response:
+    """Back to the queue with the outcome (the use case audits it)."""
+    return attempt(s, "/admin/signups", done, work, reason=lambda e: s.gettext(e.detail))
