@@ -50,7 +50,7 @@ def test_the_agent_applies_what_the_api_compiles_and_reports_in_sync(
     first = sync_once(api, server["host"], target, shell)
     second = sync_once(api, server["host"], target, shell)
     assert (first["mode"], second["mode"]) == ("full", "unchanged")
-    hosts = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()
+    hosts = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()["items"]
     assert hosts[0]["in_sync"] and hosts[0]["digest"] == hosts[0]["expected_digest"]
 
 
@@ -80,7 +80,7 @@ class _Agent:
                          self.shell, memory=self.memory, allow_empty=allow_empty)
 
     def listed(self) -> Any:
-        return self.cloud.client.get(f"{BASE}/hosts", headers=self.cloud.admin).json()[0]
+        return self.cloud.client.get(f"{BASE}/hosts", headers=self.cloud.admin).json()["items"][0]
 
 
 def _synced_agent(cloud: Cloud, topology: Topology, tmp_path: Path) -> _Agent:
@@ -102,7 +102,8 @@ def test_a_mistyped_host_leaves_the_working_table_and_is_listed_as_unknown(
     with pytest.raises(UnknownHost):
         sync_once(api, "compute-O1", target, shell)
     assert _table(topology) == before, "the VM is still guarded"
-    hosts = {h["host"]: h for h in cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()}
+    hosts = {h["host"]: h for h in
+             cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()["items"]}
     assert hosts["compute-O1"]["state"] == "unknown_host"
     assert "does not know this host" in hosts["compute-O1"]["error"]
 

@@ -58,7 +58,7 @@ def test_bad_rules_get_a_4xx_naming_the_field(cloud: Cloud, body: dict[str, Any]
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == field, response.json()
-    assert cloud.client.get(BASE + "/rules", headers=cloud.admin).json() == []
+    assert cloud.client.get(BASE + "/rules", headers=cloud.admin).json()["items"] == []
 
 
 @pytest.mark.parametrize(("path", "cidr"), [
@@ -121,7 +121,7 @@ def test_tenants_toggle_bridge_grants_on_their_own_servers_only(cloud: Cloud) ->
     assert len(ruleset.elements("bridge4")) == 1
     off = cloud.client.put(path, json={"port": 8443, "enabled": False}, headers=cloud.acme.headers)
     assert off.json() == []
-    audit = cloud.client.get(BASE + "/bridge-grants", headers=cloud.admin).json()
+    audit = cloud.client.get(BASE + "/bridge-grants", headers=cloud.admin).json()["items"]
     assert audit == []
 
 
@@ -147,5 +147,5 @@ def test_agents_report_status_and_drift(cloud: Cloud) -> None:
     body = {"target": "nft", "digest": digest, "in_sync": True, "elements": 3, "mode": "full",
             "drift": {}, "apply_seconds": 0.01}
     assert post(cloud, f"/hosts/{host}/reports", body).status_code == 201
-    hosts = cloud.client.get(BASE + "/hosts", headers=cloud.admin).json()
+    hosts = cloud.client.get(BASE + "/hosts", headers=cloud.admin).json()["items"]
     assert hosts[0]["host"] == host and hosts[0]["expected_digest"] == digest

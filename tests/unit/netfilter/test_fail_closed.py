@@ -44,7 +44,7 @@ def report_applied(cloud: Cloud, host: str, digest: str) -> Any:
 
 
 def agent(cloud: Cloud, host: str) -> dict[str, Any]:
-    hosts = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()
+    hosts = cloud.client.get(f"{BASE}/hosts", headers=cloud.admin).json()["items"]
     return dict(next(h for h in hosts if h["host"] == host))
 
 
@@ -134,8 +134,9 @@ def test_deleting_a_network_that_rules_use_is_409_naming_them(cloud: Cloud) -> N
     assert refused.status_code == 409, refused.text
     assert rule["id"] in refused.json()["detail"] and "10.20.1.0/24" in refused.json()["detail"]
     assert refused.json()["field"] == "delete_rules"
-    assert len(cloud.client.get(f"{BASE}/internal-networks", headers=cloud.admin).json()) == 1
-    assert len(cloud.client.get(f"{BASE}/rules", headers=cloud.admin).json()) == 1
+    networks = cloud.client.get(f"{BASE}/internal-networks", headers=cloud.admin).json()
+    assert len(networks["items"]) == 1
+    assert len(cloud.client.get(f"{BASE}/rules", headers=cloud.admin).json()["items"]) == 1
 
 
 def test_a_network_goes_with_its_rules_when_asked_audited(cloud: Cloud) -> None:
@@ -143,7 +144,7 @@ def test_a_network_goes_with_its_rules_when_asked_audited(cloud: Cloud) -> None:
     rule = allow(cloud)
     url = f"{BASE}/internal-networks/{network['id']}?delete_rules=true"
     assert cloud.client.delete(url, headers=cloud.admin).status_code == 204
-    assert cloud.client.get(f"{BASE}/rules", headers=cloud.admin).json() == []
+    assert cloud.client.get(f"{BASE}/rules", headers=cloud.admin).json()["items"] == []
     entries = audit.list_entries(db=cloud.container.db)
     assert [(e.action, e.target_id) for e in entries[:2]] == [
         ("netfilter.internal_network_delete", network["id"]), ("netfilter.rule_delete", rule["id"]),
@@ -156,7 +157,7 @@ def test_an_unused_network_is_deleted_without_the_flag(cloud: Cloud) -> None:
     post(cloud, "/internal-networks", {"cidr": "10.30.0.0/16"})
     allow(cloud)  # inside 10.20.0.0/16 only
     other = next(n for n in cloud.client.get(f"{BASE}/internal-networks", headers=cloud.admin
-                                             ).json() if n["id"] != network["id"])
+                                             ).json()["items"] if n["id"] != network["id"])
     assert cloud.client.delete(f"{BASE}/internal-networks/{other['id']}", headers=cloud.admin
                                ).status_code == 204
 
@@ -177,7 +178,7 @@ def test_doubtful_internal_networks_are_refused(cloud: Cloud, cidr: str, says: s
     refused = post(cloud, "/internal-networks", {"cidr": cidr})
     assert refused.status_code == 422, refused.text
     assert refused.json()["field"] == "cidr" and says in refused.json()["detail"]
-    assert cloud.client.get(f"{BASE}/internal-networks", headers=cloud.admin).json() == []
+    assert cloud.client.get(f"{BASE}/internal-networks", headers=cloud.admin).json()["items"] == []
 
 
 def test_a_rule_destination_without_prefix_is_refused(cloud: Cloud) -> None:
