@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from sws.errors import Conflict
@@ -47,11 +47,31 @@ def end_idle_transactions_after(conn: Connection, seconds: float) -> None:
 
     A leader paused inside a critical transaction holds the lease row's share lock, which a
     standby's claim waits for; the server ending the paused session frees it and rolls the
-    stale work back. PostgreSQL scopes the setting to the transaction; MariaDB to the session.
+    stale work back. PostgreSQL scopes the setting to the transaction. MariaDB's is a session
+    setting: it is set back to 0 when the connection returns to the pool.
     """
     name = conn.dialect.name
     if name == "postgresql":
         ms = math.ceil(seconds * 1000)
         conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {ms}"))
     elif name in ("mysql", "mariadb"):
+        pool = conn.engine.pool
+        if not event.contains(pool, "checkin", _reset_idle_timeout):
+            event.listen(pool, "checkin", _reset_idle_timeout)
         conn.execute(text(f"SET SESSION idle_transaction_timeout = {math.ceil(seconds)}"))
+        conn.info[IDLE_TIMEOUT_SET] = True
+
+
+IDLE_TIMEOUT_SET = "sws.leases.idle_timeout"
+
+
+def _reset_idle_timeout(dbapi_connection: Any, record: Any) -> None:
+    """Pool checkin: the session that ran a fenced transaction gets MariaDB's default back."""
+    if dbapi_connection is None or not record.info.pop(IDLE_TIMEOUT_SET, False):
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET SESSION idle_transaction_timeout = 0")
+        cursor.close()
+    except Exception:  # the server ended the session (a paused leader): pre-ping replaces it
+        return
