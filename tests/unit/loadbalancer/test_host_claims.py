@@ -17,7 +17,7 @@ def _claim(cloud: Cloud, host: str, headers: dict[str, str]) -> Any:
 
 def test_nobody_squats_a_name_they_cannot_prove(cloud: Cloud) -> None:
     refused = _claim(cloud, "www.google.com", cloud.acme.headers)
-    assert refused.status_code == 403 and refused.json()["field"] == "host"
+    assert refused.status_code == 403 and refused.json()["field"] == "custom_hosts.0"
     assert "_sws-challenge.www.google.com" in refused.json()["detail"]
     assert f"sws-project={cloud.acme.id}" in refused.json()["detail"]
 
