@@ -108,6 +108,10 @@ def test_key_pairs_generated_or_imported_and_private_to_their_project(cloud: Con
         _problem(client.delete("/v1/keypairs/contract-gen", headers=cloud.theirs), 404)
         shown = client.get("/v1/keypairs/contract-gen", headers=mine)
         assert shown.status_code == 200 and shown.json()["name"] == "contract-gen"
+        # a pair's creation time is the cloud's record, the same at every look
+        again = {k["name"]: k for k in items_of(client.get("/v1/keypairs", headers=mine).json())}
+        assert again["contract-gen"]["created_at"] == shown.json()["created_at"]
+        assert listed["contract-gen"]["created_at"] == shown.json()["created_at"]
     finally:
         assert client.delete("/v1/keypairs/contract-gen", headers=mine).status_code == 204
         assert client.delete("/v1/keypairs/contract-imp", headers=mine).status_code == 204

@@ -95,19 +95,23 @@ class OpenStackDriver:
     # ---- key pairs ------------------------------------------------------------------------
 
     def list_keypairs(self, project_id: str) -> Sequence[KeyPair]:
+        """The project's pairs; each read on its own, as Nova's list leaves out `created_at`."""
         prefix = _key_prefix(project_id)
+        conn = self._p(project_id)
         with translating("key pairs"):
-            found = list(self._p(project_id).compute.keypairs())
-        return [_keypair(k, prefix) for k in found if k.name.startswith(prefix)]
+            names = [k.name for k in conn.compute.keypairs() if k.name.startswith(prefix)]
+            found = [k for k in (_keypair_record(conn, n) for n in names) if k is not None]
+        return [_keypair(k, prefix) for k in found]
 
     def create_keypair(self, project_id: str, name: str, public_key: str | None) -> KeyPair:
         keys.validate_name(name)
         generated = keys.generate(f"sws-{name}") if public_key is None else None
         public = generated.public_key if generated else keys.validate_public_key(public_key or "")
+        conn = self._p(project_id)
         with translating(f"key pair {name}"):
-            made = self._p(project_id).compute.create_keypair(
-                name=_key_prefix(project_id) + name, public_key=public
-            )
+            made = conn.compute.create_keypair(name=_key_prefix(project_id) + name,
+                                               public_key=public)
+            made = _keypair_record(conn, made.name) or made  # the answer has no created_at
         pair = _keypair(made, _key_prefix(project_id))
         if generated is None:
             return pair
@@ -484,11 +488,21 @@ def _image(i: Any) -> Image:
     )
 
 
+def _keypair_record(conn: Any, name: str) -> Any:
+    """Nova's record of a pair (with its `created_at`), or None if it went meanwhile."""
+    from openstack.exceptions import NotFoundException
+
+    try:
+        return conn.compute.get_keypair(name)
+    except NotFoundException:
+        return None
+
+
 def _keypair(k: Any, prefix: str) -> KeyPair:
     name = k.name[len(prefix):] if k.name.startswith(prefix) else k.name
     return KeyPair(
         name=name, fingerprint=k.fingerprint or "", public_key=k.public_key or "",
-        created_at=parse_time(getattr(k, "created_at", None)) or datetime.now(UTC),
+        created_at=parse_time(getattr(k, "created_at", None)) or EPOCH,
         key_type=k.type or "ssh",
     )
 
