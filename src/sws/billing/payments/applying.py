@@ -103,8 +103,7 @@ def apply_batch(
     repo.set_states(conn, steps.changed(), now)
     _credit(conn, steps.credited, now)
     receipts.issue_receipts(conn, issuing, steps.credited, now)
-    for checkout, after in steps.moves:
-        _notify(conn, checkout, after, now)
+    _notify(conn, steps.moves, now)
     return results
 
 
@@ -158,19 +157,24 @@ def _credit(conn: Connection, checkouts: Sequence[Checkout], now: datetime) -> N
     )
 
 
-def _notify(conn: Connection, checkout: Checkout, after: str, now: datetime) -> None:
-    """Mail the tenant that the money came in, or that the payment failed (once each)."""
-    template = NOTICES[after]
-    context = {
-        "amount": str(checkout.amount.rounded()),
-        "payment": checkout.id,
-        "provider": checkout.provider,
-    }
-    notices.notify(
-        conn,
-        tenant_id=checkout.tenant_id,
-        template=template,
-        context=context,
-        key=f"{template}:{checkout.id}",
-        now=now,
-    )
+def _notify(conn: Connection, moves: Sequence[tuple[Checkout, str]], now: datetime) -> None:
+    """Mail the tenants that the money came in, or that a payment failed (once each); one
+    look-up of the addresses for the batch."""
+    reached = notices.addresses_of(conn, [c.tenant_id for c, _ in moves]) if moves else {}
+    for checkout, after in moves:
+        if checkout.tenant_id not in reached:
+            continue
+        template = NOTICES[after]
+        context = {
+            "amount": str(checkout.amount.rounded()),
+            "payment": checkout.id,
+            "provider": checkout.provider,
+        }
+        notices.notify(
+            conn,
+            tenant_id=checkout.tenant_id,
+            template=template,
+            context=context,
+            key=f"{template}:{checkout.id}",
+            now=now,
+        )

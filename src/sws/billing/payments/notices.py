@@ -7,7 +7,7 @@ in one mail (SWS keeps no language per user); an invoice's mail carries its PDF.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Connection, select
@@ -23,10 +23,21 @@ TITLE_ZH = {"receipt": "收据", "invoice": "发票", "credit_note": "退款凭�
 
 
 def recipients(conn: Connection, tenant_id: str) -> list[str]:
-    query = select(users.c.email).where(
-        users.c.tenant_id == tenant_id, users.c.enabled.is_(True), users.c.email.is_not(None)
+    return addresses_of(conn, [tenant_id]).get(tenant_id, [])
+
+
+def addresses_of(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The e-mail addresses of each tenant's enabled users (tenants without one left out)."""
+    query = select(users.c.tenant_id, users.c.email).where(
+        users.c.tenant_id.in_(sorted(set(tenant_ids))),
+        users.c.enabled.is_(True),
+        users.c.email.is_not(None),
     )
-    return sorted({str(e) for e in conn.execute(query).scalars() if e})
+    found: dict[str, set[str]] = {}
+    for tenant, email in conn.execute(query):
+        if email:
+            found.setdefault(tenant, set()).add(str(email))
+    return {tenant: sorted(emails) for tenant, emails in found.items()}
 
 
 def tenant_name(conn: Connection, tenant_id: str) -> str:
