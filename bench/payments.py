@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select
 
 from _measure import Cost, Verdict, Watched, add_options, measured, per_unit_row, watch_backends
+from billing import _drop, _throwaway  # the same throwaway database as the billing bench
 from sws.billing import service as billing
 from sws.billing.invoices.tables import billing_documents
 from sws.billing.payments import service as payments
@@ -42,7 +41,7 @@ from sws.billing.payments.tables import billing_payments
 from sws.billing.payments.testprovider import TestProvider
 from sws.billing.tables import billing_accounts, billing_ledger
 from sws.clock import SimulatedClock
-from sws.db.engine import Database, make_engine, normalise_url
+from sws.db.engine import Database, make_engine
 from sws.db.migrate import upgrade
 from sws.identity.tables import tenants
 
@@ -50,23 +49,6 @@ GOAL_PER_SECOND = 2_000.0
 TENANTS, REPLAYED = 100, 4  # one callback in REPLAYED is delivered twice
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 REGION = "RegionOne"
-
-
-def _throwaway(url: str) -> tuple[str, str]:
-    name = f"sws_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    bench = make_url(normalise_url(url)).set(database=name)
-    return name, bench.render_as_string(hide_password=False)
-
-
-def _drop(url: str, name: str) -> None:
-    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _seed(db: Database, clock: SimulatedClock, size: int) -> list[str]:

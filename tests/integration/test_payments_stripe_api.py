@@ -20,7 +20,7 @@ import pytest
 from sws.billing.payments import refunds
 from sws.billing.payments import service as payments
 from sws.billing.payments.autorecharge import _charge
-from sws.billing.payments.model import AutoRecharge, RefundSpec
+from sws.billing.payments.model import AutoRecharge, Checkout, RefundSpec
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
 from sws.errors import Invalid
@@ -216,32 +216,36 @@ def test_a_stripe_refund_retried_after_a_crash_is_the_same_refund(
     assert stripe_till.balance() == Decimal("0")
 
 
-def test_an_off_session_charge_confirms_a_payment_intent(
-    stripe_till: Till, fake_stripe: tuple[StripeDouble, str]
-) -> None:
-    double = fake_stripe[0]
+def _charge_saved_card(till: Till, card: str) -> Checkout:  # noqa: F811
+    """Auto-recharge's charge of 100.00 on the tenant's saved Stripe card `card`."""
     setting = AutoRecharge(
-        tenant_id=stripe_till.tenant,
+        tenant_id=till.tenant,
         enabled=True,
         threshold=Money.of(10, "CNY"),
         amount=Money.of(100, "CNY"),
         monthly_cap=Money.of(100, "CNY"),
         provider="stripe",
-        method_ref="pm_card_visa",
+        method_ref=card,
         customer_ref="cus_123",
     )
-    checkout = stripe_till.checkout("100.00", provider="stripe", key="auto:1")
-
+    checkout = till.checkout("100.00", provider="stripe", key="auto:1")
     _charge(
-        db=stripe_till.db,
-        clock=stripe_till.clock,
-        setup=stripe_till.setup,
+        db=till.db,
+        clock=till.clock,
+        setup=till.setup,
         drivers={},
         checkout=checkout,
         setting=setting,
     )
+    return checkout
 
-    _, path, form, key = next(r for r in double.requests if r[1] == "/v1/payment_intents")
+
+def test_an_off_session_charge_confirms_a_payment_intent(
+    stripe_till: Till, fake_stripe: tuple[StripeDouble, str]
+) -> None:
+    checkout = _charge_saved_card(stripe_till, "pm_card_visa")
+
+    _, path, form, key = next(r for r in fake_stripe[0].requests if r[1] == "/v1/payment_intents")
     assert path == "/v1/payment_intents" and key == f"sws-{checkout.id}"
     assert form["off_session"] == ["true"] and form["confirm"] == ["true"]
     assert form["customer"] == ["cus_123"] and form["payment_method"] == ["pm_card_visa"]
@@ -252,26 +256,8 @@ def test_a_declined_off_session_card_fails_the_payment(
     stripe_till: Till, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
     fake_stripe[0].decline = True
-    setting = AutoRecharge(
-        tenant_id=stripe_till.tenant,
-        enabled=True,
-        threshold=Money.of(10, "CNY"),
-        amount=Money.of(100, "CNY"),
-        monthly_cap=Money.of(100, "CNY"),
-        provider="stripe",
-        method_ref="pm_card_chargeDeclined",
-        customer_ref="cus_123",
-    )
-    checkout = stripe_till.checkout("100.00", provider="stripe", key="auto:1")
 
-    _charge(
-        db=stripe_till.db,
-        clock=stripe_till.clock,
-        setup=stripe_till.setup,
-        drivers={},
-        checkout=checkout,
-        setting=setting,
-    )
+    checkout = _charge_saved_card(stripe_till, "pm_card_chargeDeclined")
 
     assert stripe_till.state(checkout) == "failed" and stripe_till.balance() == 0
 
