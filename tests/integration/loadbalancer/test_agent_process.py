@@ -115,7 +115,8 @@ def test_the_real_agent_serves_an_lb_created_through_the_api_and_reports_its_byt
     received = sum(len(raw_get(port, host)[1]) for _ in range(20))
     # The agent's heartbeat reports member health and the LB's bytes out.
     health_ok = lambda: {m["health"] for m in cloud.client.get(  # noqa: E731
-        f"/v1/loadbalancers/{lb['id']}/health", headers=cloud.acme.headers).json()} == {"up"}
+        f"/v1/loadbalancers/{lb['id']}/health", headers=cloud.acme.headers).json()["items"]
+        } == {"up"}
     wait_until(health_ok, timeout=10)
     start = cloud.clock.now().replace(minute=0, second=0, microsecond=0)
 
