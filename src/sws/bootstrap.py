@@ -9,6 +9,8 @@ from sws.billing.payments.runtime import PaymentsRuntime
 from sws.billing.payments.runtime import build_setup as payment_setup
 from sws.billing.ports import BandwidthFeed, BandwidthSource, BandwidthUsage, ObjectStorageFeed
 from sws.billing.runtime import BillingRuntime
+from sws.cdn import service as cdn
+from sws.cdn.limiter import PurgeLimiter, build_limiter
 from sws.clock import Clock, SystemClock
 from sws.config import Settings
 from sws.db.engine import Database, make_engine
@@ -70,6 +72,7 @@ class Container:
     txt_resolver: TxtResolver = field(default_factory=DnsTxtResolver)
     # Host names of alarm webhooks, resolved and checked at each delivery (a fake in tests).
     address_resolver: AddressResolver = field(default_factory=SystemResolver)
+    cdn_limiter: PurgeLimiter | None = None  # purge rate limits, built on first use
 
     @property
     def default_region(self) -> str:
@@ -79,6 +82,18 @@ class Container:
     def lb_config(self) -> loadbalancers.LBConfig:
         """The cloud-wide LB settings, from the settings as they are now."""
         return loadbalancers.LBConfig.from_settings(self.settings, txt=self.txt_resolver)
+
+    @property
+    def cdn_config(self) -> cdn.CDNConfig:
+        """The cloud-wide CDN settings, from the settings as they are now."""
+        return cdn.CDNConfig.from_settings(self.settings, lb=self.lb_config, txt=self.txt_resolver)
+
+    @property
+    def purge_limiter(self) -> PurgeLimiter:
+        """Purge jobs per tenant, on Redis when configured (every replica shares it)."""
+        if self.cdn_limiter is None:
+            self.cdn_limiter = build_limiter(self.settings, db=self.db, clock=self.clock)
+        return self.cdn_limiter
 
     @property
     def webhook_targets(self) -> WebhookTargets:

@@ -166,6 +166,15 @@ class Settings(BaseSettings):
     lb_node_timeout_seconds: float = Field(default=10.0, gt=0)
     dns_ttl: int = Field(default=30, ge=0)
     dns_nameservers: list[str] = Field(default_factory=lambda: ["ns1.example.com"])
+    # CDN (docs/cdn.md): distributions are named <id>.cdn.<cdn_zone>; the edges (one Varnish
+    # each, serving one ISP view); purge jobs per tenant per sliding window.
+    cdn_zone: str = Field(default="example.com", pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    cdn_edges: list[LBNodeConfig] = Field(
+        default_factory=lambda: [LBNodeConfig(name="edge-1", address="127.0.0.1")]
+    )
+    cdn_edge_timeout_seconds: float = Field(default=10.0, gt=0)
+    cdn_purge_limit: int = Field(default=30, ge=1, le=100_000)
+    cdn_purge_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     # Node agents (docs/netfilter.md): stale after N report intervals without a report. The
     # netfilter agents' interval is their --interval; LB nodes go stale after the timeout.
     agent_stale_intervals: int = Field(default=3, ge=1)

@@ -22,6 +22,7 @@ TABLE_MODULES = (
     "sws.billing.invoices.tables",
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
+    "sws.cdn.tables",
     "sws.mail.tables",
     "sws.signup.tables",
     "sws.leases.tables",

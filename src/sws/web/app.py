@@ -16,6 +16,7 @@ from sws.bootstrap import Container
 from sws.web import console, deps, guards, openapi, problems
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
+from sws.web.api import cdn as cdn_api
 from sws.web.api import invoices as invoices_api
 from sws.web.api import loadbalancer as loadbalancer_api
 from sws.web.api import metering as metering_api
@@ -58,6 +59,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(billing_api.admin_router)
     app.include_router(loadbalancer_api.router)
     app.include_router(loadbalancer_api.admin_router)
+    app.include_router(cdn_api.router)
+    app.include_router(cdn_api.admin_router)
     app.include_router(storage_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)

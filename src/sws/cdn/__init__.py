@@ -1,0 +1,1 @@
+"""The CDN: distributions in front of containers and load balancers, Varnish edges, purges."""

@@ -1,0 +1,203 @@
+"""The edges' Varnish configuration (VCL 4.1), rendered from the distributions; pure.
+
+One backend per distribution, routed by the Host header (its automatic name and its verified
+custom domains); the cache key is the distribution and the URL (without the query string unless
+the distribution keeps it). Every object is tagged for `xkey`: `d:<id>` (the whole distribution)
+and `k:<id>:<key>` for each key the origin lists in `Surrogate-Key`, so a tenant's purge can
+only reach its own objects. Purges arrive on the edge's private listener named `purge` (a Unix
+socket only the agent writes to): a request carrying `X-SWS-Purge-Key` purges by key, any other
+`PURGE` purges its URL. Soft purges mark objects stale: the next request is answered from the
+stale copy while one background fetch revalidates it, so a large purge never stampedes the
+origin. `GRACE` is how long a stale copy may stand in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sws.cdn.model import Backend, EdgeDistribution
+
+GRACE = "1h"
+PURGE_SOCKET = "purge"
+
+HEADER = """vcl 4.1;
+# Rendered by SWS (sws.cdn.renderer). sws-agent cdn replaces it; do not edit.
+import std;
+import purge;
+import xkey;
+
+backend default none;
+"""
+
+RECV = """
+sub vcl_recv {
+    if (local.socket == "%(socket)s") {
+        call sws_purge;
+    }
+    unset req.http.x-sws-dist;
+    set req.http.host = std.tolower(regsub(req.http.host, ":[0-9]+$", ""));
+    call sws_route;
+    if (!req.http.x-sws-dist) {
+        return (synth(404, "Unknown distribution"));
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (synth(405, "Method not allowed"));
+    }
+    unset req.http.Cookie;
+    unset req.http.Authorization;
+    return (hash);
+}
+
+sub sws_purge {
+    if (req.method != "PURGE") {
+        return (synth(405, "Only PURGE here"));
+    }
+    if (req.http.x-sws-purge-key) {
+        if (req.http.x-sws-purge-mode == "hard") {
+            set req.http.x-sws-purged = xkey.purge(req.http.x-sws-purge-key);
+        } else {
+            set req.http.x-sws-purged = xkey.softpurge(req.http.x-sws-purge-key);
+        }
+        return (synth(200, "Purged"));
+    }
+    unset req.http.x-sws-dist;
+    set req.http.host = std.tolower(regsub(req.http.host, ":[0-9]+$", ""));
+    call sws_route;
+    if (!req.http.x-sws-dist) {
+        return (synth(404, "Unknown distribution"));
+    }
+    return (hash);
+}
+
+sub vcl_hash {
+    hash_data(req.http.x-sws-dist);
+    hash_data(req.url);
+    return (lookup);
+}
+
+sub vcl_hit {
+    if (local.socket == "%(socket)s") {
+        call sws_purge_object;
+    }
+}
+
+sub vcl_miss {
+    if (local.socket == "%(socket)s") {
+        call sws_purge_object;
+    }
+}
+
+sub sws_purge_object {
+    if (req.http.x-sws-purge-mode == "hard") {
+        set req.http.x-sws-purged = purge.hard();
+    } else {
+        set req.http.x-sws-purged = purge.soft(0s);
+    }
+    return (synth(200, "Purged"));
+}
+
+sub vcl_synth {
+    if (req.http.x-sws-purged) {
+        set resp.http.X-SWS-Purged = req.http.x-sws-purged;
+    }
+}
+
+sub vcl_backend_fetch {
+    set bereq.http.x-sws-url = bereq.url;
+    call sws_origin;
+}
+
+sub vcl_backend_response {
+    set beresp.http.x-sws-dist = bereq.http.x-sws-dist;
+    set beresp.http.x-sws-url = bereq.http.x-sws-url;
+    set beresp.http.xkey = "d:" + bereq.http.x-sws-dist;
+    if (beresp.http.Surrogate-Key) {
+        set beresp.http.xkey = beresp.http.xkey + " " + regsuball(
+            beresp.http.Surrogate-Key, "([^\\s,]+)", "k:" + bereq.http.x-sws-dist + ":\\1");
+    }
+    call sws_ttl;
+    set beresp.grace = %(grace)s;
+}
+
+sub vcl_deliver {
+    if (obj.hits > 0) {
+        set resp.http.X-Cache = "HIT";
+    } else {
+        set resp.http.X-Cache = "MISS";
+    }
+    unset resp.http.xkey;
+    unset resp.http.x-sws-dist;
+    unset resp.http.x-sws-url;
+    unset resp.http.Surrogate-Key;
+}
+"""
+
+
+def render(distributions: Sequence[EdgeDistribution]) -> str:
+    """The whole VCL for `distributions` (in id order, so equal input gives equal text)."""
+    ordered = sorted(distributions, key=lambda d: d.id)
+    parts = [HEADER]
+    parts += [_backend(d.id, d.backend) for d in ordered]
+    parts.append(RECV % {"socket": PURGE_SOCKET, "grace": GRACE})
+    parts.append(_sub("sws_route", (_route(d) for d in ordered)))
+    parts.append(_sub("sws_origin", (_origin(d) for d in ordered)))
+    parts.append(_sub("sws_ttl", (_ttl(d) for d in ordered)))
+    return "".join(parts)
+
+
+def _backend(dist_id: str, backend: Backend) -> str:
+    return (
+        f"\nbackend d_{dist_id} {{\n"
+        f"    .host = {_string(backend.host)};\n"
+        f"    .port = \"{backend.port}\";\n"
+        "    .connect_timeout = 2s;\n"
+        "    .first_byte_timeout = 30s;\n"
+        "}\n"
+    )
+
+
+def _sub(name: str, blocks: Iterable[str]) -> str:
+    return f"\nsub {name} {{\n{''.join(blocks)}}}\n"
+
+
+def _route(d: EdgeDistribution) -> str:
+    matches = " || ".join(f"req.http.host == {_string(h)}" for h in d.hosts)
+    lines = [f'set req.http.x-sws-dist = "{d.id}";', f"set req.backend_hint = d_{d.id};"]
+    if not d.settings.query_in_key:
+        lines.append('set req.url = regsub(req.url, "\\?.*$", "");')
+    if not d.settings.enabled:
+        lines.append('return (synth(403, "Distribution disabled"));')
+    return _if(matches, lines)
+
+
+def _origin(d: EdgeDistribution) -> str:
+    lines = [f"set bereq.http.host = {_string(d.backend.host_header)};"]
+    if d.backend.path_prefix:
+        lines.append(f"set bereq.url = {_string(d.backend.path_prefix)} + bereq.url;")
+    return _if(f'bereq.http.x-sws-dist == "{d.id}"', lines)
+
+
+def _ttl(d: EdgeDistribution) -> str:
+    ttl = f"set beresp.ttl = {d.settings.default_ttl}s;"
+    if d.settings.honour_origin:
+        lines = [
+            "if (!beresp.http.Cache-Control && !beresp.http.Expires) {",
+            f"    {ttl}",
+            "}",
+        ]
+    else:
+        lines = [ttl]
+    return _if(f'bereq.http.x-sws-dist == "{d.id}"', lines)
+
+
+def _if(condition: str, lines: list[str]) -> str:
+    body = "".join(f"        {line}\n" for line in lines)
+    return f"    if ({condition}) {{\n{body}    }}\n"
+
+
+def _string(text: str) -> str:
+    """A VCL string literal; the service only passes host names, addresses and encoded paths,
+    so a quote or a control character here is a bug, not input to escape."""
+    if any(c == '"' or ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError(f"{text!r} cannot be a VCL string")
+    return f'"{text}"'

@@ -1,0 +1,523 @@
+"""Use cases of the CDN: distributions, their custom domains and purge jobs; and the edges'
+side (their desired state by long poll, their reports).
+
+Every change is validated first, then written in one transaction with its audit entry and a
+bump of the version the edges long-poll on, so an edge sees whole changes only. A purge job is
+addressed to every configured edge; each edge reports its part done (or failed), and the job is
+`accepted` until one edge has reported, `propagating` until all have, then `done`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from sws.audit.model import AuditRecord, check_record
+from sws.audit.repository import insert_entry
+from sws.cdn import renderer
+from sws.cdn import repository as repo
+from sws.cdn.limiter import PurgeLimiter
+from sws.cdn.model import (
+    Backend,
+    CacheSettings,
+    DistributionSpec,
+    EdgeDistribution,
+    EdgePurge,
+    EdgeState,
+    OriginSpec,
+    PurgeSpec,
+    auto_host,
+    check_ttl,
+    job_state,
+    new_id,
+)
+from sws.cdn.repository import DistributionRow, PurgeRow
+from sws.clock import Clock
+from sws.db.engine import Database
+from sws.drivers.base import ObjectStore
+from sws.errors import Conflict, Forbidden, Invalid, NotFound
+from sws.loadbalancer import ownership
+from sws.loadbalancer import repository as lb_repo
+from sws.loadbalancer import service as loadbalancers
+from sws.loadbalancer.model import normalise_host
+from sws.paging import PageRequest
+from sws.text import check_text
+
+T = TypeVar("T")
+POLL_SECONDS = 0.1
+MAX_CUSTOM_DOMAINS = 20
+_changed = threading.Condition()
+
+
+@dataclass(frozen=True, slots=True)
+class SwiftOrigin:
+    """A region's Swift proxy as the edges reach it, and its account prefix (`AUTH_`)."""
+
+    host: str
+    port: int
+    account_prefix: str = "AUTH_"
+
+    @classmethod
+    def from_url(cls, url: str, account_prefix: str) -> SwiftOrigin:
+        parts = urlsplit(url)
+        default = 443 if parts.scheme == "https" else 80
+        return cls(parts.hostname or "127.0.0.1", parts.port or default, account_prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class CDNConfig:
+    """The cloud-wide CDN settings (from `Settings`, by the container's `cdn_config`)."""
+
+    zone: str = "example.com"
+    edges: tuple[tuple[str, str, str], ...] = (("edge-1", "127.0.0.1", "default"),)
+    edge_timeout_seconds: float = 10.0
+    swift: dict[str, SwiftOrigin] = field(default_factory=dict)  # by region
+    lb: loadbalancers.LBConfig = field(default_factory=loadbalancers.LBConfig)
+    txt: ownership.TxtResolver = field(default_factory=ownership.DnsTxtResolver, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, lb: loadbalancers.LBConfig,
+                      txt: ownership.TxtResolver) -> CDNConfig:
+        return cls(
+            zone=settings.cdn_zone,
+            edges=tuple((e.name, e.address, e.isp) for e in settings.cdn_edges),
+            edge_timeout_seconds=settings.cdn_edge_timeout_seconds,
+            swift={region: SwiftOrigin.from_url(s.proxy_url, s.account_prefix)
+                   for region, s in settings.swift.items()},
+            lb=lb, txt=txt,
+        )
+
+    @property
+    def cdn_zone(self) -> str:
+        return f"cdn.{self.zone}"
+
+    @property
+    def edge_names(self) -> list[str]:
+        return [name for name, _, _ in self.edges]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, for the audit log."""
+
+    user_id: str
+    name: str
+    source: str = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Origins:
+    """What the service needs to check and resolve an origin: the region's object store."""
+
+    object_store: Callable[[str], ObjectStore]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A tenant acting on its distributions: its project, the user (audit), the region."""
+
+    project_id: str
+    actor: Actor
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeView:
+    row: PurgeRow
+
+    @property
+    def state(self) -> str:
+        return job_state(list(self.row.edges.values()))
+
+
+# ---- reads --------------------------------------------------------------------------------
+
+
+def list_distributions(*, db: Database, project_id: str | None,
+                       page: PageRequest | None = None) -> list[DistributionRow]:
+    with db.read() as conn:
+        return repo.list_distributions(conn, project_id=project_id, page=page)
+
+
+def get_distribution(*, db: Database, project_id: str, distribution_id: str) -> DistributionRow:
+    with db.read() as conn:
+        return _owned(conn, project_id, distribution_id)
+
+
+def _owned(conn: Connection, project_id: str, distribution_id: str) -> DistributionRow:
+    row = repo.get_distribution(conn, distribution_id=distribution_id, project_id=project_id)
+    if row is None:
+        raise NotFound(f"Distribution {distribution_id} could not be found.")
+    return row
+
+
+# ---- distributions ------------------------------------------------------------------------
+
+
+def create_distribution(
+    *, db: Database, clock: Clock, config: CDNConfig, origins: Origins, caller: Caller,
+    spec: DistributionSpec,
+) -> DistributionRow:
+    """Check the name and that the caller owns the origin; then write the distribution, its
+    automatic name and the audit entry in one transaction."""
+    name = _check_name(spec.name)
+    backend = resolve_origin(db, config, origins, caller, spec.origin)
+    dist_id, now = new_id(), clock.now()
+    values = {
+        "id": dist_id, "project_id": caller.project_id,
+        "region": spec.origin.region or caller.region, "name": name,
+        "origin_kind": spec.origin.kind, "origin_ref": spec.origin.ref,
+        "created_at": now, "updated_at": now,
+        **repo.backend_columns(backend), **repo.settings_columns(spec.settings),
+    }
+    with db.begin() as conn:
+        repo.insert_distribution(conn, values)
+        repo.insert_host(conn, host=auto_host(dist_id, config.zone), distribution_id=dist_id,
+                         kind="auto", now=now)
+        _changed_in(conn, clock, caller.actor, "create", dist_id,
+                    {"origin": f"{spec.origin.kind}:{spec.origin.ref}", "name": name})
+    _changed_now()
+    return get_distribution(db=db, project_id=caller.project_id, distribution_id=dist_id)
+
+
+def _check_name(name: str) -> str:
+    return check_text(name, field="name", max_length=255, required=True)
+
+
+def resolve_origin(db: Database, config: CDNConfig, origins: Origins, caller: Caller,
+                   origin: OriginSpec) -> Backend:
+    """Where the edges fetch from; the caller must own the origin (else it is 'not found')."""
+    region = origin.region or caller.region
+    if origin.kind == "container":
+        return _container_backend(config, origins, caller.project_id, region, origin.ref)
+    return _lb_backend(db, config, caller.project_id, origin.ref)
+
+
+def _container_backend(config: CDNConfig, origins: Origins, project_id: str, region: str,
+                       container: str) -> Backend:
+    try:
+        origins.object_store(region).get_container(project_id, container)
+    except NotFound:
+        raise Invalid(f"Container {container} could not be found in your project in {region}.",
+                      field="origin.ref") from None
+    swift = config.swift.get(region)
+    if swift is None:
+        raise Invalid(f"the object storage of {region} cannot be a CDN origin (it is not a "
+                      "Swift the edges can reach)", field="origin.region")
+    prefix = f"/v1/{swift.account_prefix}{quote(project_id, safe='')}/{quote(container, safe='')}"
+    return Backend(swift.host, swift.port, f"{swift.host}:{swift.port}", prefix)
+
+
+def _lb_backend(db: Database, config: CDNConfig, project_id: str, lb_id: str) -> Backend:
+    lb = config.lb
+    with db.read() as conn:
+        found = lb_repo.get_lb(conn, lb_id=lb_id, project_id=project_id)
+    if found is None:
+        raise Invalid(f"Load balancer {lb_id} could not be found in your project.",
+                      field="origin.ref")
+    if found.type != "http":
+        raise Invalid("a load balancer origin must be an http load balancer", field="origin.ref")
+    host = next(h for h, kind in found.hosts if kind == "auto")
+    return Backend(lb.nodes[0][1], lb.http_port, host)
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionChange:
+    """What a tenant may change: its name and any cache setting (None leaves it)."""
+
+    name: str | None = None
+    default_ttl: int | None = None
+    honour_origin: bool | None = None
+    query_in_key: bool | None = None
+    enabled: bool | None = None
+
+    def applied_to(self, current: CacheSettings) -> CacheSettings:
+        return CacheSettings(
+            default_ttl=check_ttl(_or(self.default_ttl, current.default_ttl)),
+            honour_origin=_or(self.honour_origin, current.honour_origin),
+            query_in_key=_or(self.query_in_key, current.query_in_key),
+            enabled=_or(self.enabled, current.enabled),
+        )
+
+
+def _or(value: T | None, default: T) -> T:
+    return default if value is None else value
+
+
+def update_distribution(
+    *, db: Database, clock: Clock, caller: Caller, distribution_id: str,
+    change: DistributionChange,
+) -> DistributionRow:
+    name = _check_name(change.name) if change.name is not None else None
+    with db.begin() as conn:
+        row = _owned(conn, caller.project_id, distribution_id)
+        values: dict[str, Any] = {"updated_at": clock.now(),
+                                  **repo.settings_columns(change.applied_to(row.settings))}
+        if name is not None:
+            values["name"] = name
+        repo.update_distribution(conn, distribution_id, values)
+        _changed_in(conn, clock, caller.actor, "update", distribution_id,
+                    {k: v for k, v in values.items() if k != "updated_at"})
+    _changed_now()
+    return get_distribution(db=db, project_id=caller.project_id, distribution_id=distribution_id)
+
+
+def delete_distribution(*, db: Database, clock: Clock, caller: Caller,
+                        distribution_id: str) -> None:
+    with db.begin() as conn:
+        _owned(conn, caller.project_id, distribution_id)
+        repo.delete_distribution(conn, distribution_id)
+        _changed_in(conn, clock, caller.actor, "delete", distribution_id, {})
+    _changed_now()
+
+
+# ---- custom domains -----------------------------------------------------------------------
+
+
+def add_domain(*, db: Database, clock: Clock, config: CDNConfig, caller: Caller,
+               distribution_id: str, domain: str) -> DistributionRow:
+    """A tenant's own name, served once its TXT record proves the tenant controls it."""
+    name = normalise_host(domain, "domain")
+    with db.read() as conn:
+        _owned(conn, caller.project_id, distribution_id)  # another tenant's: 404 first
+    _may_claim(name, config, caller.project_id)
+    try:
+        with db.begin() as conn:
+            row = _owned(conn, caller.project_id, distribution_id)
+            if sum(kind == "custom" for _, kind in row.hosts) >= MAX_CUSTOM_DOMAINS:
+                raise Conflict(f"at most {MAX_CUSTOM_DOMAINS} custom domains", field="domain")
+            if repo.host_taken(conn, name):
+                raise Conflict(f"{name} is already served by a distribution", field="domain")
+            repo.insert_host(conn, host=name, distribution_id=distribution_id, kind="custom",
+                             now=clock.now())
+            _changed_in(conn, clock, caller.actor, "domain_add", distribution_id,
+                        {"domain": name})
+    except IntegrityError:
+        raise Conflict(f"{name} is already served by a distribution", field="domain") from None
+    _changed_now()
+    return get_distribution(db=db, project_id=caller.project_id, distribution_id=distribution_id)
+
+
+def _may_claim(name: str, config: CDNConfig, project_id: str) -> None:
+    if name == config.cdn_zone or name.endswith("." + config.cdn_zone):
+        raise Invalid(f"names under {config.cdn_zone} are given out by SWS", field="domain")
+    try:
+        ownership.check_claim(name, zone=config.cdn_zone, project_id=project_id,
+                              resolver=config.txt)
+    except Forbidden as refused:
+        raise Invalid(refused.detail, field="domain") from None
+
+
+def remove_domain(*, db: Database, clock: Clock, caller: Caller, distribution_id: str,
+                  domain: str) -> None:
+    name = domain.strip().lower().removesuffix(".")
+    with db.begin() as conn:
+        _owned(conn, caller.project_id, distribution_id)
+        if repo.delete_host(conn, distribution_id=distribution_id, host=name) == 0:
+            raise NotFound(f"Domain {domain} could not be found on this distribution.")
+        _changed_in(conn, clock, caller.actor, "domain_remove", distribution_id,
+                    {"domain": name})
+    _changed_now()
+
+
+def domain_proof(project_id: str, domain: str) -> tuple[str, str]:
+    """The TXT record (name, text) that proves `domain` is the project's."""
+    return ownership.challenge_name(domain), ownership.proof_text(project_id)
+
+
+# ---- purges -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeRequest:
+    """A tenant's purge: what, and the Idempotency-Key that makes a retry safe."""
+
+    distribution_id: str
+    spec: PurgeSpec
+    idempotency_key: str | None = None
+
+
+def create_purge(
+    *, db: Database, clock: Clock, config: CDNConfig, limiter: PurgeLimiter, caller: Caller,
+    request: PurgeRequest,
+) -> tuple[PurgeView, bool]:
+    """The job, and whether it is new (False: a replay of the same Idempotency-Key)."""
+    key = _check_idempotency_key(request.idempotency_key)
+    with db.read() as conn:
+        _owned(conn, caller.project_id, request.distribution_id)
+        replay = repo.purge_by_key(conn, caller.project_id, key) if key else None
+    if replay is not None:
+        return _replayed(replay, request), False
+    limiter.check(caller.project_id)
+    purge_id = uuid.uuid4().hex
+    try:
+        with db.begin() as conn:
+            _owned(conn, caller.project_id, request.distribution_id)
+            repo.insert_purge(conn, purge_id=purge_id, project_id=caller.project_id,
+                              distribution_id=request.distribution_id, spec=request.spec,
+                              idempotency_key=key, edges=config.edge_names, now=clock.now())
+            _audit(conn, clock, caller.actor, "purge", request.distribution_id,
+                   {"purge": purge_id, "kind": request.spec.kind, "value": request.spec.value,
+                    "mode": request.spec.mode})
+            repo.bump_version(conn)
+    except IntegrityError:  # the same key, at the same moment, from another request
+        return create_purge(db=db, clock=clock, config=config, limiter=limiter, caller=caller,
+                            request=request)
+    limiter.count(caller.project_id)
+    _changed_now()
+    return get_purge(db=db, project_id=caller.project_id,
+                     distribution_id=request.distribution_id, purge_id=purge_id), True
+
+
+def _check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    return check_text(key, field="Idempotency-Key", max_length=255, required=True)
+
+
+def _replayed(row: PurgeRow, request: PurgeRequest) -> PurgeView:
+    if row.distribution_id != request.distribution_id or row.spec != request.spec:
+        raise Conflict("this Idempotency-Key was used for another purge; use a new key",
+                       field="Idempotency-Key")
+    return PurgeView(row)
+
+
+def get_purge(*, db: Database, project_id: str, distribution_id: str,
+              purge_id: str) -> PurgeView:
+    with db.read() as conn:
+        _owned(conn, project_id, distribution_id)
+        row = repo.get_purge(conn, purge_id=purge_id, distribution_id=distribution_id)
+    if row is None:
+        raise NotFound(f"Purge {purge_id} could not be found.")
+    return PurgeView(row)
+
+
+def list_purges(*, db: Database, project_id: str, distribution_id: str,
+                page: PageRequest) -> list[PurgeView]:
+    with db.read() as conn:
+        _owned(conn, project_id, distribution_id)
+        return [PurgeView(r) for r in repo.list_purges(conn, distribution_id=distribution_id,
+                                                         page=page)]
+
+
+# ---- the edges' side ----------------------------------------------------------------------
+
+
+def known_edge(config: CDNConfig, edge: str) -> None:
+    if edge not in config.edge_names:
+        raise NotFound(f"CDN edge {edge} could not be found.")
+
+
+def edge_state(*, db: Database, config: CDNConfig, edge: str) -> EdgeState:
+    """The VCL every edge runs, and the purges this edge still owes."""
+    known_edge(config, edge)
+    with db.read() as conn:
+        rows = repo.list_distributions(conn)
+        pending = repo.pending_purges(conn, edge)
+    distributions = [
+        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.settings)
+        for r in rows
+    ]
+    purges = tuple(
+        EdgePurge(p["id"], p["distribution_id"], p["kind"], p["value"], p["mode"], p["host"])
+        for p in pending
+    )
+    return EdgeState(renderer.render(distributions), purges)
+
+
+def report(*, db: Database, clock: Clock, config: CDNConfig, edge: str, digest: str | None,
+           purges: Mapping[str, str]) -> None:
+    """An edge's heartbeat: the VCL digest it runs and the purges it carried out."""
+    known_edge(config, edge)
+    results = {p: s for p, s in purges.items() if s in ("done", "failed")}
+    now = clock.now()
+    with db.begin() as conn:
+        repo.upsert_edge(conn, edge, {"last_seen_at": now, "applied_digest": digest})
+        repo.finish_purges(conn, edge=edge, results=results, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeView:
+    """A configured edge and its agent's last report."""
+
+    name: str
+    address: str
+    isp: str
+    alive: bool
+    applied_digest: str | None
+    current: bool
+
+
+def edges(*, db: Database, clock: Clock, config: CDNConfig) -> list[EdgeView]:
+    with db.read() as conn:
+        rows = repo.edge_rows(conn)
+        dists = repo.list_distributions(conn)
+    digest = renderer_digest(dists)
+    out = []
+    for name, address, isp in config.edges:
+        row: dict[str, Any] = dict(rows[name]) if name in rows else {}
+        seen, applied = row.get("last_seen_at"), row.get("applied_digest")
+        alive = seen is not None and (clock.now() - seen).total_seconds() <= (
+            config.edge_timeout_seconds)
+        out.append(EdgeView(name, address, isp, alive, applied, applied == digest))
+    return out
+
+
+def renderer_digest(rows: list[DistributionRow]) -> str:
+    state = EdgeState(renderer.render([
+        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.settings)
+        for r in rows
+    ]))
+    return state.digest
+
+
+def current_version(*, db: Database) -> int:
+    with db.read() as conn:
+        return repo.version(conn)
+
+
+def wait_for_version(*, db: Database, after: int, timeout: float) -> int:
+    """Block until the version passes `after`, or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = current_version(db=db)
+        remaining = deadline - time.monotonic()
+        if found > after or remaining <= 0:
+            return found
+        with _changed:
+            _changed.wait(min(POLL_SECONDS, remaining))
+
+
+def _changed_now() -> None:
+    with _changed:
+        _changed.notify_all()
+
+
+# ---- audit --------------------------------------------------------------------------------
+
+
+def _changed_in(conn: Connection, clock: Clock, actor: Actor, action: str, target: str,
+                detail: Mapping[str, Any]) -> None:
+    """A configuration change: audited, and the edges' version bumped, in the caller's
+    transaction."""
+    _audit(conn, clock, actor, action, target, detail)
+    repo.bump_version(conn)
+
+
+def _audit(conn: Connection, clock: Clock, actor: Actor, action: str, target: str,
+           detail: Mapping[str, Any]) -> None:
+    record = AuditRecord(
+        actor_user_id=actor.user_id, actor_name=actor.name, action=f"cdn.{action}",
+        target_type="distribution", target_id=target,
+        detail=json.dumps(detail, sort_keys=True, default=str), source=actor.source,
+    )
+    insert_entry(conn, check_record(record), clock.now())

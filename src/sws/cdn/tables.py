@@ -1,0 +1,101 @@
+"""Tables of the CDN: distributions, host names, purge jobs per edge, edges, the version."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from sws.db.metadata import UTCDateTime, metadata
+
+ID = 64
+WORD = 32
+
+cdn_distributions = Table(
+    "cdn_distributions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("project_id", String(ID), nullable=False, index=True),
+    Column("region", String(ID), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("origin_kind", String(WORD), nullable=False),  # container | loadbalancer
+    Column("origin_ref", String(255), nullable=False),
+    # Where the edges fetch misses, resolved when the origin was chosen.
+    Column("backend_host", String(255), nullable=False),
+    Column("backend_port", Integer, nullable=False),
+    Column("backend_host_header", String(255), nullable=False),
+    Column("backend_path_prefix", String(1024), nullable=False),
+    Column("default_ttl", Integer, nullable=False),
+    Column("honour_origin", Boolean, nullable=False),
+    Column("query_in_key", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+#: Every name an edge answers for a distribution; unique cloud-wide. A custom domain is served
+#: once verified (its TXT proof was found).
+cdn_hosts = Table(
+    "cdn_hosts",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column(
+        "distribution_id", String(ID),
+        ForeignKey("cdn_distributions.id", ondelete="CASCADE"), nullable=False, index=True,
+    ),
+    Column("kind", String(WORD), nullable=False),  # auto | custom
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+cdn_purges = Table(
+    "cdn_purges",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("project_id", String(ID), nullable=False),
+    Column(
+        "distribution_id", String(ID),
+        ForeignKey("cdn_distributions.id", ondelete="CASCADE"), nullable=False, index=True,
+    ),
+    Column("kind", String(WORD), nullable=False),  # url | prefix | key | all
+    Column("value", String(1024), nullable=False),
+    Column("mode", String(WORD), nullable=False),  # soft | hard
+    Column("idempotency_key", String(255), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("project_id", "idempotency_key", name="uq_cdn_purges_idempotency"),
+)
+
+#: One row per (purge, edge): the edges the purge was addressed to, and how each one did.
+cdn_purge_edges = Table(
+    "cdn_purge_edges",
+    metadata,
+    Column(
+        "purge_id", String(ID), ForeignKey("cdn_purges.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("edge", String(ID), primary_key=True),
+    Column("state", String(WORD), nullable=False),  # pending | done | failed
+    Column("finished_at", UTCDateTime(), nullable=True),
+)
+
+cdn_edges = Table(
+    "cdn_edges",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("last_seen_at", UTCDateTime(), nullable=True),
+    Column("applied_digest", String(ID), nullable=True),
+)
+
+#: One row: bumped by every change an edge must act on (a distribution or a purge), so the
+#: edges' long poll returns at once.
+cdn_state = Table(
+    "cdn_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
