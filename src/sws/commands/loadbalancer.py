@@ -35,10 +35,18 @@ def render_config(
     run_dir: Annotated[Path, typer.Option(help="the agent's run directory")] = Path(
         "/var/lib/sws-agent/lb"
     ),
-    bind: Annotated[list[str] | None, typer.Option(help="listen addresses")] = None,
+    node: Annotated[str, typer.Option(help="the node's name in SWS_LB_NODES")] = "lb-1",
+    bind: Annotated[
+        list[str] | None, typer.Option(help="listen addresses (default: the node's address)")
+    ] = None,
 ) -> None:
-    """Print the HAProxy configuration a node would load for the current desired state."""
+    """Print the HAProxy configuration a node would load for the current desired state, as
+    `sws-agent lb` with the same --node and --bind renders it."""
     container = common.container()
     state = service.desired_state(db=container.db, config=container.lb_config)
-    opts = RenderOptions(run_dir=run_dir, bind=tuple(bind or ["0.0.0.0"]))
+    address = state.address_of(node)
+    if not bind and address is None:
+        console.print(f"[red]error:[/] SWS_LB_NODES names no node {node!r}; give --bind")
+        raise typer.Exit(code=2)
+    opts = RenderOptions(run_dir=run_dir, bind=tuple(bind or [str(address)]))
     typer.echo(render(state, opts).config, nl=False)
