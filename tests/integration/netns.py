@@ -51,6 +51,16 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def terminate(process: subprocess.Popen[str], timeout: float = 5.0) -> None:
+    """SIGTERM, and SIGKILL if it is still there after `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 class Hub:
     """`hub` and its `spokes`, each a namespace named `<prefix>-<tag>-<role>`."""
 
@@ -105,12 +115,7 @@ class Hub:
 
     def close(self) -> None:
         for process in reversed(self.processes):
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            terminate(process)
         for role in (self.hub, *self.spokes):
             subprocess.run(["ip", "netns", "del", self.name(role)], check=False)
 

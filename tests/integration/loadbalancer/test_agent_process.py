@@ -29,6 +29,7 @@ from sws.loadbalancer import service as lb_service
 from sws_agent.lb import HAProxy, parse_backend_bytes
 from tests.api.conftest import Cloud
 from tests.integration.loadbalancer.backends import Backend, free_port, free_range, wait_until
+from tests.integration.netns import terminate
 
 AGENT = Path(sys.executable).with_name("sws-agent")
 
@@ -73,12 +74,7 @@ def agent_process(
         yield {"server": server, "http_port": http_port, "haproxy": haproxy,
                "process": process}
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        terminate(process, timeout=30)
         haproxy.stop()  # HAProxy is a daemon that outlives its agent by design
         stand_in.kill()
         assert process.stdout is not None
