@@ -3,6 +3,7 @@
     sws-agent netfilter --api URL --host NAME --token TOKEN [--target nft|iptables]
     sws-agent metering [--uri qemu:///system] [--interval 10] [--once]
     sws-agent lb --api URL --node NAME [--token TOKEN] [--run-dir DIR] [--bind ADDR]
+    sws-agent cdn --api URL --edge NAME [--token TOKEN] [--run-dir DIR] [--listen ADDR:PORT]
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-AGENTS = ("netfilter", "lb", "metering")
+AGENTS = ("netfilter", "lb", "metering", "cdn")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sws_agent import metering_libvirt
 
         return metering_libvirt.main(args[1:])
+    if args[0] == "cdn":
+        from sws_agent import cdn
+
+        return cdn.main(args[1:])
     if args[0] == "lb":
         from sws_agent import lb
 

@@ -1,0 +1,85 @@
+"""`CDNAgent`: takes one edge's Varnish to a desired state and carries out its purges."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sws.cdn.model import EdgePurge, EdgeState
+from sws_agent.cdn._varnish import EdgeError, Varnish, vcl_name
+
+log = logging.getLogger("sws_agent.cdn")
+
+
+class CDNAgent:
+    """One edge: the VCL it runs and the purges it has carried out since its last report."""
+
+    def __init__(self, varnish: Varnish) -> None:
+        self.varnish = varnish
+        self.lock = threading.Lock()
+        self.finished: dict[str, str] = {}  # purge id -> done | failed, not yet reported
+
+    def start(self) -> None:
+        """Start varnishd unless it already runs (the agent restarted: it keeps serving)."""
+        if not self.varnish.running():
+            self.varnish.start()
+
+    @property
+    def applied(self) -> str | None:
+        """The active VCL's name (`sws_<digest prefix>`), as Varnish says."""
+        return self.varnish.active()
+
+    def apply(self, state: EdgeState) -> bool:
+        """Switch to the state's VCL unless it runs already; then its purges. True when the
+        VCL changed."""
+        with self.lock:
+            name = vcl_name(state.digest)
+            changed = self.varnish.active() != name
+            if changed:
+                self.varnish.switch_to(name, state.vcl)
+            for purge in state.purges:
+                if purge.id not in self.finished:
+                    self.finished[purge.id] = self._purge(purge)
+            return changed
+
+    def _purge(self, purge: EdgePurge) -> str:
+        try:
+            carry_out(self.varnish, purge)
+        except (EdgeError, OSError) as exc:
+            log.warning("purge %s (%s %s) failed: %s", purge.id, purge.kind, purge.value, exc)
+            return "failed"
+        return "done"
+
+    def take_finished(self) -> dict[str, str]:
+        with self.lock:
+            taken, self.finished = self.finished, {}
+            return taken
+
+    def give_back(self, finished: dict[str, str]) -> None:
+        """Results a report could not deliver, for the next one."""
+        with self.lock:
+            self.finished.update(finished)
+
+
+def carry_out(varnish: Varnish, purge: EdgePurge) -> None:
+    """One purge: by URL (a lookup of that URL), by key or everything (xkey), or by prefix
+    (a ban, which Varnish applies to each object lazily: always hard)."""
+    mode: dict[str, str] = {"x-sws-purge-mode": purge.mode}
+    if purge.kind == "url":
+        varnish.purge(host=purge.host, url=purge.value, headers=mode)
+    elif purge.kind == "key":
+        key = f"k:{purge.distribution_id}:{purge.value}"
+        varnish.purge(host=purge.host, headers={**mode, "x-sws-purge-key": key})
+    elif purge.kind == "all":
+        key = f"d:{purge.distribution_id}"
+        varnish.purge(host=purge.host, headers={**mode, "x-sws-purge-key": key})
+    else:
+        varnish.admin("ban", "obj.http.x-sws-dist", "==", purge.distribution_id, "&&",
+                      "obj.http.x-sws-url", "~", "^" + _regex_literal(purge.value))
+
+
+def _regex_literal(path: str) -> str:
+    """`path` as a PCRE literal: every character outside [A-Za-z0-9/_-] escaped (a path holds
+    no spaces, quotes or control characters: `sws.cdn.model.check_path`)."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "/_-") else "\\" + c
+                   for c in path)

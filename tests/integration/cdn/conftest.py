@@ -1,0 +1,178 @@
+"""Two real Varnish edges and an origin in network namespaces, for the CDN tests.
+
+The hub namespace `net` holds the origin (a small HTTP server whose objects the test sets) and
+stands for the clients; each edge is a spoke with its own address and its own varnishd. Outside
+CI a missing Varnish skips the tests with the reason; with CI=true it fails them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sws.cdn.model import Backend, CacheSettings, EdgeDistribution, EdgeState
+from sws.cdn.renderer import render
+from sws_agent.cdn import CDNAgent, Varnish, VarnishOptions
+from sws_agent.netfilter import _in_netns
+from tests.integration.netns import Hub, wait_for
+
+ORIGIN_PORT = 8080
+EDGE_PORT = 8081
+HOST = "a1b2c3d4e5f6.cdn.example.com"
+DIST = "a1b2c3d4e5f6"
+
+# The origin: answers GET <path> with objects.json's entry for the path (body, headers) and
+# appends the path to fetches.log, so a test counts what reached the origin.
+ORIGIN = r"""
+import http.server, json, sys, pathlib
+root, port = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+class Origin(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        with open(root / "fetches.log", "a") as log:
+            log.write(self.path + "\n")
+        objects = json.loads((root / "objects.json").read_text())
+        found = objects.get(self.path.split("?")[0])
+        if found is None:
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+            return
+        body = found["body"].encode()
+        self.send_response(200)
+        for name, value in found.get("headers", {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("0.0.0.0", port), Origin).serve_forever()
+"""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+    @property
+    def hit(self) -> bool:
+        return self.headers.get("x-cache") == "HIT"
+
+
+@dataclass
+class Origin:
+    root: Path
+    address: str
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def put(self, path: str, body: str, **headers: str) -> None:
+        self.objects[path] = {"body": body, "headers": headers}
+        staged = self.root / "objects.json.tmp"
+        staged.write_text(json.dumps(self.objects))
+        staged.replace(self.root / "objects.json")
+
+    def fetches(self, path: str | None = None) -> int:
+        log = self.root / "fetches.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        return len(lines) if path is None else sum(line == path for line in lines)
+
+
+@dataclass
+class Edge:
+    name: str
+    address: str
+    agent: CDNAgent
+
+    @property
+    def varnish(self) -> Varnish:
+        return self.agent.varnish
+
+
+@dataclass
+class Rig:
+    hub: Hub
+    origin: Origin
+    edges: list[Edge]
+
+    def get(self, edge: Edge, path: str, host: str = HOST) -> Answer:
+        """A client's GET, from the hub namespace to the edge's address."""
+        def call() -> Answer:
+            connection = http.client.HTTPConnection(edge.address, EDGE_PORT, timeout=10)
+            try:
+                connection.request("GET", path, headers={"Host": host})
+                reply = connection.getresponse()
+                body = reply.read().decode()
+                headers = {k.lower(): v for k, v in reply.getheaders()}
+                return Answer(reply.status, body, headers)
+            finally:
+                connection.close()
+
+        return _in_netns(self.hub.name("net"), call)  # type: ignore[no-any-return]
+
+    def apply(self, state: EdgeState) -> None:
+        for edge in self.edges:
+            edge.agent.apply(state)
+
+
+def distribution(ttl: int = 300, honour: bool = True, query: bool = False,
+                 origin: str = "10.77.1.1") -> EdgeDistribution:
+    return EdgeDistribution(DIST, (HOST, "static.acme.test"),
+                            Backend(origin, ORIGIN_PORT, "origin.acme.test"),
+                            CacheSettings(ttl, honour, query, True))
+
+
+def state_of(*distributions: EdgeDistribution) -> EdgeState:
+    return EdgeState(render(list(distributions)))
+
+
+def _need_varnish() -> None:
+    missing = [b for b in ("varnishd", "varnishadm", "ip") if shutil.which(b) is None
+               and shutil.which(b, path="/usr/sbin:/sbin") is None]
+    xkey = list(Path("/usr/lib").glob("*/varnish/vmods/libvmod_xkey.so"))
+    if missing or not xkey or os.geteuid() != 0:
+        message = (f"needs root, Varnish and varnish-modules (missing: {missing or 'xkey'}); "
+                   "run scripts/install-system-packages as root")
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    _need_varnish()
+    hub = Hub("cdn", "net", ("e1", "e2")).build()
+    edges: list[Edge] = []
+    try:
+        for index, role in enumerate(("e1", "e2"), start=1):
+            hub.link(role, f"10.77.{index}.2/24", f"10.77.{index}.1/24")
+            hub.run(role, f"ip route add default via 10.77.{index}.1")
+        root = tmp_path / "origin"
+        root.mkdir()
+        origin = Origin(root, "10.77.1.1")
+        origin.put("/", "home")
+        hub.start("net", [sys.executable, "-c", ORIGIN, str(root), str(ORIGIN_PORT)], {},
+                  tmp_path / "origin.log")
+        wait_for(lambda: hub.attempt("net", f"curl -sf http://10.77.1.1:{ORIGIN_PORT}/")
+                 .returncode == 0, 10, "the origin")
+        origin.root.joinpath("fetches.log").unlink(missing_ok=True)
+        for index, role in enumerate(("e1", "e2"), start=1):
+            options = VarnishOptions(
+                run_dir=tmp_path / role, listen=(f"10.77.{index}.2:{EDGE_PORT}",),
+                storage="malloc,32m", prefix=("ip", "netns", "exec", hub.name(role)),
+            )
+            agent = CDNAgent(Varnish(options))
+            agent.start()
+            edges.append(Edge(role, f"10.77.{index}.2", agent))
+        yield Rig(hub, origin, edges)
+    finally:
+        for edge in edges:
+            edge.varnish.stop()
+        hub.close()
