@@ -55,7 +55,8 @@ class Cloud:
 
     def image_id(self, headers: dict[str, str] | None = None) -> str:
         images = self.client.get("/v1/images", headers=headers or self.acme.headers).json()["items"]
-        return str(next(i["id"] for i in images if i["visibility"] == "public"))
+        public = [i for i in images if i["visibility"] == "public"]
+        return str(min(public, key=lambda i: (i["min_disk_gb"], i["name"]))["id"])  # the smallest
 
     def boot(self, tenant: Tenant, name: str = "web-1", flavor: str = "m1.small") -> Any:
         body = {"name": name, "flavor_id": self.flavor_id(flavor), "image_id": self.image_id()}

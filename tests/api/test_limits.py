@@ -23,10 +23,16 @@ def _collect(cloud: Cloud, minutes: int) -> None:
         cloud.settle(10)
 
 
+@pytest.mark.parametrize("path", ["audit", "dead-letters"])
+def test_a_marker_beyond_a_64_bit_integer_is_400(cloud: Cloud, path: str) -> None:
+    response = cloud.client.get(f"/v1/admin/{path}?marker={BEYOND_64_BITS}0", headers=cloud.admin)
+    assert _problem(response, 400)["field"] == "marker"
+
+
 @pytest.mark.parametrize("path", ["audit", "dead-letters", "resources"])
-def test_an_offset_beyond_a_64_bit_integer_is_422(cloud: Cloud, path: str) -> None:
-    response = cloud.client.get(f"/v1/admin/{path}?offset={BEYOND_64_BITS}", headers=cloud.admin)
-    assert _problem(response)["field"] == "offset"
+def test_a_limit_beyond_a_64_bit_integer_is_422(cloud: Cloud, path: str) -> None:
+    response = cloud.client.get(f"/v1/admin/{path}?limit={BEYOND_64_BITS}", headers=cloud.admin)
+    assert _problem(response)["field"] == "limit"
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ def test_containers_and_objects(cloud: Cloud) -> None:
     assert created.status_code == 201, created.text
     assert created.json()["etag"] == "5d41402abc4b2a76b9719d911017c592"
     put(cloud.client, cloud, "b.txt", b"world!")
-    listing = cloud.client.get(C, headers=cloud.acme.headers).json()
+    listing = cloud.client.get(C, headers=cloud.acme.headers).json()["items"]
     assert listing == [{"name": "photos", "object_count": 2, "bytes": 11,
                         "firewall": "/v1/storage/containers/photos/firewall"}]
     got = cloud.client.get(f"{C}/photos/objects/docs/a.txt", headers=cloud.acme.headers)

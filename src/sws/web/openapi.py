@@ -75,7 +75,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     components["securitySchemes"] = SCHEMES
     for path, item in spec.get("paths", {}).items():
         for method, operation in item.items():
-            if isinstance(operation, dict) and "responses" in operation:
+            if path.startswith("/v1/") and isinstance(operation, dict):
                 _describe(path, method, operation)
     return spec
 
@@ -93,6 +93,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any], secured: bool) 
     statuses = [400, 422]
     if secured:
         statuses += [401, 403, 503]
+    elif path == "/v1/auth/tokens":
+        statuses.append(401)  # a wrong password
     if "{" in path or method in WRITES:
         statuses.append(404)
     if method in WRITES:

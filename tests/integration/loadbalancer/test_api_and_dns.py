@@ -113,7 +113,7 @@ def test_an_lb_and_a_member_added_through_the_api_serve_without_a_reload(
     wait_until(lambda: set(agent.member_health().values()) == {"up"})
     source.report(agent.live.version, agent.member_health())
     health = cloud.client.get(f"/v1/loadbalancers/{lb['id']}/health",
-                              headers=cloud.acme.headers).json()
+                              headers=cloud.acme.headers).json()["items"]
     assert {m["health"] for m in health} == {"up"}
     # And a deleted LB stops serving, again without a reload.
     cloud.client.delete(f"/v1/loadbalancers/{lb['id']}", headers=cloud.acme.headers)

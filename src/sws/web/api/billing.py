@@ -230,7 +230,8 @@ def list_bills(
     return page.window((bill_read(b, lines=False) for b in bills), key=lambda b: b.month)
 
 
-@router.get("/bills/{month}.csv", response_class=Response)
+@router.get("/bills/{month}.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def bill_csv(month: MonthText, caller: Caller, services: Services) -> Response:
     bill = billing.get_bill(db=services.db, tenant_id=caller.tenant_id, month=month)
     headers = {"Content-Disposition": f'attachment; filename="bill-{month}.csv"'}

@@ -205,7 +205,8 @@ async def put_object(
 @router.get(
     "/containers/{container}/objects/{object_name:path}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={200: {"description": "the object's bytes, with the type it was stored with",
+                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def get_object(
     container: Name, object_name: ObjectName, request: Request, caller: Caller, store: Store
