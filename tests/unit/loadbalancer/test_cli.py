@@ -41,3 +41,17 @@ def test_pdns_config_takes_the_socket_dir_of_the_unit() -> None:
     assert printed.exit_code == 0, printed.output
     assert "local-address=203.0.113.53\n" in printed.output
     assert "socket-dir=/run/sws-pdns\n" in printed.output
+
+
+def test_the_agent_takes_a_report_interval_and_refuses_a_silly_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sws_agent import lb
+
+    with pytest.raises(SystemExit) as done:
+        lb.main(["--help"])
+    assert done.value.code == 0 and "--report-interval" in capsys.readouterr().out
+    for bad in ("0", "-1", "nan", "soon"):
+        with pytest.raises(SystemExit) as refused:
+            lb.main(["--report-interval", bad])
+        assert refused.value.code == 2, bad
