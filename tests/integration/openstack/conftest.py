@@ -300,6 +300,7 @@ def cloud(
         yield from _simulated(tmp_path_factory.mktemp("contract-sim"))
     else:
         yield _openstack(request)
+        _unwire(request.getfixturevalue("admin"), request.getfixturevalue("projects")["a"])
 
 
 def _simulated(home: Path) -> Iterator[Contract]:
@@ -344,6 +345,22 @@ def _openstack(request: pytest.FixtureRequest) -> Contract:
         admin={"X-Auth-Token": keystone_token(_operator_admin(admin))},
         wire=lambda server_id: _port(admin, made["a"], server_id),
     )
+
+
+def _unwire(admin: Any, project: Project) -> None:
+    """Take down what `_port` built: ports, the router and the network."""
+    net, name = admin.network, f"contract-{project.name}"
+    router = net.find_router(name, project_id=project.id)
+    network = net.find_network(name, project_id=project.id)
+    if network is None:
+        return
+    for port in net.ports(network_id=network.id, device_owner="compute:nova"):
+        net.delete_port(port)
+    if router is not None:
+        for subnet in net.subnets(network_id=network.id):
+            net.remove_interface_from_router(router, subnet_id=subnet.id)
+        net.delete_router(router)
+    net.delete_network(network)
 
 
 def _operator_admin(admin: Any) -> str:
