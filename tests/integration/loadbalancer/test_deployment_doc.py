@@ -79,6 +79,7 @@ def test_the_deployment_in_docs_loadbalancer_md_serves_an_lb_and_answers_its_nam
             "/opt/sws/bin/": f"{BIN}/",
             "https://sws.example.com": f"http://{API}:8000",
             "/etc/sws": f"{root}/etc/sws",
+            "/etc/powerdns": f"{root}/etc/powerdns",
             "/var/lib/sws-agent": f"{root}/var/lib/sws-agent",
             "/run/sws-pdns": f"{root}/run/sws-pdns",
             "/usr/sbin/pdns_server": pdns_bin,
