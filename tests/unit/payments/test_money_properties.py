@@ -1,6 +1,6 @@
-"""Property: callbacks duplicated and reordered, janitor runs, refunds (some cut short by a crash
-after the provider refunded), bank transfers matched twice, charges, and crashes before a
-credit's commit, in any interleaving, leave
+"""Property: callbacks duplicated and reordered (some applied together in one batch), janitor
+runs, refunds (some cut short by a crash after the provider refunded), bank transfers matched
+twice, charges, and crashes before a credit's commit, in any interleaving, leave
 
 - the balance equal to the succeeded payments, less the refunds made, less the charges; and
 - the documents of each series numbered 1..N, each number once: one receipt per credited
@@ -26,7 +26,7 @@ from sws.billing.ledger import Books, Posting
 from sws.billing.payments import bank, refunds
 from sws.billing.payments import service as payments
 from sws.billing.payments.bank import TransferMatch
-from sws.billing.payments.model import Checkout, PaymentEvent, RefundSpec
+from sws.billing.payments.model import CallbackRejected, Checkout, PaymentEvent, RefundSpec
 from sws.billing.payments.testprovider import TestProvider
 from sws.errors import SWSError
 from sws.identity import service as identity
@@ -44,6 +44,7 @@ step = st.one_of(
     st.tuples(st.just("crash"), st.integers(0, 2), st.just(0)),
     st.tuples(st.just("bank"), st.integers(0, 3), st.integers(1, 50000)),
     st.tuples(st.just("charge"), st.integers(0, 1000), st.integers(1, 5000)),
+    st.tuples(st.just("batch"), st.integers(0, 2), st.sampled_from(["succeeded", "failed"])),
 )
 
 
@@ -90,6 +91,8 @@ def test_any_interleaving_keeps_the_books_and_the_numbers(
             _match(till, code, f"{till.tenant}-tx{n}", int(detail))
         elif kind == "charge":
             charged += _charge(till, f"{till.tenant}-c{number}", int(detail))
+        elif kind == "batch":
+            _batch(till, checkouts, n, str(detail))
 
     till.clock.advance(timedelta(minutes=10))  # the janitor finishes refunds a crash cut short
     refunds.retry_pending(db=till.db, clock=till.clock, setup=till.setup)
@@ -122,6 +125,20 @@ def _refund(till: Till, checkout: Checkout, cents: int, key: str, *, cut: bool) 
         provider.refund(checkout, pending)  # ... and the process dies before recording it
     except SWSError:
         pass  # more than is left to refund, or nothing paid yet: refused, nothing written
+
+
+def _batch(till: Till, checkouts: list[Checkout], first: int, outcome: str) -> None:
+    """Callbacks that arrived together, applied in one transaction: from checkout `first` on,
+    each twice (a provider's immediate retry), and a stranger's."""
+    events = [
+        PaymentEvent("test", f"evt_{c.id}_{outcome}", c.id, outcome, c.amount)
+        for c in checkouts[first:]
+    ]
+    unknown = PaymentEvent("test", "evt_unknown", "pay_unknown", outcome)
+    results = payments.apply_events(
+        db=till.db, clock=till.clock, events=[*events, unknown, *events]
+    )
+    assert isinstance(results[len(events)], CallbackRejected)
 
 
 def _crash_while_crediting(till: Till, checkout: Checkout) -> None:
