@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from sws.billing import service as billing
 from sws.billing.invoices.tables import billing_documents
-from sws.billing.payments import receipts, refunds, signing
+from sws.billing.payments import receipts, refunds, revenue, signing
 from sws.billing.payments import service as payments
 from sws.billing.payments.group import GroupCommit
 from sws.billing.payments.model import Checkout, CheckoutSpec, RefundSpec
@@ -103,6 +103,8 @@ def test_racing_receipts_are_numbered_without_gaps(
     assert numbers == list(range(1, PAYMENTS - len(doomed) + 1))
     balance = billing.get_account(db=db, clock=clock, tenant_id=tenant).balance.amount
     assert balance == Decimal(10) * (PAYMENTS - len(doomed))
+    (region,) = revenue.report(db=db, clock=clock, month="2026-04").regions
+    assert region.cash_in == Money(balance, "CNY")
 
 
 def test_racing_refunds_never_give_back_more_than_was_paid(

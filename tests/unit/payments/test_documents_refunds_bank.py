@@ -255,3 +255,26 @@ def test_a_bank_payment_refund_is_recorded_without_a_provider(till: Till) -> Non
     refund = _refund(till, applied.payment_id, "80.00")
 
     assert refund.state == "succeeded" and till.balance() == Decimal("0")
+
+
+def test_revenue_counts_a_payment_in_its_month_and_its_refund_in_the_refunds(
+    till: Till,
+) -> None:
+    from datetime import timedelta
+
+    from sws.billing.payments import revenue
+
+    payment = _paid(till, "100.00")  # January 2026
+    till.clock.advance(timedelta(days=31))
+    _refund(till, payment, "40.00")  # February
+
+    january = revenue.report(db=till.db, clock=till.clock, month="2026-01")
+    february = revenue.report(db=till.db, clock=till.clock, month="2026-02")
+
+    assert [(r.cash_in.amount, r.refunded.amount) for r in january.regions] == [
+        (Decimal(100), Decimal(0))
+    ]
+    assert [(r.cash_in.amount, r.refunded.amount) for r in february.regions] == [
+        (Decimal(0), Decimal(40))
+    ]
+    assert february.outstanding_cash == (Money.of(60, "CNY"),)

@@ -1,5 +1,6 @@
-"""The revenue report: per month and region, the cash taken in (succeeded payments less
-refunds); per month, the coupons granted and spent; and the credit outstanding now.
+"""The revenue report: per month and region, the cash taken in (payments, in the month their
+credit was booked, less the refunds made that month); per month, the coupons granted and
+spent; and the credit outstanding now.
 
 Payments know their region; the ledger does not, so coupons are reported for all regions
 together. Months are calendar months in UTC. Amounts are summed per currency.
@@ -12,9 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, literal, select
 
-from sws.billing.payments.model import REFUND_SUCCEEDED, REFUNDED, SUCCEEDED
+from sws.billing.payments.model import REFUND_SUCCEEDED
 from sws.billing.payments.tables import billing_payments, billing_refunds
 from sws.billing.periods import month_bounds
 from sws.billing.tables import billing_accounts, billing_coupons, billing_ledger
@@ -61,10 +62,12 @@ def report(*, db: Database, clock: Clock, month: str) -> RevenueReport:
 
 
 def _regions(conn: Connection, start: datetime, end: datetime) -> tuple[RegionRevenue, ...]:
-    p, r = billing_payments.c, billing_refunds.c
+    p, r, entry = billing_payments.c, billing_refunds.c, billing_ledger.c
+    credit_key = literal("payment:") + p.provider + ":" + p.id  # booked when the money came in
     paid = (
         select(p.region, p.currency, func.sum(p.amount))
-        .where(p.state.in_((SUCCEEDED, REFUNDED)), p.updated_at >= start, p.updated_at < end)
+        .join(billing_ledger, entry.idempotency_key == credit_key)
+        .where(entry.created_at >= start, entry.created_at < end)
         .group_by(p.region, p.currency)
     )
     back = (
