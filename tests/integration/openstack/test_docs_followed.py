@@ -1,8 +1,8 @@
 """docs/openstack.md followed literally, against the cloud `scripts/openstack-dev` runs.
 
-The walk-through's shell blocks are marked `<!-- step: NAME -->` in the markdown; this test
-reads them and runs them in order in one operator's shell (the exported variables of a step
-reach the next, as in a terminal). Only the first block, the operator's choices, is the test's
+The walk-through's shell blocks are marked `<!-- doc-test: NAME -->` in the markdown (read by
+`tests/integration/docblocks.py`, as the deployment docs' are); this test runs them in order in
+one operator's shell (the exported variables of a step reach the next, as in a terminal). Only the first block, the operator's choices, is the test's
 own: the same variables, with this machine's values (a fresh PostgreSQL database, the test
 cloud's broker and vhost, a free port). Between steps the test checks what the step promised,
 as an operator would look; it ends with alice's server billed its first hour.
@@ -27,12 +27,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.integration.docblocks import blocks
+
 from .conftest import ROOT, TRANSPORT, wait_for
 
 DOC = ROOT / "docs" / "openstack.md"
-STEP = re.compile(
-    r"<!-- step: (?P<name>[\w-]+)(?P<bg> background)? -->\n```sh\n(?P<body>.*?)\n```", re.S
-)
 ORDER = [
     "choices",
     "account",
@@ -55,11 +54,15 @@ FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's
 class Step:
     name: str
     body: str
-    background: bool
+    background: bool  # a block named "NAME background": its `command &` lines keep running
 
 
 def doc_steps() -> dict[str, Step]:
-    found = [Step(m["name"], m["body"], bool(m["bg"])) for m in STEP.finditer(DOC.read_text())]
+    """The walk-through's `<!-- doc-test: NAME -->` blocks, in the doc's order."""
+    found = []
+    for label, body in blocks(DOC.name).items():
+        name, _, flag = label.partition(" ")
+        found.append(Step(name, body, flag == "background"))
     assert [s.name for s in found] == ORDER, "docs/openstack.md's steps changed: update ORDER"
     return {s.name: s for s in found}
 
