@@ -371,6 +371,8 @@ class OpenStackDriver:
         query = _server_query(filters, limit, marker)
         if filters.host:
             query["host"] = filters.host
+        if filters.project_id:
+            query["project_id"] = filters.project_id
         with translating("servers"):
             found = list(islice(self._conns.admin().compute.servers(
                 details=True, all_projects=True, **query
