@@ -238,8 +238,13 @@ def remove_domain(
     return Response(status_code=204)
 
 
+REPLAY: dict[int | str, dict[str, Any]] = {
+    200: {"model": PurgeRead, "description": "the same job (its Idempotency-Key again)"}
+}
+
+
 @router.post("/distributions/{distribution_id}/purges", status_code=202,
-             response_model=PurgeRead, responses=problems(404, 409, 422, 429))
+             response_model=PurgeRead, responses={**REPLAY, **problems(404, 409, 422, 429)})
 def create_purge(
     distribution_id: Id, body: PurgeCreate, caller: Caller, container: Services,
     response: Response,
