@@ -467,3 +467,18 @@ def test_the_admin_s_queue_pages_like_every_list(gated: Cloud) -> None:
     emails = [s["email"] for s in first["items"] + rest["items"]]
     assert sorted(emails) == ["p0@example.com", "p1@example.com", "p2@example.com"]
     assert rest["next_marker"] is None
+
+
+def test_resend_replaces_the_code_and_answers_the_same_for_anyone(door: Cloud) -> None:
+    _sign_up(door.client, email="ann.lee@gmail.com")
+    first = _code(_mails(door)[0])
+    again = door.client.post("/v1/signup/resend", json={"email": "annlee+x@gmail.com"})
+    stranger = door.client.post("/v1/signup/resend", json={"email": "who@example.com"})
+    assert (again.status_code, again.json()) == (stranger.status_code, stranger.json())
+    assert again.status_code == 202 and len(_mails(door)) == 2
+    assert _mails(door)[1]["to"] == "ann.lee@gmail.com"  # the address signed up, not the ask
+    second = _code(_mails(door)[1])
+    assert door.client.post("/v1/signup/verify", json={"token": first}).status_code == 400
+    assert door.client.post("/v1/signup/verify", json={"token": second}).status_code == 200
+    door.client.post("/v1/signup/resend", json={"email": "ann.lee@gmail.com"})
+    assert len(_mails(door)) == 2  # an open account gets no new code

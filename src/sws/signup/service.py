@@ -210,7 +210,7 @@ class FrontDoor:
             "updated_at": now,
         }
         if repo.insert_signup(conn, values):  # else the same person's other request won
-            self._verification_mail(conn, signup_id, 1, email.address, request, secret, now)
+            self._verification_mail(conn, self._signup(conn, signup_id), 1, secret, now)
 
     def _again(
         self,
@@ -235,45 +235,72 @@ class FrontDoor:
             enqueue(conn, key=f"signup-exists:{signup.id}:{uuid.uuid4().hex}", mail=mail, now=now)
         if signup.state != "unverified":
             return
-        secret, hashed = new_token()
-        repo.update_signup(
-            conn,
-            signup.id,
-            {
-                "email": email.address,
-                "tenant_name": request.tenant_name,
-                "language": language_of(request.language),
-                "password_hash": password_hash,
-                "token_hash": hashed,
-                "token_expires_at": now + self.config.verify_ttl,
-                "sends": sends + 1,
-                "address": request.address[:64],
-                "updated_at": now,
-            },
-        )
-        self._verification_mail(conn, signup.id, sends + 1, email.address, request, secret, now)
+        changes: dict[str, object] = {
+            "email": email.address,
+            "tenant_name": request.tenant_name,
+            "language": language_of(request.language),
+            "password_hash": password_hash,
+            "address": request.address[:64],
+        }
+        self._new_code(conn, signup.id, sends, now, changes)
 
-    def _verification_mail(
+    def resend(self, *, email: str, address: str = "unknown") -> None:
+        """A fresh confirmation link for an unconfirmed sign-up (the one before stops
+        working); the same answer, and nothing sent, for any other address."""
+        limits = self.config.limits
+        self.limiter.hit(limits.signup_address, address)
+        normalised = normalise_email(email)
+        self.limiter.hit(limits.signup_email, normalised.key, field="email")
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            found = repo.find_by_key(conn, normalised.key)
+            if found is not None and found[0].state == "unverified":
+                self._new_code(conn, found[0].id, found[1], now, {})
+
+    def _new_code(
         self,
         conn: Connection,
         signup_id: str,
-        number: int,
-        to: str,
-        request: SignupRequest,
-        secret: str,
+        sends: int,
         now: datetime,
+        changes: dict[str, object],
     ) -> None:
+        """Replace the sign-up's code (with `changes`) and mail the new one."""
+        secret, hashed = new_token()
+        expires = now + self.config.verify_ttl
+        repo.update_signup(
+            conn,
+            signup_id,
+            {
+                **changes,
+                "token_hash": hashed,
+                "token_expires_at": expires,
+                "sends": sends + 1,
+                "updated_at": now,
+            },
+        )
+        self._verification_mail(conn, self._signup(conn, signup_id), sends + 1, secret, now)
+
+    def _signup(self, conn: Connection, signup_id: str) -> Signup:
+        found = repo.get(conn, signup_id)
+        assert found is not None, signup_id
+        return found[0]
+
+    def _verification_mail(
+        self, conn: Connection, signup: Signup, number: int, secret: str, now: datetime
+    ) -> None:
+        """Mail the confirmation link to `signup`'s address, as its `number`th code."""
         hours = int(self.config.verify_ttl.total_seconds() // 3600) or 1
         mail = self._mail(
             "signup_verify",
-            request.language,
-            to,
-            tenant=request.tenant_name,
+            signup.language,
+            signup.email,
+            tenant=signup.tenant_name,
             token=secret,
             hours=str(hours),
             link=self._link(f"/console/signup/verify?token={secret}"),
         )
-        enqueue(conn, key=f"signup-verify:{signup_id}:{number}", mail=mail, now=now)
+        enqueue(conn, key=f"signup-verify:{signup.id}:{number}", mail=mail, now=now)
 
     # ---- confirmation and decisions ----------------------------------------------------
 

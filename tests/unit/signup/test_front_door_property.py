@@ -63,6 +63,7 @@ steps = st.one_of(
     st.tuples(st.just("verify"), st.integers(0, 30)),
     st.tuples(st.just("verify_last"), st.just(-1)),
     st.tuples(st.just("sign_up_and_verify"), st.sampled_from(EMAILS), st.sampled_from(TENANTS)),
+    st.tuples(st.just("resend"), st.sampled_from(EMAILS)),
     st.tuples(st.just("reset"), st.sampled_from(EMAILS)),
     st.tuples(st.just("confirm"), st.integers(0, 30)),
     st.tuples(st.just("approve"), st.integers(0, 5)),
@@ -132,6 +133,8 @@ class Run:
             code = self._code("signup-verify", step[1])
             if code and self.door.verify(token=code):
                 self.used[code] += 1
+        elif kind == "resend":
+            self.door.resend(email=step[1])
         elif kind == "reset":
             self.door.request_reset(email=step[1])
         elif kind == "confirm":

@@ -126,6 +126,20 @@ def _verified(outcome: Verified) -> VerifiedRead:
     return VerifiedRead.model_validate(outcome, from_attributes=True)
 
 
+class ResendCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=MAX_EMAIL)
+
+
+@router.post(
+    "/signup/resend", status_code=202, response_model=Accepted, responses=problems(422, 429)
+)
+def resend(body: ResendCreate, request: Request, services: Services) -> Accepted | Response:
+    """A fresh confirmation link for an unconfirmed sign-up (the one before stops working)."""
+    done = _limited(lambda: services.front_door.resend(email=body.email, address=_address(request)))
+    return done if isinstance(done, Response) else Accepted()
+
+
 @router.post(
     "/password-reset", status_code=202, response_model=Accepted, responses=problems(422, 429)
 )
