@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from sws.cdn import steering
+from sws.config import LBNodeConfig
+from sws.dns.remote import lookup_in
 from tests.api.conftest import Cloud, Tenant
 
 D = "/v1/cdn/distributions"
@@ -235,3 +239,28 @@ def test_deleting_a_distribution_removes_it_from_the_edges(cloud: Cloud) -> None
                              headers=cloud.admin).json()
     assert made["host"] not in state["vcl"]
     assert cloud.client.get(f"{D}/{made['id']}", headers=cloud.acme.headers).status_code == 404
+
+
+def test_dns_answers_a_distribution_with_the_edges_of_the_clients_isp(cloud: Cloud) -> None:
+    settings = cloud.container.settings
+    settings.cdn_edges = [LBNodeConfig(name="edge-1", address="192.0.2.1", isp="telecom"),
+                          LBNodeConfig(name="edge-2", address="198.51.100.1", isp="unicom")]
+    settings.lb_isp_views = {"telecom": ["10.1.0.0/16"], "unicom": ["10.2.0.0/16"]}
+    made = _distribution(cloud, cloud.acme)
+    zone = steering.zone_data(db=cloud.container.db, clock=cloud.clock,
+                              config=cloud.container.cdn_config)
+    zone.node_cache_seconds = 0
+
+    def answer(client: str, name: str = made["host"]) -> list[str]:
+        records, _ = lookup_in([zone], f"{name}.", "A", {"real-remote": client})
+        return [r.content for r in records]
+
+    for edge in ("edge-1", "edge-2"):
+        cloud.client.post(f"/v1/admin/cdn-edges/{edge}/report", json={}, headers=cloud.admin)
+    assert answer("10.1.7.0/24") == ["192.0.2.1"]
+    assert answer("10.2.7.0/24") == ["198.51.100.1"]
+    assert answer("10.1.7.0/24", "nothing00000.cdn.example.com") == []
+
+    cloud.clock.advance(timedelta(seconds=11))  # edge-1 falls silent
+    cloud.client.post("/v1/admin/cdn-edges/edge-2/report", json={}, headers=cloud.admin)
+    assert answer("10.1.7.0/24") == ["198.51.100.1"]

@@ -159,6 +159,13 @@ def host_taken(conn: Connection, host: str) -> bool:
     return found is not None
 
 
+def auto_host_exists(conn: Connection, host: str) -> bool:
+    query = select(cdn_hosts.c.host).where(
+        and_(cdn_hosts.c.host == host, cdn_hosts.c.kind == "auto")
+    )
+    return conn.execute(query).first() is not None
+
+
 def delete_host(conn: Connection, *, distribution_id: str, host: str) -> int:
     result = conn.execute(delete(cdn_hosts).where(and_(
         cdn_hosts.c.distribution_id == distribution_id, cdn_hosts.c.host == host,

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from sws import bootstrap
+from sws.cdn import steering
 from sws.commands import common
 from sws.dns import remote
 from sws.loadbalancer import service
@@ -41,9 +42,11 @@ def serve(
 ) -> None:
     """Run the remote backend that PowerDNS asks (`remote-connection-string=http:...`)."""
     container = common.container()
-    server = remote.make_server(zone_data(container), host, port)
-    console.print(f"PowerDNS remote backend for {container.settings.lb_zone} on "
-                  f"http://{host}:{port}/dns")
+    cdn_config = container.cdn_config
+    cdn_zone = steering.zone_data(db=container.db, clock=container.clock, config=cdn_config)
+    server = remote.make_server(zone_data(container), host, port, also=[cdn_zone])
+    console.print(f"PowerDNS remote backend for {container.settings.lb_zone} and "
+                  f"{cdn_config.cdn_zone} on http://{host}:{port}/dns")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -19,7 +19,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -94,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) >= 4 and parts[1] == "lookup":
             headers = {k.lower().removeprefix("x-remotebackend-"): v
                        for k, v in self.headers.items()}
-            records, scope = lookup_with_scope(self.server.data, parts[2], parts[3], headers)
+            records, scope = lookup_in(self.server.zones, parts[2], parts[3], headers)
             result = [_record_json(r, scope) for r in records]
         elif len(parts) >= 2 and parts[1] == "getAllDomainMetadata":
             result = {}
@@ -118,12 +118,28 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     data: ZoneData
+    zones: tuple[ZoneData, ...]
 
 
-def make_server(data: ZoneData, host: str = "127.0.0.1", port: int = 8053) -> _Server:
+def make_server(
+    data: ZoneData, host: str = "127.0.0.1", port: int = 8053, also: Sequence[ZoneData] = ()
+) -> _Server:
+    """The backend for `data`'s zone and the zones `also` lists (the CDN's)."""
     server = _Server((host, port), _Handler)
     server.data = data
+    server.zones = (data, *also)
     return server
+
+
+def lookup_in(
+    zones: Sequence[ZoneData], qname: str, qtype: str, headers: dict[str, str]
+) -> tuple[list[Record], int]:
+    """The most specific zone that holds `qname` answers; no zone, no records."""
+    name = qname.lower().rstrip(".")
+    for data in sorted(zones, key=lambda z: len(z.zone), reverse=True):
+        if name == data.zone or name.endswith("." + data.zone):
+            return lookup_with_scope(data, qname, qtype, headers)
+    return [], 0
 
 
 def pdns_config(*, backend_url: str, address: str = "127.0.0.1", port: int = 53,
