@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sws.clock import SimulatedClock
@@ -120,10 +120,28 @@ def run_unit(
     net.start(role, [subs.apply(arg) for arg in found.exec_start], env, log)
 
 
+class RunningClock(SimulatedClock):
+    """Real time, plus what `advance` added: the API's clock then agrees with processes on the
+    system clock (`sws dns serve` judging heartbeats), and `settle` still moves it on."""
+
+    def __init__(self) -> None:
+        super().__init__(datetime.now(UTC))
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("a clock never goes backwards")
+        self._offset += delta
+        return self.now()
+
+
 @contextmanager
 def cloud_with(settings_env: dict[str, str], home: Path) -> Iterator[Cloud]:
     """The test cloud on SQLite in `home`, with a doc's settings applied as the API reads
-    them (environment variables), on a simulated clock that starts at the real time."""
+    them (environment variables), on a clock that runs with the real one."""
     saved = {key: os.environ.get(key) for key in settings_env}
     os.environ.update(settings_env)
     try:
@@ -139,7 +157,7 @@ def cloud_with(settings_env: dict[str, str], home: Path) -> Iterator[Cloud]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    with open_cloud(settings, SimulatedClock(datetime.now(UTC))) as cloud:
+    with open_cloud(settings, RunningClock()) as cloud:
         yield cloud
 
 
