@@ -132,6 +132,15 @@ class Hypervisor:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteConsole:
+    """How to reach an instance's console: Nova's URL, or SWS's own simulated serial console."""
+
+    protocol: str  # vnc | serial | simulated
+    type: str  # novnc | serial | simulated
+    url: str | None  # None for the simulated console, which SWS serves itself
+
+
+@dataclass(frozen=True, slots=True)
 class ServerCreate:
     name: str
     flavor_id: str
@@ -226,6 +235,10 @@ class CloudDriver(Protocol):
     ) -> Server: ...
     def create_snapshot(self, project_id: str, server_id: str, name: str) -> Image: ...
     def delete_server(self, project_id: str, server_id: str) -> None: ...
+    def console_output(
+        self, project_id: str, server_id: str, length: int | None
+    ) -> Sequence[str]: ...  # the last `length` lines of the serial console (all if None)
+    def remote_console(self, project_id: str, server_id: str) -> RemoteConsole: ...
 
     def list_floating_ips(self, project_id: str) -> Sequence[FloatingIP]: ...
     def allocate_floating_ip(self, project_id: str) -> FloatingIP: ...

@@ -30,6 +30,7 @@ from sws.drivers.base import (
     KeyPair,
     Quota,
     QuotaUsage,
+    RemoteConsole,
     SecurityGroup,
     SecurityGroupRule,
     SecurityGroupRuleCreate,
@@ -269,6 +270,24 @@ class OpenStackDriver:
         self._own_server(conn, project_id, server_id)
         with translating(f"server {server_id}"):
             conn.compute.delete_server(server_id, ignore_missing=False)
+
+    def console_output(self, project_id: str, server_id: str, length: int | None) -> Sequence[str]:
+        """Nova's os-getConsoleOutput: the last `length` lines of the serial console log."""
+        conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
+        with translating(f"the console output of server {server_id}"):
+            found = conn.compute.get_server_console_output(server_id, length=length)
+        return str((found or {}).get("output") or "").splitlines()
+
+    def remote_console(self, project_id: str, server_id: str) -> RemoteConsole:
+        """Nova's remote-console API (POST /servers/{id}/remote-consoles): a noVNC URL."""
+        conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
+        with translating(f"the remote console of server {server_id}"):
+            found = conn.compute.create_server_remote_console(
+                server_id, protocol="vnc", type="novnc"
+            )
+        return RemoteConsole(protocol="vnc", type="novnc", url=str(found.url))
 
     def _fetch(self, conn: Any, server_id: str) -> Any:
         with translating(f"server {server_id}"):

@@ -30,6 +30,7 @@ from sws.drivers.base import (
     KeyPair,
     Quota,
     QuotaUsage,
+    RemoteConsole,
     SecurityGroup,
     SecurityGroupRule,
     SecurityGroupRuleCreate,
@@ -38,7 +39,7 @@ from sws.drivers.base import (
     ServerCreate,
     ServerFilter,
 )
-from sws.drivers.simulated import keys, network, servers
+from sws.drivers.simulated import console, keys, network, servers
 from sws.drivers.simulated import repository as repo
 from sws.drivers.simulated.catalog import (
     FLAVORS,
@@ -394,6 +395,20 @@ class SimulatedRegion:
         with self._write() as txn:
             row = repo.server_row(txn, server_id, project_id)
             servers.delete(txn, self._settings, row)
+
+    def console_output(self, project_id: str, server_id: str, length: int | None) -> Sequence[str]:
+        with self._read() as txn:
+            server = self._server_out(txn, server_id, project_id)
+            image = repo.image_row(txn, project_id, server.image_id)
+        subject = console.ConsoleSubject(server, image.name if image is not None else "linux")
+        return console.last_lines(console.boot_log(subject), length)
+
+    def remote_console(self, project_id: str, server_id: str) -> RemoteConsole:
+        """The simulated serial console, which SWS serves itself (so it has no URL here)."""
+        server = self.get_server(project_id, server_id)
+        if server.power_state != "running":
+            raise Conflict(f"Instance {server_id} is not running, so its console is closed.")
+        return RemoteConsole(protocol="simulated", type="simulated", url=None)
 
     # ---- floating IPs ------------------------------------------------------------------------
 

@@ -12,10 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sws.billing import service as billing
 from sws.drivers import base
 from sws.errors import NotFound
+from sws.web.api.responses import problems
 from sws.web.deps import Caller, Driver, Page, Paged, Paging, Services
 
 router = APIRouter(prefix="/v1", tags=["compute"])
 Id = Annotated[str, Path(max_length=64)]
+MAX_CONSOLE_LINES = 10_000
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w. -]*$")]
 
 
@@ -300,6 +302,22 @@ def server_action(
         return _read(ImageRead, cloud.create_snapshot(caller.tenant_id, server_id, name))
     server = cloud.server_action(caller.tenant_id, server_id, body.action, body.flavor_id)
     return _read(ServerRead, server)
+
+
+class ConsoleOutputRead(BaseModel):
+    lines: list[str]
+    truncated: bool = Field(description="true when the log has older lines than those shown")
+
+
+@router.get("/servers/{server_id}/console-output", response_model=ConsoleOutputRead,
+            responses=problems(404, 422))
+def console_output(
+    server_id: Id, caller: Caller, cloud: Driver,
+    lines: Annotated[int, Query(ge=1, le=MAX_CONSOLE_LINES)] = 50,
+) -> ConsoleOutputRead:
+    """The last `lines` lines of the instance's serial console (Nova's os-getConsoleOutput)."""
+    found = list(cloud.console_output(caller.tenant_id, server_id, lines + 1))
+    return ConsoleOutputRead(lines=found[-lines:], truncated=len(found) > lines)
 
 
 @router.delete("/servers/{server_id}", status_code=204)

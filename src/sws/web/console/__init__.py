@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import WebSocketRoute
 
 from sws.bootstrap import Container
 from sws.errors import NotFound
 from sws.web.console.context import AnyVisit
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.state import STATIC, build_state
+from sws.web.console.terminal import ConsoleTokens
 from sws.web.console.views import (
     admin,
     admin_billing,
@@ -22,6 +24,7 @@ from sws.web.console.views import (
     auth,
     billing,
     compute,
+    connect,
     loadbalancers,
     monitoring,
     netfilter,
@@ -42,10 +45,12 @@ def not_found(current: AnyVisit, rest: str) -> Response:
 def install(app: FastAPI, container: Container) -> None:
     """Mount the console's static files and routers on `app` (after the API's routers)."""
     app.state.console = build_state(container)
+    app.state.console_tokens = ConsoleTokens(container.clock)
+    app.router.routes.append(WebSocketRoute(connect.SOCKET_PATH, connect.serial))
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     for router in (
-        auth.router, compute.router, resources.router, monitoring.router, billing.router,
-        loadbalancers.router, storage.router, netfilter.router,
+        auth.router, compute.router, connect.router, resources.router,
+        monitoring.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
         admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
         _fallback,
     ):

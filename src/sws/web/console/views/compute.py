@@ -16,7 +16,7 @@ from sws.web.console.i18n import N_
 from sws.web.console.render import page, redirect
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.views import billing as billing_views
-from sws.web.console.views import loadbalancers
+from sws.web.console.views import connect, loadbalancers
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -121,6 +121,7 @@ def instance(s: Tenant, server_id: str) -> Response:
     return page(
         s, "instance.html", server=server, ssh=pages.ssh_command(server),
         labels=pages.STATUS_LABELS, power=pages.POWER_LABELS, moving=pages.is_transitional,
+        log=connect.system_log(s, server.id, connect.LOG_TAIL),
     )
 
 
