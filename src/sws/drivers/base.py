@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-from sws.errors import SWSError
+from sws.errors import Invalid, SWSError
 from sws_swift.rules import FirewallRules
+
+MAX_SERVERS_PER_LAUNCH = 20
 
 ServerActionName = Literal[
     "start", "stop", "reboot", "resize", "confirm_resize", "revert_resize", "shelve", "unshelve"
@@ -148,6 +150,13 @@ class ServerCreate:
     key_name: str | None = None
     security_groups: tuple[str, ...] = ("default",)
     count: int = 1
+
+    def __post_init__(self) -> None:
+        # One limit for every driver and adapter: a launch is one Nova call per server.
+        if not 1 <= self.count <= MAX_SERVERS_PER_LAUNCH:
+            raise Invalid(
+                f"count must be between 1 and {MAX_SERVERS_PER_LAUNCH}", field="count"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,8 +188,6 @@ class OpenStackDriver:
     def create_servers(
         self, project_id: str, user_id: str, spec: ServerCreate
     ) -> Sequence[Server]:
-        if not 1 <= spec.count <= 10:
-            raise Invalid("count must be between 1 and 10", field="count")
         conn = self._p(project_id)
         args = self._create_args(conn, project_id, spec)
         made = []

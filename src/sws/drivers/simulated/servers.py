@@ -152,8 +152,6 @@ def lookup_flavor(flavor_id: str | None) -> Flavor:
 def validate_spec(spec: ServerCreate) -> None:
     if not spec.name.strip() or len(spec.name) > 255:
         raise Invalid("Server name must be 1 to 255 characters, not blank.", field="name")
-    if not 1 <= spec.count <= 100:
-        raise Invalid("count must be between 1 and 100.", field="count")
 
 
 def create(

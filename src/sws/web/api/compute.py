@@ -129,7 +129,7 @@ class ServerCreate(Body):
     security_groups: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=lambda: ["default"], max_length=10
     )
-    count: int = Field(default=1, ge=1, le=20)
+    count: int = Field(default=1, ge=1, le=base.MAX_SERVERS_PER_LAUNCH)
 
 
 class ServerAction(Body):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from sws.drivers.base import Server, ServerCreate, ServerFilter
+from sws.drivers.base import MAX_SERVERS_PER_LAUNCH, Server, ServerCreate, ServerFilter
 from sws.errors import Invalid
 from sws.identity import service as identity
 from sws.web.console.context import Session
@@ -81,7 +81,7 @@ def launch_spec(
     return ServerCreate(
         name=name.strip(), flavor_id=flavor_id, image_id=image_id,
         key_name=key_name or None, security_groups=tuple(security_groups) or ("default",),
-        count=whole_number(count, field="count", low=1, high=20),
+        count=whole_number(count, field="count", low=1, high=MAX_SERVERS_PER_LAUNCH),
     )
 
 
