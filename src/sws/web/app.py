@@ -19,6 +19,7 @@ from sws.web.api import billing as billing_api
 from sws.web.api import cdn as cdn_api
 from sws.web.api import invoices as invoices_api
 from sws.web.api import loadbalancer as loadbalancer_api
+from sws.web.api import members as members_api
 from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
 from sws.web.api import payments as payments_api
@@ -66,6 +67,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(payments_api.router)
     app.include_router(payments_api.admin_router)
     app.include_router(signup_api.router)
+    app.include_router(members_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     app.include_router(signup_console.router)
