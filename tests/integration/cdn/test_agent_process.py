@@ -21,6 +21,7 @@ from sws.config import LBNodeConfig, Settings
 from sws.web.app import create_app
 from sws_agent.cdn import vcl_name
 from tests.api.conftest import Cloud, open_cloud
+from tests.budget import repeats
 from tests.integration.cdn.conftest import EDGE_PORT, Rig
 from tests.integration.netns import serve, wait_for
 
@@ -119,7 +120,7 @@ def test_a_kill_9_mid_configuration_leaves_a_whole_configuration_serving(api: Ap
     edge = rig.edges[0]
     wait_for(lambda: _serves(rig, made["host"], "/"), 30, "the edge")
     seen: set[str] = set()
-    for ttl in (61, 62, 63, 64):
+    for ttl in range(61, 61 + repeats(4)):
         before = _rendered(api)
         client.patch(f"{D}/{made['id']}", json={"default_ttl": ttl}, headers=acme.headers)
         after = _rendered(api)
