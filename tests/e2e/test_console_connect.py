@@ -1,0 +1,30 @@
+"""Connect in a real browser: the instance page opens xterm.js on the simulated serial shell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Site
+from tests.e2e.test_pages_lb_storage import launch, log_in
+
+
+def test_open_the_console_and_ask_the_instance_its_name(page: Any, site: Site) -> None:
+    errors: list[str] = []
+    page.on("response", lambda answer: errors.append(answer.url) if answer.status >= 400 else None)
+    launch(site, "alice", "shop-console-1")
+    log_in(page, "alice")
+    page.goto("/console/instances")
+    page.click("text=shop-console-1")
+    expect(page.locator("#system-log-lines")).to_contain_text("shop-console-1 login:")
+    page.click("#open-console button[type=submit]")
+    screen = page.locator("#terminal .xterm-rows")
+    expect(screen).to_contain_text("simulated")
+    page.keyboard.type("hostname")
+    page.keyboard.press("Enter")
+    expect(screen).to_contain_text("root@shop-console-1:~# hostname")
+    expect(screen.locator("div", has_text="shop-console-1").first).to_be_visible()
+    assert screen.inner_text().count("shop-console-1") >= 3  # prompt, command's answer, prompt
+    site.shot(page, "console-connect")
+    assert errors == []
