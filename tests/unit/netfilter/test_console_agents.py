@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sws.loadbalancer import service as lb
 from sws.netfilter import service as nf
 from tests.unit.console.conftest import Browser, Console
 
@@ -76,3 +77,42 @@ def test_the_added_network_is_shown_as_stored(console: Console) -> None:
     assert "Internal network fd00:5a5::/64 added." in done.text
     refused = admin.post(NETWORKS, {"cidr": "10.252.2.0"}, page=NETWORKS, follow=True)
     assert "cidr: 10.252.2.0 has no prefix length" in refused.text
+
+
+def test_an_agent_that_missed_a_change_is_behind_until_it_reports_the_new_one(
+    console: Console,
+) -> None:
+    admin = console.browser("root-admin")
+    host = console.container.driver("RegionOne").list_hypervisors()[0].hostname
+    directory = nf.CloudDirectory(db=console.container.db,
+                                  driver=console.container.driver("RegionOne"))
+
+    def expected() -> str:
+        return nf.host_ruleset(db=console.container.db, clock=console.clock,
+                               directory=directory, host=host).digest()
+
+    report(console, host, expected())
+    assert f'data-host="{host}" data-state="current"' in admin.get(HOSTS).text
+    admin.post(NETWORKS, {"cidr": "10.9.0.0/16"}, page=NETWORKS)
+    admin.post("/admin/netfilter/rules", {"scope": "all", "destination": "10.9.1.0/24",
+                                          "protocol": "tcp", "port_min": "443",
+                                          "reason": "intranet web"}, page="/admin/netfilter/rules")
+    assert f'data-host="{host}" data-state="behind"' in admin.get(HOSTS).text
+    report(console, host, expected())
+    assert f'data-host="{host}" data-state="current"' in admin.get(HOSTS).text
+
+
+def test_a_load_balancer_node_that_missed_a_new_lb_is_behind(console: Console) -> None:
+    admin = console.browser("root-admin")
+    config = console.container.lb_config
+    version = lb.current_version(db=console.container.db)
+    lb.report(db=console.container.db, clock=console.clock, config=config, node="lb-1",
+              version=version, members={})
+    assert 'data-node="lb-1" data-state="current"' in admin.get(HOSTS).text
+    alice = console.browser("alice")
+    created = alice.post("/console/loadbalancers",
+                         {"name": "web", "type": "http", "algorithm": "roundrobin"},
+                         page="/console/loadbalancers")
+    assert created.status_code == 303, created.text
+    assert 'data-node="lb-1" data-state="behind"' in admin.get(HOSTS).text
+    assert attention(admin) == (1, True)
