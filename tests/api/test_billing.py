@@ -67,7 +67,8 @@ def test_a_server_is_billed_per_started_hour_with_lines_and_csv(cloud: Cloud) ->
     _top_up(cloud, "50")
     cloud.boot(cloud.acme, name="web-1", flavor="m1.small")  # created at 10:27:03
     _hours(cloud, 3)
-    bills = cloud.client.get("/v1/billing/bills?month=2026-03", headers=cloud.acme.headers).json()
+    url = "/v1/billing/bills?month=2026-03"
+    bills = cloud.client.get(url, headers=cloud.acme.headers).json()["items"]
     assert bills[0]["instance"] == "1.26"  # 10:00, 11:00, 12:00 started
     # The simulated workload sends traffic: metering's bytes out are rated as bandwidth too.
     assert Decimal(bills[0]["total"]) == Decimal("1.26") + Decimal(bills[0]["bandwidth"])

@@ -61,7 +61,7 @@ def test_containers_and_objects(cloud: Cloud) -> None:
         200, b"hello", "text/plain"
     )
     names = cloud.client.get(f"{C}/photos/objects?prefix=docs/", headers=cloud.acme.headers)
-    assert [o["name"] for o in names.json()] == ["docs/a.txt"]
+    assert [o["name"] for o in names.json()["items"]] == ["docs/a.txt"]
     assert put(cloud.client, cloud, "b.txt", b"!").status_code == 201  # overwrite
     info = cloud.client.get(f"{C}/photos", headers=cloud.acme.headers).json()
     assert (info["object_count"], info["bytes"]) == (2, 6)
