@@ -264,3 +264,19 @@ def test_dns_answers_a_distribution_with_the_edges_of_the_clients_isp(cloud: Clo
     cloud.clock.advance(timedelta(seconds=11))  # edge-1 falls silent
     cloud.client.post("/v1/admin/cdn-edges/edge-2/report", json={}, headers=cloud.admin)
     assert answer("10.1.7.0/24") == ["198.51.100.1"]
+
+
+def test_a_distribution_whose_load_balancer_is_deleted_is_served_disabled(cloud: Cloud) -> None:
+    made = _distribution(cloud, cloud.acme)
+    assert made["origin_missing"] is False
+
+    deleted = cloud.client.delete(f"/v1/loadbalancers/{made['origin']['ref']}",
+                                  headers=cloud.acme.headers)
+
+    assert deleted.status_code == 204
+    shown = cloud.client.get(f"{D}/{made['id']}", headers=cloud.acme.headers).json()
+    assert shown["origin_missing"] is True
+    vcl = cloud.client.get("/v1/admin/cdn-edges/edge-1/desired-state",
+                           headers=cloud.admin).json()["vcl"]
+    route = vcl[vcl.index(f'"{made["host"]}"'):]
+    assert route.index('synth(403, "Distribution disabled")') < route.index("}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sws.cdn.tables import (
     cdn_state,
 )
 from sws.db.paging import keyset
+from sws.loadbalancer.tables import lb_loadbalancers
 from sws.paging import PageRequest
 
 
@@ -37,6 +38,14 @@ class DistributionRow:
     hosts: tuple[tuple[str, str], ...]
     created_at: datetime
     updated_at: datetime
+    origin_missing: bool = False  # its load balancer was deleted: served as disabled
+
+    @property
+    def serving(self) -> CacheSettings:
+        """The settings the edges apply: disabled while the origin is missing."""
+        if self.origin_missing:
+            return replace(self.settings, enabled=False)
+        return self.settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,9 @@ def get_distribution(
     if project_id is not None:
         query = query.where(cdn_distributions.c.project_id == project_id)
     row = conn.execute(query).mappings().first()
-    return None if row is None else _distribution(row, _hosts_of(conn, [row["id"]]))
+    if row is None:
+        return None
+    return _with_origins(conn, [_distribution(row, _hosts_of(conn, [row["id"]]))])[0]
 
 
 def list_distributions(
@@ -118,7 +129,21 @@ def list_distributions(
         query = query.order_by(*order)
     rows = list(conn.execute(query).mappings())
     hosts = _hosts_of(conn, [r["id"] for r in rows])
-    return [_distribution(r, hosts) for r in rows]
+    return _with_origins(conn, [_distribution(r, hosts) for r in rows])
+
+
+def _with_origins(conn: Connection, rows: list[DistributionRow]) -> list[DistributionRow]:
+    """Mark the distributions whose load balancer no longer exists (one query)."""
+    refs = {r.origin_ref for r in rows if r.origin_kind == "loadbalancer"}
+    if not refs:
+        return rows
+    query = select(lb_loadbalancers.c.id).where(lb_loadbalancers.c.id.in_(refs))
+    alive = set(conn.execute(query).scalars())
+    return [
+        replace(r, origin_missing=True)
+        if r.origin_kind == "loadbalancer" and r.origin_ref not in alive else r
+        for r in rows
+    ]
 
 
 def _hosts_of(conn: Connection, ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

@@ -424,7 +424,7 @@ def edge_state(*, db: Database, config: CDNConfig, edge: str) -> EdgeState:
         rows = repo.list_distributions(conn)
         pending = repo.pending_purges(conn, edge)
     distributions = [
-        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.settings)
+        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.serving)
         for r in rows
     ]
     purges = tuple(
@@ -474,7 +474,7 @@ def edges(*, db: Database, clock: Clock, config: CDNConfig) -> list[EdgeView]:
 
 def renderer_digest(rows: list[DistributionRow]) -> str:
     state = EdgeState(renderer.render([
-        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.settings)
+        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.serving)
         for r in rows
     ]))
     return state.digest

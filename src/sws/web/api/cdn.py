@@ -100,6 +100,9 @@ class DistributionRead(BaseModel):
     honour_origin: bool
     query_in_key: bool
     enabled: bool
+    origin_missing: bool = Field(
+        description="its load balancer was deleted: the edges answer 403 until it is deleted"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -143,7 +146,8 @@ def _read(row: DistributionRow) -> DistributionRead:
         id=row.id, project_id=row.project_id, name=row.name, host=auto,
         origin=OriginRead(kind=row.origin_kind, ref=row.origin_ref, region=row.region),
         domains=domains, default_ttl=s.default_ttl, honour_origin=s.honour_origin,
-        query_in_key=s.query_in_key, enabled=s.enabled, created_at=row.created_at,
+        query_in_key=s.query_in_key, enabled=s.enabled, origin_missing=row.origin_missing,
+        created_at=row.created_at,
         updated_at=row.updated_at,
     )
 
