@@ -9,7 +9,9 @@ database transaction that decided them.
 An account whose enforcement is `observe` goes through the same steps and notices, but where it
 would be suspended it becomes `overdue` and nothing is stopped or refused. Before anything is
 ever stopped, the low-balance and suspension notices are recorded (`notice` audit rows) and
-mailed to the tenant through the outbox, as are the suspension and the resumption.
+mailed to the tenant through the outbox, as are the suspension and the resumption. The
+suspension notice, mailed when grace starts, gives the stop time on the account's clock; an
+observed account, where nothing stops, gets the low-balance notice then instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -43,45 +46,78 @@ def review_account(
     """The review after money reaches one account (a top-up, a coupon, a new credit limit),
     with the catalog's grace."""
     policy, _ = service.load_policy(db=db)
-    return review(db=db, clock=clock, drivers=drivers, account_ids=[account_id],
-                  grace=policy.grace)
+    return review(db=db, clock=clock, drivers=drivers, account_ids=[account_id], grace=policy.grace)
 
 
 def top_up(
-    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], tenant_id: str,
-    amount: Money, idempotency_key: str | None = None, memo: str = "",
+    *,
+    db: Database,
+    clock: Clock,
+    drivers: Mapping[str, CloudDriver],
+    tenant_id: str,
+    amount: Money,
+    idempotency_key: str | None = None,
+    memo: str = "",
 ) -> service.AccountView:
     """An admin's top-up, then the review; the account as it stands after both (a suspended
     tenant with funds again has its instances started)."""
-    service.top_up(db=db, clock=clock, tenant_id=tenant_id, amount=amount,
-                   idempotency_key=idempotency_key, memo=memo)
+    service.top_up(
+        db=db,
+        clock=clock,
+        tenant_id=tenant_id,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        memo=memo,
+    )
     review_account(db=db, clock=clock, drivers=drivers, account_id=tenant_id)
     return service.get_account(db=db, clock=clock, tenant_id=tenant_id)
 
 
 def grant_coupon(
-    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], tenant_id: str,
-    amount: Money, expires_at: datetime, items: Sequence[str] = (),
+    *,
+    db: Database,
+    clock: Clock,
+    drivers: Mapping[str, CloudDriver],
+    tenant_id: str,
+    amount: Money,
+    expires_at: datetime,
+    items: Sequence[str] = (),
     idempotency_key: str | None = None,
 ) -> Coupon:
     """An admin's coupon grant, then the review."""
-    coupon = service.grant_coupon(db=db, clock=clock, tenant_id=tenant_id, amount=amount,
-                                  expires_at=expires_at, items=items,
-                                  idempotency_key=idempotency_key)
+    coupon = service.grant_coupon(
+        db=db,
+        clock=clock,
+        tenant_id=tenant_id,
+        amount=amount,
+        expires_at=expires_at,
+        items=items,
+        idempotency_key=idempotency_key,
+    )
     review_account(db=db, clock=clock, drivers=drivers, account_id=tenant_id)
     return coupon
 
 
 def update_account(
-    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], tenant_id: str,
-    payment_mode: str | None = None, credit_limit: Decimal | None = None,
+    *,
+    db: Database,
+    clock: Clock,
+    drivers: Mapping[str, CloudDriver],
+    tenant_id: str,
+    payment_mode: str | None = None,
+    credit_limit: Decimal | None = None,
     low_balance_threshold: Decimal | None = None,
 ) -> service.AccountView:
     """An admin's change to how an account pays, then the review (a new credit limit may lift
     a suspension); the account as the change left it."""
-    account = service.update_account(db=db, clock=clock, tenant_id=tenant_id,
-                                     payment_mode=payment_mode, credit_limit=credit_limit,
-                                     low_balance_threshold=low_balance_threshold)
+    account = service.update_account(
+        db=db,
+        clock=clock,
+        tenant_id=tenant_id,
+        payment_mode=payment_mode,
+        credit_limit=credit_limit,
+        low_balance_threshold=low_balance_threshold,
+    )
     review_account(db=db, clock=clock, drivers=drivers, account_id=tenant_id)
     return account
 
@@ -151,6 +187,11 @@ def _notices(
     return [audit_row(account_id, now, NOTICE, note) for note in notes]
 
 
+def local_time(moment: datetime, zone: str) -> str:
+    """`moment` as the account's clock reads it: `2026-03-05 09:00 (Asia/Shanghai)`."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+
+
 _MAILED = (("notified", "low_balance"), ("suspended", "suspended"), ("resumed", "resumed"))
 
 
@@ -158,12 +199,41 @@ def _mail_notices(
     conn: Connection, account: service.AccountView, step: Transition, now: datetime
 ) -> None:
     """The same steps as mail to the tenant, in this transaction (sent once, after commit)."""
-    context = {"available": str(account.available.rounded()),
-               "threshold": str(account.low_balance_threshold.rounded())}
+    context = {
+        "available": str(account.available.rounded()),
+        "threshold": str(account.low_balance_threshold.rounded()),
+    }
     for name, template in _MAILED:
         if name in step.steps:
-            notices.notify(conn, tenant_id=account.id, template=template, context=context,
-                           key=f"{template}:{account.id}:{now.isoformat()}", now=now)
+            notices.notify(
+                conn,
+                tenant_id=account.id,
+                template=template,
+                context=context,
+                key=f"{template}:{account.id}:{now.isoformat()}",
+                now=now,
+            )
+    if "grace_started" in step.steps and step.grace_until is not None:
+        _mail_grace(conn, account, step.grace_until, context, now)
+
+
+def _mail_grace(
+    conn: Connection,
+    account: service.AccountView,
+    until: datetime,
+    context: dict[str, str],
+    now: datetime,
+) -> None:
+    """Grace started: an enforced tenant learns when its servers stop unless funds arrive; an
+    observed one, where nothing stops, that its balance ran out (the low-balance notice).
+    Once per grace period."""
+    key = f"grace_started:{account.id}:{until.isoformat()}"
+    if account.enforcement == ENFORCE:
+        context = {**context, "stop_at": local_time(until, account.timezone)}
+        template = "grace_started"
+    else:
+        key, template = f"low_balance:{account.id}:{until.isoformat()}", "low_balance"
+    notices.notify(conn, tenant_id=account.id, template=template, context=context, key=key, now=now)
 
 
 # --- Enforcement and the dry run ---------------------------------------------------------------
@@ -189,8 +259,9 @@ def set_enforcement(
             raise NotFound(f"no billing account {tenant_id}", field="tenant")
         ids = None if tenant_id is None else [tenant_id]
         changed = repo.set_enforcement(conn, ids, enforcement, now=now)
-        repo.audit(conn, [audit_row(a, now, f"enforcement_{enforcement}", f"by {actor}")
-                          for a in changed])
+        repo.audit(
+            conn, [audit_row(a, now, f"enforcement_{enforcement}", f"by {actor}") for a in changed]
+        )
     if enforcement == ENFORCE:
         policy, _ = service.load_policy(db=db)
         review(db=db, clock=clock, drivers=drivers, account_ids=changed, grace=policy.grace)
@@ -218,8 +289,9 @@ def next_suspensions(*, db: Database, clock: Clock) -> list[NextSuspension]:
     with db.read() as conn:
         rows = repo.overdue_candidates(conn)
         views = [service.view(conn, row, now=now) for row in rows]
-    return [NextSuspension(v.id, v.status, v.available, v.grace_until, v.enforcement)
-            for v in views]
+    return [
+        NextSuspension(v.id, v.status, v.available, v.grace_until, v.enforcement) for v in views
+    ]
 
 
 def _suspend(

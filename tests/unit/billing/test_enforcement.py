@@ -6,13 +6,15 @@ enforcement on for the account or for all; the dry run lists who would be suspen
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select
 
 from sws.billing import farmer, standing
 from sws.billing import repository as repo
@@ -28,6 +30,8 @@ from sws.clock import SimulatedClock
 from sws.commands import common
 from sws.config import Settings
 from sws.db.engine import Database
+from sws.identity.tables import tenants, users
+from sws.mail.tables import mail_outbox
 from tests.unit.billing.conftest import CATALOG
 from tests.unit.billing.helpers import at, event
 
@@ -69,17 +73,68 @@ def _cloud(database: Database, settings: Settings) -> SimulatedClock:
         from sws.events import repository as events_repo
 
         events_repo.insert_events(
-            conn, [event("c", "create", at("2026-03-02 00:10"), project_id=PROJECT)],
-            region="RegionOne", received_at=clock.now(),
+            conn,
+            [event("c", "create", at("2026-03-02 00:10"), project_id=PROJECT)],
+            region="RegionOne",
+            received_at=clock.now(),
         )
     return clock
+
+
+def _with_a_mailbox(database: Database, clock: SimulatedClock) -> None:
+    """The project is known to SWS as tenant acme, in Shanghai, with one user who has an
+    address (a project with no user with an address is mailed nothing)."""
+    with database.begin() as conn:
+        conn.execute(
+            insert(tenants),
+            {
+                "id": PROJECT,
+                "name": "acme",
+                "currency": "CNY",
+                "billing_timezone": "Asia/Shanghai",
+                "enabled": True,
+                "created_at": clock.now(),
+            },
+        )
+        conn.execute(
+            insert(users),
+            {
+                "id": "u-ann",
+                "tenant_id": PROJECT,
+                "name": "ann",
+                "email": "ann@acme.test",
+                "password_hash": "x",
+                "role": "member",
+                "enabled": True,
+                "created_at": clock.now(),
+            },
+        )
+
+
+def _outbox(database: Database) -> list[tuple[datetime, str, str, str]]:
+    """(queued at, key, subject, text) of every mail in the outbox, oldest first."""
+    with database.read() as conn:
+        rows = conn.execute(select(mail_outbox).order_by(mail_outbox.c.id)).all()
+    return [
+        (r.created_at, r.key, json.loads(r.payload)["subject"], json.loads(r.payload)["text"])
+        for r in rows
+    ]
+
+
+def _audited_at(database: Database, action: str) -> datetime:
+    with database.read() as conn:
+        return next(r["at"] for r in repo.audit_of(conn, PROJECT) if r["action"] == action)
 
 
 def _farm(database: Database, clock: SimulatedClock, nova: FakeNova, hours: int) -> None:
     for _ in range(hours):
         clock.advance(timedelta(hours=1))
-        farmer.farm_pass(db=database, clock=clock, drivers={"RegionOne": nova},  # type: ignore[dict-item]
-                         close_months=False)
+        farmer.farm_pass(
+            db=database,
+            clock=clock,
+            drivers={"RegionOne": nova},  # type: ignore[dict-item]
+            close_months=False,
+        )
 
 
 def _actions(database: Database) -> list[str]:
@@ -109,8 +164,12 @@ def test_a_first_seen_keystone_project_is_never_stopped_until_enforcement_is_on(
     assert nova.actions == []  # the dry run changes nothing
 
     changed = standing.set_enforcement(
-        db=database, clock=clock, drivers={"RegionOne": nova},  # type: ignore[dict-item]
-        tenant_id=PROJECT, enforcement="enforce", actor="ops",
+        db=database,
+        clock=clock,
+        drivers={"RegionOne": nova},  # type: ignore[dict-item]
+        tenant_id=PROJECT,
+        enforcement="enforce",
+        actor="ops",
     )
     assert changed == [PROJECT] and nova.actions == [("stop", "vm-1")]
     assert _actions(database)[-3:] == ["enforcement_enforce", "suspended", "server_stopped"]
@@ -126,30 +185,105 @@ def test_with_the_simulated_region_accounts_are_enforced_as_before(database: Dat
 
 def test_the_settings_choose_how_a_first_seen_project_pays(database: Database) -> None:
     settings = Settings(
-        driver="openstack", billing_payment_mode="postpaid", billing_credit_limit=Decimal("500"),
-        billing_currency="EUR", billing_timezone="Europe/Berlin", billing_enforcement="enforce",
+        driver="openstack",
+        billing_payment_mode="postpaid",
+        billing_credit_limit=Decimal("500"),
+        billing_currency="EUR",
+        billing_timezone="Europe/Berlin",
+        billing_enforcement="enforce",
     )
     clock = _cloud(database, settings)
     _farm(database, clock, FakeNova(), 2)
     account = billing.peek_account(db=database, clock=clock, tenant_id=PROJECT)
     assert account is not None
-    assert (account.payment_mode, account.credit_limit.amount, account.currency,
-            account.timezone, account.enforcement) == (
-        "postpaid", Decimal("500"), "EUR", "Europe/Berlin", "enforce")
+    assert (
+        account.payment_mode,
+        account.credit_limit.amount,
+        account.currency,
+        account.timezone,
+        account.enforcement,
+    ) == ("postpaid", Decimal("500"), "EUR", "Europe/Berlin", "enforce")
     assert account.status == "ok"  # 500 of credit left
 
 
 def test_grace_then_overdue_while_observed_then_suspended_once_enforced() -> None:
-    owing = AccountStanding("prepaid", Decimal("-1"), Decimal(0), Decimal(0), Decimal("10"),
-                            GRACE, at("2026-03-05 00:00"), enforced=False)
+    owing = AccountStanding(
+        "prepaid",
+        Decimal("-1"),
+        Decimal(0),
+        Decimal(0),
+        Decimal("10"),
+        GRACE,
+        at("2026-03-05 00:00"),
+        enforced=False,
+    )
     after = next_standing(owing, now=at("2026-03-05 01:00"), grace=timedelta(hours=72))
-    assert (after.status, after.steps, after.suspend) == (OVERDUE, ("suspension_withheld",),
-                                                          False)
-    overdue = AccountStanding("prepaid", Decimal("-1"), Decimal(0), Decimal(0), Decimal("10"),
-                              OVERDUE, at("2026-03-05 00:00"), enforced=True)
+    assert (after.status, after.steps, after.suspend) == (OVERDUE, ("suspension_withheld",), False)
+    overdue = AccountStanding(
+        "prepaid",
+        Decimal("-1"),
+        Decimal(0),
+        Decimal(0),
+        Decimal("10"),
+        OVERDUE,
+        at("2026-03-05 00:00"),
+        enforced=True,
+    )
     step = next_standing(overdue, now=at("2026-03-05 02:00"), grace=timedelta(hours=72))
     assert (step.status, step.suspend) == (SUSPENDED, True)
-    funded = AccountStanding("prepaid", Decimal("50"), Decimal(0), Decimal(0), Decimal("10"),
-                             OVERDUE, at("2026-03-05 00:00"), enforced=False)
-    assert next_standing(funded, now=at("2026-03-05 02:00"), grace=timedelta(hours=72)).steps \
-        == ("recovered",)
+    funded = AccountStanding(
+        "prepaid",
+        Decimal("50"),
+        Decimal(0),
+        Decimal(0),
+        Decimal("10"),
+        OVERDUE,
+        at("2026-03-05 00:00"),
+        enforced=False,
+    )
+    assert next_standing(funded, now=at("2026-03-05 02:00"), grace=timedelta(hours=72)).steps == (
+        "recovered",
+    )
+
+
+# --- Mail before suspension -------------------------------------------------------------------
+
+
+def test_an_enforced_account_is_mailed_when_its_servers_stop_before_they_stop(
+    database: Database,
+) -> None:
+    clock = _cloud(database, Settings(driver="openstack", billing_enforcement="enforce"))
+    _with_a_mailbox(database, clock)
+    nova = FakeNova()
+    _farm(database, clock, nova, 1)  # the first charge takes a zero balance straight to grace
+
+    mails = _outbox(database)
+    grace_until = _audited_at(database, "grace_started") + timedelta(hours=72)
+    assert [key for _, key, _, _ in mails] == [
+        f"grace_started:{PROJECT}:{grace_until.isoformat()}:ann@acme.test"
+    ]
+    _, _, subject, text = mails[0]
+    assert subject.startswith("SWS: the servers of acme stop at 2026-03-05 09:00 (Asia/Shanghai)")
+    assert "云主机将于 2026-03-05 09:00 (Asia/Shanghai) 停止" in subject
+    assert "-0.42 CNY available" in text and "Nothing is deleted" in text
+
+    _farm(database, clock, nova, 79)
+    assert nova.actions == [("stop", "vm-1")]
+    queued = [(when, key.split(":")[0]) for when, key, _, _ in _outbox(database)]
+    assert [name for _, name in queued] == ["grace_started", "suspended"]  # said once, then done
+    assert queued[0][0] < _audited_at(database, "server_stopped")
+
+
+def test_an_observed_account_is_told_its_balance_ran_out_but_not_that_anything_stops(
+    database: Database,
+) -> None:
+    clock = _cloud(database, Settings(driver="openstack"))
+    _with_a_mailbox(database, clock)
+    nova = FakeNova()
+    _farm(database, clock, nova, 80)
+
+    mails = _outbox(database)
+    assert [key.split(":")[0] for _, key, _, _ in mails] == ["low_balance"]  # once, at grace
+    assert mails[0][0] == _audited_at(database, "grace_started")
+    assert "stop" not in mails[0][2] and "-0.42 CNY available" in mails[0][3]
+    assert nova.actions == [] and _actions(database)[-1] == "suspension_withheld"
