@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Cloud
+from tests.api.conftest import PASSWORD, Cloud
 from tests.integration import docblocks
 from tests.integration.netns import Hub, serve, wait_for
 
@@ -72,15 +72,16 @@ def test_the_deployment_in_docs_netfilter_md_blocks_the_intranet_but_not_the_int
             "%H": server.host,
         }
     )
-    token = cloud.admin["Authorization"].removeprefix("Bearer ")
     net = topology(vm_address)
     api = None
     try:
         api = serve(cloud.client.app, net.name("compute"), "127.0.0.1", 8000)
         net.web("intranet", "0.0.0.0", 8080, "intranet", tmp_path / "intranet.log")
         net.web("internet", "203.0.113.80", 80, "internet", tmp_path / "internet.log")
-        for command in docblocks.lines(doc["policy"]):
-            net.run("compute", subs.apply(command), env={"TOKEN": token})
+        # One shell for the block, as an operator pastes it: its first line sets TOKEN.
+        policy = "set -e\n" + "\n".join(docblocks.lines(doc["policy"]))
+        net.run("compute", subs.apply(policy),
+                env={"SWS_ADMIN": "root-admin", "SWS_ADMIN_PASSWORD": PASSWORD})
         agent_env = docblocks.agent_user(cloud, docblocks.env_file(doc["agent-env"]))
         env_files = {"/etc/sws/agent.env": agent_env}
         docblocks.run_unit(net, "compute", unit, subs, env_files, tmp_path / "agent.log")
