@@ -26,6 +26,7 @@ from sws.web.api import payments as payments_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import payments as payments_console
+from sws.web.console.views import members as members_console
 from sws.web.console.views import signup as signup_console
 
 STATIC = Path(__file__).parent / "static"
@@ -71,6 +72,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     app.include_router(signup_console.router)
+    app.include_router(members_console.router)
     console.install(app, container)
     _guard(app, container)
 

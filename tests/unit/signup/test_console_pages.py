@@ -175,3 +175,46 @@ def test_a_limit_is_a_429_page_with_retry_after(gated: Console) -> None:
     )
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert "Too many attempts" in refused.text
+
+
+def test_the_owner_manages_users_in_the_console_and_a_member_cannot(gated: Console) -> None:
+    visitor = gated.browser()
+    _sign_up(visitor)
+    visitor.post(
+        "/console/signup/verify",
+        {"token": _token(_link(_mails(gated)[0]))},
+        page="/console/signup/verify",
+    )
+    admin = gated.browser("root-admin")
+    signup_id = re.search(r"/admin/signups/([0-9a-f]+)/approve", admin.get("/admin/signups").text)
+    assert signup_id
+    admin.post(f"/admin/signups/{signup_id.group(1)}/approve", page="/admin/signups")
+    assert visitor.login("mei@example.cn", GOOD).status_code == 303
+    added = visitor.post(
+        "/console/users",
+        {"name": "mei-dev", "password": "dev-secret-1"},
+        page="/console/users",
+        follow=True,
+    )
+    assert "Member mei-dev added." in added.text and 'data-user="mei-dev"' in added.text
+    member = gated.browser()
+    assert member.login("mei-dev", "dev-secret-1").status_code == 303
+    assert "Only the tenant" in member.get("/console/users").text
+    refused = member.post(
+        "/console/users",
+        {"name": "sneaky", "password": "dev-secret-2"},
+        page="/console/users",
+        follow=True,
+    )
+    assert "only the tenant" in refused.text and 'data-user="sneaky"' not in refused.text
+    dev_id = re.search(r"/console/users/([0-9a-f]+)/enabled", added.text)
+    assert dev_id
+    off = visitor.post(
+        f"/console/users/{dev_id.group(1)}/enabled",
+        {"enabled": "false"},
+        page="/console/users",
+        follow=True,
+    )
+    assert "Member disabled." in off.text
+    assert member.get("/console/users").status_code in (200, 303)
+    assert member.login("mei-dev", "dev-secret-1").status_code == 401

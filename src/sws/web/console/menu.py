@@ -54,6 +54,9 @@ TENANT_MENU = (
         MenuItem(N_("Invoices"), "/console/payments/invoices"),
         MenuItem(N_("Auto-recharge"), "/console/payments/auto-recharge"),
     )),
+    MenuSection(N_("Identity"), (
+        MenuItem(N_("Users"), "/console/users"),
+    )),
 )
 
 ADMIN_MENU = (
