@@ -48,12 +48,21 @@ def new_snapshot_id(at: float | None = None) -> str:
 class _Tally:
     read: int = 0
     uploaded: int = 0
+    claimed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, read: int = 0, uploaded: int = 0) -> None:
         with self._lock:
             self.read += read
             self.uploaded += uploaded
+
+    def claim(self, name: str) -> bool:
+        """True for the first thread of this snapshot to meet chunk `name` (it alone uploads it)."""
+        with self._lock:
+            if name in self.claimed:
+                return False
+            self.claimed.add(name)
+            return True
 
 
 def _incremental(spec: SnapshotSpec, count: int) -> bool:
@@ -88,7 +97,7 @@ def _store_chunk(
     if is_zero(data):
         return None
     name = chunk_hash(data)
-    if not spec.store.has(object_name(name)):
+    if tally.claim(name) and not spec.store.has(object_name(name)):
         blob = compress(data)
         spec.store.put(object_name(name), blob)
         tally.add(uploaded=len(blob))
