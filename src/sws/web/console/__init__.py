@@ -21,6 +21,7 @@ from sws.web.console.views import (
     admin_billing,
     admin_identity,
     admin_netfilter,
+    alarms,
     auth,
     billing,
     compute,
@@ -49,8 +50,8 @@ def install(app: FastAPI, container: Container) -> None:
     app.router.routes.append(WebSocketRoute(connect.SOCKET_PATH, connect.serial))
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     for router in (
-        auth.router, compute.router, connect.router, resources.router,
-        monitoring.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
+        auth.router, compute.router, connect.router, resources.router, monitoring.router,
+        alarms.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
         admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
         _fallback,
     ):

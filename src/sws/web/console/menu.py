@@ -41,6 +41,7 @@ TENANT_MENU = (
     )),
     MenuSection(N_("Monitoring"), (
         MenuItem(N_("Instance Monitoring"), "/console/monitoring"),
+        MenuItem(N_("Alarms"), "/console/alarms"),
     )),
     MenuSection(N_("Storage"), (
         MenuItem(N_("Containers"), "/console/containers"),

@@ -77,7 +77,7 @@ STATE_LABELS = {"ok": N_("OK"), "alarm": N_("Alarm"),
                 "insufficient_data": N_("Insufficient data")}
 
 
-def _summary(s: Session, found: list[alarm_service.Alarm]) -> str:
+def summary(s: Session, found: list[alarm_service.Alarm]) -> str:
     ok = sum(1 for a in found if a.state == "ok")
     return s.gettext("%(ok)d of %(total)d in OK", ok=ok, total=len(found))
 
@@ -88,7 +88,7 @@ def index(s: Tenant) -> Response:
     found = alarm_service.list_alarms(db=s.container.db, project_id=s.tenant_id)
     names = {server.id: server.name for server in servers}
     return page(s, "monitoring/index.html", servers=servers, alarms=found, names=names,
-                summary=_summary(s, found), states=STATE_LABELS, labels=pages.STATUS_LABELS)
+                summary=summary(s, found), states=STATE_LABELS, labels=pages.STATUS_LABELS)
 
 
 @router.get("/{server_id}")
@@ -122,7 +122,7 @@ def _instance_page(s: Session, server: Server, chosen: Range, values: dict[str, 
     return page(
         s, "monitoring/instance.html", code=error.status if error else 200, error=error,
         server=server, ranges=RANGES, chosen=chosen, graphs=_graphs(s, server, chosen),
-        alarms=found, summary=_summary(s, found), states=STATE_LABELS, values=values,
+        alarms=found, summary=summary(s, found), states=STATE_LABELS, values=values,
         meters=ALARM_METERS, comparisons=COMPARISONS, aggregates=AGGREGATES, windows=WINDOWS,
         labels=pages.STATUS_LABELS, names={server.id: server.name}, short=charts.short_number,
     )
@@ -159,6 +159,48 @@ def _actions(action: str, url: str, secret: str, email: str) -> dict[str, list[d
     return {}
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmForm:
+    """The create-alarm form's fields, as typed (the Alarms page and an instance's page)."""
+
+    name: str = ""
+    meter: str = ""
+    aggregate: str = "mean"
+    comparison: str = "gt"
+    threshold: str = ""
+    granularity: str = "60"
+    evaluation_periods: str = "3"
+    action: str = "none"
+    url: str = ""
+    secret: str = ""
+    email: str = ""
+
+    def shown(self) -> dict[str, str]:
+        """The values a re-shown form keeps (never the secret)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "secret"}
+
+
+def create_from_form(s: Session, server: Server, form: AlarmForm) -> alarm_service.Alarm:
+    """A threshold alarm on `server` from the form, through the metering service."""
+    if not form.name.strip():
+        raise Invalid("an alarm needs a name", field="name")
+    rule = {
+        "type": "threshold", "resource_id": server.id, "meter": form.meter,
+        "aggregate": form.aggregate, "comparison": form.comparison,
+        "threshold": _number(form.threshold, "threshold"),
+        "granularity": pages.whole_number(form.granularity, field="granularity", low=60,
+                                          high=86400),
+        "evaluation_periods": pages.whole_number(form.evaluation_periods,
+                                                 field="evaluation_periods", low=1, high=1440),
+    }
+    return alarm_service.create_alarm(
+        db=s.container.db, clock=s.container.clock, project_id=s.tenant_id,
+        name=form.name.strip(), rule=rule,
+        actions=_actions(form.action, form.url.strip(), form.secret, form.email.strip()),
+        targets=s.container.webhook_targets,
+    )
+
+
 @router.post("/{server_id}/alarms")
 def create_alarm(
     s: TenantPost, server_id: str, name: Text = "", meter: Text = "", aggregate: Text = "mean",
@@ -167,32 +209,13 @@ def create_alarm(
     secret: Text = "", email: Text = "", range: Text = "1h",
 ) -> Response:
     server = s.driver.get_server(s.tenant_id, server_id)
-    values = {"name": name, "meter": meter, "aggregate": aggregate, "comparison": comparison,
-              "threshold": threshold, "granularity": granularity,
-              "evaluation_periods": evaluation_periods, "action": action, "url": url,
-              "email": email}
+    form = AlarmForm(name, meter, aggregate, comparison, threshold, granularity,
+                     evaluation_periods, action, url, secret, email)
     chosen = RANGE_BY_KEY.get(range, RANGES[0])
     try:
-        if not name.strip():
-            raise Invalid("an alarm needs a name", field="name")
-        rule = {
-            "type": "threshold", "resource_id": server.id, "meter": meter,
-            "aggregate": aggregate, "comparison": comparison,
-            "threshold": _number(threshold, "threshold"),
-            "granularity": pages.whole_number(granularity, field="granularity", low=60,
-                                              high=86400),
-            "evaluation_periods": pages.whole_number(evaluation_periods,
-                                                     field="evaluation_periods", low=1,
-                                                     high=1440),
-        }
-        created = alarm_service.create_alarm(
-            db=s.container.db, clock=s.container.clock, project_id=s.tenant_id,
-            name=name.strip(), rule=rule, actions=_actions(action, url.strip(), secret,
-                                                           email.strip()),
-            targets=s.container.webhook_targets,
-        )
+        created = create_from_form(s, server, form)
     except SWSError as error:
-        return _instance_page(s, server, chosen, values, error)
+        return _instance_page(s, server, chosen, form.shown(), error)
     done = s.gettext("Alarm %(name)s created.", name=created.name)
     return redirect(s, f"/console/monitoring/{server.id}?range={chosen.key}#alarms",
                     [("ok", done)])
