@@ -41,7 +41,7 @@ class SnapshotSpec:
 
 def new_snapshot_id(at: float | None = None) -> str:
     stamp = datetime.fromtimestamp(time.time() if at is None else at, UTC)
-    return f"{stamp:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+    return f"{stamp:%Y%m%dT%H%M%S.%f}Z-{secrets.token_hex(3)}"
 
 
 @dataclass
