@@ -74,3 +74,19 @@ def test_up_help_describes_each_mode() -> None:
     for said in ("SWS_DRIVER=simulated", "SWS_DRIVER=openstack", "SWS_DEMO_DATA",
                  "billing farmer", "sws worker events", "nothing is seeded"):
         assert said in text, said
+
+
+def test_up_warns_loudly_when_billing_has_an_empty_price_catalog(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWS_DEMO_DATA", "false")  # nothing loads the sample catalog
+    result = runner.invoke(app, ["up"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING (billing): billing has an empty price catalog" in result.output
+    assert "sws catalog load prices.yaml" in result.output
+
+
+def test_up_with_the_demo_s_catalog_gives_no_billing_warning(served: list[dict[str, Any]]) -> None:
+    result = runner.invoke(app, ["up"])
+    assert result.exit_code == 0, result.output
+    assert "WARNING (billing)" not in result.output

@@ -110,6 +110,16 @@ def test_check_shows_unrated_usage_which_can_be_waived_with_a_reason() -> None:
     assert "no unrated usage" in _invoke("billing", "unrated")
 
 
+def test_settle_warns_loudly_while_the_price_catalog_is_empty() -> None:
+    _journal_one_instance()
+    output = _invoke("billing", "settle", "--until", "2026-03-03T00:00:00+00:00")
+    assert "WARNING (billing): billing has an empty price catalog" in output
+    assert "sws catalog load prices.yaml" in output
+    _invoke("catalog", "load", str(CATALOG))
+    output = _invoke("billing", "settle", "--until", "2026-03-03T00:00:00+00:00")
+    assert "empty price catalog" not in output and "charges 5" in output
+
+
 def test_enforcement_is_turned_on_for_a_tenant_from_the_command_line() -> None:
     _invoke("catalog", "load", str(CATALOG))
     _journal_one_instance()
