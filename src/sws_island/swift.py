@@ -1,0 +1,169 @@
+"""A chunk store in a Swift container over its HTTP API: pooled connections, retries, re-auth."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sws_island.errors import StoreError
+
+_RETRYABLE = {408, 429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class SwiftAccount:
+    """Where chunks live: a service account (tempauth v1 credentials) and one container in it."""
+
+    auth_url: str  # e.g. http://127.0.0.1:8080/auth/v1.0
+    user: str
+    key: str
+    container: str
+
+
+class SwiftStore:
+    """ChunkStore on Swift: at most `connections` requests at once, each tried `attempts` times."""
+
+    def __init__(
+        self,
+        account: SwiftAccount,
+        connections: int = 8,
+        attempts: int = 4,
+        backoff: float = 0.2,
+        timeout: float = 60,
+    ) -> None:
+        self.account = account
+        self.attempts = attempts
+        self.backoff = backoff
+        self.timeout = timeout
+        self._slots = threading.BoundedSemaphore(max(1, connections))
+        self._idle: list[http.client.HTTPConnection] = []
+        self._auth_lock = threading.Lock()
+        self._storage: urllib.parse.SplitResult | None = None
+        self._token = ""
+
+    def _authenticate(self) -> None:
+        with self._auth_lock:
+            last = ""
+            for attempt in range(self.attempts):
+                try:
+                    self._auth_once()
+                    return
+                except (OSError, http.client.HTTPException) as exc:
+                    last = repr(exc)
+                time.sleep(self.backoff * (2**attempt))
+            raise StoreError(f"Swift auth at {self.account.auth_url}: gave up ({last})")
+
+    def _auth_once(self) -> None:
+        url = urllib.parse.urlsplit(self.account.auth_url)
+        conn = http.client.HTTPConnection(url.netloc, timeout=self.timeout)
+        try:
+            headers = {"X-Auth-User": self.account.user, "X-Auth-Key": self.account.key}
+            conn.request("GET", url.path, headers=headers)
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status // 100 != 2:
+                raise StoreError(f"Swift auth at {self.account.auth_url}: {reply.status}")
+            self._storage = urllib.parse.urlsplit(reply.getheader("X-Storage-Url", ""))
+            self._token = reply.getheader("X-Auth-Token", "")
+        finally:
+            conn.close()
+
+    def _path(self, name: str = "", query: str = "") -> str:
+        assert self._storage is not None
+        path = f"{self._storage.path}/{urllib.parse.quote(self.account.container)}"
+        if name:
+            path += "/" + urllib.parse.quote(name)
+        return f"{path}?{query}" if query else path
+
+    def _connection(self) -> http.client.HTTPConnection:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            assert self._storage is not None
+            return http.client.HTTPConnection(self._storage.netloc, timeout=self.timeout)
+
+    def _request(
+        self,
+        method: str,
+        name: str = "",
+        body: bytes | None = None,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        if self._storage is None:
+            self._authenticate()
+        last = ""
+        for attempt in range(self.attempts):
+            with self._slots:
+                conn = self._connection()
+                try:
+                    sent = {"X-Auth-Token": self._token, **(headers or {})}
+                    conn.request(method, self._path(name, query), body=body, headers=sent)
+                    reply = conn.getresponse()
+                    data = reply.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    last = repr(exc)
+                else:
+                    self._idle.append(conn)
+                    if reply.status == 401:
+                        self._authenticate()
+                        last = "401 Unauthorized"
+                        continue
+                    if reply.status not in _RETRYABLE:
+                        return reply.status, data
+                    last = f"{reply.status} {data[:200]!r}"
+            time.sleep(self.backoff * (2**attempt))
+        raise StoreError(
+            f"Swift {method} {name or self.account.container}: gave up after "
+            f"{self.attempts} attempts ({last})"
+        )
+
+    def _check(self, method: str, name: str, status: int, ok: set[int]) -> None:
+        if status not in ok:
+            raise StoreError(f"Swift {method} {name}: unexpected status {status}")
+
+    def ensure_container(self) -> None:
+        status, _ = self._request("PUT")
+        self._check("PUT", self.account.container, status, {201, 202, 204})
+
+    def has(self, name: str) -> bool:
+        status, _ = self._request("HEAD", name)
+        self._check("HEAD", name, status, {200, 204, 404})
+        return status != 404
+
+    def put(self, name: str, data: bytes) -> None:
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()  # Swift checks it on arrival
+        status, _ = self._request("PUT", name, body=data, headers={"ETag": etag})
+        self._check("PUT", name, status, {201})
+
+    def get(self, name: str) -> bytes:
+        status, data = self._request("GET", name)
+        if status == 404:
+            raise FileNotFoundError(name)
+        self._check("GET", name, status, {200})
+        return data
+
+    def delete(self, name: str) -> None:
+        status, _ = self._request("DELETE", name)
+        self._check("DELETE", name, status, {204, 404})
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        marker = ""
+        while True:
+            query = urllib.parse.urlencode({"format": "json", "prefix": prefix, "marker": marker})
+            status, data = self._request("GET", query=query)
+            if status == 404:
+                return
+            self._check("GET", self.account.container, status, {200, 204})
+            names = [item["name"] for item in json.loads(data or b"[]")]
+            if not names:
+                return
+            yield from names
+            marker = names[-1]
