@@ -34,11 +34,13 @@ def fund(console: Console, tenant: str = "acme", cash: str = "100", coupon: str 
 def test_the_header_shows_cash_and_coupons(console: Console) -> None:
     browser = console.browser("alice")
     header = browser.get("/console/").text
-    assert 'id="balance"' in header and "CN¥0.00</span> … " in header
-    assert "CN¥0.00 coupons" in header
+    assert 'id="balance"' in header
+    assert 'Cash balance</span> <span data-field="cash">CN¥0.00<' in header
+    assert 'Coupon balance</span> <span data-field="coupons">CN¥0.00<' in header
     fund(console, cash="0.01", coupon="9389.93")
     header = browser.get("/console/instances").text
-    assert "CN¥0.01</span> … " in header and "CN¥9,389.93 coupons" in header
+    assert 'Cash balance</span> <span data-field="cash">CN¥0.01<' in header
+    assert 'Coupon balance</span> <span data-field="coupons">CN¥9,389.93<' in header
     zh = console.browser("alice", **{"accept-language": "zh-CN"}).get("/console/").text
     assert "¥9,389.93" in zh
     assert 'id="balance"' not in console.browser("root-admin").get("/admin/").text
@@ -131,7 +133,12 @@ def test_admin_tops_up_grants_coupons_and_adds_prices_audited(console: Console) 
                                  "payment_type": "per_started_hour", "price": "0.45",
                                  "currency": "CNY", "valid_from": "2026-05-01T00:00:00Z"},
                        page=catalog, follow=True)
-    assert "Price added to the catalog." in added.text and "0.45 CNY / hour" in added.text
+    assert "Price added to the catalog." in added.text and "CN¥0.45 / hour" in added.text
+    hundreds = admin.post(catalog, {"item": "instance", "item_type": "m1.large",
+                                    "payment_type": "monthly", "price": "400",
+                                    "currency": "CNY", "valid_from": "2026-05-01T00:00:00Z"},
+                          page=catalog, follow=True).text
+    assert "CN¥400.00 / month" in hundreds and "E+" not in hundreds  # never "4E+2 CNY"
     past = admin.post(catalog, {"item": "instance", "item_type": "m1.small",
                                 "payment_type": "per_started_hour", "price": "0.40",
                                 "currency": "CNY", "valid_from": "2026-01-01"},

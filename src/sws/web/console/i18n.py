@@ -83,5 +83,14 @@ def money(value: Money, locale: str) -> str:
     return str(format_currency(value.amount, value.currency, locale=locale))
 
 
+def unit_price(amount: Decimal, currency: str, locale: str) -> str:
+    """A catalog price keeps its digits (0.004/hour is not 0.00/hour), never `4E+2`."""
+    return str(format_currency(amount, currency, locale=locale, decimal_quantization=False))
+
+
+def unit_money(value: Money, locale: str) -> str:
+    return unit_price(value.amount, value.currency, locale)
+
+
 def number(value: int | Decimal, locale: str) -> str:
     return str(format_decimal(value, locale=locale))

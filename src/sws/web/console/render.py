@@ -48,6 +48,7 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         "version": __version__,
         "when": _when,
         "money": lambda value: i18n.money(value, visit.locale),
+        "unit_money": lambda value: i18n.unit_money(value, visit.locale),
         "number": lambda value: i18n.number(value, visit.locale),
         # the header's balance on tenant pages; called by base.html, so one read per page
         "header_balance": (lambda: hooks.balance(session)) if session and not admin_page

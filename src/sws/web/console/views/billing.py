@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency
 from fastapi import APIRouter, Query, Response
 
 from sws.billing import service as billing
@@ -82,13 +81,8 @@ def bills(s: Tenant, month: Month = "", category: Annotated[str, Query(max_lengt
         s, "billing/bills.html", bills=listed, selected=selected, lines=lines,
         categories=CATEGORIES, category=wanted, chart=chart, current=current,
         units=UNITS, cash=lambda amount: Money(amount, currency),
-        unit_price=lambda amount: _unit_price(amount, currency, s.locale),
+        unit_price=lambda amount: i18n.unit_price(amount, currency, s.locale),
     )
-
-
-def _unit_price(amount: Decimal, currency: str, locale: str) -> str:
-    """A catalog price keeps its digits (0.004/hour is not 0.00/hour)."""
-    return str(format_currency(amount, currency, locale=locale, decimal_quantization=False))
 
 
 @router.get("/bills/{month}.csv")
