@@ -71,8 +71,14 @@ def test_demo_data_shows_the_credentials_once_then_where_they_are(
 
 def test_up_help_describes_each_mode() -> None:
     text = " ".join(runner.invoke(app, ["up", "--help"]).output.split())
-    for said in ("SWS_DRIVER=simulated", "SWS_DRIVER=openstack", "SWS_DEMO_DATA",
-                 "billing farmer", "sws worker events", "nothing is seeded"):
+    for said in (
+        "SWS_DRIVER=simulated",
+        "SWS_DRIVER=openstack",
+        "SWS_DEMO_DATA",
+        "billing farmer",
+        "sws worker events",
+        "nothing is seeded",
+    ):
         assert said in text, said
 
 

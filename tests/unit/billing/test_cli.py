@@ -105,8 +105,9 @@ def test_check_shows_unrated_usage_which_can_be_waived_with_a_reason() -> None:
     assert "m1.small" in output and "4.433333" in output  # 10:27 -> 14:53
     result = runner.invoke(app, ["billing", "waive", "--reason", "free trial"])
     assert result.exit_code == 2  # which tenant's, or --all
-    assert "waived 1 group(s)" in _invoke("billing", "waive", "--tenant", "acme",
-                                          "--reason", "free trial")
+    assert "waived 1 group(s)" in _invoke(
+        "billing", "waive", "--tenant", "acme", "--reason", "free trial"
+    )
     assert "no unrated usage" in _invoke("billing", "unrated")
 
 
@@ -125,8 +126,7 @@ def test_enforcement_is_turned_on_for_a_tenant_from_the_command_line() -> None:
     _journal_one_instance()
     _invoke("billing", "settle", "--until", "2026-03-06T00:00:00+00:00")
     assert "acme" not in _invoke("billing", "next-suspensions")  # enforced: suspended already
-    assert "enforcement observe for 1 account(s)" in _invoke("billing", "enforce", "acme",
-                                                             "--off")
+    assert "enforcement observe for 1 account(s)" in _invoke("billing", "enforce", "acme", "--off")
     assert "enforcement enforce for 1 account(s)" in _invoke("billing", "enforce", "--all")
 
 
