@@ -4,6 +4,7 @@
     sws-agent metering [--uri qemu:///system] [--interval 10] [--once]
     sws-agent lb --api URL --node NAME [--token TOKEN] [--run-dir DIR] [--bind ADDR]
     sws-agent cdn --api URL --edge NAME [--token TOKEN] [--run-dir DIR] [--listen ADDR:PORT]
+    sws-agent island [--store DIR | --swift-auth URL ...] snapshot|restore|delete|gc|list ...
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-AGENTS = ("netfilter", "lb", "metering", "cdn")
+AGENTS = ("netfilter", "lb", "metering", "cdn", "island")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sws_agent import metering_libvirt
 
         return metering_libvirt.main(args[1:])
+    if args[0] == "island":
+        from sws_island import cli as island
+
+        return island.main(args[1:])
     if args[0] == "cdn":
         from sws_agent import cdn
 
