@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sws import __version__
 from sws.errors import SWSError
-from sws.web.console import hooks, i18n, security
+from sws.web.console import hooks, humane, i18n, security
 from sws.web.console.context import (
     ANON_COOKIE,
     FLASH_COOKIE,
@@ -49,6 +49,8 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         "when": _when,
         "money": lambda value: i18n.money(value, visit.locale),
         "unit_money": lambda value: i18n.unit_money(value, visit.locale),
+        "status_text": lambda kind, raw: humane.status(visit.gettext, kind, raw),
+        "humane": lambda detail: humane.message(visit.gettext, detail),
         "number": lambda value: i18n.number(value, visit.locale),
         # the header's balance on tenant pages; called by base.html, so one read per page
         "header_balance": (lambda: hooks.balance(session)) if session and not admin_page
@@ -74,7 +76,9 @@ def redirect(visit: Visit, url: str, messages: list[tuple[str, str]] | None = No
     """A 303 to `url`, carrying `messages` (level, text) to the next page in a signed cookie."""
     response = RedirectResponse(url, status_code=303)
     if messages:
-        value = security.encode_flash(visit.console.secret, messages[:20])
+        shown = [(level, humane.message(visit.gettext, text) if level == "error" else text)
+                 for level, text in messages[:20]]
+        value = security.encode_flash(visit.console.secret, shown)
         set_cookie(visit, response, FLASH_COOKIE, value, max_age=60)
     return finish(visit, response)
 

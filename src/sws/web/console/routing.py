@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from sws.errors import SWSError
+from sws.web.console import humane
 from sws.web.console.context import SESSION_COOKIE, LoginRequired, visit
 from sws.web.console.i18n import N_
 from sws.web.console.render import page, redirect
@@ -77,5 +78,5 @@ def error_page(request: Request, error: Exception) -> Response:
     title = current.gettext(TITLES.get(status, N_("Error")))
     if detail is None:
         detail = N_("SWS could not complete this request; it was logged.")
-    detail = current.gettext(detail)  # known details (403, expired form) have translations
+    detail = humane.message(current.gettext, detail)  # known details are translated
     return page(current, "error.html", code=status, title=title, detail=detail, status_code=status)
