@@ -150,3 +150,45 @@ def test_kill_minus_nine_mid_upload_then_restart(tmp_path: Path) -> None:
         completed[summary["snapshot"]] = as_raw(image, tmp_path)
         for snapshot, data in completed.items():
             restores_to(store, "vol", snapshot, data, tmp_path)
+
+
+def test_kill_minus_nine_mid_gc_then_restart(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    raw = tmp_path / "seed.raw"
+    raw.write_bytes(os.urandom(4 * CHUNK_SIZE))
+    image = tmp_path / "vol.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(image)], check=True)
+    raw.unlink()
+    done = island(store, "snapshot", "--volume", "vol", "--image", str(image))
+    assert done.returncode == 0, done.stderr
+    kept = json.loads(done.stdout)["snapshot"]
+    expected = as_raw(image, tmp_path)
+    directory = DirectoryStore(store)
+    for n in range(3000):  # orphans: chunks no index references
+        directory.put(f"chunks/{n:064x}", b"orphan")
+    total = len(list((store / "chunks").iterdir()))
+
+    process = subprocess.Popen(
+        [*AGENT, "island", "--store", str(store), "gc"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while len(list((store / "chunks").iterdir())) >= total - 100 and time.monotonic() < deadline:
+        assert process.poll() is None, "GC finished before it could be killed"
+        time.sleep(0.002)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(list((store / "chunks").iterdir())) > 4  # killed part-way through the sweep
+
+    refused = island(store, "snapshot", "--volume", "vol", "--image", str(image))
+    assert refused.returncode == 1 and "gc in progress" in refused.stderr
+    restores_to(store, "vol", kept, expected, tmp_path)
+    time.sleep(0.2)
+    swept = island(store, "gc", stale_after=0.1)
+    assert swept.returncode == 0, swept.stderr
+    assert len(list((store / "chunks").iterdir())) == 4
+    restores_to(store, "vol", kept, expected, tmp_path)
+    after = island(store, "snapshot", "--volume", "vol", "--image", str(image), stale_after=0.1)
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["bytes_read"] == 0  # the refused attempt's bitmap was kept
