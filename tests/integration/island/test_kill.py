@@ -192,3 +192,25 @@ def test_kill_minus_nine_mid_gc_then_restart(tmp_path: Path) -> None:
     after = island(store, "snapshot", "--volume", "vol", "--image", str(image), stale_after=0.1)
     assert after.returncode == 0, after.stderr
     assert json.loads(after.stdout)["bytes_read"] == 0  # the refused attempt's bitmap was kept
+
+
+def test_list_and_delete_from_the_command_line(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    image = tmp_path / "vol.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(image), "8M"], check=True)
+    made = [
+        json.loads(island(store, "snapshot", "--volume", "vol", "--image", str(image)).stdout)
+        for _ in range(2)
+    ]
+    listed = [json.loads(line) for line in island(store, "list").stdout.splitlines()]
+    assert [s["snapshot"] for s in listed] == [s["snapshot"] for s in made]
+    assert listed[0]["full_read_reason"] == "first snapshot" and not listed[1]["full_read"]
+    assert (
+        island(store, "delete", "--volume", "vol", "--snapshot", made[0]["snapshot"]).returncode
+        == 0
+    )
+    missing = island(store, "delete", "--volume", "vol", "--snapshot", made[0]["snapshot"])
+    assert missing.returncode == 1 and "no snapshot" in missing.stderr
+    assert len(island(store, "list", "--volume", "vol").stdout.splitlines()) == 1
+    nothing = subprocess.run([*AGENT, "island", "list"], capture_output=True, text=True)
+    assert nothing.returncode == 1 and "--store" in nothing.stderr
