@@ -28,3 +28,21 @@ def test_open_the_console_and_ask_the_instance_its_name(page: Any, site: Site) -
     assert screen.inner_text().count("shop-console-1") >= 3  # prompt, command's answer, prompt
     site.shot(page, "console-connect")
     assert errors == []
+
+
+def test_instance_actions_that_cannot_apply_are_disabled(page: Any, site: Site) -> None:
+    launch(site, "alice", "shop-actions-1")
+    launch(site, "alice", "shop-actions-2")
+    log_in(page, "alice")
+    page.goto("/console/instances")
+    toolbar = page.locator("#instances-form .toolbar")
+    for action in ("connect", "log", "snapshot", "start", "stop", "reboot", "terminate"):
+        expect(toolbar.locator(f"button[value={action}]")).to_be_disabled()
+    page.locator("#instances tr", has_text="shop-actions-1").locator("input[name=ids]").check()
+    expect(toolbar.locator("button[value=start]")).to_be_disabled()  # it is running
+    for action in ("connect", "log", "stop", "reboot", "terminate"):
+        expect(toolbar.locator(f"button[value={action}]")).to_be_enabled()
+    page.locator("[data-select-all]").check()
+    expect(toolbar.locator("button[value=connect]")).to_be_disabled()  # one instance only
+    page.locator("[data-select-all]").uncheck()
+    expect(toolbar.locator("button[value=stop]")).to_be_disabled()

@@ -31,6 +31,29 @@
     });
   }
 
+  // Instance actions that cannot apply to the selection are disabled: nothing selected, more
+  // than one for Connect and System Log, or a power state that rules the action out. Without
+  // JavaScript every button stays enabled and the server answers why an action cannot run.
+  function selectionActions() {
+    document.querySelectorAll("form[data-selection]").forEach(function (form) {
+      function refresh() {
+        var chosen = Array.prototype.filter.call(form.querySelectorAll("input[name=ids]"),
+          function (box) { return box.checked; });
+        form.querySelectorAll("button[data-needs]").forEach(function (button) {
+          var need = button.getAttribute("data-needs");
+          var power = button.getAttribute("data-power");
+          var fits = need === "one" ? chosen.length === 1 : chosen.length > 0;
+          if (fits && power) {
+            fits = chosen.every(function (box) { return box.getAttribute("data-power") === power; });
+          }
+          button.disabled = !fits;
+        });
+      }
+      form.addEventListener("change", refresh);
+      refresh();
+    });
+  }
+
   function setField(holder, name, value) {
     var cell = holder.querySelector("[data-field=" + name + "]");
     if (cell) { cell.textContent = value; }
@@ -76,6 +99,7 @@
     autosubmit();
     confirmations();
     selectAll();
+    selectionActions();
     window.setTimeout(poll, 1500);
   });
 })();
