@@ -2,10 +2,13 @@
 
 The walk-through's shell blocks are marked `<!-- doc-test: NAME -->` in the markdown (read by
 `tests/integration/docblocks.py`, as the deployment docs' are); this test runs them in order in
-one operator's shell (the exported variables of a step reach the next, as in a terminal). Only the first block, the operator's choices, is the test's
-own: the same variables, with this machine's values (a fresh PostgreSQL database, the test
-cloud's broker and vhost, a free port). Between steps the test checks what the step promised,
-as an operator would look; it ends with alice's server billed its first hour.
+one operator's shell (the exported variables of a step reach the next, as in a terminal). Only
+the first block, the operator's choices, is the test's own: the same variables, with this
+machine's values (a fresh PostgreSQL database, the test cloud's broker and vhost, a free port).
+The console step is a `text` block: the test follows it in Chromium (the e2e suite's browser),
+with the name and flavor it gives. Between steps the test checks what the step promised, as an
+operator would look; it ends with alice's two servers billed their first hours, and acme's
+account observed: in grace, nothing stopped.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.e2e.conftest import browser  # noqa: F401 (the e2e suite's Chromium)
 from tests.integration.docblocks import blocks
 
 from .conftest import ROOT, TRANSPORT, wait_for
@@ -43,6 +47,7 @@ ORDER = [
     "defaults",
     "run",
     "launch",
+    "console",
     "bill",
 ]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -232,7 +237,9 @@ def _env(shell: Shell, name: str) -> str:
 
 
 def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
-    operator: Shell, admin: Any
+    operator: Shell,
+    admin: Any,
+    browser: Any,  # noqa: F811 (the e2e fixture)
 ) -> None:
     steps = doc_steps()
     shell = operator
@@ -261,6 +268,7 @@ def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
 
     assert "new price(s)" in shell.run(steps["catalog"])
     assert "would be suspended next" in shell.run(steps["defaults"])
+    assert _stored_default_enforcement(shell) == "observe"  # what acme's account will get
 
     shell.start(steps["run"])
     base = f"http://127.0.0.1:{_env(shell, 'SWS_PORT')}"
@@ -278,22 +286,12 @@ def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
         json={"name": "alice", "password": _env(shell, "ALICE_PASSWORD")},
     ).json()["token"]
     server = wait_for(lambda: _active(base, token, server_id), timeout=90, what="ACTIVE")
-    launched = datetime.fromisoformat(server["launched_at"])
-    with create_engine(_env(shell, "SWS_DATABASE_URL")).connect() as conn:
-        wait_for(
-            lambda: (
-                conn.execute(
-                    text(
-                        "SELECT count(*) FROM resource_events"
-                        " WHERE resource_id = :id AND action = 'create'"
-                    ),
-                    {"id": server_id},
-                ).scalar()
-                == 1
-            ),
-            timeout=60,
-            what="instance.create.end in SWS",
-        )
+    _seen_by_sws(shell, server_id)
+
+    console_id = _launch_on_the_console(browser, base, shell, steps["console"], token)
+    console_server = wait_for(lambda: _active(base, token, console_id), timeout=90, what="ACTIVE")
+    _seen_by_sws(shell, console_id)
+    launches = [datetime.fromisoformat(s["launched_at"]) for s in (server, console_server)]
 
     # Hourly prices charge an hour once it has ended, and settle never charges the future: the
     # operator settles an hour after the launch (libfaketime moves the step's clock, not Nova's).
@@ -303,9 +301,86 @@ def test_an_operator_follows_docs_openstack_md_to_a_tenants_first_bill(
     printed = shell.run(steps["bill"], later="+1h")
     total = Decimal(printed.strip().splitlines()[-1])
     after = datetime.now(UTC)
-    hours = {_started_hours(launched, before), _started_hours(launched, after)}
-    assert total in {SMALL_PER_STARTED_HOUR * h for h in hours}, (printed, hours)
-    assert total > 0
+    first, second = ({_started_hours(at, moment) for moment in (before, after)} for at in launches)
+    totals = {SMALL_PER_STARTED_HOUR * (a + b) for a in first for b in second}
+    assert total in totals, (printed, first, second)
+    assert total >= 2 * SMALL_PER_STARTED_HOUR
+
+    # Observe-only: acme owes (grace), and nothing was stopped.
+    assert _account(shell, server["project_id"]) == ("observe", "grace")
+    for sid in (server_id, console_id):
+        assert _active(base, token, sid) is not None, sid
+
+
+def _seen_by_sws(shell: Shell, server_id: str) -> None:
+    """The server's instance.create.end reached SWS's journal through the listener."""
+    query = text(
+        "SELECT count(*) FROM resource_events WHERE resource_id = :id AND action = 'create'"
+    )
+    with create_engine(_env(shell, "SWS_DATABASE_URL")).connect() as conn:
+        wait_for(
+            lambda: conn.execute(query, {"id": server_id}).scalar() == 1,
+            timeout=60,
+            what="instance.create.end in SWS",
+        )
+
+
+def _stored_default_enforcement(shell: Shell) -> str:
+    with create_engine(_env(shell, "SWS_DATABASE_URL")).connect() as conn:
+        return str(
+            conn.execute(
+                text("SELECT value FROM billing_settings WHERE name = 'default_enforcement'")
+            ).scalar()
+        )
+
+
+def _account(shell: Shell, project_id: str) -> tuple[str, str]:
+    with create_engine(_env(shell, "SWS_DATABASE_URL")).connect() as conn:
+        row = conn.execute(
+            text("SELECT enforcement, status FROM billing_accounts WHERE id = :id"),
+            {"id": project_id},
+        ).one()
+    return row.enforcement, row.status
+
+
+def _launch_on_the_console(chromium: Any, base: str, shell: Shell, step: Step, token: str) -> str:
+    """Step 9 in Chromium: alice logs in, Instances, Launch Instance, with the name and flavor
+    the step gives and the first public image; the server is listed Active and Running.
+    Returns its id."""
+    from playwright.sync_api import expect
+
+    said = re.search(r"launch:\s+name (\S+), flavor (\S+), the first public image", step.body)
+    assert said, "docs/openstack.md's console step no longer says what to launch"
+    assert "/console/login, as alice" in step.body and "Launch Instance" in step.body
+    name, flavor = said.groups()
+    images = requests.get(f"{base}/v1/images", headers={"X-Auth-Token": token}, timeout=30)
+    image = next(i for i in images.json()["items"] if i["visibility"] == "public")
+    context = chromium.new_context(base_url=base, locale="en-US")
+    context.set_default_timeout(30_000)  # a real cloud on two cores
+    page = context.new_page()
+    try:
+        page.goto("/console/login")
+        page.fill("input[name=name]", "alice")
+        page.fill("input[name=password]", _env(shell, "ALICE_PASSWORD"))
+        page.click("button[type=submit].primary")
+        expect(page).to_have_url(f"{base}/console/")
+        page.goto("/console/instances")
+        page.click("#launch")
+        page.fill("input[name=name]", name)
+        page.check(f"[id='flavor-{flavor}']")
+        page.select_option("select[name=image_id]", value=image["id"])
+        page.click("#launch-submit")
+        expect(page.locator(".flash.ok")).to_have_text("Launching 1 instance.")
+        row = page.locator("#instances tbody tr", has_text=name)
+        expect(row.locator("[data-field=status]")).to_have_text("Active", timeout=90_000)
+        expect(row.locator("[data-field=power]")).to_have_text("Running")
+    finally:
+        context.close()
+    listed = requests.get(
+        f"{base}/v1/servers", params={"name": name}, headers={"X-Auth-Token": token}, timeout=30
+    ).json()["items"]
+    assert [s["flavor"]["name"] for s in listed] == [flavor], listed
+    return str(listed[0]["id"])
 
 
 def _nova_notifies_as_the_doc_says() -> None:
