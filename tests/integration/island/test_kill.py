@@ -117,6 +117,7 @@ def kill_mid_upload(store: Path, image: Path, before: int) -> None:
     process.wait()
 
 
+@pytest.mark.chaos
 def test_kill_minus_nine_mid_upload_then_restart(tmp_path: Path) -> None:
     store = tmp_path / "store"
     raw = tmp_path / "seed.raw"
@@ -152,6 +153,7 @@ def test_kill_minus_nine_mid_upload_then_restart(tmp_path: Path) -> None:
             restores_to(store, "vol", snapshot, data, tmp_path)
 
 
+@pytest.mark.chaos
 def test_kill_minus_nine_mid_gc_then_restart(tmp_path: Path) -> None:
     store = tmp_path / "store"
     raw = tmp_path / "seed.raw"

@@ -73,6 +73,7 @@ def content(image: Path, tmp_path: Path) -> bytes:
     return data
 
 
+@pytest.mark.chaos
 def test_a_snapshot_killed_mid_upload_to_swift_loses_nothing_completed(
     account: SwiftAccount, tmp_path: Path
 ) -> None:
