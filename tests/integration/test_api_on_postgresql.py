@@ -10,6 +10,7 @@ from tests.api.conftest import cloud  # noqa: F401
 from tests.api.test_auth import *  # noqa: F403
 from tests.api.test_bad_input import *  # noqa: F403
 from tests.api.test_billing import *  # noqa: F403
+from tests.api.test_conventions import *  # noqa: F403
 from tests.api.test_errors import *  # noqa: F403
 from tests.api.test_limits import *  # noqa: F403
 from tests.api.test_servers import *  # noqa: F403
