@@ -20,7 +20,8 @@ Goals (issue 16): the 10% incremental in at most 1/5 of the baseline's time; byt
     .venv/bin/python bench/island.py [--size-mib 4096] [--swift] [--workers 4] [--json]
 
 With --swift the store is scripts/swift-dev's Swift (started by the caller: scripts/swift-dev up);
-otherwise a directory under a temporary folder. restic is not compared yet.
+otherwise a directory under a temporary folder. restic (Debian package; skipped when absent) backs
+up the image file to the same store, its rows giving restic's own bytes processed and data added.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,16 +87,17 @@ def rewrite(path: Path, numbers: list[int], scratch: Path) -> int:
     return compressed
 
 
+def swift_dev_env() -> dict[str, str]:
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "swift-dev"), "env"], capture_output=True, text=True, check=True
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
 def stores(args: argparse.Namespace, folder: Path) -> dict[str, ChunkStore]:
     if not args.swift:
         return {name: DirectoryStore(folder / name) for name in ("island", "cinder-style")}
-    env = dict(
-        line.split("=", 1)
-        for line in subprocess.run(
-            [str(ROOT / "scripts" / "swift-dev"), "env"], capture_output=True, text=True, check=True
-        ).stdout.splitlines()
-        if "=" in line
-    )
+    env = swift_dev_env()
     found: dict[str, ChunkStore] = {}
     for name in ("island", "cinder-style"):
         account = SwiftAccount(
@@ -131,6 +134,36 @@ def baseline(
             source.close()
 
 
+def restic_env(args: argparse.Namespace, folder: Path) -> tuple[dict[str, str], str] | None:
+    """restic's environment and repository (Swift container or folder); None without restic."""
+    if shutil.which("restic") is None:
+        return None
+    env = {**os.environ, "RESTIC_PASSWORD": "bench"}
+    if not args.swift:
+        return env, str(folder / "restic")
+    rig = swift_dev_env()
+    env.update(
+        ST_AUTH=f"{rig['SWIFT_DEV_PROXY_A']}/auth/v1.0",
+        ST_USER=rig["SWIFT_DEV_USER"],
+        ST_KEY=rig["SWIFT_DEV_KEY"],
+    )
+    return env, f"swift:bench-restic-{uuid.uuid4().hex[:6]}:/"
+
+
+def restic_backup(restic: tuple[dict[str, str], str], image: Path) -> tuple[int, int]:
+    """Back the image file up; (bytes read, bytes added to the repository) from restic's summary."""
+    env, repo = restic
+    done = subprocess.run(
+        ["restic", "-r", repo, "backup", "--json", str(image)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(summary["total_bytes_processed"]), int(summary["data_added"])
+
+
 def row(name: str, cost: Cost, read: int, uploaded: int) -> dict[str, object]:
     figures = {
         "step": name,
@@ -156,6 +189,13 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
     rows = []
     results: dict[str, object] = {"size_mib": args.size_mib, "workers": args.workers}
     parent: SnapshotIndex | None = None
+    restic = restic_env(args, folder)
+    if restic is None:
+        print("restic is not installed: its rows are left out")
+    else:
+        subprocess.run(
+            ["restic", "-r", restic[1], "init"], env=restic[0], check=True, capture_output=True
+        )
     for step, share in (("first", 0.0), ("after 10%", 0.10), ("after 1%", 0.01)):
         dirty = 0
         if share:
@@ -173,6 +213,10 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, object]:
         with measured() as cost:
             parent = baseline(volume, by_engine["cinder-style"], parent, args.workers)
         rows.append(row(f"cinder-style {step}", cost, parent.bytes_read, parent.bytes_uploaded))
+        if restic is not None:
+            with measured() as cost:
+                read, added = restic_backup(restic, volume)
+            rows.append(row(f"restic {step}", cost, read, added))
     target = folder / "restored.raw"
     with measured() as cost:
         restored = restore(RestoreSpec(index, by_engine["island"], target, args.workers))
