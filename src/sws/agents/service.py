@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sws.agents.model import AgentStatus
+from sws.cdn import service as cdn
 from sws.clock import Clock
 from sws.config import Settings
 from sws.db.engine import Database
@@ -33,11 +34,12 @@ class AgentSummary:
 
 
 def summaries(
-    *, db: Database, clock: Clock, settings: Settings, drivers: Sequence[CloudDriver]
+    *, db: Database, clock: Clock, settings: Settings, cdn_config: cdn.CDNConfig,
+    drivers: Sequence[CloudDriver],
 ) -> list[AgentSummary]:
     """Netfilter agents that ever reported (each judged in the first of `drivers`' regions
-    that knows its host), then every configured LB node (one that never reported is stale:
-    DNS has no live node there)."""
+    that knows its host), then every configured LB node and CDN edge (one that never reported
+    is stale: DNS has no live node there)."""
     directories = [nf.CloudDirectory(db=db, driver=driver) for driver in drivers]
     hosts = nf.host_statuses(db=db, clock=clock, window=nf.freshness(settings),
                              directories=directories)
@@ -47,4 +49,6 @@ def summaries(
         for h in hosts
     ]
     nodes = lb_agents.node_agents(db=db, clock=clock, config=LBConfig.from_settings(settings))
-    return found + [AgentSummary("lb", n.name, True, n.status) for n in nodes]
+    edges = cdn.edges(db=db, clock=clock, config=cdn_config)
+    return (found + [AgentSummary("lb", n.name, True, n.status) for n in nodes]
+            + [AgentSummary("cdn", e.name, True, e.status) for e in edges])

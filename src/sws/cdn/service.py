@@ -15,12 +15,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from sws.agents.model import AgentStatus, Freshness, agent_status
 from sws.audit.model import AuditRecord, check_record
 from sws.audit.repository import insert_entry
 from sws.cdn import renderer
@@ -452,9 +454,16 @@ class EdgeView:
     name: str
     address: str
     isp: str
-    alive: bool
     applied_digest: str | None
-    current: bool
+    status: AgentStatus
+
+    @property
+    def alive(self) -> bool:
+        return not self.status.stale
+
+    @property
+    def current(self) -> bool:
+        return not self.status.behind
 
 
 def edges(*, db: Database, clock: Clock, config: CDNConfig) -> list[EdgeView]:
@@ -462,13 +471,14 @@ def edges(*, db: Database, clock: Clock, config: CDNConfig) -> list[EdgeView]:
         rows = repo.edge_rows(conn)
         dists = repo.list_distributions(conn)
     digest = renderer_digest(dists)
+    window = Freshness(interval=timedelta(seconds=config.edge_timeout_seconds), intervals=1)
     out = []
     for name, address, isp in config.edges:
         row: dict[str, Any] = dict(rows[name]) if name in rows else {}
         seen, applied = row.get("last_seen_at"), row.get("applied_digest")
-        alive = seen is not None and (clock.now() - seen).total_seconds() <= (
-            config.edge_timeout_seconds)
-        out.append(EdgeView(name, address, isp, alive, applied, applied == digest))
+        status = agent_status(reported_at=seen, applied=applied, expected=digest,
+                              now=clock.now(), freshness=window)
+        out.append(EdgeView(name, address, isp, applied, status))
     return out
 
 

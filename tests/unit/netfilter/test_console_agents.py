@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sws.cdn import service as cdn
 from sws.loadbalancer import service as lb
 from sws.netfilter import service as nf
 from tests.unit.console.conftest import Browser, Console
@@ -34,24 +35,26 @@ def attention(admin: Browser) -> tuple[int, bool]:
 
 def test_stale_and_unknown_agents_are_counted_in_red_and_badged(console: Console) -> None:
     admin = console.browser("root-admin")
-    assert attention(admin) == (1, True)  # lb-1 is configured and never reported
+    # lb-1 and edge-1 are configured (the defaults) and never reported
+    assert attention(admin) == (2, True)
     host = console.container.driver("RegionOne").list_hypervisors()[0].hostname
     directory = nf.CloudDirectory(db=console.container.db,
                                   driver=console.container.driver("RegionOne"))
     digest = nf.host_ruleset(db=console.container.db, clock=console.clock,
                              directory=directory, host=host).digest()
     report(console, host, digest)
-    assert attention(admin) == (1, True)
-    report(console, "compute-O1", "")
     assert attention(admin) == (2, True)
+    report(console, "compute-O1", "")
+    assert attention(admin) == (3, True)
     html = admin.get(HOSTS).text
     assert f'data-host="{host}" data-state="current"' in html
     assert 'data-host="compute-O1" data-state="unknown_host"' in html
     assert 'id="unknown-hosts"' in html and "compute-O1" in html
     assert 'data-node="lb-1" data-state="stale"' in html
+    assert 'data-edge="edge-1" data-state="stale"' in html
     console.clock.advance(timedelta(seconds=91))
     assert f'data-host="{host}" data-state="stale"' in admin.get(HOSTS).text
-    assert attention(admin) == (3, True)
+    assert attention(admin) == (4, True)
 
 
 def test_a_network_that_rules_use_is_kept_unless_the_box_is_ticked(console: Console) -> None:
@@ -115,4 +118,20 @@ def test_a_load_balancer_node_that_missed_a_new_lb_is_behind(console: Console) -
                          page="/console/loadbalancers")
     assert created.status_code == 303, created.text
     assert 'data-node="lb-1" data-state="behind"' in admin.get(HOSTS).text
-    assert attention(admin) == (1, True)
+    assert attention(admin) == (2, True)  # lb-1 behind, edge-1 never reported
+
+
+def test_a_cdn_edge_is_current_once_it_reports_the_expected_configuration(
+    console: Console,
+) -> None:
+    admin = console.browser("root-admin")
+    config = console.container.cdn_config
+    state = cdn.edge_state(db=console.container.db, config=config, edge="edge-1")
+    cdn.report(db=console.container.db, clock=console.clock, config=config, edge="edge-1",
+               digest="an older configuration", purges={})
+    assert 'data-edge="edge-1" data-state="behind"' in admin.get(HOSTS).text
+    cdn.report(db=console.container.db, clock=console.clock, config=config, edge="edge-1",
+               digest=state.digest, purges={})
+    assert 'data-edge="edge-1" data-state="current"' in admin.get(HOSTS).text
+    console.clock.advance(timedelta(seconds=config.edge_timeout_seconds + 1))
+    assert 'data-edge="edge-1" data-state="stale"' in admin.get(HOSTS).text

@@ -268,6 +268,7 @@ def _agent_lines(services: Container) -> list[str]:
     """Node agents: stale, behind, or reporting for a host no region knows."""
     try:
         found = agents.summaries(db=services.db, clock=services.clock, settings=services.settings,
+                                 cdn_config=services.cdn_config,
                                  drivers=list(services.drivers().values()))
     except SWSError as error:  # the cloud is unreachable: SWS's own health stays readable
         logging.getLogger(__name__).warning("agent metrics left out: %s", error.detail)

@@ -35,6 +35,7 @@ def overview(s: Admin) -> Response:
         audit_entries=audit.count_entries(db=s.container.db),
         agents_attention=sum(a.needs_attention for a in agents.summaries(
             db=s.container.db, clock=s.container.clock, settings=s.container.settings,
+            cdn_config=s.container.cdn_config,
             drivers=[s.driver, *s.container.drivers().values()])),
     )
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Response
 
 from sws.audit import service as audit
 from sws.audit.model import AuditRecord
+from sws.cdn import service as cdn
 from sws.drivers.base import ServerFilter
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import agents as lb_agents
@@ -198,7 +199,8 @@ def delete_bridge_source(s: AdminPost, source_id: str) -> Response:
 
 @router.get("/hosts")
 def hosts(s: Admin) -> Response:
-    """Filter agents (stale, behind, unknown host), silent hypervisors, and LB node agents."""
+    """Filter agents (stale, behind, unknown host), silent hypervisors, LB node agents and
+    CDN edge agents."""
     window = nf.freshness(s.container.settings)
     found = nf.host_statuses(
         db=s.container.db, clock=s.container.clock, window=window,
@@ -208,7 +210,9 @@ def hosts(s: Admin) -> Response:
     silent = sorted(known - {f.report["host"] for f in found})
     nodes = lb_agents.node_agents(db=s.container.db, clock=s.container.clock,
                                   config=s.container.lb_config)
+    edges = cdn.edges(db=s.container.db, clock=s.container.clock, config=s.container.cdn_config)
     return page(s, "admin/netfilter_hosts.html", agents=found, silent=silent, nodes=nodes,
-                strangers=[f.report["host"] for f in found if not f.known_host],
+                edges=edges, strangers=[f.report["host"] for f in found if not f.known_host],
                 window=int(window.window.total_seconds()),
-                lb_window=int(lb_agents.freshness(s.container.lb_config).window.total_seconds()))
+                lb_window=int(lb_agents.freshness(s.container.lb_config).window.total_seconds()),
+                cdn_window=int(s.container.cdn_config.edge_timeout_seconds))
