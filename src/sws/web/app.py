@@ -25,8 +25,8 @@ from sws.web.api import netfilter as netfilter_api
 from sws.web.api import payments as payments_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
-from sws.web.console.views import payments as payments_console
 from sws.web.console.views import members as members_console
+from sws.web.console.views import payments as payments_console
 from sws.web.console.views import signup as signup_console
 
 STATIC = Path(__file__).parent / "static"
