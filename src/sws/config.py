@@ -193,6 +193,10 @@ class Settings(BaseSettings):
     transport_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     events_queue: str = "sws-events"
     reconcile_interval_seconds: float = Field(default=300.0, gt=0)
+    # Leader leases of once-only roles (docs/operations.md#leader-leases): a standby leads at
+    # most TTL + renew seconds after the leader's death. Renew must be shorter than the TTL.
+    lease_ttl_seconds: float = Field(default=6.0, gt=0)
+    lease_renew_seconds: float = Field(default=2.0, gt=0)
     # Real Swift per region (docs/storage-firewall.md); a region without one keeps the
     # simulated store. Container sizes are sampled every N s for GB-month billing.
     swift: dict[str, SwiftConfig] = Field(default_factory=dict)
@@ -204,10 +208,6 @@ class Settings(BaseSettings):
     billing_credit_limit: Decimal | None = Field(default=None, ge=0, decimal_places=6)
     billing_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     billing_timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    # Leader leases of once-only roles (docs/operations.md#leader-leases): a standby leads at
-    # most TTL + renew seconds after the leader's death. Renew must be shorter than the TTL.
-    lease_ttl_seconds: float = Field(default=6.0, gt=0)
-    lease_renew_seconds: float = Field(default=2.0, gt=0)
     billing_enforcement: Literal["auto", "enforce", "observe"] = "auto"
     # Authentication and abuse limits (docs/api.md). The operator tenant's admin users are the
     # cloud's admins; an admin role in any other tenant means nothing.
@@ -254,6 +254,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def lease_terms(self) -> LeaseTerms:
+        """The leader leases' TTL and renew interval (Invalid when renew >= TTL)."""
+        return LeaseTerms.of_seconds(self.lease_ttl_seconds, self.lease_renew_seconds)
+
+    @property
     def mail_sender(self) -> str:
         """The From of every mail SWS sends."""
         return self.smtp_sender or self.mail_from
@@ -264,11 +269,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'sws.db').resolve()}"
-    @property
-    def lease_terms(self) -> LeaseTerms:
-        """The leader leases' TTL and renew interval (Invalid when renew >= TTL)."""
-        return LeaseTerms.of_seconds(self.lease_ttl_seconds, self.lease_renew_seconds)
-
 
     @classmethod
     def settings_customise_sources(
