@@ -75,6 +75,11 @@
     setField(holder, "power", row.power);
     setField(holder, "fixed", row.fixed);
     setField(holder, "floating", row.floating);
+    var box = holder.querySelector("input[name=ids][data-power]");
+    if (box && row.power_state) {
+      box.setAttribute("data-power", row.power_state);
+      box.dispatchEvent(new Event("change", { bubbles: true }));  // actions follow the new state
+    }
     if (!row.moving) { holder.removeAttribute("data-moving"); }
   }
 

@@ -71,6 +71,7 @@ def _state(s: Session, server: Server) -> dict[str, Any]:
         "status": s.gettext(pages.STATUS_LABELS.get(server.status, server.status)),
         "task": server.task_state or "", "fixed": ", ".join(server.fixed_ips),
         "power": s.gettext(pages.POWER_LABELS.get(server.power_state, server.power_state)),
+        "power_state": server.power_state,
         "floating": ", ".join(server.floating_ips),
     }
 
