@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
-from tests.api.conftest import Cloud
+from sws.identity import service as identity
+from tests.api.conftest import PASSWORD, Cloud, Tenant
+from tests.api.test_payments import _open, _pay
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -61,6 +64,21 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/v1/storage/containers/{container}/objects/{object_name}", None),
     ("GET", "/v1/storage/containers/{container}/firewall", None),
     ("PUT", "/v1/storage/containers/{container}/firewall", {"deny": ["192.0.2.1"]}),
+    ("GET", "/v1/cdn/distributions/{distribution_id}", None),
+    ("PATCH", "/v1/cdn/distributions/{distribution_id}", {"default_ttl": 60}),
+    ("DELETE", "/v1/cdn/distributions/{distribution_id}", None),
+    ("POST", "/v1/cdn/distributions/{distribution_id}/domains", {"domain": "cdn.acme.example"}),
+    ("DELETE", "/v1/cdn/distributions/{distribution_id}/domains/{domain}", None),
+    ("POST", "/v1/cdn/distributions/{distribution_id}/purges", {"kind": "all"}),
+    ("GET", "/v1/cdn/distributions/{distribution_id}/purges", None),
+    ("GET", "/v1/cdn/distributions/{distribution_id}/purges/{purge_id}", None),
+    ("GET", "/v1/invoices/{invoice_id}", None),
+    ("GET", "/v1/invoices/{invoice_id}.pdf", None),
+    ("GET", "/v1/invoices/{invoice_id}.html", None),
+]
+# Routes only a tenant's owner may call: tried by another tenant's owner (test below).
+OWNER_SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("PATCH", "/v1/users/{user_id}", {"enabled": False}),
 ]
 # Tenant routes without an id: each shows only the caller's own things.
 UNSCOPED = [
@@ -72,7 +90,12 @@ UNSCOPED = [
     "/v1/loadbalancers",
     "/v1/storage/containers",
     "/v1/payments",
+    "/v1/cdn/distributions", "/v1/invoices",
+    "/v1/payments/bank-transfer",
 ]
+# Settings of the caller's own account, read and written without an id: nobody else's can be
+# named (the test below writes them as globex and reads acme's).
+SELF_SETTINGS = [("GET", "/v1/payments/auto-recharge"), ("PUT", "/v1/payments/auto-recharge")]
 # Tenant routes that take a month, not an id: each shows the caller's own bill for it.
 PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
 # The operator's scrapers only (SWS_METRICS_TOKEN or SWS_METRICS_ALLOW): a tenant gets 403.
@@ -110,6 +133,12 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
     client.post("/v1/storage/containers", headers=headers, json={"name": "acme-files"})
     client.put("/v1/storage/containers/acme-files/objects/docs/readme.txt", headers=headers,
                content=b"acme")
+    distribution = client.post("/v1/cdn/distributions", headers=headers, json={
+        "name": "assets", "origin": {"kind": "loadbalancer", "ref": lb["id"]}}).json()
+    purge = client.post(f"/v1/cdn/distributions/{distribution['id']}/purges", headers=headers,
+                        json={"kind": "all"}).json()
+    assert _paid(cloud, cloud.acme)
+    (receipt,) = _invoices(cloud.client, headers)
     cloud.settle()
     return {
         "server_id": server["id"], "image_id": snapshot["id"], "name": "acme-key",
@@ -118,7 +147,22 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
         "container": "acme-files", "object_name": "docs/readme.txt",
         "resource_id": server["id"], "meter": "vcpus", "alarm_id": alarm["id"],
         "lb_id": lb["id"], "member_id": lb["members"][0]["id"], "host": "www.acme-shop.example",
+        "distribution_id": distribution["id"], "domain": "cdn.acme.example",
+        "purge_id": purge["id"], "invoice_id": receipt["id"],
     }
+
+
+def _paid(cloud: Cloud, tenant: Tenant) -> bool:
+    """A checkout paid with the test provider: the tenant then has a receipt."""
+    payment = _open(cloud, tenant, "10.00", idempotency_key="tenancy-receipt").json()
+    return _pay(cloud, payment["id"]).status_code == 200
+
+
+def _invoices(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = client.get("/v1/invoices", headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
 def _fill(template: str, ids: dict[str, str]) -> str:
@@ -191,8 +235,46 @@ def test_every_admin_route_refuses_members(cloud: Cloud, who: str) -> None:
         assert response.status_code == 403, (method, path, response.text)
 
 
+def test_another_owner_cannot_manage_this_tenants_users(cloud: Cloud) -> None:
+    ids = {"user_id": cloud.client.get("/v1/users", headers=cloud.acme.headers).json()[
+        "items"][0]["id"]}
+    owner = _owner_of_globex(cloud)
+    for method, template, body in OWNER_SCOPED:
+        foreign = cloud.client.request(method, _fill(template, ids), json=body, headers=owner)
+        absent = cloud.client.request(
+            method, _fill(template, dict.fromkeys(ids, MISSING)), json=body, headers=owner
+        )
+        assert (foreign.status_code, absent.status_code) == (404, 404), (template, foreign.text)
+        assert foreign.json()["title"] == absent.json()["title"]
+    users = cloud.client.get("/v1/users", headers=cloud.acme.headers).json()["items"]
+    assert all(user["enabled"] for user in users)
+
+
+def test_self_settings_change_only_the_callers_own(cloud: Cloud) -> None:
+    before = cloud.client.get("/v1/payments/auto-recharge", headers=cloud.acme.headers)
+    assert before.status_code == 404  # acme never set it up
+    written = cloud.client.put("/v1/payments/auto-recharge", headers=cloud.globex.headers, json={
+        "enabled": True, "threshold": "10", "amount": "50", "monthly_cap": "100",
+        "currency": "CNY", "provider": "test", "method_ref": "test_card"})
+    assert written.status_code == 200, written.text
+    mine = cloud.client.get("/v1/payments/auto-recharge", headers=cloud.globex.headers)
+    assert mine.json()["enabled"] is True
+    after = cloud.client.get("/v1/payments/auto-recharge", headers=cloud.acme.headers)
+    assert (after.status_code, after.json()) == (before.status_code, before.json())
+
+
+def _owner_of_globex(cloud: Cloud) -> dict[str, str]:
+    db, clock = cloud.container.db, cloud.container.clock
+    identity.create_user(db=db, clock=clock, tenant_id=cloud.globex.id, name="globex-owner",
+                         password=PASSWORD, role="owner")
+    token = cloud.client.post("/v1/auth/tokens", json={"name": "globex-owner",
+                                                       "password": PASSWORD})
+    assert token.status_code == 201, token.text
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
 def test_matrix_covers_every_tenant_route(cloud: Cloud) -> None:
-    covered = {(m, t) for m, t, _ in SCOPED} | {
+    covered = {(m, t) for m, t, _ in SCOPED + OWNER_SCOPED} | set(SELF_SETTINGS) | {
         ("GET", p) for p in UNSCOPED + PER_MONTH + SCRAPERS}
     tenant_routes = [(m, p) for m, p in _routes(cloud) if not p.startswith("/v1/admin/")]
     assert len(tenant_routes) >= 30
