@@ -92,3 +92,21 @@ def test_the_instance_page_shows_the_system_log_tail_and_the_full_log(console: C
     assert f'href="/console/instances/{server_id}/log"' in html
     full = browser.get(f"/console/instances/{server_id}/log").text
     assert "Linux version" in full and "web-7 login:" in full
+
+
+def test_a_console_token_expires_and_only_its_hash_is_kept() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sws.clock import SimulatedClock
+    from sws.web.console.terminal import TOKEN_SECONDS, ConsoleTokens
+
+    clock = SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))
+    tokens = ConsoleTokens(clock)
+    late = tokens.mint(tenant_id="t", region="r", server_id="s")
+    fresh = tokens.mint(tenant_id="t", region="r", server_id="s")
+    assert late not in repr(vars(tokens)) and fresh not in repr(vars(tokens))
+    clock.advance(timedelta(seconds=TOKEN_SECONDS - 1))
+    grant = tokens.take(fresh, "s")
+    assert grant is not None and (grant.tenant_id, grant.region) == ("t", "r")
+    clock.advance(timedelta(seconds=2))
+    assert tokens.take(late, "s") is None
