@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tomllib
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ def test_the_wheel_and_sdist_build_and_the_wheel_installs_into_a_fresh_venv(
     version = project["version"]
     assert built == [f"{dist_name}-{version}-py3-none-any.whl", f"{dist_name}-{version}.tar.gz"]
 
+    assert _data_files(ROOT / "src") <= _wheel_files(tmp_path / "dist" / built[0])
     venv.create(tmp_path / "venv", with_pip=True)
     bin_dir = tmp_path / "venv" / "bin"
     _run(bin_dir / "pip", "install", "--quiet", tmp_path / "dist" / built[0])
@@ -67,6 +69,20 @@ def test_the_wheel_and_sdist_build_and_the_wheel_installs_into_a_fresh_venv(
     env = {"SWS_HOME": str(home), "PATH": str(bin_dir)}
     _run(bin_dir / "sws", "db", "upgrade", cwd=tmp_path, env=env)  # migrations are shipped
     assert (home / "sws.db").stat().st_size > 0
+
+
+def _data_files(src: Path) -> set[str]:
+    """Every tracked file of the packages that is not Python source: templates, catalogs,
+    mail texts, static assets, data lists. Each must reach the wheel, or an installed SWS
+    fails at the page or mail that needs it."""
+    listed = subprocess.run(["git", "ls-files", "sws", "sws_swift", "sws_agent", "sws_island"],
+                            cwd=src, check=True, capture_output=True, text=True).stdout
+    return {name for name in listed.split() if not name.endswith((".py", ".pot"))}
+
+
+def _wheel_files(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
 
 
 # ---- systemd units --------------------------------------------------------------------------
