@@ -49,6 +49,7 @@ from typing import Any, Protocol
 from sws.netfilter import iptables, nftables
 from sws.netfilter.compiler import SPEC_BY_NAME, Box, Interval, Ruleset, diff
 from sws.netfilter.matching import Packet, decide
+from sws_agent.api import AdminApi
 from sws_agent.credentials import Credentials
 
 log = logging.getLogger("sws_agent.netfilter")
@@ -608,32 +609,20 @@ class Api:
     token: str | Credentials  # a fixed token, or credentials that renew it
     region: str | None = None
 
-    def _request(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        if isinstance(self.token, str):
-            self.token = Credentials(self.base, token=self.token)
-        return self.token.call(lambda token: self._send(token, path, body))
-
-    def _send(self, token: str, path: str, body: Mapping[str, Any] | None) -> Any:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        if self.region:
-            headers["X-SWS-Region"] = self.region
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        request = urllib.request.Request(self.base.rstrip("/") + path, data=data, headers=headers)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
+    def __post_init__(self) -> None:
+        self._api = AdminApi(self.base, self.token, timeout=30.0, region=self.region)
 
     def ruleset(self, host: str) -> Ruleset:
         try:
-            return Ruleset.from_json(self._request(f"/v1/admin/netfilter/hosts/{host}/ruleset"))
+            return Ruleset.from_json(
+                self._api.get_json(f"/v1/admin/netfilter/hosts/{host}/ruleset"))
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 raise UnknownHost(_problem(exc)) from None
             raise
 
     def report(self, host: str, body: Mapping[str, Any]) -> None:
-        self._request(f"/v1/admin/netfilter/hosts/{host}/reports", body)
+        self._api.post_json(f"/v1/admin/netfilter/hosts/{host}/reports", dict(body))
 
 
 def _problem(error: urllib.error.HTTPError) -> str:

@@ -10,8 +10,6 @@ addressed to every configured edge; each edge reports its part done (or failed),
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from sws.agents.model import AgentStatus, Freshness, agent_status
+from sws.agents.versions import VersionWatch
 from sws.audit.model import AuditRecord, check_record
 from sws.audit.repository import insert_entry
 from sws.cdn import renderer
@@ -57,7 +56,7 @@ from sws.text import check_text
 T = TypeVar("T")
 POLL_SECONDS = 0.1
 MAX_CUSTOM_DOMAINS = 20
-_changed = threading.Condition()
+_versions = VersionWatch(POLL_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +186,7 @@ def create_distribution(
                          kind="auto", now=now)
         _changed_in(conn, clock, caller.actor, "create", dist_id,
                     {"origin": f"{spec.origin.kind}:{spec.origin.ref}", "name": name})
-    _changed_now()
+    _versions.changed()
     return get_distribution(db=db, project_id=caller.project_id, distribution_id=dist_id)
 
 
@@ -269,7 +268,7 @@ def update_distribution(
         repo.update_distribution(conn, distribution_id, values)
         _changed_in(conn, clock, caller.actor, "update", distribution_id,
                     {k: v for k, v in values.items() if k != "updated_at"})
-    _changed_now()
+    _versions.changed()
     return get_distribution(db=db, project_id=caller.project_id, distribution_id=distribution_id)
 
 
@@ -279,7 +278,7 @@ def delete_distribution(*, db: Database, clock: Clock, caller: Caller,
         _owned(conn, caller.project_id, distribution_id)
         repo.delete_distribution(conn, distribution_id)
         _changed_in(conn, clock, caller.actor, "delete", distribution_id, {})
-    _changed_now()
+    _versions.changed()
 
 
 # ---- custom domains -----------------------------------------------------------------------
@@ -305,7 +304,7 @@ def add_domain(*, db: Database, clock: Clock, config: CDNConfig, caller: Caller,
                         {"domain": name})
     except IntegrityError:
         raise Conflict(f"{name} is already served by a distribution", field="domain") from None
-    _changed_now()
+    _versions.changed()
     return get_distribution(db=db, project_id=caller.project_id, distribution_id=distribution_id)
 
 
@@ -328,7 +327,7 @@ def remove_domain(*, db: Database, clock: Clock, caller: Caller, distribution_id
             raise NotFound(f"Domain {domain} could not be found on this distribution.")
         _changed_in(conn, clock, caller.actor, "domain_remove", distribution_id,
                     {"domain": name})
-    _changed_now()
+    _versions.changed()
 
 
 def domain_proof(project_id: str, domain: str) -> tuple[str, str]:
@@ -375,7 +374,7 @@ def create_purge(
         return create_purge(db=db, clock=clock, config=config, limiter=limiter, caller=caller,
                             request=request)
     limiter.count(caller.project_id)
-    _changed_now()
+    _versions.changed()
     return get_purge(db=db, project_id=caller.project_id,
                      distribution_id=request.distribution_id, purge_id=purge_id), True
 
@@ -496,20 +495,8 @@ def current_version(*, db: Database) -> int:
 
 
 def wait_for_version(*, db: Database, after: int, timeout: float) -> int:
-    """Block until the version passes `after`, or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = current_version(db=db)
-        remaining = deadline - time.monotonic()
-        if found > after or remaining <= 0:
-            return found
-        with _changed:
-            _changed.wait(min(POLL_SECONDS, remaining))
-
-
-def _changed_now() -> None:
-    with _changed:
-        _changed.notify_all()
+    """Block until the configuration version passes `after`, or `timeout` seconds pass."""
+    return _versions.wait_past(lambda: current_version(db=db), after=after, timeout=timeout)
 
 
 # ---- audit --------------------------------------------------------------------------------

@@ -15,8 +15,6 @@ a crash can lose both or neither, never an LB that billing does not know about.
 from __future__ import annotations
 
 import ipaddress
-import threading
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from sws.agents.versions import VersionWatch
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
@@ -59,7 +58,7 @@ POLL_SECONDS = 0.25
 MAX_MEMBERS = 100
 MAX_CUSTOM_HOSTS = 20
 ATTEMPTS = 5
-_changed = threading.Condition()
+_versions = VersionWatch(POLL_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +194,7 @@ def create_loadbalancer(
             break
         except IntegrityError:
             _explain_conflict(db, hosts, public_domain_server_id, attempt)
-    _changed_now()
+    _versions.changed()
     return get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id,
                             lb_id=new.id)
 
@@ -297,7 +296,7 @@ def update_loadbalancer(
         _owned(conn, project_id, lb_id)
         repo.update_lb(conn, lb_id, values)
         repo.bump_version(conn)
-    _changed_now()
+    _versions.changed()
     return get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id, lb_id=lb_id)
 
 
@@ -310,7 +309,7 @@ def delete_loadbalancer(*, db: Database, clock: Clock, project_id: str, lb_id: s
                 f"/v1/servers/{row.public_domain_server_id}/public-domain",
             )
         _delete(conn, row, clock)
-    _changed_now()
+    _versions.changed()
 
 
 def _delete(conn: Connection, row: LBRow, clock: Clock) -> None:
@@ -379,7 +378,7 @@ def add_member(
             repo.bump_version(conn)
     except IntegrityError:
         raise Conflict("this instance and port are already a member", field="port") from None
-    _changed_now()
+    _versions.changed()
     view = get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id, lb_id=lb_id)
     return next(m for m in view.members if m.member.id == member_id)
 
@@ -410,7 +409,7 @@ def update_member(
         if values:
             repo.update_member(conn, member_id, values)
             repo.bump_version(conn)
-    _changed_now()
+    _versions.changed()
     view = get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id, lb_id=lb_id)
     return next(m for m in view.members if m.member.id == member_id)
 
@@ -424,7 +423,7 @@ def remove_member(
             raise Conflict("a public domain keeps its member; delete the public domain")
         repo.delete_member(conn, member_id)
         repo.bump_version(conn)
-    _changed_now()
+    _versions.changed()
 
 
 def _owned_member(conn: Connection, project_id: str, lb_id: str, member_id: str) -> LBRow:
@@ -455,7 +454,7 @@ def add_host(
             repo.bump_version(conn)
     except IntegrityError:
         raise Conflict(f"host name {name} is already taken", field="host") from None
-    _changed_now()
+    _versions.changed()
     return get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id, lb_id=lb_id)
 
 
@@ -466,7 +465,7 @@ def remove_host(*, db: Database, project_id: str, lb_id: str, host: str) -> None
         if repo.delete_host(conn, lb_id=lb_id, host=name) == 0:
             raise NotFound(f"Host name {host} could not be found on this load balancer.")
         repo.bump_version(conn)
-    _changed_now()
+    _versions.changed()
 
 
 # ---- instance public domains --------------------------------------------------------------
@@ -506,7 +505,7 @@ def delete_public_domain(*, db: Database, clock: Clock, project_id: str, server_
         if row is None:
             raise NotFound(f"Server {server_id} has no public domain.")
         _delete(conn, row, clock)
-    _changed_now()
+    _versions.changed()
 
 
 # ---- the agents' side ---------------------------------------------------------------------
@@ -546,19 +545,7 @@ def current_version(*, db: Database) -> int:
 
 def wait_for_version(*, db: Database, after: int, timeout: float) -> int:
     """Block until the configuration version passes `after`, or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = current_version(db=db)
-        remaining = deadline - time.monotonic()
-        if found > after or remaining <= 0:
-            return found
-        with _changed:
-            _changed.wait(min(POLL_SECONDS, remaining))
-
-
-def _changed_now() -> None:
-    with _changed:
-        _changed.notify_all()
+    return _versions.wait_past(lambda: current_version(db=db), after=after, timeout=timeout)
 
 
 def report(

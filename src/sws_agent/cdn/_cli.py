@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from sws_agent.api import add_api_arguments, credentials, run_until_signalled, seconds
 from sws_agent.cdn._agent import CDNAgent
 from sws_agent.cdn._runner import Runner
 from sws_agent.cdn._source import HttpSource
 from sws_agent.cdn._varnish import VARNISHADM, VARNISHD, Varnish, VarnishOptions
-from sws_agent.credentials import Credentials
 
 DESCRIPTION = "keeps the Varnish of one CDN edge in step with the desired state in SWS"
 log = logging.getLogger("sws_agent.cdn")
@@ -29,26 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stop:
         varnish.stop()
         return 0
-    credentials = Credentials.from_env(args.api, args.token)
-    if not (credentials.token or credentials.renewable):
-        log.error("no credentials: set SWS_AGENT_TOKEN, or SWS_AGENT_USER and "
-                  "SWS_AGENT_PASSWORD (or give --token)")
+    signed = credentials(args, log)
+    if signed is None:
         return 2
-    runner = Runner(CDNAgent(varnish), HttpSource(args.api, credentials, args.edge),
+    runner = Runner(CDNAgent(varnish), HttpSource(args.api, signed, args.edge),
                     report_interval=args.report_interval)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: runner.stopping.set())
     log.info("edge %s: following %s, Varnish files in %s", args.edge, args.api, args.run_dir)
-    runner.run()
-    return 0
+    return run_until_signalled(runner)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sws-agent cdn", description=DESCRIPTION)
-    parser.add_argument("--api", default="http://127.0.0.1:8000", help="SWS's API base URL")
-    parser.add_argument("--token", default=None,
-                        help="an admin token; better $SWS_AGENT_TOKEN, or $SWS_AGENT_USER and "
-                             "$SWS_AGENT_PASSWORD, with which the agent renews its own token")
+    add_api_arguments(parser)
     parser.add_argument("--edge", default="edge-1",
                         help="this edge's name in SWS_CDN_EDGES (default edge-1)")
     parser.add_argument("--run-dir", default="/var/lib/sws-agent/cdn",
@@ -58,16 +49,10 @@ def _parser() -> argparse.ArgumentParser:
                              "0.0.0.0:80)")
     parser.add_argument("--storage", default="malloc,256m",
                         help="varnishd -s (default malloc,256m)")
-    parser.add_argument("--report-interval", type=_positive, default=1.0,
+    parser.add_argument("--report-interval", type=seconds, default=1.0,
                         help="seconds between heartbeats (default 1)")
     parser.add_argument("--varnishd", default=VARNISHD)
     parser.add_argument("--varnishadm", default=VARNISHADM)
     parser.add_argument("--stop", action="store_true", help="stop this edge's Varnish and exit")
     return parser
 
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("give seconds between 0 and 3600, e.g. 1")
-    return value

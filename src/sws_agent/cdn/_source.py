@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sws.cdn.model import EdgeState
+from sws_agent.api import AdminApi
 from sws_agent.credentials import Credentials
 
 
@@ -25,46 +24,24 @@ class StateSource(Protocol):
 
 @dataclass
 class HttpSource:
-    """The SWS API: a long poll on the edge's desired state, and reports (an admin's token, or
-    `Credentials` that renew it)."""
+    """The SWS API: a long poll on the edge's desired state, and reports."""
 
     api: str
     token: str | Credentials
     edge: str
     timeout: float = 10.0
 
-    @property
-    def credentials(self) -> Credentials:
-        if isinstance(self.token, str):
-            self.token = Credentials(self.api, token=self.token)
-        return self.token
+    def __post_init__(self) -> None:
+        self._api = AdminApi(self.api, self.token, self.timeout)
 
     def fetch(self, after: int, wait: float) -> Versioned:
-        url = (f"{self.api.rstrip('/')}/v1/admin/cdn-edges/{self.edge}/desired-state"
-               f"?after={after}&wait={wait}")
-
-        def send(token: str) -> Versioned:
-            with urllib.request.urlopen(self._request(url, token),
-                                        timeout=wait + self.timeout) as reply:
-                data = json.load(reply)
-            return Versioned(int(data["version"]), EdgeState.from_json(data))
-
-        return self.credentials.call(send)
+        path = f"/v1/admin/cdn-edges/{self.edge}/desired-state?after={after}&wait={wait}"
+        data = self._api.get_json(path, wait=wait)
+        return Versioned(int(data["version"]), EdgeState.from_json(data))
 
     def report(self, digest: str | None, purges: dict[str, str]) -> None:
-        url = f"{self.api.rstrip('/')}/v1/admin/cdn-edges/{self.edge}/report"
-        body = json.dumps({"digest": digest, "purges": purges}).encode()
-
-        def send(token: str) -> None:
-            with urllib.request.urlopen(self._request(url, token, body), timeout=self.timeout):
-                pass
-
-        self.credentials.call(send)
-
-    def _request(self, url: str, token: str, body: bytes | None = None) -> urllib.request.Request:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        return urllib.request.Request(url, data=body, headers=headers,
-                                      method="POST" if body is not None else "GET")
+        self._api.post_json(f"/v1/admin/cdn-edges/{self.edge}/report",
+                            {"digest": digest, "purges": purges})
 
 
 @dataclass

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 from collections.abc import Sequence
 from pathlib import Path
 
 from sws.loadbalancer.renderer import RenderOptions
-from sws_agent.credentials import Credentials
+from sws_agent.api import add_api_arguments, credentials, run_until_signalled, seconds
 from sws_agent.lb._agent import LBAgent, load_address_map
 from sws_agent.lb._haproxy import HAPROXY
 from sws_agent.lb._runner import Runner
@@ -29,26 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.stop:
         agent.haproxy.stop()
         return 0
-    credentials = Credentials.from_env(args.api, args.token)
-    if not (credentials.token or credentials.renewable):
-        log.error("no credentials: set SWS_AGENT_TOKEN, or SWS_AGENT_USER and "
-                  "SWS_AGENT_PASSWORD (or give --token)")
+    signed = credentials(args, log)
+    if signed is None:
         return 2
-    runner = Runner(agent, HttpSource(args.api, credentials, args.node),
+    runner = Runner(agent, HttpSource(args.api, signed, args.node),
                     report_interval=args.report_interval)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: runner.stopping.set())
     log.info("node %s: following %s, HAProxy files in %s", args.node, args.api, args.run_dir)
-    runner.run()
-    return 0
+    return run_until_signalled(runner)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sws-agent lb", description=DESCRIPTION)
-    parser.add_argument("--api", default="http://127.0.0.1:8000", help="SWS's API base URL")
-    parser.add_argument("--token", default=None,
-                        help="an admin token; better $SWS_AGENT_TOKEN, or $SWS_AGENT_USER and "
-                             "$SWS_AGENT_PASSWORD, with which the agent renews its own token")
+    add_api_arguments(parser)
     parser.add_argument("--node", default="lb-1",
                         help="this node's name in SWS_LB_NODES (default lb-1)")
     parser.add_argument("--run-dir", default="/var/lib/sws-agent/lb",
@@ -58,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                              "in SWS_LB_NODES, 0.0.0.0 for every address)")
     parser.add_argument("--http-port", type=int, default=None,
                         help="the L7 port (default SWS_LB_HTTP_PORT, 80)")
-    parser.add_argument("--report-interval", type=_positive, default=0.5,
+    parser.add_argument("--report-interval", type=seconds, default=0.5,
                         help="seconds between health and traffic reports (default 0.5)")
     parser.add_argument("--maxconn", type=int, default=4000)
     parser.add_argument("--spares", type=int, default=2, help="spare backends per shape")
@@ -68,9 +59,3 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stop", action="store_true", help="stop this node's HAProxy and exit")
     return parser
 
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("give seconds between 0 and 3600, e.g. 0.5")
-    return value

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sws.loadbalancer.model import DesiredState
+from sws_agent.api import AdminApi
 from sws_agent.credentials import Credentials
 
 
@@ -21,48 +20,25 @@ class StateSource(Protocol):
 
 @dataclass
 class HttpSource:
-    """The SWS API: a long poll on the desired state, and health reports (an admin's token,
-    or `Credentials` that renew it)."""
+    """The SWS API: a long poll on the node's desired state, and health reports."""
 
     api: str
     token: str | Credentials
     node: str
     timeout: float = 10.0
 
-    @property
-    def credentials(self) -> Credentials:
-        if isinstance(self.token, str):
-            self.token = Credentials(self.api, token=self.token)
-        return self.token
+    def __post_init__(self) -> None:
+        self._api = AdminApi(self.api, self.token, self.timeout)
 
     def fetch(self, after: int, wait: float) -> DesiredState:
-        url = (f"{self.api.rstrip('/')}/v1/admin/lb-nodes/{self.node}/desired-state"
-               f"?after={after}&wait={wait}")
-
-        def send(token: str) -> DesiredState:
-            request = self._request(url, token)
-            with urllib.request.urlopen(request, timeout=wait + self.timeout) as reply:
-                return DesiredState.from_json(json.load(reply))
-
-        return self.credentials.call(send)
+        path = f"/v1/admin/lb-nodes/{self.node}/desired-state?after={after}&wait={wait}"
+        return DesiredState.from_json(self._api.get_json(path, wait=wait))
 
     def report(
         self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
     ) -> None:
-        url = f"{self.api.rstrip('/')}/v1/admin/lb-nodes/{self.node}/report"
-        payload = {"version": version, "members": members, "traffic": traffic or {}}
-        body = json.dumps(payload).encode()
-
-        def send(token: str) -> None:
-            with urllib.request.urlopen(self._request(url, token, body), timeout=self.timeout):
-                pass
-
-        self.credentials.call(send)
-
-    def _request(self, url: str, token: str, body: bytes | None = None) -> urllib.request.Request:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        return urllib.request.Request(url, data=body, headers=headers,
-                                      method="POST" if body is not None else "GET")
+        self._api.post_json(f"/v1/admin/lb-nodes/{self.node}/report",
+                            {"version": version, "members": members, "traffic": traffic or {}})
 
 
 @dataclass
