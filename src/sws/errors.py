@@ -25,6 +25,19 @@ class Conflict(SWSError):
     title = "Conflict"
 
 
+class Duplicate(Conflict):
+    """A unique key the transaction wrote was taken first, often by a racing request: the
+    database layer raises it for the database's integrity error, so callers name the clash."""
+
+
+class Contended(SWSError):
+    """The database gave up on a lock (a deadlock, a lock or serialisation timeout): worth
+    another try."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class Forbidden(SWSError):
     status = 403
     title = "Forbidden"

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from sws.agents.model import AgentStatus, Freshness, agent_status
 from sws.agents.versions import VersionWatch
@@ -45,7 +44,7 @@ from sws.cdn.repository import DistributionRow, PurgeRow
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import ObjectStore
-from sws.errors import Conflict, Forbidden, Invalid, NotFound
+from sws.errors import Conflict, Duplicate, Forbidden, Invalid, NotFound
 from sws.loadbalancer import ownership
 from sws.loadbalancer import repository as lb_repo
 from sws.loadbalancer import service as loadbalancers
@@ -302,7 +301,7 @@ def add_domain(*, db: Database, clock: Clock, config: CDNConfig, caller: Caller,
                              now=clock.now())
             _changed_in(conn, clock, caller.actor, "domain_add", distribution_id,
                         {"domain": name})
-    except IntegrityError:
+    except Duplicate:
         raise Conflict(f"{name} is already served by a distribution", field="domain") from None
     _versions.changed()
     return get_distribution(db=db, project_id=caller.project_id, distribution_id=distribution_id)
@@ -370,7 +369,7 @@ def create_purge(
                    {"purge": purge_id, "kind": request.spec.kind, "value": request.spec.value,
                     "mode": request.spec.mode})
             repo.bump_version(conn)
-    except IntegrityError:  # the same key, at the same moment, from another request
+    except Duplicate:  # the same key, at the same moment, from another request
         return create_purge(db=db, clock=clock, config=config, limiter=limiter, caller=caller,
                             request=request)
     limiter.count(caller.project_id)

@@ -9,6 +9,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from sws.errors import Contended, Duplicate
+
+
+def _is_lock_failure(exc: OperationalError) -> bool:
+    """A deadlock, a lock wait or serialisation timeout, SQLite's "database is locked"."""
+    text = str(exc.orig).lower()
+    return "lock" in text or "serializ" in text
 
 
 def normalise_url(url: str) -> str:
@@ -64,8 +73,18 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        """One transaction; the database's integrity and lock failures leave it as SWS's own
+        `Duplicate` and `Contended`, so no service handles a driver's exception."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except IntegrityError as exc:
+            # The key's name stays in the chained exception (logs), not in what users read.
+            raise Duplicate("another request wrote the same thing first; try again") from exc
+        except OperationalError as exc:
+            if not _is_lock_failure(exc):
+                raise
+            raise Contended("the database was busy with a conflicting change; try again") from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

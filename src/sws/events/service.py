@@ -25,11 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import Invalid, NotFound
+from sws.errors import Contended, Duplicate, Invalid, NotFound
 from sws.events import repository
 from sws.events.bus import Envelope
 from sws.events.model import DeadLetter, ResourceEvent, ResourceState, fold
@@ -134,8 +133,8 @@ def ingest_items(
         try:
             with db.begin() as conn:
                 return _apply(conn, triage, region=region, received_at=received_at)
-        except (IntegrityError, OperationalError) as exc:
-            if attempt == ATTEMPTS or not _is_collision(exc):
+        except (Duplicate, Contended):  # a racing worker: its rows are there on the next try
+            if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
@@ -147,12 +146,6 @@ def ingest_in(
     """Apply a batch inside the caller's transaction: it commits with the caller's writes."""
     triage = _triage([Incoming(raw, source) for raw in envelopes], received_at)
     return _apply(conn, triage, region=region, received_at=received_at)
-
-
-def _is_collision(exc: IntegrityError | OperationalError) -> bool:
-    """A unique-key race, a deadlock or a lock timeout: worth one more try."""
-    text = str(exc.orig).lower()
-    return isinstance(exc, IntegrityError) or "lock" in text or "serializ" in text
 
 
 def _triage(items: Sequence[Incoming], received_at: datetime) -> _Triage:

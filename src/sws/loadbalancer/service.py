@@ -22,13 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from sws.agents.versions import VersionWatch
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
-from sws.errors import Conflict, Invalid, NotFound, SWSError
+from sws.errors import Conflict, Duplicate, Invalid, NotFound, SWSError
 from sws.events import service as events
 from sws.loadbalancer import ownership
 from sws.loadbalancer import repository as repo
@@ -192,7 +191,7 @@ def create_loadbalancer(
                 repo.bump_version(conn)
                 _journal(conn, clock, _owned(conn, project_id, new.id), "create.end")
             break
-        except IntegrityError:
+        except Duplicate:
             _explain_conflict(db, hosts, public_domain_server_id, attempt)
     _versions.changed()
     return get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id,
@@ -376,7 +375,7 @@ def add_member(
             _may_add_member(conn, row, spec)
             member_id = _insert_member(conn, clock, lb_id, resolved)
             repo.bump_version(conn)
-    except IntegrityError:
+    except Duplicate:
         raise Conflict("this instance and port are already a member", field="port") from None
     _versions.changed()
     view = get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id, lb_id=lb_id)
@@ -452,7 +451,7 @@ def add_host(
                 raise Conflict(f"at most {MAX_CUSTOM_HOSTS} custom host names", field="host")
             _insert_hosts(conn, clock, lb_id, [name])
             repo.bump_version(conn)
-    except IntegrityError:
+    except Duplicate:
         raise Conflict(f"host name {name} is already taken", field="host") from None
     _versions.changed()
     return get_loadbalancer(db=db, clock=clock, config=config, project_id=project_id, lb_id=lb_id)

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.exc import IntegrityError
 
 from sws.agents.model import AgentStatus, Freshness, agent_status
 from sws.audit.model import AuditRecord, check_record
@@ -24,7 +23,7 @@ from sws.clock import Clock
 from sws.config import Settings
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver, Server, ServerFilter
-from sws.errors import Conflict, Invalid, NotFound
+from sws.errors import Conflict, Duplicate, Invalid, NotFound
 from sws.identity import service as identity
 from sws.netfilter import repository as repo
 from sws.netfilter import tables as t
@@ -358,7 +357,7 @@ def set_grant(
     try:
         with db.begin() as conn:
             _toggle(conn, clock, actor, tenant_id, instance_id, port, enabled)
-    except IntegrityError:
+    except Duplicate:
         raise Conflict("that grant changed meanwhile; try again", field="port") from None
     return list_grants(db=db, tenant_id=tenant_id, instance_id=instance_id)
 

@@ -9,7 +9,7 @@ and the notices. The result is the same as applying the events one by one in tha
 
 A replayed event finds its row and changes nothing; two transactions that race for one event
 serialize on the checkout's row lock, and the event table's unique key stops what gets past
-(the caller retries the batch once on an IntegrityError, and the retry sees the winner's rows).
+(the caller retries the batch once on a `Duplicate`, and the retry sees the winner's rows).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from sws.billing import repository as billing_repo
 from sws.billing import service as billing
@@ -38,6 +37,7 @@ from sws.billing.payments.model import (
 )
 from sws.clock import Clock
 from sws.db.engine import Database
+from sws.errors import Duplicate
 
 MAX_EVENT_ID = 255  # billing_payment_events.event_id
 NOTICES = {SUCCEEDED: "payment_received", FAILED: "payment_failed"}
@@ -116,7 +116,7 @@ def apply_events(
         try:
             with db.begin() as conn:
                 return apply_batch(conn, events, clock.now(), issuing)
-        except IntegrityError:
+        except Duplicate:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
