@@ -282,7 +282,9 @@ def user_create(
     name: str,
     tenant: Annotated[str, typer.Option(help="Tenant id.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    role: Annotated[str, typer.Option(help="admin or member.")] = "member",
+    role: Annotated[str, typer.Option(
+        help="member, owner (manages the tenant's users) or admin (operator tenant only)."
+    )] = "member",
 ) -> None:
     """Create a user in a tenant."""
     container = _container()
