@@ -13,10 +13,10 @@ turns these values into a host's ruleset.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sws.errors import Conflict, Invalid
 
@@ -245,3 +245,18 @@ def check_reason(reason: str) -> str:
     if not text:
         raise Invalid("say why this access is needed", field="reason")
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReport:
+    """What a filter agent says after a round: the ruleset it runs and what it found."""
+
+    host: str
+    target: str
+    digest: str
+    in_sync: bool
+    elements: int
+    mode: str
+    drift: Mapping[str, Any]
+    error: str | None = None
+    apply_seconds: float | None = None

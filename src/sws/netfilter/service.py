@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
 
 from sws.agents.model import AgentStatus, Freshness, agent_status
 from sws.audit.model import AuditRecord, check_record
@@ -26,10 +26,10 @@ from sws.drivers.base import CloudDriver, Server, ServerFilter
 from sws.errors import Conflict, Duplicate, Invalid, NotFound
 from sws.identity import service as identity
 from sws.netfilter import repository as repo
-from sws.netfilter import tables as t
 from sws.netfilter.compiler import Ruleset, compile_ruleset
 from sws.netfilter.model import (
     PORTED,
+    AgentReport,
     AllowRule,
     BridgeGrant,
     BridgeSource,
@@ -158,7 +158,8 @@ def add_internal_network(
         id=uuid.uuid4().hex, cidr=check_guardable(cidr, field="cidr"), description=description
     )
     _add_cidr(db, clock, actor, network, existing=repo.internal_networks,
-              table=t.internal_networks, what="internal network", action="internal_network_add")
+              insert=repo.insert_internal_network, what="internal network",
+              action="internal_network_add")
     return network
 
 
@@ -169,19 +170,19 @@ def add_bridge_source(
         id=uuid.uuid4().hex, cidr=check_guardable(cidr, field="cidr"), description=description
     )
     _add_cidr(db, clock, actor, source, existing=repo.bridge_sources,
-              table=t.bridge_sources, what="bridge source", action="bridge_source_add")
+              insert=repo.insert_bridge_source, what="bridge source", action="bridge_source_add")
     return source
 
 
 def _add_cidr(
     db: Database, clock: Clock, actor: Actor, item: InternalNetwork | BridgeSource, *,
-    existing: Callable[[Connection], Sequence[InternalNetwork | BridgeSource]], table: Table,
-    what: str, action: str,
+    existing: Callable[[Connection], Sequence[InternalNetwork | BridgeSource]],
+    insert: Callable[[Connection, Any, datetime], None], what: str, action: str,
 ) -> None:
     """Store a CIDR that overlaps none of its kind, and audit it: one transaction."""
     with db.begin() as conn:
         check_no_overlap(item.cidr, [row.cidr for row in existing(conn)], field="cidr", what=what)
-        repo.insert_row(conn, table, {**_values(item), "created_at": clock.now()})
+        insert(conn, item, clock.now())
         _audit(conn, clock, actor, action, item.id, _values(item))
 
 
@@ -210,10 +211,10 @@ def _delete_network(conn: Connection, clock: Clock, actor: Actor, network: Inter
                     rules: Sequence[AllowRule]) -> None:
     """The network and the rules that use it, each with its audit entry."""
     for rule in rules:
-        repo.delete_row(conn, t.allow_rules, rule.id)
+        repo.delete_rule(conn, rule.id)
         detail = {k: getattr(rule, k) for k in repo.RULE_FIELDS}
         _audit(conn, clock, actor, "rule_delete", rule.id, {**detail, "with_network": network.cidr})
-    repo.delete_row(conn, t.internal_networks, network.id)
+    repo.delete_internal_network(conn, network.id)
     _audit(conn, clock, actor, "internal_network_delete", network.id,
            {**_values(network), "deleted_rules": [r.id for r in rules]})
 
@@ -234,14 +235,10 @@ def _ports(rule: AllowRule) -> str:
 
 
 def delete_bridge_source(*, db: Database, clock: Clock, actor: Actor, source_id: str) -> None:
-    _delete(db, clock, actor, t.bridge_sources, source_id, "bridge_source_delete")
-
-
-def _delete(db: Database, clock: Clock, actor: Actor, table: Any, row_id: str, action: str) -> None:
     with db.begin() as conn:
-        if not repo.delete_row(conn, table, row_id):
-            raise NotFound(f"{row_id} not found")
-        _audit(conn, clock, actor, action, row_id, {"id": row_id})
+        if not repo.delete_bridge_source(conn, source_id):
+            raise NotFound(f"{source_id} not found")
+        _audit(conn, clock, actor, "bridge_source_delete", source_id, {"id": source_id})
 
 
 def list_internal_networks(*, db: Database) -> list[InternalNetwork]:
@@ -275,11 +272,11 @@ def add_rule(
             tenant_id=spec.tenant_id, instance_id=spec.instance_id,
             expires_at=spec.expires_at, reason=reason,
         )
-        values = {name: getattr(rule, name) for name in repo.RULE_FIELDS}
-        row = {**values, "instance_tenant_id": owner, "created_at": clock.now()}
-        repo.insert_row(conn, t.allow_rules, row)
-        _audit(conn, clock, actor, "rule_add", rule.id, {**values, "confirm": spec.confirm})
-    return RuleView(rule=rule, instance_tenant_id=owner, created_at=row["created_at"])
+        created_at = clock.now()
+        repo.insert_rule(conn, rule, owner=owner, now=created_at)
+        detail = {name: getattr(rule, name) for name in repo.RULE_FIELDS}
+        _audit(conn, clock, actor, "rule_add", rule.id, {**detail, "confirm": spec.confirm})
+    return RuleView(rule=rule, instance_tenant_id=owner, created_at=created_at)
 
 
 def _check_target(directory: Directory, spec: RuleSpec) -> str | None:
@@ -297,7 +294,7 @@ def _check_target(directory: Directory, spec: RuleSpec) -> str | None:
 def delete_rule(*, db: Database, clock: Clock, actor: Actor, rule_id: str) -> None:
     with db.begin() as conn:
         rows = repo.rule_rows(conn, rule_id)
-        if not rows or not repo.delete_row(conn, t.allow_rules, rule_id):
+        if not rows or not repo.delete_rule(conn, rule_id):
             raise NotFound(f"rule {rule_id} not found")
         detail = {k: rows[0][k] for k in repo.RULE_FIELDS}
         _audit(conn, clock, actor, "rule_delete", rule_id, detail)
@@ -367,14 +364,12 @@ def _toggle(conn: Connection, clock: Clock, actor: Actor, tenant_id: str, instan
     current = repo.find_grant(conn, instance_id, port)
     detail = {"instance_id": instance_id, "port": port, "tenant_id": tenant_id}
     if enabled and current is None:
-        grant_id = uuid.uuid4().hex
-        repo.insert_row(conn, t.bridge_grants, {
-            "id": grant_id, "tenant_id": tenant_id, "instance_id": instance_id, "port": port,
-            "created_at": clock.now(),
-        })
-        _audit(conn, clock, actor, "bridge_grant_add", grant_id, detail)
+        grant = BridgeGrant(id=uuid.uuid4().hex, tenant_id=tenant_id, instance_id=instance_id,
+                            port=port)
+        repo.insert_grant(conn, grant, clock.now())
+        _audit(conn, clock, actor, "bridge_grant_add", grant.id, detail)
     elif not enabled and current is not None:
-        repo.delete_row(conn, t.bridge_grants, current.id)
+        repo.delete_grant(conn, current.id)
         _audit(conn, clock, actor, "bridge_grant_delete", current.id, detail)
 
 
@@ -416,19 +411,6 @@ def instances_reached(policy: Policy, instances: Sequence[Instance], now: dateti
 
 
 @dataclass(frozen=True, slots=True)
-class AgentReport:
-    host: str
-    target: str
-    digest: str
-    in_sync: bool
-    elements: int
-    mode: str
-    drift: Mapping[str, Any]
-    error: str | None = None
-    apply_seconds: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class HostStatus:
     """An agent's last report judged now: against the ruleset SWS expects of its host *now*
     (not the one expected when it reported) and against how long it has been silent."""
@@ -466,16 +448,9 @@ def record_report(
     """Store a host's report next to the digest SWS expects it to run. A report for a host
     SWS does not know is stored too, so the console can show the agent that sends it."""
     expected = _expected(load_policy(db=db), clock.now(), directory, report.host)
-    values = {
-        "host": report.host, "target": report.target, "digest": report.digest,
-        "expected_digest": expected, "in_sync": report.in_sync, "elements": report.elements,
-        "drift": json.dumps(report.drift, sort_keys=True), "error": report.error,
-        "mode": report.mode, "reported_at": clock.now(),
-        "apply_seconds": None if report.apply_seconds is None else f"{report.apply_seconds:.4f}",
-    }
     with db.begin() as conn:
-        repo.save_report(conn, values)
-    row = {**values, "drift": dict(report.drift)}
+        stored = repo.save_report(conn, report, expected=expected, now=clock.now())
+    row = {**stored, "drift": dict(report.drift)}
     return _judge(row, expected, clock.now(), window)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sws.audit import service as audit
 from sws.netfilter import service as nf
+from sws.netfilter.model import AgentReport
 from tests.unit.console.conftest import Browser, Console
 from tests.unit.console.test_loadbalancer_pages import launch
 
@@ -77,7 +78,7 @@ def test_bridge_sources_and_agents_pages(console: Console) -> None:
         db=console.container.db, clock=console.clock,
         directory=nf.CloudDirectory(db=console.container.db,
                                     driver=console.container.driver("RegionOne")),
-        report=nf.AgentReport(host=host, target="nft", digest="abc", in_sync=False,
+        report=AgentReport(host=host, target="nft", digest="abc", in_sync=False,
                               elements=3, mode="delta", drift={"allow4": ["+1"]}))
     html = admin.get("/admin/netfilter/hosts").text
     assert f'data-host="{host}"' in html and "out of date" in html and "allow4" in html

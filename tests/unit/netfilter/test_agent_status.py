@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sws.agents.model import Freshness, agent_status
 from sws.errors import NotFound
 from sws.netfilter import service as nf
-from sws.netfilter.model import Instance
+from sws.netfilter.model import AgentReport, Instance
 from tests.api.conftest import Cloud
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -99,7 +99,7 @@ class Region:
 def test_an_agent_is_judged_in_whichever_region_knows_its_host(cloud: Cloud) -> None:
     one, two = Region(frozenset({"compute-01"})), Region(frozenset({"compute-b1"}))
     db, clock = cloud.container.db, cloud.clock
-    nf.record_report(db=db, clock=clock, directory=two, report=nf.AgentReport(
+    nf.record_report(db=db, clock=clock, directory=two, report=AgentReport(
         host="compute-b1", target="nft", digest="", in_sync=True, elements=0, mode="full",
         drift={}))
     window = nf.freshness(cloud.container.settings)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sws.cdn import service as cdn
 from sws.loadbalancer import service as lb
 from sws.netfilter import service as nf
+from sws.netfilter.model import AgentReport
 from tests.unit.console.conftest import Browser, Console
 
 HOSTS = "/admin/netfilter/hosts"
@@ -21,7 +22,7 @@ def report(console: Console, host: str, digest: str) -> None:
     nf.record_report(
         db=console.container.db, clock=console.clock,
         directory=nf.CloudDirectory(db=console.container.db, driver=driver),
-        report=nf.AgentReport(host=host, target="nft", digest=digest, in_sync=True,
+        report=AgentReport(host=host, target="nft", digest=digest, in_sync=True,
                               elements=2, mode="full", drift={}))
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sws.identity.model import Principal
 from sws.netfilter import iptables, nftables
 from sws.netfilter import service as nf
-from sws.netfilter.model import BridgeGrant, BridgeSource, InternalNetwork
+from sws.netfilter.model import AgentReport, BridgeGrant, BridgeSource, InternalNetwork
 from sws.web.deps import Admin, Caller, Driver, Page, Paged, Services
 
 admin_router = APIRouter(prefix="/v1/admin/netfilter", tags=["netfilter (admin)"])
@@ -281,7 +281,7 @@ def report(
     found = nf.record_report(
         db=services.db, clock=services.clock, window=nf.freshness(services.settings),
         directory=nf.CloudDirectory(db=services.db, driver=cloud),
-        report=nf.AgentReport(host=host, **body.model_dump()),
+        report=AgentReport(host=host, **body.model_dump()),
     )
     return _status(found)
 
