@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,12 @@ def insert_tenant(conn: Connection, tenant: Tenant) -> None:
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant | None:
     row = conn.execute(select(t.tenants).where(t.tenants.c.id == tenant_id)).mappings().first()
     return _tenant(row) if row else None
+
+
+def tenant_names(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, str]:
+    """The names of the tenants among `tenant_ids` that exist."""
+    query = select(t.tenants.c.id, t.tenants.c.name).where(t.tenants.c.id.in_(list(tenant_ids)))
+    return {row.id: row.name for row in conn.execute(query)}
 
 
 def tenant_name_taken(conn: Connection, name: str) -> bool:

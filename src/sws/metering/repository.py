@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
     Table,
     and_,
     delete,
@@ -434,6 +435,30 @@ def delete_before(conn: Connection, table: Table, horizon: datetime) -> int:
 
 def _partition_name(table: Table, start: datetime) -> str:
     return f"{table.name}_p{start:%Y%m%d}"
+
+
+def delete_expired(
+    conn: Connection, horizon: Callable[[int | None], datetime]
+) -> dict[str, int]:
+    """Retention over raw samples (`horizon(None)`) and each rollup (`horizon(resolution)`):
+    rows or partitions removed, by table."""
+    removed = {metering_raw.name: delete_before(conn, metering_raw, horizon(None))}
+    for resolution, table in ROLLUPS.items():
+        removed[table.name] = delete_before(conn, table, horizon(resolution))
+    return removed
+
+
+def ensure_all_partitions(conn: Connection, first: datetime, last: datetime) -> None:
+    """The partitions of raw samples and of every rollup for [first, last] (PostgreSQL)."""
+    for table in (metering_raw, *ROLLUPS.values()):
+        ensure_partitions(conn, table, first, last)
+
+
+def metric_ids_query(meter: str, device: str = "") -> Select[tuple[int]]:
+    """The ids of a meter's metrics, as a subquery for the series walk."""
+    return select(metering_metrics.c.id).where(
+        metering_metrics.c.meter == meter, metering_metrics.c.device == device
+    )
 
 
 def ensure_partitions(conn: Connection, table: Table, first: datetime, last: datetime) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from sws.clock import Clock, ensure_utc
 from sws.db.engine import Database
@@ -20,7 +20,6 @@ from sws.errors import Invalid, NotFound
 from sws.metering import model
 from sws.metering import repository as repo
 from sws.metering.model import RESOLUTIONS, Aggregate, Retention, Sample, SeriesQuery, align
-from sws.metering.tables import ROLLUPS, metering_metrics, metering_raw
 
 DEFAULT_GRACE = timedelta(seconds=30)
 _catalogs: weakref.WeakKeyDictionary[Engine, repo.MetricCatalog] = weakref.WeakKeyDictionary()
@@ -157,20 +156,16 @@ def _seal_step(
 def enforce_retention(*, db: Database, clock: Clock, retention: Retention) -> dict[str, int]:
     """Delete what each resolution no longer keeps; returns rows or partitions removed per table."""
     now = clock.now()
-    removed: dict[str, int] = {}
     with db.begin() as conn:
-        removed[metering_raw.name] = repo.delete_before(conn, metering_raw, now - retention.raw)
-        for resolution, table in ROLLUPS.items():
-            removed[table.name] = repo.delete_before(conn, table, now - retention.of(resolution))
-    return removed
+        return repo.delete_expired(conn, lambda resolution: now - (
+            retention.raw if resolution is None else retention.of(resolution)))
 
 
 def prepare_partitions(*, db: Database, clock: Clock) -> None:
     """Create today's and tomorrow's partitions ahead of writes (PostgreSQL only)."""
     now = clock.now()
     with db.begin() as conn:
-        for table in (metering_raw, *ROLLUPS.values()):
-            repo.ensure_partitions(conn, table, now - timedelta(days=1), now + timedelta(days=1))
+        repo.ensure_all_partitions(conn, now - timedelta(days=1), now + timedelta(days=1))
 
 
 # ---- queries --------------------------------------------------------------------------------
@@ -343,10 +338,7 @@ def bandwidth_usage(
     request = SeriesQuery.build(start, end, 3600, "sum")
     with db.read() as conn:
         metrics = repo.metric_ids_of_meter(conn, "network.outgoing.bytes")
-        ids = select(metering_metrics.c.id).where(
-            metering_metrics.c.meter == "network.outgoing.bytes", metering_metrics.c.device == ""
-        )
-        buckets, _ = series(conn, ids, request)
+        buckets, _ = series(conn, repo.metric_ids_query("network.outgoing.bytes"), request)
     usage = [
         BandwidthUsage(metrics[m].project_id, metrics[m].resource_id, hour, round(agg.sum))
         for m, hours in buckets.items()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping
 
 from sws.billing.invoices import render
 from sws.billing.invoices import repository as repo
@@ -31,7 +31,7 @@ from sws.billing.payments import notices
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import NotFound
-from sws.identity.tables import tenants
+from sws.identity import repository as identity_repo
 from sws.money import Money
 from sws.paging import PageRequest
 
@@ -57,8 +57,7 @@ class Issuing:
 def buyers(conn: Connection, account_ids: Iterable[str]) -> dict[str, Party]:
     """The tenants as their documents name them."""
     ids = sorted(set(account_ids))
-    query = select(tenants.c.id, tenants.c.name).where(tenants.c.id.in_(ids))
-    names: dict[str, str] = {row.id: row.name for row in conn.execute(query)}
+    names = identity_repo.tenant_names(conn, ids)
     return {a: Party(names.get(a) or a, tax_id="", address=f"Project {a}") for a in ids}
 
 
