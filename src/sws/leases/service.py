@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import Conflict
+from sws.errors import Conflict, Contended
 from sws.leases import model
 from sws.leases import repository as repo
 from sws.leases.model import Fence, Lease, LeaseTerms
@@ -62,7 +62,7 @@ def claim(*, db: Database, clock: Clock, name: str, holder: str, terms: LeaseTer
             if lease is None:
                 return None
             repo.save(conn, lease, now=now, new=current is None)
-    except (Conflict, OperationalError) as error:  # a racing first claim, a lock timeout
+    except (Conflict, Contended, OperationalError) as error:  # a racing claim, a lock
         log.info("lease %s not claimed this time: %s", name, error)
         return None
     if current is None or current.epoch != lease.epoch:
