@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from sws.billing.payments.alipay import AlipayProvider, rsa2_sign, signed_content
+from sws.billing.payments.alipay import AlipayProvider, request_content, rsa2_sign
 from sws.billing.payments.model import Checkout
 from sws.billing.payments.service import CallbackRefused, PaymentSetup
 from sws.errors import NotFound
@@ -121,7 +121,9 @@ def test_the_page_pay_redirect_is_signed_with_the_merchant_key(alipay_till: Till
     assert params["method"] == "alipay.trade.page.pay" and params["app_id"] == APP_ID
     assert f'"out_trade_no":"{checkout.id}"' in params["biz_content"]
     assert '"total_amount":"128.00"' in params["biz_content"]
-    MERCHANT.public_key().verify(base64.b64decode(params["sign"]), signed_content(params),
+    assert params["sign_type"] == "RSA2" and params["charset"] == "utf-8"
+    # a request's signature covers sign_type too (a notify's does not)
+    MERCHANT.public_key().verify(base64.b64decode(params["sign"]), request_content(params),
                                  padding.PKCS1v15(), hashes.SHA256())
 
 

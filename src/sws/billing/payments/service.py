@@ -262,7 +262,9 @@ def _settle(*, db: Database, clock: Clock, setup: PaymentSetup, checkout: Checko
         outcome = adapter.lookup(checkout) if adapter is not None else None
     except SWSError:
         return False  # the provider did not answer: ask again next round, expire nothing
-    if outcome is None or outcome == PENDING:
+    if outcome == PENDING:
+        return False  # the provider still waits for the payer (it closes the trade itself)
+    if outcome is None:
         outcome = "expired"
     event = PaymentEvent(checkout.provider, f"janitor:{checkout.id}:{outcome}", checkout.id,
                          outcome)
