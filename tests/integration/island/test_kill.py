@@ -7,11 +7,7 @@ references, and the interrupted snapshot leaves no index; the next run completes
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,13 +17,17 @@ from sws_island import index as indexes
 from sws_island.chunks import CHUNK_SIZE
 from sws_island.store import DirectoryStore
 from tests.budget import repeats
-
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("qemu-img", "qemu-io", "qemu-nbd", "nbdinfo")),
-    reason="needs qemu-utils and libnbd-bin (scripts/install-system-packages)",
+from tests.integration.island_rig import (
+    AGENT,
+    as_raw,
+    kill_when,
+    needs_qemu,
+    overwrite,
+    random_qcow2,
 )
+
+pytestmark = needs_qemu
 CHUNKS = 24
-AGENT = [sys.executable, "-c", "import sys, sws_agent; sys.exit(sws_agent.main())"]
 
 
 def island(store: Path, *args: str, stale_after: float = 3600) -> subprocess.CompletedProcess[str]:
@@ -43,14 +43,6 @@ def island(store: Path, *args: str, stale_after: float = 3600) -> subprocess.Com
         *args,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
-
-
-def as_raw(image: Path, tmp_path: Path) -> bytes:
-    raw = tmp_path / "now.raw"
-    subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", str(image), str(raw)], check=True)
-    data = raw.read_bytes()
-    raw.unlink()
-    return data
 
 
 def restores_to(store: Path, volume: str, snapshot: str, expected: bytes, tmp_path: Path) -> None:
@@ -72,24 +64,6 @@ def restores_to(store: Path, volume: str, snapshot: str, expected: bytes, tmp_pa
     target.unlink()
 
 
-def overwrite(image: Path, tmp_path: Path, chunk_numbers: list[int]) -> None:
-    noise = tmp_path / "noise"
-    noise.write_bytes(os.urandom(CHUNK_SIZE))
-    for number in chunk_numbers:
-        subprocess.run(
-            [
-                "qemu-io",
-                "-f",
-                "qcow2",
-                "-c",
-                f"write -s {noise} {number * CHUNK_SIZE} {CHUNK_SIZE}",
-                str(image),
-            ],
-            check=True,
-            capture_output=True,
-        )
-
-
 def kill_mid_upload(store: Path, image: Path, before: int) -> None:
     """Start a snapshot and SIGKILL it once it has uploaded at least one new chunk."""
     command = [
@@ -105,26 +79,14 @@ def kill_mid_upload(store: Path, image: Path, before: int) -> None:
         "--image",
         str(image),
     ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
     chunks = store / "chunks"
-    deadline = time.monotonic() + 60
-    while len(list(chunks.iterdir())) <= before and time.monotonic() < deadline:
-        assert process.poll() is None, "the snapshot finished before it could be killed"
-        time.sleep(0.002)
-    os.killpg(process.pid, signal.SIGKILL)  # the agent and its qemu-nbd, as a node crash would
-    process.wait()
+    kill_when(command, lambda: len(list(chunks.iterdir())) > before)
 
 
 @pytest.mark.chaos
 def test_kill_minus_nine_mid_upload_then_restart(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    raw = tmp_path / "seed.raw"
-    raw.write_bytes(os.urandom(CHUNKS * CHUNK_SIZE))
-    image = tmp_path / "vol.qcow2"
-    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(image)], check=True)
-    raw.unlink()
+    image = random_qcow2(tmp_path, CHUNKS)
     first = island(store, "snapshot", "--volume", "vol", "--image", str(image))
     assert first.returncode == 0, first.stderr
     completed = {json.loads(first.stdout)["snapshot"]: as_raw(image, tmp_path)}
@@ -156,11 +118,7 @@ def test_kill_minus_nine_mid_upload_then_restart(tmp_path: Path) -> None:
 @pytest.mark.chaos
 def test_kill_minus_nine_mid_gc_then_restart(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    raw = tmp_path / "seed.raw"
-    raw.write_bytes(os.urandom(4 * CHUNK_SIZE))
-    image = tmp_path / "vol.qcow2"
-    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(image)], check=True)
-    raw.unlink()
+    image = random_qcow2(tmp_path, 4)
     done = island(store, "snapshot", "--volume", "vol", "--image", str(image))
     assert done.returncode == 0, done.stderr
     kept = json.loads(done.stdout)["snapshot"]
@@ -170,17 +128,8 @@ def test_kill_minus_nine_mid_gc_then_restart(tmp_path: Path) -> None:
         directory.put(f"chunks/{n:064x}", b"orphan")
     total = len(list((store / "chunks").iterdir()))
 
-    process = subprocess.Popen(
-        [*AGENT, "island", "--store", str(store), "gc"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while len(list((store / "chunks").iterdir())) >= total - 100 and time.monotonic() < deadline:
-        assert process.poll() is None, "GC finished before it could be killed"
-        time.sleep(0.002)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    gc = [*AGENT, "island", "--store", str(store), "gc"]
+    kill_when(gc, lambda: len(list((store / "chunks").iterdir())) < total - 100)
     assert len(list((store / "chunks").iterdir())) > 4  # killed part-way through the sweep
 
     refused = island(store, "snapshot", "--volume", "vol", "--image", str(image))

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,12 +14,16 @@ import pytest
 from sws_island import index as indexes
 from sws_island.chunks import CHUNK_PREFIX, CHUNK_SIZE
 from sws_island.swift import SwiftAccount, SwiftStore
-
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("qemu-img", "qemu-io", "qemu-nbd", "nbdinfo")),
-    reason="needs qemu-utils and libnbd-bin (scripts/install-system-packages)",
+from tests.integration.island_rig import (
+    AGENT,
+    as_raw,
+    kill_when,
+    needs_qemu,
+    overwrite,
+    random_qcow2,
 )
-AGENT = [sys.executable, "-c", "import sys, sws_agent; sys.exit(sws_agent.main())"]
+
+pytestmark = needs_qemu
 CHUNKS = 16
 
 
@@ -65,49 +65,23 @@ def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
-def content(image: Path, tmp_path: Path) -> bytes:
-    raw = tmp_path / "now.raw"
-    subprocess.run(["qemu-img", "convert", "-U", "-O", "raw", str(image), str(raw)], check=True)
-    data = raw.read_bytes()
-    raw.unlink()
-    return data
-
-
 @pytest.mark.chaos
 def test_a_snapshot_killed_mid_upload_to_swift_loses_nothing_completed(
     account: SwiftAccount, tmp_path: Path
 ) -> None:
-    raw = tmp_path / "seed.raw"
-    raw.write_bytes(os.urandom(CHUNKS * CHUNK_SIZE))
-    image = tmp_path / "vol.qcow2"
-    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(image)], check=True)
-    raw.unlink()
+    image = random_qcow2(tmp_path, CHUNKS)
     first = run(agent(account, "snapshot", "--volume", "vol", "--image", str(image)))
     assert first.returncode == 0, first.stderr
     kept = json.loads(first.stdout)["snapshot"]
-    kept_bytes = content(image, tmp_path)
+    kept_bytes = as_raw(image, tmp_path)
     store = SwiftStore(account)
     before = len(list(store.list(CHUNK_PREFIX)))
 
-    noise = tmp_path / "noise"
-    noise.write_bytes(os.urandom(CHUNKS * CHUNK_SIZE))
-    subprocess.run(
-        ["qemu-io", "-f", "qcow2", "-c", f"write -s {noise} 0 {CHUNKS * CHUNK_SIZE}", str(image)],
-        check=True,
-        capture_output=True,
+    overwrite(image, tmp_path, list(range(CHUNKS)))
+    uploading = agent(account, "snapshot", "--volume", "vol", "--image", str(image))
+    kill_when(
+        uploading, lambda: len(list(store.list(CHUNK_PREFIX))) >= before + 2, timeout=120, poll=0.01
     )
-    process = subprocess.Popen(
-        agent(account, "snapshot", "--volume", "vol", "--image", str(image)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while len(list(store.list(CHUNK_PREFIX))) < before + 2 and time.monotonic() < deadline:
-        assert process.poll() is None, "the snapshot finished before it could be killed"
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
     assert [s for _, s in indexes.snapshots(store)] == [kept]
 
     time.sleep(0.2)
@@ -150,4 +124,4 @@ def test_a_snapshot_killed_mid_upload_to_swift_loses_nothing_completed(
         )
     )
     assert done.returncode == 0, done.stderr
-    assert content(second, tmp_path) == content(image, tmp_path)
+    assert as_raw(second, tmp_path) == as_raw(image, tmp_path)
