@@ -7,6 +7,7 @@ VCL that `sws.cdn.renderer` made from the distributions, and the purges the edge
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -96,6 +97,76 @@ class EdgeDistribution:
     hosts: tuple[str, ...]  # the automatic name first, then verified custom domains
     backend: Backend
     settings: CacheSettings
+    # Signed-URL mode when not empty: hex HMAC keys, the current one first, then the one it
+    # replaced (links signed before a rotation keep working until they expire).
+    signing_keys: tuple[str, ...] = ()
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.signing_keys)
+
+
+@dataclass(frozen=True, slots=True)
+class ShieldEdge:
+    """An edge as its peers reach its Varnish (for shielding): its name, address and port,
+    its region, and whether it is its region's parent."""
+
+    name: str
+    address: str
+    port: int
+    region: str = ""
+    parent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Shielding:
+    """Which edges fetch their misses from a parent edge instead of the origin.
+
+    In a region with a parent, every other edge sends its misses to the parent and only the
+    parent asks the origin, so a miss arriving on every edge at once reaches the origin once.
+    """
+
+    edges: tuple[ShieldEdge, ...] = ()
+
+    def parent_of(self, edge: ShieldEdge) -> ShieldEdge | None:
+        if edge.parent:
+            return None
+        return next((e for e in self.edges if e.parent and e.region == edge.region), None)
+
+    def children(self, parent: ShieldEdge) -> tuple[ShieldEdge, ...]:
+        return tuple(e for e in self.edges if self.parent_of(e) == parent)
+
+    @property
+    def parents(self) -> tuple[ShieldEdge, ...]:
+        return tuple(e for e in self.edges if e.parent and self.children(e))
+
+
+SIGNING_KEY_BYTES = 32
+MAX_SIGNED_SECONDS = 31_536_000
+
+
+def new_signing_key() -> str:
+    return secrets.token_hex(SIGNING_KEY_BYTES)
+
+
+def url_signature(key: str, path: str, expires: int) -> str:
+    """HMAC-SHA256 of `<path>:<expires>` under the hex `key`, in lower-case hex: what the
+    edge's terminator recomputes (the path as sent, URL-encoded, without the query)."""
+    return hmac.new(bytes.fromhex(key), f"{path}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def signed_path(key: str, path: str, expires: int) -> str:
+    """`path?expires=<unix>&sig=<hex>`: a link the edges serve until `expires`."""
+    check_path(path)
+    bare, _, query = path.partition("?")
+    token = f"expires={expires}&sig={url_signature(key, bare, expires)}"
+    return f"{bare}?{query}&{token}" if query else f"{bare}?{token}"
+
+
+def check_signed_seconds(seconds: int) -> int:
+    if isinstance(seconds, bool) or not 1 <= seconds <= MAX_SIGNED_SECONDS:
+        raise Invalid(f"seconds must be between 1 and {MAX_SIGNED_SECONDS}", field="seconds")
+    return seconds
 
 
 def new_id() -> str:
@@ -162,11 +233,23 @@ class EdgePurge:
 
 
 @dataclass(frozen=True, slots=True)
+class EdgeCertificate:
+    """A certificate the edges present: a file name, the names it serves by SNI, and the PEM
+    chain followed by its private key (written 0600 by the agent, never shown to tenants)."""
+
+    name: str
+    hosts: tuple[str, ...]
+    pem: str
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeState:
     """Everything one edge should run: the VCL (and its digest), and its pending purges."""
 
     vcl: str
     purges: tuple[EdgePurge, ...] = ()
+    terminator: str = ""  # the TLS terminator's HAProxy configuration (sws.cdn.terminator)
+    certificates: tuple[EdgeCertificate, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -180,12 +263,20 @@ class EdgeState:
                  "value": p.value, "mode": p.mode, "host": p.host}
                 for p in self.purges
             ],
+            "terminator": self.terminator,
+            "certificates": [{"name": c.name, "hosts": list(c.hosts), "pem": c.pem}
+                             for c in self.certificates],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EdgeState:
-        state = cls(vcl=str(data["vcl"]),
-                    purges=tuple(EdgePurge(**p) for p in data.get("purges", [])))
+        state = cls(
+            vcl=str(data["vcl"]),
+            purges=tuple(EdgePurge(**p) for p in data.get("purges", [])),
+            terminator=str(data.get("terminator", "")),
+            certificates=tuple(EdgeCertificate(str(c["name"]), tuple(c["hosts"]), str(c["pem"]))
+                               for c in data.get("certificates", [])),
+        )
         if data.get("digest") not in (None, state.digest):
             raise ValueError("the desired state's VCL does not match its digest")
         return state

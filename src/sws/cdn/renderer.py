@@ -9,16 +9,22 @@ socket only the agent writes to): a request carrying `X-SWS-Purge-Key` purges by
 `PURGE` purges its URL. Soft purges mark objects stale: the next request is answered from the
 stale copy while one background fetch revalidates it, so a large purge never stampedes the
 origin. `GRACE` is how long a stale copy may stand in.
+
+Signed distributions are served only to requests the edge's TLS terminator (HAProxy, on the
+listener named `front`) has verified: it sets `x-sws-signed: <id>`, and the token is stripped
+from the key. With shielding, a child edge sends its misses to its region's parent edge, whose
+Varnish collapses them with its own misses, so the origin sees one fetch per object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sws.cdn.model import Backend, EdgeDistribution
+from sws.cdn.model import Backend, EdgeDistribution, ShieldEdge, Shielding
 
 GRACE = "1h"
 PURGE_SOCKET = "purge"
+FRONT_SOCKET = "front"  # the listener the TLS terminator forwards to (a Unix socket)
 
 HEADER = """vcl 4.1;
 # Rendered by SWS (sws.cdn.renderer). sws-agent cdn replaces it; do not edit.
@@ -35,6 +41,12 @@ sub vcl_recv {
         call sws_purge;
     }
     unset req.http.x-sws-dist;
+    unset req.http.x-sws-from-edge;
+    unset req.http.x-sws-shielded;
+    if (local.socket != "%(front)s") {
+        unset req.http.x-sws-signed;
+    }
+    call sws_peer;
     set req.http.host = std.tolower(regsub(req.http.host, ":[0-9]+$", ""));
     call sws_route;
     if (!req.http.x-sws-dist) {
@@ -42,6 +54,9 @@ sub vcl_recv {
     }
     if (req.method != "GET" && req.method != "HEAD") {
         return (synth(405, "Method not allowed"));
+    }
+    if (!req.http.x-sws-from-edge) {
+        call sws_shield;
     }
     unset req.http.Cookie;
     unset req.http.Authorization;
@@ -104,7 +119,12 @@ sub vcl_synth {
 
 sub vcl_backend_fetch {
     set bereq.http.x-sws-url = bereq.url;
-    call sws_origin;
+    unset bereq.http.x-sws-signed;
+    if (bereq.http.x-sws-shielded) {
+        unset bereq.http.x-sws-shielded;
+    } else {
+        call sws_origin;
+    }
 }
 
 sub vcl_backend_response {
@@ -125,35 +145,73 @@ sub vcl_deliver {
     } else {
         set resp.http.X-Cache = "MISS";
     }
+    if (!req.http.x-sws-from-edge) {
+        std.log("sws-dist:" + req.http.x-sws-dist);  # metered: sws_agent.cdn._traffic
+    }
     unset resp.http.xkey;
     unset resp.http.x-sws-dist;
     unset resp.http.x-sws-url;
-    unset resp.http.Surrogate-Key;
+    if (!req.http.x-sws-from-edge) {
+        unset resp.http.Surrogate-Key;  # a child edge tags its copy with the origin's keys
+    }
 }
 """
 
 
-def render(distributions: Sequence[EdgeDistribution]) -> str:
-    """The whole VCL for `distributions` (in id order, so equal input gives equal text)."""
+def render(distributions: Sequence[EdgeDistribution], shielding: Shielding | None = None) -> str:
+    """The whole VCL for `distributions` (in id order, so equal input gives equal text).
+
+    Every edge runs the same text: an edge finds its part of `shielding` by its own name
+    (`server.identity`, varnishd's `-i`, which the agent sets to the edge's name)."""
     ordered = sorted(distributions, key=lambda d: d.id)
+    shielding = shielding or Shielding()
+    parents = shielding.parents
     parts = [HEADER]
-    parts += [_backend(d.id, d.backend) for d in ordered]
-    parts.append(RECV % {"socket": PURGE_SOCKET, "grace": GRACE})
+    parts += [_backend(f"d_{d.id}", d.backend) for d in ordered]
+    parts += [_shield_backend(i, p) for i, p in enumerate(parents)]
+    if parents:
+        parts.append(_edges_acl(shielding.edges))
+    parts.append(RECV % {"socket": PURGE_SOCKET, "grace": GRACE, "front": FRONT_SOCKET})
+    parts.append(_sub("sws_peer", [_peer()] if parents else []))
+    parts.append(_sub("sws_shield", (_shield(i, p, shielding) for i, p in enumerate(parents))))
     parts.append(_sub("sws_route", (_route(d) for d in ordered)))
     parts.append(_sub("sws_origin", (_origin(d) for d in ordered)))
     parts.append(_sub("sws_ttl", (_ttl(d) for d in ordered)))
     return "".join(parts)
 
 
-def _backend(dist_id: str, backend: Backend) -> str:
+def _backend(name: str, backend: Backend) -> str:
     return (
-        f"\nbackend d_{dist_id} {{\n"
+        f"\nbackend {name} {{\n"
         f"    .host = {_string(backend.host)};\n"
         f"    .port = \"{backend.port}\";\n"
         "    .connect_timeout = 2s;\n"
         "    .first_byte_timeout = 30s;\n"
         "}\n"
     )
+
+
+def _shield_backend(index: int, parent: ShieldEdge) -> str:
+    return _backend(f"shield_{index}", Backend(parent.address, parent.port, ""))
+
+
+def _edges_acl(edges: Sequence[ShieldEdge]) -> str:
+    lines = "".join(f"    {_string(e.address)};\n" for e in edges)
+    return f"\nacl sws_edges {{\n{lines}}}\n"
+
+
+def _peer() -> str:
+    """A request from another edge (a child's miss) on the edge listener: served as is, never
+    sent on to a parent, signature already checked by the child."""
+    return _if(f'local.socket != "{FRONT_SOCKET}" && client.ip ~ sws_edges',
+               ['set req.http.x-sws-from-edge = "1";'])
+
+
+def _shield(index: int, parent: ShieldEdge, shielding: Shielding) -> str:
+    names = " || ".join(f"server.identity == {_string(c.name)}"
+                        for c in shielding.children(parent))
+    return _if(names, [f"set req.backend_hint = shield_{index};",
+                       'set req.http.x-sws-shielded = "1";'])
 
 
 def _sub(name: str, blocks: Iterable[str]) -> str:
@@ -163,6 +221,16 @@ def _sub(name: str, blocks: Iterable[str]) -> str:
 def _route(d: EdgeDistribution) -> str:
     matches = " || ".join(f"req.http.host == {_string(h)}" for h in d.hosts)
     lines = [f'set req.http.x-sws-dist = "{d.id}";', f"set req.backend_hint = d_{d.id};"]
+    if d.signed:
+        lines += [
+            f'if (local.socket != "{PURGE_SOCKET}" && !req.http.x-sws-from-edge'
+            f' && req.http.x-sws-signed != "{d.id}") {{',
+            '    return (synth(403, "Signed URL required"));',
+            "}",
+            # the token is not part of the object: strip it from the key and the origin's URL
+            'set req.url = regsuball(req.url, "(?<=[?&])(expires|sig)=[^&]*(&|$)", "");',
+            'set req.url = regsub(req.url, "[?&]$", "");',
+        ]
     if not d.settings.query_in_key:
         lines.append('set req.url = regsub(req.url, "\\?.*$", "");')
     if not d.settings.enabled:

@@ -28,9 +28,11 @@ from sws_agent.cdn._agent import CDNAgent, carry_out
 from sws_agent.cdn._cli import main
 from sws_agent.cdn._runner import Runner
 from sws_agent.cdn._source import HttpSource, MemorySource, StateSource, Versioned
+from sws_agent.cdn._terminator import Terminator, TerminatorOptions
 from sws_agent.cdn._varnish import EdgeError, Varnish, VarnishOptions, vcl_name
 
 __all__ = [
-    "CDNAgent", "EdgeError", "HttpSource", "MemorySource", "Runner", "StateSource", "Varnish",
+    "CDNAgent", "EdgeError", "HttpSource", "MemorySource", "Runner", "StateSource", "Terminator",
+    "TerminatorOptions", "Varnish",
     "VarnishOptions", "Versioned", "carry_out", "main", "vcl_name",
 ]

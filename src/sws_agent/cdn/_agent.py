@@ -1,4 +1,5 @@
-"""`CDNAgent`: takes one edge's Varnish to a desired state and carries out its purges."""
+"""`CDNAgent`: takes one edge's Varnish (and its TLS terminator) to a desired state and carries
+out its purges."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import threading
 
 from sws.cdn.model import EdgePurge, EdgeState
+from sws_agent.cdn._terminator import Terminator
 from sws_agent.cdn._varnish import EdgeError, Varnish, vcl_name
 
 log = logging.getLogger("sws_agent.cdn")
@@ -14,8 +16,9 @@ log = logging.getLogger("sws_agent.cdn")
 class CDNAgent:
     """One edge: the VCL it runs and the purges it has carried out since its last report."""
 
-    def __init__(self, varnish: Varnish) -> None:
+    def __init__(self, varnish: Varnish, terminator: Terminator | None = None) -> None:
         self.varnish = varnish
+        self.terminator = terminator  # HAProxy for HTTPS and signed URLs, when the edge has one
         self.lock = threading.Lock()
         self.finished: dict[str, str] = {}  # purge id -> done | failed, not yet reported
 
@@ -37,6 +40,9 @@ class CDNAgent:
             changed = self.varnish.active() != name
             if changed:
                 self.varnish.switch_to(name, state.vcl)
+            if self.terminator is not None and state.terminator:
+                # after the VCL: the routes the terminator forwards to exist by then
+                self.terminator.apply(state)
             for purge in state.purges:
                 if purge.id not in self.finished:
                     self.finished[purge.id] = self._purge(purge)

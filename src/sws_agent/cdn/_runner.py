@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from sws_agent.cdn._agent import CDNAgent
 from sws_agent.cdn._source import StateSource
 from sws_agent.cdn._varnish import PREFIX, EdgeError
+from sws_agent.lb._haproxy import AgentError
 
 log = logging.getLogger("sws_agent.cdn")
-FAILURES = (OSError, EdgeError, ValueError, KeyError, urllib.error.URLError)
+FAILURES = (OSError, EdgeError, AgentError, ValueError, KeyError, urllib.error.URLError)
 
 
 @dataclass

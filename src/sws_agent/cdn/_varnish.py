@@ -48,6 +48,8 @@ class VarnishOptions:
     # Put before every varnishd/varnishadm/varnishstat command: `ip netns exec NS` runs an
     # edge inside a network namespace (the tests' edges); empty on a real edge.
     prefix: tuple[str, ...] = ()
+    # server.identity in the VCL (`-i`): the edge's name, by which it finds its shielding role
+    identity: str = ""
 
     @property
     def workdir(self) -> Path:
@@ -56,6 +58,11 @@ class VarnishOptions:
     @property
     def purge_socket(self) -> Path:
         return self.run_dir / "purge.sock"
+
+    @property
+    def front_socket(self) -> Path:
+        """The listener the TLS terminator forwards to (signed URLs are trusted only here)."""
+        return self.run_dir / "front.sock"
 
     @property
     def pidfile(self) -> Path:
@@ -96,7 +103,9 @@ class Varnish:
         listen = [a for i, address in enumerate(o.listen) for a in ("-a", f"http{i}={address}")]
         command = [
             *o.prefix, o.varnishd, "-n", str(o.workdir), *listen,
-            "-a", f"purge={o.purge_socket},mode=0600", "-f", "", "-s", o.storage,
+            "-a", f"purge={o.purge_socket},mode=0600",
+            "-a", f"front={o.front_socket},mode=0600",
+            *(("-i", o.identity) if o.identity else ()), "-f", "", "-s", o.storage,
             "-P", str(o.pidfile), "-T", "127.0.0.1:0",
         ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)

@@ -21,19 +21,21 @@ import pytest
 
 from sws.cdn.model import Backend, CacheSettings, EdgeDistribution, EdgeState
 from sws.cdn.renderer import render
-from sws_agent.cdn import CDNAgent, Varnish, VarnishOptions
+from sws_agent.cdn import CDNAgent, Terminator, TerminatorOptions, Varnish, VarnishOptions
 from sws_agent.netfilter import _in_netns
 from tests.integration.netns import Hub, wait_for
 
 ORIGIN_PORT = 8080
 EDGE_PORT = 8081
+FRONT_HTTP_PORT = 8082  # the edges' TLS terminator (HAProxy), in front of Varnish
+FRONT_HTTPS_PORT = 8443
 HOST = "a1b2c3d4e5f6.cdn.example.com"
 DIST = "a1b2c3d4e5f6"
 
 # The origin: answers GET <path> with objects.json's entry for the path (body, headers) and
 # appends the path to fetches.log, so a test counts what reached the origin.
 ORIGIN = r"""
-import http.server, json, sys, pathlib
+import http.server, json, sys, pathlib, time
 root, port = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 class Origin(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -42,6 +44,7 @@ class Origin(http.server.BaseHTTPRequestHandler):
             log.write(self.path + "\n")
         objects = json.loads((root / "objects.json").read_text())
         found = objects.get(self.path.split("?")[0])
+        time.sleep((found or {}).get("delay", 0))
         if found is None:
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
             return
@@ -73,8 +76,9 @@ class Origin:
     address: str
     objects: dict[str, Any] = field(default_factory=dict)
 
-    def put(self, path: str, body: str, **headers: str) -> None:
-        self.objects[path] = {"body": body, "headers": headers}
+    def put(self, path: str, body: str, delay: float = 0, **headers: str) -> None:
+        """`path` answers `body` with `headers`, after `delay` seconds (a slow origin)."""
+        self.objects[path] = {"body": body, "headers": headers, "delay": delay}
         staged = self.root / "objects.json.tmp"
         staged.write_text(json.dumps(self.objects))
         staged.replace(self.root / "objects.json")
@@ -95,6 +99,11 @@ class Edge:
     def varnish(self) -> Varnish:
         return self.agent.varnish
 
+    @property
+    def terminator(self) -> Terminator:
+        assert self.agent.terminator is not None
+        return self.agent.terminator
+
 
 @dataclass
 class Rig:
@@ -102,10 +111,11 @@ class Rig:
     origin: Origin
     edges: list[Edge]
 
-    def get(self, edge: Edge, path: str, host: str = HOST) -> Answer:
-        """A client's GET, from the hub namespace to the edge's address."""
+    def get(self, edge: Edge, path: str, host: str = HOST, port: int = EDGE_PORT) -> Answer:
+        """A client's GET, from the hub namespace to the edge's address (to its Varnish, or
+        to its terminator's HTTP port)."""
         def call() -> Answer:
-            connection = http.client.HTTPConnection(edge.address, EDGE_PORT, timeout=10)
+            connection = http.client.HTTPConnection(edge.address, port, timeout=30)
             try:
                 connection.request("GET", path, headers={"Host": host})
                 reply = connection.getresponse()
@@ -134,7 +144,7 @@ def state_of(*distributions: EdgeDistribution) -> EdgeState:
 
 
 def _need_varnish() -> None:
-    missing = [b for b in ("varnishd", "varnishadm", "ip") if shutil.which(b) is None
+    missing = [b for b in ("varnishd", "varnishadm", "haproxy", "ip") if shutil.which(b) is None
                and shutil.which(b, path="/usr/sbin:/sbin") is None]
     xkey = list(Path("/usr/lib").glob("*/varnish/vmods/libvmod_xkey.so"))
     if missing or not xkey or os.geteuid() != 0:
@@ -167,12 +177,20 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
             options = VarnishOptions(
                 run_dir=tmp_path / role, listen=(f"10.77.{index}.2:{EDGE_PORT}",),
                 storage="malloc,32m", prefix=("ip", "netns", "exec", hub.name(role)),
+                identity=f"edge-{index}",
             )
-            agent = CDNAgent(Varnish(options))
+            terminator = TerminatorOptions(
+                run_dir=tmp_path / role / "terminator",
+                http_listen=f"10.77.{index}.2:{FRONT_HTTP_PORT}",
+                https_listen=f"10.77.{index}.2:{FRONT_HTTPS_PORT}",
+                front_socket=options.front_socket, prefix=options.prefix,
+            )
+            agent = CDNAgent(Varnish(options), Terminator(terminator))
             agent.start()
-            edges.append(Edge(role, f"10.77.{index}.2", agent))
+            edges.append(Edge(f"edge-{index}", f"10.77.{index}.2", agent))
         yield Rig(hub, origin, edges)
     finally:
         for edge in edges:
+            edge.terminator.stop()
             edge.varnish.stop()
         hub.close()

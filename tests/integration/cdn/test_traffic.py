@@ -1,0 +1,78 @@
+"""Traffic metering on real edges: varnishncsa's log counted per distribution and client, with
+hit and miss, and a window resent after a restart counted once by SWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sws_agent.cdn._traffic import AccessLog, TrafficMeter, Window
+from tests.integration.cdn.conftest import DIST, Rig, distribution, state_of
+from tests.integration.netns import wait_for
+
+
+def _window(log: AccessLog, requests: int) -> Window:
+    found: list[Window] = []
+
+    def complete() -> bool:
+        window = log.next_window()
+        if window is None:
+            return False
+        found[:] = [window]
+        total = sum(r["hit_requests"] + r["miss_requests"] for r in window.rows)
+        if total < requests:
+            log.done(window)  # a partial window: keep reading until every request is there
+            return False
+        return True
+
+    try:
+        wait_for(complete, 10, "the access log")
+    except AssertionError:
+        print("LOG", log.path.read_text(), log._state(), log.running())
+        raise
+    return found[0]
+
+
+def test_an_edge_counts_a_miss_then_hits_with_their_bytes(rig: Rig) -> None:
+    rig.origin.put("/a.txt", "x" * 1000)
+    rig.apply(state_of(distribution()))
+    edge = rig.edges[0]
+    log = AccessLog(edge.varnish.options)
+    log.start()
+    try:
+        answers = [rig.get(edge, "/a.txt") for _ in range(3)]
+        rig.get(edge, "/a.txt", host="unknown.example.com")  # no distribution: not counted
+        assert [a.hit for a in answers] == [False, True, True]
+        window = _window(log, 3)
+        (row,) = window.rows
+        assert row["distribution"] == DIST and row["client"] == "10.77.1.1"
+        assert (row["miss_requests"], row["hit_requests"]) == (1, 2)
+        assert row["hit_bytes"] > 2000 and row["miss_bytes"] > 1000
+        assert row["hit_bytes"] == 2 * row["miss_bytes"]
+    finally:
+        log.stop()
+
+
+def test_a_pending_window_is_resent_as_it_was_after_a_restart(rig: Rig) -> None:
+    rig.origin.put("/b.txt", "y" * 500)
+    rig.apply(state_of(distribution()))
+    edge = rig.edges[1]
+    log = AccessLog(edge.varnish.options)
+    log.start()
+    sent: list[dict[str, Any]] = []
+    try:
+        rig.get(edge, "/b.txt")
+        rig.get(edge, "/b.txt")
+
+        def refuse(window: dict[str, Any]) -> None:
+            sent.append(window)
+            raise OSError("SWS unreachable")
+
+        wait_for(lambda: log.next_window() is not None, 10, "the access log")
+        assert not TrafficMeter(log, refuse).report_once()
+        rig.get(edge, "/b.txt")  # more lines arrive while the window is pending
+        restarted = AccessLog(edge.varnish.options)  # a new agent over the same run directory
+        assert TrafficMeter(restarted, sent.append).report_once()
+        assert sent[1] == sent[0]  # the same window, not a longer one
+        assert sent[0]["rows"][0]["miss_requests"] + sent[0]["rows"][0]["hit_requests"] >= 1
+    finally:
+        log.stop()
