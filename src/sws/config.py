@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from sws.leases.model import LeaseTerms
+from sws.quotas.model import DEFAULT_SIZES
 
 
 def _toml_path() -> Path:
@@ -150,6 +151,15 @@ class Settings(BaseSettings):
     signup_common_passwords: Path | None = None  # else the list shipped with SWS
     signup_blocked_domains: Path | None = None  # else the shipped disposable-domain list
     signup_limits: dict[str, int] = Field(default_factory=dict)  # counts by limit name
+    # Teams and quota requests (docs/signup.md#teams, #quota-requests): how long an invitation
+    # link works; the preset quota sizes (smallest first) and the auto-approval rules.
+    invitation_hours: int = Field(default=72, ge=1, le=720)
+    quota_sizes: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {name: dict(q) for name, q in DEFAULT_SIZES.items()}
+    )
+    quota_auto_approve: bool = True
+    quota_auto_max_steps: int = Field(default=1, ge=0, le=10)
+    quota_auto_interval_days: int = Field(default=30, ge=0, le=3650)
     # Signs console CSRF tokens and flash cookies; unset, a random one is kept in
     # $SWS_HOME/console-secret. Set the same value on every replica that serves the console.
     console_secret: str | None = Field(default=None, min_length=32, repr=False)

@@ -1,6 +1,7 @@
-"""An owner manages its own tenant's users: adds members, disables and enables them. The
-cloud's admin does the same for any tenant through /v1/admin; nobody else can. Each change
-is audited in its own transaction."""
+"""An owner manages its own tenant's team: adds members, changes their roles, disables,
+enables and removes them (invitations: sws.identity.invitations). The cloud's admin does the
+same for any tenant through /v1/admin. A tenant always keeps an enabled owner: the last one
+can be neither removed, demoted nor disabled. Each change is audited in its own transaction."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from sws.audit import repository as audit_repo
 from sws.audit.model import AuditRecord, check_record
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import Conflict, Forbidden, NotFound
+from sws.errors import Conflict, Forbidden, Invalid, NotFound
 from sws.identity import repository as repo
+from sws.identity import team_repository as team_repo
 from sws.identity.auth import PasswordHashing
-from sws.identity.model import Principal, User, check_name, check_password
+from sws.identity.model import Principal, User, check_name, check_password, check_role
+from sws.identity.team_model import check_owner_remains, check_tenant_role
 
 _passwords = PasswordHashing()
 
@@ -25,23 +28,32 @@ _passwords = PasswordHashing()
 class NewMember:
     name: str
     password: str
+    role: str = "member"
 
 
-def _check_manager(caller: Principal) -> None:
+@dataclass(frozen=True, slots=True)
+class MemberChange:
+    """What an owner changes about a member: its role, whether it may log in, or both."""
+
+    role: str | None = None
+    enabled: bool | None = None
+
+
+def check_manager(caller: Principal) -> None:
     if not caller.manages_users:
         raise Forbidden("only the tenant's owner manages its users", field="role")
 
 
 def add_member(*, db: Database, clock: Clock, caller: Principal, member: NewMember) -> User:
     """A new member of the caller's tenant."""
-    _check_manager(caller)
+    check_manager(caller)
     check_name(member.name, field="name")
     check_password(member.password)
     user = User(
         id=uuid.uuid4().hex,
         tenant_id=caller.tenant_id,
         name=member.name,
-        role="member",
+        role=check_role(check_tenant_role(member.role)),
         enabled=True,
         created_at=clock.now(),
     )
@@ -50,34 +62,71 @@ def add_member(*, db: Database, clock: Clock, caller: Principal, member: NewMemb
         if repo.user_name_taken(conn, member.name):
             raise Conflict(f"a user named {member.name!r} exists already", field="name")
         repo.insert_user(conn, user, password_hash)
-        _audit(conn, clock, caller, "user.create", user, f"name={user.name} role=member")
+        audit(conn, clock, caller, "user.create", user, f"name={user.name} role={user.role}")
     return user
 
 
 def set_member_enabled(
     *, db: Database, clock: Clock, caller: Principal, user_id: str, enabled: bool
 ) -> User:
-    """Enable or disable a member of the caller's tenant; disabling ends its sessions. An
-    owner is changed only by the cloud's admin (so a tenant never locks itself out)."""
-    _check_manager(caller)
+    """Enable or disable a member of the caller's tenant; disabling ends its sessions."""
+    return change_member(
+        db=db, clock=clock, caller=caller, user_id=user_id, change=MemberChange(enabled=enabled)
+    )
+
+
+def change_member(
+    *, db: Database, clock: Clock, caller: Principal, user_id: str, change: MemberChange
+) -> User:
+    """Change a member's role or state; the tenant's last enabled owner stays one."""
+    check_manager(caller)
+    if change.role is None and change.enabled is None:
+        raise Invalid("give a role, enabled, or both", field="role")
+    role = check_role(check_tenant_role(change.role)) if change.role is not None else None
     with db.begin() as conn:
-        user = repo.get_user(conn, user_id)
-        if user is None or user.tenant_id != caller.tenant_id:
-            raise NotFound(f"user {user_id} not found")
-        if user.role != "member":
-            raise Conflict(
-                f"{user.name} is the tenant's {user.role}: ask the cloud's admin", field="user_id"
-            )
-        repo.update_user(conn, user_id, {"enabled": enabled})
-        if not enabled:
-            repo.revoke_user_tokens(conn, user_id, clock.now())
-        _audit(conn, clock, caller, "user.enable" if enabled else "user.disable", user, "")
+        user = _own_user(conn, caller, user_id)
+        owners = team_repo.lock_enabled_owners(conn, caller.tenant_id)
+        if (role is not None and role != "owner") or change.enabled is False:
+            check_owner_remains(owners, user.id)
+        if role is not None and role != user.role:
+            repo.update_user(conn, user_id, {"role": role})  # read live by every request
+            audit(conn, clock, caller, "user.set_role", user, f"from={user.role} to={role}")
+        if change.enabled is not None and change.enabled != user.enabled:
+            _set_enabled(conn, clock, caller, user, change.enabled)
         found = repo.get_user(conn, user_id)
     assert found is not None
     return found
 
 
-def _audit(
+def remove_member(*, db: Database, clock: Clock, caller: Principal, user_id: str) -> None:
+    """Remove a user from the caller's tenant, with its sessions; never the last owner."""
+    check_manager(caller)
+    with db.begin() as conn:
+        user = _own_user(conn, caller, user_id)
+        check_owner_remains(team_repo.lock_enabled_owners(conn, caller.tenant_id), user.id)
+        audit(conn, clock, caller, "user.remove", user, f"name={user.name} role={user.role}")
+        team_repo.delete_user(conn, user_id, clock.now())
+
+
+def _own_user(conn: Connection, caller: Principal, user_id: str) -> User:
+    user = repo.get_user(conn, user_id)
+    if user is None or user.tenant_id != caller.tenant_id:
+        raise NotFound(f"user {user_id} not found")
+    if user.role == "admin":
+        raise Conflict(f"{user.name} is the cloud's admin: ask the cloud's admin", field="user_id")
+    return user
+
+
+def _set_enabled(
+    conn: Connection, clock: Clock, caller: Principal, user: User, enabled: bool
+) -> None:
+    repo.update_user(conn, user.id, {"enabled": enabled})
+    if not enabled:
+        repo.revoke_user_tokens(conn, user.id, clock.now())
+    audit(conn, clock, caller, "user.enable" if enabled else "user.disable", user, "")
+
+
+def audit(
     conn: Connection, clock: Clock, caller: Principal, action: str, user: User, detail: str
 ) -> None:
     record = AuditRecord(

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sws.errors import Invalid
 from sws.money import check_currency
 
-Role = Literal["admin", "owner", "member"]
-ROLES: tuple[Role, ...] = ("admin", "owner", "member")
+Role = Literal["admin", "owner", "member", "billing", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "owner", "member", "billing", "viewer")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 8
 

@@ -58,3 +58,23 @@ login_failures = Table(
     Column("key", String(64), nullable=False, index=True),
     Column("failed_at", UTCDateTime, nullable=False, index=True),
 )
+
+
+# An owner's invitation to join its tenant with a role: the mailed code's SHA-256 only,
+# usable once until it expires or the owner revokes it.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("invited_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("accepted_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("user_id", String(36), nullable=True),
+)

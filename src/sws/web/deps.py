@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sws.bootstrap import Container
 from sws.drivers.base import CloudDriver
 from sws.errors import Forbidden, SWSError, Unauthorized
+from sws.identity import roles
 from sws.identity.model import Principal
 from sws.paging import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, next_marker, window
 
@@ -65,7 +66,9 @@ def principal(
     x_auth_token: Annotated[str | None, Security(_TOKEN_HEADER)],
 ) -> Principal:
     secret = _bearer(request.headers.get("authorization"), x_auth_token)
-    return container(request).auth.validate(secret=secret)
+    caller = container(request).auth.validate(secret=secret)
+    roles.authorize(caller.role, roles.action_of(request.method, request.url.path))
+    return caller
 
 
 def known_query(request: Request) -> None:

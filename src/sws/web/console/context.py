@@ -15,6 +15,7 @@ from fastapi import Depends, Form, Request
 from sws.bootstrap import Container
 from sws.drivers.base import CloudDriver
 from sws.errors import Forbidden, Unauthorized
+from sws.identity import roles
 from sws.identity import service as identity
 from sws.identity.model import Principal, Region
 from sws.web import deps
@@ -38,6 +39,10 @@ class LoginRequired(Exception):
 
 class AdminOnly(Forbidden):
     """A member opened the admin console."""
+
+
+class RoleForbidden(Forbidden):
+    """The visitor's role (identity.roles) does not include what the request does."""
 
 
 class FormExpired(Forbidden):
@@ -132,6 +137,8 @@ def session(request: Request) -> Session:
     base = visit(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     principal = _principal(base.container, token)
+    if not roles.allows(principal.role, roles.action_of(request.method, request.url.path)):
+        raise RoleForbidden(N_("Your role in this tenant does not allow this."))
     regions = identity.list_regions(db=base.container.db)
     chosen = request.cookies.get(REGION_COOKIE, "")
     region = chosen if chosen in base.container.regions else base.container.default_region
