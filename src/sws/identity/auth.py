@@ -1,10 +1,13 @@
-"""Authentication behind one interface: local argon2 passwords and opaque bearer tokens today."""
+"""Authentication behind one interface: local argon2 passwords, opaque bearer tokens (each a
+session, with where it came from and when it was last used) and API credentials (`swsk_...`
+secrets bound to a user and its tenant, acting with the user's role of the moment)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -13,8 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import Unauthorized
+from sws.errors import Conflict, Unauthorized
+from sws.identity import account_repository as account_repo
 from sws.identity import repository as repo
+from sws.identity.account_model import Client, is_credential_secret
 from sws.identity.model import IssuedToken, Principal, Role, User, cloud_role
 
 BAD_CREDENTIALS = "the user name or password is wrong, or the user or its tenant is disabled"
@@ -63,7 +68,10 @@ class LocalAuth:
         self._dummy_hash = self._passwords.hash(secrets.token_hex(16))
 
     def issue_token(self, *, name: str, password: str) -> IssuedToken:
-        found = self._check_password(name, password)
+        return self.issue(self.check_password(name, password))
+
+    def issue(self, found: repo.Credentials, client: Client | None = None) -> IssuedToken:
+        """A new session token for a user whose password (and second factor) were checked."""
         user = found.user
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
@@ -73,24 +81,66 @@ class LocalAuth:
                 conn, token_id=token_id, token_hash=hash_secret(secret), user_id=user.id,
                 issued_at=now, expires_at=now + self._ttl,
             )
+            if client is not None:
+                account_repo.describe_session(
+                    conn, token_id, address=client.address, agent=client.agent, now=now
+                )
         role = cloud_role(user.role, found.tenant_name, self._operator_tenant)
         principal = _principal(user, role, token_id, now + self._ttl)
         return IssuedToken(secret=secret, principal=principal)
 
     def validate(self, *, secret: str) -> Principal:
+        if is_credential_secret(secret):
+            return self._credential(secret)
+        now = self._clock.now()
         with self._db.read() as conn:
-            row = repo.find_live_token(conn, hash_secret(secret), self._clock.now())
+            row = repo.find_live_token(conn, hash_secret(secret), now)
         if row is None or not row["enabled"] or not row["tenant_enabled"]:
             raise Unauthorized("the token is missing, expired or revoked")
+        if account_repo.stale(row["last_seen_at"], now):
+            with self._db.begin() as conn:
+                account_repo.seen(conn, row["token_id"], now)
         user = repo.user_from_row(row)
         role = cloud_role(user.role, row["tenant_name"], self._operator_tenant)
         return _principal(user, role, row["token_id"], row["expires_at"])
 
+    def _credential(self, secret: str) -> Principal:
+        """An API credential acts as its user, with the user's role of the moment (so never
+        more), and only while user and tenant are enabled and the user is in its tenant."""
+        now = self._clock.now()
+        with self._db.read() as conn:
+            row = account_repo.find_live_credential(conn, hash_secret(secret), now)
+        if (
+            row is None or not row["enabled"] or not row["tenant_enabled"]
+            or row["bound_tenant"] != row["tenant_id"]
+        ):
+            raise Unauthorized("the API credential is unknown, expired or revoked")
+        if account_repo.stale(row["last_used_at"], now):
+            with self._db.begin() as conn:
+                account_repo.credential_used(conn, row["credential_id"], now)
+        user = repo.user_from_row(row)
+        role = cloud_role(user.role, row["tenant_name"], self._operator_tenant)
+        principal = _principal(user, role, row["credential_id"], row["expires_at"])
+        return replace(principal, via="credential")
+
     def revoke(self, *, principal: Principal) -> None:
+        if principal.via == "credential":
+            raise Conflict(
+                "an API credential is not a session: revoke it at "
+                "DELETE /v1/account/credentials/{id}", field="token",
+            )
         with self._db.begin() as conn:
             repo.revoke_token(conn, principal.token_id, self._clock.now())
 
-    def _check_password(self, name: str, password: str) -> repo.Credentials:
+    def enabled_user(self, name: str) -> repo.Credentials:
+        """The user by name, if both it and its tenant are enabled."""
+        with self._db.read() as conn:
+            found = repo.find_credentials(conn, name)
+        if found is None or not (found.user.enabled and found.tenant_enabled):
+            raise Unauthorized(BAD_CREDENTIALS)
+        return found
+
+    def check_password(self, name: str, password: str) -> repo.Credentials:
         """The user's credentials, if the password is right and both user and tenant enabled."""
         with self._db.read() as conn:
             found = repo.find_credentials(conn, name)

@@ -53,6 +53,9 @@ class Principal:
     role: Role
     token_id: str
     expires_at: datetime
+    #: "session" for a login's token; "credential" for an API credential, which cannot
+    #: change the account's own security (password, second factor, credentials, e-mail).
+    via: Literal["session", "credential"] = "session"
 
     @property
     def is_admin(self) -> bool:
@@ -96,13 +99,13 @@ def check_name(value: str, *, field: str) -> str:
     return value
 
 
-def check_timezone(value: str) -> str:
+def check_timezone(value: str, *, field: str = "billing_timezone") -> str:
     if value not in _timezones():
-        raise Invalid(f"unknown time zone {value!r}", field="billing_timezone")
+        raise Invalid(f"unknown time zone {value!r}", field=field)
     try:
         ZoneInfo(value)
     except ZoneInfoNotFoundError as exc:
-        raise Invalid(f"unknown time zone {value!r}", field="billing_timezone") from exc
+        raise Invalid(f"unknown time zone {value!r}", field=field) from exc
     return value
 
 

@@ -15,7 +15,9 @@ from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, NotFound, Unauthorized
 from sws.identity import repository as repo
-from sws.identity.auth import AuthBackend, PasswordHashing
+from sws.identity import two_factor
+from sws.identity.account_model import LoginAttempt
+from sws.identity.auth import AuthBackend, LocalAuth, PasswordHashing
 from sws.identity.model import (
     IssuedToken,
     Region,
@@ -28,23 +30,59 @@ from sws.identity.model import (
     check_tenant_fields,
 )
 from sws.identity.throttle import LoginThrottle
+from sws.identity.two_factor import Gate
 
 _passwords = PasswordHashing()
 OPERATOR_TENANT = "operator"
 
 
 def log_in(
-    *, auth: AuthBackend, throttle: LoginThrottle, name: str, password: str, address: str
+    *, auth: AuthBackend, throttle: LoginThrottle, attempt: LoginAttempt, db: Database,
+    clock: Clock,
 ) -> IssuedToken:
-    """A token for `name`, unless this (name, address) failed too often lately (429)."""
+    """A token for `attempt.name`, unless this (name, address) failed too often lately (429).
+    A local user with two-factor authentication also needs `attempt.code` (else
+    `SecondFactorRequired`, not counted as a failure); Keystone does its own MFA."""
+    name, address = attempt.name, attempt.client.address
     throttle.check(name, address)
     try:
-        issued = auth.issue_token(name=name, password=password)
+        issued = _authenticate(auth, attempt, Gate(db=db, clock=clock, throttle=throttle))
     except Unauthorized:
         throttle.failed(name, address)
         raise
     throttle.succeeded(name, address)
     return issued
+
+
+def finish_login(
+    *, auth: AuthBackend, throttle: LoginThrottle, attempt: LoginAttempt, db: Database,
+    clock: Clock,
+) -> IssuedToken:
+    """The second step of a login whose password was checked moments ago (the console's
+    signed ticket says so): only `attempt.code` is checked, throttled as logins are."""
+    name, address = attempt.name, attempt.client.address
+    throttle.check(name, address)
+    if not isinstance(auth, LocalAuth):
+        raise Unauthorized("this cloud's identity provider has no second step")
+    try:
+        found = auth.enabled_user(name)
+        gate = Gate(db=db, clock=clock, throttle=throttle)
+        two_factor.check_login(
+            gate=gate, user_id=found.user.id, code=attempt.code, required=True
+        )
+    except Unauthorized:
+        throttle.failed(name, address)
+        raise
+    throttle.succeeded(name, address)
+    return auth.issue(found, attempt.client)
+
+
+def _authenticate(auth: AuthBackend, attempt: LoginAttempt, gate: Gate) -> IssuedToken:
+    if not isinstance(auth, LocalAuth):
+        return auth.issue_token(name=attempt.name, password=attempt.password)
+    found = auth.check_password(attempt.name, attempt.password)
+    two_factor.check_login(gate=gate, user_id=found.user.id, code=attempt.code)
+    return auth.issue(found, attempt.client)
 
 
 @dataclass(frozen=True, slots=True)

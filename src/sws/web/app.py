@@ -14,9 +14,11 @@ from sws import __version__
 from sws.billing import unrated
 from sws.bootstrap import Container
 from sws.web import console, deps, guards, openapi, problems
+from sws.web.api import account as account_api
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
 from sws.web.api import cdn as cdn_api
+from sws.web.api import cdn_traffic as cdn_traffic_api
 from sws.web.api import invoices as invoices_api
 from sws.web.api import loadbalancer as loadbalancer_api
 from sws.web.api import members as members_api
@@ -27,6 +29,7 @@ from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import members as members_console
 from sws.web.console.views import payments as payments_console
+from sws.web.console.views import settings as settings_console
 from sws.web.console.views import signup as signup_console
 
 STATIC = Path(__file__).parent / "static"
@@ -63,16 +66,20 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(loadbalancer_api.admin_router)
     app.include_router(cdn_api.router)
     app.include_router(cdn_api.admin_router)
+    app.include_router(cdn_traffic_api.router)
+    app.include_router(cdn_traffic_api.admin_router)
     app.include_router(storage_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
     app.include_router(payments_api.admin_router)
     app.include_router(signup_api.router)
     app.include_router(members_api.router)
+    app.include_router(account_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
     app.include_router(signup_console.router)
     app.include_router(members_console.router)
+    app.include_router(settings_console.router)
     console.install(app, container)
     _guard(app, container)
 

@@ -1,5 +1,5 @@
-"""Routes for tokens: log in (throttled per user name and client address), see who you are,
-log out."""
+"""Routes for tokens: log in (throttled per user name and client address; with `code` when
+the user has two-factor authentication), see who you are, log out."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from sws.identity import service as identity
+from sws.identity.account_model import Client, LoginAttempt
 from sws.identity.throttle import TooManyLogins
 from sws.web import problems
+from sws.web.api.responses import problems as declared
 from sws.web.deps import Caller, Services
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -24,6 +26,10 @@ class TokenCreate(BaseModel):
         min_length=1, max_length=64, validation_alias=AliasChoices("name", "username")
     )
     password: str = Field(min_length=1, max_length=1024)
+    code: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="the TOTP code, or a recovery code, when two-factor authentication is on",
+    )
 
 
 class PrincipalRead(BaseModel):
@@ -40,13 +46,21 @@ class TokenRead(BaseModel):
     principal: PrincipalRead
 
 
-@router.post("/tokens", status_code=201, response_model=TokenRead)
+@router.post(
+    "/tokens", status_code=201, response_model=TokenRead, responses=declared(401, 422, 429)
+)
 def create_token(body: TokenCreate, request: Request, services: Services) -> Response | TokenRead:
-    address = request.client.host if request.client else "unknown"
+    """Log in. A 401 naming the field `code` means the password was right and the account
+    needs its second factor: send the same request with `code`."""
+    client = Client(
+        address=request.client.host if request.client else "unknown",
+        agent=request.headers.get("user-agent", ""),
+    )
+    attempt = LoginAttempt(name=body.name, password=body.password, client=client, code=body.code)
     try:
         issued = identity.log_in(
-            auth=services.auth, throttle=services.login_throttle, name=body.name,
-            password=body.password, address=address,
+            auth=services.auth, throttle=services.login_throttle, attempt=attempt,
+            db=services.db, clock=services.clock,
         )
     except TooManyLogins as exc:
         response = problems.problem(exc.status, exc.title, exc.detail, field=exc.field)
@@ -61,7 +75,7 @@ def whoami(caller: Caller) -> PrincipalRead:
     return PrincipalRead.model_validate(caller, from_attributes=True)
 
 
-@router.delete("/tokens", status_code=204)
+@router.delete("/tokens", status_code=204, responses=declared(401, 409))
 def revoke_token(caller: Caller, services: Services) -> Response:
     services.auth.revoke(principal=caller)
     return Response(status_code=204)

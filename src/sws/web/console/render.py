@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -33,6 +34,9 @@ SECURITY_HEADERS = {
 }
 
 
+TZ_COOKIE = "sws_tz"  # the user's time zone, set at login and by Panel settings
+
+
 def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
     session = visit if isinstance(visit, Session) else None
     admin_page = visit.request.url.path.startswith("/admin")
@@ -46,7 +50,7 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         "admin_page": admin_page,
         "locales": i18n.LOCALES,
         "version": __version__,
-        "when": _when,
+        "when": lambda moment: _when(moment, visit.request.cookies.get(TZ_COOKIE)),
         "money": lambda value: i18n.money(value, visit.locale),
         "unit_money": lambda value: i18n.unit_money(value, visit.locale),
         "status_text": lambda kind, raw: humane.status(visit.gettext, kind, raw),
@@ -59,8 +63,17 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
+def _when(moment: datetime | None, zone: str | None = None) -> str:
+    """A time in the user's time zone (Panel settings), UTC by default."""
+    if not moment:
+        return ""
+    try:
+        tz = ZoneInfo(zone) if zone and zone != "UTC" else None
+    except (ValueError, ZoneInfoNotFoundError):
+        tz = None
+    if tz is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def page(visit: Visit, template: str, *, code: int = 200, **values: Any) -> HTMLResponse:

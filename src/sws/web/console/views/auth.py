@@ -1,14 +1,19 @@
-"""Log in (throttled), log out (revokes the token), and the language and region switchers."""
+"""Log in (throttled; a second form asks for the code when the user has two-factor
+authentication), log out (revokes the token), and the language and region switchers."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Response
 
 from sws.errors import Unauthorized
 from sws.identity import service as identity
+from sws.identity.account_model import Client, LoginAttempt
+from sws.identity.model import IssuedToken
 from sws.identity.throttle import TooManyLogins
+from sws.identity.two_factor import SecondFactorRequired
 from sws.web.console.context import (
     LANG_COOKIE,
     REGION_COOKIE,
@@ -21,6 +26,10 @@ from sws.web.console.context import (
 from sws.web.console.i18n import LOCALES
 from sws.web.console.render import page, redirect, safe_next, set_cookie
 from sws.web.console.routing import ConsoleRoute
+from sws.web.console.security import sign
+from sws.web.console.views.settings import remember_preferences
+
+TICKET_SECONDS = 300  # between a right password and its code
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=1024)]
@@ -39,11 +48,14 @@ def login_form(current: AnyVisit, next: str = "") -> Response:
 @router.post("/console/login")
 def login(current: PostedVisit, name: Text = "", password: Text = "", next: Text = "") -> Response:
     container = current.container
+    attempt = LoginAttempt(name=name, password=password, client=_client(current))
     try:
         issued = identity.log_in(
-            auth=container.auth, throttle=container.login_throttle, name=name,
-            password=password, address=current.client_ip,
+            auth=container.auth, throttle=container.login_throttle, attempt=attempt,
+            db=container.db, clock=container.clock,
         )
+    except SecondFactorRequired:
+        return _second_step(current, name, next)
     except TooManyLogins as exc:
         message = current.gettext(
             "Too many failed logins for %(name)s from your address. Try again in %(seconds)s "
@@ -55,11 +67,64 @@ def login(current: PostedVisit, name: Text = "", password: Text = "", next: Text
     except Unauthorized:
         message = current.gettext("The user name or password is wrong, or the user is disabled.")
         return _login_refused(current, name, next, message, 401)
+    return _logged_in(current, issued, next)
+
+
+def _logged_in(current: Visit, issued: IssuedToken, next: str) -> Response:
+    """Home (or `next`), with the session cookie and the user's own language and time zone."""
     home = "/admin/" if issued.principal.is_admin else "/console/"
     response = redirect(current, safe_next(next, home))
     lifetime = int((issued.principal.expires_at - current.container.clock.now()).total_seconds())
     set_cookie(current, response, SESSION_COOKIE, issued.secret, max_age=max(lifetime, 1))
+    remember_preferences(current, response, issued.principal)
     return response
+
+
+def _client(current: Visit) -> Client:
+    return Client(address=current.client_ip, agent=current.request.headers.get("user-agent", ""))
+
+
+def _second_step(current: Visit, name: str, next: str) -> Response:
+    """The password was right: ask for the code, carrying a signed, short-lived ticket."""
+    expires = int(current.container.clock.now().timestamp()) + TICKET_SECONDS
+    ticket = f"{expires}.{sign(current.console.secret, 'login-2fa', f'{name}|{expires}')}"
+    return page(current, "login_code.html", code=401, name=name, ticket=ticket,
+                next=safe_next(next, ""), error=None)
+
+
+def _ticket_valid(current: Visit, name: str, ticket: str) -> bool:
+    expires, _, signature = ticket.partition(".")
+    if not expires.isdigit() or int(expires) < current.container.clock.now().timestamp():
+        return False
+    wanted = sign(current.console.secret, "login-2fa", f"{name}|{expires}")
+    return hmac.compare_digest(wanted, signature)
+
+
+@router.post("/console/login/code")
+def login_code(
+    current: PostedVisit, name: Text = "", ticket: Text = "", code: Text = "", next: Text = ""
+) -> Response:
+    """The second step: the code of a user whose password was right a moment ago."""
+    if not _ticket_valid(current, name, ticket):
+        message = current.gettext("This login took too long. Log in again.")
+        return _login_refused(current, name, next, message, 401)
+    container = current.container
+    attempt = LoginAttempt(name=name, password="", client=_client(current), code=code.strip())
+    try:
+        issued = identity.finish_login(
+            auth=container.auth, throttle=container.login_throttle, attempt=attempt,
+            db=container.db, clock=container.clock,
+        )
+    except TooManyLogins as exc:
+        message = current.gettext(
+            "Too many failed logins for %(name)s from your address. Try again in %(seconds)s "
+            "seconds.", name=name, seconds=exc.retry_after,
+        )
+        return _login_refused(current, name, next, message, 429)
+    except (Unauthorized, SecondFactorRequired):
+        response = _second_step(current, name, next)
+        return response
+    return _logged_in(current, issued, next)
 
 
 def _login_refused(current: Visit, name: str, next: str, message: str, status: int) -> Response:
