@@ -54,6 +54,15 @@ def language_by_email(conn: Connection, emails: list[str]) -> dict[str, str]:
     return {str(row.email): str(row.language) for row in conn.execute(query)}
 
 
+def tenant_recipients(conn: Connection, tenant_id: str) -> list[tuple[str, str]]:
+    """(address, mail language) of each enabled user of the tenant with an address."""
+    query = select(t.users.c.email, _language(t.users).label("language")).where(
+        t.users.c.tenant_id == tenant_id, t.users.c.enabled.is_(True),
+        t.users.c.email.is_not(None),
+    )
+    return sorted((str(row.email), str(row.language)) for row in conn.execute(query) if row.email)
+
+
 def update_settings(conn: Connection, user_id: str, values: dict[str, Any]) -> None:
     conn.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
 

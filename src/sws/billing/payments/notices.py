@@ -1,8 +1,8 @@
 """Mail notices about money: low balance, suspension and resumption, payment received and
 failed, document issued. Each is enqueued in the mail outbox inside the transaction of the
 event it tells of, keyed by that event (so it goes out once, and only if the event committed),
-to every user of the tenant with an e-mail address. A notice is written in English and Chinese
-in one mail (SWS keeps no language per user); an invoice's mail carries its PDF.
+to every user of the tenant with an e-mail address, each in the user's own language (Panel
+settings; by default the language it signed up in); an invoice's mail carries its PDF.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from sws.billing.invoices import render
 from sws.billing.invoices.model import INVOICE, Document
+from sws.identity.account_repository import tenant_recipients
 from sws.identity.tables import tenants, users
 from sws.mail import outbox
 from sws.mail.model import Attachment, Mail
@@ -56,26 +57,27 @@ def notify(
     attachments: tuple[Attachment, ...] = (),
 ) -> int:
     """Enqueue `template` for each of the tenant's addresses, once per `key`; how many."""
-    addresses = recipients(conn, tenant_id)
-    if not addresses:
+    reached = tenant_recipients(conn, tenant_id)
+    if not reached:
         return 0
     values = {"tenant": tenant_name(conn, tenant_id), **context}
-    subject, text = _bilingual(template, values)
     return sum(
         outbox.enqueue(
             conn,
             key=f"{key}:{to}"[:255],
             now=now,
-            mail=Mail(to=to, subject=subject, text=text, attachments=attachments),
+            mail=_mail(template, language, values, to, attachments),
         )
-        for to in addresses
+        for to, language in reached
     )
 
 
-def _bilingual(template: str, values: Mapping[str, str]) -> tuple[str, str]:
-    en_subject, en_text, _ = render_mail(template, "en", values)
-    zh_subject, zh_text, _ = render_mail(template, "zh", values)
-    return f"{en_subject} / {zh_subject}", f"{en_text.rstrip()}\n\n----\n\n{zh_text}"
+def _mail(
+    template: str, language: str, values: Mapping[str, str], to: str,
+    attachments: tuple[Attachment, ...],
+) -> Mail:
+    subject, text, _ = render_mail(template, language, values)
+    return Mail(to=to, subject=subject, text=text, attachments=attachments)
 
 
 def document_issued(conn: Connection, document: Document, now: datetime) -> int:
