@@ -18,7 +18,7 @@ from sws.identity.tables import users
 from sws.mail.tables import mail_outbox
 from sws.money import Money
 from sws.signup.tables import signups
-from tests.unit.payments.conftest import Till, till  # noqa: F401 - the fixture
+from tests.unit.payments.conftest import Till
 
 PASSWORD = "a long enough password 1"
 
