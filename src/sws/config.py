@@ -183,6 +183,12 @@ class Settings(BaseSettings):
         default_factory=lambda: [LBNodeConfig(name="edge-1", address="127.0.0.1")]
     )
     cdn_edge_timeout_seconds: float = Field(default=10.0, gt=0)
+    # HTTPS at the edges: the operator's wildcard for *.cdn.<zone> (one PEM file, chain then
+    # key); origin shielding: the parent edge of each region (by name), and the port of the
+    # edges' Varnish the other edges fetch from.
+    cdn_tls_certificate: Path | None = None
+    cdn_shield_parents: list[str] = Field(default_factory=list)
+    cdn_edge_varnish_port: int = Field(default=6081, ge=1, le=65535)
     cdn_purge_limit: int = Field(default=30, ge=1, le=100_000)
     cdn_purge_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     # Node agents (docs/netfilter.md): stale after N report intervals without a report. The

@@ -11,11 +11,13 @@ from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, upd
 
 from sws.cdn.model import Backend, CacheSettings, PurgeSpec
 from sws.cdn.tables import (
+    cdn_certificates,
     cdn_distributions,
     cdn_edges,
     cdn_hosts,
     cdn_purge_edges,
     cdn_purges,
+    cdn_signing,
     cdn_state,
 )
 from sws.db.paging import keyset
@@ -95,6 +97,8 @@ def delete_distribution(conn: Connection, distribution_id: str) -> None:
     conn.execute(delete(cdn_purge_edges).where(cdn_purge_edges.c.purge_id.in_(purge_ids)))
     conn.execute(delete(cdn_purges).where(cdn_purges.c.distribution_id == distribution_id))
     conn.execute(delete(cdn_hosts).where(cdn_hosts.c.distribution_id == distribution_id))
+    for table in (cdn_certificates, cdn_signing):
+        conn.execute(delete(table).where(table.c.distribution_id == distribution_id))
     conn.execute(delete(cdn_distributions).where(cdn_distributions.c.id == distribution_id))
 
 
@@ -300,3 +304,45 @@ def bump_version(conn: Connection) -> int:
 
 def version(conn: Connection) -> int:
     return int(conn.execute(select(cdn_state.c.version).where(cdn_state.c.id == 1)).scalar() or 0)
+
+
+# ---- signed URLs and certificates -----------------------------------------------------------
+
+
+def get_signing(conn: Connection, distribution_id: str) -> RowMapping | None:
+    query = select(cdn_signing).where(cdn_signing.c.distribution_id == distribution_id)
+    return conn.execute(query).mappings().first()
+
+
+def put_signing(conn: Connection, distribution_id: str, values: Mapping[str, Any]) -> None:
+    if get_signing(conn, distribution_id) is None:
+        conn.execute(insert(cdn_signing).values(distribution_id=distribution_id, **values))
+    else:
+        conn.execute(update(cdn_signing).where(cdn_signing.c.distribution_id == distribution_id)
+                     .values(**values))
+
+
+def signing_keys(conn: Connection) -> dict[str, tuple[str, ...]]:
+    """distribution id -> its keys (current first), for the distributions in signed mode."""
+    rows = conn.execute(select(cdn_signing).where(cdn_signing.c.enabled.is_(True))).mappings()
+    return {r["distribution_id"]: tuple(k for k in (r["current_key"], r["previous_key"]) if k)
+            for r in rows}
+
+
+def put_certificate(conn: Connection, values: Mapping[str, Any]) -> None:
+    conn.execute(delete(cdn_certificates).where(cdn_certificates.c.host == values["host"]))
+    conn.execute(insert(cdn_certificates).values(**values))
+
+
+def delete_certificate(conn: Connection, *, distribution_id: str, host: str) -> int:
+    return conn.execute(delete(cdn_certificates).where(and_(
+        cdn_certificates.c.distribution_id == distribution_id,
+        cdn_certificates.c.host == host))).rowcount
+
+
+def certificates(conn: Connection, distribution_id: str | None = None) -> list[RowMapping]:
+    """Tenants' certificates (one distribution's, or all), by host name."""
+    query = select(cdn_certificates).order_by(cdn_certificates.c.host)
+    if distribution_id is not None:
+        query = query.where(cdn_certificates.c.distribution_id == distribution_id)
+    return list(conn.execute(query).mappings())

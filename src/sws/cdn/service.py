@@ -9,11 +9,12 @@ addressed to every configured edge; each edge reports its part done (or failed),
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -23,22 +24,29 @@ from sws.agents.model import AgentStatus, Freshness, agent_status
 from sws.agents.versions import VersionWatch
 from sws.audit.model import AuditRecord, check_record
 from sws.audit.repository import insert_entry
-from sws.cdn import renderer
+from sws.cdn import renderer, terminator
 from sws.cdn import repository as repo
+from sws.cdn.certificates import CertificateUpload, check_certificate
 from sws.cdn.limiter import PurgeLimiter
 from sws.cdn.model import (
     Backend,
     CacheSettings,
     DistributionSpec,
+    EdgeCertificate,
     EdgeDistribution,
     EdgePurge,
     EdgeState,
     OriginSpec,
     PurgeSpec,
+    ShieldEdge,
+    Shielding,
     auto_host,
+    check_signed_seconds,
     check_ttl,
     job_state,
     new_id,
+    new_signing_key,
+    signed_path,
 )
 from sws.cdn.repository import DistributionRow, PurgeRow
 from sws.clock import Clock
@@ -54,6 +62,7 @@ from sws.text import check_text
 
 T = TypeVar("T")
 POLL_SECONDS = 0.1
+WILDCARD = "wildcard"  # the operator certificate's file name on the edges
 MAX_CUSTOM_DOMAINS = 20
 _versions = VersionWatch(POLL_SECONDS)
 
@@ -83,17 +92,27 @@ class CDNConfig:
     swift: dict[str, SwiftOrigin] = field(default_factory=dict)  # by region
     lb: loadbalancers.LBConfig = field(default_factory=loadbalancers.LBConfig)
     txt: ownership.TxtResolver = field(default_factory=ownership.DnsTxtResolver, compare=False)
+    wildcard: EdgeCertificate | None = None  # the operator's *.cdn.<zone> (chain and key)
+    shielding: Shielding = field(default_factory=Shielding)
 
     @classmethod
     def from_settings(cls, settings: Any, *, lb: loadbalancers.LBConfig,
                       txt: ownership.TxtResolver) -> CDNConfig:
+        zone = settings.cdn_zone
+        pem = settings.cdn_tls_certificate
         return cls(
-            zone=settings.cdn_zone,
+            zone=zone,
             edges=tuple((e.name, e.address, e.isp) for e in settings.cdn_edges),
             edge_timeout_seconds=settings.cdn_edge_timeout_seconds,
             swift={region: SwiftOrigin.from_url(s.proxy_url, s.account_prefix)
                    for region, s in settings.swift.items()},
             lb=lb, txt=txt,
+            wildcard=(EdgeCertificate(WILDCARD, (f"*.cdn.{zone}",), pem.read_text())
+                      if pem is not None else None),
+            shielding=Shielding(tuple(
+                ShieldEdge(e.name, e.address, settings.cdn_edge_varnish_port, e.region or "",
+                           e.name in settings.cdn_shield_parents)
+                for e in settings.cdn_edges)),
         )
 
     @property
@@ -324,6 +343,7 @@ def remove_domain(*, db: Database, clock: Clock, caller: Caller, distribution_id
         _owned(conn, caller.project_id, distribution_id)
         if repo.delete_host(conn, distribution_id=distribution_id, host=name) == 0:
             raise NotFound(f"Domain {domain} could not be found on this distribution.")
+        repo.delete_certificate(conn, distribution_id=distribution_id, host=name)
         _changed_in(conn, clock, caller.actor, "domain_remove", distribution_id,
                     {"domain": name})
     _versions.changed()
@@ -332,6 +352,141 @@ def remove_domain(*, db: Database, clock: Clock, caller: Caller, distribution_id
 def domain_proof(project_id: str, domain: str) -> tuple[str, str]:
     """The TXT record (name, text) that proves `domain` is the project's."""
     return ownership.challenge_name(domain), ownership.proof_text(project_id)
+
+
+# ---- signed URLs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SigningView:
+    """A distribution's signed-URL mode and its current key (the tenant's own secret: its
+    servers sign links with it); the previous key still verifies until the next rotation."""
+
+    enabled: bool
+    key: str | None
+    rotated_at: datetime | None
+
+
+def get_signing(*, db: Database, project_id: str, distribution_id: str) -> SigningView:
+    with db.read() as conn:
+        _owned(conn, project_id, distribution_id)
+        row = repo.get_signing(conn, distribution_id)
+    if row is None:
+        return SigningView(False, None, None)
+    return SigningView(bool(row["enabled"]), row["current_key"], row["rotated_at"])
+
+
+def set_signing(*, db: Database, clock: Clock, caller: Caller, distribution_id: str,
+                enabled: bool) -> SigningView:
+    """Turn signed-URL mode on or off; the first time on makes the distribution's key."""
+    with db.begin() as conn:
+        _owned(conn, caller.project_id, distribution_id)
+        values: dict[str, Any] = {"enabled": enabled}
+        if repo.get_signing(conn, distribution_id) is None:
+            values |= {"current_key": new_signing_key(), "rotated_at": clock.now()}
+        repo.put_signing(conn, distribution_id, values)
+        _changed_in(conn, clock, caller.actor, "signing", distribution_id, {"enabled": enabled})
+    _versions.changed()
+    return get_signing(db=db, project_id=caller.project_id, distribution_id=distribution_id)
+
+
+def rotate_signing_key(*, db: Database, clock: Clock, caller: Caller,
+                       distribution_id: str) -> SigningView:
+    """A new current key; the old one keeps verifying links already given out, until the
+    next rotation."""
+    with db.begin() as conn:
+        _owned(conn, caller.project_id, distribution_id)
+        row = repo.get_signing(conn, distribution_id)
+        values: dict[str, Any] = {"current_key": new_signing_key(), "rotated_at": clock.now(),
+                                  "previous_key": row["current_key"] if row else None}
+        if row is None:
+            values["enabled"] = False
+        repo.put_signing(conn, distribution_id, values)
+        _changed_in(conn, clock, caller.actor, "signing_rotate", distribution_id, {})
+    _versions.changed()
+    return get_signing(db=db, project_id=caller.project_id, distribution_id=distribution_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedLink:
+    url: str
+    path: str
+    expires_at: datetime
+
+
+def sign(*, db: Database, clock: Clock, project_id: str, distribution_id: str, path: str,
+         seconds: int) -> SignedLink:
+    """A link to `path` on the distribution's host that the edges serve for `seconds`."""
+    check_signed_seconds(seconds)
+    with db.read() as conn:
+        row = _owned(conn, project_id, distribution_id)
+        signing = repo.get_signing(conn, distribution_id)
+    if signing is None or not signing["enabled"]:
+        raise Invalid("signed URLs are off for this distribution: turn them on first",
+                      field="path")
+    expires_at = clock.now() + timedelta(seconds=seconds)
+    link = signed_path(signing["current_key"], path, int(expires_at.timestamp()))
+    return SignedLink(f"https://{row.hosts[0][0]}{link}", link, expires_at)
+
+
+# ---- certificates -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    """What SWS shows of a tenant's certificate (never its key)."""
+
+    domain: str
+    fingerprint: str
+    not_after: datetime
+    created_at: datetime
+
+
+def upload_certificate(*, db: Database, clock: Clock, caller: Caller, distribution_id: str,
+                       domain: str, upload: CertificateUpload) -> CertificateView:
+    """The tenant's certificate for one of the distribution's verified custom domains; the
+    edges present it by SNI from the next configuration on."""
+    name = domain.strip().lower().removesuffix(".")
+    now = clock.now()
+    with db.read() as conn:
+        row = _owned(conn, caller.project_id, distribution_id)
+    if (name, "custom") not in row.hosts:
+        raise Invalid(f"{name} is not a custom domain of this distribution: add it (with its "
+                      "TXT record) first", field="domain")
+    checked = check_certificate(upload, name, now)
+    with db.begin() as conn:
+        _owned(conn, caller.project_id, distribution_id)
+        repo.put_certificate(conn, {
+            "host": name, "distribution_id": distribution_id, "chain": checked.chain,
+            "private_key": checked.private_key, "fingerprint": checked.fingerprint,
+            "not_after": checked.not_after, "created_at": now,
+        })
+        _changed_in(conn, clock, caller.actor, "certificate_upload", distribution_id,
+                    {"domain": name, "fingerprint": checked.fingerprint,
+                     "not_after": checked.not_after.isoformat()})
+    _versions.changed()
+    return CertificateView(name, checked.fingerprint, checked.not_after, now)
+
+
+def list_certificates(*, db: Database, project_id: str,
+                      distribution_id: str) -> list[CertificateView]:
+    with db.read() as conn:
+        _owned(conn, project_id, distribution_id)
+        rows = repo.certificates(conn, distribution_id)
+    return [CertificateView(r["host"], r["fingerprint"], r["not_after"], r["created_at"])
+            for r in rows]
+
+
+def remove_certificate(*, db: Database, clock: Clock, caller: Caller, distribution_id: str,
+                       domain: str) -> None:
+    name = domain.strip().lower().removesuffix(".")
+    with db.begin() as conn:
+        _owned(conn, caller.project_id, distribution_id)
+        if repo.delete_certificate(conn, distribution_id=distribution_id, host=name) == 0:
+            raise NotFound(f"No certificate for {domain} on this distribution.")
+        _changed_in(conn, clock, caller.actor, "certificate_remove", distribution_id,
+                    {"domain": name})
+    _versions.changed()
 
 
 # ---- purges -------------------------------------------------------------------------------
@@ -418,20 +573,38 @@ def known_edge(config: CDNConfig, edge: str) -> None:
 
 
 def edge_state(*, db: Database, config: CDNConfig, edge: str) -> EdgeState:
-    """The VCL every edge runs, and the purges this edge still owes."""
+    """What every edge runs (the VCL, the terminator and its certificates), and the purges
+    this edge still owes."""
     known_edge(config, edge)
     with db.read() as conn:
-        rows = repo.list_distributions(conn)
+        state = _edge_config(conn, config)
         pending = repo.pending_purges(conn, edge)
-    distributions = [
-        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.serving)
-        for r in rows
-    ]
     purges = tuple(
         EdgePurge(p["id"], p["distribution_id"], p["kind"], p["value"], p["mode"], p["host"])
         for p in pending
     )
-    return EdgeState(renderer.render(distributions), purges)
+    return replace(state, purges=purges)
+
+
+def _edge_config(conn: Connection, config: CDNConfig) -> EdgeState:
+    keys = repo.signing_keys(conn)
+    distributions = [
+        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.serving,
+                         keys.get(r.id, ()))
+        for r in repo.list_distributions(conn)
+    ]
+    certificates = [config.wildcard] if config.wildcard else []
+    certificates += [EdgeCertificate(_cert_file(c["host"]), (c["host"],),
+                                     c["chain"].rstrip("\n") + "\n" + c["private_key"])
+                     for c in repo.certificates(conn)]
+    return EdgeState(renderer.render(distributions, config.shielding),
+                     terminator=terminator.render(distributions, certificates),
+                     certificates=tuple(certificates))
+
+
+def _cert_file(host: str) -> str:
+    """A file name for a host's certificate: its digest (a host name may hold dots and '*')."""
+    return "h-" + hashlib.sha256(host.encode()).hexdigest()[:32]
 
 
 def report(*, db: Database, clock: Clock, config: CDNConfig, edge: str, digest: str | None,
@@ -467,8 +640,7 @@ class EdgeView:
 def edges(*, db: Database, clock: Clock, config: CDNConfig) -> list[EdgeView]:
     with db.read() as conn:
         rows = repo.edge_rows(conn)
-        dists = repo.list_distributions(conn)
-    digest = renderer_digest(dists)
+        digest = _edge_config(conn, config).digest
     window = Freshness(interval=timedelta(seconds=config.edge_timeout_seconds), intervals=1)
     out = []
     for name, address, isp in config.edges:
@@ -478,14 +650,6 @@ def edges(*, db: Database, clock: Clock, config: CDNConfig) -> list[EdgeView]:
                               now=clock.now(), freshness=window)
         out.append(EdgeView(name, address, isp, applied, status))
     return out
-
-
-def renderer_digest(rows: list[DistributionRow]) -> str:
-    state = EdgeState(renderer.render([
-        EdgeDistribution(r.id, tuple(h for h, _ in r.hosts), r.backend, r.serving)
-        for r in rows
-    ]))
-    return state.digest
 
 
 def current_version(*, db: Database) -> int:

@@ -1,4 +1,5 @@
-"""Tables of the CDN: distributions, host names, purge jobs per edge, edges, the version."""
+"""Tables of the CDN: distributions, host names, purge jobs per edge, edges, the version,
+signing keys and tenants' certificates."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -98,4 +100,36 @@ cdn_state = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("version", Integer, nullable=False),
+)
+
+#: A distribution's signed-URL mode and its HMAC keys: the current one signs, the previous one
+#: (kept after a rotation) still verifies, so links signed before a rotation keep working.
+cdn_signing = Table(
+    "cdn_signing",
+    metadata,
+    Column(
+        "distribution_id", String(ID), ForeignKey("cdn_distributions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("enabled", Boolean, nullable=False),
+    Column("current_key", String(ID), nullable=False),
+    Column("previous_key", String(ID), nullable=True),
+    Column("rotated_at", UTCDateTime(), nullable=False),
+)
+
+#: A tenant's certificate for one of its verified custom domains. The key is only ever given
+#: to the edges, never shown back.
+cdn_certificates = Table(
+    "cdn_certificates",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column(
+        "distribution_id", String(ID), ForeignKey("cdn_distributions.id", ondelete="CASCADE"),
+        nullable=False, index=True,
+    ),
+    Column("chain", Text, nullable=False),
+    Column("private_key", Text, nullable=False),
+    Column("fingerprint", String(ID), nullable=False),  # sha256 of the leaf, hex
+    Column("not_after", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sws.cdn.model import MAX_TTL, MIN_TTL, Backend, CacheSettings, EdgeDistribution
+from sws.cdn.model import (
+    MAX_TTL,
+    MIN_TTL,
+    Backend,
+    CacheSettings,
+    EdgeDistribution,
+    ShieldEdge,
+    Shielding,
+)
 from sws.cdn.renderer import render
 from tests.budget import examples
 
@@ -66,21 +75,46 @@ def test_a_quote_in_a_host_is_a_bug_not_vcl() -> None:
 @given(
     ttl=st.integers(min_value=MIN_TTL, max_value=MAX_TTL),
     honour=st.booleans(), query=st.booleans(), enabled=st.booleans(),
-    count=st.integers(min_value=0, max_value=3),
+    count=st.integers(min_value=0, max_value=3), signed=st.booleans(), shielded=st.booleans(),
 )
 def test_every_rendering_within_bounds_compiles(
-    ttl: int, honour: bool, query: bool, enabled: bool, count: int,
-    tmp_path_factory: pytest.TempPathFactory,
+    ttl: int, honour: bool, query: bool, enabled: bool, count: int, signed: bool,
+    shielded: bool, tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     varnishd = shutil.which("varnishd") or shutil.which("varnishd", path="/usr/sbin")
     if varnishd is None:
         pytest.skip("varnishd is not installed (scripts/install-system-packages)")
     dists = [_dist(f"{n:012x}", default_ttl=ttl, honour_origin=honour, query_in_key=query,
                    enabled=enabled) for n in range(count)]
+    dists = [replace(d, signing_keys=("ab" * 32,) if signed else ()) for d in dists]
+    shielding = Shielding((ShieldEdge("edge-1", "10.0.1.2", 6081, "r", parent=True),
+                           ShieldEdge("edge-2", "10.0.2.2", 6081, "r"))) if shielded else None
     work = tmp_path_factory.mktemp("vcc")
     path = Path(work) / "edge.vcl"
-    path.write_text(render(dists))
+    path.write_text(render(dists, shielding))
     # -j none: the compiler runs as this user, who can read the pytest directory
     done = subprocess.run([varnishd, "-C", "-j", "none", "-f", str(path), "-n", str(work / "n")],
                           capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_signed_distribution_is_served_only_to_verified_requests_without_its_token() -> None:
+    vcl = render([_dist()]), render([replace(_dist(), signing_keys=("ab" * 32,))])
+
+    assert 'req.http.x-sws-signed != "a1b2c3d4e5f6"' not in vcl[0]
+    assert 'req.http.x-sws-signed != "a1b2c3d4e5f6"' in vcl[1]
+    assert "(expires|sig)=" in vcl[1]
+
+
+def test_children_send_their_misses_to_their_regions_parent() -> None:
+    shielding = Shielding((
+        ShieldEdge("edge-1", "10.0.1.2", 6081, "east", parent=True),
+        ShieldEdge("edge-2", "10.0.2.2", 6081, "east"),
+        ShieldEdge("edge-3", "10.0.3.2", 6081, "west"),
+    ))
+    vcl = render([_dist()], shielding)
+
+    assert 'backend shield_0 {\n    .host = "10.0.1.2";\n    .port = "6081";' in vcl
+    assert 'if (server.identity == "edge-2") {\n        set req.backend_hint = shield_0;' in vcl
+    assert 'server.identity == "edge-3"' not in vcl  # no parent in its region
+    assert "shield_" not in render([_dist()])

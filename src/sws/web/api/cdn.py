@@ -1,5 +1,6 @@
-"""CDN routes: tenants' distributions, their custom domains and purge jobs; and the edges' side
-(desired state by long poll, reports) under /v1/admin/cdn-edges."""
+"""CDN routes: tenants' distributions, their custom domains and certificates, signed URLs and
+purge jobs; and the edges' side (desired state by long poll, reports) under
+/v1/admin/cdn-edges."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sws.cdn import service
+from sws.cdn.certificates import MAX_PEM, CertificateUpload
 from sws.cdn.limiter import TooManyPurges
-from sws.cdn.model import MAX_TTL, MIN_TTL, CacheSettings, DistributionSpec, OriginSpec, PurgeSpec
+from sws.cdn.model import (
+    MAX_SIGNED_SECONDS,
+    MAX_TTL,
+    MIN_TTL,
+    CacheSettings,
+    DistributionSpec,
+    OriginSpec,
+    PurgeSpec,
+)
 from sws.cdn.repository import DistributionRow
 from sws.cdn.service import DistributionChange, PurgeRequest, PurgeView
 from sws.identity.model import Principal
@@ -292,6 +302,134 @@ def list_purges(
 def get_purge(distribution_id: Id, purge_id: Id, caller: Caller, container: Services) -> Any:
     return _purge(service.get_purge(db=container.db, project_id=caller.tenant_id,
                                     distribution_id=distribution_id, purge_id=purge_id))
+
+
+# ---- signed URLs and certificates -----------------------------------------------------------
+
+
+class SigningUpdate(Body):
+    enabled: bool
+
+
+class SigningRead(BaseModel):
+    """Signed-URL mode: the edges serve only links `?expires=<unix>&sig=<hex>` where sig is
+    HMAC-SHA256(key, "<path>:<expires>"); `key` is yours to sign links with."""
+
+    enabled: bool
+    key: str | None
+    rotated_at: datetime | None
+
+
+class SignRequest(Body):
+    path: str = Field(min_length=1, max_length=1024, description="a URL path, /a/b.pdf")
+    seconds: int = Field(ge=1, le=MAX_SIGNED_SECONDS, description="how long the link works")
+
+
+class SignedRead(BaseModel):
+    url: str
+    path: str
+    expires_at: datetime
+
+
+class CertificateCreate(Body):
+    certificate: str = Field(min_length=1, max_length=MAX_PEM,
+                             description="PEM chain, the leaf first")
+    private_key: str = Field(min_length=1, max_length=MAX_PEM,
+                             description="unencrypted PEM; stored for the edges, never shown")
+
+
+class CertificateRead(BaseModel):
+    domain: str
+    fingerprint: str
+    not_after: datetime
+    created_at: datetime
+
+
+class CertificateList(BaseModel):
+    items: list[CertificateRead]
+
+
+def _signing(view: service.SigningView) -> SigningRead:
+    return SigningRead(enabled=view.enabled, key=view.key, rotated_at=view.rotated_at)
+
+
+def _certificate(view: service.CertificateView) -> CertificateRead:
+    return CertificateRead(domain=view.domain, fingerprint=view.fingerprint,
+                           not_after=view.not_after, created_at=view.created_at)
+
+
+@router.get("/distributions/{distribution_id}/signing", response_model=SigningRead,
+            responses=problems(404))
+def get_signing(distribution_id: Id, caller: Caller, container: Services) -> Any:
+    return _signing(service.get_signing(db=container.db, project_id=caller.tenant_id,
+                                        distribution_id=distribution_id))
+
+
+@router.put("/distributions/{distribution_id}/signing", response_model=SigningRead,
+            responses=problems(404, 422))
+def set_signing(
+    distribution_id: Id, body: SigningUpdate, caller: Caller, container: Services
+) -> Any:
+    """Turn signed-URL mode on (the edges then answer 403 to unsigned or expired links) or
+    off; the first time makes the distribution's key."""
+    return _signing(service.set_signing(
+        db=container.db, clock=container.clock, caller=_caller(caller, container, None),
+        distribution_id=distribution_id, enabled=body.enabled,
+    ))
+
+
+@router.post("/distributions/{distribution_id}/signing/rotate", response_model=SigningRead,
+             responses=problems(404))
+def rotate_signing_key(distribution_id: Id, caller: Caller, container: Services) -> Any:
+    """A new key; links signed with the previous one keep working until the next rotation."""
+    return _signing(service.rotate_signing_key(
+        db=container.db, clock=container.clock, caller=_caller(caller, container, None),
+        distribution_id=distribution_id,
+    ))
+
+
+@router.post("/distributions/{distribution_id}/sign", response_model=SignedRead,
+             responses=problems(404, 422))
+def sign(distribution_id: Id, body: SignRequest, caller: Caller, container: Services) -> Any:
+    """A link to `path` that the edges serve for `seconds`, then answer 403."""
+    link = service.sign(db=container.db, clock=container.clock, project_id=caller.tenant_id,
+                        distribution_id=distribution_id, path=body.path, seconds=body.seconds)
+    return SignedRead(url=link.url, path=link.path, expires_at=link.expires_at)
+
+
+@router.get("/distributions/{distribution_id}/certificates", response_model=CertificateList,
+            responses=problems(404))
+def list_certificates(distribution_id: Id, caller: Caller, container: Services) -> Any:
+    views = service.list_certificates(db=container.db, project_id=caller.tenant_id,
+                                      distribution_id=distribution_id)
+    return CertificateList(items=[_certificate(v) for v in views])
+
+
+@router.put("/distributions/{distribution_id}/certificates/{domain}",
+            response_model=CertificateRead, responses=problems(404, 422))
+def upload_certificate(
+    distribution_id: Id, domain: Annotated[str, Path(max_length=253)],
+    body: CertificateCreate, caller: Caller, container: Services,
+) -> Any:
+    """The certificate the edges present for a verified custom domain (by SNI). Refused (422,
+    naming why) unless it parses, the key is its own, it covers the domain and is valid now."""
+    return _certificate(service.upload_certificate(
+        db=container.db, clock=container.clock, caller=_caller(caller, container, None),
+        distribution_id=distribution_id, domain=domain,
+        upload=CertificateUpload(body.certificate, body.private_key),
+    ))
+
+
+@router.delete("/distributions/{distribution_id}/certificates/{domain}", status_code=204,
+               responses=problems(404))
+def remove_certificate(
+    distribution_id: Id, domain: Annotated[str, Path(max_length=253)], caller: Caller,
+    container: Services,
+) -> Response:
+    service.remove_certificate(db=container.db, clock=container.clock,
+                               caller=_caller(caller, container, None),
+                               distribution_id=distribution_id, domain=domain)
+    return Response(status_code=204)
 
 
 # ---- CDN edges (the agents), operator only --------------------------------------------------
