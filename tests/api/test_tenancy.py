@@ -95,7 +95,10 @@ UNSCOPED = [
 ]
 # Settings of the caller's own account, read and written without an id: nobody else's can be
 # named (the test below writes them as globex and reads acme's).
-SELF_SETTINGS = [("GET", "/v1/payments/auto-recharge"), ("PUT", "/v1/payments/auto-recharge")]
+SELF_SETTINGS = [("GET", "/v1/payments/auto-recharge"), ("PUT", "/v1/payments/auto-recharge"),
+                 ("POST", "/v1/payments/auto-recharge/card"),
+                 ("GET", "/v1/payments/auto-recharge/card"),
+                 ("DELETE", "/v1/payments/auto-recharge/card")]
 # Tenant routes that take a month, not an id: each shows the caller's own bill for it.
 PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
 # The operator's scrapers only (SWS_METRICS_TOKEN or SWS_METRICS_ALLOW): a tenant gets 403.

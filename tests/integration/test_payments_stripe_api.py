@@ -1,7 +1,9 @@
 """Stripe refunds and off-session charges through the official `stripe` client, against a local
 HTTP server that answers in Stripe's documented shapes (`POST /v1/refunds`, `POST
-/v1/payment_intents`, `POST /v1/checkout/sessions` and `GET` one): the requests SWS sends are
-read back as Stripe would receive them, form-encoded, with their Idempotency-Key."""
+/v1/payment_intents`, `POST /v1/checkout/sessions` and `GET` one; for saved cards `POST
+/v1/customers`, `GET /v1/setup_intents/{id}` and `POST /v1/payment_methods/{id}/detach`): the
+requests SWS sends are read back as Stripe would receive them, form-encoded, with their
+Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -43,6 +45,9 @@ class StripeDouble:
     requests: list[tuple[str, str, dict[str, list[str]], str | None]] = field(default_factory=list)
     decline: bool = False
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)  # by idempotency key
+    customers: dict[str, str] = field(default_factory=dict)  # customer id by idempotency key
+    setup_intents: dict[str, dict[str, Any]] = field(default_factory=dict)  # what payers saved
+    detached: list[str] = field(default_factory=list)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,8 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
-        self.double.requests.append(("GET", self.path, {}, None))
-        session_id = self.path.rsplit("/", 1)[1]
+        path, _, query = self.path.partition("?")
+        self.double.requests.append(("GET", path, parse_qs(query), None))
+        if path.startswith("/v1/setup_intents/"):
+            self._setup_intent(path.rsplit("/", 1)[1])
+            return
+        session_id = path.rsplit("/", 1)[1]
         self._answer(
             200,
             {
@@ -71,7 +80,15 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(self.rfile.read(length).decode())
         key = self.headers.get("Idempotency-Key")
         self.double.requests.append(("POST", self.path, form, key))
-        if self.path == "/v1/checkout/sessions":
+        if self.path == "/v1/customers":
+            customer = self.double.customers.setdefault(
+                str(key), f"cus_{len(self.double.customers) + 1}")
+            self._answer(200, {"id": customer, "object": "customer"})
+        elif self.path.startswith("/v1/payment_methods/"):
+            method = self.path.split("/")[3]
+            self.double.detached.append(method)
+            self._answer(200, {"id": method, "object": "payment_method", "customer": None})
+        elif self.path == "/v1/checkout/sessions":
             self._answer(
                 200,
                 {
@@ -121,6 +138,15 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
 
+    def _setup_intent(self, intent_id: str) -> None:
+        found = self.double.setup_intents.get(intent_id)
+        if found is None:
+            self._answer(404, {"error": {"type": "invalid_request_error",
+                                         "code": "resource_missing",
+                                         "message": f"No such setupintent: '{intent_id}'"}})
+            return
+        self._answer(200, {"id": intent_id, "object": "setup_intent", **found})
+
     def _answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -146,7 +172,7 @@ def fake_stripe() -> Iterator[tuple[StripeDouble, str]]:
 @pytest.fixture
 def stripe_till(till: Till, fake_stripe: tuple[StripeDouble, str]) -> Till:  # noqa: F811
     api = StripeApi("sk_test_0123456789", api_base=fake_stripe[1])
-    provider = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api)
+    provider = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api, cards=api)
     till.setup = PaymentSetup(
         providers={**till.setup.providers, "stripe": provider}, regions={REGION: ("test", "stripe")}
     )

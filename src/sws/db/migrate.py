@@ -19,13 +19,16 @@ TABLE_MODULES = (
     "sws.metering.tables",
     "sws.billing.tables",
     "sws.billing.payments.tables",
+    "sws.billing.payments.cards_tables",
     "sws.billing.invoices.tables",
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
     "sws.cdn.tables",
+    "sws.cdn.traffic_tables",
     "sws.mail.tables",
     "sws.signup.tables",
     "sws.leases.tables",
+    "sws.quotas.tables",
 )
 
 

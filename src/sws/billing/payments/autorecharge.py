@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sws.billing import repository as billing_repo
 from sws.billing import service as billing
 from sws.billing import standing
+from sws.billing.payments import cards
 from sws.billing.payments import repository as repo
 from sws.billing.payments import service as payments
 from sws.billing.payments.model import (
@@ -47,7 +48,9 @@ def get_setting(*, db: Database, tenant_id: str) -> AutoRecharge | None:
 def save_setting(
     *, db: Database, clock: Clock, setup: PaymentSetup, setting: AutoRecharge
 ) -> AutoRecharge:
-    """Validate and keep the tenant's auto-recharge (armed again: the next crossing counts)."""
+    """Validate and keep the tenant's auto-recharge (armed again: the next crossing counts).
+    With no payment method named, the tenant's saved card at that provider is charged."""
+    setting = cards.with_saved_card(db=db, setting=setting)
     account = billing.get_account(db=db, clock=clock, tenant_id=setting.tenant_id)
     _check(setting, account.currency, setup)
     with db.begin() as conn:
@@ -87,7 +90,8 @@ def _check(setting: AutoRecharge, currency: str, setup: PaymentSetup) -> None:
             f"{setting.provider!r} cannot charge a saved payment method here", field="provider"
         )
     if not 0 < len(setting.method_ref) <= 255:
-        raise Invalid("a saved payment method is needed", field="method_ref")
+        raise Invalid("a saved payment method is needed: save a card, or name a method",
+                      field="method_ref")
 
 
 def sweep(

@@ -32,7 +32,7 @@ def build_setup(settings: Settings) -> PaymentSetup:
         api = StripeApi(stripe.secret_key, stripe.api_base)
         providers["stripe"] = StripeProvider(
             sessions=api, webhook_secret=stripe.webhook_secret,
-            tolerance=stripe.tolerance_seconds, money=api)
+            tolerance=stripe.tolerance_seconds, money=api, cards=api)
     if settings.payments_alipay is not None:
         providers["alipay"] = _alipay(settings.payments_alipay)
     default = (TEST_PROVIDER,) if settings.driver == "simulated" else ()

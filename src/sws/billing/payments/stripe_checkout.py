@@ -13,19 +13,26 @@ and the amount in minor units, SWS's refund id as the Idempotency-Key). Auto-rec
 a saved card off-session: a PaymentIntent with `off_session=true, confirm=true` for the
 tenant's customer and payment method (`payment_intent.succeeded` and
 `payment_intent.payment_failed` webhooks carry `metadata.sws_payment`).
+
+Saving a card: a Checkout Session in `setup` mode for the tenant's Stripe customer (created
+once, keyed by the tenant), `client_reference_id` = SWS's card-setup id. Its
+`checkout.session.completed` webhook (mode `setup`) names the SetupIntent; SWS retrieves it
+(with its PaymentMethod expanded) to learn the card's brand, last 4 digits and expiry, never
+trusting the event's body for them. Removing the card detaches the PaymentMethod.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import stripe
 
 from sws.billing.payments import signing
+from sws.billing.payments.cards_model import CardDetails, CardSetup, SavedCard, SetupCompleted
 from sws.billing.payments.model import (
     EXPIRED,
     FAILED,
@@ -42,6 +49,7 @@ from sws.billing.payments.testprovider import _header
 from sws.errors import Invalid, SWSError, Unavailable
 
 HEADER = "Stripe-Signature"
+_T = TypeVar("_T")
 NAME = "stripe"
 
 
@@ -59,6 +67,17 @@ class StripeMoney(Protocol):
     def refund(self, params: dict[str, Any], idempotency_key: str) -> Mapping[str, Any]: ...
 
     def charge(self, params: dict[str, Any], idempotency_key: str) -> Mapping[str, Any]: ...
+
+
+class StripeCards(Protocol):
+    """Customers, SetupIntents and PaymentMethods, for saved cards."""
+
+    def create_customer(self, params: dict[str, Any], idempotency_key: str
+                        ) -> Mapping[str, Any]: ...
+
+    def setup_intent(self, intent_id: str) -> Mapping[str, Any]: ...
+
+    def detach(self, method_id: str) -> None: ...
 
 
 class StripeApi:
@@ -99,6 +118,30 @@ class StripeApi:
             return _fields(self.client.v1.checkout.sessions.retrieve(session_id))
 
 
+    def create_customer(self, params: dict[str, Any], idempotency_key: str
+                        ) -> Mapping[str, Any]:
+        options: Any = {"idempotency_key": idempotency_key}
+        with _unavailable():
+            found = self.client.v1.customers.create(params=params,  # type: ignore[arg-type]
+                                                    options=options)
+        return {"id": found.id}
+
+    def setup_intent(self, intent_id: str) -> Mapping[str, Any]:
+        """The SetupIntent with its PaymentMethod expanded (brand, last 4, expiry)."""
+        with _unavailable():
+            found = self.client.v1.setup_intents.retrieve(
+                intent_id, params={"expand": ["payment_method"]})
+        return found.to_dict()
+
+    def detach(self, method_id: str) -> None:
+        """Detach the PaymentMethod; one Stripe no longer knows is as good as detached."""
+        try:
+            with _unavailable():
+                self.client.v1.payment_methods.detach(method_id)
+        except Invalid:
+            return
+
+
 def _declined_intent(declined: stripe.CardError) -> str:
     intent = getattr(declined.error, "payment_intent", None) if declined.error else None
     return str(getattr(intent, "id", None) or declined.request_id or "declined")
@@ -132,9 +175,10 @@ class StripeProvider:
     label = "Stripe"
 
     def __init__(self, *, sessions: StripeSessions, webhook_secret: str,
-                 tolerance: int = 300, money: StripeMoney | None = None) -> None:
+                 tolerance: int = 300, money: StripeMoney | None = None,
+                 cards: StripeCards | None = None) -> None:
         self.sessions, self.webhook_secret, self.tolerance = sessions, webhook_secret, tolerance
-        self.money = money
+        self.money, self.cards = money, cards
 
     def refund(self, checkout: Checkout, refund: Refund) -> str:
         """A refund of the checkout's PaymentIntent, once per SWS refund id."""
@@ -179,6 +223,16 @@ class StripeProvider:
 
     def verify(self, body: bytes, headers: Mapping[str, str], *, now: datetime
                ) -> PaymentEvent | None:
+        return self._read(body, headers, now, event_from)
+
+    def verify_setup(self, body: bytes, headers: Mapping[str, str], *, now: datetime
+                     ) -> SetupCompleted | None:
+        """A completed card setup (setup-mode `checkout.session.completed`), else None."""
+        return self._read(body, headers, now, setup_from)
+
+    def _read(self, body: bytes, headers: Mapping[str, str], now: datetime,
+                 parse: Callable[[Mapping[str, Any]], _T]) -> _T:
+        """`parse` of a webhook whose signature and timestamp hold."""
         header = _header(headers, HEADER)
         try:  # the official SDK's check; the time is judged by SWS's clock below
             stripe.WebhookSignature.verify_header(body, header, self.webhook_secret)
@@ -186,9 +240,41 @@ class StripeProvider:
             raise CallbackRejected(f"bad signature: {error}"[:200]) from None
         signing.check_timestamp(header, now=now, tolerance=self.tolerance)
         try:
-            return event_from(json.loads(body))
-        except (ValueError, KeyError, TypeError, SWSError) as error:
+            return parse(json.loads(body))
+        except (ValueError, KeyError, TypeError, AttributeError, SWSError) as error:
             raise CallbackRejected(f"malformed Stripe event: {error!r}"[:200]) from None
+
+    def create_customer(self, tenant_id: str) -> str:
+        """The tenant's Stripe customer; Stripe's idempotency makes a retried create the same."""
+        found = self._cards().create_customer({"metadata": {"sws_tenant": tenant_id}},
+                                              f"sws-customer-{tenant_id}")
+        return str(found["id"])
+
+    def start_card_setup(self, setup: CardSetup, *, currency: str, return_url: str
+                         ) -> StartedCheckout:
+        self._cards()
+        session = self.sessions.create(setup_params(setup, currency, return_url))
+        return StartedCheckout(provider_ref=str(session["id"]), redirect_url=str(session["url"]))
+
+    def card_of(self, setup_intent_ref: str) -> CardDetails:
+        """The card a succeeded SetupIntent saved, as Stripe reports it."""
+        intent = self._cards().setup_intent(setup_intent_ref)
+        if intent.get("status") != "succeeded":
+            raise CallbackRejected(f"SetupIntent {setup_intent_ref} is "
+                                   f"{intent.get('status')!r}, not succeeded")
+        try:
+            return card_details(intent)
+        except (KeyError, TypeError, ValueError) as error:
+            raise CallbackRejected(f"SetupIntent {setup_intent_ref} saved no card: "
+                                   f"{error!r}"[:200]) from None
+
+    def forget_card(self, card: SavedCard) -> None:
+        self._cards().detach(card.details.method_ref)
+
+    def _cards(self) -> StripeCards:
+        if self.cards is None:
+            raise Invalid("saving cards with Stripe is not set up", field="provider")
+        return self.cards
 
     def lookup(self, checkout: Checkout) -> str | None:
         if checkout.provider_ref is None:
@@ -223,11 +309,54 @@ _INTENT_OUTCOMES = {"payment_intent.succeeded": SUCCEEDED,
                     "payment_intent.payment_failed": FAILED}
 
 
+def setup_params(setup: CardSetup, currency: str, return_url: str) -> dict[str, Any]:
+    """A setup-mode Checkout Session: the tenant saves a card for its customer, pays nothing."""
+    metadata = {"sws_card_setup": setup.id, "sws_tenant": setup.tenant_id}
+    return {
+        "mode": "setup", "customer": setup.customer_ref, "currency": currency.lower(),
+        "payment_method_types": ["card"], "client_reference_id": setup.id,
+        "metadata": metadata, "setup_intent_data": {"metadata": metadata},
+        "success_url": return_url, "cancel_url": return_url,
+    }
+
+
+def setup_from(data: Mapping[str, Any]) -> SetupCompleted | None:
+    """The completed card setup in a Stripe event, None for any other event."""
+    session = data["data"]["object"]
+    if data["type"] != "checkout.session.completed" or session.get("mode") != "setup":
+        return None
+    return SetupCompleted(NAME, str(data["id"]), str(session["client_reference_id"]),
+                          str(session["id"]), _ref(session["setup_intent"]))
+
+
+def _ref(value: object) -> str:
+    """An id, whether Stripe sent it bare or as an expanded object."""
+    found = value.get("id") if isinstance(value, Mapping) else value
+    if not isinstance(found, str) or not found:
+        raise ValueError(f"no id in {value!r}")
+    return found
+
+
+def card_details(intent: Mapping[str, Any]) -> CardDetails:
+    """Brand, last 4 and expiry of a SetupIntent's expanded card PaymentMethod."""
+    method = intent["payment_method"]
+    card = method["card"]
+    last4 = str(card["last4"])
+    if len(last4) != 4 or not last4.isdigit():
+        raise ValueError(f"last4 {last4!r}")
+    return CardDetails(method_ref=_ref(method), customer_ref=_ref(intent["customer"]),
+                       brand=str(card["brand"])[:32], last4=last4,
+                       exp_month=int(card["exp_month"]), exp_year=int(card["exp_year"]))
+
+
 def event_from(data: Mapping[str, Any]) -> PaymentEvent | None:
-    """The payment event in a Stripe event, None for one SWS does not act on."""
+    """The payment event in a Stripe event, None for one SWS does not act on (card setups
+    among them: `setup_from` reads those)."""
     if data["type"] in _INTENT_OUTCOMES:
         return _intent_event(data)
     session = data["data"]["object"]
+    if session.get("mode") == "setup":
+        return None
     outcome = _OUTCOMES.get(data["type"])
     if data["type"] == "checkout.session.completed":
         outcome = SUCCEEDED if session["payment_status"] in ("paid", "no_payment_required") \

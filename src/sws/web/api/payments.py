@@ -1,5 +1,6 @@
-"""Payment routes: open a checkout, list the tenant's payments, and the providers' callbacks
-(no auth: the provider's signature decides). Amounts travel as decimal strings."""
+"""Payment routes: open a checkout, list the tenant's payments, save a card for auto-recharge,
+and the providers' callbacks (no auth: the provider's signature decides). Amounts travel as
+decimal strings."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
+from sws.billing.payments import cards
 from sws.billing.payments import service as payments
+from sws.billing.payments.cards_model import CardSetup, SavedCard
 from sws.billing.payments.model import Checkout, CheckoutSpec
 from sws.billing.payments.service import PaymentSetup
 from sws.bootstrap import Container
@@ -119,8 +122,68 @@ async def callback(
 
 
 def _apply(services: Container, provider: str, body: bytes, headers: dict[str, str]) -> str:
-    applied = payments.receive_callback(
+    return cards.receive_callback(
         db=services.db, clock=services.clock, setup=setup_of(services),
         drivers=services.drivers(), provider=provider, body=body, headers=headers,
     )
-    return "ignored" if applied is None else ("duplicate" if applied.duplicate else "applied")
+
+
+# --- The saved card auto-recharge charges -----------------------------------------------------
+
+CARD = "/auto-recharge/card"
+
+
+class CardSetupRead(BaseModel):
+    id: str
+    provider: str
+    state: str
+    redirect_url: str | None = Field(description="where the tenant enters its card")
+
+
+class SavedCardRead(BaseModel):
+    provider: str
+    display: str = Field(description='e.g. "Visa •••• 4242"')
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    saved_at: datetime
+
+
+def card_read(card: SavedCard) -> SavedCardRead:
+    d = card.details
+    return SavedCardRead(provider=card.provider, display=card.display, brand=d.brand,
+                         last4=d.last4, exp_month=d.exp_month, exp_year=d.exp_year,
+                         saved_at=card.saved_at)
+
+
+def setup_read(found: CardSetup) -> CardSetupRead:
+    return CardSetupRead(id=found.id, provider=found.provider, state=found.state,
+                         redirect_url=found.redirect_url)
+
+
+@router.post(CARD, status_code=201, response_model=CardSetupRead)
+def start_card_setup(caller: Caller, services: Services, request: Request) -> CardSetupRead:
+    """Save a card for auto-recharge: send the tenant to `redirect_url` (Stripe Checkout in
+    setup mode); the provider's signed event stores the card."""
+    return setup_read(cards.start_card_setup(
+        db=services.db, clock=services.clock, setup=setup_of(services),
+        tenant_id=caller.tenant_id, return_url=f"{request.base_url}console/payments/auto-recharge",
+    ))
+
+
+@router.get(CARD, response_model=SavedCardRead)
+def get_card(caller: Caller, services: Services) -> SavedCardRead:
+    """The saved card (brand, last 4 digits, expiry), which auto-recharge charges."""
+    found = cards.get_card(db=services.db, tenant_id=caller.tenant_id)
+    if found is None:
+        raise NotFound("no card is saved for this account", field="card")
+    return card_read(found)
+
+
+@router.delete(CARD, status_code=204)
+def remove_card(caller: Caller, services: Services) -> Response:
+    """Remove the saved card (detached at the provider); auto-recharge on it is turned off."""
+    cards.remove_card(db=services.db, clock=services.clock, setup=setup_of(services),
+                      tenant_id=caller.tenant_id)
+    return Response(status_code=204)

@@ -1,0 +1,111 @@
+"""The saved card of auto-recharge through the API: start a card setup, Stripe's signed webhook
+saves the card, the tenant sees "Visa •••• 4242" and removes it; another tenant sees none of it."""
+
+# ruff: noqa: F811  (the Stripe double's fixture is imported, then named as a parameter)
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sws.billing.payments import cards_repository
+from sws.billing.payments.service import PaymentSetup
+from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
+from tests.api.conftest import Cloud, Tenant
+from tests.integration.test_payments_stripe_api import StripeDouble, fake_stripe  # noqa: F401
+from tests.unit.payments.conftest import WEBHOOK_SECRET, signed
+
+CARD = "/v1/payments/auto-recharge/card"
+
+
+def _with_stripe(cloud: Cloud, url: str) -> None:
+    assert cloud.container.payments is not None
+    old = cloud.container.payments.setup
+    api = StripeApi("sk_test_0123456789", api_base=url)
+    stripe = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api, cards=api)
+    cloud.container.payments.setup = PaymentSetup(
+        providers={**old.providers, "stripe": stripe}, regions={"RegionOne": ("test", "stripe")})
+
+
+def _completed(setup: dict[str, Any], session: str, *, event_id: str = "evt_1") -> bytes:
+    return json.dumps({"id": event_id, "object": "event", "type": "checkout.session.completed",
+                       "data": {"object": {"id": session, "object": "checkout.session",
+                                           "mode": "setup", "status": "complete",
+                                           "client_reference_id": setup["id"],
+                                           "setup_intent": "seti_1"}}}).encode()
+
+
+def _session_of(cloud: Cloud, setup: dict[str, Any]) -> str:
+    """The Checkout Session Stripe opened for the setup (as SWS recorded it)."""
+    with cloud.container.db.read() as conn:
+        found = cards_repository.get_setup(conn, setup["id"])
+    assert found is not None and found.session_ref is not None
+    return found.session_ref
+
+
+def _webhook(cloud: Cloud, body: bytes) -> Any:
+    return cloud.client.post("/v1/payments/callbacks/stripe", content=body,
+                             headers=signed(body, cloud.clock.now()))
+
+
+def _save_card(cloud: Cloud, double: StripeDouble, tenant: Tenant) -> Any:
+    started = cloud.client.post(CARD, headers=tenant.headers)
+    assert started.status_code == 201, started.text
+    session = next(p for m, p, *_ in reversed(double.requests) if m == "POST")
+    assert session == "/v1/checkout/sessions"
+    double.setup_intents["seti_1"] = {
+        "status": "succeeded", "customer": "cus_1",
+        "payment_method": {"id": "pm_1", "card": {"brand": "visa", "last4": "4242",
+                                                  "exp_month": 4, "exp_year": 2031}}}
+    return started.json()
+
+
+def test_a_tenant_saves_a_card_sees_it_and_removes_it(
+    cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
+) -> None:
+    _with_stripe(cloud, fake_stripe[1])
+    setup = _save_card(cloud, fake_stripe[0], cloud.acme)
+    assert setup["state"] == "pending" and setup["redirect_url"].startswith("https://")
+    session = _session_of(cloud, setup)
+
+    saved = _webhook(cloud, _completed(setup, session))
+    replay = _webhook(cloud, _completed(setup, session))
+
+    assert (saved.status_code, saved.json()) == (200, {"result": "applied"})
+    assert replay.json() == {"result": "duplicate"}
+    card = cloud.client.get(CARD, headers=cloud.acme.headers).json()
+    assert (card["display"], card["exp_month"], card["exp_year"]) == ("Visa •••• 4242", 4, 2031)
+    assert cloud.client.delete(CARD, headers=cloud.acme.headers).status_code == 204
+    assert cloud.client.get(CARD, headers=cloud.acme.headers).status_code == 404
+    assert fake_stripe[0].detached == ["pm_1"]
+
+
+def test_another_tenant_neither_sees_nor_removes_the_card(
+    cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
+) -> None:
+    _with_stripe(cloud, fake_stripe[1])
+    setup = _save_card(cloud, fake_stripe[0], cloud.acme)
+    _webhook(cloud, _completed(setup, _session_of(cloud, setup)))
+
+    assert cloud.client.get(CARD, headers=cloud.globex.headers).status_code == 404
+    assert cloud.client.delete(CARD, headers=cloud.globex.headers).status_code == 404
+    assert cloud.client.get(CARD, headers=cloud.acme.headers).json()["last4"] == "4242"
+
+
+def test_a_setup_event_for_a_setup_sws_never_started_is_a_400(
+    cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
+) -> None:
+    _with_stripe(cloud, fake_stripe[1])
+
+    refused = _webhook(cloud, _completed({"id": "cset_forged"}, "cs_test_9"))
+
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("callback refused: unknown card setup")
+    assert cloud.client.get(CARD, headers=cloud.acme.headers).status_code == 404
+
+
+def test_without_stripe_saving_a_card_is_refused_with_the_reason(cloud: Cloud) -> None:
+    refused = cloud.client.post(CARD, headers=cloud.acme.headers)
+
+    assert refused.status_code == 422
+    assert "no payment provider here saves cards" in refused.json()["detail"]
+    assert cloud.client.delete(CARD, headers=cloud.acme.headers).status_code == 404
