@@ -24,11 +24,9 @@ TABLE_MODULES = (
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
     "sws.cdn.tables",
-    "sws.cdn.traffic_tables",
     "sws.mail.tables",
     "sws.signup.tables",
     "sws.leases.tables",
-    "sws.quotas.tables",
 )
 
 
