@@ -1,7 +1,8 @@
 """Recharge pages of the tenant console: the recharge form (presets, provider choice, the
 bank-transfer reference), the payment history, the invoices (receipts, month invoices, credit
-notes; HTML and PDF), the auto-recharge settings, and the embedded test provider's checkout
-page with its Pay and Fail buttons.
+notes; HTML and PDF), the auto-recharge settings with the saved card ("Save a card" sends the
+tenant to Stripe; the card shows as "Visa •••• 4242" and can be removed), and the embedded test
+provider's checkout page with its Pay and Fail buttons.
 
 Everything goes through `sws.billing.payments.service`, the same calls as /v1/payments; the
 test provider's buttons send a signed callback down the same path a real provider's takes.
@@ -19,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from sws.billing import service as billing
 from sws.billing.invoices import render
 from sws.billing.invoices import service as documents
-from sws.billing.payments import autorecharge, bank
+from sws.billing.payments import autorecharge, bank, cards
 from sws.billing.payments import service as payments
 from sws.billing.payments.model import (
     FAILED,
@@ -157,9 +158,42 @@ def invoice_html(s: Tenant, document_id: str) -> Response:
 def auto_recharge(s: Tenant) -> Response:
     setting = autorecharge.get_setting(db=s.container.db, tenant_id=s.tenant_id)
     currency = billing.account_currency(db=s.container.db, tenant_id=s.tenant_id)
-    savers = [n for n, p in setup_of(s.container).providers.items() if hasattr(p, "charge_saved")]
+    setup = setup_of(s.container)
+    savers = [n for n, p in setup.providers.items() if hasattr(p, "charge_saved")]
+    card = cards.get_card(db=s.container.db, tenant_id=s.tenant_id)
     return page(s, "payments/auto_recharge.html", setting=setting, currency=currency,
-                providers=PROVIDERS, savers=savers)
+                providers=PROVIDERS, savers=savers, card=card,
+                saves_cards=_saves_cards(setup))
+
+
+def _saves_cards(setup: payments.PaymentSetup) -> bool:
+    try:
+        cards.saver(setup)
+    except Invalid:
+        return False
+    return True
+
+
+@router.post("/auto-recharge/card")
+def save_card(s: TenantPost) -> Response:
+    """Save a card: off to the provider's page; its signed event stores the card."""
+    try:
+        started = cards.start_card_setup(
+            db=s.container.db, clock=s.container.clock, setup=setup_of(s.container),
+            tenant_id=s.tenant_id, return_url=f"{s.request.base_url}console/payments/auto-recharge")
+    except SWSError as error:
+        return redirect(s, AUTO, [("error", error.detail)])
+    return redirect(s, started.redirect_url or AUTO)
+
+
+@router.post("/auto-recharge/card/remove")
+def remove_card(s: TenantPost) -> Response:
+    def work() -> object:
+        cards.remove_card(db=s.container.db, clock=s.container.clock,
+                          setup=setup_of(s.container), tenant_id=s.tenant_id)
+        return None
+
+    return attempt(s, AUTO, s.gettext("The card was removed."), work)
 
 
 @router.post("/auto-recharge")
