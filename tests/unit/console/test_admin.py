@@ -90,4 +90,4 @@ def test_dead_letters_are_listed(console: Console) -> None:
     html = console.browser("root-admin").get("/admin/dead-letters").text
     assert "an oslo envelope" in html
     assert "an oslo envelope" not in console.browser("root-admin").get(
-        "/admin/dead-letters?q=nothing-like-this").text
+        "/admin/dead-letters?source=nothing-like-this").text

@@ -19,6 +19,7 @@ from sws.web.console.terminal import ConsoleTokens
 from sws.web.console.views import (
     admin,
     admin_billing,
+    admin_dead_letters,
     admin_identity,
     admin_netfilter,
     alarms,
@@ -53,6 +54,7 @@ def install(app: FastAPI, container: Container) -> None:
         auth.router, compute.router, connect.router, resources.router, monitoring.router,
         alarms.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
         admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
+        admin_dead_letters.router,
         _fallback,
     ):
         app.include_router(router)

@@ -1,5 +1,5 @@
-"""Admin pages that read across tenants: overview, regions, hypervisors, instances, dead
-letters and the audit log."""
+"""Admin pages that read across tenants: overview, regions, hypervisors, instances and the
+audit log (dead letters: admin_dead_letters)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from sws.agents import service as agents
 from sws.audit import service as audit
+from sws.deadletters import service as dead_letters
 from sws.drivers.base import Server, ServerFilter
-from sws.events import service as events
 from sws.identity import service as identity
 from sws.web.console import pages
 from sws.web.console.charts import capacity_bars
@@ -31,7 +31,7 @@ def overview(s: Admin) -> Response:
     return page(
         s, "admin/overview.html", hosts=hosts, tenants=len(pages.tenant_names(s)),
         servers=sum(h.running_vms for h in hosts),
-        dead_letters=events.count_dead_letters(db=s.container.db),
+        dead_letters=dead_letters.count(db=s.container.db),
         audit_entries=audit.count_entries(db=s.container.db),
         agents_attention=sum(a.needs_attention for a in agents.summaries(
             db=s.container.db, clock=s.container.clock, settings=s.container.settings,
@@ -71,15 +71,6 @@ def instances(
         statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
         tenants=pages.tenant_names(s), next_marker=pages.next_marker(servers),
     )
-
-
-@router.get("/dead-letters")
-def dead_letters(s: Admin, q: Filter = "", offset: Offset = 0) -> Response:
-    letters = events.list_dead_letters(db=s.container.db, limit=LOG_PAGE, offset=offset)
-    shown = pages.matching(letters, q, lambda d: d.reason, lambda d: d.source)
-    total = events.count_dead_letters(db=s.container.db)
-    return page(s, "admin/dead_letters.html", letters=shown, total=total, q=q, offset=offset,
-                page_size=LOG_PAGE)
 
 
 @router.get("/audit")
