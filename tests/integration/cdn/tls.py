@@ -24,12 +24,14 @@ class LocalCA:
 
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
+    now: datetime.datetime  # certificates are valid from an hour before this, for a day
 
     @classmethod
-    def create(cls) -> LocalCA:
+    def create(cls, now: datetime.datetime | None = None) -> LocalCA:
+        """A CA (and later certificates) valid around `now` (the wall clock by default)."""
+        now = now or datetime.datetime.now(datetime.UTC)
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SWS test CA")])
-        now = datetime.datetime.now(datetime.UTC)
         certificate = (
             x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -38,7 +40,7 @@ class LocalCA:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256())
         )
-        return cls(key, certificate)
+        return cls(key, certificate, now)
 
     @property
     def pem(self) -> str:
@@ -47,7 +49,7 @@ class LocalCA:
     def issue(self, *names: str, days: int = 1) -> tuple[str, str]:
         """(certificate PEM, private key PEM) for `names` (the first is the common name)."""
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
+        now = self.now
         certificate = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
