@@ -20,6 +20,7 @@ from sws import bootstrap, distribution
 from sws.clock import SimulatedClock
 from sws.commands import backup as backup_commands
 from sws.commands import billing as billing_commands
+from sws.commands import cdn as cdn_commands
 from sws.commands import common
 from sws.commands import dns as dns_commands
 from sws.commands import loadbalancer as lb_commands
@@ -46,6 +47,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(metering_commands.app, name="metrics")
 app.add_typer(billing_commands.app, name="billing")
 app.add_typer(lb_commands.app, name="lb")
+app.add_typer(cdn_commands.app, name="cdn")
 app.add_typer(dns_commands.app, name="dns")
 app.add_typer(worker_commands.app, name="worker")
 app.add_typer(billing_commands.catalog_app, name="catalog")

@@ -172,7 +172,8 @@ def get_distribution(*, db: Database, project_id: str, distribution_id: str) -> 
         return _owned(conn, project_id, distribution_id)
 
 
-def _owned(conn: Connection, project_id: str, distribution_id: str) -> DistributionRow:
+def _owned(conn: Connection, project_id: str | None, distribution_id: str) -> DistributionRow:
+    """The distribution if `project_id` owns it (any project's for the operator: None)."""
     row = repo.get_distribution(conn, distribution_id=distribution_id, project_id=project_id)
     if row is None:
         raise NotFound(f"Distribution {distribution_id} could not be found.")
@@ -414,9 +415,10 @@ class SignedLink:
     expires_at: datetime
 
 
-def sign(*, db: Database, clock: Clock, project_id: str, distribution_id: str, path: str,
+def sign(*, db: Database, clock: Clock, project_id: str | None, distribution_id: str, path: str,
          seconds: int) -> SignedLink:
-    """A link to `path` on the distribution's host that the edges serve for `seconds`."""
+    """A link to `path` on the distribution's host that the edges serve for `seconds` (the
+    operator's CLI signs for any project: `project_id` None)."""
     check_signed_seconds(seconds)
     with db.read() as conn:
         row = _owned(conn, project_id, distribution_id)
