@@ -25,6 +25,7 @@ from sws.billing import service as billing
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, Invalid, NotFound
+from sws.identity import account_repository as account_repo
 from sws.identity import repository as identity_repo
 from sws.identity.auth import PasswordHashing
 from sws.identity.model import NAME_PATTERN, Principal, Tenant, User, check_name
@@ -227,7 +228,7 @@ class FrontDoor:
         if signup.state == "active":
             mail = self._mail(
                 "signup_exists",
-                signup.language,
+                _language(conn, signup),
                 signup.email,
                 email=signup.email,
                 link=self._link("/console/password-reset"),
@@ -461,7 +462,7 @@ class FrontDoor:
         minutes = int(self.config.reset_ttl.total_seconds() // 60) or 1
         mail = self._mail(
             template,
-            signup.language,
+            account_repo.mail_language(conn, user.id),
             signup.email,
             user=user.name,
             token=secret,
@@ -508,6 +509,12 @@ class FrontDoor:
     def _mail(self, template: str, language: str, to: str, **context: str) -> Mail:
         subject, text, html = render(template, language, context)
         return Mail(to=to, subject=subject, text=text, html=html)
+
+
+def _language(conn: Connection, signup: Signup) -> str:
+    """The language of mails to the person behind an open account: its own setting."""
+    user = identity_repo.find_user_by_email(conn, signup.email)
+    return account_repo.mail_language(conn, user.id) if user else signup.language
 
 
 def _owner_name(conn: Connection, signup: Signup) -> str:
