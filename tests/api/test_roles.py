@@ -16,26 +16,27 @@ from tests.api.test_teams import log_in
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 SAFE = {"GET", "HEAD", "OPTIONS"}
-# What a billing user may change: its bills, payments and its own session.
-BILLING_PATHS = ("/v1/payments", "/v1/billing", "/v1/invoices", "/v1/auth/")
+# What a billing user may change: its bills, payments, its own account and sessions.
+BILLING_PATHS = ("/v1/payments", "/v1/billing", "/v1/invoices", "/v1/auth/", "/v1/account")
 TEAM_PATHS = ("/v1/users", "/v1/invitations")
 
 
-def _user(cloud: Cloud, name: str, role: str) -> dict[str, str]:
+def as_user(cloud: Cloud, name: str, role: str) -> dict[str, str]:
     identity.create_user(db=cloud.container.db, clock=cloud.clock, tenant_id=cloud.acme.id,
                          name=name, password=PASSWORD, role=role)
     return log_in(cloud, name)
 
 
 def _mutating_tenant_routes(cloud: Cloud) -> list[tuple[str, str]]:
-    """Every (METHOD, path) that changes something, needs a token and is not the admin's."""
+    """Every (METHOD, path) that changes something in the tenant: needs a token, is not the
+    admin's, and is not the caller's own account (every role keeps its own)."""
     paths = cloud.client.get("/v1/openapi.json").json()["paths"]
     return [
         (method.upper(), path)
         for path, operations in paths.items()
         for method, operation in operations.items()
         if method.upper() not in SAFE and operation.get("security")
-        and not path.startswith("/v1/admin/") and path != "/v1/auth/tokens"
+        and not path.startswith(("/v1/admin/", "/v1/account")) and path != "/v1/auth/tokens"
     ]
 
 
@@ -48,7 +49,7 @@ def _call(cloud: Cloud, method: str, path: str, headers: dict[str, str]) -> Any:
 
 
 def test_a_viewer_gets_403_on_every_mutating_tenant_route(cloud: Cloud) -> None:
-    viewer = _user(cloud, "vera", "viewer")
+    viewer = as_user(cloud, "vera", "viewer")
     routes = _mutating_tenant_routes(cloud)
     assert len(routes) >= 40
     for method, path in routes:
@@ -60,7 +61,7 @@ def test_a_viewer_gets_403_on_every_mutating_tenant_route(cloud: Cloud) -> None:
 
 
 def test_billing_pays_but_gets_403_on_every_resource_mutation(cloud: Cloud) -> None:
-    billing = _user(cloud, "bill", "billing")
+    billing = as_user(cloud, "bill", "billing")
     for method, path in _mutating_tenant_routes(cloud):
         if path.startswith(BILLING_PATHS):
             continue
@@ -76,7 +77,7 @@ def test_billing_pays_but_gets_403_on_every_resource_mutation(cloud: Cloud) -> N
 
 @pytest.mark.parametrize("role", ["member", "billing", "viewer"])
 def test_only_owners_change_the_team(cloud: Cloud, role: str) -> None:
-    someone = _user(cloud, f"{role}-1", role)
+    someone = as_user(cloud, f"{role}-1", role)
     for method, path in _mutating_tenant_routes(cloud):
         if path.startswith(TEAM_PATHS):
             assert _call(cloud, method, path, someone).status_code == 403, (method, path)

@@ -83,10 +83,14 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/invoices/{invoice_id}", None),
     ("GET", "/v1/invoices/{invoice_id}.pdf", None),
     ("GET", "/v1/invoices/{invoice_id}.html", None),
+    ("GET", "/v1/quota-requests/{request_id}", None),
 ]
 # Routes only a tenant's owner may call: tried by another tenant's owner (test below).
 OWNER_SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PATCH", "/v1/users/{user_id}", {"enabled": False}),
+    ("PATCH", "/v1/users/{user_id}", {"role": "viewer"}),
+    ("DELETE", "/v1/users/{user_id}", None),
+    ("DELETE", "/v1/invitations/{invitation_id}", None),
 ]
 # Tenant routes without an id: each shows only the caller's own things.
 UNSCOPED = [
@@ -100,6 +104,7 @@ UNSCOPED = [
     "/v1/payments",
     "/v1/cdn/distributions", "/v1/invoices",
     "/v1/payments/bank-transfer",
+    "/v1/invitations", "/v1/quota-requests", "/v1/quota-sizes",
 ]
 # Settings of the caller's own account, read and written without an id: nobody else's can be
 # named (the test below writes them as globex and reads acme's).
@@ -148,6 +153,8 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
         "name": "assets", "origin": {"kind": "loadbalancer", "ref": lb["id"]}}).json()
     purge = client.post(f"/v1/cdn/distributions/{distribution['id']}/purges", headers=headers,
                         json={"kind": "all"}).json()
+    request = client.post("/v1/quota-requests", headers=headers,
+                          json={"size": "L", "reason": "launch"}).json()
     assert _paid(cloud, cloud.acme)
     (receipt,) = _invoices(cloud.client, headers)
     cloud.settle()
@@ -159,7 +166,7 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
         "resource_id": server["id"], "meter": "vcpus", "alarm_id": alarm["id"],
         "lb_id": lb["id"], "member_id": lb["members"][0]["id"], "host": "www.acme-shop.example",
         "distribution_id": distribution["id"], "domain": "cdn.acme.example",
-        "purge_id": purge["id"], "invoice_id": receipt["id"],
+        "purge_id": purge["id"], "invoice_id": receipt["id"], "request_id": request["id"],
     }
 
 
@@ -248,7 +255,7 @@ def test_every_admin_route_refuses_members(cloud: Cloud, who: str) -> None:
 
 def test_another_owner_cannot_manage_this_tenants_users(cloud: Cloud) -> None:
     ids = {"user_id": cloud.client.get("/v1/users", headers=cloud.acme.headers).json()[
-        "items"][0]["id"]}
+        "items"][0]["id"], "invitation_id": _acme_invitation(cloud)}
     owner = _owner_of_globex(cloud)
     for method, template, body in OWNER_SCOPED:
         foreign = cloud.client.request(method, _fill(template, ids), json=body, headers=owner)
@@ -258,7 +265,8 @@ def test_another_owner_cannot_manage_this_tenants_users(cloud: Cloud) -> None:
         assert (foreign.status_code, absent.status_code) == (404, 404), (template, foreign.text)
         assert foreign.json()["title"] == absent.json()["title"]
     users = cloud.client.get("/v1/users", headers=cloud.acme.headers).json()["items"]
-    assert all(user["enabled"] for user in users)
+    assert all(user["enabled"] for user in users) and len(users) == 2
+    assert all(user["role"] != "viewer" for user in users)
 
 
 def test_self_settings_change_only_the_callers_own(cloud: Cloud) -> None:
@@ -272,6 +280,19 @@ def test_self_settings_change_only_the_callers_own(cloud: Cloud) -> None:
     assert mine.json()["enabled"] is True
     after = cloud.client.get("/v1/payments/auto-recharge", headers=cloud.acme.headers)
     assert (after.status_code, after.json()) == (before.status_code, before.json())
+
+
+def _acme_invitation(cloud: Cloud) -> str:
+    """A pending invitation of acme's, sent by an owner of acme."""
+    identity.create_user(db=cloud.container.db, clock=cloud.container.clock,
+                         tenant_id=cloud.acme.id, name="acme-owner", password=PASSWORD,
+                         role="owner")
+    token = cloud.client.post("/v1/auth/tokens", json={"name": "acme-owner",
+                                                       "password": PASSWORD}).json()["token"]
+    sent = cloud.client.post("/v1/invitations", json={"email": "new@acme.example"},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert sent.status_code == 201, sent.text
+    return str(sent.json()["id"])
 
 
 def _owner_of_globex(cloud: Cloud) -> dict[str, str]:

@@ -27,6 +27,7 @@ TABLE_MODULES = (
     "sws.mail.tables",
     "sws.signup.tables",
     "sws.leases.tables",
+    "sws.quotas.tables",
 )
 
 

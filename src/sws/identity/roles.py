@@ -10,7 +10,8 @@ GET/HEAD, else `write`). A role is the set of actions it may take:
 | `billing` | read everything; pay, recharge and settle bills; never touch resources |
 | `viewer` | read everything; change nothing |
 
-Every role may also end its own sessions (`session`). The cloud's admin may do everything.
+Every role may also look after its own account and sessions (`session`: log out, password,
+second factor, credentials, settings). The cloud's admin may do everything.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PREFIXES: tuple[tuple[str, Area], ...] = (
     ("/v1/admin", "admin"),
     ("/v1/auth", "session"),
+    ("/v1/account", "session"),
     ("/v1/users", "team"),
     ("/v1/invitations", "team"),
     ("/v1/billing", "billing"),
@@ -39,6 +41,8 @@ _PREFIXES: tuple[tuple[str, Area], ...] = (
     ("/console/logout", "session"),
     ("/console/language", "session"),
     ("/console/region", "session"),
+    ("/console/account", "session"),
+    ("/console/settings", "session"),
     ("/console/users", "team"),
     ("/console/invitations", "team"),
     ("/console/billing", "billing"),

@@ -12,8 +12,9 @@ from sws.drivers.base import Quota
 from sws.errors import Conflict, Invalid
 
 State = Literal["pending", "approved", "denied"]
+GOOD_STATUSES = ("ok", "low")  # billing's account statuses in good standing
 RESOURCES: tuple[str, ...] = tuple(f.name for f in fields(Quota))
-MAX_LIMIT = 100_000
+MAX_LIMIT = 10_000_000  # RAM is counted in MB
 MAX_REASON = 1000
 MAX_NOTE = 1000
 
@@ -81,12 +82,17 @@ class Standing:
     """What the rules need of the tenant's account."""
 
     tenant_enabled: bool
-    account_status: str  # active | grace | suspended
+    account_status: str  # billing's: ok | low | grace | suspended
     balance_negative: bool
 
     @property
     def good(self) -> bool:
-        return self.tenant_enabled and self.account_status == "active" and not self.balance_negative
+        """Enabled, paying (a low balance is still paying) and owing nothing."""
+        return (
+            self.tenant_enabled
+            and self.account_status in GOOD_STATUSES
+            and not self.balance_negative
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from sws.web.api import members as members_api
 from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
 from sws.web.api import payments as payments_api
+from sws.web.api import quotas as quotas_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import members as members_console
@@ -71,6 +72,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(payments_api.admin_router)
     app.include_router(signup_api.router)
     app.include_router(members_api.router)
+    app.include_router(quotas_api.router)
+    app.include_router(quotas_api.admin_router)
     app.include_router(account_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404

@@ -374,6 +374,18 @@ class OpenStackDriver:
             key_pairs=len(self.list_keypairs(project_id)),
         )
 
+    def set_quota(self, project_id: str, quota: Quota) -> None:
+        """Nova's quota set (compute) and Neutron's quota (addresses, groups), as the admin."""
+        admin = self._conns.admin()
+        with translating("quota update"):
+            admin.compute.update_quota_set(
+                project_id, instances=quota.instances, cores=quota.cores, ram=quota.ram_mb,
+                key_pairs=quota.key_pairs,
+            )
+            admin.network.update_quota(
+                project_id, floatingip=quota.floating_ips, security_group=quota.security_groups
+            )
+
     def list_hypervisors(self) -> Sequence[Hypervisor]:
         """Nova's hypervisors with their servers; capacity from Placement where Nova (2.88+)
         no longer reports it (`capacity`)."""

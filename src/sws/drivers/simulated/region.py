@@ -39,7 +39,7 @@ from sws.drivers.base import (
     ServerCreate,
     ServerFilter,
 )
-from sws.drivers.simulated import console, keys, network, servers
+from sws.drivers.simulated import console, keys, network, quotas, servers
 from sws.drivers.simulated import repository as repo
 from sws.drivers.simulated.catalog import (
     FLAVORS,
@@ -248,10 +248,9 @@ class SimulatedRegion:
     def _check_keypair_room(self, txn: Txn, project_id: str, name: str) -> None:
         if repo.keypair_row(txn, project_id, name) is not None:
             raise Conflict(f"Key pair '{name}' already exists.", field="name")
-        if repo.count_owned(txn, "key_pairs", project_id) >= self.quota.key_pairs:
-            raise QuotaExceeded(
-                f"Quota exceeded, too many key pairs (limit {self.quota.key_pairs})."
-            )
+        limit = self._quota(txn, project_id).key_pairs
+        if repo.count_owned(txn, "key_pairs", project_id) >= limit:
+            raise QuotaExceeded(f"Quota exceeded, too many key pairs (limit {limit}).")
 
     def delete_keypair(self, project_id: str, name: str) -> None:
         with self._write() as txn:
@@ -279,7 +278,7 @@ class SimulatedRegion:
         with self._write() as txn:
             network.ensure_default_group(txn, project_id)
             used = repo.count_owned(txn, "security_groups", project_id)
-            if used >= self.quota.security_groups:
+            if used >= self._quota(txn, project_id).security_groups:
                 raise QuotaExceeded("Quota exceeded for resources: ['security_group'].")
             group_id = network.create_group(txn, project_id, name, description)
             return self._group_out(txn, project_id, group_id)
@@ -418,7 +417,8 @@ class SimulatedRegion:
 
     def allocate_floating_ip(self, project_id: str) -> FloatingIP:
         with self._write() as txn:
-            if repo.count_owned(txn, "floating_ips", project_id) >= self.quota.floating_ips:
+            limit = self._quota(txn, project_id).floating_ips
+            if repo.count_owned(txn, "floating_ips", project_id) >= limit:
                 raise QuotaExceeded("Quota exceeded for resources: ['floatingip'].")
             floating_ip_id = network.allocate(txn, self._pool, project_id)
             return self._floating_out(txn, project_id, floating_ip_id)
@@ -450,7 +450,7 @@ class SimulatedRegion:
         with self._read() as txn:
             compute = repo.compute_usage(txn, project_id)
             return QuotaUsage(
-                limits=self.quota,
+                limits=self._quota(txn, project_id),
                 instances=compute.instances,
                 cores=compute.cores,
                 ram_mb=compute.ram_mb,
@@ -458,6 +458,13 @@ class SimulatedRegion:
                 security_groups=repo.count_owned(txn, "security_groups", project_id),
                 key_pairs=repo.count_owned(txn, "key_pairs", project_id),
             )
+
+    def set_quota(self, project_id: str, quota: Quota) -> None:
+        with self._write() as txn:
+            quotas.set_project_quota(txn, project_id, quota)
+
+    def _quota(self, txn: Txn, project_id: str) -> Quota:
+        return quotas.project_quota(txn, project_id, self.quota)
 
     def list_hypervisors(self) -> Sequence[Hypervisor]:
         with self._read() as txn:

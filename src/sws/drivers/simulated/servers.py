@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, select
 
 from sws.drivers.base import Flavor, KeyPair, Quota, ServerCreate
+from sws.drivers.simulated import quotas
 from sws.drivers.simulated import repository as repo
 from sws.drivers.simulated.catalog import FLAVORS_BY_ID
 from sws.drivers.simulated.network import release_server_ports
@@ -166,7 +167,7 @@ def create(
     chosen = request.flavor
     check_quota(
         txn,
-        settings.quota,
+        quotas.project_quota(txn, project_id, settings.quota),
         project_id,
         spec.count,
         chosen.vcpus * spec.count,
@@ -274,7 +275,7 @@ def _check_resize(
     validate_image_fits_resize(txn, row, new)
     check_quota(
         txn,
-        settings.quota,
+        quotas.project_quota(txn, row.project_id, settings.quota),
         row.project_id,
         0,
         new.vcpus - old.vcpus,

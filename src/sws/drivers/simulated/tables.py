@@ -150,3 +150,18 @@ sim_floating_ips = Table(
     UniqueConstraint("region", "address", name="uq_sim_floating_ips_region_address"),
     Index("ix_sim_floating_ips_region_project", "region", "project_id"),
 )
+
+
+# A project's quota where an admin (or an approved quota request) set one; else the region's.
+sim_quotas = Table(
+    "sim_quotas",
+    metadata,
+    Column("region", String(64), primary_key=True),
+    Column("project_id", String(64), primary_key=True),
+    Column("instances", Integer, nullable=False),
+    Column("cores", Integer, nullable=False),
+    Column("ram_mb", Integer, nullable=False),
+    Column("floating_ips", Integer, nullable=False),
+    Column("security_groups", Integer, nullable=False),
+    Column("key_pairs", Integer, nullable=False),
+)
