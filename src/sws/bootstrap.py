@@ -7,9 +7,17 @@ from datetime import datetime, timedelta
 
 from sws.billing.payments.runtime import PaymentsRuntime
 from sws.billing.payments.runtime import build_setup as payment_setup
-from sws.billing.ports import BandwidthFeed, BandwidthSource, BandwidthUsage, ObjectStorageFeed
+from sws.billing.ports import (
+    BandwidthFeed,
+    BandwidthSource,
+    BandwidthUsage,
+    CDNEgress,
+    CDNFeed,
+    ObjectStorageFeed,
+)
 from sws.billing.runtime import BillingRuntime
 from sws.cdn import service as cdn
+from sws.cdn import traffic as cdn_traffic
 from sws.cdn.limiter import PurgeLimiter, build_limiter
 from sws.clock import Clock, SystemClock
 from sws.config import Settings
@@ -271,6 +279,18 @@ class _Bandwidth:
         return [u for s in self.sources for u in s.bandwidth(start=start, end=end)]
 
 
+class _CDNEgress:
+    """Billing's CDN port over the edges' bytes per distribution, ISP view and hour."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def egress(self, *, start: datetime, end: datetime) -> list[CDNEgress]:
+        usage = cdn_traffic.usage(db=self.db, start=start, end=end)
+        return [CDNEgress(u.project_id, u.distribution_id, u.hour_start, u.isp, u.counts.bytes,
+                          u.region) for u in usage]
+
+
 def _billing(container: Container) -> BillingRuntime:
     """The farmer over every region's driver, rating bandwidth from metering and LBs."""
     bandwidth = _Bandwidth(
@@ -281,7 +301,9 @@ def _billing(container: Container) -> BillingRuntime:
         StorageBilling(container.object_stores), default_region=container.default_region
     )
     return BillingRuntime(
-        db=container.db, clock=container.clock, drivers=container.drivers, sources=[feed, storage],
+        db=container.db, clock=container.clock, drivers=container.drivers,
+        sources=[feed, CDNFeed(_CDNEgress(container.db), default_region=container.default_region),
+                 storage],
         leases=container.settings.lease_terms,
     )
 

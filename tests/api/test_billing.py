@@ -96,7 +96,7 @@ def test_prices_are_shown_in_the_callers_currency(cloud: Cloud) -> None:
     lb = next(p for p in prices if p["item"] == "load_balancer")
     assert (lb["price"], lb["payment_type"]) == ("1.000000", "daily")
     catalog = cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json()["items"]
-    assert len(catalog) == 39
+    assert len(catalog) == 42
 
 
 def test_bad_input_names_the_field_and_writes_nothing(cloud: Cloud) -> None:

@@ -21,12 +21,19 @@ FLOATING_IP = "floating_ip"
 LOAD_BALANCER = "load_balancer"
 BANDWIDTH = "bandwidth"
 OBJECT_STORAGE = "object_storage"
-ITEMS = (INSTANCE, BANDWIDTH, FLOATING_IP, LOAD_BALANCER, OBJECT_STORAGE)
+CDN = "cdn"
+ITEMS = (INSTANCE, BANDWIDTH, CDN, FLOATING_IP, LOAD_BALANCER, OBJECT_STORAGE)
 #: Items whose cost comes from a resource's lifetime (events), not from metered usage.
 LIFETIME_ITEMS = (INSTANCE, FLOATING_IP, LOAD_BALANCER)
 #: Item types of usage items: bandwidth per GB out; object storage per GB-month, 10k requests
 #: and GB out (egress).
-USAGE_TYPES = {BANDWIDTH: ("gb_out",), OBJECT_STORAGE: ("gb_month", "requests_10k", "gb_out")}
+USAGE_TYPES = {
+    BANDWIDTH: ("gb_out",), CDN: ("gb_out",),
+    OBJECT_STORAGE: ("gb_month", "requests_10k", "gb_out"),
+}
+#: Items whose price may differ by ISP view: `gb_out.<view>` is that view's price, and a view
+#: without its own price pays the plain `gb_out`.
+VIEW_PRICED = (CDN,)
 STANDARD = "standard"  # the one item type of a floating IP or a load balancer
 
 PER_SECOND = "per_second"
@@ -73,11 +80,20 @@ def check_price(amount: Decimal, *, name: str = "price") -> Decimal:
 def check_item(item: str, item_type: str) -> None:
     if item not in ITEMS:
         raise Invalid(f"unknown item {item!r}; one of {', '.join(ITEMS)}", field="item")
-    if item in USAGE_TYPES and item_type not in USAGE_TYPES[item]:
+    if item in USAGE_TYPES and base_item_type(item, item_type) not in USAGE_TYPES[item]:
         allowed = ", ".join(USAGE_TYPES[item])
         raise Invalid(f"{item} has the item types {allowed}", field="item_type")
     if not item_type or len(item_type) > 64:
         raise Invalid("item_type must be 1 to 64 characters", field="item_type")
+
+
+def base_item_type(item: str, item_type: str) -> str:
+    """`gb_out` for `gb_out.<view>` of an item priced by ISP view; the item type otherwise."""
+    if item in VIEW_PRICED:
+        base, dot, view = item_type.partition(".")
+        if dot and view.replace("-", "").replace("_", "").isalnum():
+            return base
+    return item_type
 
 
 def quantize6(amount: Decimal) -> Decimal:
@@ -188,12 +204,14 @@ class Catalog:
     def find(
         self, region: str, item: str, item_type: str, currency: str, at: datetime
     ) -> Product | None:
-        """The product in effect at `at`; a region's own price wins over the `*` price."""
+        """The product in effect at `at`; a region's own price wins over the `*` price, and an
+        ISP view's own price (`gb_out.<view>`) over the plain one."""
         for where in (region, ANY_REGION):
             for product in self._index.get((where, item, item_type, currency), ()):
                 if product.valid_at(at):
                     return product
-        return None
+        base = base_item_type(item, item_type)
+        return None if base == item_type else self.find(region, item, base, currency, at)
 
     def next_start(
         self, region: str, item: str, item_type: str, currency: str, after: datetime

@@ -1,4 +1,4 @@
-"""Ports for metered usage that billing rates: bandwidth and object storage.
+"""Ports for metered usage that billing rates: bandwidth, CDN egress and object storage.
 
 Billing never imports the metering domain. Whatever implements these ports (metering's
 `bandwidth_usage`, a Swift accounting reader, a test fake) is handed in by the composition root.
@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from sws.billing.model import BANDWIDTH, OBJECT_STORAGE
+from sws.billing.model import BANDWIDTH, CDN, OBJECT_STORAGE
 from sws.billing.rating import BYTES_PER_GB, UsagePoint
 
 
@@ -48,6 +48,24 @@ class StorageUsage:
 
 class ObjectStorageSource(Protocol):
     def storage(self, *, start: datetime, end: datetime) -> Iterable[StorageUsage]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CDNEgress:
+    """Bytes the CDN edges sent for one distribution to one ISP view in one clock hour."""
+
+    project_id: str
+    distribution_id: str
+    hour_start: datetime
+    isp: str  # "" when the clients were in no ISP view
+    bytes_out: int
+    region: str = ""
+
+
+class CDNSource(Protocol):
+    """CDN egress per (project, distribution, ISP view, hour), hours starting in `[start, end)`."""
+
+    def egress(self, *, start: datetime, end: datetime) -> Iterable[CDNEgress]: ...
 
 
 class UsageSource(Protocol):
@@ -113,4 +131,29 @@ class ObjectStorageFeed:
                 u.project_id, u.container, region, OBJECT_STORAGE, item_type, u.hour_start, quantity
             )
             for item_type, quantity in quantities
+        ]
+
+
+class CDNFeed:
+    """A `UsageSource` over a `CDNSource`: GB out (10^9 bytes) as `gb_out.<view>`, which the
+    catalog prices by that view's own price or else by the plain `gb_out`."""
+
+    name = "usage:cdn"
+
+    def __init__(self, source: CDNSource, *, default_region: str) -> None:
+        self.source = source
+        self.default_region = default_region
+
+    def points(self, *, start: datetime, end: datetime) -> Sequence[UsagePoint]:
+        return [
+            UsagePoint(
+                u.project_id,
+                u.distribution_id,
+                u.region or self.default_region,
+                CDN,
+                f"gb_out.{u.isp}" if u.isp else "gb_out",
+                u.hour_start,
+                Decimal(u.bytes_out) / BYTES_PER_GB,
+            )
+            for u in self.source.egress(start=start, end=end)
         ]

@@ -173,6 +173,7 @@ billing_bills = Table(
     _money("total"),
     _money("instance"),
     _money("bandwidth"),
+    _money("cdn"),
     _money("floating_ip"),
     _money("load_balancer"),
     _money("object_storage"),

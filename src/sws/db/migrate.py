@@ -24,6 +24,7 @@ TABLE_MODULES = (
     "sws.netfilter.tables",
     "sws.loadbalancer.tables",
     "sws.cdn.tables",
+    "sws.cdn.traffic_tables",
     "sws.mail.tables",
     "sws.signup.tables",
     "sws.leases.tables",

@@ -18,6 +18,7 @@ from sws.web.api import account as account_api
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
 from sws.web.api import cdn as cdn_api
+from sws.web.api import cdn_traffic as cdn_traffic_api
 from sws.web.api import invoices as invoices_api
 from sws.web.api import loadbalancer as loadbalancer_api
 from sws.web.api import members as members_api
@@ -66,6 +67,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(loadbalancer_api.admin_router)
     app.include_router(cdn_api.router)
     app.include_router(cdn_api.admin_router)
+    app.include_router(cdn_traffic_api.router)
+    app.include_router(cdn_traffic_api.admin_router)
     app.include_router(storage_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sws_agent.cdn._traffic import AccessLog, TrafficMeter, Window
-from tests.integration.cdn.conftest import DIST, Rig, distribution, state_of
+from tests.integration.cdn.conftest import DIST, Edge, Rig, distribution, state_of
 from tests.integration.netns import wait_for
 
 
@@ -24,12 +24,18 @@ def _window(log: AccessLog, requests: int) -> Window:
             return False
         return True
 
-    try:
-        wait_for(complete, 10, "the access log")
-    except AssertionError:
-        print("LOG", log.path.read_text(), log._state(), log.running())
-        raise
+    wait_for(complete, 10, "the access log")
     return found[0]
+
+
+def _attached(rig: Rig, edge: Edge, log: AccessLog) -> None:
+    """Wait until varnishncsa logs: it starts at the log's tail once attached to Varnish, so a
+    request before that is not metered. Requests of no distribution are logged but not counted."""
+    def logged() -> bool:
+        rig.get(edge, "/", host="probe.invalid")
+        return log.path.stat().st_size > 0
+
+    wait_for(logged, 10, "varnishncsa")
 
 
 def test_an_edge_counts_a_miss_then_hits_with_their_bytes(rig: Rig) -> None:
@@ -39,6 +45,7 @@ def test_an_edge_counts_a_miss_then_hits_with_their_bytes(rig: Rig) -> None:
     log = AccessLog(edge.varnish.options)
     log.start()
     try:
+        _attached(rig, edge, log)
         answers = [rig.get(edge, "/a.txt") for _ in range(3)]
         rig.get(edge, "/a.txt", host="unknown.example.com")  # no distribution: not counted
         assert [a.hit for a in answers] == [False, True, True]
@@ -46,8 +53,7 @@ def test_an_edge_counts_a_miss_then_hits_with_their_bytes(rig: Rig) -> None:
         (row,) = window.rows
         assert row["distribution"] == DIST and row["client"] == "10.77.1.1"
         assert (row["miss_requests"], row["hit_requests"]) == (1, 2)
-        assert row["hit_bytes"] > 2000 and row["miss_bytes"] > 1000
-        assert row["hit_bytes"] == 2 * row["miss_bytes"]
+        assert row["hit_bytes"] > 2 * 1000 and row["miss_bytes"] > 1000  # bodies and headers
     finally:
         log.stop()
 
@@ -60,6 +66,7 @@ def test_a_pending_window_is_resent_as_it_was_after_a_restart(rig: Rig) -> None:
     log.start()
     sent: list[dict[str, Any]] = []
     try:
+        _attached(rig, edge, log)
         rig.get(edge, "/b.txt")
         rig.get(edge, "/b.txt")
 
@@ -67,12 +74,17 @@ def test_a_pending_window_is_resent_as_it_was_after_a_restart(rig: Rig) -> None:
             sent.append(window)
             raise OSError("SWS unreachable")
 
-        wait_for(lambda: log.next_window() is not None, 10, "the access log")
+        wait_for(lambda: log.path.read_text().count(DIST) == 2, 10, "the access log")
         assert not TrafficMeter(log, refuse).report_once()
         rig.get(edge, "/b.txt")  # more lines arrive while the window is pending
         restarted = AccessLog(edge.varnish.options)  # a new agent over the same run directory
         assert TrafficMeter(restarted, sent.append).report_once()
         assert sent[1] == sent[0]  # the same window, not a longer one
-        assert sent[0]["rows"][0]["miss_requests"] + sent[0]["rows"][0]["hit_requests"] >= 1
+        (row,) = sent[0]["rows"]
+        assert (row["miss_requests"], row["hit_requests"]) == (1, 1)
+        wait_for(lambda: log.path.read_text().count(DIST) == 3, 10, "the third request")
+        following = restarted.next_window()
+        assert following is not None and following.start == sent[0]["end"]
+        assert [r["hit_requests"] for r in following.rows] == [1]
     finally:
         log.stop()

@@ -22,6 +22,7 @@ TITLE = {RECEIPT: "Receipt", INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
 CATEGORIES = (
     ("instance", "Instances"),
     ("bandwidth", "Bandwidth"),
+    ("cdn", "CDN"),
     ("floating_ip", "Floating IPs"),
     ("load_balancer", "Load balancers"),
     ("object_storage", "Storage"),

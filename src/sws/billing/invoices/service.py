@@ -142,7 +142,8 @@ def _invoice_draft(conn: Connection, issuing: Issuing, bill: RowMapping, now: da
     currency = bill["currency"]
     categories = {
         item: Decimal(bill[item])
-        for item in ("instance", "bandwidth", "floating_ip", "load_balancer", "object_storage")
+        for item in ("instance", "bandwidth", "cdn", "floating_ip", "load_balancer",
+                     "object_storage")
     }
     lines = bill_lines(categories, currency)
     other = Decimal(bill["total"]) - sum(categories.values(), Decimal(0))

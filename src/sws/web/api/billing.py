@@ -85,6 +85,7 @@ class BillRead(BaseModel):
     total: Decimal
     instance: Decimal
     bandwidth: Decimal
+    cdn: Decimal
     floating_ip: Decimal
     load_balancer: Decimal
     object_storage: Decimal
@@ -107,7 +108,8 @@ class PriceRead(BaseModel):
 
 class PriceCreate(Body):
     region: str = Field(default="*", min_length=1, max_length=64)
-    item: Literal["instance", "floating_ip", "load_balancer", "bandwidth", "object_storage"]
+    item: Literal["instance", "floating_ip", "load_balancer", "bandwidth", "cdn",
+                  "object_storage"]
     item_type: str = Field(default="standard", min_length=1, max_length=64)
     payment_type: Literal["per_second", "per_started_hour", "daily", "monthly_prepaid", "per_unit"]
     price: Amount = Field(ge=0)
