@@ -117,5 +117,6 @@ def test_the_page_speaks_chinese(console: Console) -> None:
 def test_only_admins_see_it_and_the_admin_menu_links_it(console: Console) -> None:
     _refused_callback(console, "paypal", "{}")
 
-    assert "payment:paypal" not in console.browser("alice").get(PAGE).text
+    member = console.browser("alice").get(PAGE)
+    assert member.status_code == 403 and "payment:paypal" not in member.text
     assert f'href="{PAGE}"' in _admin(console).get("/admin/").text
