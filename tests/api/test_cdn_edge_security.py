@@ -20,6 +20,17 @@ def _state(cloud: Cloud) -> dict[str, Any]:
     return dict(answer.json())
 
 
+def _with_domain(cloud: Cloud) -> str:
+    """A distribution of acme's serving its verified static.acme.test; its URL."""
+    made = _distribution(cloud, cloud.acme)
+    url = f"{D}/{made['id']}"
+    cloud.txt.prove("static.acme.test", cloud.acme.id)
+    added = cloud.client.post(f"{url}/domains", json={"domain": "static.acme.test"},
+                              headers=cloud.acme.headers)
+    assert added.status_code == 201, added.text
+    return url
+
+
 def test_a_signed_link_is_made_for_the_distributions_host_with_its_key(cloud: Cloud) -> None:
     made = _distribution(cloud, cloud.acme)
     url = f"{D}/{made['id']}"
@@ -96,11 +107,7 @@ def test_a_certificate_for_a_verified_domain_reaches_the_edges_and_its_key_stays
 
 def test_a_certificate_for_another_name_or_with_another_key_is_a_422(cloud: Cloud) -> None:
     ca = LocalCA.create(cloud.clock.now())
-    made = _distribution(cloud, cloud.acme)
-    url = f"{D}/{made['id']}"
-    cloud.txt.prove("static.acme.test", cloud.acme.id)
-    cloud.client.post(f"{url}/domains", json={"domain": "static.acme.test"},
-                      headers=cloud.acme.headers)
+    url = _with_domain(cloud)
     other_name = dict(zip(("certificate", "private_key"), ca.issue("www.acme.test"),
                           strict=True))
     other_key = {"certificate": ca.issue("static.acme.test")[0],
@@ -116,11 +123,7 @@ def test_a_certificate_for_another_name_or_with_another_key_is_a_422(cloud: Clou
 
 def test_removing_the_domain_removes_its_certificate(cloud: Cloud) -> None:
     ca = LocalCA.create(cloud.clock.now())
-    made = _distribution(cloud, cloud.acme)
-    url = f"{D}/{made['id']}"
-    cloud.txt.prove("static.acme.test", cloud.acme.id)
-    cloud.client.post(f"{url}/domains", json={"domain": "static.acme.test"},
-                      headers=cloud.acme.headers)
+    url = _with_domain(cloud)
     chain, key = ca.issue("static.acme.test")
     cloud.client.put(f"{url}/certificates/static.acme.test",
                      json={"certificate": chain, "private_key": key}, headers=cloud.acme.headers)

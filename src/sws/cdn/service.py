@@ -337,9 +337,14 @@ def _may_claim(name: str, config: CDNConfig, project_id: str) -> None:
         raise Invalid(refused.detail, field="domain") from None
 
 
+def _domain_name(domain: str) -> str:
+    """A custom domain as stored: lower case, without the root's dot."""
+    return domain.strip().lower().removesuffix(".")
+
+
 def remove_domain(*, db: Database, clock: Clock, caller: Caller, distribution_id: str,
                   domain: str) -> None:
-    name = domain.strip().lower().removesuffix(".")
+    name = _domain_name(domain)
     with db.begin() as conn:
         _owned(conn, caller.project_id, distribution_id)
         if repo.delete_host(conn, distribution_id=distribution_id, host=name) == 0:
@@ -448,7 +453,7 @@ def upload_certificate(*, db: Database, clock: Clock, caller: Caller, distributi
                        domain: str, upload: CertificateUpload) -> CertificateView:
     """The tenant's certificate for one of the distribution's verified custom domains; the
     edges present it by SNI from the next configuration on."""
-    name = domain.strip().lower().removesuffix(".")
+    name = _domain_name(domain)
     now = clock.now()
     with db.read() as conn:
         row = _owned(conn, caller.project_id, distribution_id)
@@ -481,7 +486,7 @@ def list_certificates(*, db: Database, project_id: str,
 
 def remove_certificate(*, db: Database, clock: Clock, caller: Caller, distribution_id: str,
                        domain: str) -> None:
-    name = domain.strip().lower().removesuffix(".")
+    name = _domain_name(domain)
     with db.begin() as conn:
         _owned(conn, caller.project_id, distribution_id)
         if repo.delete_certificate(conn, distribution_id=distribution_id, host=name) == 0:
