@@ -72,6 +72,7 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/cdn/distributions/{distribution_id}/purges", {"kind": "all"}),
     ("GET", "/v1/cdn/distributions/{distribution_id}/purges", None),
     ("GET", "/v1/cdn/distributions/{distribution_id}/purges/{purge_id}", None),
+    ("GET", "/v1/cdn/distributions/{distribution_id}/traffic", None),
     ("GET", "/v1/cdn/distributions/{distribution_id}/signing", None),
     ("PUT", "/v1/cdn/distributions/{distribution_id}/signing", {"enabled": True}),
     ("POST", "/v1/cdn/distributions/{distribution_id}/signing/rotate", None),
@@ -84,6 +85,8 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/invoices/{invoice_id}.pdf", None),
     ("GET", "/v1/invoices/{invoice_id}.html", None),
     ("GET", "/v1/quota-requests/{request_id}", None),
+    ("DELETE", "/v1/account/credentials/{credential_id}", None),
+    ("DELETE", "/v1/account/sessions/{session_id}", None),
 ]
 # Routes only a tenant's owner may call: tried by another tenant's owner (test below).
 OWNER_SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -105,13 +108,15 @@ UNSCOPED = [
     "/v1/cdn/distributions", "/v1/invoices",
     "/v1/payments/bank-transfer",
     "/v1/invitations", "/v1/quota-requests", "/v1/quota-sizes",
+    "/v1/account/2fa", "/v1/account/credentials", "/v1/account/sessions",
 ]
 # Settings of the caller's own account, read and written without an id: nobody else's can be
 # named (the test below writes them as globex and reads acme's).
 SELF_SETTINGS = [("GET", "/v1/payments/auto-recharge"), ("PUT", "/v1/payments/auto-recharge"),
                  ("POST", "/v1/payments/auto-recharge/card"),
                  ("GET", "/v1/payments/auto-recharge/card"),
-                 ("DELETE", "/v1/payments/auto-recharge/card")]
+                 ("DELETE", "/v1/payments/auto-recharge/card"),
+                 ("GET", "/v1/account"), ("PATCH", "/v1/account")]
 # Tenant routes that take a month, not an id: each shows the caller's own bill for it.
 PER_MONTH = ["/v1/billing/bills/{month}", "/v1/billing/bills/{month}.csv"]
 # The operator's scrapers only (SWS_METRICS_TOKEN or SWS_METRICS_ALLOW): a tenant gets 403.
@@ -157,8 +162,12 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
                           json={"size": "L", "reason": "launch"}).json()
     assert _paid(cloud, cloud.acme)
     (receipt,) = _invoices(cloud.client, headers)
+    credential = client.post("/v1/account/credentials", headers=headers,
+                             json={"name": "acme-ci"}).json()
+    session = client.get("/v1/account/sessions", headers=headers).json()[0]
     cloud.settle()
     return {
+        "credential_id": credential["id"], "session_id": session["id"],
         "server_id": server["id"], "image_id": snapshot["id"], "name": "acme-key",
         "group_id": group["id"], "rule_id": rule["id"], "fip_id": fip["id"],
         "tenant_id": cloud.acme.id, "user_id": user["id"],
@@ -280,6 +289,11 @@ def test_self_settings_change_only_the_callers_own(cloud: Cloud) -> None:
     assert mine.json()["enabled"] is True
     after = cloud.client.get("/v1/payments/auto-recharge", headers=cloud.acme.headers)
     assert (after.status_code, after.json()) == (before.status_code, before.json())
+    acme = cloud.client.get("/v1/account", headers=cloud.acme.headers).json()
+    changed = cloud.client.patch("/v1/account", headers=cloud.globex.headers,
+                                 json={"language": "zh", "timezone": "Asia/Shanghai"})
+    assert changed.status_code == 200 and changed.json()["name"] == "bob"
+    assert cloud.client.get("/v1/account", headers=cloud.acme.headers).json() == acme
 
 
 def _acme_invitation(cloud: Cloud) -> str:
