@@ -68,7 +68,7 @@ def test_once_2fa_is_on_a_login_needs_a_code_that_works_once(cloud: Cloud) -> No
 
 
 def test_a_recovery_code_logs_in_once_and_new_ones_replace_the_old(cloud: Cloud) -> None:
-    secret, codes = _enable_2fa(cloud)
+    _, codes = _enable_2fa(cloud)
     assert len(codes) == 10 and len(set(codes)) == 10
 
     assert _log_in(cloud, code=codes[0].upper()).status_code == 201
