@@ -169,7 +169,7 @@ def _fresh(cloud: Cloud) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-# ---- sessions ----------------------------------------------------------------------------------
+# ---- sessions ---------------------------------------------------------------------------
 
 
 def test_sessions_show_where_they_came_from_and_end_one_by_one_or_all_at_once(
@@ -196,7 +196,7 @@ def test_sessions_show_where_they_came_from_and_end_one_by_one_or_all_at_once(
         assert cloud.client.get("/v1/servers", headers=headers).status_code == 401
 
 
-# ---- e-mail change --------------------------------------------------------------------------------
+# ---- e-mail change ----------------------------------------------------------------------
 
 
 def test_a_new_address_takes_effect_only_when_its_mailed_code_is_used(cloud: Cloud) -> None:
@@ -249,7 +249,7 @@ def test_an_expired_code_is_gone_and_a_wrong_password_refused(cloud: Cloud) -> N
     assert late.status_code == 410
 
 
-# ---- settings ----------------------------------------------------------------------------------
+# ---- settings ---------------------------------------------------------------------------
 
 
 def test_language_and_time_zone_are_the_users_own(cloud: Cloud) -> None:
