@@ -1,7 +1,8 @@
 """`sws-agent cdn`: keeps the Varnish of one CDN edge in step with the desired state in SWS.
 
     sws-agent cdn --api URL --edge NAME [--token TOKEN] [--run-dir DIR] [--listen ADDR:PORT ...]
-                  [--storage malloc,256m] [--report-interval SECONDS] [--stop]
+                  [--http-listen ADDR:PORT --https-listen ADDR:PORT] [--storage malloc,256m]
+                  [--report-interval SECONDS] [--stop]
 
 At start the agent starts varnishd (Varnish 7 with varnish-modules' `xkey`) unless it already
 runs from an earlier start: Varnish is a daemon and outlives the agent. From then on it
@@ -17,11 +18,17 @@ long-polls SWS (`GET /v1/admin/cdn-edges/<edge>/desired-state`) for the VCL SWS 
 - reports (`POST .../report`) the digest of the active VCL and each purge as done or failed,
   at once after purging and every `--report-interval` seconds as the edge's heartbeat.
 
-On SIGTERM or Ctrl-C it exits; Varnish keeps serving (`--stop` stops it). docs/cdn.md has the
-whole design.
+With `--http-listen` and `--https-listen` the edge also runs HAProxy in front of Varnish (its
+`front` socket): HTTPS with the certificates SWS ships (by SNI, files 0600) and the signed-URL
+check (`sws.cdn.terminator`); a changed configuration is checked with `haproxy -c` and loaded
+by a hitless reload of the master. Varnish runs with `-i <edge>`, by which the shared VCL finds
+this edge's part in origin shielding.
 
-Modules: `_varnish` (the daemon, varnishadm, the purge socket), `_agent` (`CDNAgent`: apply a
-state, carry out purges), `_source` (the SWS API or memory), `_runner` (the loops), `_cli`.
+On SIGTERM or Ctrl-C it exits; Varnish and HAProxy keep serving (`--stop` stops them).
+docs/cdn.md has the whole design.
+
+Modules: `_varnish` (the daemon, varnishadm, the purge socket), `_terminator` (HAProxy, its
+certificates), `_agent` (`CDNAgent`: apply a state, carry out purges), `_source` (the SWS API or memory), `_runner` (the loops), `_cli`.
 """
 
 from sws_agent.cdn._agent import CDNAgent, carry_out
