@@ -28,7 +28,8 @@ On SIGTERM or Ctrl-C it exits; Varnish and HAProxy keep serving (`--stop` stops 
 docs/cdn.md has the whole design.
 
 Modules: `_varnish` (the daemon, varnishadm, the purge socket), `_terminator` (HAProxy, its
-certificates), `_agent` (`CDNAgent`: apply a state, carry out purges), `_source` (the SWS API or memory), `_runner` (the loops), `_cli`.
+certificates), `_agent` (`CDNAgent`: apply a state, carry out purges), `_source` (the SWS
+API or memory), `_runner` (the loops), `_cli`.
 """
 
 from sws_agent.cdn._agent import CDNAgent, carry_out
