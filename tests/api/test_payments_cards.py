@@ -8,22 +8,21 @@ import json
 from typing import Any
 
 from sws.billing.payments import cards_repository
-from sws.billing.payments.service import PaymentSetup
-from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
+from sws.bootstrap import Container
 from tests.api.conftest import Cloud, Tenant
-from tests.integration.test_payments_stripe_api import StripeDouble, fake_stripe  # noqa: F401
-from tests.unit.payments.conftest import WEBHOOK_SECRET, signed
+from tests.integration.test_payments_stripe_api import (  # noqa: F401
+    StripeDouble,
+    fake_stripe,
+    with_stripe,
+)
+from tests.unit.payments.conftest import signed
 
 CARD = "/v1/payments/auto-recharge/card"
 
 
-def _with_stripe(cloud: Cloud, url: str) -> None:
-    assert cloud.container.payments is not None
-    old = cloud.container.payments.setup
-    api = StripeApi("sk_test_0123456789", api_base=url)
-    stripe = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api, cards=api)
-    cloud.container.payments.setup = PaymentSetup(
-        providers={**old.providers, "stripe": stripe}, regions={"RegionOne": ("test", "stripe")})
+def _with_stripe(container: Container, url: str) -> None:
+    assert container.payments is not None
+    container.payments.setup = with_stripe(container.payments.setup, url)
 
 
 def _completed(setup: dict[str, Any], session: str, *, event_id: str = "evt_1") -> bytes:
@@ -62,7 +61,7 @@ def _save_card(cloud: Cloud, double: StripeDouble, tenant: Tenant) -> Any:
 def test_a_tenant_saves_a_card_sees_it_and_removes_it(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud, fake_stripe[1])
+    _with_stripe(cloud.container, fake_stripe[1])
     setup = _save_card(cloud, fake_stripe[0], cloud.acme)
     assert setup["state"] == "pending" and setup["redirect_url"].startswith("https://")
     session = _session_of(cloud, setup)
@@ -82,7 +81,7 @@ def test_a_tenant_saves_a_card_sees_it_and_removes_it(
 def test_another_tenant_neither_sees_nor_removes_the_card(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud, fake_stripe[1])
+    _with_stripe(cloud.container, fake_stripe[1])
     setup = _save_card(cloud, fake_stripe[0], cloud.acme)
     _webhook(cloud, _completed(setup, _session_of(cloud, setup)))
 
@@ -94,7 +93,7 @@ def test_another_tenant_neither_sees_nor_removes_the_card(
 def test_a_setup_event_for_a_setup_sws_never_started_is_a_400(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud, fake_stripe[1])
+    _with_stripe(cloud.container, fake_stripe[1])
 
     refused = _webhook(cloud, _completed({"id": "cset_forged"}, "cs_test_9"))
 

@@ -169,6 +169,15 @@ def fake_stripe() -> Iterator[tuple[StripeDouble, str]]:
     server.server_close()
 
 
+def with_stripe(setup: PaymentSetup, url: str) -> PaymentSetup:
+    """`setup` with Stripe (payments, refunds, charges, saved cards) at the double at `url`,
+    offered in RegionOne beside the test provider."""
+    api = StripeApi("sk_test_0123456789", api_base=url)
+    stripe = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api, cards=api)
+    return PaymentSetup(providers={**setup.providers, "stripe": stripe},
+                        regions={REGION: ("test", "stripe")})
+
+
 @pytest.fixture
 def stripe_till(till: Till, fake_stripe: tuple[StripeDouble, str]) -> Till:  # noqa: F811
     api = StripeApi("sk_test_0123456789", api_base=fake_stripe[1])

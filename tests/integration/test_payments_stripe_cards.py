@@ -155,6 +155,7 @@ def test_setups_completing_out_of_order_keep_the_later_card(
     ("bad_signature", "bad signature"),
     ("another_customer", "card setup"),
     ("setup_intent_not_succeeded", "SetupIntent seti_1 is 'requires_payment_method'"),
+    ("setup_intent_stripe_never_made", "Stripe refused: No such setupintent"),
 ])
 def test_a_setup_event_that_cannot_be_believed_saves_nothing(
     stripe_till: Till, fake_stripe: tuple[StripeDouble, str], forge: str, reason: str
@@ -164,6 +165,8 @@ def test_a_setup_event_that_cannot_be_believed_saves_nothing(
     _entered(double, "seti_1", customer="cus_999" if forge == "another_customer" else "cus_1")
     if forge == "setup_intent_not_succeeded":
         double.setup_intents["seti_1"]["status"] = "requires_payment_method"
+    if forge == "setup_intent_stripe_never_made":
+        del double.setup_intents["seti_1"]
     body = _completed(setup, "seti_1")
     headers = signed(body, stripe_till.clock.now())
     if forge == "unknown_setup":

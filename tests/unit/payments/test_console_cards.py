@@ -8,35 +8,34 @@ from __future__ import annotations
 import json
 
 from sws.billing.payments.cards_tables import billing_card_setups
-from sws.billing.payments.service import PaymentSetup
-from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
-from tests.integration.test_payments_stripe_api import StripeDouble, fake_stripe  # noqa: F401
+from sws.bootstrap import Container
+from tests.integration.test_payments_stripe_api import (  # noqa: F401
+    StripeDouble,
+    fake_stripe,
+    with_stripe,
+)
 from tests.unit.console.conftest import Console, console, template  # noqa: F401
-from tests.unit.payments.conftest import WEBHOOK_SECRET, signed
+from tests.unit.payments.conftest import signed
 
 AUTO = "/console/payments/auto-recharge"
 
 
-def _with_stripe(site: Console, url: str) -> None:
-    assert site.container.payments is not None
-    old = site.container.payments.setup
-    api = StripeApi("sk_test_0123456789", api_base=url)
-    stripe = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api, cards=api)
-    site.container.payments.setup = PaymentSetup(
-        providers={**old.providers, "stripe": stripe}, regions={"RegionOne": ("test", "stripe")})
+def _with_stripe(container: Container, url: str) -> None:
+    assert container.payments is not None
+    container.payments.setup = with_stripe(container.payments.setup, url)
 
 
 def _stripe_completes(site: Console, double: StripeDouble) -> None:
     """The tenant typed 4242 on Stripe's page; Stripe posts the signed setup event."""
     with site.container.db.read() as conn:
-        setup_id = conn.execute(billing_card_setups.select()).first()
-    assert setup_id is not None
+        started = conn.execute(billing_card_setups.select()).first()
+    assert started is not None
     double.setup_intents["seti_1"] = {
-        "status": "succeeded", "customer": setup_id.customer_ref,
+        "status": "succeeded", "customer": started.customer_ref,
         "payment_method": {"id": "pm_1", "card": {"brand": "visa", "last4": "4242",
                                                   "exp_month": 12, "exp_year": 2030}}}
     body = json.dumps({"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {
-        "id": setup_id.session_ref, "mode": "setup", "client_reference_id": setup_id.id,
+        "id": started.session_ref, "mode": "setup", "client_reference_id": started.id,
         "setup_intent": "seti_1"}}}).encode()
     answer = site.browser().client.post("/v1/payments/callbacks/stripe", content=body,
                                         headers=signed(body, site.clock.now()))
@@ -46,7 +45,7 @@ def _stripe_completes(site: Console, double: StripeDouble) -> None:
 def test_alice_saves_a_card_sees_it_and_removes_it(
     console: Console, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(console, fake_stripe[1])
+    _with_stripe(console.container, fake_stripe[1])
     browser = console.browser("alice")
     assert 'id="save-card"' in browser.get(AUTO).text
 
@@ -64,7 +63,7 @@ def test_alice_saves_a_card_sees_it_and_removes_it(
 def test_the_saved_card_speaks_chinese(
     console: Console, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(console, fake_stripe[1])
+    _with_stripe(console.container, fake_stripe[1])
     browser = console.browser("alice")
     browser.post("/console/language", {"locale": "zh_CN"})
 

@@ -146,8 +146,9 @@ def save_card(*, db: Database, clock: Clock, provider: CardSaving,
 def _known_setup(conn: Connection, completed: SetupCompleted, *, lock: bool = False
                  ) -> CardSetup:
     found = cards_repo.get_setup(conn, completed.setup_id, lock=lock)
+    # a session not yet recorded (SWS stopped right after Stripe opened it) is still this one
     if found is None or found.provider != completed.provider \
-            or found.session_ref != completed.session_ref:
+            or found.session_ref not in (None, completed.session_ref):
         raise CallbackRejected(f"unknown card setup {completed.setup_id!r} "
                                f"(session {completed.session_ref})"[:200])
     return found

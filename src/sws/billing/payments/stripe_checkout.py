@@ -258,7 +258,11 @@ class StripeProvider:
 
     def card_of(self, setup_intent_ref: str) -> CardDetails:
         """The card a succeeded SetupIntent saved, as Stripe reports it."""
-        intent = self._cards().setup_intent(setup_intent_ref)
+        cards = self._cards()
+        try:
+            intent = cards.setup_intent(setup_intent_ref)
+        except Invalid as refused:  # Stripe knows no such SetupIntent
+            raise CallbackRejected(refused.detail) from None
         if intent.get("status") != "succeeded":
             raise CallbackRejected(f"SetupIntent {setup_intent_ref} is "
                                    f"{intent.get('status')!r}, not succeeded")

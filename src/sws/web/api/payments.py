@@ -22,6 +22,7 @@ from sws.bootstrap import Container
 from sws.errors import NotFound
 from sws.money import Money
 from sws.web.api.billing import Amount, Body
+from sws.web.api.responses import problems
 from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
@@ -172,7 +173,7 @@ def start_card_setup(caller: Caller, services: Services, request: Request) -> Ca
     ))
 
 
-@router.get(CARD, response_model=SavedCardRead)
+@router.get(CARD, response_model=SavedCardRead, responses=problems(404))
 def get_card(caller: Caller, services: Services) -> SavedCardRead:
     """The saved card (brand, last 4 digits, expiry), which auto-recharge charges."""
     found = cards.get_card(db=services.db, tenant_id=caller.tenant_id)
