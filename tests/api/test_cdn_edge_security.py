@@ -4,9 +4,15 @@ sees (never the key), and each refusal naming why."""
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from typer.testing import CliRunner
 
 from sws.cdn.model import url_signature
+from sws.cli import app
 from tests.api.conftest import Cloud
 from tests.api.test_cdn import D, _distribution
 from tests.integration.cdn.tls import LocalCA
@@ -133,3 +139,24 @@ def test_removing_the_domain_removes_its_certificate(cloud: Cloud) -> None:
     assert cloud.client.get(f"{url}/certificates", headers=cloud.acme.headers).json() == {
         "items": []}
     assert _state(cloud)["certificates"] == []
+
+
+def test_the_operators_cli_signs_a_link_with_the_distributions_key(
+    cloud: Cloud, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = _distribution(cloud, cloud.acme)
+    url = f"{D}/{made['id']}"
+    key = cloud.client.put(f"{url}/signing", json={"enabled": True},
+                           headers=cloud.acme.headers).json()["key"]
+    monkeypatch.setenv("SWS_HOME", str(tmp_path))
+    monkeypatch.setenv("SWS_DATABASE_URL", database_url)
+
+    done = CliRunner().invoke(app, ["cdn", "sign", made["id"], "/a.pdf", "--seconds", "60"])
+    missing = CliRunner().invoke(app, ["cdn", "sign", "000000000000", "/a.pdf"])
+
+    assert done.exit_code == 0, done.output
+    link = urlsplit(done.output.strip())
+    query = dict(parse_qsl(link.query))
+    assert (link.scheme, link.netloc, link.path) == ("https", made["host"], "/a.pdf")
+    assert query["sig"] == url_signature(key, "/a.pdf", int(query["expires"]))
+    assert missing.exit_code == 2 and "could not be found" in missing.output
