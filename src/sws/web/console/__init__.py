@@ -25,6 +25,7 @@ from sws.web.console.views import (
     alarms,
     auth,
     billing,
+    cdn,
     compute,
     connect,
     loadbalancers,
@@ -53,6 +54,7 @@ def install(app: FastAPI, container: Container) -> None:
     for router in (
         auth.router, compute.router, connect.router, resources.router, monitoring.router,
         alarms.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
+        cdn.router,
         admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
         admin_dead_letters.router,
         _fallback,

@@ -43,6 +43,9 @@ TENANT_MENU = (
         MenuItem(N_("Instance Monitoring"), "/console/monitoring"),
         MenuItem(N_("Alarms"), "/console/alarms"),
     )),
+    MenuSection(N_("CDN"), (
+        MenuItem(N_("Distributions"), "/console/cdn"),
+    )),
     MenuSection(N_("Storage"), (
         MenuItem(N_("Containers"), "/console/containers"),
         MenuItem(N_("Storage Firewall"), "/console/storage-firewall"),

@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 
 from sws.billing import service as billing
-from sws.billing.model import BANDWIDTH, FLOATING_IP, INSTANCE, LOAD_BALANCER, OBJECT_STORAGE
+from sws.billing.model import (
+    BANDWIDTH,
+    CDN,
+    FLOATING_IP,
+    INSTANCE,
+    LOAD_BALANCER,
+    OBJECT_STORAGE,
+)
 from sws.identity import service as identity
 from sws.money import Money
 from sws.web.console import charts, i18n
@@ -25,9 +32,11 @@ from sws.web.console.routing import ConsoleRoute
 
 router = APIRouter(prefix="/console/billing", route_class=ConsoleRoute, include_in_schema=False)
 Month = Annotated[str, Query(max_length=7)]
-#: The bill's columns, as on the seed's bills: VM, bandwidth, floating IP, load balancer, storage.
+#: The bill's columns, as on the seed's bills (VM, bandwidth, floating IP, load balancer,
+#: storage), with the CDN next to bandwidth.
 CATEGORIES = (
-    (INSTANCE, N_("VM")), (BANDWIDTH, N_("Bandwidth")), (FLOATING_IP, N_("Floating IP")),
+    (INSTANCE, N_("VM")), (BANDWIDTH, N_("Bandwidth")), (CDN, N_("CDN")),
+    (FLOATING_IP, N_("Floating IP")),
     (LOAD_BALANCER, N_("Load balancer")), (OBJECT_STORAGE, N_("Object storage")),
 )
 KINDS = {
