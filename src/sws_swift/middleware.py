@@ -96,6 +96,11 @@ trusted_proxies         (none)                    Comma-separated CIDRs of load 
                                                   is not an address answers ``400``. From any
                                                   other peer the header is ignored and
                                                   ``REMOTE_ADDR`` is used.
+exempt_sources          (none)                    Comma-separated CIDRs no container's rules
+                                                  apply to (no list, no limit): the operator's
+                                                  CDN edges, which fetch container origins for
+                                                  every visitor of a distribution. Every other
+                                                  address is judged by the tenant's rules.
 rules_cache_size        4096                      Distinct compiled rule sets kept in memory.
 ======================= ========================= ===============================================
 
@@ -175,6 +180,7 @@ class StorageFirewall:
         self.logger = logger or get_logger(conf, log_route="sws_firewall")
         self.fail_closed = _failure_mode(conf.get("failure_mode", "open"))
         self.trusted = IPSet(list_from_csv(conf.get("trusted_proxies", "")))
+        self.exempt = IPSet(list_from_csv(conf.get("exempt_sources", "")))
         self.counters: Counters = make_counters(conf)
         self.retry_interval = float(conf.get("backend_retry_interval", 1))
         self.cache_size = int(conf.get("rules_cache_size", 4096))
@@ -207,7 +213,7 @@ class StorageFirewall:
             return self._bad_forwarded_for(env, start_response)
         address, client_key = client
         # sws_swift.rules.screen, inlined on this hot path (the simulated store calls screen).
-        if address in rules.allow:
+        if address in rules.allow or address in self.exempt:
             return self.app(env, start_response)  # type: ignore[no-any-return]
         if rules.exclusive or address in rules.deny:
             refusal = screen(rules, address)[1]
