@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sws.billing.payments import cards_repository
+from sws.billing.payments import cards_repository, repository
 from sws.bootstrap import Container
 from tests.api.conftest import Cloud, Tenant
 from tests.integration.test_payments_stripe_api import (  # noqa: F401
@@ -108,3 +108,21 @@ def test_without_stripe_saving_a_card_is_refused_with_the_reason(cloud: Cloud) -
     assert refused.status_code == 422
     assert "no payment provider here saves cards" in refused.json()["detail"]
     assert cloud.client.delete(CARD, headers=cloud.acme.headers).status_code == 404
+
+
+def test_auto_recharge_set_through_the_api_charges_the_saved_card(
+    cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
+) -> None:
+    _with_stripe(cloud.container, fake_stripe[1])
+    setup = _save_card(cloud, fake_stripe[0], cloud.acme)
+    _webhook(cloud, _completed(setup, _session_of(cloud, setup)))
+    card = cloud.client.get(CARD, headers=cloud.acme.headers).json()
+
+    written = cloud.client.put("/v1/payments/auto-recharge", headers=cloud.acme.headers, json={
+        "enabled": True, "threshold": "10", "amount": "50", "monthly_cap": "100",
+        "currency": "CNY", "provider": "stripe", "method_ref": card["method_ref"]})
+
+    assert written.status_code == 200, written.text
+    with cloud.container.db.read() as conn:
+        kept = repository.auto_recharge(conn, cloud.acme.id)
+    assert kept is not None and (kept.method_ref, kept.customer_ref) == ("pm_1", "cus_1")

@@ -205,10 +205,11 @@ def remove_card(*, db: Database, clock: Clock, setup: PaymentSetup, tenant_id: s
 
 
 def with_saved_card(*, db: Database, setting: AutoRecharge) -> AutoRecharge:
-    """The setting charging the tenant's saved card, when it names no method of its own and
-    the card is at its provider."""
+    """The setting charging the tenant's saved card (with the card's customer), when it names
+    no other method and the card is at its provider."""
     card = get_card(db=db, tenant_id=setting.tenant_id)
-    if setting.method_ref or card is None or card.provider != setting.provider:
+    if card is None or card.provider != setting.provider \
+            or setting.method_ref not in ("", card.details.method_ref):
         return setting
     return replace(setting, method_ref=card.details.method_ref,
                    customer_ref=card.details.customer_ref)

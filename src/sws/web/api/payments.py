@@ -148,6 +148,8 @@ class SavedCardRead(BaseModel):
     last4: str
     exp_month: int
     exp_year: int
+    method_ref: str = Field(description="the card's payment method at the provider; "
+                            "PUT /v1/payments/auto-recharge charges it when given as method_ref")
     saved_at: datetime
 
 
@@ -155,7 +157,7 @@ def card_read(card: SavedCard) -> SavedCardRead:
     d = card.details
     return SavedCardRead(provider=card.provider, display=card.display, brand=d.brand,
                          last4=d.last4, exp_month=d.exp_month, exp_year=d.exp_year,
-                         saved_at=card.saved_at)
+                         method_ref=d.method_ref, saved_at=card.saved_at)
 
 
 def setup_read(found: CardSetup) -> CardSetupRead:
