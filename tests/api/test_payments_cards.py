@@ -8,21 +8,15 @@ import json
 from typing import Any
 
 from sws.billing.payments import cards_repository, repository
-from sws.bootstrap import Container
 from tests.api.conftest import Cloud, Tenant
 from tests.integration.test_payments_stripe_api import (  # noqa: F401
     StripeDouble,
     fake_stripe,
-    with_stripe,
+    use_stripe,
 )
 from tests.unit.payments.conftest import signed
 
 CARD = "/v1/payments/auto-recharge/card"
-
-
-def _with_stripe(container: Container, url: str) -> None:
-    assert container.payments is not None
-    container.payments.setup = with_stripe(container.payments.setup, url)
 
 
 def _completed(setup: dict[str, Any], session: str, *, event_id: str = "evt_1") -> bytes:
@@ -61,7 +55,7 @@ def _save_card(cloud: Cloud, double: StripeDouble, tenant: Tenant) -> Any:
 def test_a_tenant_saves_a_card_sees_it_and_removes_it(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud.container, fake_stripe[1])
+    use_stripe(cloud.container, fake_stripe[1])
     setup = _save_card(cloud, fake_stripe[0], cloud.acme)
     assert setup["state"] == "pending" and setup["redirect_url"].startswith("https://")
     session = _session_of(cloud, setup)
@@ -81,7 +75,7 @@ def test_a_tenant_saves_a_card_sees_it_and_removes_it(
 def test_another_tenant_neither_sees_nor_removes_the_card(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud.container, fake_stripe[1])
+    use_stripe(cloud.container, fake_stripe[1])
     setup = _save_card(cloud, fake_stripe[0], cloud.acme)
     _webhook(cloud, _completed(setup, _session_of(cloud, setup)))
 
@@ -93,7 +87,7 @@ def test_another_tenant_neither_sees_nor_removes_the_card(
 def test_a_setup_event_for_a_setup_sws_never_started_is_a_400(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud.container, fake_stripe[1])
+    use_stripe(cloud.container, fake_stripe[1])
 
     refused = _webhook(cloud, _completed({"id": "cset_forged"}, "cs_test_9"))
 
@@ -113,7 +107,7 @@ def test_without_stripe_saving_a_card_is_refused_with_the_reason(cloud: Cloud) -
 def test_auto_recharge_set_through_the_api_charges_the_saved_card(
     cloud: Cloud, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(cloud.container, fake_stripe[1])
+    use_stripe(cloud.container, fake_stripe[1])
     setup = _save_card(cloud, fake_stripe[0], cloud.acme)
     _webhook(cloud, _completed(setup, _session_of(cloud, setup)))
     card = cloud.client.get(CARD, headers=cloud.acme.headers).json()

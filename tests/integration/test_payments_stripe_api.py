@@ -25,6 +25,7 @@ from sws.billing.payments.autorecharge import _charge
 from sws.billing.payments.model import AutoRecharge, Checkout, RefundSpec
 from sws.billing.payments.service import PaymentSetup
 from sws.billing.payments.stripe_checkout import StripeApi, StripeProvider
+from sws.bootstrap import Container
 from sws.errors import Invalid
 from sws.money import Money
 from tests.unit.payments.conftest import (
@@ -169,13 +170,15 @@ def fake_stripe() -> Iterator[tuple[StripeDouble, str]]:
     server.server_close()
 
 
-def with_stripe(setup: PaymentSetup, url: str) -> PaymentSetup:
-    """`setup` with Stripe (payments, refunds, charges, saved cards) at the double at `url`,
-    offered in RegionOne beside the test provider."""
+def use_stripe(container: Container, url: str) -> None:
+    """A running SWS's payments with Stripe (payments, refunds, charges, saved cards) at the
+    double at `url`, offered in RegionOne beside the test provider."""
+    assert container.payments is not None
     api = StripeApi("sk_test_0123456789", api_base=url)
     stripe = StripeProvider(sessions=api, webhook_secret=WEBHOOK_SECRET, money=api, cards=api)
-    return PaymentSetup(providers={**setup.providers, "stripe": stripe},
-                        regions={REGION: ("test", "stripe")})
+    container.payments.setup = PaymentSetup(
+        providers={**container.payments.setup.providers, "stripe": stripe},
+        regions={REGION: ("test", "stripe")})
 
 
 @pytest.fixture

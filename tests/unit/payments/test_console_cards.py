@@ -8,21 +8,15 @@ from __future__ import annotations
 import json
 
 from sws.billing.payments.cards_tables import billing_card_setups
-from sws.bootstrap import Container
 from tests.integration.test_payments_stripe_api import (  # noqa: F401
     StripeDouble,
     fake_stripe,
-    with_stripe,
+    use_stripe,
 )
 from tests.unit.console.conftest import Console, console, template  # noqa: F401
 from tests.unit.payments.conftest import signed
 
 AUTO = "/console/payments/auto-recharge"
-
-
-def _with_stripe(container: Container, url: str) -> None:
-    assert container.payments is not None
-    container.payments.setup = with_stripe(container.payments.setup, url)
 
 
 def _stripe_completes(site: Console, double: StripeDouble) -> None:
@@ -45,7 +39,7 @@ def _stripe_completes(site: Console, double: StripeDouble) -> None:
 def test_alice_saves_a_card_sees_it_and_removes_it(
     console: Console, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(console.container, fake_stripe[1])
+    use_stripe(console.container, fake_stripe[1])
     browser = console.browser("alice")
     assert 'id="save-card"' in browser.get(AUTO).text
 
@@ -63,7 +57,7 @@ def test_alice_saves_a_card_sees_it_and_removes_it(
 def test_the_saved_card_speaks_chinese(
     console: Console, fake_stripe: tuple[StripeDouble, str]
 ) -> None:
-    _with_stripe(console.container, fake_stripe[1])
+    use_stripe(console.container, fake_stripe[1])
     browser = console.browser("alice")
     browser.post("/console/language", {"locale": "zh_CN"})
 
