@@ -29,6 +29,7 @@ from sws.web.api import quotas as quotas_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import members as members_console
+from sws.web.console.views import quotas as quotas_console
 from sws.web.console.views import payments as payments_console
 from sws.web.console.views import settings as settings_console
 from sws.web.console.views import signup as signup_console
@@ -82,6 +83,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(payments_console.router)  # before the console's catch-all 404
     app.include_router(signup_console.router)
     app.include_router(members_console.router)
+    app.include_router(members_console.accept_router)
+    app.include_router(quotas_console.router)
+    app.include_router(quotas_console.admin_router)
     app.include_router(settings_console.router)
     console.install(app, container)
     _guard(app, container)

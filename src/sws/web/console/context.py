@@ -45,6 +45,10 @@ class RoleForbidden(Forbidden):
     """The visitor's role (identity.roles) does not include what the request does."""
 
 
+ROLE_REFUSED = N_("Your role in this tenant does not allow this.")
+ROLE_REFUSALS = {"team": N_("only the tenant's owner manages its users")}
+
+
 class FormExpired(Forbidden):
     """A POST whose CSRF token is missing or does not match the session."""
 
@@ -137,8 +141,9 @@ def session(request: Request) -> Session:
     base = visit(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     principal = _principal(base.container, token)
-    if not roles.allows(principal.role, roles.action_of(request.method, request.url.path)):
-        raise RoleForbidden(N_("Your role in this tenant does not allow this."))
+    action = roles.action_of(request.method, request.url.path)
+    if not roles.allows(principal.role, action):
+        raise RoleForbidden(ROLE_REFUSALS.get(action.area, ROLE_REFUSED))
     regions = identity.list_regions(db=base.container.db)
     chosen = request.cookies.get(REGION_COOKIE, "")
     region = chosen if chosen in base.container.regions else base.container.default_region

@@ -69,6 +69,7 @@ ADMIN_MENU = (
         MenuItem(N_("Tenants"), "/admin/tenants"),
         MenuItem(N_("Users"), "/admin/users"),
         MenuItem(N_("Sign-ups"), "/admin/signups"),
+        MenuItem(N_("Quota requests"), "/admin/quota-requests"),
         MenuItem(N_("Regions"), "/admin/regions"),
     )),
     MenuSection(N_("Compute"), (
