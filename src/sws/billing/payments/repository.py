@@ -7,7 +7,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    RowMapping,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from sws.billing.payments.model import (
@@ -281,18 +295,26 @@ def auto_spent(conn: Connection, tenant_id: str, since: datetime, currency: str)
 
 def get_many(conn: Connection, ids: Sequence[str], *, lock: bool = False) -> dict[str, Checkout]:
     """Checkouts by id; `lock` takes their row locks in id order (no deadlock cycles)."""
-    query = select(billing_payments).where(P.id.in_(sorted(set(ids)))).order_by(P.id)
+    query = select(billing_payments).where(_among(conn, P.id, ids)).order_by(P.id)
     if lock and conn.dialect.name != "sqlite":
         query = query.with_for_update()
     return {r["id"]: checkout_from_row(r) for r in conn.execute(query).mappings()}
 
 
 def recorded_events(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (provider, event id) were applied before."""
-    if not keys:
+    """Which of these (provider, event id) were applied before. Asked as `provider = p AND
+    event_id IN (...)` per provider, which the unique key (provider, event_id) serves as one
+    index range whatever the statistics say; a row-value IN list became an OR of pairs that
+    PostgreSQL, on a young table, answered by reading every event of the provider."""
+    by_provider: dict[str, list[str]] = {}
+    for provider, event_id in keys:
+        by_provider.setdefault(provider, []).append(event_id)
+    if not by_provider:
         return set()
     e = billing_payment_events.c
-    query = select(e.provider, e.event_id).where(tuple_(e.provider, e.event_id).in_(set(keys)))
+    query = select(e.provider, e.event_id).where(or_(*(
+        and_(e.provider == provider, _among(conn, e.event_id, ids))
+        for provider, ids in sorted(by_provider.items()))))
     return {(p, i) for p, i in conn.execute(query)}
 
 
@@ -305,8 +327,19 @@ def insert_events(conn: Connection, events: Sequence[PaymentEvent], now: datetim
 
 
 def set_states(conn: Connection, states: Mapping[str, str], now: datetime) -> None:
-    if states:
-        conn.execute(
-            update(billing_payments).where(P.id == bindparam("p_id"))
-            .values(state=bindparam("p_state"), updated_at=bindparam("p_now")),
-            [{"p_id": i, "p_state": s, "p_now": now} for i, s in sorted(states.items())])
+    """Move checkouts to their new states: one UPDATE per state, whatever the number of rows."""
+    by_state: dict[str, list[str]] = {}
+    for payment_id, state in states.items():
+        by_state.setdefault(state, []).append(payment_id)
+    for state, ids in sorted(by_state.items()):
+        conn.execute(update(billing_payments).where(_among(conn, P.id, ids))
+                     .values(state=state, updated_at=now))
+
+
+def _among(conn: Connection, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """`column IN values`, as `column = ANY(array)` on PostgreSQL: one statement text whatever
+    the number of values, so the driver prepares it once and the server plans it once."""
+    ordered = sorted(set(values))
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, ordered, type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(ordered)  # type: ignore[no-any-return]
