@@ -9,6 +9,7 @@ import threading
 from sws.cdn.model import EdgePurge, EdgeState
 from sws_agent.cdn._terminator import Terminator
 from sws_agent.cdn._varnish import EdgeError, Varnish, vcl_name
+from sws_agent.lb._haproxy import AgentError
 
 log = logging.getLogger("sws_agent.cdn")
 
@@ -42,11 +43,19 @@ class CDNAgent:
                 self.varnish.switch_to(name, state.vcl)
             if self.terminator is not None and state.terminator:
                 # after the VCL: the routes the terminator forwards to exist by then
-                self.terminator.apply(state)
+                self._apply_terminator(self.terminator, state)
             for purge in state.purges:
                 if purge.id not in self.finished:
                     self.finished[purge.id] = self._purge(purge)
             return changed
+
+    def _apply_terminator(self, terminator: Terminator, state: EdgeState) -> None:
+        """A configuration HAProxy refuses leaves the running one serving; purges go on, and
+        the next poll tries again."""
+        try:
+            terminator.apply(state)
+        except (AgentError, OSError) as exc:
+            log.warning("the terminator keeps its running configuration: %s", exc)
 
     def _purge(self, purge: EdgePurge) -> str:
         try:

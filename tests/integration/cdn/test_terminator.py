@@ -14,7 +14,14 @@ from dataclasses import replace
 from cryptography import x509
 
 from sws.cdn import terminator
-from sws.cdn.model import EdgeCertificate, EdgeDistribution, EdgeState, new_signing_key, signed_path
+from sws.cdn.model import (
+    EdgeCertificate,
+    EdgeDistribution,
+    EdgePurge,
+    EdgeState,
+    new_signing_key,
+    signed_path,
+)
 from sws.cdn.renderer import render
 from sws_agent.netfilter import _in_netns
 from tests.integration.cdn.conftest import (
@@ -163,3 +170,24 @@ def test_an_unsigned_distribution_is_served_through_the_terminator_as_before(rig
 
     assert rig.get(edge, "/open.css?expires=1&sig=x", port=FRONT_HTTP_PORT).body == "css"
     assert rig.get(edge, "/open.css", port=FRONT_HTTP_PORT).hit
+
+
+def test_a_certificate_haproxy_refuses_leaves_the_running_one_and_purges_go_on(rig: Rig) -> None:
+    ca = LocalCA.create()
+    rig.origin.put("/logo.png", "v1")
+    edge = rig.edges[0]
+    wildcard = ca.edge_certificate("wildcard", "*.cdn.example.com")
+    rig.apply(edge_state([distribution()], [wildcard]))
+    https_get(rig, edge, ca, "/logo.png", HOST)
+    rig.origin.put("/logo.png", "v2")
+
+    broken = EdgeCertificate("d-a1b2c3d4e5f6", (CUSTOM,), "not a certificate")
+    purge = EdgePurge("p1", "a1b2c3d4e5f6", "url", "/logo.png", "hard", HOST)
+    state = replace(edge_state([distribution()], [wildcard, broken]), purges=(purge,))
+    reloads = edge.terminator.haproxy.proc().reloads
+    edge.agent.apply(state)
+
+    assert edge.agent.take_finished() == {"p1": "done"}
+    assert edge.terminator.haproxy.proc().reloads == reloads  # refused by haproxy -c
+    answer, presented = https_get(rig, edge, ca, "/logo.png", HOST)
+    assert (answer.body, names(presented)) == ("v2", ["*.cdn.example.com"])
