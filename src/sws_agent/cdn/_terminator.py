@@ -90,7 +90,14 @@ class Terminator:
             self.haproxy.reload()
         else:
             self.haproxy.start()
+        self._remove_stale_keys(set(files))
         return True
+
+    def _remove_stale_keys(self, keep: set[Path]) -> None:
+        """A certificate no longer served (its tenant removed it) leaves no key on the edge."""
+        for pem in (self.options.run_dir / "tls").glob("*.pem"):
+            if pem not in keep:
+                pem.unlink(missing_ok=True)
 
     def _files(self, state: EdgeState) -> dict[Path, str]:
         run = self.options.run_dir

@@ -115,6 +115,10 @@ def test_a_new_certificate_is_loaded_without_dropping_a_request_in_flight(rig: R
     assert names(https_get(rig, edge, ca, "/fast", CUSTOM)[1]) == [CUSTOM]
     assert edge.terminator.haproxy.proc().master_pid == master  # reloaded, not restarted
 
+    assert edge.terminator.apply(edge_state([distribution()], [wildcard]))  # removed again
+    tls = edge.terminator.options.run_dir / "tls"
+    assert sorted(p.name for p in tls.glob("*.pem")) == ["wildcard.pem"]  # no stale key
+
 
 def test_a_signed_url_works_until_it_expires_then_403(rig: Rig) -> None:
     key = new_signing_key()
