@@ -3,8 +3,6 @@ owners change roles and remove members, and the tenant never loses its last owne
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +10,8 @@ from sqlalchemy import select
 
 from sws.audit.tables import audit_log
 from sws.identity import service as identity
-from sws.mail.tables import mail_outbox
 from tests.api.conftest import PASSWORD, Cloud
+from tests.api.test_signup import _code, _mails
 
 NEW_PASSWORD = "a long team secret"
 
@@ -30,25 +28,13 @@ def acme_owner(cloud: Cloud, name: str = "olga") -> dict[str, str]:
     return log_in(cloud, name)
 
 
-def mails(cloud: Cloud) -> list[dict[str, Any]]:
-    with cloud.container.db.read() as conn:
-        rows = conn.execute(select(mail_outbox).order_by(mail_outbox.c.id)).mappings()
-        return [json.loads(r["payload"]) for r in rows]
-
-
-def code_in(mail: dict[str, Any]) -> str:
-    found = re.search(r"token=([A-Za-z0-9_-]+)", mail["text"])
-    assert found, mail["text"]
-    return found.group(1)
-
-
 def invite(cloud: Cloud, owner: dict[str, str], email: str, role: str, **extra: str) -> str:
     """Invite `email` with `role`; the code from the mail SWS enqueued."""
     sent = cloud.client.post("/v1/invitations", headers=owner,
                              json={"email": email, "role": role, **extra})
     assert sent.status_code == 201, sent.text
     assert sent.json()["state"] == "pending"
-    return code_in(mails(cloud)[-1])
+    return _code(_mails(cloud)[-1])
 
 
 def accept(cloud: Cloud, code: str, name: str | None = None) -> Any:
@@ -66,7 +52,7 @@ def user_id(cloud: Cloud, headers: dict[str, str], name: str) -> str:
 def test_an_invitee_accepts_once_and_joins_with_the_invited_role(cloud: Cloud) -> None:
     owner = acme_owner(cloud)
     code = invite(cloud, owner, "Carol@Example.com", "billing", language="zh")
-    mail = mails(cloud)[-1]
+    mail = _mails(cloud)[-1]
     assert mail["to"] == "carol@example.com" and "olga" in mail["subject"]
     assert "邀请" in mail["subject"] and "/console/invitations/accept?token=" in mail["text"]
     joined = accept(cloud, code, name="carol")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sws.bootstrap import Container
 from sws.drivers.base import Quota
+from sws.identity.model import Principal
 from sws.quotas.model import MAX_LIMIT, MAX_NOTE, MAX_REASON, QuotaRequest, Rules, Sizes
 from sws.quotas.service import Decision, QuotaAsk, QuotaConfig, QuotaRequests
 from sws.web.api.responses import problems
@@ -166,9 +167,7 @@ def approve(
     request_id: Id, body: QuotaDecision, admin: Admin, services: Services
 ) -> QuotaRequestRead:
     """Approve: the quota takes effect in the region at once, the tenant is mailed."""
-    decision = Decision(approve=True, note=body.note)
-    return read(quota_requests(services).decide(admin=admin, request_id=request_id,
-                                                decision=decision))
+    return _decide(services, admin, request_id, Decision(approve=True, note=body.note))
 
 
 @admin_router.post(
@@ -179,6 +178,12 @@ def deny(
     request_id: Id, body: QuotaDecision, admin: Admin, services: Services
 ) -> QuotaRequestRead:
     """Deny with a note: nothing changes in the region, the tenant is mailed."""
-    decision = Decision(approve=False, note=body.note)
-    return read(quota_requests(services).decide(admin=admin, request_id=request_id,
-                                                decision=decision))
+    return _decide(services, admin, request_id, Decision(approve=False, note=body.note))
+
+
+def _decide(
+    services: Container, admin: Principal, request_id: str, decision: Decision
+) -> QuotaRequestRead:
+    found = quota_requests(services).decide(admin=admin, request_id=request_id,
+                                            decision=decision)
+    return read(found)
