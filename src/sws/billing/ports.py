@@ -145,15 +145,10 @@ class CDNFeed:
         self.default_region = default_region
 
     def points(self, *, start: datetime, end: datetime) -> Sequence[UsagePoint]:
-        return [
-            UsagePoint(
-                u.project_id,
-                u.distribution_id,
-                u.region or self.default_region,
-                CDN,
-                f"gb_out.{u.isp}" if u.isp else "gb_out",
-                u.hour_start,
-                Decimal(u.bytes_out) / BYTES_PER_GB,
-            )
-            for u in self.source.egress(start=start, end=end)
-        ]
+        return [self._point(u) for u in self.source.egress(start=start, end=end)]
+
+    def _point(self, u: CDNEgress) -> UsagePoint:
+        item_type = f"gb_out.{u.isp}" if u.isp else "gb_out"
+        gb = Decimal(u.bytes_out) / BYTES_PER_GB
+        region = u.region or self.default_region
+        return UsagePoint(u.project_id, u.distribution_id, region, CDN, item_type, u.hour_start, gb)
