@@ -4,11 +4,13 @@ address, unit and check.
 The blocks the doc marks `doc-test` are read out of the markdown and run in network namespaces:
 
     client 192.0.2.2 ── edge (203.0.113.20 on lo: sws-agent cdn, Varnish, HAProxy)
-                          └── sws 10.98.0.1 (the API; the origin: an http LB node's stand-in)
+                          └── sws 10.98.0.1 (the API, sws dns serve, pdns_server on
+                                203.0.113.53; the origin: an http LB node's stand-in)
 
 The API is the test cloud (with the doc's settings) served inside `sws`; the agent runs as the
-unit's ExecStart says; the doc's `curl` runs in `client`, trusting the test's CA (the doc's
-wildcard is issued by it). Only paths, the API's URL and the example names change.
+unit's ExecStart says, PowerDNS and `sws dns serve` as docs/loadbalancer.md's units say; the
+doc's `dig` and `curl` run in `client`, curl trusting the test's CA (the doc's wildcard is
+issued by it). Only paths, the API's URL and the example names change.
 """
 
 from __future__ import annotations
@@ -36,8 +38,16 @@ def topology() -> Hub:
     net.link("client", "192.0.2.2/24", "192.0.2.1/24")
     net.link("sws", f"{API}/24", "10.98.0.2/24")
     net.run("client", "ip route add default via 192.0.2.1")
-    net.run("sws", "ip route add default via 10.98.0.2")
+    net.run("sws", "ip addr add 203.0.113.53/32 dev lo && ip route add default via 10.98.0.2")
+    net.run("edge", f"ip route add 203.0.113.53/32 via {API}")
+    net.run("edge", "sysctl -qw net.ipv4.ip_forward=1")
     return net
+
+
+def answered(net: Hub, command: str) -> str:
+    """What a command run in `client` printed, if it succeeded (dig prints its errors too)."""
+    done = net.attempt("client", command)
+    return done.stdout if done.returncode == 0 else ""
 
 
 @pytest.fixture
@@ -61,7 +71,13 @@ def test_the_packages_the_doc_installs_are_the_ones_the_edges_run(doc: dict[str,
 def test_the_edge_in_docs_cdn_md_serves_a_distribution_over_https(
     doc: dict[str, str], tmp_path: Path,
 ) -> None:
-    units = {name: docblocks.unit(text) for name, text in docblocks.unit_blocks(doc).items()}
+    pdns = shutil.which("pdns_server", path="/usr/sbin:/usr/bin")
+    if pdns is None:
+        pytest.skip("PowerDNS is not installed (scripts/install-system-packages)")
+    lb_doc = docblocks.blocks("loadbalancer.md")  # the DNS servers are the LB zone's
+    units = {name: docblocks.unit(text)
+             for name, text in {**docblocks.unit_blocks(doc),
+                                **docblocks.unit_blocks(lb_doc)}.items()}
     # HAProxy's and Varnish's socket paths must stay short: a short root for the doc's paths.
     root = Path(tempfile.mkdtemp(prefix="swscdn-", dir="/tmp"))
     subs = docblocks.Substitutions({
@@ -70,7 +86,11 @@ def test_the_edge_in_docs_cdn_md_serves_a_distribution_over_https(
         "/etc/sws": f"{root}/etc/sws",
         "/var/lib/sws-agent": f"{root}/var/lib/sws-agent",
         "curl -sf": f"curl -sf --cacert {root}/ca.pem",
+        "/etc/powerdns": f"{root}/etc/powerdns",
+        "/run/sws-pdns": f"{root}/run/sws-pdns",
+        "/usr/sbin/pdns_server": pdns,
     })
+    (root / "run/sws-pdns").mkdir(parents=True)
     ca = LocalCA.create()
     (root / "etc/sws").mkdir(parents=True)
     (root / "ca.pem").write_text(ca.pem)
@@ -91,10 +111,23 @@ def test_the_edge_in_docs_cdn_md_serves_a_distribution_over_https(
                 "name": "site", "origin": {"kind": "loadbalancer", "ref": lb["id"]}})
             assert made.status_code == 201, made.text
             subs.values["a1b2c3d4e5f6.cdn.example.com"] = made.json()["host"]
-            env_files = {"/etc/sws/agent.env": docblocks.agent_user(
-                cloud, docblocks.env_file(doc["agent-env"]))}
+            env_files = {
+                "/etc/sws/agent.env": docblocks.agent_user(
+                    cloud, docblocks.env_file(doc["agent-env"])),
+                "/etc/sws/sws.env": {**settings, **test_only,
+                                     "SWS_DATABASE_URL": f"sqlite:///{tmp_path / 'sws.db'}"},
+            }
             api = serve(cloud.client.app, net.name("sws"), API, 8000)
             net.web("sws", API, 8080, PAGE, tmp_path / "origin.log")
+            # DNS before the agent: `sws dns serve` upgrades the schema as it starts, which on
+            # the test's SQLite must not meet the agent's reports.
+            for command in docblocks.lines(lb_doc["pdns-config"]):
+                net.run("sws", subs.apply(command))
+            for name in ("sws-dns.service", "sws-pdns.service"):
+                docblocks.run_unit(net, "sws", units[name], subs, env_files,
+                                   tmp_path / f"{name}.log")
+            (dig,) = (subs.apply(c) for c in docblocks.lines(doc["dns-check"]))
+            wait_for(lambda: answered(net, dig), 60, "PowerDNS's answer")
             for command in docblocks.lines(doc["edge-address"]):
                 net.run("edge", subs.apply(command))
             docblocks.run_unit(net, "edge", units["sws-agent-cdn.service"], subs, env_files,
@@ -105,6 +138,9 @@ def test_the_edge_in_docs_cdn_md_serves_a_distribution_over_https(
                             "the object over HTTPS through the edge")
 
             assert page == f"{PAGE}\n"
+            # edge-1 reports and edge-2 (never started) is silent: DNS answers edge-1 alone
+            wait_for(lambda: answered(net, dig).split() == ["203.0.113.20"], 30,
+                     "an answer with the reporting edge only")
             listening = net.run("edge", "ss -Hltn")
             for port in (80, 443, 6081):
                 assert f"203.0.113.20:{port} " in listening, listening
