@@ -41,6 +41,8 @@ def settings(*, db: Database, caller: Principal) -> AccountSettings:
         user_id=row["id"], name=row["name"], email=row["email"], language=row["language"],
         timezone=row["timezone"] or DEFAULT_TIMEZONE,
         two_factor=two_factor_status(db=db, user_id=caller.user_id).enabled,
+        language_chosen=row["known_language"] is not None,
+        timezone_chosen=row["timezone"] is not None,
     )
 
 

@@ -52,6 +52,10 @@ class AccountSettings:
     language: str
     timezone: str
     two_factor: bool
+    #: Whether the user (or its sign-up) chose the language and time zone, rather than the
+    #: defaults: only chosen ones override what a browser asks for.
+    language_chosen: bool = False
+    timezone_chosen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,21 +22,23 @@ _DEFAULT_LANGUAGE = "en"
 
 
 def user_settings(conn: Connection, user_id: str) -> RowMapping | None:
-    """The user's name, e-mail, language (stored, else its sign-up's, else English) and
-    time zone (stored or None)."""
+    """The user's name, e-mail, language (stored, else its sign-up's, else English; and
+    `known_language` without that default) and time zone (stored or None)."""
     query = select(
         t.users.c.id, t.users.c.name, t.users.c.email, t.users.c.timezone,
         _language(t.users).label("language"),
+        _language(t.users, None).label("known_language"),
     ).where(t.users.c.id == user_id)
     return conn.execute(query).mappings().first()
 
 
-def _language(users: Any) -> Any:
+def _language(users: Any, default: str | None = _DEFAULT_LANGUAGE) -> Any:
+    """The user's language: chosen, else its sign-up's, else `default`."""
     signed = (
         select(signups.c.language).where(signups.c.user_id == users.c.id)
         .limit(1).scalar_subquery()
     )
-    return func.coalesce(users.c.language, signed, _DEFAULT_LANGUAGE)
+    return func.coalesce(users.c.language, signed, default)
 
 
 def mail_language(conn: Connection, user_id: str) -> str:

@@ -14,6 +14,7 @@ from sws.identity.account_model import CredentialSpec, SettingsChange
 from sws.identity.email_change import EmailChangeConfig
 from sws.identity.model import Principal
 from sws.identity.two_factor import Gate, Proof
+from sws.web.console import i18n
 from sws.web.console.context import LANG_COOKIE, AnyVisit, PostedVisit, Session, TenantPost
 from sws.web.console.context import Tenant as TenantVisit
 from sws.web.console.render import TZ_COOKIE, attempt, page, redirect, set_cookie
@@ -32,8 +33,10 @@ def remember_preferences(current: Any, response: Response, principal: Principal)
         found = account.settings(db=current.container.db, caller=principal)
     except SWSError:
         return  # a user of another identity provider keeps the browser's choices
-    set_cookie(current, response, LANG_COOKIE, CONSOLE_LOCALE[found.language])
-    set_cookie(current, response, TZ_COOKIE, found.timezone)
+    if found.language_chosen:
+        set_cookie(current, response, LANG_COOKIE, CONSOLE_LOCALE[found.language])
+    if found.timezone_chosen:
+        set_cookie(current, response, TZ_COOKIE, found.timezone)
 
 
 def _gate(s: Session) -> Gate:
@@ -42,14 +45,16 @@ def _gate(s: Session) -> Gate:
 
 
 def _page(s: Session, **shown: Any) -> Response:
+    """The page; `shown` holds what appears once (a new secret, recovery codes)."""
     c = s.container
+    once = {"enrolment": None, "recovery_codes": None, "issued": None, **shown}
     return page(
         s, "settings.html",
         account=account.settings(db=c.db, caller=s.principal),
         two_factor=two_factor.status(db=c.db, user_id=s.principal.user_id),
         credentials=account.credentials(db=c.db, clock=c.clock, caller=s.principal),
         sessions=account.sessions(db=c.db, clock=c.clock, caller=s.principal),
-        timezones=sorted(available_timezones()), **shown,
+        timezones=sorted(available_timezones()), **once,
     )
 
 
@@ -70,8 +75,10 @@ def save(s: TenantPost, language: Text = "", timezone: Text = "") -> Response:
         found = account.change_settings(db=c.db, clock=c.clock, caller=s.principal, change=change)
     except SWSError as error:
         return _refused(s, error)
-    response = redirect(s, BACK, [("ok", s.gettext("Settings saved."))])
-    set_cookie(s, response, LANG_COOKIE, CONSOLE_LOCALE[found.language])
+    locale = CONSOLE_LOCALE[found.language]
+    saved = i18n.translations(locale).gettext("Settings saved.")  # in the language just chosen
+    response = redirect(s, BACK, [("ok", saved)])
+    set_cookie(s, response, LANG_COOKIE, locale)
     set_cookie(s, response, TZ_COOKIE, found.timezone)
     return response
 
