@@ -195,3 +195,21 @@ def test_a_certificate_haproxy_refuses_leaves_the_running_one_and_purges_go_on(r
     assert edge.terminator.haproxy.proc().reloads == reloads  # refused by haproxy -c
     answer, presented = https_get(rig, edge, ca, "/logo.png", HOST)
     assert (answer.body, names(presented)) == ("v2", ["*.cdn.example.com"])
+
+
+def test_the_edge_checks_the_path_as_sent_encoded_and_without_the_query(rig: Rig) -> None:
+    key = new_signing_key()
+    paths = ["/dir/a%20b.pdf", "/v1/x;y=1/z.js", "/deep/one/two/three.css?v=2"]
+    for path in paths:
+        rig.origin.put(path.split("?")[0], path)
+    rig.apply(edge_state([replace(distribution(query=True), signing_keys=(key,))], []))
+    edge = rig.edges[1]
+    later = int(time.time()) + 600
+
+    for path in paths:
+        answer = rig.get(edge, signed_path(key, path, later), port=FRONT_HTTP_PORT)
+        assert (answer.status, answer.body) == (200, path)
+    # with the query in the key, the token still is not: a second link is a hit
+    again = rig.get(edge, signed_path(key, paths[2], later + 1), port=FRONT_HTTP_PORT)
+    assert again.hit
+    assert rig.origin.fetches("/deep/one/two/three.css?v=2") == 1  # the token never reached it
