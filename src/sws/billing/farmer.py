@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -676,9 +675,12 @@ def _rate_by_owner(
         by_currency.setdefault(accounts[owner]["currency"], []).append(owner)
     rated: dict[str, list[tuple[Product | None, Decimal]]] = {}
     for currency, group in by_currency.items():
-        prices = iter(rate_points([p for o in group for p in by_owner[o]], catalog, currency))
+        prices = rate_points([p for o in group for p in by_owner[o]], catalog, currency)
+        start = 0
         for owner in group:
-            rated[owner] = list(islice(prices, len(by_owner[owner])))
+            stop = start + len(by_owner[owner])
+            rated[owner] = prices.pairs(start, stop)
+            start = stop
     return rated
 
 
