@@ -21,6 +21,7 @@ import pytest
 from tests.e2e.conftest import browser, page  # noqa: F401 (the e2e suite's fixtures)
 
 from .conftest import PASSWORD, Project
+from .console import launch, log_in
 
 
 @dataclass
@@ -61,29 +62,15 @@ def test_a_keystone_user_launches_from_the_console_and_snapshots(
     from playwright.sync_api import expect
 
     name = f"console-{uuid.uuid4().hex[:6]}"
-    page.goto("/console/login")
-    page.fill("input[name=name]", projects["a"].user)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    expect(page).to_have_url(f"{site.url}/console/")
+    log_in(page, site.url, projects["a"].user, PASSWORD)
 
     page.goto("/console/images")
     expect(page.locator("#images")).to_contain_text("cirros-fake")
     page.goto("/console/snapshots")
     expect(page.locator("#snapshots")).to_be_visible()
 
-    page.goto("/console/instances")
-    page.click("#launch")
-    page.fill("input[name=name]", name)
-    page.check("#flavor-m1\\.tiny")
-    page.select_option("select[name=image_id]", label="cirros-fake")
-    page.click("#launch-submit")
     try:
-        expect(page.locator(".flash.ok")).to_have_text("Launching 1 instance.")
-        row = page.locator("#instances tbody tr", has_text=name)
-        expect(row.locator("[data-field=status]")).to_have_text("Active", timeout=60_000)
-        expect(row.locator("[data-field=power]")).to_have_text("Running")
-
+        row = launch(page, name, "m1.tiny", {"label": "cirros-fake"}, timeout_ms=60_000)
         row.locator("a", has_text=name).click()
         page.fill("input[name=snapshot_name]", f"{name}-snap")
         page.click("button[value=snapshot]")

@@ -34,6 +34,7 @@ from tests.e2e.conftest import browser  # noqa: F401 (the e2e suite's Chromium)
 from tests.integration.docblocks import blocks
 
 from .conftest import ROOT, TRANSPORT, wait_for
+from .console import launch, log_in
 
 DOC = ROOT / "docs" / "openstack.md"
 ORDER = [
@@ -347,8 +348,6 @@ def _launch_on_the_console(chromium: Any, base: str, shell: Shell, step: Step, t
     """Step 9 in Chromium: alice logs in, Instances, Launch Instance, with the name and flavor
     the step gives and the first public image; the server is listed Active and Running.
     Returns its id."""
-    from playwright.sync_api import expect
-
     said = re.search(r"launch:\s+name (\S+), flavor (\S+), the first public image", step.body)
     assert said, "docs/openstack.md's console step no longer says what to launch"
     assert "/console/login, as alice" in step.body and "Launch Instance" in step.body
@@ -359,21 +358,8 @@ def _launch_on_the_console(chromium: Any, base: str, shell: Shell, step: Step, t
     context.set_default_timeout(30_000)  # a real cloud on two cores
     page = context.new_page()
     try:
-        page.goto("/console/login")
-        page.fill("input[name=name]", "alice")
-        page.fill("input[name=password]", _env(shell, "ALICE_PASSWORD"))
-        page.click("button[type=submit].primary")
-        expect(page).to_have_url(f"{base}/console/")
-        page.goto("/console/instances")
-        page.click("#launch")
-        page.fill("input[name=name]", name)
-        page.check(f"[id='flavor-{flavor}']")
-        page.select_option("select[name=image_id]", value=image["id"])
-        page.click("#launch-submit")
-        expect(page.locator(".flash.ok")).to_have_text("Launching 1 instance.")
-        row = page.locator("#instances tbody tr", has_text=name)
-        expect(row.locator("[data-field=status]")).to_have_text("Active", timeout=90_000)
-        expect(row.locator("[data-field=power]")).to_have_text("Running")
+        log_in(page, base, "alice", _env(shell, "ALICE_PASSWORD"))
+        launch(page, name, flavor, {"value": image["id"]}, timeout_ms=90_000)
     finally:
         context.close()
     listed = requests.get(
