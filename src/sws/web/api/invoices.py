@@ -21,6 +21,7 @@ from sws.errors import NotFound
 from sws.money import Money
 from sws.web.api.billing import Amount, Body
 from sws.web.api.payments import PaymentRead, payment_read, setup_of
+from sws.web.api.responses import problems
 from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(tags=["invoices"])
@@ -179,7 +180,12 @@ def auto_read(setting: AutoRecharge) -> AutoRechargeRead:
     )
 
 
-@router.get("/v1/payments/auto-recharge", response_model=AutoRechargeRead, tags=["payments"])
+@router.get(
+    "/v1/payments/auto-recharge",
+    response_model=AutoRechargeRead,
+    tags=["payments"],
+    responses=problems(404),
+)
 def get_auto_recharge(caller: Caller, services: Services) -> AutoRechargeRead:
     setting = autorecharge.get_setting(db=services.db, tenant_id=caller.tenant_id)
     if setting is None:
