@@ -1,0 +1,81 @@
+"""`exempt_sources` in a real Swift proxy: the CDN edges read a container origin that the
+tenant's firewall closes to everyone else, and the tenant's rules still judge every visitor.
+
+The proxy is started for the test from the rig's venv with `sws_firewall` behind a trusted
+balancer (127.0.0.1), so the judged address is the `X-Forwarded-For` hop, as behind the
+operator's load balancers. It has no auth middleware: reads are open, the firewall alone
+decides.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sws_swift.rules import FirewallRules
+
+from .conftest import Swift, free_port, stop
+from .test_storage_firewall_doc import _wait_for, proxy_conf
+
+EDGES = "203.0.113.20, 198.51.100.20"
+PIPELINE = f"""[pipeline:main]
+pipeline = catch_errors proxy-logging cache sws_firewall proxy-logging proxy-server
+
+[filter:sws_firewall]
+paste.filter_factory = sws_swift.middleware:filter_factory
+trusted_proxies = 127.0.0.1
+exempt_sources = {EDGES}
+"""
+
+
+@pytest.fixture
+def proxy(swift_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    conf = tmp_path / "proxy-server.conf"
+    conf.write_text(proxy_conf(swift_env, port, PIPELINE))
+    venv = Path(swift_env["SWIFT_DEV_VENV"]) / "bin"
+    log = (tmp_path / "proxy.log").open("wb")
+    process = subprocess.Popen([str(venv / "python"), str(venv / "swift-proxy-server"),
+                                str(conf), "-v"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(port, process, tmp_path / "proxy.log")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process, grace=10)
+        log.close()
+
+
+def status(proxy: str, swift: Swift, client: str) -> int:
+    request = urllib.request.Request(
+        f"{proxy}/v1/{swift.env['SWIFT_DEV_ACCOUNT']}/{swift.container}/o",
+        headers={"X-Forwarded-For": client})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_the_edges_read_a_container_its_tenant_closed_to_everyone_else(
+    swift: Swift, proxy: str,
+) -> None:
+    swift.set_rules(FirewallRules(allow=("192.0.2.0/24",), exclusive=True))
+
+    assert status(proxy, swift, "203.0.113.20") == 200  # an edge
+    assert status(proxy, swift, "198.51.100.20") == 200  # the other edge
+    assert status(proxy, swift, "198.51.100.21") == 403  # a visitor outside the whitelist
+    assert status(proxy, swift, "192.0.2.7") == 200  # the tenant's own whitelist
+
+
+def test_a_blacklist_covering_an_edge_still_refuses_its_neighbours(
+    swift: Swift, proxy: str,
+) -> None:
+    swift.set_rules(FirewallRules(deny=("203.0.113.0/24",)))
+
+    assert status(proxy, swift, "203.0.113.20") == 200
+    assert status(proxy, swift, "203.0.113.21") == 403
