@@ -171,8 +171,12 @@ class TrafficMeter:
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
-        while not self.stopping.wait(self.interval):
+        """Report at once (which starts varnishncsa early: it meters only from when it attached),
+        then every `interval` seconds until `stopping`."""
+        while True:
             self.report_once()
+            if self.stopping.wait(self.interval):
+                return
 
     def report_once(self) -> bool:
         """Send the next window, if any; True when one was taken."""
