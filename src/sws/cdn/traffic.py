@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from sws.cdn import traffic_repository as repo
-from sws.cdn.service import CDNConfig, known_edge
+from sws.cdn.service import CDNConfig, get_distribution, known_edge
 from sws.cdn.traffic_model import Counts, HourTraffic, TrafficReport, by_view
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -60,12 +60,13 @@ def _add(conn: Connection, now: datetime, summed: Mapping[tuple[str, str], Count
         repo.add(conn, HourTraffic(dist, project_id, region, isp, hour, counts))
 
 
-def hourly(*, db: Database, clock: Clock, distribution_id: str, hours: int) -> list[
-        tuple[datetime, Counts]]:
-    """The distribution's last `hours` clock hours (this one included), every view summed;
-    an hour without traffic is zeros. The caller checked the distribution is the tenant's."""
+def hourly(*, db: Database, clock: Clock, project_id: str, distribution_id: str,
+           hours: int) -> list[tuple[datetime, Counts]]:
+    """The project's distribution's last `hours` clock hours (this one included), every view
+    summed; an hour without traffic is zeros. Another project's distribution is not found."""
     if not 1 <= hours <= MAX_HOURS:
         raise Invalid(f"hours is 1 to {MAX_HOURS}", field="hours")
+    get_distribution(db=db, project_id=project_id, distribution_id=distribution_id)
     last = clock.now().replace(minute=0, second=0, microsecond=0)
     first = last - timedelta(hours=hours - 1)
     with db.read() as conn:

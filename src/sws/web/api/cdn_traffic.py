@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from sws.cdn import service, traffic
+from sws.cdn import traffic
 from sws.cdn.traffic_model import MAX_ROWS, ClientTraffic, Counts, TrafficReport
 from sws.web.api.responses import problems
 from sws.web.deps import Admin, Caller, Services
@@ -77,9 +77,7 @@ def distribution_traffic(
     hours: Annotated[int, Query(ge=1, le=traffic.MAX_HOURS)] = 24,
 ) -> Any:
     """The last `hours` clock hours (this one included), oldest first, every ISP view summed."""
-    service.get_distribution(db=container.db, project_id=caller.tenant_id,
-                             distribution_id=distribution_id)
-    series = traffic.hourly(db=container.db, clock=container.clock,
+    series = traffic.hourly(db=container.db, clock=container.clock, project_id=caller.tenant_id,
                             distribution_id=distribution_id, hours=hours)
     return [HourRead(hour_start=hour, requests=c.requests, hit_requests=c.hit_requests,
                      miss_requests=c.miss_requests, bytes=c.bytes, hit_bytes=c.hit_bytes,

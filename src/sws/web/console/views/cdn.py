@@ -116,7 +116,8 @@ def distribution(s: Tenant, distribution_id: str) -> Response:
 def _graphs(s: Session, distribution_id: str) -> list[charts.LineChart]:
     """Requests, bytes sent and hit ratio per hour over the last day."""
     series = traffic.hourly(db=s.container.db, clock=s.container.clock,
-                            distribution_id=distribution_id, hours=GRAPH_HOURS)
+                            project_id=s.tenant_id, distribution_id=distribution_id,
+                            hours=GRAPH_HOURS)
     start, end = series[0][0], series[-1][0] + timedelta(hours=1)
     ratio = [(hour, 100 * c.hit_ratio) for hour, c in series if c.hit_ratio is not None]
     return [
