@@ -31,6 +31,7 @@ from sws.db.engine import make_engine
 from sws.db.migrate import upgrade
 from sws.events import service as events
 from sws.identity import service as identity
+from sws.observability.logs import uvicorn_options as observed_logs
 from sws.seed import Credential, seed_first_start
 
 app = typer.Typer(help="SWS: the public-cloud layer for OpenStack.", no_args_is_help=True)
@@ -120,7 +121,9 @@ def up(
     _print_welcome(f"http://{host}:{port}", container.settings, credentials)
     billing_commands.warn_billing(container)  # an empty catalog bills nothing: say so loudly
     _start_ticker(container)
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info", **UVICORN)
+    logging_options = observed_logs(container.settings.log_format)
+    uvicorn.run(create_app(container), host=host, port=port, log_level="info", **UVICORN,
+                **logging_options)
 
 
 @app.command()
@@ -134,8 +137,10 @@ def api(
     from sws.web.app import create_app
 
     container = _container()
+    logging_options = observed_logs(container.settings.log_format)
     uvicorn.run(create_app(container), host=host or container.settings.host,
-                port=port or container.settings.port, log_level="info", **UVICORN)
+                port=port or container.settings.port, log_level="info", **UVICORN,
+                **logging_options)
 
 
 def _start_ticker(container: bootstrap.Container) -> None:

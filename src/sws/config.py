@@ -240,6 +240,7 @@ class Settings(BaseSettings):
     # /metrics answers a bearer `metrics_token`, or a client in `metrics_allow` (CIDRs).
     metrics_token: str | None = Field(default=None, min_length=16, repr=False)
     metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    log_format: Literal["human", "json"] = "human"  # json: one object a line, with request_id
     # Alarm webhooks may target private, loopback and link-local addresses only if allowed;
     # the operator's internal networks (CIDRs) are listed here to refuse them too.
     webhook_allow_private: bool = False

@@ -24,6 +24,9 @@ from sws import bootstrap
 from sws.commands import billing as billing_commands
 from sws.commands import common
 from sws.leases import service as leases
+from sws.observability import logs
+from sws.observability.metrics import Exporter
+from sws.observability.server import WorkerEndpoints, serve
 
 app = typer.Typer(help="Workers: RabbitMQ listener, reconciler, mail sender.",
                   no_args_is_help=True)
@@ -41,9 +44,19 @@ def _stop_event() -> threading.Event:
     return stop
 
 
-def _setup() -> bootstrap.Container:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+MetricsPort = Annotated[int, typer.Option(
+    min=0, max=65535, help="Serve /metrics, /healthz and /readyz on this port (0: off).")]
+MetricsHost = Annotated[str, typer.Option(help="Address of the --metrics-port.")]
+
+
+def _setup(role: str, metrics_port: int = 0, metrics_host: str = "127.0.0.1"
+           ) -> bootstrap.Container:
     container = common.container()
+    logs.configure(container.settings.log_format)
+    if metrics_port:
+        exporter = Exporter(db=container.db, clock=container.clock, role=role)
+        endpoints = WorkerEndpoints(exporter=exporter, db=container.db, role=role)
+        serve(endpoints, host=metrics_host, port=metrics_port)
     billing_commands.warn_billing(container, to_log=True)  # an empty catalog bills nothing
     return container
 
@@ -52,11 +65,12 @@ def _setup() -> bootstrap.Container:
 def events_worker(
     region: Region = "",
     batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 200,
+    metrics_port: MetricsPort = 0, metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Consume Nova/Neutron/Glance/Octavia notifications; ack after each batch commits."""
     from sws.events.listener import NotificationListener
 
-    container = _setup()
+    container = _setup("events", metrics_port, metrics_host)
     settings = container.settings
     listener = NotificationListener(
         db=container.db, clock=container.clock, region=region or container.default_region,
@@ -70,12 +84,13 @@ def events_worker(
 def reconcile_worker(
     region: Region = "",
     once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
+    metrics_port: MetricsPort = 0, metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """List servers and floating IPs from the cloud and repair missed events."""
     from sws.drivers.openstack import OpenStackDriver
     from sws.reconcile.service import reconcile_once
 
-    container = _setup()
+    container = _setup("reconcile", metrics_port, metrics_host)
     name = region or container.default_region
     driver = container.driver(name)
     if not isinstance(driver, OpenStackDriver):
@@ -141,10 +156,11 @@ def _run_pass(
 
 
 @app.command("ticker")
-def ticker_worker() -> None:
+def ticker_worker(metrics_port: MetricsPort = 0, metrics_host: MetricsHost = "127.0.0.1"
+                  ) -> None:
     """The ticker without the API: billing farmer, metering jobs, Swift sizes, payments janitor,
     mail; the alarm evaluator and the month close in whichever ticker holds their lease."""
-    container = _setup()
+    container = _setup("ticker", metrics_port, metrics_host)
     stop, log = _stop_event(), logging.getLogger("sws.ticker")
     while not stop.is_set():
         try:
@@ -156,10 +172,11 @@ def ticker_worker() -> None:
 
 
 @app.command("alarms")
-def alarms_worker() -> None:
+def alarms_worker(metrics_port: MetricsPort = 0, metrics_host: MetricsHost = "127.0.0.1"
+                  ) -> None:
     """Evaluate alarms (in whichever process holds the alarm evaluator's lease; the others
     stand by and take over within the lease's TTL) and deliver their notices."""
-    container = _setup()
+    container = _setup("alarms", metrics_port, metrics_host)
     metering = container.metering
     assert metering is not None
     stop, log = _stop_event(), logging.getLogger("sws.alarms")
@@ -186,9 +203,10 @@ def _step_down(container: bootstrap.Container) -> None:
 def mail_worker(
     once: Annotated[bool, typer.Option(help="Send what is due, then exit.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between passes.")] = 2.0,
+    metrics_port: MetricsPort = 0, metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Send the mail outbox through SWS_SMTP_HOST, retrying failures with backoff."""
-    container = _setup()
+    container = _setup("mail", metrics_port, metrics_host)
     stop = _stop_event()
     log = logging.getLogger("sws.mail")
     while not stop.is_set():

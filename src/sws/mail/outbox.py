@@ -24,6 +24,7 @@ from sws.db.once import insert_once
 from sws.mail.model import Mail, from_json, to_json
 from sws.mail.ports import Mailer
 from sws.mail.tables import KEY, mail_outbox
+from sws.observability import context
 
 log = logging.getLogger("sws.mail")
 _C = mail_outbox.c
@@ -39,12 +40,18 @@ def enqueue(conn: Connection, *, key: str, mail: Mail, now: datetime | None = No
         "key": key,
         "recipient": mail.to[:320],
         "subject": mail.subject[:255],
-        "payload": json.dumps(to_json(mail), ensure_ascii=False),
+        "payload": json.dumps(_traced(to_json(mail)), ensure_ascii=False),
         "created_at": moment,
         "due_at": moment,
         "attempts": 0,
     }
     return insert_once(conn, mail_outbox, values, key="key")
+
+
+def _traced(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with the request id of the work that enqueued it, so the sender logs it."""
+    request_id = context.current()
+    return {**payload, "request_id": request_id} if request_id else payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +127,17 @@ class OutboxDispatcher:
         return _Claimed(row.id, row.attempts + 1, row.payload) if result.rowcount == 1 else None
 
     def _deliver(self, row: _Claimed) -> int:
+        payload = json.loads(row.payload)
+        with context.bound(payload.get("request_id")):
+            return self._send(row, payload)
+
+    def _send(self, row: _Claimed, payload: dict[str, Any]) -> int:
         try:
-            self.mailer.send(from_json(json.loads(row.payload)))
+            self.mailer.send(from_json(payload))
         except Exception as error:  # any failure is kept on the row and retried
             self._failed(row, f"{type(error).__name__}: {error}")
             return 0
+        log.info("mail %d sent", row.id)
         with self.db.begin() as conn:
             conn.execute(
                 update(mail_outbox)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sws import __version__
 from sws.billing import unrated
 from sws.bootstrap import Container
-from sws.web import console, deps, guards, openapi, problems
+from sws.web import console, deps, guards, observe, openapi, problems
 from sws.web.api import account as account_api
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
@@ -29,8 +29,8 @@ from sws.web.api import quotas as quotas_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import members as members_console
-from sws.web.console.views import quotas as quotas_console
 from sws.web.console.views import payments as payments_console
+from sws.web.console.views import quotas as quotas_console
 from sws.web.console.views import settings as settings_console
 from sws.web.console.views import signup as signup_console
 
@@ -138,3 +138,4 @@ def _guard(app: FastAPI, container: Container) -> None:
     limits = guards.BodyLimits(default=s.max_body_bytes, objects=s.max_object_bytes)
     app.add_middleware(guards.BodyLimit, limits=limits)
     app.add_middleware(guards.ClientAddress, trusted=guards.networks(s.trusted_proxies))
+    app.add_middleware(observe.RequestObserver)  # outermost: every answer has a request id

@@ -17,6 +17,7 @@ from sws.metering.model import SeriesQuery, series_window
 from sws.metering.repository import count_by
 from sws.metering.tables import alarm_deliveries
 from sws.metering.tables import alarms as alarm_table
+from sws.observability.metrics import Exporter
 from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1", tags=["metering"])
@@ -261,7 +262,8 @@ def prometheus(services: Services) -> Response:
         if services.settings.metering_prometheus_instances:
             lines += exporter.instance_lines(runtime.collector.last_readings)
     lines += _agent_lines(services)
-    return Response("\n".join(lines) + "\n", media_type=exporter.CONTENT_TYPE)
+    process = Exporter(db=services.db, clock=services.clock, role="api").text()
+    return Response("\n".join(lines) + "\n" + process, media_type=exporter.CONTENT_TYPE)
 
 
 def _agent_lines(services: Container) -> list[str]:

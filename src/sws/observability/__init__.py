@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics of every SWS process, request ids and structured logs."""
