@@ -2,8 +2,9 @@
 
 At each size N (default 1k, 5k and 20k): N pending checkouts of 100 tenants, each paid by one
 signed test-provider callback, delivered together with a replay of a quarter of them, by
-`--threads` threads of this one process (as many concurrent requests), through
-`handle_callback` as the API runs it: signature check, then the group commit, which applies
+`--threads` threads of this one process (as many concurrent requests; 40 by default, anyio's
+limit on the thread pool the API's callback route runs in), through `handle_callback` as the
+API runs it: signature check, then the group commit, which applies
 the callbacks waiting together in one transaction (the checkouts' row locks, the events
 recorded once, the state steps, the ledger credits, the receipts numbered from their issuer's
 counter, the notices). Then the run checks that exactly N credits
@@ -16,7 +17,7 @@ than autovacuum's one-minute round, would otherwise be planned (and their prepar
 kept) as if still empty, and read whole — a state a running SWS leaves within a minute.
 
     .venv/bin/python bench/payments.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-        [--sizes 1k,5k,20k] [--threads 32] [--json]
+        [--sizes 1k,5k,20k] [--threads 40] [--json]
 
 Goal (issue 15): 2,000 callbacks applied per second in one process.
 
@@ -52,6 +53,7 @@ from sws.identity.tables import tenants
 
 GOAL_PER_SECOND = 2_000.0
 TENANTS, REPLAYED = 100, 4  # one callback in REPLAYED is delivered twice
+THREADS = 40  # anyio's default limit on the threads of run_in_threadpool
 WARM = 10  # a tenth more checkouts are paid before the timed run
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 REGION = "RegionOne"
@@ -160,7 +162,7 @@ def _check(db: Database, size: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=THREADS)
     add_options(parser, (1_000, 5_000, 20_000), "checkouts paid")
     args = parser.parse_args()
     verdict = Verdict("payments")
