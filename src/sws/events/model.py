@@ -149,15 +149,35 @@ def apply_event(state: ResourceState | None, event: ResourceEvent) -> ResourceSt
     """Merge `event` into `state`; commutative, associative and idempotent."""
     if state is None:
         return new_state(event)
-    if (state.resource_type, state.resource_id) != (event.resource_type, event.resource_id):
+    if state.resource_type != event.resource_type or state.resource_id != event.resource_id:
         raise ValueError("event is about another resource")
-    merged = _merge_lifetime(state, event)
-    if event.key > state.last_key:
-        merged = _take_attributes(merged, event)
-    return replace(
-        merged,
+    created_at, deleted_at, end_action = _lifetime(state, event)
+    # One constructor call, not a chain of `replace`: the fold runs once per event applied.
+    latest = state if event.key <= state.last_key else event
+    last_action, last_occurred_at, last_message_id = (
+        (state.last_action, state.last_occurred_at, state.last_message_id) if latest is state
+        else (event.action, event.occurred_at, event.message_id)
+    )
+    return ResourceState(
+        resource_type=state.resource_type,
+        resource_id=state.resource_id,
         project_id=_smallest(state.project_id, event.project_id),
+        region=state.region,
+        name=latest.name,
+        state=DELETED if event.is_terminal or (latest is event and deleted_at) else latest.state,
+        flavor_id=latest.flavor_id,
+        flavor_name=latest.flavor_name,
+        vcpus=latest.vcpus,
+        memory_mb=latest.memory_mb,
+        root_gb=latest.root_gb,
         address=_smallest(state.address, event.address),
+        port_id=latest.port_id,
+        created_at=created_at,
+        deleted_at=deleted_at,
+        end_action=end_action,
+        last_action=last_action,
+        last_occurred_at=last_occurred_at,
+        last_message_id=last_message_id,
     )
 
 
@@ -172,35 +192,19 @@ def fold(
     return state
 
 
-def _merge_lifetime(state: ResourceState, event: ResourceEvent) -> ResourceState:
+def _lifetime(
+    state: ResourceState, event: ResourceEvent
+) -> tuple[datetime | None, datetime | None, str | None]:
+    """(created_at, deleted_at, end_action) once `event` is merged into `state`."""
     created_at = state.created_at
     if event.action == CREATE:
         created_at = _earliest(created_at, event.occurred_at)
     if not event.is_terminal:
-        return replace(state, created_at=created_at)
+        return created_at, state.deleted_at, state.end_action
     end = (event.occurred_at, event.action)
     if state.deleted_at is not None and state.end_action is not None:
         end = min(end, (state.deleted_at, state.end_action))
-    return replace(
-        state, created_at=created_at, deleted_at=end[0], end_action=end[1], state=DELETED
-    )
-
-
-def _take_attributes(state: ResourceState, event: ResourceEvent) -> ResourceState:
-    return replace(
-        state,
-        name=event.name,
-        state=DELETED if state.deleted else event.state,
-        flavor_id=event.flavor_id,
-        flavor_name=event.flavor_name,
-        vcpus=event.vcpus,
-        memory_mb=event.memory_mb,
-        root_gb=event.root_gb,
-        port_id=event.port_id,
-        last_action=event.action,
-        last_occurred_at=event.occurred_at,
-        last_message_id=event.message_id,
-    )
+    return created_at, end[0], end[1]
 
 
 def _earliest(current: datetime | None, candidate: datetime) -> datetime:

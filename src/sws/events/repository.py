@@ -1,7 +1,9 @@
 """Persistence of the events domain in portable SQL (SQLite, PostgreSQL, MariaDB).
 
 Writes are batched: one SELECT per table per chunk of ids, then one executemany per table.
-No dialect-specific upserts: callers select what exists, then insert or update.
+No dialect-specific upserts: callers select what exists, then insert or update. On PostgreSQL
+the same reads and writes are set-based (`events.bulk`): one `= ANY(array)` per look-up, COPY
+for appends, one `UPDATE ... FROM unnest(...)` for the states that changed.
 """
 
 from __future__ import annotations
@@ -11,8 +13,21 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, RowMapping, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 
+from sws.events import bulk
 from sws.events.model import DeadLetter, ResourceEvent, ResourceState
 from sws.events.tables import dead_letters, processed_messages, resource_events, resources
 
@@ -27,6 +42,7 @@ _EVENT_FIELDS = tuple(field.name for field in dataclasses.fields(ResourceEvent))
 _KEY_COLUMNS = ("resource_type", "resource_id")
 
 
+
 def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -34,6 +50,8 @@ def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
 
 def find_processed(conn: Connection, message_ids: Sequence[str]) -> set[str]:
     """The subset of `message_ids` already handled by an earlier batch."""
+    if bulk.is_postgresql(conn):
+        return set(bulk.existing(conn, "processed_messages", "message_id", message_ids))
     found: set[str] = set()
     column = processed_messages.c.message_id
     for chunk in chunks(message_ids):
@@ -45,6 +63,10 @@ def record_processed(
     conn: Connection, outcomes: Iterable[tuple[str, str]], *, received_at: datetime
 ) -> None:
     """Remember (message_id, outcome) pairs so a re-delivery is recognised as a duplicate."""
+    if bulk.is_postgresql(conn):
+        lines = [(message_id, outcome, received_at) for message_id, outcome in outcomes]
+        bulk.copy_rows(conn, "processed_messages", ("message_id", "outcome", "received_at"), lines)
+        return
     rows = [
         {"message_id": message_id, "outcome": outcome, "received_at": received_at}
         for message_id, outcome in outcomes
@@ -57,6 +79,11 @@ def insert_events(
     conn: Connection, events: Sequence[ResourceEvent], *, region: str, received_at: datetime
 ) -> None:
     """Append applied events to the journal."""
+    if bulk.is_postgresql(conn):
+        bulk.copy_records(
+            conn, "resource_events", events, {"region": region, "received_at": received_at}
+        )
+        return
     rows = [_event_row(event, region=region, received_at=received_at) for event in events]
     if rows:
         conn.execute(resource_events.insert(), rows)
@@ -80,8 +107,9 @@ def load_states(conn: Connection, keys: Sequence[ResourceKey]) -> dict[ResourceK
     wanted = set(keys)
     ids = sorted({resource_id for _, resource_id in wanted})
     states: dict[ResourceKey, ResourceState] = {}
-    for chunk in chunks(ids):
-        query = select(resources).where(resources.c.resource_id.in_(chunk)).with_for_update()
+    for chunk in [ids] if bulk.is_postgresql(conn) else chunks(ids):
+        query = select(resources).where(_among(resources.c.resource_id, conn, chunk))
+        query = query.with_for_update()
         for row in conn.execute(query).mappings():
             state = _state_from_row(row)
             if (state.resource_type, state.resource_id) in wanted:
@@ -97,10 +125,22 @@ def save_states(
     updated_at: datetime,
 ) -> None:
     """Insert states seen for the first time, update the others."""
+    if bulk.is_postgresql(conn):
+        constants = {"updated_at": updated_at}
+        bulk.copy_records(conn, "resources", created, constants)
+        bulk.update_records(conn, "resources", _KEY_COLUMNS, changed, constants)
+        return
     if created:
         conn.execute(resources.insert(), [_state_row(s, updated_at=updated_at) for s in created])
     if changed:
         conn.execute(_UPDATE_STATE, [_update_row(s, updated_at=updated_at) for s in changed])
+
+
+def _among(column: Any, conn: Connection, values: Sequence[str]) -> Any:
+    """`column IN (...)`, or on PostgreSQL `column = ANY(:array)`: one parameter, one plan."""
+    if bulk.is_postgresql(conn):
+        return column == any_(bindparam("among", list(values), type_=postgresql.ARRAY(String)))
+    return column.in_(values)
 
 
 _UPDATE_STATE = (

@@ -56,8 +56,8 @@ second, else at that second's last microsecond, never later than the timestamp. 
 hour it happened in; and two actions in the same second (shelve then shelve_offload) keep the
 order in which they were notified instead of tying.
 
-Speed matters (one worker should keep up with a large region): one JSON parse per message, no
-validation library, dictionary look-ups only.
+Speed matters (one worker should keep up with a large region): orjson parses, no validation
+library, dictionary look-ups only.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from sws.errors import Invalid
 from sws.events.model import (
@@ -220,6 +222,12 @@ def ignore_reason(event_type: str) -> str:
 
 
 def _loads(text: str | bytes | bytearray, what: str) -> Any:
+    """orjson first (several times faster); what it refuses and `json` accepts (integers
+    beyond 64 bits, NaN, lone surrogates, deep nesting) still parses, as it always did."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:

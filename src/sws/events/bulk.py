@@ -1,0 +1,107 @@
+"""PostgreSQL's set-based writes for the events repository: COPY, `= ANY(array)`, JSON rows.
+
+A batch of a thousand notifications is a handful of statements here, not a thousand
+executions: PostgreSQL parses, plans and runs each statement once, and the driver sends rows
+in its C COPY encoder. `repository` calls these on PostgreSQL only; elsewhere its portable SQL
+serves. Driver errors are turned into SWS errors as `Database.begin` turns SQLAlchemy's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import errors as pg_errors
+from sqlalchemy import Connection, text
+
+from sws.errors import Contended, Duplicate
+
+_LOCK_FAILURES = (
+    pg_errors.DeadlockDetected, pg_errors.LockNotAvailable, pg_errors.SerializationFailure,
+)
+
+
+def is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def existing(conn: Connection, table: str, column: str, values: Sequence[str]) -> list[str]:
+    """Those of `values` present in `table.column`: one statement, one array parameter."""
+    query = text(f"SELECT {column} FROM {table} WHERE {column} = ANY(:values)")
+    return list(conn.execute(query, {"values": list(values)}).scalars())
+
+
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Append `rows` (values in the order of `columns`) to `table` with COPY."""
+    if not rows:
+        return
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with _driver_errors(), _cursor(conn) as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def copy_records(
+    conn: Connection, table: str, records: Sequence[Any], tail: Mapping[str, Any]
+) -> None:
+    """COPY `records` (dataclasses whose fields are columns of `table`) into `table`, each row
+    ending with the `tail` columns' values."""
+    if not records:
+        return
+    names = tuple(field.name for field in dataclasses.fields(records[0]))
+    values = operator.attrgetter(*names)
+    ending = tuple(tail.values())
+    copy_rows(conn, table, (*names, *tail), [values(record) + ending for record in records])
+
+
+def update_records(
+    conn: Connection, table: str, keys: Sequence[str], records: Sequence[Any],
+    constants: Mapping[str, Any],
+) -> None:
+    """UPDATE the rows of `table` matching `records` on `keys`: their fields and `constants`
+    become the row's values. One statement, the records as one JSON array."""
+    if not records:
+        return
+    names = [field.name for field in dataclasses.fields(records[0])]
+    assignments = ", ".join(
+        [*(f"{name} = r.{name}" for name in names if name not in keys),
+         *(f"{name} = %({name})s" for name in constants)]
+    )
+    matches = " AND ".join(f"t.{key} = r.{key}" for key in keys)
+    statement = (
+        f"UPDATE {table} AS t SET {assignments} "
+        f"FROM json_populate_recordset(NULL::{table}, %(rows)s::json) AS r WHERE {matches}"
+    )
+    _run(conn, statement, {**constants, "rows": orjson.dumps(records).decode()})
+
+
+def _run(conn: Connection, statement: str, params: Mapping[str, Any]) -> None:
+    with _driver_errors(), _cursor(conn) as cursor:
+        cursor.execute(statement, params)
+
+
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor on the transaction `conn` has open (the COPY protocol is below SQLAlchemy)."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError("a psycopg connection was expected")
+    with driver.cursor() as cursor:
+        yield cursor
+
+
+@contextmanager
+def _driver_errors() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.IntegrityError as exc:
+        raise Duplicate("another worker wrote the same thing first; try again") from exc
+    except _LOCK_FAILURES as exc:
+        raise Contended("the database was busy with a conflicting change; try again") from exc
