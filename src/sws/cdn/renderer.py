@@ -18,7 +18,7 @@ Varnish collapses them with its own misses, so the origin sees one fetch per obj
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sws.cdn.model import Backend, EdgeDistribution, ShieldEdge, Shielding
 
@@ -158,11 +158,15 @@ sub vcl_deliver {
 """
 
 
-def render(distributions: Sequence[EdgeDistribution], shielding: Shielding | None = None) -> str:
+def render(distributions: Sequence[EdgeDistribution], shielding: Shielding | None = None,
+           origin_queries: Mapping[str, str] | None = None) -> str:
     """The whole VCL for `distributions` (in id order, so equal input gives equal text).
 
     Every edge runs the same text: an edge finds its part of `shielding` by its own name
-    (`server.identity`, varnishd's `-i`, which the agent sets to the edge's name)."""
+    (`server.identity`, varnishd's `-i`, which the agent sets to the edge's name).
+    `origin_queries` (by distribution id) is appended to that distribution's origin fetches:
+    the signature of a private container origin (`sws.cdn.origin_access`)."""
+    queries = origin_queries or {}
     ordered = sorted(distributions, key=lambda d: d.id)
     shielding = shielding or Shielding()
     parents = shielding.parents
@@ -175,7 +179,7 @@ def render(distributions: Sequence[EdgeDistribution], shielding: Shielding | Non
     parts.append(_sub("sws_peer", [_peer()] if parents else []))
     parts.append(_sub("sws_shield", (_shield(i, p, shielding) for i, p in enumerate(parents))))
     parts.append(_sub("sws_route", (_route(d) for d in ordered)))
-    parts.append(_sub("sws_origin", (_origin(d) for d in ordered)))
+    parts.append(_sub("sws_origin", (_origin(d, queries.get(d.id, "")) for d in ordered)))
     parts.append(_sub("sws_ttl", (_ttl(d) for d in ordered)))
     return "".join(parts)
 
@@ -238,10 +242,13 @@ def _route(d: EdgeDistribution) -> str:
     return _if(matches, lines)
 
 
-def _origin(d: EdgeDistribution) -> str:
+def _origin(d: EdgeDistribution, query: str = "") -> str:
     lines = [f"set bereq.http.host = {_string(d.backend.host_header)};"]
     if d.backend.path_prefix:
         lines.append(f"set bereq.url = {_string(d.backend.path_prefix)} + bereq.url;")
+    if query:  # before the visitor's query, if it is kept: Swift takes a parameter's first value
+        lines.append(f'set bereq.url = regsub(bereq.url, "^([^?]*)\\??", "\\1?" + {_string(query)}'
+                     ' + "&");')
     return _if(f'bereq.http.x-sws-dist == "{d.id}"', lines)
 
 

@@ -48,6 +48,7 @@ from sws.cdn.model import (
     new_signing_key,
     signed_path,
 )
+from sws.cdn.origin_access import ContainerPath, OriginKeys, grant, origin_query, revoke
 from sws.cdn.repository import DistributionRow, PurgeRow
 from sws.clock import Clock
 from sws.db.engine import Database
@@ -83,6 +84,17 @@ class SwiftOrigin:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginAccess:
+    """The edges' credential for private container origins (`sws.cdn.origin_access`): the
+    operator's secret the container keys derive from, each region's Swift (to set and remove
+    them), and the clock the signatures' validity window is read from."""
+
+    secret: bytes = field(repr=False)
+    keys: Callable[[str], OriginKeys]
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
 class CDNConfig:
     """The cloud-wide CDN settings (from `Settings`, by the container's `cdn_config`)."""
 
@@ -94,6 +106,7 @@ class CDNConfig:
     txt: ownership.TxtResolver = field(default_factory=ownership.DnsTxtResolver, compare=False)
     wildcard: EdgeCertificate | None = None  # the operator's *.cdn.<zone> (chain and key)
     shielding: Shielding = field(default_factory=Shielding)
+    origin_access: OriginAccess | None = None  # None: container origins are read anonymously
 
     @classmethod
     def from_settings(cls, settings: Any, *, lb: loadbalancers.LBConfig,
@@ -191,6 +204,10 @@ def create_distribution(
     automatic name and the audit entry in one transaction."""
     name = _check_name(spec.name)
     backend = resolve_origin(db, config, origins, caller, spec.origin)
+    region = spec.origin.region or caller.region
+    if spec.origin.kind == "container" and config.origin_access is not None:
+        access = config.origin_access
+        grant(access.keys(region), access.secret, ContainerPath(backend.path_prefix))
     dist_id, now = new_id(), clock.now()
     values = {
         "id": dist_id, "project_id": caller.project_id,
@@ -292,12 +309,24 @@ def update_distribution(
 
 
 def delete_distribution(*, db: Database, clock: Clock, caller: Caller,
-                        distribution_id: str) -> None:
+                        distribution_id: str, config: CDNConfig | None = None) -> None:
+    """Delete it; the last distribution on a container takes the edges' access with it."""
     with db.begin() as conn:
-        _owned(conn, caller.project_id, distribution_id)
+        row = _owned(conn, caller.project_id, distribution_id)
         repo.delete_distribution(conn, distribution_id)
         _changed_in(conn, clock, caller.actor, "delete", distribution_id, {})
+        still_served = _container_served(conn, row)
     _versions.changed()
+    access = config.origin_access if config is not None else None
+    if access is not None and row.origin_kind == "container" and not still_served:
+        revoke(access.keys(row.region), ContainerPath(row.backend.path_prefix))
+
+
+def _container_served(conn: Connection, gone: DistributionRow) -> bool:
+    """Whether another distribution still fetches from `gone`'s container."""
+    return any(r.origin_kind == "container" and r.region == gone.region
+               and r.backend.path_prefix == gone.backend.path_prefix
+               for r in repo.list_distributions(conn))
 
 
 # ---- custom domains -----------------------------------------------------------------------
@@ -604,9 +633,20 @@ def _edge_config(conn: Connection, config: CDNConfig) -> EdgeState:
     certificates += [EdgeCertificate(_cert_file(c["host"]), (c["host"],),
                                      c["chain"].rstrip("\n") + "\n" + c["private_key"])
                      for c in repo.certificates(conn)]
-    return EdgeState(renderer.render(distributions, config.shielding),
+    vcl = renderer.render(distributions, config.shielding, _origin_queries(conn, config))
+    return EdgeState(vcl,
                      terminator=terminator.render(distributions, certificates),
                      certificates=tuple(certificates))
+
+
+def _origin_queries(conn: Connection, config: CDNConfig) -> dict[str, str]:
+    """Each container origin's signature for this validity window (none without access)."""
+    access = config.origin_access
+    if access is None:
+        return {}
+    now = access.clock.now()
+    return {r.id: origin_query(access.secret, ContainerPath(r.backend.path_prefix), now)
+            for r in repo.list_distributions(conn) if r.origin_kind == "container"}
 
 
 def _cert_file(host: str) -> str:
