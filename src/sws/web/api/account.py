@@ -120,6 +120,11 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _proof(body: PasswordProof | CodeProof, request: Request) -> Proof:
+    return Proof(password=body.password, code=getattr(body, "code", None),
+                 address=_address(request))
+
+
 def _gate(services: Services) -> Gate:
     return Gate(db=services.db, clock=services.clock, throttle=services.login_throttle)
 
@@ -203,7 +208,7 @@ def enrol_two_factor(
     body: PasswordProof, request: Request, caller: Caller, services: Services
 ) -> EnrolmentRead | Response:
     """A TOTP secret for your authenticator app, shown this once; confirm it with a code."""
-    proof = Proof(password=body.password, address=_address(request))
+    proof = _proof(body, request)
     done = _throttled(lambda: two_factor.enrol(gate=_gate(services), caller=caller, proof=proof))
     if isinstance(done, Response):
         return done
@@ -231,7 +236,7 @@ def disable_two_factor(
     body: CodeProof, request: Request, caller: Caller, services: Services
 ) -> Response:
     """Turn 2FA off: your password and a code (TOTP or recovery)."""
-    proof = Proof(password=body.password, code=body.code, address=_address(request))
+    proof = _proof(body, request)
     done = _throttled(lambda: two_factor.disable(gate=_gate(services), caller=caller,
                                                  proof=proof))
     return done if isinstance(done, Response) else Response(status_code=204)
@@ -245,7 +250,7 @@ def new_recovery_codes(
     body: CodeProof, request: Request, caller: Caller, services: Services
 ) -> RecoveryCodesRead | Response:
     """Ten new recovery codes (the old ones stop working): your password and a code."""
-    proof = Proof(password=body.password, code=body.code, address=_address(request))
+    proof = _proof(body, request)
     done = _throttled(lambda: two_factor.regenerate(gate=_gate(services), caller=caller,
                                                     proof=proof))
     return done if isinstance(done, Response) else RecoveryCodesRead(recovery_codes=done)
