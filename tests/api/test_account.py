@@ -263,3 +263,21 @@ def test_language_and_time_zone_are_the_users_own(cloud: Cloud) -> None:
     assert cloud.client.get("/v1/account", headers=cloud.globex.headers).json()["language"] == "en"
     bad = cloud.client.patch("/v1/account", headers=headers, json={"timezone": "Mars/Base"})
     assert (bad.status_code, bad.json()["field"]) == (422, "timezone")
+
+
+def test_the_clouds_admin_turns_off_2fa_for_a_user_who_lost_phone_and_codes(
+    cloud: Cloud,
+) -> None:
+    _enable_2fa(cloud)
+    user_id = cloud.client.get("/v1/account", headers=cloud.acme.headers).json()["user_id"]
+    refused = cloud.client.post(f"/v1/admin/users/{user_id}/2fa/reset",
+                                headers=cloud.globex.headers)
+    assert refused.status_code == 403
+    assert _log_in(cloud).status_code == 401
+
+    reset = cloud.client.post(f"/v1/admin/users/{user_id}/2fa/reset", headers=cloud.admin)
+    assert reset.status_code == 200, reset.text
+    assert cloud.client.get("/v1/servers", headers=cloud.acme.headers).status_code == 401
+    assert _log_in(cloud).status_code == 201
+    missing = cloud.client.post("/v1/admin/users/nobody/2fa/reset", headers=cloud.admin)
+    assert missing.status_code == 404

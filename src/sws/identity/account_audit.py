@@ -31,3 +31,12 @@ def audit_user(
         target_id=user.id, detail=detail, source="account",
     )
     audit_repo.insert_entry(conn, check_record(record), clock.now())
+
+
+def audit_admin(conn: Connection, clock: Clock, admin: Principal, action: str, user: User) -> None:
+    """The cloud's admin changed a user's account security."""
+    record = AuditRecord(
+        actor_user_id=admin.user_id, actor_name=admin.user_name, action=action,
+        target_type="user", target_id=user.id, detail=f"name={user.name}", source="api",
+    )
+    audit_repo.insert_entry(conn, check_record(record), clock.now())

@@ -4,7 +4,8 @@ Enrolling (password needed) gives a secret, shown once as text and as an otpauth
 the first right code confirms it and answers ten recovery codes, shown once and stored as
 SHA-256. From then on every local login needs a code: a TOTP code (never the same time step
 twice) or an unused recovery code (spent). Turning 2FA off, or a fresh set of recovery
-codes, needs the password and a code. Wrong passwords and codes count as failed logins of
+codes, needs the password and a code; the cloud's admin can turn it off for a user who lost
+both phone and codes. Wrong passwords and codes count as failed logins of
 the user from that address (the login throttle), and every change is audited.
 """
 
@@ -16,10 +17,10 @@ from sqlalchemy import Connection, RowMapping
 
 from sws.clock import Clock
 from sws.db.engine import Database
-from sws.errors import Conflict, Forbidden, SWSError, Unauthorized
+from sws.errors import Conflict, Forbidden, NotFound, SWSError, Unauthorized
 from sws.identity import account_repository as account_repo
 from sws.identity import repository as repo
-from sws.identity.account_audit import audit_own
+from sws.identity.account_audit import audit_admin, audit_own
 from sws.identity.account_model import (
     Enrolment,
     TwoFactorStatus,
@@ -142,6 +143,20 @@ def regenerate(*, gate: Gate, caller: Principal, proof: Proof) -> list[str]:
     if not spent:
         _refuse(gate, caller, proof.address)
     return codes
+
+
+def reset_by_admin(*, db: Database, clock: Clock, admin: Principal, user_id: str) -> None:
+    """The cloud's admin turns off a user's 2FA (a lost phone and lost recovery codes); the
+    user's sessions end, so the next login is with the password alone."""
+    if not admin.is_admin:
+        raise Forbidden("this needs the admin role")
+    with db.begin() as conn:
+        user = repo.get_user(conn, user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        account_repo.delete_second_factor(conn, user_id)
+        repo.revoke_user_tokens(conn, user_id, clock.now())
+        audit_admin(conn, clock, admin, "two_factor.reset", user)
 
 
 def check_login(

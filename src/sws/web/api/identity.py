@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sws.errors import NotFound
 from sws.identity import service as identity
+from sws.identity import two_factor
 from sws.identity.model import Tenant, User
 from sws.web.api.audit import record
+from sws.web.api.responses import problems
 from sws.web.deps import Admin, Caller, Page, Paged, Services
 
 router = APIRouter(prefix="/v1", tags=["identity"])
@@ -191,3 +193,13 @@ def admin_reset_password(
     )
     record(services, admin, "user.reset_password", user_id)
     return user_read(user)
+
+
+@admin_router.post(
+    "/users/{user_id}/2fa/reset", response_model=UserRead, responses=problems(401, 403, 404)
+)
+def admin_reset_two_factor(user_id: Id, admin: Admin, services: Services) -> UserRead:
+    """Turn off a user's two-factor authentication (lost phone and recovery codes); its
+    sessions end. Audited as `two_factor.reset`."""
+    two_factor.reset_by_admin(db=services.db, clock=services.clock, admin=admin, user_id=user_id)
+    return user_read(identity.get_user(db=services.db, user_id=user_id))
