@@ -16,16 +16,14 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Connection,
     RowMapping,
-    String,
     Table,
-    any_,
     bindparam,
     func,
     select,
+    text,
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql
 
 from sws.events import bulk
 from sws.events.model import DeadLetter, ResourceEvent, ResourceState
@@ -137,9 +135,9 @@ def save_states(
 
 
 def _among(column: Any, conn: Connection, values: Sequence[str]) -> Any:
-    """`column IN (...)`, or on PostgreSQL `column = ANY(:array)`: one parameter, one plan."""
+    """`column IN (...)`, or on PostgreSQL one JSON array parameter: one plan, any length."""
     if bulk.is_postgresql(conn):
-        return column == any_(bindparam("among", list(values), type_=postgresql.ARRAY(String)))
+        return text(bulk.among(column.name)).bindparams(**bulk.json_values(values))
     return column.in_(values)
 
 

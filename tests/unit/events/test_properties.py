@@ -16,7 +16,7 @@ from sws.db.engine import Database, make_engine
 from sws.db.metadata import metadata
 from sws.db.migrate import load_all_tables
 from sws.events import service
-from sws.events.model import ResourceEvent, ResourceState, fold
+from sws.events.model import ResourceEvent, ResourceState, apply_event, fold
 from sws.events.translate import translate
 from tests.budget import examples
 
@@ -127,6 +127,23 @@ def test_pure_fold_is_order_independent(data: st.DataObject) -> None:
         mine = [e for e in events if e.resource_id == resource_id]
         shuffled = [e for e in arrival if e.resource_id == resource_id]
         assert fold(shuffled) == fold(sorted(mine, key=lambda e: e.key))
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(data=st.data())
+def test_one_pass_fold_equals_applying_one_event_at_a_time(data: st.DataObject) -> None:
+    """`fold` builds one state per resource; `apply_event`, one event at a time, is the oracle,
+    starting from nothing or from a state already stored (a split into two batches)."""
+    events = [e for e in map(translate, _pool()) if isinstance(e, ResourceEvent)]
+    arrival = data.draw(st.permutations(events + data.draw(st.lists(st.sampled_from(events)))))
+    split = data.draw(st.integers(min_value=0, max_value=len(arrival)))
+    for resource_id in {e.resource_id for e in events}:
+        mine = [e for e in arrival if e.resource_id == resource_id]
+        stored = fold(mine[:split])
+        expected = stored
+        for event in mine[split:]:
+            expected = apply_event(expected, event)
+        assert fold(mine[split:], state=stored) == expected
 
 
 def test_ordered_reference_has_every_resource(ordered: list[ResourceState]) -> None:
