@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -12,13 +13,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     RowMapping,
+    Select,
     String,
-    and_,
+    Update,
     any_,
     bindparam,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -295,27 +296,25 @@ def auto_spent(conn: Connection, tenant_id: str, since: datetime, currency: str)
 
 def get_many(conn: Connection, ids: Sequence[str], *, lock: bool = False) -> dict[str, Checkout]:
     """Checkouts by id; `lock` takes their row locks in id order (no deadlock cycles)."""
-    query = select(billing_payments).where(_among(conn, P.id, ids)).order_by(P.id)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return {r["id"]: checkout_from_row(r) for r in conn.execute(query).mappings()}
+    query = _checkouts_by_id(conn.dialect.name, lock)
+    rows = conn.execute(query, {"ids": sorted(set(ids))}).mappings()
+    return {r["id"]: checkout_from_row(r) for r in rows}
 
 
 def recorded_events(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (provider, event id) were applied before. Asked as `provider = p AND
-    event_id IN (...)` per provider, which the unique key (provider, event_id) serves as one
-    index range whatever the statistics say; a row-value IN list became an OR of pairs that
-    PostgreSQL, on a young table, answered by reading every event of the provider."""
+    """Which of these (provider, event id) were applied before. Asked per provider as
+    `provider = p AND event_id IN (...)`, which the unique key (provider, event_id) serves as
+    one index range; a row-value IN list became an OR of pairs that PostgreSQL answered by
+    reading every event of the provider."""
     by_provider: dict[str, list[str]] = {}
     for provider, event_id in keys:
         by_provider.setdefault(provider, []).append(event_id)
-    if not by_provider:
-        return set()
-    e = billing_payment_events.c
-    query = select(e.provider, e.event_id).where(or_(*(
-        and_(e.provider == provider, _among(conn, e.event_id, ids))
-        for provider, ids in sorted(by_provider.items()))))
-    return {(p, i) for p, i in conn.execute(query)}
+    query = _events_of_provider(conn.dialect.name)
+    return {
+        (p, i)
+        for provider, event_ids in sorted(by_provider.items())
+        for p, i in conn.execute(query, {"provider": provider, "ids": sorted(set(event_ids))})
+    }
 
 
 def insert_events(conn: Connection, events: Sequence[PaymentEvent], now: datetime) -> None:
@@ -331,15 +330,37 @@ def set_states(conn: Connection, states: Mapping[str, str], now: datetime) -> No
     by_state: dict[str, list[str]] = {}
     for payment_id, state in states.items():
         by_state.setdefault(state, []).append(payment_id)
+    query = _move_checkouts(conn.dialect.name)
     for state, ids in sorted(by_state.items()):
-        conn.execute(update(billing_payments).where(_among(conn, P.id, ids))
-                     .values(state=state, updated_at=now))
+        conn.execute(query, {"ids": sorted(ids), "p_state": state, "p_now": now})
 
 
-def _among(conn: Connection, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
-    """`column IN values`, as `column = ANY(array)` on PostgreSQL: one statement text whatever
-    the number of values, so the driver prepares it once and the server plans it once."""
-    ordered = sorted(set(values))
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, ordered, type_=ARRAY(String)))  # type: ignore[no-any-return]
-    return column.in_(ordered)  # type: ignore[no-any-return]
+# The batch statements are built once per dialect: a callback batch runs each of them, and
+# building a statement costs about as much Python as running it.
+
+
+@cache
+def _checkouts_by_id(dialect: str, lock: bool) -> Select[Any]:
+    query = select(billing_payments).where(_among(dialect, P.id)).order_by(P.id)
+    return query.with_for_update() if lock and dialect != "sqlite" else query
+
+
+@cache
+def _events_of_provider(dialect: str) -> Select[Any]:
+    e = billing_payment_events.c
+    return select(e.provider, e.event_id).where(
+        e.provider == bindparam("provider"), _among(dialect, e.event_id))
+
+
+@cache
+def _move_checkouts(dialect: str) -> Update:
+    return (update(billing_payments).where(_among(dialect, P.id))
+            .values(state=bindparam("p_state"), updated_at=bindparam("p_now")))
+
+
+def _among(dialect: str, column: Any) -> ColumnElement[bool]:
+    """`column IN :ids`, as `column = ANY(:ids)` on PostgreSQL: one statement text whatever
+    the number of ids, so the driver prepares it once and the server plans it once."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
