@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,16 +38,29 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at each line (a test may swap it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """StreamHandler's constructor sets it; the live `sys.stderr` wins."""
+
+
 def configure(log_format: str = "human", level: int = logging.INFO) -> None:
-    """Send the root logger's lines to stderr in `log_format` ("json" or "human")."""
-    handler = logging.StreamHandler()
+    """Send the root logger's lines to stderr in `log_format` ("json" or "human"); called
+    again, it replaces its own handler and leaves any other (a test runner's) alone."""
+    handler = _Stderr()
     handler.addFilter(RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(logging.Formatter(HUMAN))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _Stderr)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
