@@ -11,8 +11,10 @@ and CPU time (this process's, and the PostgreSQL backends' with a PostgreSQL URL
     .venv/bin/python bench/events.py [--sizes 1k,10k,100k] [--batch-size 1000]
         [--database-url URL] [--json]
 
-Goal: at least 5,000 notifications per second for (b) in one process, at every size, judged on
-total CPU (this process's plus the backends'), which the machine's load hardly moves.
+Goals, at every size, judged on total CPU (this process's plus the backends'), which the
+machine's load hardly moves: at least 20,000 notifications per second for (b) in one process
+(a backlog after a broker outage drains fast), and (b) at least half the rate of (a), so
+applying costs no more than translating.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sws.events.translate import translate
 
 SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "samples"
 LIFECYCLE = SAMPLES / "nova" / "captured-lifecycle"
-GOAL = 5000.0
+GOAL = 20_000.0
 
 TEMPLATES = {
     "create.end": "26-instance.create.end.json",
@@ -197,6 +199,8 @@ def at_size(size: int, args: argparse.Namespace, verdict: Verdict) -> tuple[Cost
     verdict.add(f"translate+apply {size} rate, wall", size / applied.wall, "notifications/s")
     verdict.add(f"translate+apply {size} rate, total cpu", size / applied.total_cpu,
                 "notifications/s", at_least=GOAL)
+    verdict.add(f"translate+apply {size} rate / translate rate, total cpu",
+                alone.total_cpu / applied.total_cpu, "ratio", at_least=0.5)
     return alone, applied
 
 
@@ -215,7 +219,8 @@ def main() -> int:
             print(per_unit_row(size, "notifications", costs[index]))
         verdict.add_sizes(name, "notification", [(size, costs[index]) for size, costs in rows])
     verdict_text = "meets" if verdict.met else "MISSES"
-    print(f"goal {GOAL:,.0f}/s of total CPU for (b) at every size: {verdict_text}")
+    print(f"goals {GOAL:,.0f}/s of total CPU for (b), and (b) >= (a) / 2, at every size: "
+          f"{verdict_text}")
     verdict.emit(args.json)
     return 0 if verdict.met else 1
 
