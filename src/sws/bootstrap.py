@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sws.billing.payments.runtime import PaymentsRuntime
 from sws.billing.payments.runtime import build_setup as payment_setup
@@ -19,6 +20,7 @@ from sws.billing.runtime import BillingRuntime
 from sws.cdn import service as cdn
 from sws.cdn import traffic as cdn_traffic
 from sws.cdn.limiter import PurgeLimiter, build_limiter
+from sws.cdn.origin_access import SwiftOriginKeys
 from sws.clock import Clock, SystemClock
 from sws.config import Settings
 from sws.db.engine import Database, make_engine
@@ -81,6 +83,7 @@ class Container:
     # Host names of alarm webhooks, resolved and checked at each delivery (a fake in tests).
     address_resolver: AddressResolver = field(default_factory=SystemResolver)
     cdn_limiter: PurgeLimiter | None = None  # purge rate limits, built on first use
+    cdn_origin_access: cdn.OriginAccess | None = None  # with real Swift and cdn_origin_secret
 
     @property
     def default_region(self) -> str:
@@ -94,7 +97,8 @@ class Container:
     @property
     def cdn_config(self) -> cdn.CDNConfig:
         """The cloud-wide CDN settings, from the settings as they are now."""
-        return cdn.CDNConfig.from_settings(self.settings, lb=self.lb_config, txt=self.txt_resolver)
+        return cdn.CDNConfig.from_settings(self.settings, lb=self.lb_config, txt=self.txt_resolver,
+                                           origin_access=self.cdn_origin_access)
 
     @property
     def purge_limiter(self) -> PurgeLimiter:
@@ -192,6 +196,11 @@ def _real_swift(container: Container) -> None:
 
     swift = build_object_stores(settings, container.clock.now)
     container.stores.update(swift)
+    if settings.cdn_origin_secret:
+        container.cdn_origin_access = cdn.OriginAccess(
+            settings.cdn_origin_secret.encode(), clock=container.clock,
+            keys=lambda region: SwiftOriginKeys(
+                partial(swift[region].with_internal_client, "set a CDN origin's key")))
     container.storage_sampling = StorageSampling(
         clock=container.clock,
         samplers=swift,

@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     cdn_edge_varnish_port: int = Field(default=6081, ge=1, le=65535)
     cdn_purge_limit: int = Field(default=30, ge=1, le=100_000)
     cdn_purge_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # The secret the container origins' TempURL keys derive from (sws.cdn.origin_access): set,
+    # the edges read private containers; unset, a container origin must be readable by them.
+    cdn_origin_secret: str | None = Field(default=None, min_length=32, repr=False)
     # Node agents (docs/netfilter.md): stale after N report intervals without a report. The
     # netfilter agents' interval is their --interval; LB nodes go stale after the timeout.
     agent_stale_intervals: int = Field(default=3, ge=1)

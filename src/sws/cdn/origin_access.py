@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -88,30 +89,31 @@ def revoke(keys: OriginKeys, origin: ContainerPath) -> None:
 
 
 class SwiftOriginKeys:
-    """`OriginKeys` through Swift's InternalClient (`sws_swift.writer.internal_client`).
+    """`OriginKeys` through Swift's InternalClient (`sws_swift.writer.internal_client`), which
+    `run` hands to a call (the driver runs it on the client's own thread).
 
     Temp-URL keys are owner headers: the proxy drops them from a request whose environment does
     not say `swift_owner` (what auth middleware says of an account's owner), so the POST goes
     through the client's pipeline with that mark. It also clears the container's info from the
     cluster's memcache, so the proxies see the change on their next request."""
 
-    def __init__(self, internal: Any) -> None:
-        self._internal = internal
+    def __init__(self, run: Callable[[Callable[[Any], None]], None]) -> None:
+        self._run = run
 
     def set_key(self, account: str, container: str, key: str) -> None:
-        self._post(account, container, key)
+        self._run(lambda internal: _post_key(internal, account, container, key))
 
     def remove_key(self, account: str, container: str) -> None:
-        self._post(account, container, "")
+        self._run(lambda internal: _post_key(internal, account, container, ""))
 
-    def _post(self, account: str, container: str, key: str) -> None:
-        from swift.common.swob import Request
-        from swift.common.utils import quote
 
-        path = f"/v1/{quote(account)}/{quote(container)}"
-        request = Request.blank(path, environ={"REQUEST_METHOD": "POST", "swift_owner": True},
-                                headers={KEY_HEADER: key,
-                                         "User-Agent": self._internal.user_agent})
-        response = request.get_response(self._internal.app)
-        if response.status_int // 100 != 2:
-            raise RuntimeError(f"Swift answered {response.status} to setting {path}'s key")
+def _post_key(internal: Any, account: str, container: str, key: str) -> None:
+    from swift.common.swob import Request
+    from swift.common.utils import quote
+
+    path = f"/v1/{quote(account)}/{quote(container)}"
+    request = Request.blank(path, environ={"REQUEST_METHOD": "POST", "swift_owner": True},
+                            headers={KEY_HEADER: key, "User-Agent": internal.user_agent})
+    response = request.get_response(internal.app)
+    if response.status_int // 100 != 2:
+        raise RuntimeError(f"Swift answered {response.status} to setting {path}'s CDN key")

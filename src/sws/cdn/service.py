@@ -110,7 +110,8 @@ class CDNConfig:
 
     @classmethod
     def from_settings(cls, settings: Any, *, lb: loadbalancers.LBConfig,
-                      txt: ownership.TxtResolver) -> CDNConfig:
+                      txt: ownership.TxtResolver,
+                      origin_access: OriginAccess | None = None) -> CDNConfig:
         zone = settings.cdn_zone
         pem = settings.cdn_tls_certificate
         return cls(
@@ -126,6 +127,7 @@ class CDNConfig:
                 ShieldEdge(e.name, e.address, settings.cdn_edge_varnish_port, e.region or "",
                            e.name in settings.cdn_shield_parents)
                 for e in settings.cdn_edges)),
+            origin_access=origin_access,
         )
 
     @property
@@ -310,16 +312,17 @@ def update_distribution(
 
 def delete_distribution(*, db: Database, clock: Clock, caller: Caller,
                         distribution_id: str, config: CDNConfig | None = None) -> None:
-    """Delete it; the last distribution on a container takes the edges' access with it."""
+    """Delete it; the last distribution on a container takes the edges' access with it (before
+    the deletion commits: if Swift cannot be told, the distribution stays and the call fails)."""
+    access = config.origin_access if config is not None else None
     with db.begin() as conn:
         row = _owned(conn, caller.project_id, distribution_id)
         repo.delete_distribution(conn, distribution_id)
         _changed_in(conn, clock, caller.actor, "delete", distribution_id, {})
-        still_served = _container_served(conn, row)
+        if access is not None and row.origin_kind == "container" and not _container_served(
+                conn, row):
+            revoke(access.keys(row.region), ContainerPath(row.backend.path_prefix))
     _versions.changed()
-    access = config.origin_access if config is not None else None
-    if access is not None and row.origin_kind == "container" and not still_served:
-        revoke(access.keys(row.region), ContainerPath(row.backend.path_prefix))
 
 
 def _container_served(conn: Connection, gone: DistributionRow) -> bool:

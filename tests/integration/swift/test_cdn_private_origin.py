@@ -73,7 +73,7 @@ def test_a_private_container_is_served_by_the_edge_and_by_no_one_else(
     swift: Swift, swift_env: dict[str, str], proxy: str, edge: Varnish,  # noqa: F811
 ) -> None:
     origin = ContainerPath(f"/v1/{swift_env['SWIFT_DEV_ACCOUNT']}/{swift.container}")
-    keys = SwiftOriginKeys(swift.internal)
+    keys = SwiftOriginKeys(lambda call: call(swift.internal))
     grant(keys, SECRET, origin)
     signed = origin_query(SECRET, origin, datetime.now(UTC))
     CDNAgent(edge).apply(EdgeState(render(
@@ -100,7 +100,7 @@ def test_a_visitors_own_tempurl_parameters_do_not_replace_the_edges(
     swift: Swift, swift_env: dict[str, str], proxy: str, edge: Varnish,  # noqa: F811
 ) -> None:
     origin = ContainerPath(f"/v1/{swift_env['SWIFT_DEV_ACCOUNT']}/{swift.container}")
-    grant(SwiftOriginKeys(swift.internal), SECRET, origin)
+    grant(SwiftOriginKeys(lambda call: call(swift.internal)), SECRET, origin)
     kept = distribution("cccccccccccc", proxy, origin)
     kept = EdgeDistribution(kept.id, kept.hosts, kept.backend,
                             CacheSettings(query_in_key=True))

@@ -153,6 +153,10 @@ class SwiftObjectStore:
             "write the firewall", lambda internal: write_rules(internal, account, container, rules)
         )
 
+    def with_internal_client(self, doing: str, call: Callable[[Any], T]) -> T:
+        """`call(internal_client)` for another domain's adapter (the CDN's origin keys)."""
+        return self._internal_client(doing, call)
+
     def _internal_client(self, doing: str, call: Callable[[Any], T]) -> T:
         """`call(internal_client)` on the InternalClient's own thread, one caller at a time;
         its failures become `Unavailable`.

@@ -222,7 +222,7 @@ def update_distribution(
 def delete_distribution(distribution_id: Id, caller: Caller, container: Services) -> Response:
     service.delete_distribution(db=container.db, clock=container.clock,
                                 caller=_caller(caller, container, None),
-                                distribution_id=distribution_id)
+                                distribution_id=distribution_id, config=container.cdn_config)
     return Response(status_code=204)
 
 

@@ -198,7 +198,8 @@ def purge(s: TenantPost, distribution_id: str, kind: Text = "url", value: Text =
 def delete(s: TenantPost, distribution_id: str) -> Response:
     try:
         service.delete_distribution(db=s.container.db, clock=s.container.clock,
-                                    caller=_caller(s), distribution_id=distribution_id)
+                                    caller=_caller(s), distribution_id=distribution_id,
+                                    config=s.container.cdn_config)
     except SWSError as error:
         return redirect(s, f"{BACK}/{distribution_id}", [("error", error.detail)])
     return redirect(s, BACK, [("ok", s.gettext("Distribution deleted."))])
