@@ -5,7 +5,8 @@ removing the key voids the edge's access at once.
 
 The proxy is started for the test from the rig's venv with tempauth and tempurl, as an
 operator's proxies have them; it shares the rig's memcache, so the InternalClient's POST of the
-key clears the container's cached info there.
+key clears the container's cached info there. The last test runs SWS itself (`bootstrap.build`,
+`SWS_CDN_ORIGIN_SECRET` set) on that proxy: the API's create and delete grant and revoke.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from swiftclient import client
@@ -23,7 +25,11 @@ from swiftclient import client
 from sws.cdn.model import Backend, CacheSettings, EdgeDistribution, EdgeState
 from sws.cdn.origin_access import ContainerPath, SwiftOriginKeys, grant, origin_query, revoke
 from sws.cdn.renderer import render
+from sws.clock import SimulatedClock
+from sws.config import Settings, SwiftConfig
 from sws_agent.cdn import CDNAgent, Varnish
+from tests.api.conftest import Cloud, open_cloud
+from tests.api.test_storage import make_container, put
 
 from .conftest import Swift
 from .test_cdn_edges import _proxy, edge  # noqa: F401  (edge: the real Varnish fixture)
@@ -35,12 +41,14 @@ pipeline = catch_errors proxy-logging cache tempauth tempurl proxy-logging proxy
 [filter:tempauth]
 use = egg:swift#tempauth
 user_test_tester = testing .admin
+user_sws_storage = {reseller_key} .reseller_admin
 """
 
 
 @pytest.fixture
 def proxy(swift_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    yield from _proxy(swift_env, tmp_path, PIPELINE)
+    pipeline = PIPELINE.format(reseller_key=swift_env["SWIFT_DEV_RESELLER_KEY"])
+    yield from _proxy(swift_env, tmp_path, pipeline)
 
 
 def anonymous(url: str) -> int:
@@ -111,3 +119,49 @@ def test_a_visitors_own_tempurl_parameters_do_not_replace_the_edges(
                            "/o?temp_url_sig=forged&temp_url_expires=1&v=2")
 
     assert (status, body) == (200, b"hello")
+
+
+@pytest.fixture
+def cdn_cloud(tmp_path: Path, swift_env: dict[str, str], proxy: str) -> Iterator[Cloud]:
+    swift = SwiftConfig(
+        proxy_url=proxy,
+        internal_client_conf=Path(swift_env["SWIFT_DEV_INTERNAL_CLIENT_CONF"]),
+        auth="tempauth",
+        tempauth_user=swift_env["SWIFT_DEV_RESELLER_USER"],
+        tempauth_key=swift_env["SWIFT_DEV_RESELLER_KEY"],
+    )
+    settings = Settings(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'sws.db'}", demo_data=False,
+        swift={"RegionOne": swift}, cdn_origin_secret=SECRET.decode(),
+    )
+    with open_cloud(settings, SimulatedClock(datetime.now(UTC))) as cloud:
+        yield cloud
+
+
+def desired_vcl(cloud: Cloud) -> str:
+    state: dict[str, Any] = cloud.client.get("/v1/admin/cdn-edges/edge-1/desired-state",
+                                             headers=cloud.admin).json()
+    return str(state["vcl"])
+
+
+def test_sws_grants_the_edges_a_private_container_and_revokes_with_the_distribution(
+    cdn_cloud: Cloud, proxy: str, edge: Varnish,  # noqa: F811
+) -> None:
+    cloud = cdn_cloud
+    make_container(cloud, "site")
+    assert put(cloud.client, cloud, "o", b"hello", container="site").status_code == 201
+    made = cloud.client.post("/v1/cdn/distributions", headers=cloud.acme.headers,
+                             json={"name": "site", "origin": {"kind": "container", "ref": "site"}})
+    assert made.status_code == 201, made.text
+    host, dist_id = made.json()["host"], made.json()["id"]
+    CDNAgent(edge).apply(EdgeState(desired_vcl(cloud)))
+
+    assert through(edge, host, "/o") == (200, b"hello")
+    assert anonymous(f"{proxy}/v1/AUTH_{cloud.acme.id}/site/o") == 401
+
+    deleted = cloud.client.delete(f"/v1/cdn/distributions/{dist_id}", headers=cloud.acme.headers)
+    assert deleted.status_code == 204
+    assert put(cloud.client, cloud, "new", b"after", container="site").status_code == 201
+
+    assert through(edge, host, "/new")[0] == 401  # the edge still runs the signed VCL
+    assert "temp_url" not in desired_vcl(cloud)
