@@ -2,7 +2,8 @@
 pure.
 
 Varnish speaks no TLS, so on each edge HAProxy listens for clients on HTTP and HTTPS and
-forwards every request to Varnish's `front` listener (a Unix socket). HTTPS picks the
+forwards every request to Varnish's `front` listener (a Unix socket) with the PROXY protocol,
+so Varnish, and the traffic meter's ISP view, see the client's own address. HTTPS picks the
 certificate by SNI from a crt-list: the operator's wildcard for `*.cdn.<zone>` and the tenants'
 certificates for their verified custom domains. For a distribution in signed-URL mode HAProxy
 checks the link's token (`?expires=<unix>&sig=<hex HMAC-SHA256(key, "<path>:<expires>")>`,
@@ -53,7 +54,7 @@ TOKEN = """    http-request del-header x-sws-signed
 FOOTER = """    default_backend varnish
 
 backend varnish
-    server varnish "unix@${SWS_EDGE_FRONT}"
+    server varnish "unix@${SWS_EDGE_FRONT}" send-proxy-v2
 """
 
 

@@ -104,7 +104,7 @@ class Varnish:
         command = [
             *o.prefix, o.varnishd, "-n", str(o.workdir), *listen,
             "-a", f"purge={o.purge_socket},mode=0600",
-            "-a", f"front={o.front_socket},mode=0600",
+            "-a", f"front={o.front_socket},PROXY,mode=0600",  # client.ip from the terminator
             *(("-i", o.identity) if o.identity else ()), "-f", "", "-s", o.storage,
             "-P", str(o.pidfile), "-T", "127.0.0.1:0",
         ]

@@ -5,32 +5,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from sws_agent.cdn._traffic import AccessLog, TrafficMeter, Window
-from tests.integration.cdn.conftest import DIST, Edge, Rig, distribution, state_of
+from sws.cdn import terminator
+from sws.cdn.model import EdgeState
+from sws.cdn.renderer import render
+from sws_agent.cdn._traffic import AccessLog, TrafficMeter
+from tests.integration.cdn.conftest import (
+    DIST,
+    FRONT_HTTP_PORT,
+    Edge,
+    Rig,
+    distribution,
+    state_of,
+)
 from tests.integration.netns import wait_for
 
 
-def _window(log: AccessLog, requests: int) -> Window:
-    found: list[Window] = []
+def _counted(log: AccessLog, requests: int) -> list[dict[str, Any]]:
+    """The rows of the log's next windows, merged per (distribution, client), once they hold
+    `requests` counted requests: varnishncsa may write them across several windows."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
 
     def complete() -> bool:
         window = log.next_window()
-        if window is None:
-            return False
-        found[:] = [window]
-        total = sum(r["hit_requests"] + r["miss_requests"] for r in window.rows)
-        if total < requests:
-            log.done(window)  # a partial window: keep reading until every request is there
-            return False
-        return True
+        if window is not None:
+            log.done(window)
+            for row in window.rows:
+                into = merged.setdefault(
+                    (row["distribution"], row["client"]), dict.fromkeys(row, 0)
+                )
+                into.update({k: v if isinstance(v, str) else into[k] + v for k, v in row.items()})
+        total = sum(r["hit_requests"] + r["miss_requests"] for r in merged.values())
+        return total >= requests
 
-    wait_for(complete, 10, "the access log")
-    return found[0]
+    wait_for(complete, 30, "the access log")
+    return [merged[key] for key in sorted(merged)]
 
 
 def _attached(rig: Rig, edge: Edge, log: AccessLog) -> None:
     """Wait until varnishncsa logs: it starts at the log's tail once attached to Varnish, so a
     request before that is not metered. Requests of no distribution are logged but not counted."""
+
     def logged() -> bool:
         rig.get(edge, "/", host="probe.invalid")
         return log.path.stat().st_size > 0
@@ -49,8 +63,7 @@ def test_an_edge_counts_a_miss_then_hits_with_their_bytes(rig: Rig) -> None:
         answers = [rig.get(edge, "/a.txt") for _ in range(3)]
         rig.get(edge, "/a.txt", host="unknown.example.com")  # no distribution: not counted
         assert [a.hit for a in answers] == [False, True, True]
-        window = _window(log, 3)
-        (row,) = window.rows
+        (row,) = _counted(log, 3)
         assert row["distribution"] == DIST and row["client"] == "10.77.1.1"
         assert (row["miss_requests"], row["hit_requests"]) == (1, 2)
         assert row["hit_bytes"] > 2 * 1000 and row["miss_bytes"] > 1000  # bodies and headers
@@ -86,5 +99,23 @@ def test_a_pending_window_is_resent_as_it_was_after_a_restart(rig: Rig) -> None:
         following = restarted.next_window()
         assert following is not None and following.start == sent[0]["end"]
         assert [r["hit_requests"] for r in following.rows] == [1]
+    finally:
+        log.stop()
+
+
+def test_a_request_through_the_terminator_is_counted_for_the_clients_own_address(rig: Rig) -> None:
+    """HAProxy hands Varnish the client's address (PROXY protocol on the `front` socket), so
+    HTTPS and terminated HTTP traffic fall in the client's ISP view, not in none."""
+    rig.origin.put("/t.txt", "t" * 300)
+    dists = [distribution()]
+    rig.apply(EdgeState(render(dists), terminator=terminator.render(dists, [])))
+    edge = rig.edges[0]
+    log = AccessLog(edge.varnish.options)
+    log.start()
+    try:
+        _attached(rig, edge, log)
+        assert rig.get(edge, "/t.txt", port=FRONT_HTTP_PORT).body == "t" * 300
+        (row,) = _counted(log, 1)
+        assert row["distribution"] == DIST and row["client"] == "10.77.1.1"
     finally:
         log.stop()
