@@ -46,7 +46,10 @@ class RoleForbidden(Forbidden):
 
 
 ROLE_REFUSED = N_("Your role in this tenant does not allow this.")
-ROLE_REFUSALS = {"team": N_("only the tenant's owner manages its users")}
+ROLE_REFUSALS = {
+    "team": N_("only the tenant's owner manages its users"),
+    "admin": N_("The admin console needs the admin role."),
+}
 
 
 class FormExpired(Forbidden):
