@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api.conftest import cloud  # noqa: F401
+from tests.api.test_account import *  # noqa: F403
 from tests.api.test_auth import *  # noqa: F403
 from tests.api.test_bad_input import *  # noqa: F403
 from tests.api.test_billing import *  # noqa: F403
