@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, func, select, update
 
 from sws.drivers.base import Quota
+from sws.identity.tables import tenants
 from sws.quotas.model import RESOURCES, QuotaRequest, State
 from sws.quotas.tables import quota_requests as t
 
@@ -44,6 +45,9 @@ def get(conn: Connection, request_id: str, *, lock: bool = False) -> QuotaReques
 
 
 def pending_for(conn: Connection, tenant_id: str, region: str) -> QuotaRequest | None:
+    """The tenant's waiting request in `region`; the tenant's row is locked first, so two
+    requests filed at once cannot both find none."""
+    conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
     query = select(t).where(t.c.tenant_id == tenant_id, t.c.region == region,
                             t.c.state == "pending")
     row = conn.execute(query).mappings().first()
