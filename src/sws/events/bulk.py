@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Connection, text
+from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, TypeDecorator, text
 
 from sws.errors import Contended, Duplicate
 
@@ -47,19 +47,21 @@ def json_values(values: Sequence[str]) -> dict[str, str]:
 
 
 def copy_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Append `rows` (values in the order of `columns`) to `table` with COPY."""
+    """Append `rows` (values in the order of `columns`) to `table` with a binary COPY: the
+    driver's C dumpers write each value, PostgreSQL reads it without parsing text."""
     if not rows:
         return
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     with _driver_errors(), _cursor(conn) as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_binary_type(table.c[name]) for name in columns])
         for row in rows:
             copy.write_row(row)
 
 
 def copy_records(
-    conn: Connection, table: str, records: Sequence[Any], tail: Mapping[str, Any]
+    conn: Connection, table: Table, records: Sequence[Any], tail: Mapping[str, Any]
 ) -> None:
     """COPY `records` (dataclasses whose fields are columns of `table`) into `table`, each row
     ending with the `tail` columns' values."""
@@ -69,6 +71,46 @@ def copy_records(
     values = operator.attrgetter(*names)
     ending = tuple(tail.values())
     copy_rows(conn, table, (*names, *tail), [values(record) + ending for record in records])
+
+
+def _binary_type(column: Column[Any]) -> str:
+    """The PostgreSQL type whose binary format a column's values are sent in."""
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, Integer):
+        return "int4"
+    if isinstance(kind, String):  # varchar and text share one binary format
+        return "text"
+    raise TypeError(f"no binary COPY type for {column}")
+
+
+def insert_new_keys(
+    conn: Connection, table: Table, rows: Sequence[Sequence[Any]], constants: Mapping[str, Any]
+) -> set[str]:
+    """INSERT `rows` (the primary key, then the next columns, as text) with `constants`, skipping
+    keys already there; the keys actually inserted."""
+    if not rows:
+        return set()
+    width = len(rows[0])
+    names = [column.name for column in table.columns][:width]
+    key = names[0]
+    extra = list(constants)
+    values = ", ".join(
+        [*(f"CAST(r->>{index} AS {_binary_type(table.c[name])})" for index, name in
+           enumerate(names)), *(f"%({name})s" for name in extra)]
+    )
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join([*names, *extra])}) SELECT {values} "
+        f"FROM json_array_elements(%(rows)s::json) AS r "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+    )
+    params = {**constants, "rows": orjson.dumps(rows).decode()}
+    with _driver_errors(), _cursor(conn) as cursor:
+        cursor.execute(statement, params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def update_records(

@@ -63,7 +63,7 @@ def record_processed(
     """Remember (message_id, outcome) pairs so a re-delivery is recognised as a duplicate."""
     if bulk.is_postgresql(conn):
         lines = [(message_id, outcome, received_at) for message_id, outcome in outcomes]
-        bulk.copy_rows(conn, "processed_messages", ("message_id", "outcome", "received_at"), lines)
+        bulk.copy_rows(conn, processed_messages, ("message_id", "outcome", "received_at"), lines)
         return
     rows = [
         {"message_id": message_id, "outcome": outcome, "received_at": received_at}
@@ -73,13 +73,28 @@ def record_processed(
         conn.execute(processed_messages.insert(), rows)
 
 
+def claim_new(
+    conn: Connection, outcomes: Sequence[tuple[str, str]], *, received_at: datetime
+) -> set[str]:
+    """Record the (message_id, outcome) pairs not handled before; return their ids. On
+    PostgreSQL one INSERT ... ON CONFLICT DO NOTHING does both: a message a concurrent worker
+    has just recorded waits for its commit and then counts as seen."""
+    if bulk.is_postgresql(conn):
+        constants = {"received_at": received_at}
+        return bulk.insert_new_keys(conn, processed_messages, outcomes, constants)
+    seen = find_processed(conn, [message_id for message_id, _ in outcomes])
+    fresh = [(message_id, outcome) for message_id, outcome in outcomes if message_id not in seen]
+    record_processed(conn, fresh, received_at=received_at)
+    return {message_id for message_id, _ in fresh}
+
+
 def insert_events(
     conn: Connection, events: Sequence[ResourceEvent], *, region: str, received_at: datetime
 ) -> None:
     """Append applied events to the journal."""
     if bulk.is_postgresql(conn):
         bulk.copy_records(
-            conn, "resource_events", events, {"region": region, "received_at": received_at}
+            conn, resource_events, events, {"region": region, "received_at": received_at}
         )
         return
     rows = [_event_row(event, region=region, received_at=received_at) for event in events]
@@ -125,7 +140,7 @@ def save_states(
     """Insert states seen for the first time, update the others."""
     if bulk.is_postgresql(conn):
         constants = {"updated_at": updated_at}
-        bulk.copy_records(conn, "resources", created, constants)
+        bulk.copy_records(conn, resources, created, constants)
         bulk.update_records(conn, "resources", _KEY_COLUMNS, changed, constants)
         return
     if created:

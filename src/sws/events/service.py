@@ -192,20 +192,17 @@ def _raw_text(raw: Raw) -> str:
 def _apply(
     conn: Connection, triage: _Triage, *, region: str, received_at: datetime
 ) -> IngestCounts:
-    ids = [e.message_id for e in triage.events] + [i.message_id for i in triage.ignored]
-    seen = repository.find_processed(conn, ids)
-    events = [e for e in triage.events if e.message_id not in seen]
-    ignored = [i for i in triage.ignored if i.message_id not in seen]
-    outcomes = [(e.message_id, "accepted") for e in events]
-    repository.record_processed(
-        conn, outcomes + [(i.message_id, "ignored") for i in ignored], received_at=received_at
-    )
+    outcomes = [(e.message_id, "accepted") for e in triage.events]
+    outcomes += [(i.message_id, "ignored") for i in triage.ignored]
+    fresh = repository.claim_new(conn, outcomes, received_at=received_at)
+    events = [e for e in triage.events if e.message_id in fresh]
+    ignored = [i for i in triage.ignored if i.message_id in fresh]
     repository.insert_events(conn, events, region=region, received_at=received_at)
     repository.insert_dead_letters(conn, triage.dead)
     _refold(conn, events, region=region, received_at=received_at)
     return IngestCounts(
         accepted=len(events),
-        duplicate=triage.duplicate + len(seen),
+        duplicate=triage.duplicate + len(outcomes) - len(fresh),
         dead_lettered=len(triage.dead),
         ignored=len(ignored),
     )
