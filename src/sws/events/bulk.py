@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import UTC
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
@@ -21,6 +22,7 @@ from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, Typ
 
 from sws.errors import Contended, Duplicate
 
+_R = TypeVar("_R")
 _LOCK_FAILURES = (
     pg_errors.DeadlockDetected, pg_errors.LockNotAvailable, pg_errors.SerializationFailure,
 )
@@ -111,6 +113,28 @@ def insert_new_keys(
     with _driver_errors(), _cursor(conn) as cursor:
         cursor.execute(statement, params)
         return {row[0] for row in cursor.fetchall()}
+
+
+def locked_records(
+    conn: Connection, table: Table, make: Callable[..., _R], names: Sequence[str], column: str,
+    values: Sequence[str],
+) -> list[_R]:
+    """Rows of `table` whose `column` is among `values`, locked FOR UPDATE, each built as
+    `make(*row)` from the `names` columns; times come back as aware UTC, as `UTCDateTime`'s."""
+    statement = (
+        f"SELECT {', '.join(names)} FROM {table.name} "
+        f"WHERE {among(column).replace(':among', '%(among)s')} FOR UPDATE"
+    )
+    times = [i for i, name in enumerate(names) if _binary_type(table.c[name]) == "timestamptz"]
+    records = []
+    with _driver_errors(), _cursor(conn) as cursor:
+        for row in cursor.execute(statement, json_values(values)):
+            row = list(row)
+            for index in times:
+                if row[index] is not None:
+                    row[index] = row[index].astimezone(UTC)
+            records.append(make(*row))
+    return records
 
 
 def update_records(

@@ -20,7 +20,6 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    text,
     tuple_,
     update,
 )
@@ -120,14 +119,23 @@ def load_states(conn: Connection, keys: Sequence[ResourceKey]) -> dict[ResourceK
     wanted = set(keys)
     ids = sorted({resource_id for _, resource_id in wanted})
     states: dict[ResourceKey, ResourceState] = {}
-    for chunk in [ids] if bulk.is_postgresql(conn) else chunks(ids):
-        query = select(resources).where(_among(resources.c.resource_id, conn, chunk))
+    if bulk.is_postgresql(conn):
+        found = bulk.locked_records(
+            conn, resources, ResourceState, _STATE_FIELDS, "resource_id", ids
+        )
+        return {key: state for state in found if (key := _key(state)) in wanted}
+    for chunk in chunks(ids):
+        query = select(resources).where(resources.c.resource_id.in_(chunk))
         query = query.with_for_update()
         for row in conn.execute(query).mappings():
             state = _state_from_row(row)
             if (state.resource_type, state.resource_id) in wanted:
                 states[(state.resource_type, state.resource_id)] = state
     return states
+
+
+def _key(state: ResourceState) -> ResourceKey:
+    return (state.resource_type, state.resource_id)
 
 
 def save_states(
@@ -147,13 +155,6 @@ def save_states(
         conn.execute(resources.insert(), [_state_row(s, updated_at=updated_at) for s in created])
     if changed:
         conn.execute(_UPDATE_STATE, [_update_row(s, updated_at=updated_at) for s in changed])
-
-
-def _among(column: Any, conn: Connection, values: Sequence[str]) -> Any:
-    """`column IN (...)`, or on PostgreSQL one JSON array parameter: one plan, any length."""
-    if bulk.is_postgresql(conn):
-        return text(bulk.among(column.name)).bindparams(**bulk.json_values(values))
-    return column.in_(values)
 
 
 _UPDATE_STATE = (
