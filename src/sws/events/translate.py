@@ -90,6 +90,7 @@ Message = Mapping[str, Any]
 #: The longest string SWS keeps from a notification (ids, names, states, addresses).
 MAX_TEXT = 255
 MAX_MESSAGE_ID = 128
+_INT_LIMIT = 2**31
 _EARLIEST_YEAR, _LATEST_YEAR = 1970, 9998
 
 
@@ -237,6 +238,10 @@ def _loads(text: str | bytes | bytearray, what: str) -> Any:
 # --- Nova (versioned) ---------------------------------------------------------------------
 
 
+_NOVA_DATA = "payload.nova_object.data"
+_NOVA_FLAVOR = f"{_NOVA_DATA}.flavor"
+
+
 def _nova_data(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     data = payload.get("nova_object.data")
     if not isinstance(data, dict):
@@ -254,8 +259,8 @@ def _required_str(data: Mapping[str, Any], key: str, where: str) -> str:
 def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
     """An optional string field of at most MAX_TEXT characters (what the tables hold)."""
     value = data.get(key)
-    if value is None:
-        return None
+    if value is None or (type(value) is str and len(value) <= MAX_TEXT):  # the usual case first
+        return value
     if isinstance(value, str):
         if len(value) <= MAX_TEXT:
             return value
@@ -266,9 +271,9 @@ def _text(data: Mapping[str, Any], key: str, where: str) -> str | None:
 def _count(data: Mapping[str, Any], key: str, where: str) -> int | None:
     """An optional non-negative integer field (vcpus, memory_mb, root_gb)."""
     value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+    if value is None or (type(value) is int and 0 <= value < _INT_LIMIT):  # the usual case first
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _INT_LIMIT:
         return value
     raise MalformedNotification(f"{where}.{key} is not a non-negative integer")
 
@@ -282,7 +287,7 @@ def _instance_action(event_type: str, data: Mapping[str, Any]) -> str:
 
 def _nova_instance(message: Message, event_type: str, payload: Mapping[str, Any]) -> Translation:
     data = _nova_data(payload)
-    where = "payload.nova_object.data"
+    where, in_flavor = _NOVA_DATA, _NOVA_FLAVOR
     uuid = _required_str(data, "uuid", where)
     action = _instance_action(event_type, data)
     terminal = action in (DELETE, DELETE_NOT_SCHEDULED)
@@ -302,11 +307,11 @@ def _nova_instance(message: Message, event_type: str, payload: Mapping[str, Any]
         action=action,
         state=ERROR if action == CREATE_ERROR else _text(data, "state", where),
         name=_text(data, "display_name", where),
-        flavor_id=_text(flavor, "flavorid", f"{where}.flavor"),
-        flavor_name=_text(flavor, "name", f"{where}.flavor"),
-        vcpus=_count(flavor, "vcpus", f"{where}.flavor"),
-        memory_mb=_count(flavor, "memory_mb", f"{where}.flavor"),
-        root_gb=_count(flavor, "root_gb", f"{where}.flavor"),
+        flavor_id=_text(flavor, "flavorid", in_flavor),
+        flavor_name=_text(flavor, "name", in_flavor),
+        vcpus=_count(flavor, "vcpus", in_flavor),
+        memory_mb=_count(flavor, "memory_mb", in_flavor),
+        root_gb=_count(flavor, "root_gb", in_flavor),
         launched_at=_payload_time(data, "launched_at", where),
         terminated_at=_payload_time(data, "terminated_at", where),
         time_source=time_source,
