@@ -139,10 +139,13 @@ def locked_records(
 
 def update_records(
     conn: Connection, table: str, keys: Sequence[str], records: Sequence[Any],
-    constants: Mapping[str, Any],
+    constants: Mapping[str, Any], *, indexed: str,
 ) -> None:
     """UPDATE the rows of `table` matching `records` on `keys`: their fields and `constants`
-    become the row's values. One statement, the records as one JSON array."""
+    become the row's values. One statement, the records as one JSON array. `indexed` (one of
+    the keys, with an index of its own) is matched against an array of the records' values
+    too: PostgreSQL cannot tell how many records the JSON holds, and without it scans the
+    whole table to join them."""
     if not records:
         return
     names = [field.name for field in dataclasses.fields(records[0])]
@@ -153,9 +156,12 @@ def update_records(
     matches = " AND ".join(f"t.{key} = r.{key}" for key in keys)
     statement = (
         f"UPDATE {table} AS t SET {assignments} "
-        f"FROM json_populate_recordset(NULL::{table}, %(rows)s::json) AS r WHERE {matches}"
+        f"FROM json_populate_recordset(NULL::{table}, %(rows)s::json) AS r WHERE {matches} "
+        f"AND {among('t.' + indexed).replace(':among', '%(among)s')}"
     )
-    _run(conn, statement, {**constants, "rows": orjson.dumps(records).decode()})
+    ids = [getattr(record, indexed) for record in records]
+    params = {**constants, "rows": orjson.dumps(records).decode(), **json_values(ids)}
+    _run(conn, statement, params)
 
 
 def _run(conn: Connection, statement: str, params: Mapping[str, Any]) -> None:

@@ -149,7 +149,9 @@ def save_states(
     if bulk.is_postgresql(conn):
         constants = {"updated_at": updated_at}
         bulk.copy_records(conn, resources, created, constants)
-        bulk.update_records(conn, "resources", _KEY_COLUMNS, changed, constants)
+        bulk.update_records(
+            conn, "resources", _KEY_COLUMNS, changed, constants, indexed="resource_id"
+        )
         return
     if created:
         conn.execute(resources.insert(), [_state_row(s, updated_at=updated_at) for s in created])
