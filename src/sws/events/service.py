@@ -12,7 +12,8 @@ sequence (see `events.model`). Dead letters are not remembered as processed: a m
 delivered twice is dead-lettered twice, once per delivery.
 
 Two workers racing on the same resource or message: one transaction fails on a unique key and
-the batch is retried, after which the loser sees the winner's rows.
+the batch is retried, after which the loser sees the winner's rows. (On PostgreSQL a message
+the other worker is recording makes this one wait for its commit, then counts as seen.)
 """
 
 from __future__ import annotations
