@@ -136,10 +136,10 @@ def test_the_workers_log_a_warning_at_start_when_the_catalog_is_empty(
     from sws.commands import workers
 
     with caplog.at_level("WARNING", logger="sws.billing"):
-        workers._setup().db.engine.dispose()
+        workers._setup("ticker").db.engine.dispose()
     assert any("empty price catalog" in r.getMessage() for r in caplog.records)
     _invoke("catalog", "load", str(CATALOG))
     caplog.clear()
     with caplog.at_level("WARNING", logger="sws.billing"):
-        workers._setup().db.engine.dispose()
+        workers._setup("ticker").db.engine.dispose()
     assert not caplog.records

@@ -114,6 +114,7 @@ def test_a_closed_month_gets_an_invoice_by_category_with_its_tax(till: Till) -> 
                 "floating_ip": Decimal("8.00"),
                 "load_balancer": Decimal("0"),
                 "object_storage": Decimal("10.00"),
+                "cdn": Decimal(0),
                 "closed_at": datetime(2026, 1, 1, 1, tzinfo=UTC),
             },
         )
