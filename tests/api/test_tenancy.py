@@ -73,7 +73,6 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/cdn/distributions/{distribution_id}/purges", None),
     ("GET", "/v1/cdn/distributions/{distribution_id}/purges/{purge_id}", None),
     ("GET", "/v1/cdn/distributions/{distribution_id}/traffic", None),
-    ("GET", "/v1/cdn/distributions/{distribution_id}/traffic", None),
     ("GET", "/v1/cdn/distributions/{distribution_id}/signing", None),
     ("PUT", "/v1/cdn/distributions/{distribution_id}/signing", {"enabled": True}),
     ("POST", "/v1/cdn/distributions/{distribution_id}/signing/rotate", None),
