@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,6 +161,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     _need_varnish()
     hub = Hub("cdn", "net", ("e1", "e2")).build()
     edges: list[Edge] = []
+    short = tempfile.TemporaryDirectory(prefix="cdn-")
     try:
         for index, role in enumerate(("e1", "e2"), start=1):
             hub.link(role, f"10.77.{index}.2/24", f"10.77.{index}.1/24")
@@ -180,7 +182,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
                 identity=f"edge-{index}",
             )
             terminator = TerminatorOptions(
-                run_dir=tmp_path / role / "terminator",
+                # short: HAProxy binds a Unix socket at "<path>.<pid>.tmp" first, and a pytest
+                # path under xdist leaves that past the 107 bytes a socket's path may have
+                run_dir=Path(short.name) / role,
                 http_listen=f"10.77.{index}.2:{FRONT_HTTP_PORT}",
                 https_listen=f"10.77.{index}.2:{FRONT_HTTPS_PORT}",
                 front_socket=options.front_socket, prefix=options.prefix,
@@ -194,3 +198,4 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
             edge.terminator.stop()
             edge.varnish.stop()
         hub.close()
+        short.cleanup()
