@@ -9,6 +9,7 @@ chooses one explicitly.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import uuid
@@ -83,6 +84,17 @@ def cheap_password_hashing() -> Iterator[None]:
     auth.PasswordHasher = functools.partial(original, **CHEAP_ARGON2)  # type: ignore[misc]
     yield
     auth.PasswordHasher = original  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def root_logger_as_found() -> Iterator[None]:
+    """A command that sets up logging (`sws worker ...`, `sws up`) adds a stderr handler to the
+    root logger; left there, its INFO lines land in later tests' captured CLI output."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session", autouse=True)
