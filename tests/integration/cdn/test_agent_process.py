@@ -20,6 +20,7 @@ from sws.clock import SimulatedClock
 from sws.config import LBNodeConfig, Settings
 from sws.web.app import create_app
 from sws_agent.cdn import vcl_name
+from sws_agent.cdn._traffic import AccessLog
 from tests.api.conftest import Cloud, open_cloud
 from tests.budget import repeats
 from tests.integration.cdn.conftest import EDGE_PORT, Rig
@@ -74,6 +75,7 @@ def api(rig: Rig, tmp_path: Path) -> Iterator[Api]:
         finally:
             if found.agent is not None and found.agent.poll() is None:
                 found.kill_agent()
+            AccessLog(rig.edges[0].varnish.options).stop()  # the killed agent's varnishncsa
             server.should_exit = True
 
 
