@@ -91,6 +91,26 @@ class AlipaySettings(BaseModel):
                          pattern=r"^https?://\S+$")
 
 
+class RegionSponsorConfig(BaseModel):
+    """Who runs a sponsor region (docs/community.md#sponsor-regions), shown at login and in
+    the region switcher; the admin console's Regions page may override it in the database."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    logo_text: str = Field(default="", max_length=32)  # empty: the name's initials
+    contact: str = Field(default="", max_length=255)
+
+
+class RegionDriverConfig(BaseModel):
+    """One region's own cloud when it differs from `driver`: simulated, or an OpenStack that
+    SWS's account reaches as `cloud` in clouds.yaml, where the region is `catalog_region`."""
+
+    model_config = ConfigDict(extra="forbid")
+    driver: Literal["simulated", "openstack"]
+    cloud: str | None = Field(default=None, min_length=1, max_length=64)  # else openstack_cloud
+    catalog_region: str | None = Field(default=None, min_length=1, max_length=64)  # else its name
+
+
 class PaymentRegionConfig(BaseModel):
     """The payment providers one region offers, and the currencies it takes (empty: any)."""
 
@@ -248,6 +268,13 @@ class Settings(BaseSettings):
     # the operator's internal networks (CIDRs) are listed here to refuse them too.
     webhook_allow_private: bool = False
     webhook_blocked_networks: list[str] = Field(default_factory=list)
+
+    # Sponsor regions (docs/community.md#sponsor-regions): each region's sponsor (a seed: the
+    # admin console's Regions page edits it in the database), and a region's own cloud where it
+    # is not `driver` (a sponsor's own OpenStack next to simulated ones, or the reverse).
+    region_sponsors: dict[str, RegionSponsorConfig] = Field(default_factory=dict)
+    region_drivers: dict[str, RegionDriverConfig] = Field(default_factory=dict)
+    region_probe_seconds: float = Field(default=5.0, gt=0, le=60)  # a region's answer, at most
 
     # Payments (docs/payments.md): providers and currencies per region. A region not listed
     # offers the embedded test provider with SWS_DRIVER=simulated, and nothing otherwise.
