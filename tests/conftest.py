@@ -46,7 +46,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI els
 # Tests that share one real service run on one xdist worker, so the service starts once and
 # stops when its package ends. Under `--dist loadgroup` SWS schedules by folder itself:
 # xdist's own `xdist_group` marks do not group anything under pytest 9 (checked with 3.8).
-SHARED_SERVICES = {"tests/integration/openstack/": "openstack", "tests/integration/swift/": "swift"}
+SHARED_SERVICES = {
+    "tests/integration/openstack/": "openstack",
+    "tests/integration/swift/": "swift",
+    "tests/e2e/test_cdn_container_flow.py": "swift",  # scripts/swift-dev, up and down
+}
 
 
 def shared_service(nodeid: str) -> str | None:
