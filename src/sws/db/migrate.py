@@ -29,6 +29,7 @@ TABLE_MODULES = (
     "sws.signup.tables",
     "sws.leases.tables",
     "sws.quotas.tables",
+    "sws.regions.tables",
 )
 
 
