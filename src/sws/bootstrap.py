@@ -22,7 +22,7 @@ from sws.cdn import traffic as cdn_traffic
 from sws.cdn.limiter import PurgeLimiter, build_limiter
 from sws.cdn.origin_access import SwiftOriginKeys
 from sws.clock import Clock, SystemClock
-from sws.config import Settings
+from sws.config import RegionDriverConfig, Settings
 from sws.db.engine import Database, make_engine
 from sws.drivers.base import CloudDriver, ObjectStore
 from sws.drivers.simulated.objectstore import SimulatedObjectStore
@@ -45,6 +45,7 @@ from sws.metering.model import Retention
 from sws.metering.notifiers import Notifiers, SmtpSettings
 from sws.metering.runtime import MeteringRuntime, Schedule
 from sws.metering.targets import AddressResolver, SystemResolver, WebhookTargets
+from sws.regions import service as sponsor_regions
 from sws.signup.runtime import build_front_door
 from sws.signup.service import FrontDoor
 from sws.storagefw.runtime import StorageSampling
@@ -114,11 +115,34 @@ class Container:
 
     def driver(self, region: str | None = None) -> CloudDriver:
         name = region or self.default_region
+        if name not in self.cloud_drivers and name not in self.regions:
+            self._attach_stored(name)
         if name in self.cloud_drivers:
             return self.cloud_drivers[name]
         if name not in self.regions:
             raise Invalid(f"unknown region {name!r}", field="X-SWS-Region")
         return self.regions[name].driver
+
+    def serve_region(self, name: str, cloud: RegionDriverConfig) -> None:
+        """Serve one more region (docs/community.md#sponsor-regions): simulated, or the
+        OpenStack that `cloud` names."""
+        if cloud.driver == "openstack":
+            self.cloud_drivers[name] = _openstack_region(self.settings, name, cloud)
+        else:
+            self.regions[name] = _simulated_region(self, name)
+            self.stores[name] = SimulatedObjectStore(region=name, db=self.db, clock=self.clock)
+
+    def serve_stored_regions(self) -> None:
+        """Serve every region the admin added at run time (this process starting)."""
+        for region in sponsor_regions.list_regions(db=self.db, settings=self.settings):
+            if region.stored and region.name not in self.settings.regions:
+                self._attach_stored(region.name)
+
+    def _attach_stored(self, name: str) -> None:
+        """A region another process added is served here on first use."""
+        cloud = sponsor_regions.stored_cloud(db=self.db, name=name)
+        if cloud is not None and name not in self.drivers():
+            self.serve_region(name, cloud)
 
     def tick(self) -> int:
         """Complete due tasks in every simulated region and apply the notifications they sent."""
@@ -170,11 +194,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
         front_door=build_front_door(settings, db=db, clock=clock),
     )
     for name in settings.regions:
-        if settings.driver == "openstack":
-            container.cloud_drivers[name] = _openstack_region(settings, name)
-        else:
-            container.regions[name] = _simulated_region(container, name)
-            container.stores[name] = SimulatedObjectStore(region=name, db=db, clock=clock)
+        container.serve_region(name, sponsor_regions.driver_config(settings, name))
     _real_swift(container)
     container.metering = _metering(container)
     container.billing = _billing(container)
@@ -248,10 +268,10 @@ def _with_catalog_regions(settings: Settings) -> Settings:
     return settings.model_copy(update={"regions": found}) if found else settings
 
 
-def _openstack_region(settings: Settings, name: str) -> CloudDriver:
+def _openstack_region(settings: Settings, name: str, cloud: RegionDriverConfig) -> CloudDriver:
     from sws.drivers.openstack import build_driver
 
-    return build_driver(settings, name)
+    return build_driver(settings, name, cloud=cloud.cloud, catalog_region=cloud.catalog_region)
 
 
 class _MeteredBandwidth:

@@ -23,10 +23,14 @@ if TYPE_CHECKING:
 __all__ = ["OpenStackDriver", "build_driver", "build_object_stores", "regions_from_catalog"]
 
 
-def build_driver(settings: Settings, region: str) -> OpenStackDriver:
+def build_driver(
+    settings: Settings, region: str, *, cloud: str | None = None, catalog_region: str | None = None
+) -> OpenStackDriver:
+    """`region`'s driver: SWS's account as `cloud` in clouds.yaml (else `openstack_cloud`),
+    in the catalog's `catalog_region` (else `region`): a sponsor's own OpenStack."""
     connections = Connections(
-        cloud=settings.openstack_cloud, clouds_yaml=settings.clouds_yaml, region=region,
-        member_role=settings.openstack_member_role,
+        cloud=cloud or settings.openstack_cloud, clouds_yaml=settings.clouds_yaml,
+        region=catalog_region or region, member_role=settings.openstack_member_role,
     )
     return OpenStackDriver(
         connections=connections, server_network=settings.openstack_server_network,
