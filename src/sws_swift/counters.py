@@ -7,9 +7,11 @@ aligned to the epoch: the window of time `t` is `t // window`. A backend offers 
   each byte window;
 - `charge` adds the bytes of a finished request to each byte window.
 
-`LocalCounters` does both in memory at once. `RedisCounters` keeps the round-trip budget of
-ONE Redis call per request: `charge` only records the bytes in this worker (no I/O), and the
-next `observe` sends them. Each `observe` is one `EVALSHA` of a small Lua script that
+`LocalCounters` does both in memory at once. `RedisCounters` (``redis_mode = exact``) keeps the
+round-trip budget of ONE Redis round trip per request: `charge` only records the bytes in this
+worker (no I/O), and the next `observe` sends them. Each `observe` is one pipelined round trip
+of plain `INCRBY` + `EXPIREAT` per counter (no Lua script, which costs more than the round trip)
+that
 
 1. adds the pending bytes of this key (measured when this address's previous request to this
    container closed on this worker) to its byte counters, so the decision sees them;
@@ -20,6 +22,9 @@ next `observe` sends them. Each `observe` is one `EVALSHA` of a small Lua script
 
 A backend that cannot answer raises `BackendDown`; the middleware then applies its
 fail-open/fail-closed setting. Charges that a failed call carried are kept for the next one.
+
+`sws_swift.budget.BatchedCounters` (``redis_mode = batched``) takes the round trip off the
+request path: it decides on local counts plus the last known global totals.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sws_swift.resp import Redis, ReplyError, Script, integers
+from sws_swift.resp import Arg, Redis, ReplyError, integers, raise_errors
 
 
 class BackendDown(Exception):
@@ -36,9 +41,18 @@ class BackendDown(Exception):
 
 class Counters(Protocol):
     def observe(
-        self, key: str, now: float, request_windows: Sequence[int], byte_windows: Sequence[int]
+        self,
+        key: str,
+        now: float,
+        request_windows: Sequence[int],
+        byte_windows: Sequence[int],
+        request_caps: Sequence[int] = (),
+        byte_caps: Sequence[int] = (),
     ) -> tuple[list[int], list[int]]:
-        """Count a request; return (requests so far incl. this one, bytes so far) per window."""
+        """Count a request; return (requests so far incl. this one, bytes so far) per window.
+
+        The caps (parallel to the windows) let a backend that estimates check exactly near them.
+        """
 
     def charge(self, key: str, now: float, byte_windows: Sequence[int], nbytes: int) -> None:
         """Add `nbytes` to the key's byte counter in each window (possibly deferred)."""
@@ -65,7 +79,13 @@ class LocalCounters:
 
     # observe and charge inline the slot lookup: they run on every counted request.
     def observe(
-        self, key: str, now: float, request_windows: Sequence[int], byte_windows: Sequence[int]
+        self,
+        key: str,
+        now: float,
+        request_windows: Sequence[int],
+        byte_windows: Sequence[int],
+        request_caps: Sequence[int] = (),
+        byte_caps: Sequence[int] = (),
     ) -> tuple[list[int], list[int]]:
         requests = []
         slots = []
@@ -94,33 +114,13 @@ class LocalCounters:
             slot[1] += nbytes
 
 
-# KEYS: counter names. ARGV: per key, the increment and the EXPIREAT time. An increment of 0
-# only reads the counter. Returns each counter's value after the call. A key's expiry is set
-# when the increment creates it (a window's key expires at one fixed time; the script is
-# atomic, so no key is ever left without one), which halves the script's Redis calls.
-_SCRIPT = Script("""
-local out = {}
-for i = 1, #KEYS do
-  local n = tonumber(ARGV[2 * i - 1])
-  if n > 0 then
-    out[i] = redis.call('INCRBY', KEYS[i], n)
-    if out[i] == n then
-      redis.call('EXPIREAT', KEYS[i], ARGV[2 * i])
-    end
-  else
-    out[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-  end
-end
-return out
-""")
-
-
 class RedisCounters:
-    """Counters shared by every proxy through one Redis; one EVALSHA per request.
+    """Counters shared by every proxy through one Redis; one pipelined round trip per request
+    (`redis_mode = exact`).
 
-    Byte charges are deferred into the next call (see the module docstring). The script names
-    its keys in KEYS, so it runs on a single Redis (or a Sentinel-managed primary), not on a
-    Redis Cluster, whose scripts must keep to one hash slot.
+    Byte charges are deferred into the next call (see the module docstring). The pipeline is
+    plain `INCRBY` + `EXPIREAT` per counter (an increment of 0 reads it), not a Lua script,
+    which cost more than the round trip itself.
     """
 
     GRACE = 60  # seconds a window's keys outlive the window, for clocks that disagree a little
@@ -148,7 +148,13 @@ class RedisCounters:
         return {name: entry[0] for name, entry in self._pending.items()}
 
     def observe(
-        self, key: str, now: float, request_windows: Sequence[int], byte_windows: Sequence[int]
+        self,
+        key: str,
+        now: float,
+        request_windows: Sequence[int],
+        byte_windows: Sequence[int],
+        request_caps: Sequence[int] = (),
+        byte_caps: Sequence[int] = (),
     ) -> tuple[list[int], list[int]]:
         names: list[str] = []
         args: list[int] = []
@@ -179,8 +185,11 @@ class RedisCounters:
         return pending
 
     def _run(self, names: list[str], args: list[int], carried: dict[str, list[int]]) -> list[int]:
+        commands: list[Sequence[Arg]] = []
+        for i, name in enumerate(names):
+            commands += (("INCRBY", name, args[2 * i]), ("EXPIREAT", name, args[2 * i + 1]))
         try:
-            return integers(self.client.evalsha(_SCRIPT, names, args))
+            return integers(raise_errors(self.client.pipeline(commands))[0::2])
         except (OSError, ReplyError) as exc:
             for name, (nbytes, expires) in carried.items():
                 self._add(name, nbytes, expires, None)

@@ -146,6 +146,7 @@ from swift.common.swob import wsgi_to_str
 from swift.common.utils import get_logger, list_from_csv
 from swift.proxy.controllers.base import get_cache_key, get_container_info
 
+from sws_swift.budget import BatchedCounters
 from sws_swift.counters import BackendDown, Counters, LocalCounters, RedisCounters
 from sws_swift.rules import (
     UNKNOWN,
@@ -302,7 +303,12 @@ class StorageFirewall:
             if now < self._down_until:
                 raise BackendDown("within backend_retry_interval of the last failure")
             requests, nbytes = self.counters.observe(
-                key, now, rules.request_windows, rules.byte_windows
+                key,
+                now,
+                rules.request_windows,
+                rules.byte_windows,
+                rules.request_caps,
+                rules.byte_caps,
             )
         except BackendDown as exc:
             if now >= self._down_until:
@@ -404,13 +410,25 @@ def make_counters(conf: dict[str, str]) -> Counters:
     if backend == "local":
         return LocalCounters()
     if backend == "redis":
-        return RedisCounters.from_url(
-            conf.get("redis_url", "redis://127.0.0.1:6379/0"),
-            prefix=conf.get("redis_key_prefix", "swsfw:"),
-            timeout=float(conf.get("redis_timeout", 0.1)),
-            flush_interval=float(conf.get("byte_flush_interval", 1)),
-        )
+        return _redis_counters(conf)
     raise ValueError(f"sws_firewall: counter_backend must be local or redis, not {backend!r}")
+
+
+def _redis_counters(conf: dict[str, str]) -> Counters:
+    url = conf.get("redis_url", "redis://127.0.0.1:6379/0")
+    prefix = conf.get("redis_key_prefix", "swsfw:")
+    timeout = float(conf.get("redis_timeout", 0.1))
+    mode = conf.get("redis_mode", "exact")
+    if mode == "exact":
+        flush_interval = float(conf.get("byte_flush_interval", 1))
+        return RedisCounters.from_url(url, prefix, timeout, flush_interval)
+    if mode == "batched":
+        interval = float(conf.get("sync_interval", 0.1))
+        batch = int(conf.get("sync_batch", 1000))
+        if interval <= 0 or batch <= 0:
+            raise ValueError("sws_firewall: sync_interval and sync_batch must be > 0")
+        return BatchedCounters.from_url(url, prefix, timeout, interval, batch)
+    raise ValueError(f"sws_firewall: redis_mode must be exact or batched, not {mode!r}")
 
 
 class _Metered(CountedBody):

@@ -14,6 +14,7 @@ import pytest
 from swift.common.swob import Request
 from swift.proxy.controllers.base import get_cache_key, headers_to_container_info
 
+from sws_swift.budget import BatchedCounters
 from sws_swift.counters import BackendDown, LocalCounters, RedisCounters
 from sws_swift.middleware import StorageFirewall, filter_factory
 from sws_swift.rules import FirewallRules, Limit, to_sysmeta_headers
@@ -298,3 +299,17 @@ def test_redis_counters_take_the_byte_flush_interval() -> None:
     firewall = filter_factory({}, counter_backend="redis", byte_flush_interval="0.25")(FakeSwift())
     assert isinstance(firewall.counters, RedisCounters)
     assert firewall.counters.flush_interval == 0.25
+
+
+def test_redis_mode_batched_takes_its_interval_and_batch() -> None:
+    conf = {"counter_backend": "redis", "redis_mode": "batched"}
+    firewall = filter_factory({}, **conf, sync_interval="0.25", sync_batch="50")(FakeSwift())
+    assert isinstance(firewall.counters, BatchedCounters)
+    assert (firewall.counters.interval, firewall.counters.batch) == (0.25, 50)
+    assert isinstance(
+        filter_factory({}, counter_backend="redis")(FakeSwift()).counters, RedisCounters
+    )
+    with pytest.raises(ValueError, match="redis_mode"):
+        filter_factory({}, counter_backend="redis", redis_mode="eventual")(FakeSwift())
+    with pytest.raises(ValueError, match="sync_interval"):
+        filter_factory({}, **conf, sync_interval="0")(FakeSwift())
