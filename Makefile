@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-installed-stamp
 BASE_PYTHON ?= python3
 
-.PHONY: run test soak chaos lint typecheck unit api integration e2e bench-events bench-console services clean
+.PHONY: run test soak chaos lint typecheck unit api integration e2e bench-events bench-console bench-cdn services clean
 
 # `make run` needs only Python: the base install.
 $(STAMP): pyproject.toml
@@ -49,6 +49,11 @@ bench-events: $(DEV_STAMP)
 
 bench-console: $(DEV_STAMP)
 	$(PYTHON) bench/console.py
+
+# Needs root, Varnish with varnish-modules and wrk (scripts/install-system-packages); starts
+# scripts/swift-dev if it is down (and stops it again). docs/cdn.md, "Benchmark".
+bench-cdn: $(DEV_STAMP)
+	$(PYTHON) bench/cdn.py
 
 services:
 	scripts/services ensure
