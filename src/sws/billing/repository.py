@@ -21,6 +21,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -169,6 +170,24 @@ def all_account_ids(conn: Connection) -> list[str]:
     return list(
         conn.execute(select(billing_accounts.c.id).order_by(billing_accounts.c.id)).scalars()
     )
+
+
+def close_states(conn: Connection) -> list[tuple[str, str, str | None]]:
+    """(id, time zone, last closed month) of every account, by id: what the close needs."""
+    a = billing_accounts
+    query = select(a.c.id, a.c.timezone, a.c.last_closed_month).order_by(a.c.id)
+    return [(row.id, row.timezone, row.last_closed_month) for row in conn.execute(query)]
+
+
+def ever_charged(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """The accounts of `ids` with a charge, an adjustment or a closed bill."""
+    a = billing_accounts
+    tables = (billing_charges, billing_adjustments, billing_bills)
+    charged = or_(*(exists().where(t.c.account_id == a.c.id) for t in tables))
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        found |= set(conn.execute(select(a.c.id).where(a.c.id.in_(chunk), charged)).scalars())
+    return found
 
 
 def insert_accounts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

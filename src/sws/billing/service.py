@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, RowMapping
 
-from sws.billing import catalog_file
+from sws.billing import catalog_file, month_close
 from sws.billing import repository as repo
 from sws.billing.ledger import Books, Posting
 from sws.billing.model import (
@@ -41,9 +41,8 @@ from sws.billing.model import (
     bill_lines,
     check_price,
     close_previous,
-    quantize6,
 )
-from sws.billing.periods import month_bounds, month_key, next_month, parse_month
+from sws.billing.periods import month_key, next_month, parse_month
 from sws.clock import Clock, check_moment
 from sws.db.engine import Database
 from sws.errors import Conflict, InsufficientFunds, Invalid, NotFound
@@ -628,111 +627,24 @@ def close_month(
     guard: Guard | None = None,
 ) -> list[str]:
     """Freeze `month` (and earlier open months) for every account, or one; returns who closed.
-
-    With a `guard` (the month close's leader lease) each account's transaction first checks
-    that this process still leads (`LeaseLost` otherwise, with nothing written).
-    """
-    parse_month(month)
-    with db.read() as conn:
-        ids = [tenant_id] if tenant_id else repo.all_account_ids(conn)
-    return [account for account in ids if _close_account(db, clock, account, month, guard)]
-
-
-def _close_account(
-    db: Database, clock: Clock, account_id: str, month: str, guard: Guard | None
-) -> bool:
-    now = clock.now()
-    with db.begin() as conn:
-        if guard is not None:
-            guard.check(conn)
-        row = repo.accounts(conn, [account_id], lock=True).get(account_id)
-        if row is None:
-            raise NotFound(f"no billing account {account_id}", field="tenant")
-        _, end = month_bounds(month, ZoneInfo(row["timezone"]))
-        if end > now:
-            raise Conflict(f"{month} is not over yet for {account_id}", field="month")
-        if row["last_closed_month"] is not None and row["last_closed_month"] >= month:
-            return False
-        for each in _months_to_close(conn, row, month):
-            _freeze(conn, row, each, now)
-        repo.update_account(conn, account_id, last_closed_month=month, updated_at=now)
-        return True
-
-
-def _months_to_close(conn: Connection, row: RowMapping, month: str) -> list[str]:
-    """`month` and every earlier month of the account that is still open, oldest first."""
-    last = row["last_closed_month"]
-    months = [
-        m for m in repo.charged_months(conn, row["id"]) if m < month and (last is None or m > last)
-    ]
-    return [*months, month]
-
-
-def _freeze(conn: Connection, row: RowMapping, month: str, now: datetime) -> None:
-    bill = _bill(conn, row, month)
-    totals = {item: bill.category(item) for item in CATEGORIES}
-    repo.insert_bill(
-        conn,
-        {
-            "account_id": row["id"],
-            "month": month,
-            "currency": bill.currency,
-            "total": bill.total,
-            "closed_at": now,
-            **totals,
-        },
-        [_line_row(row["id"], month, n, line) for n, line in enumerate(bill.lines)],
+    Many accounts per transaction, totals in SQL: see `billing.month_close`."""
+    return month_close.close_month(
+        db=db, clock=clock, month=month, tenant_id=tenant_id, guard=guard
     )
-    _post_rounding(conn, row, bill, now)
-    repo.audit(
-        conn, [audit_row(row["id"], now, "month_closed", f"{month}: {bill.total} {bill.currency}")]
-    )
-
-
-def _line_row(account_id: str, month: str, position: int, line: BillLine) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "month": month,
-        "position": position,
-        "kind": line.kind,
-        "type": line.type,
-        "item_type": line.item_type,
-        "resource_id": line.resource_id,
-        "resource_name": line.resource_name,
-        "unit_price": line.unit_price,
-        "unit": line.unit,
-        "start": line.start,
-        "end": line.end,
-        "quantity": quantize6(line.quantity),
-        "total": line.total,
-    }
-
-
-def _post_rounding(conn: Connection, row: RowMapping, bill: Bill, now: datetime) -> None:
-    """Book the difference between the charged amounts and the rounded bill, so they agree."""
-    difference = repo.amount_total(conn, row["id"], bill.month) - bill.total
-    if difference:
-        books = Books((), now=now)
-        key = f"rounding:{row['id']}:{bill.month}"
-        books.credit(
-            row["id"],
-            Money(difference, bill.currency),
-            Posting(key, "rounding", f"bill {bill.month} rounding"),
-        )
-        write_books(conn, books)
 
 
 def months_due_for_close(*, db: Database, clock: Clock, delay: timedelta) -> dict[str, str]:
-    """Per account, the last month whose end passed more than `delay` ago and is still open."""
-    now = clock.now()
+    """Per account, the last month whose end passed more than `delay` ago and is still open
+    (accounts that were never charged have nothing to close)."""
+    moment = clock.now() - delay
     due: dict[str, str] = {}
     with db.read() as conn:
-        for row in repo.accounts(conn, repo.all_account_ids(conn)).values():
-            month = _last_finished_month(now - delay, ZoneInfo(row["timezone"]))
-            last = row["last_closed_month"]
-            if (last is None or last < month) and repo.charged_months(conn, row["id"]):
-                due[row["id"]] = month
-    return due
+        for account_id, timezone, last in repo.close_states(conn):
+            month = _last_finished_month(moment, ZoneInfo(timezone))
+            if last is None or last < month:
+                due[account_id] = month
+        charged = repo.ever_charged(conn, list(due))
+    return {account: month for account, month in due.items() if account in charged}
 
 
 def _last_finished_month(moment: datetime, tz: ZoneInfo) -> str:
@@ -743,9 +655,15 @@ def _last_finished_month(moment: datetime, tz: ZoneInfo) -> str:
 def close_due_months(
     *, db: Database, clock: Clock, delay: timedelta, guard: Guard | None = None
 ) -> list[str]:
-    closed = []
+    """Close each account's due month, many accounts per transaction (grouped by month)."""
+    by_month: dict[str, list[str]] = {}
     for account, month in months_due_for_close(db=db, clock=clock, delay=delay).items():
-        closed += close_month(db=db, clock=clock, month=month, tenant_id=account, guard=guard)
+        by_month.setdefault(month, []).append(account)
+    closed = []
+    for month, accounts in sorted(by_month.items()):
+        closed += month_close.close_accounts(
+            db=db, clock=clock, month=month, ids=accounts, guard=guard
+        )
     return closed
 
 
