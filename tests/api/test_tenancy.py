@@ -109,6 +109,7 @@ UNSCOPED = [
     "/v1/payments/bank-transfer",
     "/v1/invitations", "/v1/quota-requests", "/v1/quota-sizes",
     "/v1/account/2fa", "/v1/account/credentials", "/v1/account/sessions",
+    "/v1/regions/all",
 ]
 # Settings of the caller's own account, read and written without an id: nobody else's can be
 # named (the test below writes them as globex and reads acme's).

@@ -26,11 +26,13 @@ from sws.web.api import metering as metering_api
 from sws.web.api import netfilter as netfilter_api
 from sws.web.api import payments as payments_api
 from sws.web.api import quotas as quotas_api
+from sws.web.api import regions as regions_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
 from sws.web.console.views import members as members_console
 from sws.web.console.views import payments as payments_console
 from sws.web.console.views import quotas as quotas_console
+from sws.web.console.views import regions as regions_console
 from sws.web.console.views import settings as settings_console
 from sws.web.console.views import signup as signup_console
 
@@ -78,6 +80,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(members_api.router)
     app.include_router(quotas_api.router)
     app.include_router(quotas_api.admin_router)
+    app.include_router(regions_api.router)
+    app.include_router(regions_api.admin_router)
     app.include_router(account_api.router)
     app.include_router(signup_api.admin_router)
     app.include_router(payments_console.router)  # before the console's catch-all 404
@@ -86,6 +90,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(members_console.accept_router)
     app.include_router(quotas_console.router)
     app.include_router(quotas_console.admin_router)
+    app.include_router(regions_console.router)
+    app.include_router(regions_console.admin_router)
     app.include_router(settings_console.router)
     console.install(app, container)
     _guard(app, container)

@@ -108,10 +108,13 @@ def admin(caller: Annotated[Principal, Depends(principal)]) -> Principal:
     return caller
 
 
-def driver(
-    request: Request, x_sws_region: Annotated[str | None, Header()] = None
-) -> CloudDriver:
-    return container(request).driver(x_sws_region)
+def region_name(request: Request, x_sws_region: Annotated[str | None, Header()] = None) -> str:
+    """The region a request is for: its `X-SWS-Region` header, else the default region."""
+    return x_sws_region or container(request).default_region
+
+
+def driver(request: Request, region: Annotated[str, Depends(region_name)]) -> CloudDriver:
+    return container(request).driver(region)
 
 
 class Paging:
@@ -150,5 +153,6 @@ class Paging:
 Caller = Annotated[Principal, Depends(principal)]
 Admin = Annotated[Principal, Depends(admin)]
 Driver = Annotated[CloudDriver, Depends(driver)]
+RegionName = Annotated[str, Depends(region_name)]
 Services = Annotated[Container, Depends(container)]
 Paged = Annotated[Paging, Depends(Paging)]

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sws.billing import service as billing
 from sws.drivers import base
 from sws.errors import NotFound
+from sws.regions import service as regions
 from sws.web.api.responses import problems
-from sws.web.deps import Caller, Driver, Page, Paged, Paging, Services
+from sws.web.deps import Caller, Driver, Page, Paged, Paging, RegionName, Services
 
 router = APIRouter(prefix="/v1", tags=["compute"])
 Id = Annotated[str, Path(max_length=64)]
@@ -277,9 +278,10 @@ def server_page(servers: Sequence[base.Server], page: Paging) -> Page[ServerRead
 
 @router.post("/servers", status_code=202, response_model=list[ServerRead])
 def create_servers(
-    body: ServerCreate, caller: Caller, cloud: Driver, services: Services
+    body: ServerCreate, caller: Caller, cloud: Driver, services: Services, region: RegionName
 ) -> list[ServerRead]:
     billing.ensure_can_create(db=services.db, tenant_id=caller.tenant_id)  # 402 when suspended
+    regions.ensure_open(db=services.db, settings=services.settings, name=region)  # 409: closed
     spec = base.ServerCreate(
         name=body.name, flavor_id=body.flavor_id, image_id=body.image_id,
         key_name=body.key_name, security_groups=tuple(body.security_groups), count=body.count,

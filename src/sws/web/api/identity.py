@@ -12,6 +12,7 @@ from sws.errors import NotFound
 from sws.identity import service as identity
 from sws.identity import two_factor
 from sws.identity.model import Tenant, User
+from sws.regions import service as sponsor_regions
 from sws.web.api.audit import record
 from sws.web.api.responses import problems
 from sws.web.deps import Admin, Caller, Page, Paged, Services
@@ -85,8 +86,12 @@ def user_read(user: User) -> UserRead:
 
 
 @router.get("/regions", response_model=Page[RegionRead])
-def list_regions(_caller: Caller, services: Services, page: Paged) -> Page[RegionRead]:
-    regions = identity.list_regions(db=services.db)
+def list_regions(caller: Caller, services: Services, page: Paged) -> Page[RegionRead]:
+    """The regions open to tenants (the admin sees every one: /v1/admin/regions has more)."""
+    open_ = {r.name for r in sponsor_regions.tenant_regions(db=services.db,
+                                                           settings=services.settings)}
+    regions = [r for r in identity.list_regions(db=services.db)
+               if r.name in open_ or caller.is_admin]
     found = (RegionRead(name=r.name, description=r.description) for r in regions)
     return page.window(found, key=lambda r: r.name)
 

@@ -17,7 +17,9 @@ from sws.drivers.base import CloudDriver
 from sws.errors import Forbidden, Unauthorized
 from sws.identity import roles
 from sws.identity import service as identity
-from sws.identity.model import Principal, Region
+from sws.identity.model import Principal
+from sws.regions import service as sponsor_regions
+from sws.regions.model import SponsorRegion
 from sws.web import deps
 from sws.web.console import i18n, security
 from sws.web.console.i18n import N_
@@ -101,7 +103,7 @@ class Session(Visit):
     principal: Principal
     tenant_name: str
     region: str
-    regions: list[Region]
+    regions: list[SponsorRegion]  # open to tenants, with their sponsors
 
     @property
     def driver(self) -> CloudDriver:
@@ -147,15 +149,23 @@ def session(request: Request) -> Session:
     action = roles.action_of(request.method, request.url.path)
     if not roles.allows(principal.role, action):
         raise RoleForbidden(ROLE_REFUSALS.get(action.area, ROLE_REFUSED))
-    regions = identity.list_regions(db=base.container.db)
-    chosen = request.cookies.get(REGION_COOKIE, "")
-    region = chosen if chosen in base.container.regions else base.container.default_region
+    regions = sponsor_regions.tenant_regions(db=base.container.db, settings=base.container.settings)
+    region = _region(request.cookies.get(REGION_COOKIE, ""), regions, base.container)
     tenant = identity.get_tenant(db=base.container.db, tenant_id=principal.tenant_id)
     fields = {name: getattr(base, name) for name in Visit.__dataclass_fields__}
     return Session(
         **fields, principal=principal, tenant_name=tenant.name, region=region,
-        regions=[r for r in regions if r.name in base.container.regions],
+        regions=regions,
     )
+
+
+def _region(chosen: str, regions: list[SponsorRegion], container: Container) -> str:
+    """The region picked (at login or in the switcher) if tenants may use it, else the first
+    open one; the default region when the admin closed them all."""
+    names = [r.name for r in regions]
+    if chosen in names:
+        return chosen
+    return names[0] if names else container.default_region
 
 
 def admin_session(current: Annotated[Session, Depends(session)]) -> Session:

@@ -31,6 +31,7 @@ TENANT_MENU = (
     MenuSection(N_("Compute"), (
         MenuItem(N_("Overview"), "/console/"),
         MenuItem(N_("Instances"), "/console/instances"),
+        MenuItem(N_("All regions"), "/console/regions/all"),
         MenuItem(N_("Images"), "/console/images"),
         MenuItem(N_("Snapshots"), "/console/snapshots"),
         MenuItem(N_("Security Groups"), "/console/security-groups"),

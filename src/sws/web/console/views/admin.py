@@ -1,5 +1,5 @@
-"""Admin pages that read across tenants: overview, regions, hypervisors, instances and the
-audit log (dead letters: admin_dead_letters)."""
+"""Admin pages that read across tenants: overview, hypervisors, instances and the audit log
+(dead letters: admin_dead_letters; regions: regions)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sws.agents import service as agents
 from sws.audit import service as audit
 from sws.deadletters import service as dead_letters
 from sws.drivers.base import Server, ServerFilter
-from sws.identity import service as identity
 from sws.web.console import pages
 from sws.web.console.charts import capacity_bars
 from sws.web.console.context import Admin
@@ -38,16 +37,6 @@ def overview(s: Admin) -> Response:
             cdn_config=s.container.cdn_config,
             drivers=[s.driver, *s.container.drivers().values()])),
     )
-
-
-@router.get("/regions")
-def regions(s: Admin) -> Response:
-    rows = []
-    for region in identity.list_regions(db=s.container.db):
-        known = region.name in s.container.regions
-        hosts = s.container.driver(region.name).list_hypervisors() if known else []
-        rows.append((region, known, len(hosts), sum(h.running_vms for h in hosts)))
-    return page(s, "admin/regions.html", rows=rows)
 
 
 @router.get("/hypervisors")

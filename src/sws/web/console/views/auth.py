@@ -14,6 +14,7 @@ from sws.identity.account_model import Client, LoginAttempt
 from sws.identity.model import IssuedToken
 from sws.identity.throttle import TooManyLogins
 from sws.identity.two_factor import SecondFactorRequired
+from sws.regions import service as regions
 from sws.web.console.context import (
     LANG_COOKIE,
     REGION_COOKIE,
@@ -42,11 +43,35 @@ def root(current: AnyVisit) -> Response:
 
 @router.get("/console/login")
 def login_form(current: AnyVisit, next: str = "") -> Response:
-    return page(current, "login.html", next=safe_next(next, ""), error=None, name="")
+    return _login_page(current, next=safe_next(next, ""), error=None, name="")
+
+
+def _login_page(current: Visit, *, code: int = 200, **values: object) -> Response:
+    """The login form, with the sponsor regions to pick from (as StackLab's was)."""
+    found = regions.tenant_regions(db=current.container.db, settings=current.container.settings)
+    chosen = current.request.cookies.get(REGION_COOKIE, "")
+    if chosen not in {r.name for r in found}:
+        chosen = found[0].name if found else ""
+    return page(current, "login.html", code=code, regions=found, chosen=chosen, **values)
 
 
 @router.post("/console/login")
-def login(current: PostedVisit, name: Text = "", password: Text = "", next: Text = "") -> Response:
+def login(
+    current: PostedVisit, name: Text = "", password: Text = "", next: Text = "", region: Text = ""
+) -> Response:
+    """The password step; the region picked on the form is remembered whatever the outcome."""
+    response = _password_step(current, name, password, next)
+    _remember_region(current, response, region)
+    return response
+
+
+def _remember_region(current: Visit, response: Response, region: str) -> None:
+    found = regions.tenant_regions(db=current.container.db, settings=current.container.settings)
+    if region in {r.name for r in found}:
+        set_cookie(current, response, REGION_COOKIE, region)
+
+
+def _password_step(current: Visit, name: str, password: str, next: str) -> Response:
     container = current.container
     attempt = LoginAttempt(name=name, password=password, client=_client(current))
     try:
@@ -128,9 +153,7 @@ def login_code(
 
 
 def _login_refused(current: Visit, name: str, next: str, message: str, status: int) -> Response:
-    return page(
-        current, "login.html", code=status, next=safe_next(next, ""), error=message, name=name
-    )
+    return _login_page(current, code=status, next=safe_next(next, ""), error=message, name=name)
 
 
 @router.post("/console/logout")
@@ -153,7 +176,7 @@ def choose_language(current: PostedVisit, locale: Text = "", next: Text = "") ->
 @router.post("/console/region")
 def choose_region(current: TenantPost, region: Text = "", next: Text = "") -> Response:
     response = redirect(current, safe_next(next, "/console/"))
-    if region in current.container.regions:
+    if region in {r.name for r in current.regions}:
         set_cookie(current, response, REGION_COOKIE, region)
     return response
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Response
 from sws.billing import service as billing
 from sws.drivers.base import Server, ServerActionName, ServerFilter
 from sws.errors import SWSError
+from sws.regions import service as regions
 from sws.web.console import hooks, pages
 from sws.web.console.charts import quota_bars
 from sws.web.console.context import Session, Tenant, TenantPost
@@ -95,6 +96,7 @@ def launch(
             security_groups=security_groups, count=count,
         )
         billing.ensure_can_create(db=s.container.db, tenant_id=s.tenant_id)  # 402 if suspended
+        regions.ensure_open(db=s.container.db, settings=s.container.settings, name=s.region)
         launched = s.driver.create_servers(s.tenant_id, s.principal.user_id, spec)
     except SWSError as error:
         return _launch_page(s, values, error)
