@@ -2,16 +2,20 @@
 points against CloudKitty's hashmap, each at three sizes.
 
 At each size N (default 1k, 10k and 100k): an hourly pass over N due subscriptions in N / 10
-accounts and the month close of those accounts, then rating N points (SWS and CloudKitty, the
-same points; and N bandwidth points whose quantities all differ). Each figure is wall time, this
-process's CPU and the CPU of the PostgreSQL backends it used, in total and per unit.
+accounts, then rating N points (SWS and CloudKitty, the same points; and N bandwidth points
+whose quantities all differ). At each close size A (default 1k, 10k and 100k accounts): the
+month close of A accounts with 10 charges each (10 bill lines; a third of the prices leave a
+rounding entry), seeded in SQL. Each figure is wall time, this process's CPU and the CPU of
+the PostgreSQL backends it used, in total and per unit.
 
     .venv/bin/python bench/billing.py [--database-url postgresql://postgres@127.0.0.1:5432/test]
-        [--sizes 1k,10k,100k] [--skip-farmer] [--json]
-        [--cloudkitty-python /tmp/sws-cloudkitty-venv/bin/python]
+        [--sizes 1k,10k,100k] [--close-sizes 1k,10k,100k] [--skip-farmer] [--skip-rating]
+        [--json] [--cloudkitty-python /tmp/sws-cloudkitty-venv/bin/python]
 
 Goals (issue 17): the hourly pass at most 5 s of total CPU (Python + PostgreSQL) per 100,000
-charges, the month close at most 10 s per 10,000 accounts, rating at least 10x CloudKitty.
+charges, the month close at most 10 s per 10,000 accounts (1 ms per account) with its cost per
+account flat (here: at most 1.5x from the smallest size to the largest), rating at least 10x
+CloudKitty.
 
 A throwaway database (`sws_bench_<random>`) is created on the server and dropped at the end.
 CloudKitty runs in its own venv (made by bench/setup-cloudkitty.sh when missing), driven like
@@ -38,7 +42,9 @@ from _measure import (
     Watched,
     add_options,
     best_of,
+    growth,
     measured,
+    parse_sizes,
     per_unit_row,
     watch_backends,
 )
@@ -55,6 +61,8 @@ from sws.db.migrate import upgrade
 
 HERE = Path(__file__).parent
 HOURLY_CPU_US, CLOSE_CPU_US, RATING_RATIO = 50.0, 1000.0, 10.0  # per charge, per account
+CLOSE_GROWTH = 1.5  # "flat": CPU per account at the largest size over that at the smallest
+LINES_PER_ACCOUNT = 10
 T0 = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)  # the pass charges March's last hour
 FLAVORS = ("m1.tiny", "m1.small", "m1.medium", "m1.large", "ssd.tiny", "ssd.small")
 CK_FLAVORS = ("m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.xlarge", "ssd.tiny", "ssd.small")
@@ -132,8 +140,8 @@ def _subscription(n: int, accounts: int) -> dict[str, object]:
     }
 
 
-def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cost]:
-    """(hourly pass, month close) of `subscriptions` in `accounts`, on a throwaway database."""
+def bench_farmer(url: str, subscriptions: int, accounts: int) -> Cost:
+    """The hourly pass of `subscriptions` in `accounts`, on a throwaway database."""
     name, bench_url = _throwaway(url)
     try:
         backends = Watched("PostgreSQL")
@@ -146,12 +154,53 @@ def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cos
         with measured(backends) as hourly:  # 100 accounts per transaction
             report = farmer.charge_due(db=db, clock=clock, catalog=catalog, batch=100)
         assert report.charges == subscriptions, report
-        clock.advance(timedelta(minutes=5))
+        engine.dispose()
+        return hourly
+    finally:
+        _drop(url, name)
+
+
+#: March's last hour charged for every subscription, as the hourly pass leaves it: prices with
+#: 2, 4 and 6 decimals, so a third of the bills book a rounding entry.
+SEED_CLOSE = """
+INSERT INTO billing_accounts (id, currency, timezone, payment_mode, credit_limit,
+    low_balance_threshold, balance, status, grace_until, last_closed_month, created_at,
+    updated_at, enforcement)
+SELECT 'acct-' || lpad(n::text, 6, '0'), 'CNY', 'UTC', 'postpaid', 10000, 0, 0, 'ok', NULL,
+    NULL, :t0, :t0, 'enforce'
+FROM generate_series(0, :accounts - 1) AS n;
+INSERT INTO billing_charges (subscription_id, period_start, period_end, account_id, product_id,
+    item, item_type, resource_id, resource_name, unit, unit_price, quantity, amount, bill_month,
+    created_at)
+SELECT 'sub-' || n, :t0, :t0 + interval '1 hour', 'acct-' || lpad((n % :accounts)::text, 6, '0'),
+    'p-' || (n % 6), 'instance', (ARRAY['m1.tiny','m1.small','m1.medium','m1.large','ssd.tiny',
+    'ssd.small'])[n % 6 + 1], 'vm-' || n, 'vm-' || n, 'hour', price, 1, price, '2026-03', :t0
+FROM generate_series(0, :accounts * {lines} - 1) AS n,
+    LATERAL (SELECT (ARRAY[0.12, 0.2417, 0.48, 0.960001, 0.0631, 1.92])[n % 6 + 1] AS price) p;
+ANALYZE;
+"""
+
+
+def bench_close(url: str, accounts: int) -> Cost:
+    """The month close of `accounts` accounts with 10 charges each, on a throwaway database."""
+    name, bench_url = _throwaway(url)
+    try:
+        backends = Watched("PostgreSQL")
+        engine = watch_backends(make_engine(bench_url), backends)
+        upgrade(engine)
+        with engine.begin() as conn:
+            for statement in SEED_CLOSE.format(lines=LINES_PER_ACCOUNT).split(";"):
+                if statement.strip():
+                    conn.execute(text(statement), {"t0": T0, "accounts": accounts})
+        db, clock = Database(engine), SimulatedClock(T0 + timedelta(hours=1, minutes=5))
         with measured(backends) as close:
             closed = billing.close_month(db=db, clock=clock, month="2026-03")
         assert len(closed) == accounts and billing.check(db=db).ok
+        with engine.connect() as conn:
+            lines = conn.execute(text("SELECT count(*) FROM billing_bill_lines")).scalar_one()
+        assert lines == accounts * LINES_PER_ACCOUNT, lines
         engine.dispose()
-        return hourly, close
+        return close
     finally:
         _drop(url, name)
 
@@ -220,15 +269,27 @@ def bench_cloudkitty(python: str, count: int, runs: int = 3) -> Cost:
     return min(costs, key=lambda c: c.cpu)
 
 
-def farmer_at(url: str, size: int, verdict: Verdict) -> tuple[Cost, Cost]:
+def farmer_at(url: str, size: int, verdict: Verdict) -> Cost:
     accounts = max(size // 10, 1)
-    hourly, close = bench_farmer(url, size, accounts)
+    hourly = bench_farmer(url, size, accounts)
     print(f"hourly farmer pass, {size:,} subscriptions in {accounts:,} accounts: "
           f"{hourly.describe()} ({size / hourly.wall:,.0f} charges/s)")
-    print(f"month close, {accounts:,} accounts: {close.describe()}")
     verdict.add_cost(f"hourly pass {size}", hourly)
+    return hourly
+
+
+def close_at(url: str, accounts: int, verdict: Verdict) -> Cost:
+    close = bench_close(url, accounts)
+    print(f"month close, {accounts:,} accounts ({accounts * LINES_PER_ACCOUNT:,} lines): "
+          f"{close.describe()} ({accounts / close.wall:,.0f} accounts/s; load {_load()})")
     verdict.add_cost(f"month close {accounts}", close)
-    return hourly, close
+    if accounts == 10_000:
+        verdict.add("month close 10000 total cpu", close.total_cpu, "s", at_most=10.0)
+    return close
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def rating_at(size: int, python: str, verdict: Verdict) -> tuple[Cost, Cost]:
@@ -257,18 +318,23 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--cloudkitty-python", default="/tmp/sws-cloudkitty-venv/bin/python")
     parser.add_argument("--skip-farmer", action="store_true")
+    parser.add_argument("--skip-rating", action="store_true")
+    parser.add_argument("--close-sizes", type=parse_sizes, default=(1_000, 10_000, 100_000),
+                        help="accounts the month close closes at each size (default 1k,10k,100k)")
     add_options(parser, (1_000, 10_000, 100_000), "subscriptions (and rated points)")
     args = parser.parse_args()
-    verdict, python = Verdict("billing"), cloudkitty_python(args.cloudkitty_python)
+    verdict = Verdict("billing")
+    python = "" if args.skip_rating else cloudkitty_python(args.cloudkitty_python)
     hourly, close, rated, varied = [], [], [], []
     for size in args.sizes:
         if not args.skip_farmer:
-            pass_cost, close_cost = farmer_at(args.database_url, size, verdict)
-            hourly.append((size, pass_cost))
-            close.append((max(size // 10, 1), close_cost))
-        ours, distinct = rating_at(size, python, verdict)
-        rated.append((size, ours))
-        varied.append((size, distinct))
+            hourly.append((size, farmer_at(args.database_url, size, verdict)))
+        if not args.skip_rating:
+            ours, distinct = rating_at(size, python, verdict)
+            rated.append((size, ours))
+            varied.append((size, distinct))
+    for accounts in args.close_sizes:
+        close.append((accounts, close_at(args.database_url, accounts, verdict)))
     print("cost per unit at each size:")
     for name, unit, rows, goal in (
         ("hourly pass", "charges", hourly, HOURLY_CPU_US),
@@ -281,6 +347,9 @@ def main() -> None:
             for size, cost in rows:
                 print(per_unit_row(size, unit, cost))
             verdict.add_sizes(name, unit.rstrip("s"), rows, cpu_at_most_us=goal)
+    if len(close) > 1:
+        verdict.add("month close growth, cpu per account largest / smallest", growth(close), "x",
+                    at_most=CLOSE_GROWTH)
     sys.stdout.flush()
     verdict.emit(args.json)
 
