@@ -60,9 +60,13 @@ class Sizes:
 
     def steps(self, current: Quota, wanted: Quota) -> int:
         """How many size steps `wanted` is above `current`: the smallest preset that covers
-        `wanted`, counted from the size `current` covers (more than every preset: too many)."""
+        what `wanted` raises, counted from the size `current` covers (more than every preset:
+        too many). A limit kept as it is never counts: Neutron's default of 50 floating IPs
+        must not make every request on OpenStack look like size L."""
+        raised = [name for name in RESOURCES if getattr(wanted, name) > getattr(current, name)]
         needed = next(
-            (i for i, (_, preset) in enumerate(self.presets) if covers(preset, wanted)),
+            (i for i, (_, preset) in enumerate(self.presets)
+             if all(getattr(preset, name) >= getattr(wanted, name) for name in raised)),
             len(self.presets) + 1,
         )
         return needed - self.size_of(current)

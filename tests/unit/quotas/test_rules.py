@@ -36,6 +36,9 @@ def _request(current: Quota, wanted: Quota) -> QuotaRequest:
 @pytest.mark.parametrize(("current", "wanted", "steps"), [
     (S, M, 1), (S, L, 2), (M, L, 1), (S, XL, 3), (M, replace(M, cores=41), 1),
     (S, replace(S, instances=11), 1), (XL, replace(XL, cores=201), 2),
+    # OpenStack's defaults: Nova's are S, Neutron's 50 floating IPs are L's; M keeps the 50.
+    (replace(S, floating_ips=50), replace(M, floating_ips=50), 1),
+    (replace(S, floating_ips=50), replace(S, floating_ips=60), 3),
 ])
 def test_a_size_step_is_one_preset_up(current: Quota, wanted: Quota, steps: int) -> None:
     assert SIZES.steps(current, wanted) == steps
