@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,15 @@ MAX_KEY = 128
 ID_BYTES = 6  # 12 hex characters: one DNS label
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 PATH_CHARS = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$")
+#: The methods a distribution may let through, in the order an `Allow` header lists them. GET
+#: and HEAD are always allowed and cached; the others are passed to the origin, never cached.
+METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+CACHED_METHODS = ("GET", "HEAD")
+DEFAULT_METHODS = CACHED_METHODS
+#: A container origin is read-only through the edges: Swift would take a write as the edges'.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+DisabledReason = Literal["origin_deleted"]
+ORIGIN_DELETED: DisabledReason = "origin_deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +52,38 @@ class CacheSettings:
     honour_origin: bool = True  # the origin's Cache-Control wins over default_ttl when present
     query_in_key: bool = False  # whether /a?x=1 and /a?x=2 are two objects
     enabled: bool = True
+    allowed_methods: tuple[str, ...] = DEFAULT_METHODS  # canonical: METHODS' order
 
     def __post_init__(self) -> None:
         check_ttl(self.default_ttl)
+        object.__setattr__(self, "allowed_methods", check_methods(self.allowed_methods))
+
+    @property
+    def passed_methods(self) -> tuple[str, ...]:
+        """The allowed methods the edges pass to the origin uncached."""
+        return tuple(m for m in self.allowed_methods if m not in CACHED_METHODS)
+
+
+def check_methods(methods: Iterable[str]) -> tuple[str, ...]:
+    """The methods upper-cased, without repeats, in `METHODS`' order; GET and HEAD required,
+    an unknown method refused."""
+    asked = {str(m).strip().upper() for m in methods}
+    unknown = sorted(asked - set(METHODS))
+    if unknown:
+        raise Invalid(f"unknown method {unknown[0]!r}: allowed methods are among "
+                      f"{', '.join(METHODS)}", field="allowed_methods")
+    if not set(CACHED_METHODS) <= asked:
+        raise Invalid("allowed_methods must include GET and HEAD", field="allowed_methods")
+    return tuple(m for m in METHODS if m in asked)
+
+
+def check_origin_methods(origin_kind: str, methods: tuple[str, ...]) -> None:
+    """A container origin takes reads only (GET, HEAD, OPTIONS)."""
+    writes = [m for m in methods if m not in READ_METHODS]
+    if origin_kind == "container" and writes:
+        raise Invalid(f"a container origin is read-only through the edges: {writes[0]} "
+                      f"cannot be allowed (only {', '.join(READ_METHODS)})",
+                      field="allowed_methods")
 
 
 def check_ttl(ttl: int) -> int:

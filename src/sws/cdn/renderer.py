@@ -10,6 +10,10 @@ socket only the agent writes to): a request carrying `X-SWS-Purge-Key` purges by
 stale copy while one background fetch revalidates it, so a large purge never stampedes the
 origin. `GRACE` is how long a stale copy may stand in.
 
+Each distribution lets through its allowed methods only (`sws_methods`): any other is 405 with
+an `Allow` header. GET and HEAD are cached; the others (OPTIONS, POST...) are passed to the
+origin uncached, with the visitor's cookies and credentials.
+
 Signed distributions are served only to requests the edge's TLS terminator (HAProxy, on the
 listener named `front`) has verified: it sets `x-sws-signed: <id>`, and the token is stripped
 from the key. With shielding, a child edge sends its misses to its region's parent edge, whose
@@ -43,6 +47,7 @@ sub vcl_recv {
     unset req.http.x-sws-dist;
     unset req.http.x-sws-from-edge;
     unset req.http.x-sws-shielded;
+    unset req.http.x-sws-allow;
     if (local.socket != "%(front)s") {
         unset req.http.x-sws-signed;
     }
@@ -52,11 +57,12 @@ sub vcl_recv {
     if (!req.http.x-sws-dist) {
         return (synth(404, "Unknown distribution"));
     }
-    if (req.method != "GET" && req.method != "HEAD") {
-        return (synth(405, "Method not allowed"));
-    }
+    call sws_methods;
     if (!req.http.x-sws-from-edge) {
         call sws_shield;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (pass);  # an allowed method beyond GET and HEAD: to the origin, never cached
     }
     unset req.http.Cookie;
     unset req.http.Authorization;
@@ -114,6 +120,9 @@ sub sws_purge_object {
 sub vcl_synth {
     if (req.http.x-sws-purged) {
         set resp.http.X-SWS-Purged = req.http.x-sws-purged;
+    }
+    if (resp.status == 405 && req.http.x-sws-allow) {
+        set resp.http.Allow = req.http.x-sws-allow;
     }
 }
 
@@ -179,6 +188,7 @@ def render(distributions: Sequence[EdgeDistribution], shielding: Shielding | Non
     parts.append(_sub("sws_peer", [_peer()] if parents else []))
     parts.append(_sub("sws_shield", (_shield(i, p, shielding) for i, p in enumerate(parents))))
     parts.append(_sub("sws_route", (_route(d) for d in ordered)))
+    parts.append(_sub("sws_methods", (_methods(d) for d in ordered)))
     parts.append(_sub("sws_origin", (_origin(d, queries.get(d.id, "")) for d in ordered)))
     parts.append(_sub("sws_ttl", (_ttl(d) for d in ordered)))
     return "".join(parts)
@@ -240,6 +250,19 @@ def _route(d: EdgeDistribution) -> str:
     if not d.settings.enabled:
         lines.append('return (synth(403, "Distribution disabled"));')
     return _if(matches, lines)
+
+
+def _methods(d: EdgeDistribution) -> str:
+    """Any method the distribution does not allow: 405 with an `Allow` header listing those
+    it does."""
+    refused = " && ".join(f'req.method != "{m}"' for m in d.settings.allowed_methods)
+    allow = ", ".join(d.settings.allowed_methods)
+    return _if(f'req.http.x-sws-dist == "{d.id}"', [
+        f"if ({refused}) {{",
+        f'    set req.http.x-sws-allow = "{allow}";',
+        '    return (synth(405, "Method not allowed"));',
+        "}",
+    ])
 
 
 def _origin(d: EdgeDistribution, query: str = "") -> str:

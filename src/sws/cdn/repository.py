@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, update
 
-from sws.cdn.model import Backend, CacheSettings, PurgeSpec
+from sws.cdn.model import ORIGIN_DELETED, Backend, CacheSettings, PurgeSpec
 from sws.cdn.tables import (
     cdn_certificates,
     cdn_distributions,
@@ -41,13 +41,18 @@ class DistributionRow:
     created_at: datetime
     updated_at: datetime
     origin_missing: bool = False  # its load balancer was deleted: served as disabled
+    disabled_reason: str | None = None  # why SWS disabled it (origin_deleted)
 
     @property
     def serving(self) -> CacheSettings:
         """The settings the edges apply: disabled while the origin is missing."""
-        if self.origin_missing:
+        if self.origin_missing or self.disabled_reason is not None:
             return replace(self.settings, enabled=False)
         return self.settings
+
+    @property
+    def origin_deleted(self) -> bool:
+        return self.origin_missing or self.disabled_reason == ORIGIN_DELETED
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ def settings_columns(settings: CacheSettings) -> dict[str, Any]:
     return {
         "default_ttl": settings.default_ttl, "honour_origin": settings.honour_origin,
         "query_in_key": settings.query_in_key, "enabled": settings.enabled,
+        "allowed_methods": ",".join(settings.allowed_methods),
     }
 
 
@@ -89,6 +95,17 @@ def update_distribution(conn: Connection, distribution_id: str, values: Mapping[
     conn.execute(
         update(cdn_distributions).where(cdn_distributions.c.id == distribution_id).values(**values)
     )
+
+
+def disable_for(conn: Connection, distribution_id: str, reason: str, now: datetime) -> bool:
+    """Disable it with `reason` unless SWS already did (False then: a concurrent worker won)."""
+    result = conn.execute(
+        update(cdn_distributions)
+        .where(and_(cdn_distributions.c.id == distribution_id,
+                    cdn_distributions.c.disabled_reason.is_(None)))
+        .values(enabled=False, disabled_reason=reason, updated_at=now)
+    )
+    return int(result.rowcount) == 1
 
 
 def delete_distribution(conn: Connection, distribution_id: str) -> None:
@@ -171,9 +188,10 @@ def _distribution(row: RowMapping, hosts: Mapping[str, list[tuple[str, str]]]) -
         backend=Backend(row["backend_host"], int(row["backend_port"]),
                         row["backend_host_header"], row["backend_path_prefix"]),
         settings=CacheSettings(int(row["default_ttl"]), bool(row["honour_origin"]),
-                               bool(row["query_in_key"]), bool(row["enabled"])),
+                               bool(row["query_in_key"]), bool(row["enabled"]),
+                               tuple(row["allowed_methods"].split(","))),
         hosts=tuple(hosts.get(row["id"], ())), created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        updated_at=row["updated_at"], disabled_reason=row["disabled_reason"],
     )
 
 

@@ -41,6 +41,7 @@ from sws.cdn.model import (
     ShieldEdge,
     Shielding,
     auto_host,
+    check_origin_methods,
     check_signed_seconds,
     check_ttl,
     job_state,
@@ -205,6 +206,7 @@ def create_distribution(
     """Check the name and that the caller owns the origin; then write the distribution, its
     automatic name and the audit entry in one transaction."""
     name = _check_name(spec.name)
+    check_origin_methods(spec.origin.kind, spec.settings.allowed_methods)
     backend = resolve_origin(db, config, origins, caller, spec.origin)
     region = spec.origin.region or caller.region
     if spec.origin.kind == "container" and config.origin_access is not None:
@@ -278,6 +280,7 @@ class DistributionChange:
     honour_origin: bool | None = None
     query_in_key: bool | None = None
     enabled: bool | None = None
+    allowed_methods: tuple[str, ...] | None = None
 
     def applied_to(self, current: CacheSettings) -> CacheSettings:
         return CacheSettings(
@@ -285,6 +288,7 @@ class DistributionChange:
             honour_origin=_or(self.honour_origin, current.honour_origin),
             query_in_key=_or(self.query_in_key, current.query_in_key),
             enabled=_or(self.enabled, current.enabled),
+            allowed_methods=_or(self.allowed_methods, current.allowed_methods),
         )
 
 
@@ -292,15 +296,51 @@ def _or(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
+def _regrant(config: CDNConfig | None, row: DistributionRow) -> None:
+    """A container created again lost the edges' key with the old one: set it again."""
+    access = config.origin_access if config is not None else None
+    if access is not None and row.origin_kind == "container":
+        grant(access.keys(row.region), access.secret, ContainerPath(row.backend.path_prefix))
+
+
+def _origin_deleted(row: DistributionRow, origins: Origins | None) -> bool:
+    """Whether re-enabling `row` is a change at all: True when SWS disabled it for a deleted
+    origin that exists again; Conflict while it is still gone."""
+    if not row.origin_deleted:
+        return False
+    what = "load balancer" if row.origin_kind == "loadbalancer" else "container"
+    refusal = Conflict(
+        f"the origin ({what} {row.origin_ref}) was deleted: this distribution cannot be "
+        "enabled; create one on an origin that exists", field="enabled")
+    if row.origin_missing or origins is None:
+        raise refusal
+    try:
+        origins.object_store(row.region).get_container(row.project_id, row.origin_ref)
+    except NotFound:
+        raise refusal from None
+    return True
+
+
 def update_distribution(
     *, db: Database, clock: Clock, caller: Caller, distribution_id: str,
-    change: DistributionChange,
+    change: DistributionChange, origins: Origins | None = None, config: CDNConfig | None = None,
 ) -> DistributionRow:
+    """Change its name or settings. Re-enabling one SWS disabled because its origin was deleted
+    is refused (409, naming the origin) unless the origin exists again: a container created
+    again under its name (checked through `origins`); a load balancer never comes back."""
     name = _check_name(change.name) if change.name is not None else None
+    current = get_distribution(db=db, project_id=caller.project_id,
+                               distribution_id=distribution_id)
+    reenable = bool(change.enabled) and _origin_deleted(current, origins)
+    if reenable:
+        _regrant(config, current)
     with db.begin() as conn:
         row = _owned(conn, caller.project_id, distribution_id)
-        values: dict[str, Any] = {"updated_at": clock.now(),
-                                  **repo.settings_columns(change.applied_to(row.settings))}
+        settings = change.applied_to(row.settings)
+        check_origin_methods(row.origin_kind, settings.allowed_methods)
+        values: dict[str, Any] = {"updated_at": clock.now(), **repo.settings_columns(settings)}
+        if reenable:
+            values["disabled_reason"] = None
         if name is not None:
             values["name"] = name
         repo.update_distribution(conn, distribution_id, values)

@@ -37,6 +37,10 @@ cdn_distributions = Table(
     Column("honour_origin", Boolean, nullable=False),
     Column("query_in_key", Boolean, nullable=False),
     Column("enabled", Boolean, nullable=False),
+    # Comma-separated, in sws.cdn.model.METHODS' order: the methods the edges let through.
+    Column("allowed_methods", String(64), nullable=False, server_default="GET,HEAD"),
+    # Why SWS (not the tenant) disabled it: origin_deleted; None while the tenant decides.
+    Column("disabled_reason", String(WORD), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )

@@ -34,7 +34,8 @@ HOST = "a1b2c3d4e5f6.cdn.example.com"
 DIST = "a1b2c3d4e5f6"
 
 # The origin: answers GET <path> with objects.json's entry for the path (body, headers) and
-# appends the path to fetches.log, so a test counts what reached the origin.
+# appends the path to fetches.log, so a test counts what reached the origin; other methods are
+# logged as "<METHOD> <path>" and answered "<METHOD>:<body>".
 ORIGIN = r"""
 import http.server, json, sys, pathlib, time
 root, port = pathlib.Path(sys.argv[1]), int(sys.argv[2])
@@ -55,6 +56,16 @@ class Origin(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body)
+    def do_POST(self):  # also OPTIONS, PUT, DELETE: logged as "<METHOD> <path>", echoed
+        size = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(size)
+        with open(root / "fetches.log", "a") as log:
+            log.write(self.command + " " + self.path + "\n")
+        answer = (self.command + ":").encode() + body
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer))); self.end_headers()
+        self.wfile.write(answer)
+    do_OPTIONS = do_PUT = do_DELETE = do_POST
     def log_message(self, *args): pass
 http.server.ThreadingHTTPServer(("0.0.0.0", port), Origin).serve_forever()
 """

@@ -34,6 +34,11 @@ router = APIRouter(prefix="/v1/cdn", tags=["cdn"])
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Id = Annotated[str, Path(max_length=64)]
 MAX_WAIT = 30.0
+Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+METHODS = Field(min_length=1, max_length=16, description=(
+    "methods the edges let through (others: 405 with Allow); GET and HEAD are required and "
+    "cached, the others passed to the origin uncached; a container origin takes GET, HEAD and "
+    "OPTIONS only"))
 TTL = Field(ge=MIN_TTL, le=MAX_TTL, description="seconds an object is cached when the origin "
             "does not say (or always, when honour_origin is false)")
 
@@ -49,6 +54,10 @@ class OriginBody(Body):
     region: str | None = Field(default=None, max_length=64)
 
 
+def _cached_methods() -> list[Method]:
+    return ["GET", "HEAD"]
+
+
 class DistributionCreate(Body):
     name: str = Field(min_length=1, max_length=255)
     origin: OriginBody
@@ -56,13 +65,14 @@ class DistributionCreate(Body):
     honour_origin: bool = True
     query_in_key: bool = False
     enabled: bool = True
+    allowed_methods: Annotated[list[Method], METHODS] = Field(default_factory=_cached_methods)
 
     def spec(self) -> DistributionSpec:
         return DistributionSpec(
             name=self.name,
             origin=OriginSpec(self.origin.kind, self.origin.ref, self.origin.region),
             settings=CacheSettings(self.default_ttl, self.honour_origin, self.query_in_key,
-                                   self.enabled),
+                                   self.enabled, tuple(self.allowed_methods)),
         )
 
 
@@ -71,7 +81,16 @@ class DistributionUpdate(Body):
     default_ttl: Annotated[int | None, TTL] = None
     honour_origin: bool | None = None
     query_in_key: bool | None = None
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, description=(
+        "false disables it; true on one SWS disabled because its origin was deleted is 409 "
+        "while the origin is gone"))
+    allowed_methods: Annotated[list[Method] | None, METHODS] = None
+
+    def change(self) -> DistributionChange:
+        methods = tuple(self.allowed_methods) if self.allowed_methods is not None else None
+        return DistributionChange(
+            name=self.name, default_ttl=self.default_ttl, honour_origin=self.honour_origin,
+            query_in_key=self.query_in_key, enabled=self.enabled, allowed_methods=methods)
 
 
 class DomainCreate(Body):
@@ -110,8 +129,12 @@ class DistributionRead(BaseModel):
     honour_origin: bool
     query_in_key: bool
     enabled: bool
+    allowed_methods: list[str]
     origin_missing: bool = Field(
-        description="its load balancer was deleted: the edges answer 403 until it is deleted"
+        description="its origin (load balancer or container) was deleted: the edges answer 403"
+    )
+    disabled_reason: str | None = Field(
+        description="why SWS disabled it: origin_deleted (the tenant was mailed); null otherwise"
     )
     created_at: datetime
     updated_at: datetime
@@ -156,7 +179,8 @@ def _read(row: DistributionRow) -> DistributionRead:
         id=row.id, project_id=row.project_id, name=row.name, host=auto,
         origin=OriginRead(kind=row.origin_kind, ref=row.origin_ref, region=row.region),
         domains=domains, default_ttl=s.default_ttl, honour_origin=s.honour_origin,
-        query_in_key=s.query_in_key, enabled=s.enabled, origin_missing=row.origin_missing,
+        query_in_key=s.query_in_key, enabled=s.enabled, allowed_methods=list(s.allowed_methods),
+        origin_missing=row.origin_deleted, disabled_reason=row.disabled_reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -207,14 +231,15 @@ def get_distribution(distribution_id: Id, caller: Caller, container: Services) -
 
 
 @router.patch("/distributions/{distribution_id}", response_model=DistributionRead,
-              responses=problems(404, 422))
+              responses=problems(404, 409, 422))
 def update_distribution(
     distribution_id: Id, body: DistributionUpdate, caller: Caller, container: Services
 ) -> Any:
-    change = DistributionChange(**body.model_dump())
     return _read(service.update_distribution(
         db=container.db, clock=container.clock, caller=_caller(caller, container, None),
-        distribution_id=distribution_id, change=change,
+        distribution_id=distribution_id, change=body.change(),
+        origins=service.Origins(object_store=container.object_store),
+        config=container.cdn_config,
     ))
 
 

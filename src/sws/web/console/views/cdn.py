@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 
 from sws.cdn import service, traffic
 from sws.cdn.limiter import TooManyPurges
-from sws.cdn.model import CacheSettings, DistributionSpec, OriginSpec, PurgeSpec
+from sws.cdn.model import (
+    CACHED_METHODS,
+    METHODS,
+    CacheSettings,
+    DistributionSpec,
+    OriginSpec,
+    PurgeSpec,
+)
 from sws.errors import SWSError
 from sws.loadbalancer import service as loadbalancers
 from sws.paging import PageRequest
@@ -110,7 +117,8 @@ def distribution(s: Tenant, distribution_id: str) -> Response:
     auto = next(host for host, kind in row.hosts if kind == "auto")
     return page(s, "cdn/detail.html", d=row, auto_host=auto, domains=domains, purges=purges,
                 graphs=_graphs(s, row.id), origin_kinds=ORIGIN_KINDS, purge_kinds=PURGE_KINDS,
-                purge_modes=PURGE_MODES, states=STATES, short=charts.short_number)
+                purge_modes=PURGE_MODES, states=STATES, short=charts.short_number,
+                methods=METHODS, cached_methods=CACHED_METHODS)
 
 
 def _graphs(s: Session, distribution_id: str) -> list[charts.LineChart]:
@@ -137,6 +145,7 @@ class SettingsForm(BaseModel):
     honour_origin: Line = ""
     query_in_key: Line = ""
     enabled: Line = ""
+    allowed_methods: list[Line] = Field(default_factory=list)  # GET and HEAD: always
 
     def change(self) -> service.DistributionChange:
         ttl = pages.whole_number(self.default_ttl or "0", field="default_ttl", low=0,
@@ -144,7 +153,8 @@ class SettingsForm(BaseModel):
         return service.DistributionChange(
             name=self.name.strip() or None, default_ttl=ttl,
             honour_origin=bool(self.honour_origin), query_in_key=bool(self.query_in_key),
-            enabled=bool(self.enabled))
+            enabled=bool(self.enabled),
+            allowed_methods=(*CACHED_METHODS, *self.allowed_methods))
 
 
 @router.post("/{distribution_id}/settings")
@@ -153,7 +163,9 @@ def update_settings(s: TenantPost, distribution_id: str,
     back = f"{BACK}/{distribution_id}"
     return attempt(s, back, s.gettext("Settings saved."), lambda: service.update_distribution(
         db=s.container.db, clock=s.container.clock, caller=_caller(s),
-        distribution_id=distribution_id, change=form.change()))
+        distribution_id=distribution_id, change=form.change(),
+        origins=service.Origins(object_store=s.container.object_store),
+        config=s.container.cdn_config))
 
 
 @router.post("/{distribution_id}/domains")
