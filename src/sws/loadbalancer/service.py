@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sws.agents.versions import VersionWatch
+from sws.cdn import lifecycle as cdn_lifecycle
+from sws.cdn.lifecycle import DeletedOrigin
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
@@ -315,6 +317,9 @@ def _delete(conn: Connection, row: LBRow, clock: Clock) -> None:
     repo.delete_lb(conn, row.id)
     repo.bump_version(conn)
     _journal(conn, clock, row, "delete.end")
+    # CDN distributions on it are disabled and their tenant told, in this transaction
+    cdn_lifecycle.origin_deleted_in(conn, clock, DeletedOrigin(row.project_id, "loadbalancer",
+                                                               row.id))
 
 
 # ---- members ------------------------------------------------------------------------------
