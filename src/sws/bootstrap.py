@@ -19,6 +19,7 @@ from sws.billing.ports import (
 from sws.billing.runtime import BillingRuntime
 from sws.cdn import service as cdn
 from sws.cdn import traffic as cdn_traffic
+from sws.cdn.lifecycle import OriginChecks
 from sws.cdn.limiter import PurgeLimiter, build_limiter
 from sws.cdn.origin_access import SwiftOriginKeys
 from sws.clock import Clock, SystemClock
@@ -85,6 +86,7 @@ class Container:
     address_resolver: AddressResolver = field(default_factory=SystemResolver)
     cdn_limiter: PurgeLimiter | None = None  # purge rate limits, built on first use
     cdn_origin_access: cdn.OriginAccess | None = None  # with real Swift and cdn_origin_secret
+    cdn_origin_checks: OriginChecks | None = None  # CDN distributions on deleted containers
 
     @property
     def default_region(self) -> str:
@@ -154,6 +156,8 @@ class Container:
             self.metering.tick()
         if self.storage_sampling is not None:
             self.storage_sampling.tick()
+        if self.cdn_origin_checks is not None:
+            self.cdn_origin_checks.tick()
         if self.billing is not None:
             self.billing.tick()
         if self.payments is not None:
@@ -221,6 +225,8 @@ def _real_swift(container: Container) -> None:
             settings.cdn_origin_secret.encode(), clock=container.clock,
             keys=lambda region: SwiftOriginKeys(
                 partial(swift[region].with_internal_client, "set a CDN origin's key")))
+    container.cdn_origin_checks = OriginChecks(db=container.db, clock=container.clock,
+                                               object_store=container.object_store)
     container.storage_sampling = StorageSampling(
         clock=container.clock,
         samplers=swift,
