@@ -15,20 +15,31 @@ pass-through time (the fake app alone). Two placements, both measured in every r
 
 - sws_swift, local counters: 100 whitelist + 100 blacklist CIDRs (the client is on neither),
   request and traffic limits on both windows (the worst case: four counters per request);
-- sws_swift, Redis counters: the same rules, counters in the Redis at 127.0.0.1:6379: one
-  EVALSHA per request, which also carries the previous request's bytes (a finished request's
-  bytes are sent with the next round trip, never in one of their own); and with request
-  limits only (the same single round trip, fewer keys);
+- sws_swift, Redis batched (`redis_mode = batched`, issue 17): the same rules, decided on local
+  counts plus the last known global totals; deltas go to the Redis at 127.0.0.1:6379 from a
+  background thread every 100 ms or 1000 requests, in one pipelined round trip (its CPU is this
+  process's and Redis's, so it is in the figures);
+- sws_swift, Redis exact (`redis_mode = exact`): one pipelined INCRBY/EXPIREAT round trip per
+  request, which also carries the previous request's bytes; and with request limits only (the
+  same single round trip, fewer keys);
 - Swift ratelimit: `container_ratelimit_0` (so every object PUT is counted) with a real memcached;
 - match only: the CIDR check alone, as a linear `ipaddress` scan and as the compiled bisect.
 
 Each figure is wall time and CPU per request: this process's, Redis's and memcached's (read
 from `/proc/<pid>/stat` of the servers, both on this machine), best of the rounds by total CPU.
-The whole run is repeated at each size of --sizes: requests per round for the local variants
-(default 1k, 10k and 100k; a quarter of that, at least 1,000, for the networked ones).
+The whole run is repeated at each size of --sizes: requests per round for the local and batched
+variants (default 1k, 10k and 100k; a quarter of that, at least 1,000, for the synchronous ones).
+
+Goals (issue 17 §5): the batched mode adds at most 2x the local counters' CPU and at most 0.3x
+Swift ratelimit's, in the same run. Then the overshoot: two real Swift proxies in batched mode
+(started on the rig's rings, scripts/swift-dev, which is brought up if needed and taken down again
+if this run started it) and clients hammering one address through both, over a limit of
+--overshoot-limit requests per 5 minutes (3x that many requests): admitted <= N x 1.01 +
+proxies x interval x rate, the rate measured in the same run.
 
 Run with the Swift extra installed (`make test` does) and Redis up (scripts/services ensure):
     .venv/bin/python bench/storagefw.py [--sizes 1k,10k,100k] [--rounds 5] [--json]
+                                        [--overshoot-limit 1000 (0: skip)]
 A private memcached is started on 127.0.0.1:21299 for the run and stopped by its PID.
 """
 
@@ -40,8 +51,12 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from swift.common.memcached import MemcacheRing
@@ -60,7 +75,14 @@ from sws_swift.middleware import StorageFirewall
 from sws_swift.resp import Redis
 from sws_swift.rules import FirewallRules, Limit, compile_rules, parse_ip, to_sysmeta_headers
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.integration.swift
+SWIFT_DEV = Path(__file__).resolve().parents[1] / "scripts" / "swift-dev"
 MEMCACHED_PORT = 21299
+LOCAL = "sws_swift, local counters"
+BATCHED = "sws_swift, Redis batched (shared budget)"
+EXACT = "sws_swift, Redis exact (one round trip)"
+EXACT_REQUESTS = "sws_swift, Redis exact, request limits only"
+RATELIMIT = "Swift ratelimit, memcached"
 CLIENT = "198.51.100.7"
 BODY = b"x" * 100
 
@@ -173,7 +195,13 @@ def sysmeta_of(rules: FirewallRules) -> dict[str, str]:
 
 
 def measure(
-    app: Any, memcache: MemcacheRing, rules: FirewallRules, *, cached: bool, n: int, rounds: int,
+    app: Any,
+    memcache: MemcacheRing,
+    rules: FirewallRules,
+    *,
+    cached: bool,
+    n: int,
+    rounds: int,
     servers: tuple[Watched, ...],
 ) -> tuple[Cost, dict[str, Cost]]:
     """Pass-through and each variant, per request, in front of `app`."""
@@ -187,22 +215,27 @@ def measure(
     )
     local = StorageFirewall(app, {"counter_backend": "local"})
     shared = StorageFirewall(app, {"counter_backend": "redis", "redis_key_prefix": "swsfw-bench:"})
+    batched = StorageFirewall(
+        app,
+        {"counter_backend": "redis", "redis_mode": "batched", "redis_key_prefix": "swsfw-bench:"},
+    )
     ratelimit = RateLimitMiddleware(
         app, {"container_ratelimit_0": "1000000", "max_sleep_time_seconds": "60"}
     )
-    for warm in (local, shared, ratelimit):
+    for warm in (local, shared, batched, ratelimit):
         run(warm, make, 100)
-    if shared.stats["backend_unavailable"]:
+    if shared.stats["backend_unavailable"] or batched.stats["backend_unavailable"]:
         raise SystemExit("Redis at 127.0.0.1:6379 does not answer (scripts/services ensure)")
 
     def per_request(variant: Any, factory: Callable[[], Request], count: int) -> Cost:
         return best_of(rounds, lambda: run(variant, factory, count), *servers).per(count)
 
     return per_request(app, make, n), {
-        "sws_swift, local counters": per_request(local, make, n),
-        "sws_swift, Redis counters": per_request(shared, make, n_net),
-        "sws_swift, Redis, request limits only": per_request(shared, make_requests_only, n_net),
-        "Swift ratelimit, memcached": per_request(ratelimit, make, n_net),
+        LOCAL: per_request(local, make, n),
+        BATCHED: per_request(batched, make, n),
+        EXACT: per_request(shared, make, n_net),
+        EXACT_REQUESTS: per_request(shared, make_requests_only, n_net),
+        RATELIMIT: per_request(ratelimit, make, n_net),
     }
 
 
@@ -219,30 +252,45 @@ def redis_round_trip(n: int, rounds: int, redis: Watched) -> Cost:
 
 def added(base: Cost, cost: Cost) -> Cost:
     """What a variant adds to the pass-through, per request."""
-    others = {name: cost.others.get(name, 0.0) - base.others.get(name, 0.0)
-              for name in cost.others}
+    others = {name: cost.others.get(name, 0.0) - base.others.get(name, 0.0) for name in cost.others}
     return Cost(cost.wall - base.wall, cost.cpu - base.cpu, others)
 
 
 def report(title: str, base: Cost, figures: dict[str, Cost], verdict: Verdict) -> Cost:
     """Print one placement's table and ratios; returns ratelimit's added cost."""
     extra = {name: added(base, cost) for name, cost in figures.items()}
-    rl = extra["Swift ratelimit, memcached"]
+    rl, local = extra[RATELIMIT], extra[LOCAL]
     print(f"\n{title}")
-    print(f"{'variant':40} {'µs/request, wall':>17} {'added':>7} {'CPU':>6} {'added':>7}"
-          "   (CPU: this process + Redis + memcached)")
-    print(f"{'pass-through (fake app)':40} {base.wall * 1e6:17.1f} {0:7.1f} "
-          f"{base.total_cpu * 1e6:6.1f} {0:7.1f}")
+    print(
+        f"{'variant':44} {'µs/request, wall':>17} {'added':>7} {'CPU':>6} {'added':>7}"
+        "   (CPU: this process + Redis + memcached)"
+    )
+    print(
+        f"{'pass-through (fake app)':44} {base.wall * 1e6:17.1f} {0:7.1f} "
+        f"{base.total_cpu * 1e6:6.1f} {0:7.1f}"
+    )
     for name, cost in figures.items():
-        print(f"{name:40} {cost.wall * 1e6:17.1f} {extra[name].wall * 1e6:7.1f} "
-              f"{cost.total_cpu * 1e6:6.1f} {extra[name].total_cpu * 1e6:7.1f}")
+        print(
+            f"{name:44} {cost.wall * 1e6:17.1f} {extra[name].wall * 1e6:7.1f} "
+            f"{cost.total_cpu * 1e6:6.1f} {extra[name].total_cpu * 1e6:7.1f}"
+        )
         verdict.add_cost(f"{title} {name} added", extra[name], micro=True)
-    local = extra["sws_swift, local counters"]
-    print(f"local counters added: {local.wall * 1e6:.1f} µs wall, "
-          f"{local.total_cpu * 1e6:.1f} µs CPU (goal <= 5 µs, on CPU)")
-    verdict.add(f"{title} local counters added total cpu", local.total_cpu * 1e6, "µs",
-                at_most=5.0)
-    for name in ("sws_swift, Redis counters", "sws_swift, Redis, request limits only"):
+    print(
+        f"local counters added: {local.wall * 1e6:.1f} µs wall, "
+        f"{local.total_cpu * 1e6:.1f} µs CPU (goal <= 5 µs, on CPU)"
+    )
+    verdict.add(f"{title} local counters added total cpu", local.total_cpu * 1e6, "µs", at_most=5.0)
+    shared = extra[BATCHED]
+    to_local, to_rl = shared.total_cpu / local.total_cpu, shared.total_cpu / rl.total_cpu
+    print(
+        f"{BATCHED} added, CPU: {to_local:.2f}x local counters' (goal <= 2), "
+        f"{to_rl:.2f}x ratelimit's (goal <= 0.3); wall: {shared.wall / local.wall:.2f}x, "
+        f"{shared.wall / rl.wall:.2f}x"
+    )
+    verdict.add(f"{title} batched / local counters added, total cpu", to_local, "x", at_most=2.0)
+    verdict.add(f"{title} batched / ratelimit added, total cpu", to_rl, "x", at_most=0.3)
+    verdict.add(f"{title} batched / ratelimit added, wall", shared.wall / rl.wall, "x")
+    for name in (EXACT, EXACT_REQUESTS):
         wall, cpu = extra[name].wall / rl.wall, extra[name].total_cpu / rl.total_cpu
         # Issue 9's <= 0.3x with one synchronous round trip was dropped (issue 17): no goal.
         print(f"{name} / ratelimit, added: {wall:.2f}x wall, {cpu:.2f}x CPU")
@@ -251,32 +299,39 @@ def report(title: str, base: Cost, figures: dict[str, Cost], verdict: Verdict) -
     return rl
 
 
-def at_size(n: int, rounds: int, memcache: MemcacheRing, servers: tuple[Watched, ...],
-            verdict: Verdict) -> Cost:
+def at_size(
+    n: int, rounds: int, memcache: MemcacheRing, servers: tuple[Watched, ...], verdict: Verdict
+) -> Cost:
     """Both placements with `n` requests per round; returns the cost of the local counters."""
     rules = the_rules()
-    cached = measure(fake_swift, memcache, rules, cached=True, n=n, rounds=rounds,
-                     servers=servers)
-    from_memcache = measure(fake_proxy, memcache, rules, cached=False, n=n, rounds=rounds,
-                            servers=servers)
+    cached = measure(fake_swift, memcache, rules, cached=True, n=n, rounds=rounds, servers=servers)
+    from_memcache = measure(
+        fake_proxy, memcache, rules, cached=False, n=n, rounds=rounds, servers=servers
+    )
     ping = redis_round_trip(max(n // 4, 1000), rounds, servers[0])
     scan, bisect = min((match_only(rules, n) for _ in range(rounds)), key=lambda x: x[1])
-    print(f"\n=== {n:,} requests per round (network variants {max(n // 4, 1000):,}); "
-          f"rules: {len(rules.allow)} whitelist + {len(rules.deny)} blacklist CIDRs, 4 limits")
+    print(
+        f"\n=== {n:,} requests per round (network variants {max(n // 4, 1000):,}); "
+        f"rules: {len(rules.allow)} whitelist + {len(rules.deny)} blacklist CIDRs, 4 limits"
+    )
     rl = report(f"{n} info cached", *cached, verdict)
     report(f"{n} info from memcache", *from_memcache, verdict)
     print(f"\none Redis round trip (PING through sws_swift.resp): {ping.describe(1e6, 'µs')}")
     # A shared counter costs at least one round trip, so this ratio is the best it can reach.
     floor_wall, floor_cpu = ping.wall / rl.wall, ping.total_cpu / rl.total_cpu
-    print(f"floor, one round trip / ratelimit added (info cached): {floor_wall:.2f}x wall, "
-          f"{floor_cpu:.2f}x CPU")
-    print(f"match only, CPU per check: ipaddress linear scan of 200 CIDRs {scan:6.2f} µs, "
-          f"compiled bisect (parse + 2 lookups) {bisect:6.2f} µs")
+    print(
+        f"floor, one round trip / ratelimit added (info cached): {floor_wall:.2f}x wall, "
+        f"{floor_cpu:.2f}x CPU"
+    )
+    print(
+        f"match only, CPU per check: ipaddress linear scan of 200 CIDRs {scan:6.2f} µs, "
+        f"compiled bisect (parse + 2 lookups) {bisect:6.2f} µs"
+    )
     verdict.add_cost(f"{n} redis round trip", ping, micro=True)
     verdict.add(f"{n} floor, round trip / ratelimit added, total cpu", floor_cpu, "x")
     verdict.add(f"{n} match only cpu, linear scan", scan, "µs")
     verdict.add(f"{n} match only cpu, compiled bisect", bisect, "µs")
-    return cached[1]["sws_swift, local counters"]
+    return cached[1][LOCAL]
 
 
 def redis_server() -> Watched:
@@ -287,9 +342,75 @@ def redis_server() -> Watched:
     return redis
 
 
+def overshoot(limit: int, proxies: int, verdict: Verdict) -> None:
+    """Two real Swift proxies in `redis_mode = batched`, clients hammering one address through
+    both over a request limit of `limit` per 5 minutes: admitted over the limit, and the bound."""
+    from swiftclient import client as swift_client
+    from tests.integration.swift.proxy_pair import (
+        away_from_a_window_edge,
+        backend_warnings,
+        batched_proxies,
+        hammer,
+        overshoot_bound,
+    )
+
+    from sws_swift.writer import internal_client, write_rules
+
+    was_up = subprocess.run([str(SWIFT_DEV), "status"], capture_output=True).returncode == 0
+    subprocess.run([str(SWIFT_DEV), "up"], check=True, capture_output=True)
+    try:
+        lines = subprocess.run([str(SWIFT_DEV), "env"], check=True, capture_output=True, text=True)
+        env = dict(line.split("=", 1) for line in lines.stdout.splitlines() if "=" in line)
+        url, token = swift_client.get_auth(
+            f"{env['SWIFT_DEV_PROXY_A']}/auth/v1.0", env["SWIFT_DEV_USER"], env["SWIFT_DEV_KEY"]
+        )
+        container = f"bench-fw-{uuid.uuid4().hex[:8]}"
+        swift_client.put_container(url, token, container)
+        swift_client.put_object(url, token, container, "o", b"hello")
+        write_rules(
+            internal_client(env["SWIFT_DEV_INTERNAL_CLIENT_CONF"]),
+            env["SWIFT_DEV_ACCOUNT"],
+            container,
+            FirewallRules(limits=(Limit("requests", 300, limit),)),
+        )
+        prefix, interval = f"swsfw-bench-overshoot-{uuid.uuid4().hex[:8]}:", 0.1
+        path = f"/v1/{env['SWIFT_DEV_ACCOUNT']}/{container}/o"
+        with tempfile.TemporaryDirectory() as directory:
+            with batched_proxies(env, proxies, prefix, interval, Path(directory)) as urls:
+                away_from_a_window_edge(300, 120)
+                seen = hammer(urls, path, token, total=3 * limit)
+            failed_open = backend_warnings(Path(directory))
+        store = Redis.from_url(env["SWIFT_DEV_REDIS_URL"], timeout=1)
+        keys = store.call("KEYS", prefix + "*")
+        if isinstance(keys, list) and keys:
+            store.call("DEL", *[key for key in keys if isinstance(key, bytes)])
+    finally:
+        if not was_up:
+            subprocess.run([str(SWIFT_DEV), "down"], capture_output=True)
+    bound = overshoot_bound(limit, proxies, interval, seen.rate)
+    over = seen.admitted - limit
+    print(
+        f"\novershoot, {proxies} real Swift proxies in redis_mode = batched (sync every "
+        f"{interval * 1000:.0f} ms), {3 * limit:,} requests from one address at "
+        f"{seen.rate:.0f}/s over a limit of {limit:,} per 5 min: admitted {seen.admitted:,} "
+        f"(over by {over}), refused {seen.limited:,}, other {seen.other}; bound N x 1.01 + "
+        f"proxies x interval x rate = {bound:.0f}; Redis unavailable: {failed_open}"
+    )
+    verdict.add("overshoot admitted over the limit", over, "requests")
+    verdict.add("overshoot admitted", seen.admitted, "requests", at_most=bound)
+    verdict.add("overshoot admitted, at least the limit", seen.admitted, "requests", at_least=limit)
+    verdict.add("overshoot request rate", seen.rate, "requests/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--overshoot-limit",
+        type=int,
+        default=1000,
+        help="N of the two-proxy overshoot run (0: skip it)",
+    )
     add_options(parser, (1_000, 10_000, 100_000), "requests per round")
     args = parser.parse_args()
     verdict, rows = Verdict("storagefw"), []
@@ -305,6 +426,8 @@ def main() -> None:
     finally:
         memcached.terminate()
         memcached.wait()
+    if args.overshoot_limit:
+        overshoot(args.overshoot_limit, 2, verdict)
     print(f"\n(best of {args.rounds} rounds by total CPU)")
     print("sws_swift with local counters, cost per request at each size (info cached):")
     for n, cost in rows:
