@@ -26,17 +26,26 @@ that reaches the limit check counts, refused ones included. Bytes are counted as
 charged when the response closes, so the request that crosses a traffic budget completes and the
 next one is refused.
 
-With ``counter_backend = redis`` every counted request costs exactly one Redis round trip (one
-``EVALSHA``). The bytes of a finished request are not sent when it closes: they are carried
-into the next round trip this worker makes for the same container and client address, before
-that request is decided, so one client talking to one proxy worker sees exactly the semantics
-above. Other proxies and workers see the bytes once they are sent: with that next request, or
-with the first counted request (of any container) this worker serves once its oldest unsent
-charge is ``byte_flush_interval`` seconds old. A traffic limit can therefore be exceeded by at
-most the bytes of the requests that finished on each other worker since its last round trip
-(one request's bytes for a client that waits for each answer), plus what that client moves
-through other proxies during ``byte_flush_interval``. An idle worker keeps its unsent bytes
-until its next counted request. Request limits are exact across proxies.
+With ``counter_backend = redis`` and ``redis_mode = exact`` (the default) every counted request
+costs exactly one Redis round trip (one pipeline of ``INCRBY`` + ``EXPIREAT``). The bytes of a
+finished request are not sent when it closes: they are carried into the next round trip this
+worker makes for the same container and client address, before that request is decided, so one
+client talking to one proxy worker sees exactly the semantics above. Other proxies and workers
+see the bytes once they are sent: with that next request, or with the first counted request (of
+any container) this worker serves once its oldest unsent charge is ``byte_flush_interval``
+seconds old. A traffic limit can therefore be exceeded by at most the bytes of the requests
+that finished on each other worker since its last round trip (one request's bytes for a client
+that waits for each answer), plus what that client moves through other proxies during
+``byte_flush_interval``. An idle worker keeps its unsent bytes until its next counted request.
+Request limits are exact across proxies.
+
+With ``redis_mode = batched`` a request is decided with no round trip, on this worker's counts
+plus the global totals Redis gave back on its last round trip; a background thread sends the
+deltas every ``sync_interval`` seconds (or ``sync_batch`` requests) in one pipelined round trip
+and reads the totals back. Near a limit, that key's requests are checked synchronously. With P
+workers, sync interval I and a rate R from one address to one container, at most
+``N * 1.01 + P * I * R`` requests are admitted in a window over a limit of N (see
+``sws_swift.budget``).
 
 --------
 Pipeline
@@ -78,6 +87,12 @@ redis_url               redis://127.0.0.1:6379/0  Redis for ``counter_backend = 
                                                   middleware speaks RESP itself
                                                   (``sws_swift.resp``): no Redis library needed.
 redis_key_prefix        swsfw:                    Prefix of every counter key.
+redis_mode              exact                     ``exact``: one round trip per counted request.
+                                                  ``batched``: decided locally, synced in the
+                                                  background (bounded overshoot, see above).
+sync_interval           0.1                       ``batched``: seconds between round trips.
+sync_batch              1000                      ``batched``: a round trip also starts after
+                                                  this many counted requests.
 redis_timeout           0.1                       Seconds to connect or answer before the
                                                   backend counts as down.
 backend_retry_interval  1                         After a backend failure, seconds during which
