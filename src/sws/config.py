@@ -286,6 +286,26 @@ class Settings(BaseSettings):
     payments_pending_timeout_seconds: float = Field(default=3600.0, gt=0)
     payments_janitor_seconds: float = Field(default=60.0, gt=0)
 
+    # StackLab mode (docs/community.md): a free community cloud. `community` makes every region
+    # free; `community_regions` names the free ones (in either mode). Free instances are leased
+    # for N days (renewable), warned before, shelved at expiry and deleted after the grace.
+    mode: Literal["standard", "community"] = "standard"
+    community_regions: list[str] = Field(default_factory=list)
+    community_lease_days: int = Field(default=7, ge=1, le=365)
+    community_lease_warn_hours: int = Field(default=24, ge=1, le=24 * 30)
+    community_grace_days: int = Field(default=3, ge=0, le=365)
+    community_idle_cpu_percent: float = Field(default=2.0, ge=0, le=100)
+    community_idle_days: int = Field(default=3, ge=1, le=90)
+    community_mining_cpu_percent: float = Field(default=90.0, gt=0, le=100)
+    community_mining_hours: int = Field(default=12, ge=1, le=24 * 30)
+    community_launch_limit: int = Field(default=10, ge=1, le=100_000)  # launches per tenant
+    community_launch_window_seconds: int = Field(default=3600, ge=1, le=7 * 86400)  # ... per
+    community_pass_seconds: float = Field(default=60.0, gt=0)  # how often the worker looks
+    community_quota: dict[str, int] = Field(
+        default_factory=lambda: {"instances": 2, "cores": 2, "ram_mb": 4096, "floating_ips": 1,
+                                 "security_groups": 5, "key_pairs": 10}
+    )
+
     @field_validator("regions")
     @classmethod
     def _regions_not_empty(cls, value: list[str]) -> list[str]:
