@@ -97,8 +97,11 @@ def farm_pass(
     sources: Sequence[UsageSource] = (),
     batch: int = BATCH,
     close_months: bool = True,
+    review_standing: bool = True,
 ) -> FarmReport:
-    """One whole pass; safe to run in any number of processes at once."""
+    """One whole pass; safe to run in any number of processes at once. Without
+    `review_standing` (a free community cloud, docs/community.md) balances never start a
+    grace period: nothing is charged, so a zero balance owes nothing."""
     catalog = service.load_catalog(db=db)
     policy, policies = service.load_policy(db=db)
     report = FarmReport(synced=sync(db=db, clock=clock, policy=policy, policies=policies))
@@ -111,9 +114,9 @@ def farm_pass(
             )
         except Unavailable as exc:  # its cursor stays: the next pass rates the same hours
             log.warning("%s not rated this pass: %s", source.name, exc.detail)
-    standing.review(
-        db=db, clock=clock, drivers=drivers or {}, account_ids=report.accounts, grace=policy.grace
-    )
+    if review_standing:
+        standing.review(db=db, clock=clock, drivers=drivers or {}, account_ids=report.accounts,
+                        grace=policy.grace)
     if close_months:
         report.closed = service.close_due_months(db=db, clock=clock, delay=policy.close_delay)
     return report

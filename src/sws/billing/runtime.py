@@ -33,8 +33,10 @@ class BillingRuntime:
         drivers: Callable[[], Mapping[str, CloudDriver]],
         sources: Sequence[UsageSource] = (),
         leases: LeaseTerms = LeaseTerms(),
+        review_standing: bool = True,  # False: a free cloud, no low-balance steps
     ) -> None:
         self.db, self.clock, self.drivers, self.sources = db, clock, drivers, list(sources)
+        self.review_standing = review_standing
         self._closed_check: datetime | None = None
         self.leadership = Leadership(db=db, clock=clock, name=MONTH_CLOSE, terms=leases)
 
@@ -45,6 +47,7 @@ class BillingRuntime:
             drivers=self.drivers(),
             sources=self.sources,
             close_months=False,
+            review_standing=self.review_standing,
         )
         report.closed = self.close_months()
         return report
