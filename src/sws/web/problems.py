@@ -53,7 +53,11 @@ def _json_error(body: Any, error: dict[str, Any]) -> dict[str, str]:
 
 async def _on_sws_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SWSError)
-    return problem(exc.status, exc.title, exc.detail, field=exc.field)
+    answer = problem(exc.status, exc.title, exc.detail, field=exc.field)
+    retry_after = getattr(exc, "retry_after", None)  # a rate limit's 429 says when to retry
+    if isinstance(retry_after, int):
+        answer.headers["Retry-After"] = str(retry_after)
+    return answer
 
 
 def _reason(exc: RequestValidationError, error: dict[str, Any]) -> dict[str, str]:
