@@ -30,6 +30,7 @@ TABLE_MODULES = (
     "sws.leases.tables",
     "sws.quotas.tables",
     "sws.regions.tables",
+    "sws.community.tables",
 )
 
 
