@@ -23,9 +23,10 @@ from sws.cdn.lifecycle import OriginChecks
 from sws.cdn.limiter import PurgeLimiter, build_limiter
 from sws.cdn.origin_access import SwiftOriginKeys
 from sws.clock import Clock, SystemClock
+from sws.community.runtime import CommunityRuntime
 from sws.config import RegionDriverConfig, Settings
 from sws.db.engine import Database, make_engine
-from sws.drivers.base import CloudDriver, ObjectStore
+from sws.drivers.base import CloudDriver, ObjectStore, Quota
 from sws.drivers.simulated.objectstore import SimulatedObjectStore
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.drivers.simulated.workload import SimulatedWorkload
@@ -86,6 +87,7 @@ class Container:
     address_resolver: AddressResolver = field(default_factory=SystemResolver)
     cdn_limiter: PurgeLimiter | None = None  # purge rate limits, built on first use
     cdn_origin_access: cdn.OriginAccess | None = None  # with real Swift and cdn_origin_secret
+    community: CommunityRuntime | None = None  # StackLab mode's leases and limits
     cdn_origin_checks: OriginChecks | None = None  # CDN distributions on deleted containers
 
     @property
@@ -146,6 +148,11 @@ class Container:
         if cloud is not None and name not in self.drivers():
             self.serve_region(name, cloud)
 
+    def check_launch(self, tenant_id: str, region: str) -> None:
+        """429 with Retry-After when a tenant launches too often in a free region."""
+        if self.community is not None:
+            self.community.check_launch(tenant_id, region)
+
     def tick(self) -> int:
         """Complete due tasks in every simulated region and apply the notifications they sent."""
         done = 0
@@ -162,6 +169,8 @@ class Container:
             self.billing.tick()
         if self.payments is not None:
             self.payments.tick()
+        if self.community is not None:
+            self.community.tick()
         self.mail_outbox.run_once()
         return done
 
@@ -197,6 +206,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
         mailer=mailer, mail_outbox=OutboxDispatcher(db=db, clock=clock, mailer=mailer),
         front_door=build_front_door(settings, db=db, clock=clock),
     )
+    container.community = CommunityRuntime.from_settings(
+        settings, db=db, clock=clock, drivers=container.drivers)
     for name in settings.regions:
         container.serve_region(name, sponsor_regions.driver_config(settings, name))
     _real_swift(container)
@@ -340,6 +351,7 @@ def _billing(container: Container) -> BillingRuntime:
         sources=[feed, CDNFeed(_CDNEgress(container.db), default_region=container.default_region),
                  storage],
         leases=container.settings.lease_terms,
+        review_standing=not (container.community and container.community.whole_cloud_free),
     )
 
 
@@ -374,6 +386,15 @@ def _metering(container: Container) -> MeteringRuntime:
     )
 
 
+def _default_quota(container: Container, name: str) -> Quota:
+    """A project's quota where none was set; a free region's is the free tier's
+    (docs/community.md#free-tier)."""
+    community = container.community
+    if community is None or not community.terms.is_free(name):
+        return Quota()
+    return Quota(**community.terms.quota)
+
+
 def _simulated_region(container: Container, name: str) -> RegionRuntime:
     bus = InProcessBus()
     driver = SimulatedRegion(
@@ -383,6 +404,7 @@ def _simulated_region(container: Container, name: str) -> RegionRuntime:
         bus=bus,
         hypervisor_count=container.settings.sim_hypervisors,
         task_seconds=container.settings.sim_task_seconds,
+        quota=_default_quota(container, name),
     )
     bus.subscribe(events.bus_consumer(db=container.db, clock=container.clock, region=name))
     workload = SimulatedWorkload(driver=driver, clock=container.clock)
