@@ -282,6 +282,7 @@ def create_servers(
 ) -> list[ServerRead]:
     billing.ensure_can_create(db=services.db, tenant_id=caller.tenant_id)  # 402 when suspended
     regions.ensure_open(db=services.db, settings=services.settings, name=region)  # 409: closed
+    services.check_launch(caller.tenant_id, cloud.region)  # 429: a free region's launch rate
     spec = base.ServerCreate(
         name=body.name, flavor_id=body.flavor_id, image_id=body.image_id,
         key_name=body.key_name, security_groups=tuple(body.security_groups), count=body.count,

@@ -97,6 +97,7 @@ def launch(
         )
         billing.ensure_can_create(db=s.container.db, tenant_id=s.tenant_id)  # 402 if suspended
         regions.ensure_open(db=s.container.db, settings=s.container.settings, name=s.region)
+        s.container.check_launch(s.tenant_id, s.driver.region)  # a free region's launch rate
         launched = s.driver.create_servers(s.tenant_id, s.principal.user_id, spec)
     except SWSError as error:
         return _launch_page(s, values, error)
