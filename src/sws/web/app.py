@@ -19,6 +19,7 @@ from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
 from sws.web.api import cdn as cdn_api
 from sws.web.api import cdn_traffic as cdn_traffic_api
+from sws.web.api import community as community_api
 from sws.web.api import invoices as invoices_api
 from sws.web.api import loadbalancer as loadbalancer_api
 from sws.web.api import members as members_api
@@ -80,6 +81,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(members_api.router)
     app.include_router(quotas_api.router)
     app.include_router(quotas_api.admin_router)
+    app.include_router(community_api.router)
+    app.include_router(community_api.admin_router)
     app.include_router(regions_api.router)
     app.include_router(regions_api.admin_router)
     app.include_router(account_api.router)
