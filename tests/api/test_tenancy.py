@@ -85,6 +85,8 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/invoices/{invoice_id}.pdf", None),
     ("GET", "/v1/invoices/{invoice_id}.html", None),
     ("GET", "/v1/quota-requests/{request_id}", None),
+    ("GET", "/v1/community/leases/{server_id}", None),
+    ("POST", "/v1/community/leases/{server_id}/renew", None),
     ("DELETE", "/v1/account/credentials/{credential_id}", None),
     ("DELETE", "/v1/account/sessions/{session_id}", None),
 ]
@@ -108,6 +110,7 @@ UNSCOPED = [
     "/v1/cdn/distributions", "/v1/invoices",
     "/v1/payments/bank-transfer",
     "/v1/invitations", "/v1/quota-requests", "/v1/quota-sizes",
+    "/v1/community/leases",
     "/v1/account/2fa", "/v1/account/credentials", "/v1/account/sessions",
     "/v1/regions/all",
 ]
