@@ -22,6 +22,7 @@ from sws.commands import backup as backup_commands
 from sws.commands import billing as billing_commands
 from sws.commands import cdn as cdn_commands
 from sws.commands import common
+from sws.commands import community as community_commands
 from sws.commands import dns as dns_commands
 from sws.commands import loadbalancer as lb_commands
 from sws.commands import metering as metering_commands
@@ -51,6 +52,7 @@ app.add_typer(lb_commands.app, name="lb")
 app.add_typer(cdn_commands.app, name="cdn")
 app.add_typer(dns_commands.app, name="dns")
 app.add_typer(worker_commands.app, name="worker")
+app.add_typer(community_commands.app, name="community")
 app.add_typer(billing_commands.catalog_app, name="catalog")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")

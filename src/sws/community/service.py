@@ -311,10 +311,11 @@ def renew(
     clock: Clock,
     drivers: Mapping[str, CloudDriver],
     terms: Terms,
-    project_id: str,
+    project_id: str | None,
     server_id: str,
 ) -> Lease:
-    """A full lease from now; a shelved instance is unshelved. A deleted one is a 409."""
+    """A full lease from now; a shelved instance is unshelved. A deleted one is a 409.
+    `project_id` None: the operator renews any tenant's instance."""
     lease = get_lease(db=db, project_id=project_id, server_id=server_id)
     expiry = model.renewed_expiry(lease, clock.now(), terms)
     with db.begin() as conn:
