@@ -256,8 +256,15 @@ def added(base: Cost, cost: Cost) -> Cost:
     return Cost(cost.wall - base.wall, cost.cpu - base.cpu, others)
 
 
-def report(title: str, base: Cost, figures: dict[str, Cost], verdict: Verdict) -> Cost:
-    """Print one placement's table and ratios; returns ratelimit's added cost."""
+def report(
+    title: str, base: Cost, figures: dict[str, Cost], verdict: Verdict, *, goals: bool = True
+) -> Cost:
+    """Print one placement's table and ratios; returns ratelimit's added cost.
+
+    The batched mode's goals apply where the middleware's own cost is measured cleanly (info
+    cached). From memcache, the middleware's lookup saves the app's, so what a variant adds is a
+    small difference of two noisy figures: the ratios are printed without a goal.
+    """
     extra = {name: added(base, cost) for name, cost in figures.items()}
     rl, local = extra[RATELIMIT], extra[LOCAL]
     print(f"\n{title}")
@@ -283,12 +290,19 @@ def report(title: str, base: Cost, figures: dict[str, Cost], verdict: Verdict) -
     shared = extra[BATCHED]
     to_local, to_rl = shared.total_cpu / local.total_cpu, shared.total_cpu / rl.total_cpu
     print(
-        f"{BATCHED} added, CPU: {to_local:.2f}x local counters' (goal <= 2), "
-        f"{to_rl:.2f}x ratelimit's (goal <= 0.3); wall: {shared.wall / local.wall:.2f}x, "
-        f"{shared.wall / rl.wall:.2f}x"
+        f"{BATCHED} added, CPU: {to_local:.2f}x local counters', {to_rl:.2f}x ratelimit's "
+        f"({'goals <= 2 and <= 0.3' if goals else 'no goal in this placement'}); "
+        f"wall: {shared.wall / local.wall:.2f}x, {shared.wall / rl.wall:.2f}x"
     )
-    verdict.add(f"{title} batched / local counters added, total cpu", to_local, "x", at_most=2.0)
-    verdict.add(f"{title} batched / ratelimit added, total cpu", to_rl, "x", at_most=0.3)
+    verdict.add(
+        f"{title} batched / local counters added, total cpu",
+        to_local,
+        "x",
+        at_most=2.0 if goals else None,
+    )
+    verdict.add(
+        f"{title} batched / ratelimit added, total cpu", to_rl, "x", at_most=0.3 if goals else None
+    )
     verdict.add(f"{title} batched / ratelimit added, wall", shared.wall / rl.wall, "x")
     for name in (EXACT, EXACT_REQUESTS):
         wall, cpu = extra[name].wall / rl.wall, extra[name].total_cpu / rl.total_cpu
@@ -315,7 +329,7 @@ def at_size(
         f"rules: {len(rules.allow)} whitelist + {len(rules.deny)} blacklist CIDRs, 4 limits"
     )
     rl = report(f"{n} info cached", *cached, verdict)
-    report(f"{n} info from memcache", *from_memcache, verdict)
+    report(f"{n} info from memcache", *from_memcache, verdict, goals=False)
     print(f"\none Redis round trip (PING through sws_swift.resp): {ping.describe(1e6, 'µs')}")
     # A shared counter costs at least one round trip, so this ratio is the best it can reach.
     floor_wall, floor_cpu = ping.wall / rl.wall, ping.total_cpu / rl.total_cpu
