@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sws_agent.api import add_api_arguments, credentials, run_until_signalled, seconds
@@ -13,7 +13,13 @@ from sws_agent.cdn._agent import CDNAgent
 from sws_agent.cdn._runner import Runner
 from sws_agent.cdn._source import HttpSource
 from sws_agent.cdn._terminator import Terminator, TerminatorOptions
-from sws_agent.cdn._traffic import AccessLog, TrafficMeter, http_sender
+from sws_agent.cdn._traffic import (
+    ROTATE_BYTES,
+    ROTATE_SECONDS,
+    AccessLog,
+    TrafficMeter,
+    http_sender,
+)
 from sws_agent.cdn._varnish import VARNISHADM, VARNISHD, Varnish, VarnishOptions
 from sws_agent.lb._haproxy import HAPROXY
 
@@ -42,11 +48,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     runner = Runner(CDNAgent(varnish, terminator), HttpSource(args.api, signed, args.edge),
                     report_interval=args.report_interval)
-    meter = TrafficMeter(AccessLog(options), http_sender(args.api, signed, args.edge),
+    access_log = AccessLog(options, rotate_bytes=args.log_rotate_bytes,
+                           rotate_seconds=args.log_rotate_seconds)
+    meter = TrafficMeter(access_log, http_sender(args.api, signed, args.edge),
                          interval=args.traffic_interval, stopping=runner.stopping)
     threading.Thread(target=meter.run, name="cdn-traffic", daemon=True).start()
     log.info("edge %s: following %s, Varnish files in %s", args.edge, args.api, args.run_dir)
     return run_until_signalled(runner)
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"give a whole number from {low} to {high}")
+        return value
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds between heartbeats (default 1)")
     parser.add_argument("--traffic-interval", type=seconds, default=5.0,
                         help="seconds between traffic reports (default 5)")
+    parser.add_argument("--log-rotate-bytes", type=_whole(1 << 12, 1 << 40),
+                        default=ROTATE_BYTES,
+                        help="rotate the access log at this size (default 64 MiB)")
+    parser.add_argument("--log-rotate-seconds", type=_whole(1, 7 * 86400),
+                        default=ROTATE_SECONDS,
+                        help="rotate the access log at this age (default 3600)")
     parser.add_argument("--http-listen", default=None,
                         help="ADDRESS:PORT of the TLS terminator's HTTP listener (HAProxy in "
                              "front of Varnish; needed for HTTPS and signed URLs)")

@@ -11,6 +11,16 @@ window's counts per (distribution, client) to SWS. Before sending, the window is
 `<run-dir>/traffic.json` as pending; only after SWS answered does the offset move past it. An
 agent killed in between resends exactly that window at its next start, and SWS, which keeps how
 far each log (named by a random stream id) was counted, counts it once.
+
+Rotation: the agent, the log's only reader, rotates it when it reaches `rotate_bytes` or is
+`rotate_seconds` old. It renames `access.log` to `access.<stream>.log` (varnishncsa keeps
+appending to the renamed file) and sends varnishncsa SIGHUP, which closes that file and opens a
+new `access.log`. The stream's windows keep being read from the renamed file, at the same
+offsets, so a pending window survives the rename. Once the new `access.log` exists the old file
+is closed for good: when it has been counted to its end, a new stream starts at offset 0 of the
+new log and the old file is deleted. Nothing is read twice (offsets never move back within a
+stream) and nothing is lost (the old file is left only when read to its end after its close).
+A crash at any step resumes from the state file and the file names.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import secrets
 import signal
 import subprocess
 import threading
+import time
 import urllib.error
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +49,8 @@ VARNISHNCSA = "varnishncsa"
 FORMAT = "%{VCL_Log:sws-dist}x %h %{Varnish:handling}x %O"
 HITS = ("hit",)  # `Varnish:handling`: hit, miss, pass, pipe or synth; a grace hit is a hit
 MAX_WINDOW = 4 << 20  # bytes of log per report
+ROTATE_BYTES = 64 << 20  # a log this large is rotated ...
+ROTATE_SECONDS = 3600  # ... and so is one this old (with something in it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +90,23 @@ class AccessLog:
 
     options: VarnishOptions
     varnishncsa: str = VARNISHNCSA
+    rotate_bytes: int = ROTATE_BYTES
+    rotate_seconds: float = ROTATE_SECONDS
+    now: Callable[[], float] = time.time
 
     @property
     def path(self) -> Path:
+        """Where varnishncsa writes: the current log."""
         return self.options.run_dir / "access.log"
+
+    def rotated(self, stream: str) -> Path:
+        """Where a stream's log is once rotated away, until counted to its end."""
+        return self.options.run_dir / f"access.{stream}.log"
+
+    def _file(self, state: dict[str, Any]) -> Path:
+        """The counted stream's file: its rotated name while it is drained, else the log."""
+        rotated = self.rotated(str(state.get("stream", "")))
+        return rotated if "stream" in state and rotated.exists() else self.path
 
     @property
     def pidfile(self) -> Path:
@@ -101,10 +127,12 @@ class AccessLog:
         """Start varnishncsa unless it runs; a new log is a new stream."""
         if self.running():
             return
-        if not self.path.exists() or "stream" not in self._state():
+        state = self._state()
+        if "stream" not in state or not self._file(state).exists():
             # A log without a state may hold counted lines: the new stream starts at its end.
             size = self.path.stat().st_size if self.path.exists() else 0
-            self._save({"stream": secrets.token_hex(16), "offset": size, "pending": None})
+            self._save({"stream": secrets.token_hex(16), "offset": size, "pending": None,
+                        "since": self.now()})
             self.path.touch()
         o = self.options
         command = [*o.prefix, self.varnishncsa, "-n", str(o.workdir), "-a", "-w", str(self.path),
@@ -114,36 +142,68 @@ class AccessLog:
             raise OSError(f"varnishncsa did not start: {done.stderr.strip() or done.stdout}")
 
     def stop(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def _signal(self, number: int) -> None:
         with contextlib.suppress(OSError, ValueError):
-            os.kill(int(self.pidfile.read_text().strip()), signal.SIGTERM)
+            os.kill(int(self.pidfile.read_text().strip()), number)
+
+    def rotate_if_due(self) -> bool:
+        """Rotate the log when it is `rotate_bytes` large or `rotate_seconds` old (and not
+        empty); True when it was rotated now."""
+        state = self._state()
+        if "stream" not in state or self._file(state) != self.path or not self.path.exists():
+            return False  # no stream yet, or the last rotation is still being drained
+        size = self.path.stat().st_size
+        since = state.get("since")
+        if since is None:  # a state from before rotation: its age starts now
+            self._save({**state, "since": self.now()})
+            return False
+        if size < self.rotate_bytes and not (size and self.now() - since >= self.rotate_seconds):
+            return False
+        os.replace(self.path, self.rotated(state["stream"]))
+        self._signal(signal.SIGHUP)  # varnishncsa reopens access.log (if dead: start() will)
+        return True
 
     def next_window(self) -> Window | None:
         """The pending window if one is (resent as it was), else the next complete lines."""
         state = self._state()
+        source = self._file(state)
+        closed = source != self.path and self.path.exists()  # reopened: the old file is final
         pending = state.get("pending")
         if pending is not None:
             start, end = pending
         else:
             start = int(state["offset"])
-            end = start + self._complete(start)
+            end = start + self._complete(source, start)
             if end == start:
+                if closed:
+                    self._next_stream(source)
                 return None
             self._save({**state, "pending": [start, end]})
-        return Window(state["stream"], start, end, count_lines(self._read(start, end)))
+        return Window(state["stream"], start, end, count_lines(self._read(source, start, end)))
+
+    def _next_stream(self, drained: Path) -> None:
+        """The rotated file is counted to its end: the new log is a new stream from 0."""
+        self._save({"stream": secrets.token_hex(16), "offset": 0, "pending": None,
+                    "since": self.now()})
+        drained.unlink(missing_ok=True)
+        for leftover in self.options.run_dir.glob("access.*.log"):  # a crash mid-switch
+            leftover.unlink(missing_ok=True)
 
     def done(self, window: Window) -> None:
         """SWS has the window: move past it."""
         self._save({**self._state(), "offset": window.end, "pending": None})
 
-    def _complete(self, start: int) -> int:
+    def _complete(self, source: Path, start: int) -> int:
         """How many bytes from `start` make whole lines (at most `MAX_WINDOW`)."""
-        with self.path.open("rb") as log_file:
+        with source.open("rb") as log_file:
             log_file.seek(start)
             chunk = log_file.read(MAX_WINDOW)
         return chunk.rfind(b"\n") + 1
 
-    def _read(self, start: int, end: int) -> list[str]:
-        with self.path.open("rb") as log_file:
+    def _read(self, source: Path, start: int, end: int) -> list[str]:
+        with source.open("rb") as log_file:
             log_file.seek(start)
             return log_file.read(end - start).decode(errors="replace").splitlines()
 
@@ -182,6 +242,7 @@ class TrafficMeter:
         """Send the next window, if any; True when one was taken."""
         try:
             self.access_log.start()
+            self.access_log.rotate_if_due()
             window = self.access_log.next_window()
             if window is None:
                 return False

@@ -156,7 +156,8 @@ class Varnish:
         return None
 
     def vcls(self) -> list[tuple[str, str]]:
-        """(name, status) of every loaded VCL (status: active or available)."""
+        """(name, status) of every loaded VCL (status: active, available, or discarded while it
+        cools down)."""
         found = []
         for line in self.admin("vcl.list").splitlines():
             words = line.split()
@@ -171,12 +172,23 @@ class Varnish:
         staged = path.with_suffix(".tmp")
         staged.write_text(vcl)
         staged.replace(path)
+        if dict(self.vcls()).get(name) == "discarded":
+            self._wait_discarded(name)  # the same text again, before Varnish let the old go
         if name not in {n for n, _ in self.vcls()}:
             self._load_inline(name, vcl)
         self.admin("vcl.use", name)
         if "running" not in self.admin("status"):
             self.admin("start")
         self.discard_others(name)
+
+    def _wait_discarded(self, name: str, timeout: float = 10.0) -> None:
+        """Wait until a discarded VCL is gone (it stays listed while it cools down), so one of
+        the same name can be loaded again."""
+        deadline = time.monotonic() + timeout
+        while dict(self.vcls()).get(name) == "discarded":
+            if time.monotonic() > deadline:
+                raise EdgeError(f"VCL {name} is still being discarded; the next change retries")
+            time.sleep(0.05)
 
     def _load_inline(self, name: str, vcl: str) -> None:
         """`vcl.inline` with the text as a CLI here-document: Varnish's compiler runs as an
