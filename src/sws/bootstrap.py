@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,7 +31,7 @@ from sws.drivers.base import CloudDriver, ObjectStore, Quota
 from sws.drivers.simulated.objectstore import SimulatedObjectStore
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.drivers.simulated.workload import SimulatedWorkload
-from sws.errors import Invalid, NotFound
+from sws.errors import Invalid, NotFound, SWSError
 from sws.events import service as events
 from sws.events.bus import InProcessBus
 from sws.identity import service as identity
@@ -52,6 +53,8 @@ from sws.signup.runtime import build_front_door
 from sws.signup.service import FrontDoor
 from sws.storagefw.runtime import StorageSampling
 from sws.storagefw.service import StorageBilling
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -137,10 +140,14 @@ class Container:
             self.stores[name] = SimulatedObjectStore(region=name, db=self.db, clock=self.clock)
 
     def serve_stored_regions(self) -> None:
-        """Serve every region the admin added at run time (this process starting)."""
+        """Serve every region the admin added at run time (this process starting); one whose
+        cloud cannot be set up is logged and skipped, never stops the others."""
         for region in sponsor_regions.list_regions(db=self.db, settings=self.settings):
             if region.stored and region.name not in self.settings.regions:
-                self._attach_stored(region.name)
+                try:
+                    self._attach_stored(region.name)
+                except SWSError as exc:
+                    _log.warning("region %s is not served: %s", region.name, exc.detail)
 
     def _attach_stored(self, name: str) -> None:
         """A region another process added is served here on first use."""

@@ -34,6 +34,7 @@ def container(clock: Clock | None = None) -> bootstrap.Container:
         raise typer.Exit(code=2) from exc
     built = run(lambda: bootstrap.build(settings, clock=clock))
     upgrade(built.db.engine)
+    run(built.serve_stored_regions)  # regions the admin added (docs/community.md)
     run(lambda: billing.save_account_defaults(db=built.db, values=billing_defaults(settings)))
     return built
 
