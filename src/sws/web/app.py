@@ -30,6 +30,7 @@ from sws.web.api import quotas as quotas_api
 from sws.web.api import regions as regions_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
+from sws.web.console.views import community as community_console
 from sws.web.console.views import members as members_console
 from sws.web.console.views import payments as payments_console
 from sws.web.console.views import quotas as quotas_console
@@ -93,6 +94,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(members_console.accept_router)
     app.include_router(quotas_console.router)
     app.include_router(quotas_console.admin_router)
+    app.include_router(community_console.router)
+    app.include_router(community_console.admin_router)
     app.include_router(regions_console.router)
     app.include_router(regions_console.admin_router)
     app.include_router(settings_console.router)

@@ -32,6 +32,7 @@ TENANT_MENU = (
         MenuItem(N_("Overview"), "/console/"),
         MenuItem(N_("Instances"), "/console/instances"),
         MenuItem(N_("All regions"), "/console/regions/all"),
+        MenuItem(N_("Free tier"), "/console/community"),
         MenuItem(N_("Images"), "/console/images"),
         MenuItem(N_("Snapshots"), "/console/snapshots"),
         MenuItem(N_("Security Groups"), "/console/security-groups"),
@@ -76,6 +77,7 @@ ADMIN_MENU = (
     MenuSection(N_("Compute"), (
         MenuItem(N_("Hypervisors"), "/admin/hypervisors"),
         MenuItem(N_("All Instances"), "/admin/instances"),
+        MenuItem(N_("Community"), "/admin/community"),
     )),
     MenuSection(N_("SWS Filter"), (
         MenuItem(N_("Internal Networks"), "/admin/netfilter/networks"),
