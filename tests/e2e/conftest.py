@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,19 +58,25 @@ class Site:
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def _container(home: Path) -> tuple[bootstrap.Container, SimulatedClock]:
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'sws.db'}",
-                        sim_task_seconds=TASK_SECONDS, demo_data=False)
-    clock = SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))
-    container = bootstrap.build(settings, clock=clock)
+def build_container(
+    home: Path, clock: SimulatedClock | None = None, **settings: Any
+) -> tuple[bootstrap.Container, SimulatedClock]:
+    """The test cloud on SQLite in `home`, with the three tenants of USERS; `settings` are
+    extra `Settings` fields (a real Swift, CDN edges), `clock` another clock."""
+    clock = clock or SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))
+    container = bootstrap.build(
+        Settings(home=home, database_url=f"sqlite:///{home / 'sws.db'}",
+                 sim_task_seconds=TASK_SECONDS, demo_data=False, **settings),
+        clock=clock,
+    )
     upgrade(container.db.engine)
-    identity.ensure_regions(db=container.db, names=settings.regions)
+    identity.ensure_regions(db=container.db, names=container.settings.regions)
     for tenant_name, user, role in USERS:
         tenant = identity.create_tenant(db=container.db, clock=clock, name=tenant_name,
                                         billing_timezone="Asia/Shanghai")
@@ -80,8 +87,14 @@ def _container(home: Path) -> tuple[bootstrap.Container, SimulatedClock]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    container, clock = _container(tmp_path_factory.mktemp("e2e"))
-    port = _free_port()
+    with serve_site(*build_container(tmp_path_factory.mktemp("e2e"))) as found:
+        yield found
+
+
+@contextmanager
+def serve_site(container: bootstrap.Container, clock: SimulatedClock) -> Iterator[Site]:
+    """uvicorn serving `container`'s app on a free port of 127.0.0.1, in a thread."""
+    port = free_port()
     config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
@@ -92,10 +105,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the SWS server did not start")
         time.sleep(0.05)
-    yield Site(url=f"http://127.0.0.1:{port}", container=container, clock=clock)
-    server.should_exit = True
-    thread.join(timeout=10)
-    container.db.engine.dispose()
+    try:
+        yield Site(url=f"http://127.0.0.1:{port}", container=container, clock=clock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        container.db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
