@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sws.cdn.model import (
     MAX_TTL,
+    METHODS,
     MIN_TTL,
     CacheSettings,
     EdgePurge,
@@ -15,6 +16,7 @@ from sws.cdn.model import (
     OriginSpec,
     PurgeSpec,
     auto_host,
+    check_origin_methods,
     job_state,
     vcl_digest,
 )
@@ -89,3 +91,32 @@ def test_an_edge_state_travels_as_json_and_its_digest_is_checked() -> None:
     assert state.digest == vcl_digest("vcl 4.1;")
     with pytest.raises(ValueError, match="digest"):
         EdgeState.from_json({**state.to_json(), "vcl": "vcl 4.0;"})
+
+
+# ---- allowed methods ------------------------------------------------------------------------
+
+
+def test_allowed_methods_are_upper_cased_deduplicated_and_in_a_fixed_order() -> None:
+    chosen = CacheSettings(allowed_methods=("delete", "GET", "head", "GET", " options "))
+
+    assert chosen.allowed_methods == ("GET", "HEAD", "OPTIONS", "DELETE")
+    assert chosen.passed_methods == ("OPTIONS", "DELETE")
+    assert CacheSettings().allowed_methods == ("GET", "HEAD")
+
+
+@pytest.mark.parametrize(("methods", "reason"), [
+    (("GET",), "must include GET and HEAD"),
+    (("GET", "HEAD", "TRACE"), "unknown method 'TRACE'"),
+    (("GET", "HEAD", "CONNECT"), "unknown method 'CONNECT'"),
+])
+def test_bad_method_lists_are_refused_naming_why(methods: tuple[str, ...], reason: str) -> None:
+    with pytest.raises(Invalid, match=reason) as refused:
+        CacheSettings(allowed_methods=methods)
+    assert refused.value.field == "allowed_methods"
+
+
+def test_a_container_origin_takes_reads_only_and_a_load_balancer_anything_known() -> None:
+    check_origin_methods("container", ("GET", "HEAD", "OPTIONS"))
+    check_origin_methods("loadbalancer", METHODS)
+    with pytest.raises(Invalid, match="POST cannot be allowed"):
+        check_origin_methods("container", ("GET", "HEAD", "POST"))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from sws.cdn.model import (
     MAX_TTL,
+    METHODS,
     MIN_TTL,
     Backend,
     CacheSettings,
@@ -60,6 +61,19 @@ def test_a_disabled_distribution_answers_403() -> None:
     assert 'return (synth(403, "Distribution disabled"));' in render([_dist(enabled=False)])
 
 
+def test_a_method_not_allowed_is_a_405_naming_the_allowed_ones_and_others_pass() -> None:
+    vcl = render([_dist(allowed_methods=("HEAD", "post", "GET"))])
+
+    block = vcl[vcl.index("sub sws_methods"):]
+    assert ('if (req.method != "GET" && req.method != "HEAD" && req.method != "POST") {'
+            in block)
+    assert 'set req.http.x-sws-allow = "GET, HEAD, POST";' in block
+    assert "set resp.http.Allow = req.http.x-sws-allow;" in vcl
+    recv = vcl[vcl.index("sub vcl_recv"):vcl.index("sub sws_purge")]
+    assert recv.index("call sws_methods;") < recv.index("return (pass);") < recv.index(
+        "unset req.http.Cookie;")
+
+
 def test_the_order_of_distributions_does_not_change_the_text() -> None:
     a, b = _dist("aaaaaaaaaaaa"), _dist("bbbbbbbbbbbb")
     assert render([a, b]) == render([b, a])
@@ -76,16 +90,18 @@ def test_a_quote_in_a_host_is_a_bug_not_vcl() -> None:
     ttl=st.integers(min_value=MIN_TTL, max_value=MAX_TTL),
     honour=st.booleans(), query=st.booleans(), enabled=st.booleans(),
     count=st.integers(min_value=0, max_value=3), signed=st.booleans(), shielded=st.booleans(),
+    methods=st.sets(st.sampled_from(METHODS)),
 )
 def test_every_rendering_within_bounds_compiles(
     ttl: int, honour: bool, query: bool, enabled: bool, count: int, signed: bool,
-    shielded: bool, tmp_path_factory: pytest.TempPathFactory,
+    shielded: bool, methods: set[str], tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     varnishd = shutil.which("varnishd") or shutil.which("varnishd", path="/usr/sbin")
     if varnishd is None:
         pytest.skip("varnishd is not installed (scripts/install-system-packages)")
     dists = [_dist(f"{n:012x}", default_ttl=ttl, honour_origin=honour, query_in_key=query,
-                   enabled=enabled) for n in range(count)]
+                   enabled=enabled, allowed_methods=("GET", "HEAD", *methods))
+             for n in range(count)]
     dists = [replace(d, signing_keys=("ab" * 32,) if signed else ()) for d in dists]
     shielding = Shielding((ShieldEdge("edge-1", "10.0.1.2", 6081, "r", parent=True),
                            ShieldEdge("edge-2", "10.0.2.2", 6081, "r"))) if shielded else None
