@@ -220,9 +220,12 @@ def _statements(dialect: str) -> _Statements:
 
 
 def _still_open(month_column: ColumnElement[Any]) -> ColumnElement[bool]:
-    """A month of a (joined) account that the close freezes: after its last close, up to now."""
+    """A month of a (joined) account of `ids` that the close freezes: after its last close, up
+    to `month`. The accounts are named too, so the join reads them by key, not all of them."""
     last = ACCOUNTS.c.last_closed_month
-    return and_(month_column <= MONTH, or_(last.is_(None), month_column > last))
+    return and_(
+        ACCOUNTS.c.id.in_(IDS), month_column <= MONTH, or_(last.is_(None), month_column > last)
+    )
 
 
 def _charged_rows() -> Any:
