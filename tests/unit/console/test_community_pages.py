@@ -52,6 +52,10 @@ def test_the_free_tier_page_shows_gb_hours_and_renews_a_lease(console: Console) 
     assert 'data-lease="lab"' in page.text and 'id="gb-hours"' in page.text
     shown = re.search(r"<strong>([0-9.]+)</strong> GB", page.text)
     assert shown and float(shown.group(1)) >= 2.0  # m1.small: 2 GB for 1 hour or more
+    overview = alice.get("/console/")
+    assert 'id="month-gb-hours"' in overview.text and f"<strong>{shown.group(1)}</strong>" in (
+        overview.text
+    )
     account = billing.get_account(
         db=console.container.db, clock=console.clock, tenant_id=console.tenants["acme"]
     )
@@ -101,3 +105,5 @@ def test_the_admin_sees_a_possible_miner_and_suspends_its_tenant(console: Consol
     assert "Tenant resumed" in back.text
     assert console.browser().login("bob").status_code == 303
     assert console.browser("alice").get("/admin/community").status_code == 403
+    console.container.community = None  # a paying cloud: no GB-hours card
+    assert 'id="month-gb-hours"' not in console.browser("alice").get("/console/").text

@@ -5,6 +5,7 @@ cases as /v1/community and /v1/admin/community."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Response
@@ -29,17 +30,31 @@ def _terms(s: Session) -> Terms:
     return runtime.terms if runtime is not None else Terms()
 
 
+def month_gb_hours(s: Session) -> tuple[str, Decimal]:
+    """This month and the tenant's GB-hours in it (the seed's "Month's GB-Hours")."""
+    month = usage.month_of(s.container.clock.now())
+    ram = {f.name: f.ram_mb for f in s.driver.list_flavors()}
+    return month, usage.gb_hours(db=s.container.db, tenant_id=s.tenant_id, month=month, ram_mb=ram)
+
+
+def overview_summary(s: Session) -> dict[str, object] | None:
+    """The overview's GB-hours card, in a free region only."""
+    if not _terms(s).is_free(s.region):
+        return None
+    month, gb_hours = month_gb_hours(s)
+    return {"month": month, "gb_hours": gb_hours}
+
+
 @router.get("")
 def free_tier(s: Tenant) -> Response:
     terms = _terms(s)
-    month = usage.month_of(s.container.clock.now())
-    ram = {f.name: f.ram_mb for f in s.driver.list_flavors()}
+    month, gb_hours = month_gb_hours(s)
     return page(
         s,
         "community/free_tier.html",
         terms=terms,
         month=month,
-        gb_hours=usage.gb_hours(db=s.container.db, tenant_id=s.tenant_id, month=month, ram_mb=ram),
+        gb_hours=gb_hours,
         leases=community.leases_of(db=s.container.db, project_id=s.tenant_id),
         free=terms.is_free(s.region),
     )

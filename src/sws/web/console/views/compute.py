@@ -17,6 +17,7 @@ from sws.web.console.i18n import N_
 from sws.web.console.render import page, redirect
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.views import billing as billing_views
+from sws.web.console.views import community as community_pages
 from sws.web.console.views import connect, loadbalancers
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -38,7 +39,7 @@ def overview(s: Tenant) -> Response:
     for server in servers:
         counts[server.status] = counts.get(server.status, 0) + 1
     return page(s, "overview.html", bars=quota_bars(usage), counts=sorted(counts.items()),
-                labels=pages.STATUS_LABELS)
+                labels=pages.STATUS_LABELS, free_tier=community_pages.overview_summary(s))
 
 
 @router.get("/instances")
