@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -48,6 +49,7 @@ from sws.billing.tables import (
     billing_suspensions,
     billing_unrated,
 )
+from sws.db.bulk import among, insert_rows
 from sws.errors import Conflict
 from sws.events.model import ResourceEvent
 from sws.events.tables import resource_events
@@ -68,9 +70,9 @@ def _locking(query: Select[Any], conn: Connection, *, skip_locked: bool = False)
 
 
 def _insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One executemany (psycopg pipelines it); compiling multi-row VALUES costs more."""
-    if rows:
-        conn.execute(insert(table), list(rows))
+    """One statement on PostgreSQL (`sws.db.bulk`), one executemany elsewhere; compiling
+    multi-row VALUES costs more than either."""
+    insert_rows(conn, table, rows)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -158,12 +160,20 @@ def tenant_profiles(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str
 
 def accounts(conn: Connection, ids: Sequence[str], *, lock: bool = False) -> dict[str, RowMapping]:
     """Account rows by id; `lock` takes their row locks in id order (no deadlock cycles)."""
+    query = _accounts_by_id(conn.dialect.name, lock)
+    wanted = sorted(set(ids))
+    chunks = [wanted] if conn.dialect.name == "postgresql" else _chunks(wanted)
     found: dict[str, RowMapping] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        query = select(billing_accounts).where(billing_accounts.c.id.in_(chunk))
-        query = _locking(query.order_by(billing_accounts.c.id), conn) if lock else query
-        found.update({row["id"]: row for row in conn.execute(query).mappings()})
+    for chunk in chunks:
+        found.update({row["id"]: row for row in conn.execute(query, {"ids": chunk}).mappings()})
     return found
+
+
+@cache
+def _accounts_by_id(dialect: str, lock: bool) -> Select[Any]:
+    query = select(billing_accounts).where(among(dialect, billing_accounts.c.id))
+    query = query.order_by(billing_accounts.c.id)
+    return query.with_for_update() if lock and dialect != "sqlite" else query
 
 
 def all_account_ids(conn: Connection) -> list[str]:
@@ -721,8 +731,7 @@ def set_enforcement(
 
 
 def audit(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(billing_audit), [{**r, "detail": str(r["detail"])[:255]} for r in rows])
+    _insert_many(conn, billing_audit, [{**r, "detail": str(r["detail"])[:255]} for r in rows])
 
 
 def audit_of(conn: Connection, account_id: str) -> list[RowMapping]:

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 import orjson
 import psycopg
 from psycopg import errors as pg_errors
-from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, TypeDecorator
+from sqlalchemy import Connection, Table
 
+from sws.db.bulk import base_type
 from sws.errors import Contended, Duplicate
 
 _R = TypeVar("_R")
@@ -64,7 +65,7 @@ def copy_rows(
         return
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     with _driver_errors(), _cursor(conn) as cursor, cursor.copy(statement) as copy:
-        copy.set_types([_binary_type(table.c[name]) for name in columns])
+        copy.set_types([base_type(table.c[name]) for name in columns])
         for row in rows:
             copy.write_row(row)
 
@@ -82,20 +83,6 @@ def copy_records(
     copy_rows(conn, table, (*names, *tail), [values(record) + ending for record in records])
 
 
-def _binary_type(column: Column[Any]) -> str:
-    """The PostgreSQL type whose binary format a column's values are sent in."""
-    kind = column.type
-    if isinstance(kind, TypeDecorator):
-        kind = kind.impl_instance
-    if isinstance(kind, DateTime):
-        return "timestamptz" if kind.timezone else "timestamp"
-    if isinstance(kind, Integer):
-        return "int4"
-    if isinstance(kind, String):  # varchar and text share one binary format
-        return "text"
-    raise TypeError(f"no binary COPY type for {column}")
-
-
 def insert_new_keys(
     conn: Connection, table: Table, rows: Sequence[Sequence[Any]], constants: Mapping[str, Any]
 ) -> set[str]:
@@ -108,7 +95,7 @@ def insert_new_keys(
     key = names[0]
     extra = list(constants)
     values = ", ".join(
-        [*(f"CAST(r->>{index} AS {_binary_type(table.c[name])})" for index, name in
+        [*(f"CAST(r->>{index} AS {base_type(table.c[name])})" for index, name in
            enumerate(names)), *(f"%({name})s" for name in extra)]
     )
     statement = (
@@ -132,7 +119,7 @@ def locked_records(
         f"SELECT {', '.join(names)} FROM {table.name} "
         f"WHERE {among(column).replace(':among', '%(among)s')} FOR UPDATE"
     )
-    times = [i for i, name in enumerate(names) if _binary_type(table.c[name]) == "timestamptz"]
+    times = [i for i, name in enumerate(names) if base_type(table.c[name]) == "timestamptz"]
     records = []
     with _driver_errors(), _cursor(conn) as cursor:
         for row in cursor.execute(statement, json_values(values), prepare=False):

@@ -8,7 +8,7 @@ Each issuer (a region's seller) numbers each kind of document 1, 2, 3, ... with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -59,18 +59,17 @@ class Draft:
     tax_rate: Decimal
     issued_at: datetime
     reference: str = ""  # the payment, the month or the refund it is for
+    # Worked out once: a document's HTML, PDF, row and mail each show them.
+    total: Money = field(init=False, repr=False, compare=False)
+    tax: Money = field(init=False, repr=False, compare=False)
+    net: Money = field(init=False, repr=False, compare=False)
 
-    @property
-    def total(self) -> Money:
-        return sum((line.amount for line in self.lines), Money(Decimal(0), self.currency))
-
-    @property
-    def tax(self) -> Money:
-        return tax_included(self.total, self.tax_rate)
-
-    @property
-    def net(self) -> Money:
-        return self.total - self.tax
+    def __post_init__(self) -> None:
+        total = sum((line.amount for line in self.lines), Money(Decimal(0), self.currency))
+        tax = tax_included(total, self.tax_rate)
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "tax", tax)
+        object.__setattr__(self, "net", total - tax)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+import orjson
+from sqlalchemy import Connection, RowMapping, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sws.billing.invoices.model import Document, Draft, Line, Party
 from sws.billing.invoices.tables import billing_document_counters, billing_documents
 from sws.billing.tables import billing_bills
+from sws.db.bulk import among, insert_rows
 from sws.db.paging import keyset
 from sws.money import Money
 from sws.paging import PageRequest
@@ -46,8 +49,7 @@ def next_numbers(conn: Connection, issuer: str, series: str, count: int = 1) -> 
 def _bump(conn: Connection, where: Any, count: int) -> int | None:
     """The counter after adding `count`, None if its row does not exist yet: one statement
     where UPDATE ... RETURNING exists, an UPDATE and a SELECT on MariaDB."""
-    bump = (update(billing_document_counters).where(where)
-            .values(last_number=C.last_number + count))
+    bump = update(billing_document_counters).where(where).values(last_number=C.last_number + count)
     if conn.dialect.name in ("postgresql", "sqlite"):
         found = conn.execute(bump.returning(C.last_number)).scalar()
         return None if found is None else int(found)
@@ -57,18 +59,24 @@ def _bump(conn: Connection, where: Any, count: int) -> int | None:
 
 
 def insert_documents(conn: Connection, documents: Sequence[Document]) -> None:
-    if documents:
-        conn.execute(insert(billing_documents), [_row(d) for d in documents])
+    insert_rows(conn, billing_documents, [_row(d) for d in documents])
 
 
 def _row(document: Document) -> dict[str, Any]:
     draft = document.draft
     return {
-        "id": document.id, "kind": draft.kind, "issuer": draft.issuer,
-        "number": document.number, "account_id": draft.account_id,
-        "source_key": draft.source_key, "currency": draft.currency,
-        "total": draft.total.amount, "tax": draft.tax.amount, "tax_rate": draft.tax_rate,
-        "body": json.dumps(_body(draft)), "issued_at": draft.issued_at,
+        "id": document.id,
+        "kind": draft.kind,
+        "issuer": draft.issuer,
+        "number": document.number,
+        "account_id": draft.account_id,
+        "source_key": draft.source_key,
+        "currency": draft.currency,
+        "total": draft.total.amount,
+        "tax": draft.tax.amount,
+        "tax_rate": draft.tax_rate,
+        "body": orjson.dumps(_body(draft)).decode(),
+        "issued_at": draft.issued_at,
     }
 
 
@@ -105,9 +113,14 @@ def document_from_row(row: RowMapping) -> Document:
 
 
 def by_sources(conn: Connection, source_keys: Sequence[str]) -> dict[str, Document]:
-    query = select(billing_documents).where(D.source_key.in_(sorted(set(source_keys))))
-    found = (document_from_row(r) for r in conn.execute(query).mappings())
+    rows = conn.execute(_of_sources(conn.dialect.name), {"ids": sorted(set(source_keys))})
+    found = (document_from_row(r) for r in rows.mappings())
     return {d.draft.source_key: d for d in found}
+
+
+@cache
+def _of_sources(dialect: str) -> Select[Any]:
+    return select(billing_documents).where(among(dialect, D.source_key))
 
 
 def get(conn: Connection, document_id: str) -> Document | None:

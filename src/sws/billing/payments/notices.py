@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from sws.billing.invoices import render
 from sws.billing.invoices.model import INVOICE, Document
+from sws.db.bulk import among
 from sws.identity.account_repository import tenant_recipients
 from sws.identity.tables import tenants, users
 from sws.mail import outbox
@@ -29,16 +32,19 @@ def recipients(conn: Connection, tenant_id: str) -> list[str]:
 
 def addresses_of(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, list[str]]:
     """The e-mail addresses of each tenant's enabled users (tenants without one left out)."""
-    query = select(users.c.tenant_id, users.c.email).where(
-        users.c.tenant_id.in_(sorted(set(tenant_ids))),
-        users.c.enabled.is_(True),
-        users.c.email.is_not(None),
-    )
     found: dict[str, set[str]] = {}
-    for tenant, email in conn.execute(query):
+    query = _addresses(conn.dialect.name)
+    for tenant, email in conn.execute(query, {"ids": sorted(set(tenant_ids))}):
         if email:
             found.setdefault(tenant, set()).add(str(email))
     return {tenant: sorted(emails) for tenant, emails in found.items()}
+
+
+@cache
+def _addresses(dialect: str) -> Select[Any]:
+    return select(users.c.tenant_id, users.c.email).where(
+        among(dialect, users.c.tenant_id), users.c.enabled.is_(True), users.c.email.is_not(None)
+    )
 
 
 def tenant_name(conn: Connection, tenant_id: str) -> str:

@@ -9,14 +9,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
     Connection,
     RowMapping,
     Select,
-    String,
     Update,
-    any_,
     bindparam,
     func,
     insert,
@@ -41,6 +37,7 @@ from sws.billing.payments.tables import (
     billing_payments,
     billing_refunds,
 )
+from sws.db.bulk import among, insert_rows
 from sws.db.paging import keyset
 from sws.errors import Conflict
 from sws.money import Money
@@ -319,10 +316,9 @@ def recorded_events(conn: Connection, keys: Sequence[tuple[str, str]]) -> set[tu
 
 def insert_events(conn: Connection, events: Sequence[PaymentEvent], now: datetime) -> None:
     """Record events as applied (a racer's copy is an IntegrityError: the caller retries)."""
-    if events:
-        conn.execute(insert(billing_payment_events), [
-            {"provider": x.provider, "event_id": x.event_id, "payment_id": x.payment_id,
-             "outcome": x.outcome, "received_at": now} for x in events])
+    insert_rows(conn, billing_payment_events, [
+        {"provider": x.provider, "event_id": x.event_id, "payment_id": x.payment_id,
+         "outcome": x.outcome, "received_at": now} for x in events])
 
 
 def set_states(conn: Connection, states: Mapping[str, str], now: datetime) -> None:
@@ -341,7 +337,7 @@ def set_states(conn: Connection, states: Mapping[str, str], now: datetime) -> No
 
 @cache
 def _checkouts_by_id(dialect: str, lock: bool) -> Select[Any]:
-    query = select(billing_payments).where(_among(dialect, P.id)).order_by(P.id)
+    query = select(billing_payments).where(among(dialect, P.id)).order_by(P.id)
     return query.with_for_update() if lock and dialect != "sqlite" else query
 
 
@@ -349,18 +345,10 @@ def _checkouts_by_id(dialect: str, lock: bool) -> Select[Any]:
 def _events_of_provider(dialect: str) -> Select[Any]:
     e = billing_payment_events.c
     return select(e.provider, e.event_id).where(
-        e.provider == bindparam("provider"), _among(dialect, e.event_id))
+        e.provider == bindparam("provider"), among(dialect, e.event_id))
 
 
 @cache
 def _move_checkouts(dialect: str) -> Update:
-    return (update(billing_payments).where(_among(dialect, P.id))
+    return (update(billing_payments).where(among(dialect, P.id))
             .values(state=bindparam("p_state"), updated_at=bindparam("p_now")))
-
-
-def _among(dialect: str, column: Any) -> ColumnElement[bool]:
-    """`column IN :ids`, as `column = ANY(:ids)` on PostgreSQL: one statement text whatever
-    the number of ids, so the driver prepares it once and the server plans it once."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=ARRAY(String)))  # type: ignore[no-any-return]
-    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]

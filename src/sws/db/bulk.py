@@ -1,0 +1,148 @@
+"""Set-based SQL on PostgreSQL: many rows in one INSERT, and one statement for any number of ids.
+
+An executemany runs the statement once per row: PostgreSQL binds, plans and executes it N
+times, and the driver sends N messages. Here each column travels as one array parameter, so
+the server runs one statement for the whole batch, which costs it a small fraction of N
+executions, and the client dumps a list per column. Elsewhere (SQLite, MariaDB) the portable
+executemany serves. Rows are dicts naming the same columns; values go through each column's
+bind processing, as SQLAlchemy's own insert would apply it.
+
+`among` is `column IN (...)` written `column = ANY(:ids)` on PostgreSQL: one statement text
+whatever the number of ids, so the driver prepares it once and the server plans it once.
+
+Arrays are cast to the columns' base types (`text`, not `varchar(64)`): an explicit cast to
+`varchar(n)` would cut a long value silently, while the assignment into the column refuses it,
+as a plain INSERT does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+    insert,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` into `table`: one statement on PostgreSQL, an executemany elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), list(rows))
+        return
+    names = tuple(rows[0])
+    statement, processors = _unnest_insert(table, names, conn.dialect)
+    arrays = tuple(
+        _uniform(
+            [row[name] for row in rows]
+            if process is None
+            else [process(row[name]) for row in rows],
+            table.c[name],
+        )
+        for name, process in zip(names, processors, strict=True)
+    )
+    conn.exec_driver_sql(statement, arrays)
+
+
+def _uniform(values: list[Any], column: Column[Any]) -> list[Any]:
+    """`values` of one Python type: the driver dumps an array by its first value's type and
+    refuses a mix (an int among Decimals, a str subclass among strs)."""
+    if len({type(value) for value in values if value is not None}) < 2:
+        return values
+    convert = _CONVERSIONS[base_type(column)]
+    return [None if value is None else convert(value) for value in values]
+
+
+_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    "numeric": Decimal,
+    "text": str.__str__,
+    "int2": int,
+    "int4": int,
+    "int8": int,
+    "float8": float,
+    "bool": bool,
+    "bytea": bytes,
+    "date": lambda value: value,
+    "timestamp": lambda value: value,
+    "timestamptz": lambda value: value,
+}
+
+
+@cache
+def _unnest_insert(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    columns = [table.c[name] for name in names]
+    quote = dialect.identifier_preparer.quote  # a column may be named `end`
+    arrays = ", ".join(f"%b::{array_type(column)}" for column in columns)
+    listed = ", ".join(quote(name) for name in names)
+    statement = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
+    return statement, tuple(_processor(column, dialect) for column in columns)
+
+
+def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """A TypeDecorator's own conversion (the driver dumps the plain types itself)."""
+    kind = column.type
+    return kind.bind_processor(dialect) if isinstance(kind, TypeDecorator) else None
+
+
+def array_type(column: Column[Any]) -> str:
+    """The PostgreSQL array type a column's values travel in (its base type)."""
+    return f"{base_type(column)}[]"
+
+
+def base_type(column: Column[Any]) -> str:
+    """The PostgreSQL type of a column, without length or precision."""
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    for python_type, name in _BASE_TYPES:
+        if isinstance(kind, python_type):
+            return name
+    raise TypeError(f"no PostgreSQL array type for {column}")
+
+
+# Subclasses before their bases: BigInteger and SmallInteger are Integers, Float is Numeric.
+_BASE_TYPES: tuple[tuple[type[Any], str], ...] = (
+    (BigInteger, "int8"),
+    (SmallInteger, "int2"),
+    (Integer, "int4"),
+    (Boolean, "bool"),
+    (Float, "float8"),
+    (Numeric, "numeric"),
+    (Date, "date"),
+    (LargeBinary, "bytea"),
+    (String, "text"),
+)
+
+
+def among(dialect: str, column: Any, name: str = "ids") -> ColumnElement[bool]:
+    """`column IN :name`, as `column = ANY(:name)` on PostgreSQL (bind a list to `name`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
