@@ -32,7 +32,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sws_swift.resp import Arg, Redis, ReplyError, integers, raise_errors
+from sws_swift.resp import Redis, ReplyError, encode, integers, raise_errors
+
+MAX_ENCODINGS = 65536  # counters whose commands a worker keeps encoded
 
 
 class BackendDown(Exception):
@@ -132,6 +134,7 @@ class RedisCounters:
         # Counter name -> [bytes not yet sent, EXPIREAT]; the time of the oldest such charge.
         self._pending: dict[str, list[int]] = {}
         self._pending_since: float | None = None
+        self._encodings: dict[str, tuple[bytes, bytes]] = {}  # name -> INCRBY head, EXPIREAT
 
     @classmethod
     def from_url(
@@ -185,15 +188,28 @@ class RedisCounters:
         return pending
 
     def _run(self, names: list[str], args: list[int], carried: dict[str, list[int]]) -> list[int]:
-        commands: list[Sequence[Arg]] = []
-        for i, name in enumerate(names):
-            commands += (("INCRBY", name, args[2 * i]), ("EXPIREAT", name, args[2 * i + 1]))
+        payload = b"".join(
+            self.encoded(name, args[2 * i], args[2 * i + 1]) for i, name in enumerate(names)
+        )
         try:
-            return integers(raise_errors(self.client.pipeline(commands))[0::2])
+            return integers(raise_errors(self.client.send(payload, 2 * len(names)))[0::2])
         except (OSError, ReplyError) as exc:
             for name, (nbytes, expires) in carried.items():
                 self._add(name, nbytes, expires, None)
             raise BackendDown(f"redis: {type(exc).__name__}: {exc}") from exc
+
+    def encoded(self, name: str, increment: int, expires: int) -> bytes:
+        """`INCRBY name increment` + `EXPIREAT name expires`, RESP-encoded. A counter's name
+        fixes its expiry, so all but the increment is encoded once per counter."""
+        parts = self._encodings.get(name)
+        if parts is None:
+            if len(self._encodings) >= MAX_ENCODINGS:
+                self._encodings.clear()
+            data = name.encode()
+            head = b"*3\r\n$6\r\nINCRBY\r\n$%d\r\n%b\r\n" % (len(data), data)
+            parts = self._encodings[name] = (head, encode(("EXPIREAT", name, expires)))
+        digits = b"%d" % increment
+        return b"%b$%d\r\n%b\r\n%b" % (parts[0], len(digits), digits, parts[1])
 
     def charge(self, key: str, now: float, byte_windows: Sequence[int], nbytes: int) -> None:
         """Record the bytes for this worker's next round trip; no I/O here."""

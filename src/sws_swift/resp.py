@@ -147,8 +147,11 @@ class Redis:
             raise ValueError(f"redis_url must be redis:// or unix://, not {url!r}")
         db = int(parts.path.strip("/") or 0)
         return cls(
-            host=parts.hostname or "127.0.0.1", port=parts.port or 6379, db=db,
-            password=password, timeout=timeout,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            db=db,
+            password=password,
+            timeout=timeout,
         )
 
     def call(self, *args: Arg) -> Reply:
@@ -157,10 +160,14 @@ class Redis:
 
     def pipeline(self, commands: Sequence[Sequence[Arg]]) -> list[Reply]:
         """Every command in one round trip; error replies come back as `ReplyError` values."""
-        payload = b"".join(encode(command) for command in commands)
+        return self.send(b"".join(encode(command) for command in commands), len(commands))
+
+    def send(self, payload: bytes, count: int) -> list[Reply]:
+        """`count` commands, already RESP-encoded in `payload`, in one round trip (as
+        `pipeline`): for callers that keep the encoding of commands they repeat."""
         connection = self._acquire()
         try:
-            replies = connection.exchange(payload, len(commands))
+            replies = connection.exchange(payload, count)
         except BaseException:
             connection.sock.close()
             raise

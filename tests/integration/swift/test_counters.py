@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from sws_swift.counters import BackendDown, RedisCounters
-from sws_swift.resp import Redis
+from sws_swift.resp import Redis, encode
 
 T0 = 20834 * 86400.0  # a fresh 5-minute and 24-hour window starts here
 BOTH = [300, 86400]
@@ -106,3 +106,10 @@ def test_flush_sends_everything(client: Redis) -> None:
     assert shared.pending() == {}
     assert shared.observe("c|a", T0, [], BOTH) == ([], [3, 3])
     assert shared.observe("c|b", T0, [], [300]) == ([], [4])
+
+
+def test_each_counter_is_sent_as_incrby_and_expireat(client: Redis) -> None:
+    shared = counters(client)
+    for name, increment in (("n:300:1:c|a", 12), ("n:300:1:c|a", 0), ("n:é/ü|6:1", 7)):
+        expected = encode(("INCRBY", name, increment)) + encode(("EXPIREAT", name, 99))
+        assert shared.encoded(name, increment, 99) == expected
