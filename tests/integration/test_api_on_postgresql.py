@@ -15,6 +15,7 @@ from tests.api.test_conventions import *  # noqa: F403
 from tests.api.test_errors import *  # noqa: F403
 from tests.api.test_limits import *  # noqa: F403
 from tests.api.test_quota_requests import *  # noqa: F403
+from tests.api.test_regions import *  # noqa: F403
 from tests.api.test_servers import *  # noqa: F403
 from tests.api.test_teams import *  # noqa: F403
 from tests.api.test_tenancy import *  # noqa: F403
