@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sws.billing import service as billing
@@ -107,3 +108,32 @@ def test_the_admin_sees_a_possible_miner_and_suspends_its_tenant(console: Consol
     assert console.browser("alice").get("/admin/community").status_code == 403
     console.container.community = None  # a paying cloud: no GB-hours card
     assert 'id="month-gb-hours"' not in console.browser("alice").get("/console/").text
+
+
+def test_a_paying_region_made_free_is_free_from_then_on(console: Console) -> None:
+    """Its past charges stand (billing refuses to re-price them); later hours cost nothing."""
+    billing.load_catalog_text(
+        db=console.container.db, clock=console.clock, text=CATALOG.read_text()
+    )
+    _launch(console, "acme", "paid")
+    console.settle()
+    console.clock.advance(timedelta(hours=2))
+    console.container.tick()
+    before = billing.get_account(
+        db=console.container.db, clock=console.clock, tenant_id=console.tenants["acme"]
+    ).available.amount
+    assert before < 0
+    runtime = _free(console)
+    runtime.tick()
+    console.clock.advance(timedelta(hours=5))
+    console.container.tick()
+    after = billing.get_account(
+        db=console.container.db, clock=console.clock, tenant_id=console.tenants["acme"]
+    ).available.amount
+    assert after >= before - Decimal("0.42")  # at most the hour the switch fell in
+    free = [
+        p
+        for p in billing.load_catalog(db=console.container.db).products
+        if p.region == "RegionOne" and p.item_type == "m1.small"
+    ]
+    assert free and all(p.price.amount == 0 for p in free)
