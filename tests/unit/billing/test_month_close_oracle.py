@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from sws.billing import month_close
+from sws.billing import service as billing
 from sws.billing.tables import (
     billing_accounts,
     billing_adjustments,
@@ -36,6 +37,7 @@ from sws.billing.tables import (
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
 from sws.errors import Conflict
+from sws.leases.service import LeaseLost
 from tests.budget import examples
 from tests.schema import migrate
 from tests.servicedb import mariadb_database, postgres_database
@@ -210,3 +212,65 @@ def test_a_month_not_over_stops_the_close_where_the_old_close_stopped(
     outcomes = [_same_as_oracle(*pair, seed, "2026-04", EARLY) for seed in range(12)]
     assert any(isinstance(o, str) and "not over yet" in o for o in outcomes), outcomes
     assert any(isinstance(o, list) and o for o in outcomes), outcomes
+
+
+class LosesTheLeaseAfter:
+    """A leader lease that holds for `batches` transactions, then is lost."""
+
+    def __init__(self, batches: int) -> None:
+        self.left = batches
+
+    def check(self, conn: Connection) -> None:
+        if self.left == 0:
+            raise LeaseLost("another farmer leads the month close now")
+        self.left -= 1
+
+
+def test_a_lost_lease_stops_the_close_between_batches_writing_nothing_after(
+    tmp_path: Path,
+) -> None:
+    with _sqlite(tmp_path, "lease.db") as url:
+        db = Database(make_engine(url))
+        _seed(db, 3)
+        ids = sorted(row[0] for row in _state(db)["accounts"])
+        assert len(ids) > 2
+        with pytest.raises(LeaseLost):
+            month_close.close_month(
+                db=db,
+                clock=SimulatedClock(NOW),
+                month="2026-03",
+                guard=LosesTheLeaseAfter(1),
+                batch=2,
+            )
+        state = _state(db)
+        closed = sorted(row[0] for row in state["accounts"] if row[9] == "2026-03")
+        assert closed == ids[:2]
+        assert {row[0] for row in state["bills"]} <= set(ids[:2])
+        assert {row[0] for row in state["audit"]} <= set(ids[:2])
+
+
+def test_due_months_close_in_batches_per_account_time_zone(tmp_path: Path) -> None:
+    """At 02:00 UTC on 1 May April is over (with no delay) except in New York: each account
+    closes its own last finished month; accounts never charged are left alone."""
+    with _sqlite(tmp_path, "due.db") as url:
+        db = Database(make_engine(url))
+        _seed(db, 5)
+        clock = SimulatedClock(EARLY)
+        due = billing.months_due_for_close(db=db, clock=clock, delay=timedelta(0))
+        with db.read() as conn:
+            rows = conn.execute(select(billing_accounts)).mappings().all()
+            charged = {r.account_id for r in conn.execute(select(billing_charges.c.account_id))}
+            charged |= {
+                r.account_id for r in conn.execute(select(billing_adjustments.c.account_id))
+            }
+        expected = {}
+        for row in rows:
+            month = "2026-03" if row["timezone"] == "America/New_York" else "2026-04"
+            last = row["last_closed_month"]
+            if row["id"] in charged and (last is None or last < month):
+                expected[row["id"]] = month
+        assert len(set(expected.values())) == 2, expected  # both months, two batches
+        assert due == expected
+        closed = billing.close_due_months(db=db, clock=clock, delay=timedelta(0))
+        assert sorted(closed) == sorted(expected)
+        assert billing.months_due_for_close(db=db, clock=clock, delay=timedelta(0)) == {}
