@@ -6,6 +6,7 @@ possible-mining flags from metering."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from sws.community import service as community
 from sws.community.model import Terms
 from sws.community.tables import community_instances
 from sws.config import Settings
+from sws.drivers.base import ServerCreate
+from sws.errors import Unavailable
 from sws.identity.tables import users
 from tests.api.conftest import TASK_SECONDS, Cloud, open_cloud
 from tests.api.test_quota_requests import mails_to
@@ -301,3 +304,26 @@ def test_an_instance_in_use_again_loses_its_idle_flag(free: Cloud) -> None:
     free.clock.advance(timedelta(days=1))
     report = cpu_check(free, cpu)
     assert report.idle_shelved == 0 and lease(free, booted["id"])["idle_since"] is None
+
+
+class DownRegion:
+    """A free region whose cloud does not answer."""
+
+    region = "Down"
+
+    def list_all_servers(self, *_args: Any) -> list[Any]:
+        raise Unavailable("the region's Nova does not answer")
+
+
+def test_a_free_region_down_does_not_stop_the_others(free: Cloud) -> None:
+    driver, flavor = free.container.driver(), free.flavor_id("m1.tiny")
+    (booted,) = driver.create_servers(
+        free.acme.id, "u", ServerCreate("up", flavor, free.image_id())
+    )
+    assert free.container.community is not None
+    terms = replace(free.container.community.terms, regions=frozenset({"RegionOne", "Down"}))
+    drivers: dict[str, Any] = {**free.container.drivers(), "Down": DownRegion()}
+    report = community.lease_pass(
+        db=free.container.db, clock=free.clock, drivers=drivers, terms=terms
+    )
+    assert report.started == 1 and lease(free, booted.id)["region"] == "RegionOne"

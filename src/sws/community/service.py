@@ -69,7 +69,10 @@ def lease_pass(
     report = PassReport()
     exempt = _exempt_projects(db, terms)
     for region in sorted(terms.regions & set(drivers)):
-        _discover(db, clock, drivers[region], terms, exempt, report)
+        try:
+            _discover(db, clock, drivers[region], terms, exempt, report)
+        except SWSError as error:  # a region down: its leases wait, the others go on
+            log.warning("community: servers of %s not listed: %s", region, error.detail)
     with db.read() as conn:
         leases = repo.due(conn, clock.now() + terms.warn)
     for lease in leases:
