@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from sws.cli import app
 from sws.commands import common
+from sws.commands import community as community_commands
 from sws.drivers.base import ServerCreate
 from sws.identity import service as identity
 
@@ -21,7 +23,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SWS_HOME", str(tmp_path))
     monkeypatch.setenv("SWS_MODE", "community")
     monkeypatch.setenv("SWS_DEMO_DATA", "false")
-    monkeypatch.setenv("COLUMNS", "300")  # the whole table on one line per lease
+    # The whole table on one line per lease, whatever terminal the tests run in.
+    monkeypatch.setattr(community_commands, "console", Console(width=300))
     monkeypatch.delenv("SWS_DATABASE_URL", raising=False)
     return tmp_path
 
