@@ -113,6 +113,7 @@ UNSCOPED = [
     "/v1/community/leases",
     "/v1/account/2fa", "/v1/account/credentials", "/v1/account/sessions",
     "/v1/regions/all",
+    "/v1/account/tenants",
 ]
 # Settings of the caller's own account, read and written without an id: nobody else's can be
 # named (the test below writes them as globex and reads acme's).

@@ -19,6 +19,7 @@ from sws.db.engine import Database
 from sws.errors import Conflict, Unauthorized
 from sws.identity import account_repository as account_repo
 from sws.identity import repository as repo
+from sws.identity import team_tenants
 from sws.identity.account_model import Client, is_credential_secret
 from sws.identity.model import IssuedToken, Principal, Role, User, cloud_role
 
@@ -102,18 +103,17 @@ class LocalAuth:
                 account_repo.seen(conn, row["token_id"], now)
         user = repo.user_from_row(row)
         role = cloud_role(user.role, row["tenant_name"], self._operator_tenant)
-        return _principal(user, role, row["token_id"], row["expires_at"])
+        principal = _principal(user, role, row["token_id"], row["expires_at"])
+        return self._in_tenant(principal, row["scoped_tenant"] or user.tenant_id)
 
     def _credential(self, secret: str) -> Principal:
         """An API credential acts as its user, with the user's role of the moment (so never
-        more), and only while user and tenant are enabled and the user is in its tenant."""
+        more), and only while user and tenant are enabled and the user is in its tenant (its
+        own, or a team it joined)."""
         now = self._clock.now()
         with self._db.read() as conn:
             row = account_repo.find_live_credential(conn, hash_secret(secret), now)
-        if (
-            row is None or not row["enabled"] or not row["tenant_enabled"]
-            or row["bound_tenant"] != row["tenant_id"]
-        ):
+        if row is None or not row["enabled"] or not row["tenant_enabled"]:
             raise Unauthorized("the API credential is unknown, expired or revoked")
         if account_repo.stale(row["last_used_at"], now):
             with self._db.begin() as conn:
@@ -121,7 +121,14 @@ class LocalAuth:
         user = repo.user_from_row(row)
         role = cloud_role(user.role, row["tenant_name"], self._operator_tenant)
         principal = _principal(user, role, row["credential_id"], row["expires_at"])
-        return replace(principal, via="credential")
+        return replace(self._in_tenant(principal, row["bound_tenant"]), via="credential")
+
+    def _in_tenant(self, principal: Principal, tenant_id: str) -> Principal:
+        """The principal in its own tenant, or in a team it joined (with its role there)."""
+        if tenant_id == principal.tenant_id:
+            return principal
+        with self._db.read() as conn:
+            return team_tenants.acting_in(conn, principal, tenant_id, self._operator_tenant)
 
     def revoke(self, *, principal: Principal) -> None:
         if principal.via == "credential":

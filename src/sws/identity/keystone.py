@@ -7,7 +7,8 @@
   is refused at most one cache period later; one revoked through SWS is dropped at once.
 - The token's project is the SWS tenant (same id), created on first sight; a role listed in
   `keystone_admin_roles` on the operator tenant's project (`operator_tenant`, by SWS tenant
-  name) makes the caller an SWS admin; on any other project, or any other role, a member.
+  name) makes the caller an SWS admin; otherwise the project's roles map to an SWS tenant role
+  (owner, member, billing, viewer: sws.identity.team_keystone), any unmapped role a member.
   A tenant disabled in SWS refuses its tokens and logins.
 - `issue_token` logs in with a user name and password (domain Default) and returns a
   Keystone token scoped to the user's default project, or else its first project.
@@ -29,6 +30,7 @@ from sws.errors import Unauthorized, Unavailable
 from sws.identity import repository as repo
 from sws.identity.auth import BAD_CREDENTIALS, hash_secret
 from sws.identity.model import IssuedToken, Principal, Role, Tenant, cloud_role
+from sws.identity.team_keystone import role_from_keystone
 
 REJECTED = "the token is missing, expired or revoked"
 
@@ -121,7 +123,9 @@ class KeystoneAuth:
         cache: TokenCache,
         admin_roles: tuple[str, ...] = ("admin",),
         operator_tenant: str = "operator",
+        member_role: str = "member",
     ) -> None:
+        self._member_role = member_role
         self._db = db
         self._clock = clock
         self._keystone = keystone
@@ -178,9 +182,11 @@ class KeystoneAuth:
         return principal
 
     def _role(self, roles: tuple[str, ...], tenant: Tenant) -> Role:
-        """Admin only through an admin role on the operator tenant's project."""
-        role: Role = "admin" if self._admin_roles.intersection(roles) else "member"
-        return cloud_role(role, tenant.name, self._operator_tenant)
+        """Admin only through an admin role on the operator tenant's project; else the SWS
+        role the project's Keystone roles map to (sws.identity.team_keystone)."""
+        if self._admin_roles.intersection(roles):
+            return cloud_role("admin", tenant.name, self._operator_tenant)
+        return role_from_keystone(roles, self._member_role)
 
     def _ensure_tenant(self, project_id: str, project_name: str) -> Tenant:
         """The project's tenant, created on first sight; read each time (once per cache

@@ -195,10 +195,11 @@ def insert_token(
 
 def find_live_token(conn: Connection, token_hash: str, now: datetime) -> RowMapping | None:
     """The token row joined with its user (and its tenant's `tenant_enabled` and `tenant_name`),
-    if the token is neither revoked nor expired."""
+    if the token is neither revoked nor expired; `scoped_tenant` is the team it acts in, if
+    not the user's own."""
     query = (
         select(t.tokens.c.id.label("token_id"), t.tokens.c.expires_at, t.tokens.c.last_seen_at,
-               t.users,
+               t.tokens.c.tenant_id.label("scoped_tenant"), t.users,
                t.tenants.c.enabled.label("tenant_enabled"), t.tenants.c.name.label("tenant_name"))
         .join(t.users, t.users.c.id == t.tokens.c.user_id)
         .join(t.tenants, t.tenants.c.id == t.users.c.tenant_id)

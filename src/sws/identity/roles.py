@@ -41,6 +41,7 @@ _PREFIXES: tuple[tuple[str, Area], ...] = (
     ("/console/logout", "session"),
     ("/console/language", "session"),
     ("/console/region", "session"),
+    ("/console/tenant", "session"),
     ("/console/account", "session"),
     ("/console/settings", "session"),
     ("/console/users", "team"),

@@ -15,6 +15,7 @@ from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Conflict, NotFound, Unauthorized
 from sws.identity import repository as repo
+from sws.identity import team_repository as team_repo
 from sws.identity import two_factor
 from sws.identity.account_model import LoginAttempt
 from sws.identity.auth import AuthBackend, LocalAuth, PasswordHashing
@@ -176,8 +177,16 @@ def get_user(*, db: Database, user_id: str, tenant_id: str | None = None) -> Use
 def list_users(
     *, db: Database, tenant_id: str | None, limit: int, marker: str | None
 ) -> list[User]:
+    """The users of a tenant (or of every tenant), by name; a tenant's include those who
+    joined it from their own tenant, with their role in it."""
     with db.read() as conn:
-        return repo.list_users(conn, tenant_id, limit, marker)
+        own = repo.list_users(conn, tenant_id, limit, marker)
+        if tenant_id is None:
+            return own
+        after = repo.get_user(conn, marker) if marker is not None else None
+        joined = [u for u in team_repo.joined_members(conn, tenant_id)
+                  if after is None or u.name > after.name]
+    return sorted(own + joined, key=lambda u: u.name)[:limit]
 
 
 def set_user_enabled(

@@ -1,5 +1,6 @@
-"""Identity tables: regions, tenants, users, hashed bearer tokens, failed logins, and the
-account's own security: TOTP factors, recovery codes, API credentials and e-mail changes."""
+"""Identity tables: regions, tenants, users (and their places in other teams), hashed bearer
+tokens, failed logins, and the account's own security: TOTP factors, recovery codes, API
+credentials and e-mail changes."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ tokens = Table(
     Column("address", String(64), nullable=True),
     Column("agent", String(255), nullable=True),
     Column("last_seen_at", UTCDateTime, nullable=True),
+    # The tenant this session acts in when it is not the user's own (a team it joined).
+    Column("tenant_id", String(36), nullable=True),
 )
 
 # One row per failed login, keyed by a hash of (user name, client address); rows older than
@@ -136,4 +139,16 @@ invitations = Table(
     Column("accepted_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("user_id", String(36), nullable=True),
+)
+
+# A user's place in a tenant other than its own (users.tenant_id): a team it joined by
+# accepting an invitation with the account it already had, with its role in that team.
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id"), primary_key=True),
+    Column("tenant_id", String(36), ForeignKey("tenants.id"), primary_key=True, index=True),
+    Column("role", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )

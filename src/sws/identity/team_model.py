@@ -61,3 +61,22 @@ def check_owner_remains(owners: list[str], leaving: str) -> None:
             "make another member owner first",
             field="user_id",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's place in a tenant other than its own, with its role there."""
+
+    user_id: str
+    tenant_id: str
+    tenant_name: str
+    role: str
+    enabled: bool
+    tenant_enabled: bool = True
+
+
+def check_not_in_team(memberships: list[Membership], home_tenant: str, tenant_id: str) -> None:
+    """A user joins a team once: its own tenant, or one it joined already, is 409."""
+    if tenant_id == home_tenant or any(m.tenant_id == tenant_id for m in memberships):
+        raise Conflict("this account belongs to the team already: log in with it",
+                       field="token")

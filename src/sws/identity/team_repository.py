@@ -1,16 +1,18 @@
-"""Team persistence: invitations, a tenant's owners (locked) and a member's removal."""
+"""Team persistence: invitations, memberships of other tenants, a tenant's owners (locked)
+and a member's removal."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, RowMapping, delete, select, update
+from sqlalchemy import Column, Connection, RowMapping, and_, delete, select, update
 
 from sws.db.metadata import metadata
 from sws.db.migrate import load_all_tables
 from sws.identity import tables as t
-from sws.identity.team_model import Invitation
+from sws.identity.model import User, check_role
+from sws.identity.team_model import Invitation, Membership
 from sws.signup import tables as signup_tables
 
 
@@ -62,20 +64,29 @@ def update_invitation(conn: Connection, invitation_id: str, values: dict[str, An
 
 
 def lock_enabled_owners(conn: Connection, tenant_id: str) -> list[str]:
-    """The ids of the tenant's enabled owners, locked until the transaction ends, so two
-    owners demoting each other at once cannot both succeed."""
-    query = (
+    """The ids of the tenant's enabled owners (its own users and those who joined it),
+    locked until the transaction ends, so two owners demoting each other at once cannot both
+    succeed."""
+    own = (
         select(t.users.c.id)
         .where(t.users.c.tenant_id == tenant_id, t.users.c.role == "owner",
                t.users.c.enabled.is_(True))
         .with_for_update()
     )
-    return list(conn.execute(query).scalars())
+    m = t.memberships
+    joined = (
+        select(m.c.user_id)
+        .join(t.users, t.users.c.id == m.c.user_id)
+        .where(m.c.tenant_id == tenant_id, m.c.role == "owner", m.c.enabled.is_(True),
+               t.users.c.enabled.is_(True))
+        .with_for_update()
+    )
+    return list(conn.execute(own).scalars()) + list(conn.execute(joined).scalars())
 
 
-def email_taken(conn: Connection, email: str) -> bool:
-    query = select(t.users.c.id).where(t.users.c.email == email)
-    return conn.execute(query).first() is not None
+def password_hash(conn: Connection, user_id: str) -> str:
+    query = select(t.users.c.password_hash).where(t.users.c.id == user_id)
+    return str(conn.execute(query).scalar_one_or_none() or "")
 
 
 def delete_user(conn: Connection, user_id: str, now: datetime) -> None:
@@ -100,3 +111,88 @@ def _hanging_on_users() -> list[Column[Any]]:
         for fk in table.foreign_keys
         if fk.column is t.users.c.id
     ]
+
+
+def _membership(row: RowMapping) -> Membership:
+    return Membership(
+        user_id=row["user_id"], tenant_id=row["tenant_id"], tenant_name=row["tenant_name"],
+        role=row["role"], enabled=bool(row["enabled"]),
+        tenant_enabled=bool(row["tenant_enabled"]),
+    )
+
+
+def _memberships_query() -> Any:
+    m = t.memberships
+    return (
+        select(m, t.tenants.c.name.label("tenant_name"),
+               t.tenants.c.enabled.label("tenant_enabled"))
+        .join(t.tenants, t.tenants.c.id == m.c.tenant_id)
+        .order_by(t.tenants.c.name)
+    )
+
+
+def insert_membership(conn: Connection, user_id: str, tenant_id: str, role: str,
+                      now: datetime) -> None:
+    conn.execute(t.memberships.insert().values(
+        user_id=user_id, tenant_id=tenant_id, role=role, enabled=True, created_at=now))
+
+
+def get_membership(conn: Connection, user_id: str, tenant_id: str) -> Membership | None:
+    m = t.memberships
+    query = _memberships_query().where(m.c.user_id == user_id, m.c.tenant_id == tenant_id)
+    row = conn.execute(query).mappings().first()
+    return _membership(row) if row else None
+
+
+def memberships_of(conn: Connection, user_id: str) -> list[Membership]:
+    """The tenants a user joined besides its own, by tenant name."""
+    query = _memberships_query().where(t.memberships.c.user_id == user_id)
+    return [_membership(r) for r in conn.execute(query).mappings()]
+
+
+def update_membership(
+    conn: Connection, user_id: str, tenant_id: str, values: dict[str, Any]
+) -> None:
+    m = t.memberships
+    conn.execute(
+        update(m).where(m.c.user_id == user_id, m.c.tenant_id == tenant_id).values(**values)
+    )
+
+
+def delete_membership(conn: Connection, user_id: str, tenant_id: str, now: datetime) -> None:
+    """The user leaves the team; its sessions acting in the team end."""
+    m = t.memberships
+    conn.execute(delete(m).where(m.c.user_id == user_id, m.c.tenant_id == tenant_id))
+    revoke_team_sessions(conn, user_id, tenant_id, now)
+
+
+def revoke_team_sessions(conn: Connection, user_id: str, tenant_id: str, now: datetime) -> None:
+    tokens = t.tokens
+    conn.execute(
+        update(tokens)
+        .where(tokens.c.user_id == user_id, tokens.c.tenant_id == tenant_id,
+               tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def joined_members(conn: Connection, tenant_id: str) -> list[User]:
+    """The users who joined the tenant from their own, as the team sees them: with their role
+    in it, enabled only when both they and their place in it are."""
+    m = t.memberships
+    query = (
+        select(t.users.c.id, t.users.c.name, t.users.c.created_at,
+               m.c.role, and_(m.c.enabled, t.users.c.enabled).label("enabled"))
+        .join(t.users, t.users.c.id == m.c.user_id)
+        .where(m.c.tenant_id == tenant_id)
+    )
+    return [
+        User(id=r["id"], tenant_id=tenant_id, name=r["name"], role=check_role(r["role"]),
+             enabled=bool(r["enabled"]), created_at=r["created_at"])
+        for r in conn.execute(query).mappings()
+    ]
+
+
+def scope_session(conn: Connection, token_id: str, tenant_id: str | None) -> None:
+    """The session acts in `tenant_id` from now on (None: the user's own tenant)."""
+    conn.execute(update(t.tokens).where(t.tokens.c.id == token_id).values(tenant_id=tenant_id))

@@ -1,5 +1,5 @@
 """Where a new tenant's cloud account is opened: nothing to do with SWS's own identity
-(local), or a Keystone project, user and member role (Keystone mode, through openstacksdk
+(local), or a Keystone project, user and owner's roles (Keystone mode, through openstacksdk
 with SWS's own cloud account from clouds.yaml)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sws.errors import Unavailable
+from sws.identity.team_keystone import KeystoneDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +45,9 @@ class LocalAccounts:
 
 
 class KeystoneAccounts:
-    """A Keystone project named after the tenant, a user named by e-mail with the member
-    role on it; the user logs in to SWS with Keystone's password."""
+    """A Keystone project named after the tenant, a user named by e-mail with the owner's
+    roles on it (member and sws_owner: sws.identity.team_keystone); the user logs in to SWS
+    with Keystone's password."""
 
     keeps_passwords = False
 
@@ -65,8 +67,8 @@ class KeystoneAccounts:
                 default_project_id=project.id,
                 domain_id=self._domain,
             )
-            role = identity.find_role(self._role, ignore_missing=False)
-            identity.assign_project_role_to_user(project, user, role)
+            owner = KeystoneDirectory(self._connect, member_role=self._role, domain=self._domain)
+            owner.set_role(project_id=project.id, user_name=user.name, role="owner")
         except Exception as error:  # openstacksdk's errors are many; all mean "not now"
             raise Unavailable(f"Keystone could not open the account: {error}") from error
         return str(project.id)

@@ -92,6 +92,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(signup_console.router)
     app.include_router(members_console.router)
     app.include_router(members_console.accept_router)
+    app.include_router(members_console.tenant_router)
     app.include_router(quotas_console.router)
     app.include_router(quotas_console.admin_router)
     app.include_router(community_console.router)

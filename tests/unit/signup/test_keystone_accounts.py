@@ -50,13 +50,16 @@ class FakeIdentity:
         self.users[user.id] = user
         return user
 
-    def find_role(self, name: str, ignore_missing: bool) -> Thing:
+    def find_role(self, name: str, ignore_missing: bool = True) -> Thing:
         return Thing(f"role-{name}", name)
 
-    def assign_project_role_to_user(self, project: Thing, user: Thing, role: Thing) -> None:
-        self.grants.append((project.id, user.id, role.name))
+    def assign_project_role_to_user(self, project: Any, user: Thing, role: Thing) -> None:
+        self.grants.append((getattr(project, "id", project), user.id, role.name))
 
-    def find_user(self, name: str, domain_id: str, ignore_missing: bool) -> Thing:
+    def validate_user_has_project_role(self, project: Any, user: Thing, role: Thing) -> bool:
+        return (getattr(project, "id", project), user.id, role.name) in self.grants
+
+    def find_user(self, name: str, domain_id: str, ignore_missing: bool = True) -> Thing:
         return next(u for u in self.users.values() if u.name == name)
 
     def update_user(self, user: Thing, *, password: str) -> None:
@@ -113,7 +116,7 @@ def test_the_tenant_is_a_new_keystone_project_and_the_owner_sets_a_password_by_l
     (project,) = keystone.projects.values()
     (user,) = keystone.users.values()
     assert outcome.tenant_id == project.id and project.name == "anncorp"
-    assert keystone.grants == [(project.id, user.id, "member")]
+    assert keystone.grants == [(project.id, user.id, "member"), (project.id, user.id, "sws_owner")]
     assert user.name == "ann@example.com" and "correct horse battery" not in str(user.extra)
     with database.read() as conn:
         assert (

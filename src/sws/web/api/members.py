@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from sws.identity import members
+from sws.identity import members, team_tenants
 from sws.identity.invitations import Acceptance, InvitationRequest, Team, TeamConfig
 from sws.identity.model import User
+from sws.identity.team_keystone import team_directory
 from sws.identity.team_model import Invitation
 from sws.web.api.responses import problems
 from sws.web.deps import Caller, Page, Paged, Services
@@ -74,6 +75,19 @@ class Joined(BaseModel):
     role: str
 
 
+class PlaceRead(BaseModel):
+    tenant_id: str
+    tenant_name: str
+    role: str
+    own: bool
+    current: bool
+
+
+class TenantSwitch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: str = Field(min_length=1, max_length=64)
+
+
 def _read(user: User) -> MemberRead:
     return MemberRead.model_validate(user, from_attributes=True)
 
@@ -85,7 +99,8 @@ def team(services: Services) -> Team:
         public_url=door.public_url, passwords=door.passwords,
         ttl=timedelta(hours=services.settings.invitation_hours),
     )
-    return Team(db=services.db, clock=services.clock, config=config)
+    return Team(db=services.db, clock=services.clock, config=config,
+                directory=team_directory(services.settings))
 
 
 def _invitation(found: Invitation, now: datetime) -> InvitationRead:
@@ -102,7 +117,8 @@ def add_member(body: MemberCreate, caller: Caller, services: Services) -> Member
     """Add a member to the caller's tenant (the owner only)."""
     spec = members.NewMember(name=body.name, password=body.password, role=body.role)
     return _read(
-        members.add_member(db=services.db, clock=services.clock, caller=caller, member=spec)
+        members.add_member(db=services.db, clock=services.clock, caller=caller, member=spec,
+                           directory=team_directory(services.settings))
     )
 
 
@@ -117,7 +133,8 @@ def update_member(
     change = members.MemberChange(role=body.role, enabled=body.enabled)
     return _read(
         members.change_member(
-            db=services.db, clock=services.clock, caller=caller, user_id=user_id, change=change
+            db=services.db, clock=services.clock, caller=caller, user_id=user_id, change=change,
+            directory=team_directory(services.settings),
         )
     )
 
@@ -127,7 +144,8 @@ def update_member(
 )
 def remove_member(user_id: Id, caller: Caller, services: Services) -> Response:
     """Remove a member from the caller's tenant with its sessions; never the last owner."""
-    members.remove_member(db=services.db, clock=services.clock, caller=caller, user_id=user_id)
+    members.remove_member(db=services.db, clock=services.clock, caller=caller, user_id=user_id,
+                          directory=team_directory(services.settings))
     return Response(status_code=204)
 
 
@@ -162,13 +180,29 @@ def revoke_invitation(invitation_id: Id, caller: Caller, services: Services) -> 
 
 @router.post(
     "/invitations/accept", status_code=201, response_model=Joined,
-    responses=problems(400, 409, 410, 422),
+    responses=problems(400, 401, 409, 410, 422),
 )
 def accept_invitation(body: InvitationAccept, services: Services) -> Joined:
     """Use an invitation's code once: become a user of the tenant with the invited role
-    (then log in with `POST /v1/auth/tokens`). Used: 409; expired or revoked: 410."""
+    (then log in with `POST /v1/auth/tokens`). An address with an SWS account joins with it:
+    `password` is that account's (401 if wrong). Used: 409; expired or revoked: 410."""
     joined = team(services).accept(
         acceptance=Acceptance(token=body.token, password=body.password, name=body.name)
     )
     return Joined(tenant_id=joined.tenant_id, user_id=joined.user_id,
                   user_name=joined.user_name, role=joined.role)
+
+
+@router.get("/account/tenants", response_model=list[PlaceRead], responses=problems(401))
+def my_tenants(caller: Caller, services: Services) -> list[PlaceRead]:
+    """The tenants the caller may act in: its own, then the teams it joined."""
+    found = team_tenants.places(db=services.db, caller=caller)
+    return [PlaceRead.model_validate(p, from_attributes=True) for p in found]
+
+
+@router.post("/account/tenant", response_model=PlaceRead, responses=problems(401, 403, 404, 422))
+def switch_tenant(body: TenantSwitch, caller: Caller, services: Services) -> PlaceRead:
+    """Act in another of the caller's tenants from the next request, with this session
+    (an API credential stays where it was made: 403)."""
+    found = team_tenants.switch(db=services.db, caller=caller, tenant_id=body.tenant_id)
+    return PlaceRead.model_validate(found, from_attributes=True)

@@ -1,4 +1,5 @@
-"""Where billing plugs into the console: prices on the launch form, the balance in the header.
+"""Where billing plugs into the console: prices on the launch form, the balance in the header;
+and the header's tenant switcher, for a user in several tenants.
 
 Both read `sws.billing.service`; a tenant without an account yet sees a zero balance, a flavor
 without a price in the tenant's currency shows no price rather than an invented one.
@@ -13,6 +14,7 @@ from decimal import Decimal
 from sws.billing import service as billing
 from sws.billing.model import INSTANCE
 from sws.drivers.base import Flavor
+from sws.identity import team_tenants
 from sws.money import Money
 from sws.web.console.context import Session
 
@@ -53,3 +55,9 @@ def balance(session: Session) -> Balance:
         zero = Money(Decimal(0), currency)
         return Balance(zero, zero, "ok")
     return Balance(account.balance, account.coupon_balance, account.status)
+
+
+def tenants(session: Session) -> list[team_tenants.Place]:
+    """The tenants the user may act in, when there is more than one to switch between."""
+    found = team_tenants.places(db=session.container.db, caller=session.principal)
+    return found if len(found) > 1 else []

@@ -59,6 +59,9 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         # the header's balance on tenant pages; called by base.html, so one read per page
         "header_balance": (lambda: hooks.balance(session)) if session and not admin_page
         else None,
+        # the header's tenant switcher, for a user who joined other tenants' teams
+        "header_tenants": (lambda: hooks.tenants(session)) if session and not admin_page
+        else None,
         **values,
     }
 

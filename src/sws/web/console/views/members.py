@@ -1,7 +1,9 @@
 """The Users page of the tenant console: the tenant's users and invitations; the owner adds
 members, invites people by mail with a role, changes roles, disables, enables and removes
-users, and revokes invitations. The invitee accepts at /console/invitations/accept. The same
-use cases as /v1/users and /v1/invitations (audited there)."""
+users, and revokes invitations. The invitee accepts at /console/invitations/accept (with its
+existing account's password, if the address has one). A user in several tenants switches
+between them in the header (/console/tenant). The same use cases as /v1/users,
+/v1/invitations and /v1/account/tenant (audited there)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Response
 
 from sws.errors import SWSError
-from sws.identity import members
+from sws.identity import members, team_tenants
 from sws.identity import service as identity
 from sws.identity.invitations import Acceptance, InvitationRequest
 from sws.identity.roles import TENANT_ROLES
+from sws.identity.team_keystone import team_directory
 from sws.web.api.members import team
 from sws.web.console.context import AnyVisit, PostedVisit, Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
@@ -25,6 +28,8 @@ router = APIRouter(prefix="/console/users", route_class=ConsoleRoute, include_in
 accept_router = APIRouter(
     prefix="/console/invitations", route_class=ConsoleRoute, include_in_schema=False
 )
+tenant_router = APIRouter(prefix="/console/tenant", route_class=ConsoleRoute,
+                          include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
 Secret = Annotated[str, Form(max_length=1024)]
 Code = Annotated[str, Query(max_length=256)]
@@ -53,7 +58,7 @@ def add(s: TenantPost, name: Text = "", password: Secret = "", role: Text = "mem
     spec = members.NewMember(name=name.strip(), password=password, role=role)
     return _changed(s, s.gettext("Member %(name)s added.", name=spec.name), lambda: (
         members.add_member(db=s.container.db, clock=s.container.clock, caller=s.principal,
-                           member=spec)))
+                           member=spec, directory=team_directory(s.container.settings))))
 
 
 @router.post("/{user_id}/enabled")
@@ -72,12 +77,14 @@ def set_role(s: TenantPost, user_id: str, role: Text = "") -> Response:
 @router.post("/{user_id}/remove")
 def remove(s: TenantPost, user_id: str) -> Response:
     return _changed(s, s.gettext("User removed."), lambda: members.remove_member(
-        db=s.container.db, clock=s.container.clock, caller=s.principal, user_id=user_id))
+        db=s.container.db, clock=s.container.clock, caller=s.principal, user_id=user_id,
+        directory=team_directory(s.container.settings)))
 
 
 def _change(s: Session, user_id: str, change: members.MemberChange) -> object:
     return members.change_member(db=s.container.db, clock=s.container.clock,
-                                 caller=s.principal, user_id=user_id, change=change)
+                                 caller=s.principal, user_id=user_id, change=change,
+                                 directory=team_directory(s.container.settings))
 
 
 @router.post("/invitations")
@@ -111,3 +118,10 @@ def accept(
                     error=current.gettext(error.detail))
     done = current.gettext("Welcome! Log in as %(name)s.", name=joined.user_name)
     return redirect(current, "/console/login", [("ok", done)])
+
+
+@tenant_router.post("")
+def switch_tenant(s: TenantPost, tenant_id: Text = "") -> Response:
+    """The header's tenant switcher: this session acts in another of the user's tenants."""
+    return attempt(s, "/console/", s.gettext("Switched tenant."), lambda: team_tenants.switch(
+        db=s.container.db, caller=s.principal, tenant_id=tenant_id))
