@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Integer,
     MetaData,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from sws.db.bulk import insert_rows
+from sws.db.bulk import insert_rows, one_statement, write
 from sws.db.engine import Database, make_engine
 from tests.servicedb import mariadb_database, postgres_database
 
@@ -114,3 +115,35 @@ def test_no_rows_is_no_statement(db: Database) -> None:
         insert_rows(conn, sample, [])
     with db.read() as conn:
         assert conn.execute(select(sample)).first() is None
+
+
+other = Table("bulk_other", metadata, Column("id", Integer, primary_key=True))
+
+
+def test_one_statement_writes_everything_queued_and_in_order_per_table(db: Database) -> None:
+    """Inside `one_statement` the inserts to two tables go together; an UPDATE of a table with
+    queued rows sends them first, so it sees them (parts of one statement would not)."""
+    with db.begin() as conn, one_statement(conn):
+        insert_rows(conn, sample, ROWS[:1])
+        insert_rows(conn, other, [{"id": 7}])
+        write_update(conn, "UPDATE bulk_sample SET code = 'zz' WHERE id = 1")
+        insert_rows(conn, sample, ROWS[2:])
+    with db.read() as conn:
+        codes = [tuple(r) for r in conn.execute(select(sample.c.id, sample.c.code))]
+        assert sorted(codes) == [(1, "zz"), (3, "x")]
+        assert list(conn.execute(select(other.c.id)).scalars()) == [7]
+
+
+def test_an_error_in_the_block_sends_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.begin() as conn, one_statement(conn):
+        insert_rows(conn, sample, ROWS[:1])
+        raise RuntimeError("the use case failed after queueing")
+    with db.read() as conn:
+        assert conn.execute(select(sample)).first() is None
+
+
+def write_update(conn: Connection, statement: str) -> None:
+    if conn.dialect.name == "postgresql":
+        write(conn, sample, statement, ())
+    else:
+        conn.exec_driver_sql(statement)

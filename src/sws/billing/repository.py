@@ -49,7 +49,7 @@ from sws.billing.tables import (
     billing_suspensions,
     billing_unrated,
 )
-from sws.db.bulk import among, insert_rows
+from sws.db.bulk import among, insert_rows, write
 from sws.errors import Conflict
 from sws.events.model import ResourceEvent
 from sws.events.tables import resource_events
@@ -211,7 +211,14 @@ def update_account(conn: Connection, account_id: str, **values: Any) -> None:
 
 
 def add_to_balances(conn: Connection, deltas: Mapping[str, Decimal], *, now: datetime) -> None:
-    rows = [{"b_id": k, "b_delta": v, "b_now": now} for k, v in sorted(deltas.items()) if v]
+    """Add to the accounts' balances. Callers hold the accounts' row locks (`accounts(...,
+    lock=True)`, taken in id order), so the order this statement updates them in is free."""
+    changed = sorted((k, Decimal(v)) for k, v in deltas.items() if v)
+    if changed and conn.dialect.name == "postgresql":
+        ids, amounts = zip(*changed, strict=True)
+        write(conn, billing_accounts, _ADD_TO_BALANCES, (now, list(ids), list(amounts)))
+        return
+    rows = [{"b_id": k, "b_delta": v, "b_now": now} for k, v in changed]
     if rows:
         conn.execute(
             update(billing_accounts)
@@ -222,6 +229,12 @@ def add_to_balances(conn: Connection, deltas: Mapping[str, Decimal], *, now: dat
             ),
             rows,
         )
+
+
+_ADD_TO_BALANCES = (
+    "UPDATE billing_accounts AS a SET balance = a.balance + v.delta, updated_at = %b "
+    "FROM unnest(%b::text[], %b::numeric[]) AS v(id, delta) WHERE a.id = v.id"
+)
 
 
 def coupon_from_row(row: RowMapping) -> Coupon:

@@ -7,6 +7,13 @@ executions, and the client dumps a list per column. Elsewhere (SQLite, MariaDB) 
 executemany serves. Rows are dicts naming the same columns; values go through each column's
 bind processing, as SQLAlchemy's own insert would apply it.
 
+`one_statement(conn)` goes further for a use case whose writes are all known before it commits:
+inside it, `insert_rows` and `write` on PostgreSQL queue their statements, and at the end of the
+block they go to the server together as one statement (each a data-modifying `WITH` part), in
+one round trip. Reads inside the block do not see the queued writes, and the parts of one
+statement cannot see each other's rows; so a write to a table something already queued for
+sends the queue first, and the block should hold only writes that nothing in it reads back.
+
 `among` is `column IN (...)` written `column = ANY(:ids)` on PostgreSQL: one statement text
 whatever the number of ids, so the driver prepares it once and the server plans it once.
 
@@ -17,7 +24,9 @@ as a plain INSERT does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -64,7 +73,57 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         )
         for name, process in zip(names, processors, strict=True)
     )
-    conn.exec_driver_sql(statement, arrays)
+    write(conn, table, statement, arrays)
+
+
+_QUEUE = "sws.db.bulk.queued"
+
+
+@dataclass
+class _Queued:
+    tables: set[str] = field(default_factory=set)
+    statements: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+
+def write(conn: Connection, table: Table, statement: str, params: Sequence[Any]) -> None:
+    """Run a PostgreSQL write on `table` (positional `%b`/`%s` parameters) now, or inside
+    `one_statement` queue it; the queue is sent first if it already writes to `table`."""
+    queued: _Queued | None = conn.info.get(_QUEUE)
+    if queued is None:
+        conn.exec_driver_sql(statement, tuple(params))
+        return
+    if table.name in queued.tables:
+        _send(conn, queued)
+    queued.tables.add(table.name)
+    queued.statements.append(statement)
+    queued.params.extend(params)
+
+
+@contextmanager
+def one_statement(conn: Connection) -> Iterator[None]:
+    """The block's queued writes sent as one statement when it ends without an error (on
+    PostgreSQL; elsewhere, and when nested, each write runs as it comes)."""
+    if conn.dialect.name != "postgresql" or _QUEUE in conn.info:
+        yield
+        return
+    queued = conn.info[_QUEUE] = _Queued()
+    try:
+        yield
+        _send(conn, queued)
+    finally:
+        del conn.info[_QUEUE]
+
+
+def _send(conn: Connection, queued: _Queued) -> None:
+    parts = [f"w{n} AS ({statement})" for n, statement in enumerate(queued.statements)]
+    if len(parts) == 1:
+        conn.exec_driver_sql(queued.statements[0], tuple(queued.params))
+    elif parts:
+        conn.exec_driver_sql(f"WITH {', '.join(parts)} SELECT 1", tuple(queued.params))
+    queued.tables.clear()
+    queued.statements.clear()
+    queued.params.clear()
 
 
 def _uniform(values: list[Any], column: Column[Any]) -> list[Any]:

@@ -36,6 +36,7 @@ from sws.billing.payments.model import (
     next_state,
 )
 from sws.clock import Clock
+from sws.db.bulk import one_statement
 from sws.db.engine import Database
 from sws.errors import Duplicate
 
@@ -99,11 +100,12 @@ def apply_batch(
     checkouts = repo.get_many(conn, [e.payment_id for e in sane], lock=True)
     steps = _Steps(checkouts, repo.recorded_events(conn, [(e.provider, e.event_id) for e in sane]))
     results = [steps.take(e) for e in events]
-    repo.insert_events(conn, steps.events, now)
-    repo.set_states(conn, steps.changed(), now)
-    _credit(conn, steps.credited, now)
-    receipts.issue_receipts(conn, issuing, steps.credited, now)
-    _notify(conn, steps.moves, now)
+    with one_statement(conn):  # the batch's writes go to the server together
+        repo.insert_events(conn, steps.events, now)
+        repo.set_states(conn, steps.changed(), now)
+        _credit(conn, steps.credited, now)
+        receipts.issue_receipts(conn, issuing, steps.credited, now)
+        _notify(conn, steps.moves, now)
     return results
 
 

@@ -1,10 +1,13 @@
 """Group commit of callbacks: events that arrive together in one process are applied together.
 
-The first request thread with an event to apply becomes the leader: it takes every event
-queued so far (up to `limit`) and applies them in one transaction (`applying.apply_batch`),
-then the next lot, until the queue is empty; the other threads wait for their own event's
-result. Under load one transaction carries many callbacks, so the per-transaction costs (the
-round trips, the commit) are shared; alone, a callback is a batch of one, as before. A batch
+A request thread with an event to apply becomes a leader when fewer than `lanes` lead: it
+takes every event queued so far (up to `limit`) and applies them in one transaction
+(`applying.apply_batch`), then the next lot, until the queue is empty; the other threads wait
+for their own event's result. Under load one transaction carries many callbacks, so the
+per-transaction costs (the round trips, the commit) are shared; alone, a callback is a batch of
+one, as before. Two lanes let one batch's Python work run while the other lane waits on the
+database; they serialize only where their rows meet (the accounts, the receipt counter), and
+both lock in the same order (checkouts, then accounts, then counters). A batch
 that fails as a whole is applied again one event at a time, so one bad event fails only its
 own request.
 """
@@ -27,11 +30,11 @@ Result = Applied | CallbackRejected
 class GroupCommit:
     """Shared by the request threads of one process (the API's, the console's)."""
 
-    def __init__(self, limit: int = 200) -> None:
-        self.limit = limit
+    def __init__(self, limit: int = 200, lanes: int = 2) -> None:
+        self.limit, self.lanes = limit, lanes
         self._lock = threading.Lock()
         self._queue: list[tuple[PaymentEvent, Future[Result]]] = []
-        self._leading = False
+        self._leaders = 0
 
     def apply(
         self, *, db: Database, clock: Clock, event: PaymentEvent, issuing: Issuing | None
@@ -40,7 +43,8 @@ class GroupCommit:
         future: Future[Result] = Future()
         with self._lock:
             self._queue.append((event, future))
-            lead, self._leading = not self._leading, True
+            lead = self._leaders < self.lanes
+            self._leaders += lead
         if lead:
             self._drain(db, clock, issuing)
         result = future.result()
@@ -53,7 +57,7 @@ class GroupCommit:
             with self._lock:
                 batch, self._queue = self._queue[: self.limit], self._queue[self.limit :]
                 if not batch:
-                    self._leading = False
+                    self._leaders -= 1
                     return
             _settle(db, clock, issuing, batch)
 

@@ -37,7 +37,7 @@ from sws.billing.payments.tables import (
     billing_payments,
     billing_refunds,
 )
-from sws.db.bulk import among, insert_rows
+from sws.db.bulk import among, insert_rows, write
 from sws.db.paging import keyset
 from sws.errors import Conflict
 from sws.money import Money
@@ -322,7 +322,12 @@ def insert_events(conn: Connection, events: Sequence[PaymentEvent], now: datetim
 
 
 def set_states(conn: Connection, states: Mapping[str, str], now: datetime) -> None:
-    """Move checkouts to their new states: one UPDATE per state, whatever the number of rows."""
+    """Move checkouts to their new states: on PostgreSQL one UPDATE, elsewhere one per state.
+    The checkouts' row locks are held (`get_many(..., lock=True)`)."""
+    if states and conn.dialect.name == "postgresql":
+        ids = sorted(states)
+        write(conn, billing_payments, _MOVE_CHECKOUTS, (now, ids, [states[i] for i in ids]))
+        return
     by_state: dict[str, list[str]] = {}
     for payment_id, state in states.items():
         by_state.setdefault(state, []).append(payment_id)
@@ -346,6 +351,12 @@ def _events_of_provider(dialect: str) -> Select[Any]:
     e = billing_payment_events.c
     return select(e.provider, e.event_id).where(
         e.provider == bindparam("provider"), among(dialect, e.event_id))
+
+
+_MOVE_CHECKOUTS = (
+    "UPDATE billing_payments AS p SET state = v.state, updated_at = %b "
+    "FROM unnest(%b::text[], %b::text[]) AS v(id, state) WHERE p.id = v.id"
+)
 
 
 @cache
