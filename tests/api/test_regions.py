@@ -130,6 +130,7 @@ def test_a_closed_region_is_hidden_from_tenants_and_takes_no_new_instances(
     # What runs there stays the tenant's: listed, and marked closed.
     view = by_region(sponsored, sponsored.acme.headers)["SponsorLab"]
     assert view["enabled"] is False and [s["id"] for s in view["servers"]] == [kept]
+    assert "SponsorLab" not in by_region(sponsored, sponsored.globex.headers)  # nothing there
     reopened = sponsored.client.patch(
         "/v1/admin/regions/SponsorLab", json={"enabled": True}, headers=sponsored.admin
     )

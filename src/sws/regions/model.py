@@ -127,6 +127,11 @@ def open_to_tenants(regions: Iterable[SponsorRegion]) -> list[SponsorRegion]:
     return [region for region in regions if region.enabled]
 
 
+def shown_to_tenant(views: Iterable[RegionServers]) -> list[RegionServers]:
+    """A closed region stays hidden from a tenant, unless the tenant still has instances there."""
+    return [view for view in views if view.region.enabled or view.servers]
+
+
 def with_enabled(region: SponsorRegion, enabled: bool) -> SponsorRegion:
     return replace(region, enabled=enabled, stored=True)
 

@@ -165,7 +165,7 @@ def _with_health(services: Services, found: list[model.SponsorRegion]) -> list[R
 @router.get("/all", response_model=Page[RegionFootprintRead])
 def all_regions(caller: Caller, services: Services, page: Paged) -> Page[RegionFootprintRead]:
     """Your instances and usage in every region; a region that does not answer is listed as
-    unreachable, with why."""
+    unreachable, with why. A closed region is listed only while you have instances there."""
     found = regions.list_regions(db=services.db, settings=services.settings)
     views = regions.all_regions(
         regions=found,
@@ -173,7 +173,8 @@ def all_regions(caller: Caller, services: Services, page: Paged) -> Page[RegionF
         project_id=caller.tenant_id,
         timeout=services.settings.region_probe_seconds,
     )
-    return page.window((_footprint(v) for v in views), key=lambda v: v.region)
+    shown = model.shown_to_tenant(views)
+    return page.window((_footprint(v) for v in shown), key=lambda v: v.region)
 
 
 @admin_router.get("", response_model=Page[RegionAdminRead])

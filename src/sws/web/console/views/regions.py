@@ -33,7 +33,7 @@ def all_regions(s: Tenant) -> Response:
         project_id=s.tenant_id,
         timeout=container.settings.region_probe_seconds,
     )
-    shown = [v for v in views if v.region.enabled or v.servers]
+    shown = model.shown_to_tenant(views)
     return page(s, "regions/all.html", views=shown, totals=model.totals(shown))
 
 
