@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -414,3 +415,24 @@ def _port(admin: Any, project: Project, server_id: str) -> None:
         device_owner="compute:nova",
         fixed_ips=[{"subnet_id": subnet.id}],
     )
+
+
+@contextmanager
+def fresh_project(admin: Any, prefix: str, role: str | None = "member") -> Iterator[Project]:
+    """A new project with one user (password PASSWORD) holding `role` on it, if any; both
+    deleted afterwards, with any other user made for the project meanwhile."""
+    suffix = uuid.uuid4().hex[:6]
+    identity = admin.identity
+    project = identity.create_project(name=f"{prefix}-{suffix}", domain_id="default")
+    user = identity.create_user(
+        name=f"{prefix}-u-{suffix}", password=PASSWORD, domain_id="default",
+        default_project_id=project.id,
+    )
+    if role is not None:
+        identity.assign_project_role_to_user(project, user, identity.find_role(role))
+    try:
+        yield Project(project.id, project.name, user.name)
+    finally:
+        for found in identity.users(default_project_id=project.id):
+            identity.delete_user(found)
+        identity.delete_project(project)

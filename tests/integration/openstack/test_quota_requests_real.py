@@ -5,30 +5,19 @@ sees its quota change."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import PASSWORD, Project, _operator_admin, keystone_token
+from .conftest import Project, _operator_admin, fresh_project, keystone_token
 
 
 @pytest.fixture(scope="module")
 def shop(admin: Any) -> Iterator[Project]:
     """A fresh project at OpenStack's default quotas, with one member user."""
-    suffix = uuid.uuid4().hex[:6]
-    project = admin.identity.create_project(name=f"quota-{suffix}", domain_id="default")
-    user = admin.identity.create_user(
-        name=f"quota-u-{suffix}",
-        password=PASSWORD,
-        domain_id="default",
-        default_project_id=project.id,
-    )
-    admin.identity.assign_project_role_to_user(project, user, admin.identity.find_role("member"))
-    yield Project(project.id, project.name, user.name)
-    admin.identity.delete_user(user)
-    admin.identity.delete_project(project)
+    with fresh_project(admin, "quota") as made:
+        yield made
 
 
 def _headers(user: str) -> dict[str, str]:

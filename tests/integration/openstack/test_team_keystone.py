@@ -17,24 +17,14 @@ from sqlalchemy import select
 from sws.identity.team_keystone import team_directory
 from sws.mail.tables import mail_outbox
 
-from .conftest import PASSWORD, Project, keystone_token
+from .conftest import PASSWORD, Project, fresh_project, keystone_token
 
 
 @pytest.fixture(scope="module")
 def shop(admin: Any) -> Iterator[Project]:
-    """A fresh project whose owner has the owner's Keystone roles (member and sws_owner)."""
-    suffix = uuid.uuid4().hex[:6]
-    project = admin.identity.create_project(name=f"team-{suffix}", domain_id="default")
-    user = admin.identity.create_user(
-        name=f"team-owner-{suffix}",
-        password=PASSWORD,
-        domain_id="default",
-        default_project_id=project.id,
-    )
-    yield Project(project.id, project.name, user.name)
-    for found in admin.identity.users(default_project_id=project.id):
-        admin.identity.delete_user(found)
-    admin.identity.delete_project(project)
+    """A fresh project whose owner gets its roles from the tests (none to begin with)."""
+    with fresh_project(admin, "team", role=None) as made:
+        yield made
 
 
 def _held(admin: Any, project_id: str, user_name: str) -> set[str]:
