@@ -86,7 +86,7 @@ def sponsor_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def tab(browser: Any, sponsor_site: Site) -> Iterator[Any]:
     context = browser.new_context(base_url=sponsor_site.url, locale="en-US")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # the region probes and a launch, on a busy CI host
     yield context.new_page()
     context.close()
 
