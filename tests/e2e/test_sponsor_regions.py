@@ -4,83 +4,27 @@ the login page no longer offers it."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from sws import bootstrap
-from sws.clock import SimulatedClock
-from sws.config import Settings
-from sws.db.migrate import upgrade
 from sws.drivers.base import ServerFilter
 from sws.identity import service as identity
-from sws.web.app import create_app
-from tests.e2e.conftest import PASSWORD, TASK_SECONDS, USERS, Site
+from tests.e2e.conftest import PASSWORD, Site, build_container, serve_site
 
 expect = pytest.importorskip("playwright.sync_api").expect
 SPONSOR = {"name": "Open Source Lab", "logo_text": "OSL", "contact": "noc@osl.example"}
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _container(home: Path) -> tuple[bootstrap.Container, SimulatedClock]:
-    settings = Settings(
-        home=home,
-        database_url=f"sqlite:///{home / 'sws.db'}",
-        sim_task_seconds=TASK_SECONDS,
-        demo_data=False,
-        regions=["RegionOne", "SponsorLab"],
-        region_sponsors={"SponsorLab": SPONSOR},
-    )
-    clock = SimulatedClock(datetime(2026, 3, 2, 10, 27, tzinfo=UTC))
-    container = bootstrap.build(settings, clock=clock)
-    upgrade(container.db.engine)
-    identity.ensure_regions(db=container.db, names=settings.regions)
-    for tenant_name, user, role in USERS:
-        tenant = identity.create_tenant(db=container.db, clock=clock, name=tenant_name)
-        identity.create_user(
-            db=container.db,
-            clock=clock,
-            tenant_id=tenant.id,
-            name=user,
-            password=PASSWORD,
-            role=role,
-        )
-    return container, clock
-
-
 @pytest.fixture(scope="module")
 def sponsor_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    container, clock = _container(tmp_path_factory.mktemp("sponsors"))
-    port = _port()
-    config = uvicorn.Config(
-        create_app(container), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    home = tmp_path_factory.mktemp("sponsors")
+    built = build_container(
+        home, regions=["RegionOne", "SponsorLab"], region_sponsors={"SponsorLab": SPONSOR}
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="sws-e2e-sponsors", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the SWS server did not start")
-        time.sleep(0.05)
-    try:
-        yield Site(url=f"http://127.0.0.1:{port}", container=container, clock=clock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        container.db.engine.dispose()
+    with serve_site(*built) as found:
+        yield found
 
 
 @pytest.fixture
