@@ -115,8 +115,13 @@ def farm_pass(
         except Unavailable as exc:  # its cursor stays: the next pass rates the same hours
             log.warning("%s not rated this pass: %s", source.name, exc.detail)
     if review_standing:
-        standing.review(db=db, clock=clock, drivers=drivers or {}, account_ids=report.accounts,
-                        grace=policy.grace)
+        standing.review(
+            db=db,
+            clock=clock,
+            drivers=drivers or {},
+            account_ids=report.accounts,
+            grace=policy.grace,
+        )
     if close_months:
         report.closed = service.close_due_months(db=db, clock=clock, delay=policy.close_delay)
     return report
@@ -241,12 +246,14 @@ def _resched(row: RowMapping, spans: str, now: datetime) -> dict[str, Any]:
     """Changed spans: charge from the start if nothing was charged, else re-rate (dirty);
     either way unpriced time is looked for again from the start."""
     if spans == row["spans"]:
-        return {"due_at": row["due_at"], "dirty": row["dirty"],
-                "unrated_until": row["unrated_until"]}
+        return {
+            "due_at": row["due_at"],
+            "dirty": row["dirty"],
+            "unrated_until": row["unrated_until"],
+        }
     if row["cursor"] is None:
         first = spans_from_json(spans)
-        return {"due_at": first[0].start if first else None, "dirty": False,
-                "unrated_until": None}
+        return {"due_at": first[0].start if first else None, "dirty": False, "unrated_until": None}
     return {"due_at": now, "dirty": True, "unrated_until": None}
 
 
@@ -285,14 +292,22 @@ def charge_due(
     batch: int = BATCH,
     report: FarmReport | None = None,
 ) -> FarmReport:
-    """Claim due subscriptions batch by batch until none is left for `now`."""
+    """Claim due subscriptions batch by batch until none is left for `now`.
+
+    Batches go on from the last account claimed; when that finds nothing, one more sweep from
+    the first account picks up what another farmer skipped or gave back (a crash): the pass
+    ends when a sweep from the start claims nothing."""
     report = report or FarmReport()
-    now = clock.now()
+    now, after = clock.now(), ""
     while True:
         with db.begin() as conn:
-            rows = repo.claim_due(conn, now=now, limit=batch)
+            rows, last = repo.claim_due(conn, now=now, limit=batch, after=after)
             if not rows:
-                return report
+                if not after:
+                    return report
+                after = ""
+                continue
+            after = last or ""
             catalog = _fresh(conn, catalog)
             _charge_batch(conn, rows, catalog, now, report)
 
@@ -433,15 +448,23 @@ def _rate_unrated(job: _Charging) -> set[datetime]:
 
 
 def _priced(piece: RowMapping, plan: Plan, catalog: Catalog) -> bool:
-    found = catalog.find(plan.region, piece["item"], piece["item_type"], plan.currency,
-                         piece["period_start"])
+    found = catalog.find(
+        plan.region, piece["item"], piece["item_type"], plan.currency, piece["period_start"]
+    )
     return found is not None
 
 
 def _unrated_draft(piece: RowMapping, plan: Plan, catalog: Catalog) -> Draft | None:
     if piece["item"] not in LIFETIME_ITEMS:
-        point = UsagePoint(piece["account_id"], piece["resource_id"], plan.region, piece["item"],
-                           piece["item_type"], piece["period_start"], Decimal(piece["quantity"]))
+        point = UsagePoint(
+            piece["account_id"],
+            piece["resource_id"],
+            plan.region,
+            piece["item"],
+            piece["item_type"],
+            piece["period_start"],
+            Decimal(piece["quantity"]),
+        )
         return rate_unrated_usage(catalog, point, plan.currency)
     gap = Gap(piece["item_type"], piece["period_start"], piece["period_end"])
     return rate_gap(plan, catalog, gap)
