@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from _measure import (
@@ -61,6 +61,7 @@ from sws.db.migrate import upgrade
 
 HERE = Path(__file__).parent
 HOURLY_CPU_US, CLOSE_CPU_US, RATING_RATIO = 50.0, 1000.0, 10.0  # per charge, per account
+FLOOR_RATIO = 3.0  # the hourly pass: wall at most 3x the floor measured in the same run
 CLOSE_GROWTH = 1.5  # "flat": CPU per account at the largest size over that at the smallest
 LINES_PER_ACCOUNT = 10
 T0 = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)  # the pass charges March's last hour
@@ -140,8 +141,9 @@ def _subscription(n: int, accounts: int) -> dict[str, object]:
     }
 
 
-def bench_farmer(url: str, subscriptions: int, accounts: int) -> Cost:
-    """The hourly pass of `subscriptions` in `accounts`, on a throwaway database."""
+def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cost]:
+    """The hourly pass of `subscriptions` in `accounts`, on a throwaway database; and the
+    floor: the same rows written the cheapest way PostgreSQL offers, in the same run."""
     name, bench_url = _throwaway(url)
     try:
         backends = Watched("PostgreSQL")
@@ -154,10 +156,57 @@ def bench_farmer(url: str, subscriptions: int, accounts: int) -> Cost:
         with measured(backends) as hourly:  # 100 accounts per transaction
             report = farmer.charge_due(db=db, clock=clock, catalog=catalog, batch=100)
         assert report.charges == subscriptions, report
+        floor = _floor(engine, backends)
         engine.dispose()
-        return hourly
+        return hourly, floor
     finally:
         _drop(url, name)
+
+
+FLOOR_COPIED = ("billing_charges", "billing_ledger")
+
+
+def _floor(engine: Engine, backends: Watched) -> Cost:
+    """The pass's writes at the floor of the database: its charges and journal rows COPYed
+    into empty copies of their tables (same columns, keys and indexes), the subscriptions'
+    cursors and the accounts' balances set by one `UPDATE ... FROM unnest` each; one
+    transaction. The rows are read before the clock starts."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        copied = {}
+        for table in FLOOR_COPIED:
+            cur.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cur.description]
+            copied[table] = (columns, cur.fetchall())
+            cur.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+        cur.execute("SELECT id, cursor, due_at, updated_at FROM billing_subscriptions")
+        subs = list(zip(*cur.fetchall(), strict=True))
+        cur.execute("SELECT id, balance, updated_at FROM billing_accounts")
+        balances = list(zip(*cur.fetchall(), strict=True))
+        raw.commit()
+        with measured(backends) as floor:
+            for table, (columns, rows) in copied.items():
+                listed = ", ".join(f'"{c}"' for c in columns)
+                with cur.copy(f"COPY floor_{table} ({listed}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            cur.execute(
+                "UPDATE billing_subscriptions AS s SET cursor = v.c, due_at = v.d, "
+                "updated_at = v.u FROM unnest(%s::text[], %s::timestamptz[], "
+                "%s::timestamptz[], %s::timestamptz[]) AS v(id, c, d, u) WHERE s.id = v.id",
+                [list(column) for column in subs],
+            )
+            cur.execute(
+                "UPDATE billing_accounts AS a SET balance = v.b, updated_at = v.u "
+                "FROM unnest(%s::text[], %s::numeric[], %s::timestamptz[]) AS v(id, b, u) "
+                "WHERE a.id = v.id",
+                [list(column) for column in balances],
+            )
+            raw.commit()
+        return floor
+    finally:
+        raw.close()
 
 
 #: March's last hour charged for every subscription, as the hourly pass leaves it: prices with
@@ -271,10 +320,17 @@ def bench_cloudkitty(python: str, count: int, runs: int = 3) -> Cost:
 
 def farmer_at(url: str, size: int, verdict: Verdict) -> Cost:
     accounts = max(size // 10, 1)
-    hourly = bench_farmer(url, size, accounts)
+    hourly, floor = bench_farmer(url, size, accounts)
     print(f"hourly farmer pass, {size:,} subscriptions in {accounts:,} accounts: "
-          f"{hourly.describe()} ({size / hourly.wall:,.0f} charges/s)")
+          f"{hourly.describe()} ({size / hourly.wall:,.0f} charges/s; load {_load()})")
+    print(f"  floor (COPY charges and journal, one UPDATE ... FROM unnest for cursors and "
+          f"balances): {floor.describe()}; pass / floor {hourly.wall / floor.wall:.1f}x wall")
     verdict.add_cost(f"hourly pass {size}", hourly)
+    verdict.add_cost(f"hourly pass floor {size}", floor)
+    verdict.add(f"hourly pass {size} wall / floor", hourly.wall / floor.wall, "x",
+                at_most=FLOOR_RATIO)
+    if size == 100_000:
+        verdict.add("hourly pass 100000 total cpu", hourly.total_cpu, "s", at_most=5.0)
     return hourly
 
 
