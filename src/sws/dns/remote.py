@@ -65,8 +65,13 @@ def lookup_with_scope(
         return _apex(data, qtype), 0
     client = headers.get("real-remote") or headers.get("remote") or "0.0.0.0"
     result: Answer = answer(
-        qname=f"{name}.", qtype=qtype, client=client, exists=data.exists(name),
-        nodes=data.current_nodes(), views=data.views, ttl=data.ttl,
+        qname=f"{name}.",
+        qtype=qtype,
+        client=client,
+        exists=data.exists(name),
+        nodes=data.current_nodes(),
+        views=data.views,
+        ttl=data.ttl,
     )
     return list(result.records), result.scope
 
@@ -81,19 +86,36 @@ def _apex(data: ZoneData, qtype: str) -> list[Record]:
 
 
 def _record_json(record: Record, scope: int) -> dict[str, Any]:
-    return {"qname": record.qname, "qtype": record.qtype, "content": record.content,
-            "ttl": record.ttl, "auth": True, "scopeMask": scope}
+    return {
+        "qname": record.qname,
+        "qtype": record.qtype,
+        "content": record.content,
+        "ttl": record.ttl,
+        "auth": True,
+        "scopeMask": scope,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: PowerDNS reuses its connection to the backend, and an answer
+    followed by a close (HTTP/1.0) made its next query on that connection read EOF and answer
+    SERVFAIL. Every answer carries its Content-Length; an idle connection closes after
+    `timeout` seconds. Nagle is off: headers and body leave in two writes, and on a kept-open
+    connection Nagle with delayed ACKs would hold each answer's body back ~40 ms."""
+
     server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 60
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
+        self._skip_body()
         parts = [urllib.parse.unquote(p) for p in self.path.split("?")[0].split("/") if p]
         result: Any = False
         if len(parts) >= 4 and parts[1] == "lookup":
-            headers = {k.lower().removeprefix("x-remotebackend-"): v
-                       for k, v in self.headers.items()}
+            headers = {
+                k.lower().removeprefix("x-remotebackend-"): v for k, v in self.headers.items()
+            }
             records, scope = lookup_in(self.server.zones, parts[2], parts[3], headers)
             result = [_record_json(r, scope) for r in records]
         elif len(parts) >= 2 and parts[1] == "getAllDomainMetadata":
@@ -101,6 +123,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply({"result": result})
 
     do_POST = do_GET  # noqa: N815 (the http.server naming)
+
+    def _skip_body(self) -> None:
+        """Read a request's body (a POST's parameters, unused), so the next request on the
+        connection starts where PowerDNS sent it."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > 0:
+            self.rfile.read(length)
 
     def _reply(self, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -142,21 +174,24 @@ def lookup_in(
     return [], 0
 
 
-def pdns_config(*, backend_url: str, address: str = "127.0.0.1", port: int = 53,
-                socket_dir: str = "/run/pdns") -> str:
+def pdns_config(
+    *, backend_url: str, address: str = "127.0.0.1", port: int = 53, socket_dir: str = "/run/pdns"
+) -> str:
     """A pdns.conf for a node of the LB zone (caches off: answers depend on the client)."""
-    return "\n".join([
-        "launch=remote",
-        f"remote-connection-string=http:url={backend_url.rstrip('/')}",
-        "edns-subnet-processing=yes",
-        f"local-address={address}",
-        f"local-port={port}",
-        f"socket-dir={socket_dir}",
-        "cache-ttl=0",
-        "query-cache-ttl=0",
-        "negquery-cache-ttl=0",
-        "zone-cache-refresh-interval=0",
-        "consistent-backends=yes",
-        "security-poll-suffix=",
-        "",
-    ])
+    return "\n".join(
+        [
+            "launch=remote",
+            f"remote-connection-string=http:url={backend_url.rstrip('/')}",
+            "edns-subnet-processing=yes",
+            f"local-address={address}",
+            f"local-port={port}",
+            f"socket-dir={socket_dir}",
+            "cache-ttl=0",
+            "query-cache-ttl=0",
+            "negquery-cache-ttl=0",
+            "zone-cache-refresh-interval=0",
+            "consistent-backends=yes",
+            "security-poll-suffix=",
+            "",
+        ]
+    )
