@@ -180,6 +180,8 @@ def _invite_teammate(tab: Any, browser: Any, site: Site, inbox: Inbox) -> None:
 
 
 def _ask_for_quota(tab: Any) -> None:
+    """XL is three size steps above a new tenant's S, past the one step the rules approve (and
+    the unfunded account is in grace since its launch: the rules want good standing too)."""
     tab.goto("/console/quota-requests")
     tab.select_option("#quota-request select[name=size]", "XL")
     tab.fill("#quota-request textarea[name=reason]", "A course of 80 students starts Monday")
