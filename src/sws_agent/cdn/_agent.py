@@ -22,25 +22,53 @@ class CDNAgent:
         self.terminator = terminator  # HAProxy for HTTPS and signed URLs, when the edge has one
         self.lock = threading.Lock()
         self.finished: dict[str, str] = {}  # purge id -> done | failed, not yet reported
+        # (varnishd's pid, its active VCL) as last asked or switched to: only this agent
+        # switches VCLs, so a purge or a report need not ask `varnishadm vcl.list` each time
+        self._known: tuple[int | None, str | None] | None = None
+        self.last_good: tuple[str, str] | None = None  # (name, VCL text) that ran last
 
     def start(self) -> None:
         """Start varnishd unless it already runs (the agent restarted: it keeps serving)."""
         if not self.varnish.running():
             self.varnish.start()
+            self._known = None
 
     @property
     def applied(self) -> str | None:
-        """The active VCL's name (`sws_<digest prefix>`), as Varnish says."""
-        return self.varnish.active()
+        """The active VCL's name (`sws_<digest prefix>`); `EdgeError` when varnishd is dead,
+        so the report (the edge's heartbeat) fails and steering leaves the edge out."""
+        if not self.varnish.alive():
+            raise EdgeError("varnishd is not running")
+        return self._active()
+
+    def _active(self) -> str | None:
+        pid = self.varnish.pid()
+        known = self._known
+        if known is None or known[0] != pid:  # first look, or a varnishd started by another
+            known = self._known = (pid, self.varnish.active())
+        return known[1]
+
+    def revive(self) -> bool:
+        """Start varnishd again, with the last good VCL, if it died. True when it was
+        restarted; `EdgeError` when it could not be."""
+        with self.lock:
+            if self.varnish.alive():
+                return False
+            self._known = None
+            self.varnish.start()
+            if self.last_good is not None:
+                self._switch(*self.last_good)
+            return True
 
     def apply(self, state: EdgeState) -> bool:
         """Switch to the state's VCL unless it runs already; then its purges. True when the
         VCL changed."""
         with self.lock:
             name = vcl_name(state.digest)
-            changed = self.varnish.active() != name
+            changed = self._active() != name
             if changed:
-                self.varnish.switch_to(name, state.vcl)
+                self._switch(name, state.vcl)
+            self.last_good = (name, state.vcl)
             if self.terminator is not None and state.terminator:
                 # after the VCL: the routes the terminator forwards to exist by then
                 self._apply_terminator(self.terminator, state)
@@ -48,6 +76,11 @@ class CDNAgent:
                 if purge.id not in self.finished:
                     self.finished[purge.id] = self._purge(purge)
             return changed
+
+    def _switch(self, name: str, vcl: str) -> None:
+        self._known = None  # unknown until Varnish has taken it
+        self.varnish.switch_to(name, vcl)
+        self._known = (self.varnish.pid(), name)
 
     def _apply_terminator(self, terminator: Terminator, state: EdgeState) -> None:
         """A configuration HAProxy refuses leaves the running one serving; purges go on, and
@@ -89,12 +122,19 @@ def carry_out(varnish: Varnish, purge: EdgePurge) -> None:
         key = f"d:{purge.distribution_id}"
         varnish.purge(host=purge.host, headers={**mode, "x-sws-purge-key": key})
     else:
-        varnish.admin("ban", "obj.http.x-sws-dist", "==", purge.distribution_id, "&&",
-                      "obj.http.x-sws-url", "~", "^" + _regex_literal(purge.value))
+        varnish.admin(
+            "ban",
+            "obj.http.x-sws-dist",
+            "==",
+            purge.distribution_id,
+            "&&",
+            "obj.http.x-sws-url",
+            "~",
+            "^" + _regex_literal(purge.value),
+        )
 
 
 def _regex_literal(path: str) -> str:
     """`path` as a PCRE literal: every character outside [A-Za-z0-9/_-] escaped (a path holds
     no spaces, quotes or control characters: `sws.cdn.model.check_path`)."""
-    return "".join(c if c.isascii() and (c.isalnum() or c in "/_-") else "\\" + c
-                   for c in path)
+    return "".join(c if c.isascii() and (c.isalnum() or c in "/_-") else "\\" + c for c in path)

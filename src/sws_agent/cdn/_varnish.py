@@ -80,6 +80,11 @@ class Varnish:
         self.options = options
 
     def running(self) -> bool:
+        return self.alive() and self._answers()
+
+    def alive(self) -> bool:
+        """Whether the pidfile's varnishd exists and is no zombie (no management command: cheap
+        enough for every report)."""
         pid = self.pid()
         if pid is None:
             return False
@@ -87,7 +92,7 @@ class Varnish:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
-        return self._answers()
+        return not _zombie(pid)
 
     def pid(self) -> int | None:
         try:
@@ -102,11 +107,24 @@ class Varnish:
         o.vcl_dir.mkdir(exist_ok=True)
         listen = [a for i, address in enumerate(o.listen) for a in ("-a", f"http{i}={address}")]
         command = [
-            *o.prefix, o.varnishd, "-n", str(o.workdir), *listen,
-            "-a", f"purge={o.purge_socket},mode=0600",
-            "-a", f"front={o.front_socket},PROXY,mode=0600",  # client.ip from the terminator
-            *(("-i", o.identity) if o.identity else ()), "-f", "", "-s", o.storage,
-            "-P", str(o.pidfile), "-T", "127.0.0.1:0",
+            *o.prefix,
+            o.varnishd,
+            "-n",
+            str(o.workdir),
+            *listen,
+            "-a",
+            f"purge={o.purge_socket},mode=0600",
+            "-a",
+            f"front={o.front_socket},PROXY,mode=0600",  # client.ip from the terminator
+            *(("-i", o.identity) if o.identity else ()),
+            "-f",
+            "",
+            "-s",
+            o.storage,
+            "-P",
+            str(o.pidfile),
+            "-T",
+            "127.0.0.1:0",
         ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
         if done.returncode != 0:
@@ -139,8 +157,7 @@ class Varnish:
         o = self.options
         command = [*o.prefix, o.varnishadm, "-n", str(o.workdir), "-t", "10", *args]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=30,
-                                  check=False)
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
         except subprocess.TimeoutExpired as exc:
             raise EdgeError(f"varnishadm {args[0]} timed out") from exc
         if done.returncode != 0:
@@ -198,8 +215,9 @@ class Varnish:
         o = self.options
         command = [*o.prefix, o.varnishadm, "-n", str(o.workdir), "-t", "30"]
         script = f"vcl.inline {name} << {END}\n{vcl}\n{END}\n"
-        done = subprocess.run(command, input=script, capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            command, input=script, capture_output=True, text=True, timeout=60, check=False
+        )
         if name not in {n for n, _ in self.vcls()}:  # piped varnishadm exits 0 regardless
             raise EdgeError(f"Varnish refused the VCL: {(done.stdout + done.stderr)[-800:]}")
 
@@ -247,6 +265,14 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         sock.settimeout(10)
         sock.connect(self._path)
         self.sock = sock
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:
