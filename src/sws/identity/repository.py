@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, Select, func, or_, select, update
 
+from sws.db.bulk import among
 from sws.identity import tables as t
 from sws.identity.model import Region, Tenant, User, check_role
 
@@ -56,8 +58,13 @@ def get_tenant(conn: Connection, tenant_id: str) -> Tenant | None:
 
 def tenant_names(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, str]:
     """The names of the tenants among `tenant_ids` that exist."""
-    query = select(t.tenants.c.id, t.tenants.c.name).where(t.tenants.c.id.in_(list(tenant_ids)))
-    return {row.id: row.name for row in conn.execute(query)}
+    query = _names_of(conn.dialect.name)
+    return {row.id: row.name for row in conn.execute(query, {"ids": list(tenant_ids)})}
+
+
+@cache
+def _names_of(dialect: str) -> Select[Any]:
+    return select(t.tenants.c.id, t.tenants.c.name).where(among(dialect, t.tenants.c.id))
 
 
 def tenant_name_taken(conn: Connection, name: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ _STYLE = (
 )
 
 
+@lru_cache(maxsize=4096)  # a region's seller and a tenant as buyer come back on every document
 def _party_html(role: str, party: Party) -> str:
     rows = [f"<strong>{escape(role)}</strong>", escape(party.name)]
     rows += [escape(party.address)] if party.address else []
