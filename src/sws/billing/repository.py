@@ -437,6 +437,15 @@ def update_subscriptions(conn: Connection, rows: Sequence[Mapping[str, Any]]) ->
         ]
         write(conn, billing_subscriptions, statement, arrays)
         return
+    update_subscriptions_each(conn, rows)
+
+
+def update_subscriptions_each(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One UPDATE per row (an executemany): the portable path, and the slow path the tests
+    keep as the oracle of the set-based one."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "s_id"]
     values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns}
     params = [{"s_id": r["s_id"], **{f"v_{c}": r[c] for c in columns}} for r in rows]
     conn.execute(
