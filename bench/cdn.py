@@ -1,7 +1,7 @@
 """CDN benchmark: a real Varnish edge against the real Swift origin, purge visibility, offload.
 
     .venv/bin/python bench/cdn.py [--sizes 4,16,64] [--seconds 3] [--purges 100]
-                                  [--offload-sizes 1k,2k,5k] [--json]
+                                  [--offload-sizes 1k,2k,5k] [--only purge] [--json]
 
 The rig (bench/_cdn_rig.py): the Swift of `scripts/swift-dev` with a proxy of the bench's own
 (tempauth and tempurl, one worker per core), SWS's API on SQLite in this process with a
@@ -49,6 +49,7 @@ RATIO_GOAL = 10.0
 PURGE_P99_GOAL_MS = 200.0
 HOT_OBJECTS = 20
 COLD_EVERY = 20  # one request in 20 is cold: 95% hot
+PARTS = ("throughput", "purge", "offload")
 POLL_SECONDS = 0.002  # between polls of the edges: a spinning client would starve the API
 
 
@@ -63,14 +64,24 @@ def main() -> None:
         default=(1_000, 2_000, 5_000),
         help="requests of each offload run (default 1k,2k,5k)",
     )
+    parser.add_argument(
+        "--only",
+        choices=PARTS,
+        action="append",
+        help="run only this part (repeat for more; default all three)",
+    )
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
     signal.signal(signal.SIGTERM, _exit_on_signal)  # so every `finally` stops what it started
     verdict = Verdict("cdn")
     print(f"cdn bench: {os.cpu_count()} cores, load average at start {_loadavg()}", flush=True)
     with rig() as found:
-        _throughput(found, args.sizes, args.seconds, verdict)
-        _purge_visibility(found, args.purges, verdict)
-        _offload(found, args.offload_sizes, verdict)
+        if "throughput" in parts:
+            _throughput(found, args.sizes, args.seconds, verdict)
+        if "purge" in parts:
+            _purge_visibility(found, args.purges, verdict)
+        if "offload" in parts:
+            _offload(found, args.offload_sizes, verdict)
     print(f"load average at the end {_loadavg()}")
     verdict.emit(args.json)
 

@@ -584,32 +584,41 @@ def create_purge(
     *, db: Database, clock: Clock, config: CDNConfig, limiter: PurgeLimiter, caller: Caller,
     request: PurgeRequest,
 ) -> tuple[PurgeView, bool]:
-    """The job, and whether it is new (False: a replay of the same Idempotency-Key)."""
+    """The job, and whether it is new (False: a replay of the same Idempotency-Key).
+
+    Lean, for purge visibility: a replay is looked up only when a key is given; the job, its
+    audit entry and the version bump are one transaction; the edges' long polls wake as soon
+    as it commits (before the rate limiter counts the job); the answer is built from what was
+    written rather than read back."""
     key = _check_idempotency_key(request.idempotency_key)
-    with db.read() as conn:
-        _owned(conn, caller.project_id, request.distribution_id)
-        replay = repo.purge_by_key(conn, caller.project_id, key) if key else None
-    if replay is not None:
-        return _replayed(replay, request), False
+    if key is not None:
+        with db.read() as conn:
+            _owned(conn, caller.project_id, request.distribution_id)
+            replay = repo.purge_by_key(conn, caller.project_id, key)
+        if replay is not None:
+            return _replayed(replay, request), False
     limiter.check(caller.project_id)
-    purge_id = uuid.uuid4().hex
+    row = PurgeRow(
+        id=uuid.uuid4().hex, project_id=caller.project_id,
+        distribution_id=request.distribution_id, spec=request.spec, idempotency_key=key,
+        created_at=clock.now(), edges={edge: "pending" for edge in sorted(config.edge_names)},
+    )
     try:
         with db.begin() as conn:
             _owned(conn, caller.project_id, request.distribution_id)
-            repo.insert_purge(conn, purge_id=purge_id, project_id=caller.project_id,
-                              distribution_id=request.distribution_id, spec=request.spec,
-                              idempotency_key=key, edges=config.edge_names, now=clock.now())
+            repo.insert_purge(conn, purge_id=row.id, project_id=row.project_id,
+                              distribution_id=row.distribution_id, spec=row.spec,
+                              idempotency_key=key, edges=row.edges, now=row.created_at)
             _audit(conn, clock, caller.actor, "purge", request.distribution_id,
-                   {"purge": purge_id, "kind": request.spec.kind, "value": request.spec.value,
-                    "mode": request.spec.mode})
+                   {"purge": row.id, "kind": row.spec.kind, "value": row.spec.value,
+                    "mode": row.spec.mode})
             repo.bump_version(conn)
     except Duplicate:  # the same key, at the same moment, from another request
         return create_purge(db=db, clock=clock, config=config, limiter=limiter, caller=caller,
                             request=request)
-    limiter.count(caller.project_id)
     _versions.changed()
-    return get_purge(db=db, project_id=caller.project_id,
-                     distribution_id=request.distribution_id, purge_id=purge_id), True
+    limiter.count(caller.project_id)
+    return PurgeView(row), True
 
 
 def _check_idempotency_key(key: str | None) -> str | None:
