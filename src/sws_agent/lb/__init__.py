@@ -46,7 +46,6 @@ The package's modules, each behind this public API:
 - `_runner`: the apply and report loops; `_cli`: the command line and signals.
 """
 
-
 from sws_agent.lb._agent import LBAgent, listen_addresses, load_address_map, translate
 from sws_agent.lb._cli import main
 from sws_agent.lb._haproxy import (
@@ -66,9 +65,26 @@ from sws_agent.lb._source import HttpSource, MemorySource, StateSource
 from sws_agent.lb._traffic import Traffic
 
 __all__ = [
-    "HAPROXY", "AgentError", "HAProxy", "HttpSource", "LBAgent", "Live", "MemorySource", "Plan",
-    "Proc", "Runner", "StateSource", "Traffic", "health_of", "listen_addresses",
-    "load_address_map", "main",
-    "parse_backend_bytes", "parse_show_proc", "parse_show_stat", "plan", "translate",
+    "HAPROXY",
+    "AgentError",
+    "HAProxy",
+    "HttpSource",
+    "LBAgent",
+    "Live",
+    "MemorySource",
+    "Plan",
+    "Proc",
+    "Runner",
+    "StateSource",
+    "Traffic",
+    "health_of",
+    "listen_addresses",
+    "load_address_map",
+    "main",
+    "parse_backend_bytes",
+    "parse_show_proc",
+    "parse_show_stat",
+    "plan",
+    "translate",
     "unix_command",
 ]

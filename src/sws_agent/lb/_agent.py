@@ -7,13 +7,14 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sws.loadbalancer.model import DesiredState, Member
 from sws.loadbalancer.renderer import Rendered, RenderOptions, render
-from sws_agent.lb._files import RunDir
+from sws_agent.lb._files import FileWriter, RunDir
 from sws_agent.lb._haproxy import (
     HAPROXY,
     AgentError,
@@ -27,6 +28,22 @@ from sws_agent.lb._traffic import Traffic
 
 log = logging.getLogger("sws_agent.lb")
 OK_REPLIES = {"", "New server registered.", "Server deleted."}
+BATCH_BYTES = 8000  # well under HAProxy's CLI line (tune.bufsize, 16 kB by default)
+
+
+def batches(commands: Sequence[str], limit: int = BATCH_BYTES) -> list[list[str]]:
+    """Runtime commands grouped into `a; b; c` lines of at most `limit` bytes each."""
+    out: list[list[str]] = []
+    size = limit
+    for command in commands:
+        if ";" in command or "\n" in command:
+            raise AgentError(f"refusing a runtime command with a separator: {command!r}")
+        if size + len(command) + 2 > limit:
+            out.append([])
+            size = 0
+        out[-1].append(command)
+        size += len(command) + 2
+    return out
 
 
 def load_address_map(path: Path | None) -> dict[str, str]:
@@ -37,10 +54,13 @@ def translate(state: DesiredState, address_map: dict[str, str]) -> DesiredState:
     """Member addresses as this node reaches them (see `--address-map`)."""
     if not address_map:
         return state
-    return replace(state, loadbalancers=tuple(
-        replace(lb, members=tuple(_translated(m, address_map) for m in lb.members))
-        for lb in state.loadbalancers
-    ))
+    return replace(
+        state,
+        loadbalancers=tuple(
+            replace(lb, members=tuple(_translated(m, address_map) for m in lb.members))
+            for lb in state.loadbalancers
+        ),
+    )
 
 
 def _translated(member: Member, address_map: dict[str, str]) -> Member:
@@ -55,8 +75,10 @@ def listen_addresses(state: DesiredState, node: str | None) -> tuple[str]:
     """Where a node listens without `--bind`: its shared address in `SWS_LB_NODES`."""
     address = state.address_of(node or "")
     if address is None:
-        raise AgentError(f"SWS_LB_NODES gives no address for node {node!r}: check --node, "
-                         "or say where to listen with --bind")
+        raise AgentError(
+            f"SWS_LB_NODES gives no address for node {node!r}: check --node, "
+            "or say where to listen with --bind"
+        )
     return (address,)
 
 
@@ -72,20 +94,38 @@ class LBAgent:
     runtime_applies: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     listeners: tuple[int, int, int] = (0, 0, 0)  # http port and L4 range HAProxy binds
-    rendered: Rendered | None = None  # what the files on disk hold
     worker: int = 0  # the worker the live state was applied to
     traffic: Traffic = field(default_factory=lambda: Traffic())
     node: str | None = None  # with no bind address in `opts`: listen on this node's address
+    writer: FileWriter = field(init=False)  # the files, written after each runtime change
+
+    def __post_init__(self) -> None:
+        self.writer = FileWriter(RunDir(self.opts.run_dir))
+        self.haproxy.before_reload = self.writer.settle  # a reload loads the newest files
 
     @classmethod
-    def create(cls, opts: RenderOptions, address_map: dict[str, str] | None = None,
-               binary: str = HAPROXY, node: str | None = None) -> LBAgent:
+    def create(
+        cls,
+        opts: RenderOptions,
+        address_map: dict[str, str] | None = None,
+        binary: str = HAPROXY,
+        node: str | None = None,
+    ) -> LBAgent:
         opts.run_dir.mkdir(parents=True, exist_ok=True)
         return cls(opts, HAProxy(opts.run_dir, binary), address_map or {}, node=node)
 
     @property
     def files(self) -> RunDir:
         return RunDir(self.opts.run_dir)
+
+    def settle_files(self, timeout: float) -> bool:
+        """Wait (up to `timeout` seconds) until the files hold the last applied state."""
+        return self.writer.settle(timeout)
+
+    @property
+    def rendered(self) -> Rendered | None:
+        """What the files on disk hold (they may lag the live worker by one write)."""
+        return self.writer.rendered
 
     @property
     def maps(self) -> tuple[Path, Path]:
@@ -114,15 +154,18 @@ class LBAgent:
         """Without `--bind`, listen on the shared address `SWS_LB_NODES` gives this node."""
         if not self.opts.bind:
             self.opts = replace(self.opts, bind=listen_addresses(state, self.node))
-            log.info("listening on %s, the address SWS_LB_NODES gives %s", self.opts.bind[0],
-                     self.node)
+            log.info(
+                "listening on %s, the address SWS_LB_NODES gives %s", self.opts.bind[0], self.node
+            )
 
     def _notice_outside_reload(self) -> None:
         """Someone else reloaded (USR2, systemd): the worker runs the files last written."""
         workers = self.haproxy.proc().workers
-        if workers and max(workers) != self.worker and self.rendered is not None:
-            assert self.live is not None
-            self.live = Live.from_render(self.rendered, self.live.version)
+        rendered = self.writer.rendered
+        if workers and max(workers) != self.worker and rendered is not None:
+            # The files' version, which may be older than the worker's was: then the runner
+            # fetches the newest state again at once and applies it to this worker.
+            self.live = Live.from_render(rendered, self.writer.version)
             self.worker = max(workers)
 
     def _apply(self, state: DesiredState) -> str:
@@ -147,24 +190,40 @@ class LBAgent:
             self._count_traffic()
         self.live = Live(steps.backends, steps.hosts, steps.ports, state.version)
         self.runtime_applies += 1
-        self._write_files(render(state, self.opts), self.haproxy.config)
+        # Live now; the files matter only to the next reload, which waits for them.
+        self.writer.submit(state, self.opts)
         return "runtime"
 
-    def _write_files(self, rendered: Rendered, config: Path) -> None:
-        """Keep the files equal to the desired state, so any later reload loads it."""
-        self.files.write(rendered, config)
-        self.rendered = rendered
-
     def _run(self, commands: Sequence[str]) -> None:
-        for command in commands:
-            reply = self.haproxy.runtime(command).strip()
-            if reply not in OK_REPLIES:
-                raise AgentError(f"{command!r}: {reply}")
+        """The commands in as few round trips as the CLI's line allows (`a; b; c`); each
+        `del server` last, on its own, once the sessions its `shutdown sessions` ended are gone.
+        """
+        deletions = [c for c in commands if c.startswith("del server ")]
+        for batch in batches([c for c in commands if c not in deletions]):
+            self._check(batch, self.haproxy.runtime("; ".join(batch)))
+        for command in deletions:
+            self._delete(command)
+
+    def _delete(self, command: str, attempts: int = 100) -> None:
+        for _ in range(attempts):
+            reply = self.haproxy.runtime(command)
+            if "still has connections" not in reply:
+                break
+            time.sleep(0.01)
+        self._check([command], reply)
+
+    @staticmethod
+    def _check(batch: list[str], reply: str) -> None:
+        refused = [line for line in reply.splitlines() if line.strip() not in OK_REPLIES]
+        if refused:
+            raise AgentError(f"{batch!r}: {' / '.join(refused)}")
 
     def _write_and_load(self, state: DesiredState, start: bool = False) -> None:
+        self.writer.drop()  # what it would write is older than `state`
         rendered = render(state, self.opts)
         staged = self.files.staged_config
-        self._write_files(rendered, staged)  # maps: the running worker never rereads them
+        self.files.write(rendered, staged)  # maps: the running worker never rereads them
+        self.writer.written(rendered, state.version)
         self.haproxy.check(staged)
         running = self.haproxy.running()
         if running:

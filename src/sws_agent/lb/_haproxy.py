@@ -107,6 +107,7 @@ class HAProxy:
 
     run_dir: Path
     binary: str = HAPROXY
+    before_reload: Callable[[], object] | None = None  # the agent's: files written first
 
     @property
     def config(self) -> Path:
@@ -138,7 +139,10 @@ class HAProxy:
 
     def check(self, path: Path) -> None:
         result = subprocess.run(
-            [self.binary, "-c", "-f", str(path)], capture_output=True, text=True, check=False,
+            [self.binary, "-c", "-f", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             alerts = [line for line in result.stderr.splitlines() if "ALERT" in line]
@@ -146,18 +150,30 @@ class HAProxy:
             raise AgentError(f"haproxy -c refused the configuration: {reason}")
 
     def start(self) -> None:
-        command = [self.binary, "-W", "-D", "-S", f"{self.master_socket},mode,600",
-                   "-f", str(self.config)]
+        command = [
+            self.binary,
+            "-W",
+            "-D",
+            "-S",
+            f"{self.master_socket},mode,600",
+            "-f",
+            str(self.config),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise AgentError(f"haproxy did not start: {result.stderr.strip()}")
         # Ready when the worker answers its runtime API, not only when the master lists it:
         # otherwise the first change pays for the worker's start (the bench's one outlier).
-        self._wait_ready(lambda: self.running() and bool(self.proc().workers)
-                         and "Pid:" in self.runtime("show info"))
+        self._wait_ready(
+            lambda: (
+                self.running() and bool(self.proc().workers) and "Pid:" in self.runtime("show info")
+            )
+        )
 
     def reload(self) -> None:
         """Hitless: the master re-executes; the new worker takes the listening sockets."""
+        if self.before_reload is not None:
+            self.before_reload()
         before = self.proc()
         with contextlib.suppress(OSError):  # the master closes its CLI as it re-executes
             self.master("reload")
@@ -211,4 +227,3 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.split(") ")[1][:1] != "Z"
-

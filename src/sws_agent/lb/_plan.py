@@ -28,8 +28,12 @@ class Live:
 
     @classmethod
     def from_render(cls, rendered: Rendered, version: int) -> Live:
-        return cls({b.name: b for b in rendered.backends}, dict(rendered.hosts),
-                   {int(k): v for k, v in rendered.ports.items()}, version)
+        return cls(
+            {b.name: b for b in rendered.backends},
+            dict(rendered.hosts),
+            {int(k): v for k, v in rendered.ports.items()},
+            version,
+        )
 
     def backend_of(self, lb_id: str) -> Backend | None:
         for backend in self.backends.values():
@@ -72,8 +76,9 @@ def plan(live: Live, state: DesiredState, maps: tuple[Path, Path]) -> Plan:
                 removals += _del_server(f"{backend.name}/{server_name(member)}")
             out.backends[backend.name] = replace(backend, members=(), lb_id=None)
     targets: dict[str, str] = {}
+    owned = {b.lb_id: b for b in live.backends.values() if b.lb_id is not None}
     for lb in state.loadbalancers:
-        reason = _plan_lb(out, live, lb, targets)
+        reason = _plan_lb(out, live, lb, targets, owned.get(lb.id))
         if reason:
             return Plan(reload_reason=reason)
     out.hosts, out.ports = wanted_hosts(state, targets), wanted_ports(state, targets)
@@ -83,8 +88,13 @@ def plan(live: Live, state: DesiredState, maps: tuple[Path, Path]) -> Plan:
     return out
 
 
-def _plan_lb(out: Plan, live: Live, lb: LoadBalancer, targets: dict[str, str]) -> str | None:
-    backend = live.backend_of(lb.id)
+def _plan_lb(
+    out: Plan, live: Live, lb: LoadBalancer, targets: dict[str, str], backend: Backend | None
+) -> str | None:
+    """`backend`: the one serving `lb` now, if any (looked up once per plan, not per LB)."""
+    if backend is not None and _unchanged(backend, lb):
+        targets[lb.id] = backend.name  # the common case: nothing to do for this LB
+        return None
     if backend is None:
         backend = live.free_spare(lb)
         if backend is None:
@@ -97,10 +107,19 @@ def _plan_lb(out: Plan, live: Live, lb: LoadBalancer, targets: dict[str, str]) -
     if commands is None:
         return f"a member of {lb.id} changed address, backup flag or check timing"
     out.commands += commands
-    out.backends[backend.name] = replace(backend, members=lb.members, lb_id=lb.id,
-                                         monitor=lb.monitor)
+    out.backends[backend.name] = replace(
+        backend, members=lb.members, lb_id=lb.id, monitor=lb.monitor
+    )
     targets[lb.id] = backend.name
     return None
+
+
+def _unchanged(backend: Backend, lb: LoadBalancer) -> bool:
+    return (
+        backend.members == lb.members
+        and backend.monitor == lb.monitor
+        and (backend.shape == lb.shape)
+    )
 
 
 def _server_commands(backend: Backend, lb: LoadBalancer) -> list[str] | None:
@@ -113,8 +132,9 @@ def _server_commands(backend: Backend, lb: LoadBalancer) -> list[str] | None:
             commands += _add_server(backend.name, member, lb)
         elif server_args(old, backend.monitor) != server_args(member, lb.monitor):
             if _only_weight_changed(old, member, backend, lb):
-                commands.append(f"set server {backend.name}/{server_name(member)} "
-                                f"weight {member.weight}")
+                commands.append(
+                    f"set server {backend.name}/{server_name(member)} weight {member.weight}"
+                )
             else:
                 return None
         if old is not None and old.admin_state != member.admin_state:
@@ -157,7 +177,9 @@ def _map_commands(
     return commands
 
 
-
 def freed(live: Live, after: dict[str, Backend]) -> bool:
-    return any(b.lb_id is not None and after[name].lb_id != b.lb_id
-               for name, b in live.backends.items() if name in after)
+    return any(
+        b.lb_id is not None and after[name].lb_id != b.lb_id
+        for name, b in live.backends.items()
+        if name in after
+    )

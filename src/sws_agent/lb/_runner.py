@@ -37,6 +37,7 @@ class Runner:
         log.info("stopping; HAProxy keeps serving")
         if self.agent.lock.acquire(timeout=self.grace):  # let an apply in progress finish
             self.agent.lock.release()
+            self.agent.settle_files(self.grace)  # and its files be written
 
     def _main_loop(self) -> None:
         if self._start():
@@ -52,8 +53,12 @@ class Runner:
                 log.warning("start failed: %s; retrying", exc)
                 self.stopping.wait(2)
                 continue
-            log.info("started: version %d, %d load balancers, HAProxy worker %d",
-                     state.version, len(state.loadbalancers), self.agent.worker)
+            log.info(
+                "started: version %d, %d load balancers, HAProxy worker %d",
+                state.version,
+                len(state.loadbalancers),
+                self.agent.worker,
+            )
             return True
         return False
 
@@ -69,8 +74,12 @@ class Runner:
                 self.stopping.wait(1)
                 continue
             if how != "unchanged":
-                log.info("applied version %d by %s: %d load balancers",
-                         state.version, how, len(state.loadbalancers))
+                log.info(
+                    "applied version %d by %s: %d load balancers",
+                    state.version,
+                    how,
+                    len(state.loadbalancers),
+                )
 
     def _report_loop(self) -> None:
         while not self.stopping.wait(self.report_interval):

@@ -37,8 +37,10 @@ class HttpSource:
     def report(
         self, version: int, members: dict[str, str], traffic: dict[str, int] | None = None
     ) -> None:
-        self._api.post_json(f"/v1/admin/lb-nodes/{self.node}/report",
-                            {"version": version, "members": members, "traffic": traffic or {}})
+        self._api.post_json(
+            f"/v1/admin/lb-nodes/{self.node}/report",
+            {"version": version, "members": members, "traffic": traffic or {}},
+        )
 
 
 @dataclass

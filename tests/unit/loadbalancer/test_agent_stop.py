@@ -51,6 +51,9 @@ class IdleAgent:
     def take_report(self) -> tuple[dict[str, int], dict[str, str]]:
         return {}, {}
 
+    def settle_files(self, timeout: float) -> bool:
+        return True
+
 
 def test_a_stop_during_a_long_poll_returns_within_a_second() -> None:
     source = LongPollingSource()
