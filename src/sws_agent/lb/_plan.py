@@ -177,9 +177,10 @@ def _map_commands(
     return commands
 
 
-def freed(live: Live, after: dict[str, Backend]) -> bool:
-    return any(
-        b.lb_id is not None and after[name].lb_id != b.lb_id
+def freed(live: Live, after: dict[str, Backend]) -> list[str]:
+    """The backends whose LB is gone or moved (a spare may serve another LB next)."""
+    return [
+        name
         for name, b in live.backends.items()
-        if name in after
-    )
+        if name in after and b.lb_id is not None and after[name].lb_id != b.lb_id
+    ]

@@ -131,3 +131,15 @@ def test_kill_9_between_the_runtime_change_and_the_file_write_converges_on_resta
     wait_until(lambda: http_get(node.http_port, "killed.test")[0] == 200)
     assert restarted.apply(after) == "unchanged"
     assert Path(restarted.maps[0]).read_text() == render(after, restarted.opts).hosts_map
+
+
+def test_a_deleted_lbs_last_bytes_are_counted_from_its_own_stat_row(
+    node: Node, backend: Backend
+) -> None:
+    lb = _lb("4" * 32, "gone.test", backend)
+    assert node.agent.apply(node.state(lb)) == "runtime"
+    for _ in range(5):
+        assert http_get(node.http_port, "gone.test")[0] == 200
+    assert node.agent.apply(node.state()) == "runtime"  # its backend is freed at runtime
+    traffic, _ = node.agent.take_report()
+    assert traffic.get(lb.id, 0) > 0, traffic
