@@ -1,14 +1,15 @@
 """Payments benchmark: provider callbacks applied exactly once on PostgreSQL, in one process.
 
 At each size N (default 1k, 5k and 20k): N pending checkouts of 100 tenants, each paid by one
-signed test-provider callback, delivered together with a replay of a quarter of them, by
+signed test-provider callback (every tenant has an owner with an e-mail address, mailed once
+per payment), delivered together with a replay of a quarter of them, by
 `--threads` threads of this one process (as many concurrent requests; 40 by default, anyio's
 limit on the thread pool the API's callback route runs in), through `handle_callback` as the
 API runs it: signature check, then the group commit, which applies
 the callbacks waiting together in one transaction (the checkouts' row locks, the events
 recorded once, the state steps, the ledger credits, the receipts numbered from their issuer's
-counter, the notices). Then the run checks that exactly N credits
-and N receipts numbered 1..N exist and that the balances add up. Each figure is wall time,
+counter, the notices). Then the run checks that exactly N credits, N receipts numbered 1..N
+and N mails exist and that the balances add up. Each figure is wall time,
 this process's CPU and the CPU of the PostgreSQL backends it used.
 
 Before the timed run a tenth more checkouts are paid, untimed, and the tables ANALYZEd, as
@@ -49,7 +50,8 @@ from sws.billing.tables import billing_accounts, billing_ledger
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine
 from sws.db.migrate import upgrade
-from sws.identity.tables import tenants
+from sws.identity.tables import tenants, users
+from sws.mail.tables import mail_outbox
 
 GOAL_PER_SECOND = 2_000.0
 TENANTS, REPLAYED = 100, 4  # one callback in REPLAYED is delivered twice
@@ -70,6 +72,8 @@ def _seed(db: Database, clock: SimulatedClock, size: int) -> list[str]:
                 for t in ids
             ],
         )
+    with db.begin() as conn:  # each tenant's owner is mailed "payment received"
+        conn.execute(insert(users), [_owner(t) for t in ids])
     for tenant in ids:
         billing.get_account(db=db, clock=clock, tenant_id=tenant)
     rows = [_checkout(n, ids[n % TENANTS]) for n in range(size)]
@@ -77,6 +81,14 @@ def _seed(db: Database, clock: SimulatedClock, size: int) -> list[str]:
         for start in range(0, size, 5_000):
             conn.execute(insert(billing_payments), rows[start : start + 5_000])
     return [str(r["id"]) for r in rows]
+
+
+def _owner(tenant: str) -> dict[str, object]:
+    return {
+        "id": f"u-{tenant}", "tenant_id": tenant, "name": f"owner-{tenant}",
+        "email": f"owner@{tenant}.example", "password_hash": "-", "role": "owner",
+        "enabled": True, "created_at": T0,
+    }
 
 
 def _checkout(n: int, tenant: str) -> dict[str, object]:
@@ -146,7 +158,7 @@ def callbacks_at(url: str, size: int, threads: int) -> tuple[int, Cost]:
 
 
 def _check(db: Database, size: int) -> None:
-    """Exactly once: N credits, N receipts numbered 1..N, balances = what was paid."""
+    """Exactly once: N credits, N receipts numbered 1..N, N mails, balances = what was paid."""
     with db.read() as conn:
         credits = conn.execute(
             select(func.count()).where(billing_ledger.c.kind == "topup").select_from(billing_ledger)
@@ -154,7 +166,9 @@ def _check(db: Database, size: int) -> None:
         numbers = sorted(conn.execute(select(billing_documents.c.number)).scalars())
         balances = conn.execute(select(func.sum(billing_accounts.c.balance))).scalar_one()
         paid = conn.execute(select(func.sum(billing_payments.c.amount))).scalar_one()
+        mails = conn.execute(select(func.count()).select_from(mail_outbox)).scalar_one()
     assert credits == size, (credits, size)
+    assert mails == size, f"{mails} 'payment received' mails for {size} payments"
     assert numbers == list(range(1, size + 1)), "receipt numbers have a gap or a double"
     assert Decimal(balances) == Decimal(paid), (balances, paid)
 

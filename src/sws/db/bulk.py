@@ -54,16 +54,30 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
+from sws.db.once import insert_once
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` into `table`: one statement on PostgreSQL, an executemany elsewhere."""
+
+def insert_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+    skip_existing: str | None = None,
+) -> None:
+    """Insert `rows` into `table`: one statement on PostgreSQL, an executemany elsewhere.
+    With `skip_existing` (a unique column), a row whose key is there already is left out
+    (`ON CONFLICT DO NOTHING` on PostgreSQL; elsewhere `sws.db.once`, row by row)."""
     if not rows:
         return
     if conn.dialect.name != "postgresql":
-        conn.execute(insert(table), list(rows))
+        if skip_existing is None:
+            conn.execute(insert(table), list(rows))
+            return
+        for row in rows:
+            insert_once(conn, table, dict(row), key=skip_existing)
         return
     names = tuple(rows[0])
     statement, processors = _unnest_insert(table, names, conn.dialect)
+    if skip_existing is not None:
+        quoted = conn.dialect.identifier_preparer.quote(skip_existing)
+        statement = f"{statement} ON CONFLICT ({quoted}) DO NOTHING"
     arrays = tuple(
         _uniform(
             [row[name] for row in rows]

@@ -3,6 +3,7 @@ credentials and e-mail changes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,21 @@ def tenant_recipients(conn: Connection, tenant_id: str) -> list[tuple[str, str]]
         t.users.c.email.is_not(None),
     )
     return sorted((str(row.email), str(row.language)) for row in conn.execute(query) if row.email)
+
+
+def recipients_of(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """`tenant_recipients` of several tenants in one query (tenants without one left out)."""
+    query = select(
+        t.users.c.tenant_id, t.users.c.email, _language(t.users).label("language")
+    ).where(
+        t.users.c.tenant_id.in_(sorted(set(tenant_ids))), t.users.c.enabled.is_(True),
+        t.users.c.email.is_not(None),
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for row in conn.execute(query):
+        if row.email:
+            found.setdefault(row.tenant_id, []).append((str(row.email), str(row.language)))
+    return {tenant: sorted(reached) for tenant, reached in found.items()}
 
 
 def update_settings(conn: Connection, user_id: str, values: dict[str, Any]) -> None:

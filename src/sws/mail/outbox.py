@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, update
 
 from sws.clock import Clock
+from sws.db.bulk import insert_rows
 from sws.db.engine import Database
 from sws.db.once import insert_once
 from sws.mail.model import Mail, from_json, to_json
@@ -33,19 +35,32 @@ _C = mail_outbox.c
 def enqueue(conn: Connection, *, key: str, mail: Mail, now: datetime | None = None) -> bool:
     """Add `mail` to the outbox inside the caller's transaction; False (and nothing added)
     when `key` was enqueued before. `now` stamps the row (default: the system's UTC time)."""
+    return insert_once(conn, mail_outbox, _row(key, mail, now or datetime.now(UTC)), key="key")
+
+
+def enqueue_many(conn: Connection, mails: Sequence[tuple[str, Mail]], *, now: datetime) -> None:
+    """`enqueue` for (key, mail) pairs in one statement on PostgreSQL (a key enqueued before,
+    or twice here, adds nothing); elsewhere one by one."""
+    if conn.dialect.name != "postgresql":
+        for key, mail in mails:
+            enqueue(conn, key=key, mail=mail, now=now)
+        return
+    fresh = {key: _row(key, mail, now) for key, mail in reversed(mails)}  # the first one wins
+    insert_rows(conn, mail_outbox, list(reversed(fresh.values())), skip_existing="key")
+
+
+def _row(key: str, mail: Mail, now: datetime) -> dict[str, Any]:
     if not 0 < len(key) <= KEY:
         raise ValueError(f"an outbox key has 1 to {KEY} characters")
-    moment = now or datetime.now(UTC)
-    values = {
+    return {
         "key": key,
         "recipient": mail.to[:320],
         "subject": mail.subject[:255],
         "payload": json.dumps(_traced(to_json(mail)), ensure_ascii=False),
-        "created_at": moment,
-        "due_at": moment,
+        "created_at": now,
+        "due_at": now,
         "attempts": 0,
     }
-    return insert_once(conn, mail_outbox, values, key="key")
 
 
 def _traced(payload: dict[str, Any]) -> dict[str, Any]:

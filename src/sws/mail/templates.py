@@ -19,15 +19,27 @@ def language_of(value: str | None) -> str:
 
 def render(name: str, language: str, context: Mapping[str, str]) -> tuple[str, str, str | None]:
     """(subject, text, html or None) of template `name` in `language`, filled from `context`."""
-    lang = language_of(language)
+    subject, text, page = _parsed(name, language_of(language))
+    escaped = {key: html.escape(value) for key, value in context.items()} if page else {}
+    return (
+        subject.substitute(context),
+        text.substitute(context),
+        None if page is None else page.substitute(escaped),
+    )
+
+
+@cache
+def _parsed(name: str, lang: str) -> tuple[Template, Template, Template | None]:
+    """A template's subject, text and HTML, read and split once per process."""
     first, _, body = _source(f"{name}.{lang}.txt").partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"mail template {name}.{lang}.txt must start with 'Subject: '")
-    subject = Template(first.removeprefix("Subject:").strip()).substitute(context)
-    text = Template(body.lstrip("\n")).substitute(context)
     page = _optional(f"{name}.{lang}.html")
-    escaped = {key: html.escape(value) for key, value in context.items()}
-    return subject, text, None if page is None else Template(page).substitute(escaped)
+    return (
+        Template(first.removeprefix("Subject:").strip()),
+        Template(body.lstrip("\n")),
+        None if page is None else Template(page),
+    )
 
 
 def placeholders(name: str, language: str) -> set[str]:
@@ -48,6 +60,7 @@ def _source(filename: str) -> str:
     return (resources.files("sws.mail") / "templates" / filename).read_text(encoding="utf-8")
 
 
+@cache
 def _optional(filename: str) -> str | None:
     try:
         return _source(filename)

@@ -160,23 +160,15 @@ def _credit(conn: Connection, checkouts: Sequence[Checkout], now: datetime) -> N
 
 
 def _notify(conn: Connection, moves: Sequence[tuple[Checkout, str]], now: datetime) -> None:
-    """Mail the tenants that the money came in, or that a payment failed (once each); one
-    look-up of the addresses for the batch."""
-    reached = notices.addresses_of(conn, [c.tenant_id for c, _ in moves]) if moves else {}
-    for checkout, after in moves:
-        if checkout.tenant_id not in reached:
-            continue
-        template = NOTICES[after]
-        context = {
-            "amount": str(checkout.amount.rounded()),
-            "payment": checkout.id,
-            "provider": checkout.provider,
-        }
-        notices.notify(
-            conn,
-            tenant_id=checkout.tenant_id,
-            template=template,
-            context=context,
-            key=f"{template}:{checkout.id}",
-            now=now,
-        )
+    """Mail the tenants that the money came in, or that a payment failed (once each)."""
+    notices.notify_many(conn, [_notice(checkout, after) for checkout, after in moves], now)
+
+
+def _notice(checkout: Checkout, after: str) -> notices.Notice:
+    template = NOTICES[after]
+    context = {
+        "amount": str(checkout.amount.rounded()),
+        "payment": checkout.id,
+        "provider": checkout.provider,
+    }
+    return notices.Notice(checkout.tenant_id, template, f"{template}:{checkout.id}", context)

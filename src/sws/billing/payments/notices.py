@@ -7,7 +7,8 @@ settings; by default the language it signed up in); an invoice's mail carries it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -17,7 +18,8 @@ from sqlalchemy import Connection, Select, select
 from sws.billing.invoices import render
 from sws.billing.invoices.model import INVOICE, Document
 from sws.db.bulk import among
-from sws.identity.account_repository import tenant_recipients
+from sws.identity.account_repository import recipients_of, tenant_recipients
+from sws.identity.repository import tenant_names
 from sws.identity.tables import tenants, users
 from sws.mail import outbox
 from sws.mail.model import Attachment, Mail
@@ -76,6 +78,32 @@ def notify(
         )
         for to, language in reached
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One template to the users of one tenant, once per `key`."""
+
+    tenant_id: str
+    template: str
+    key: str
+    context: Mapping[str, str]
+
+
+def notify_many(conn: Connection, notices: Sequence[Notice], now: datetime) -> None:
+    """`notify` for many notices: one look-up of the recipients and of the tenants' names,
+    one insert of the mails (a batch of callbacks mails each payer once)."""
+    tenants = [n.tenant_id for n in notices]
+    reached = recipients_of(conn, tenants) if notices else {}
+    names = tenant_names(conn, [t for t in tenants if t in reached])
+    mails = [
+        (f"{notice.key}:{to}"[:255],
+         _mail(notice.template, language, {"tenant": names.get(notice.tenant_id) or
+               notice.tenant_id, **notice.context}, to, ()))
+        for notice in notices
+        for to, language in reached.get(notice.tenant_id, ())
+    ]
+    outbox.enqueue_many(conn, mails, now=now)
 
 
 def _mail(
