@@ -62,6 +62,7 @@ from sws.billing.rating import (
 )
 from sws.billing.segments import derive_spans, spans_from_json, spans_to_json
 from sws.clock import Clock
+from sws.db.bulk import one_statement
 from sws.db.engine import Database
 from sws.drivers.base import CloudDriver
 from sws.errors import Unavailable
@@ -344,10 +345,11 @@ def _charge_batch(
         out.pending.setdefault(piece["subscription_id"], []).append(piece)
     for row in rows:
         _charge_one(conn, row, accounts[row["account_id"]], catalog, books, out, now)
-    repo.insert_charges(conn, out.charges)
-    repo.insert_adjustments(conn, out.adjustments)
-    service.write_books(conn, books)
-    repo.update_subscriptions(conn, out.updates)
+    with one_statement(conn):  # nothing below reads these back: one round trip on PostgreSQL
+        repo.insert_charges(conn, out.charges)
+        repo.insert_adjustments(conn, out.adjustments)
+        service.write_books(conn, books)
+        repo.update_subscriptions(conn, out.updates)
     repo.insert_unrated(conn, out.unrated)
     for note, rated in out.rated.items():
         repo.resolve_unrated(conn, rated, status=repo.RATED, now=now, note=note)
