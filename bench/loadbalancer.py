@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,12 @@ def main() -> None:
         default=2,
         help="busy-loop processes beside the new-endpoint part (default 2)",
     )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the agent and HAProxy beside the busy loops (e.g. -5; default 0)",
+    )
     args = parser.parse_args()
     verdict = Verdict("loadbalancer")
     a, b = Backend("a").start(), Backend("b").start()
@@ -90,6 +97,7 @@ def main() -> None:
     try:
         haproxy = haproxy_cpu(agent, Watched("HAProxy"))
         loaders = _load_both_cores(args.load)
+        _renice(agent, args.nice)  # after the busy loops start: they keep niceness 0
         print(
             f"new endpoint live (publish -> first 200 through HAProxy), {args.load} busy-loop "
             f"processes beside it; load average {_loadavg()} at the start:"
@@ -114,6 +122,15 @@ def main() -> None:
     finally:
         agent.haproxy.stop()
     verdict.emit(args.json)
+
+
+def _renice(agent: LBAgent, nice: int) -> None:
+    """The data plane's priority (the agent here, HAProxy's master and workers), e.g. -5 as
+    a node's systemd unit could give it with Nice=-5; 0 leaves every process equal."""
+    if nice:
+        proc = agent.haproxy.proc()
+        for pid in (0, proc.master_pid, *proc.workers):
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
 
 
 def _loadavg() -> str:
