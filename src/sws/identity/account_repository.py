@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from sws.db.bulk import among
 from sws.errors import Conflict
 from sws.identity import tables as t
 from sws.identity.account_model import Credential, SessionInfo
@@ -68,17 +70,20 @@ def tenant_recipients(conn: Connection, tenant_id: str) -> list[tuple[str, str]]
 
 def recipients_of(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     """`tenant_recipients` of several tenants in one query (tenants without one left out)."""
-    query = select(
-        t.users.c.tenant_id, t.users.c.email, _language(t.users).label("language")
-    ).where(
-        t.users.c.tenant_id.in_(sorted(set(tenant_ids))), t.users.c.enabled.is_(True),
-        t.users.c.email.is_not(None),
-    )
     found: dict[str, list[tuple[str, str]]] = {}
-    for row in conn.execute(query):
+    rows = conn.execute(_recipients(conn.dialect.name), {"ids": sorted(set(tenant_ids))})
+    for row in rows:
         if row.email:
             found.setdefault(row.tenant_id, []).append((str(row.email), str(row.language)))
     return {tenant: sorted(reached) for tenant, reached in found.items()}
+
+
+@cache
+def _recipients(dialect: str) -> Select[Any]:
+    users = t.users.c
+    return select(users.tenant_id, users.email, _language(t.users).label("language")).where(
+        among(dialect, users.tenant_id), users.enabled.is_(True), users.email.is_not(None)
+    )
 
 
 def update_settings(conn: Connection, user_id: str, values: dict[str, Any]) -> None:

@@ -1,13 +1,14 @@
 """Group commit of callbacks: events that arrive together in one process are applied together.
 
-A request thread with an event to apply becomes a leader when fewer than `lanes` lead: it
-takes every event queued so far (up to `limit`) and applies them in one transaction
-(`applying.apply_batch`), then the next lot, until the queue is empty; the other threads wait
-for their own event's result. Under load one transaction carries many callbacks, so the
-per-transaction costs (the round trips, the commit) are shared; alone, a callback is a batch of
-one, as before. Two lanes let one batch's Python work run while the other lane waits on the
-database; they serialize only where their rows meet (the accounts, the receipt counter), and
-both lock in the same order (checkouts, then accounts, then counters). A batch
+A request thread with an event to apply becomes a leader when no lane is busy, or when fewer
+than `lanes` are and `spill` events wait (a lane opened for one event would cost a transaction
+per callback). A leader takes every event queued so far (up to `limit`) and applies them in one
+transaction (`applying.apply_batch`), then the next lot, until the queue is empty; the other
+threads wait for their own event's result. Under load one transaction carries many callbacks,
+so the per-transaction costs (the round trips, the commit) are shared; alone, a callback is a
+batch of one, as before. Two lanes let one batch's Python work run while the other lane waits
+on the database; they serialize only where their rows meet (the accounts, the receipt
+counter), and both lock in the same order (checkouts, then accounts, then counters). A batch
 that fails as a whole is applied again one event at a time, so one bad event fails only its
 own request.
 """
@@ -30,8 +31,8 @@ Result = Applied | CallbackRejected
 class GroupCommit:
     """Shared by the request threads of one process (the API's, the console's)."""
 
-    def __init__(self, limit: int = 200, lanes: int = 2) -> None:
-        self.limit, self.lanes = limit, lanes
+    def __init__(self, limit: int = 200, lanes: int = 2, spill: int = 8) -> None:
+        self.limit, self.lanes, self.spill = limit, lanes, spill
         self._lock = threading.Lock()
         self._queue: list[tuple[PaymentEvent, Future[Result]]] = []
         self._leaders = 0
@@ -43,7 +44,9 @@ class GroupCommit:
         future: Future[Result] = Future()
         with self._lock:
             self._queue.append((event, future))
-            lead = self._leaders < self.lanes
+            lead = not self._leaders or (
+                self._leaders < self.lanes and len(self._queue) >= self.spill
+            )
             self._leaders += lead
         if lead:
             self._drain(db, clock, issuing)
