@@ -1,11 +1,11 @@
 """Set-based SQL on PostgreSQL: many rows in one INSERT, and one statement for any number of ids.
 
 An executemany runs the statement once per row: PostgreSQL binds, plans and executes it N
-times, and the driver sends N messages. Here each column travels as one array parameter, so
-the server runs one statement for the whole batch, which costs it a small fraction of N
-executions, and the client dumps a list per column. Elsewhere (SQLite, MariaDB) the portable
-executemany serves. Rows are dicts naming the same columns; values go through each column's
-bind processing, as SQLAlchemy's own insert would apply it.
+times, and the driver sends N messages. Here the rows travel as one JSON parameter (written by
+orjson, in C) that `json_to_recordset` turns back into typed columns, so the server runs one
+statement for the whole batch. Elsewhere (SQLite, MariaDB) the portable executemany serves.
+Rows are dicts naming the same columns; a TypeDecorator's conversion is applied first, as
+SQLAlchemy's own insert would apply it. A Decimal travels as its exact text, never a float.
 
 `one_statement(conn)` goes further for a use case whose writes are all known before it commits:
 inside it, `insert_rows` and `write` on PostgreSQL queue their statements, and at the end of the
@@ -17,9 +17,9 @@ sends the queue first, and the block should hold only writes that nothing in it 
 `among` is `column IN (...)` written `column = ANY(:ids)` on PostgreSQL: one statement text
 whatever the number of ids, so the driver prepares it once and the server plans it once.
 
-Arrays are cast to the columns' base types (`text`, not `varchar(64)`): an explicit cast to
-`varchar(n)` would cut a long value silently, while the assignment into the column refuses it,
-as a plain INSERT does.
+Columns are read from the JSON in their base types (`text`, not `varchar(64)`): an explicit cast
+to `varchar(n)` would cut a long value silently, while the assignment into the column refuses
+it, as a plain INSERT does.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -58,7 +59,10 @@ from sws.db.once import insert_once
 
 
 def insert_rows(
-    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
     skip_existing: str | None = None,
 ) -> None:
     """Insert `rows` into `table`: one statement on PostgreSQL, an executemany elsewhere.
@@ -74,20 +78,13 @@ def insert_rows(
             insert_once(conn, table, dict(row), key=skip_existing)
         return
     names = tuple(rows[0])
-    statement, processors = _unnest_insert(table, names, conn.dialect)
+    statement, processors = _json_insert(table, names, conn.dialect)
     if skip_existing is not None:
         quoted = conn.dialect.identifier_preparer.quote(skip_existing)
         statement = f"{statement} ON CONFLICT ({quoted}) DO NOTHING"
-    arrays = tuple(
-        _uniform(
-            [row[name] for row in rows]
-            if process is None
-            else [process(row[name]) for row in rows],
-            table.c[name],
-        )
-        for name, process in zip(names, processors, strict=True)
-    )
-    write(conn, table, statement, arrays)
+    if processors:
+        rows = [{**row, **{n: p(row[n]) for n, p in processors.items()}} for row in rows]
+    write(conn, table, statement, (orjson.dumps(rows, default=_json_value).decode(),))
 
 
 _QUEUE = "sws.db.bulk.queued"
@@ -140,40 +137,31 @@ def _send(conn: Connection, queued: _Queued) -> None:
     queued.params.clear()
 
 
-def _uniform(values: list[Any], column: Column[Any]) -> list[Any]:
-    """`values` of one Python type: the driver dumps an array by its first value's type and
-    refuses a mix (an int among Decimals, a str subclass among strs)."""
-    if len({type(value) for value in values if value is not None}) < 2:
-        return values
-    convert = _CONVERSIONS[base_type(column)]
-    return [None if value is None else convert(value) for value in values]
-
-
-_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
-    "numeric": Decimal,
-    "text": str.__str__,
-    "int2": int,
-    "int4": int,
-    "int8": int,
-    "float8": float,
-    "bool": bool,
-    "bytea": bytes,
-    "date": lambda value: value,
-    "timestamp": lambda value: value,
-    "timestamptz": lambda value: value,
-}
-
-
 @cache
-def _unnest_insert(
+def _json_insert(
     table: Table, names: tuple[str, ...], dialect: Dialect
-) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-    columns = [table.c[name] for name in names]
+) -> tuple[str, dict[str, Callable[[Any], Any]]]:
+    """The INSERT of `names` from one JSON array of row objects, and the columns whose
+    values need their TypeDecorator's conversion first."""
     quote = dialect.identifier_preparer.quote  # a column may be named `end`
-    arrays = ", ".join(f"%b::{array_type(column)}" for column in columns)
+    columns = [table.c[name] for name in names]
     listed = ", ".join(quote(name) for name in names)
-    statement = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
-    return statement, tuple(_processor(column, dialect) for column in columns)
+    typed = ", ".join(f"{quote(c.name)} {base_type(c)}" for c in columns)
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({listed}) SELECT {listed} "
+        f"FROM json_to_recordset(%s::json) AS r({typed})"
+    )
+    found = {c.name: _processor(c, dialect) for c in columns}
+    return statement, {name: process for name, process in found.items() if process}
+
+
+def _json_value(value: Any) -> Any:
+    """What orjson does not write itself: a Decimal as its exact text, bytes as bytea hex."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
 def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
