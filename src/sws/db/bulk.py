@@ -165,7 +165,7 @@ def _json_value(value: Any) -> Any:
 
 
 def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """A TypeDecorator's own conversion (the driver dumps the plain types itself)."""
+    """A TypeDecorator's own conversion (orjson writes the plain types itself)."""
     kind = column.type
     return kind.bind_processor(dialect) if isinstance(kind, TypeDecorator) else None
 
@@ -185,7 +185,7 @@ def base_type(column: Column[Any]) -> str:
     for python_type, name in _BASE_TYPES:
         if isinstance(kind, python_type):
             return name
-    raise TypeError(f"no PostgreSQL array type for {column}")
+    raise TypeError(f"no PostgreSQL base type for {column}")
 
 
 # Subclasses before their bases: BigInteger and SmallInteger are Integers, Float is Numeric.
