@@ -25,8 +25,10 @@ def load_cloud(cloud: str, clouds_yaml: Path | None, region: str | None = None) 
     from openstack import config
 
     files = [str(clouds_yaml)] if clouds_yaml else None
+    # A clouds.yaml SWS names wins: openstacksdk would otherwise read OS_CLIENT_CONFIG_FILE
+    # first and never look at it (a sponsor region's cloud is in SWS's file, not the admin's).
     with translating(f"the cloud {cloud!r} in clouds.yaml"):
-        return config.OpenStackConfig(config_files=files).get_one(
+        return config.OpenStackConfig(config_files=files, load_envvars=files is None).get_one(
             cloud=cloud, region_name=region
         )
 
