@@ -4,8 +4,7 @@ purges the object, gets the new version, and finds the CDN traffic on its bill.
 
 The edge is Varnish run by the real `sws-agent cdn` (a process, against the test's SWS server)
 on 127.0.0.1. The origin is the load balancer's HTTP endpoint: a small HTTP server on
-127.0.0.1 stands for the LB node (`SWS_LB_NODES`, `SWS_LB_HTTP_PORT`). The same flow with a
-container of a real Swift as the origin is `test_cdn_container_flow.py`.
+127.0.0.1 stands for the LB node (`SWS_LB_NODES`, `SWS_LB_HTTP_PORT`).
 """
 
 from __future__ import annotations
