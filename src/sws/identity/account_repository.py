@@ -61,11 +61,7 @@ def language_by_email(conn: Connection, emails: list[str]) -> dict[str, str]:
 
 def tenant_recipients(conn: Connection, tenant_id: str) -> list[tuple[str, str]]:
     """(address, mail language) of each enabled user of the tenant with an address."""
-    query = select(t.users.c.email, _language(t.users).label("language")).where(
-        t.users.c.tenant_id == tenant_id, t.users.c.enabled.is_(True),
-        t.users.c.email.is_not(None),
-    )
-    return sorted((str(row.email), str(row.language)) for row in conn.execute(query) if row.email)
+    return recipients_of(conn, [tenant_id]).get(tenant_id, [])
 
 
 def recipients_of(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:

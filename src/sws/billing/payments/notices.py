@@ -7,46 +7,22 @@ settings; by default the language it signed up in); an invoice's mail carries it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, select
 
 from sws.billing.invoices import render
 from sws.billing.invoices.model import INVOICE, Document
-from sws.db.bulk import among
 from sws.identity.account_repository import recipients_of, tenant_recipients
 from sws.identity.repository import tenant_names
-from sws.identity.tables import tenants, users
+from sws.identity.tables import tenants
 from sws.mail import outbox
 from sws.mail.model import Attachment, Mail
 from sws.mail.templates import render as render_mail
 
 TITLE_ZH = {"receipt": "收据", "invoice": "发票", "credit_note": "退款凭证"}
-
-
-def recipients(conn: Connection, tenant_id: str) -> list[str]:
-    return addresses_of(conn, [tenant_id]).get(tenant_id, [])
-
-
-def addresses_of(conn: Connection, tenant_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The e-mail addresses of each tenant's enabled users (tenants without one left out)."""
-    found: dict[str, set[str]] = {}
-    query = _addresses(conn.dialect.name)
-    for tenant, email in conn.execute(query, {"ids": sorted(set(tenant_ids))}):
-        if email:
-            found.setdefault(tenant, set()).add(str(email))
-    return {tenant: sorted(emails) for tenant, emails in found.items()}
-
-
-@cache
-def _addresses(dialect: str) -> Select[Any]:
-    return select(users.c.tenant_id, users.c.email).where(
-        among(dialect, users.c.tenant_id), users.c.enabled.is_(True), users.c.email.is_not(None)
-    )
 
 
 def tenant_name(conn: Connection, tenant_id: str) -> str:
