@@ -3,13 +3,9 @@ simulated region: every command in it works against the API as it answers today.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +13,8 @@ import httpx
 import pytest
 
 from tests.integration.docblocks import BLOCK, ROOT, Substitutions
+from tests.integration.sws_process import free_port, start_sws_up, stop, wait_until_healthy
 
-SWS = Path(sys.executable).with_name("sws")
 PROBLEM = re.compile(r'"status":\s*[45]\d\d')  # a problem+json answer; a server's status is text
 
 
@@ -33,39 +29,14 @@ def readme_block(name: str) -> str:
 def sws_up(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`sws up` as `make run` starts it, with a fresh `.sws` in the working directory `tmp_path`,
     on a free port of 127.0.0.1: (API URL, working directory)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWS_")}
-    env |= {"SWS_HOME": str(tmp_path / ".sws")}
-    with (tmp_path / "sws-up.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(SWS), "up", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    port, log = free_port(), tmp_path / "sws-up.log"
+    process = start_sws_up(port, log, tmp_path, SWS_HOME=str(tmp_path / ".sws"))
     api = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(api, process, tmp_path / "sws-up.log")
+        wait_until_healthy(api, process, log)
         yield api, tmp_path
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _wait_ready(api: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"sws up exited: {log.read_text()[-2000:]}"
-        try:
-            if httpx.get(f"{api}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"sws up did not answer within 30 s: {log.read_text()[-2000:]}")
+        stop(process)
 
 
 def test_the_readme_curl_block_runs_as_written(sws_up: tuple[str, Path]) -> None:

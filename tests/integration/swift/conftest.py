@@ -6,7 +6,6 @@ Rules are written the way SWS writes them: container sysmeta through Swift's Int
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -38,22 +37,6 @@ def swift_env() -> Iterator[dict[str, str]]:
     yield env
     if not was_up:
         _run("down")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
-    """Terminate a process a test started; kill it if it outlives `grace` seconds."""
-    process.terminate()
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def usage_hash(env: dict[str, str], hour: int, member: str) -> dict[str, int]:

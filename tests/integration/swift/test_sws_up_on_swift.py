@@ -10,9 +10,6 @@ runs the real `sws up` process against scripts/swift-dev and reads its log.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.swift.conftest import free_port, stop
-
-SWS = Path(sys.executable).with_name("sws")
+from tests.integration.sws_process import free_port, start_sws_up, stop, wait_until_healthy
 
 
 @pytest.fixture
@@ -39,35 +34,15 @@ def sws_up(swift_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Pat
             "usage_prefix": swift_env["SWIFT_DEV_USAGE_PREFIX"],
         }
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWS_")}
-    env |= {"SWS_HOME": str(tmp_path / "home"), "SWS_SWIFT": json.dumps(swift)}
     port, log = free_port(), tmp_path / "sws-up.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(SWS), "up", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_sws_up(port, log, tmp_path, SWS_HOME=str(tmp_path / "home"),
+                           SWS_SWIFT=json.dumps(swift))
     api = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(api, process)
+        wait_until_healthy(api, process, log)
         yield api, tmp_path / "home", log
     finally:
         stop(process)
-
-
-def _wait_ready(api: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "sws up exited"
-        try:
-            if httpx.get(f"{api}/healthz", timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("sws up did not answer within 60 s")
 
 
 def test_swift_calls_from_api_threads_and_the_ticker_log_no_traceback(
