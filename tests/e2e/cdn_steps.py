@@ -1,6 +1,7 @@
 """What the CDN browser tests share: a real edge (`sws-agent cdn` as a process, running Varnish
 on 127.0.0.1) and the tenant's steps in the console (create a distribution, see the hits in the
-graph, purge, find the CDN traffic on the bill)."""
+graph, purge, find the CDN traffic on the bill). The SWS server is any `Served`: the in-process
+`conftest.Site`, or `swift_rig.SiteProcess` for a region on a real Swift."""
 
 from __future__ import annotations
 
@@ -17,12 +18,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, Site, free_port
+from tests.e2e.conftest import PASSWORD, free_port
+
+
+class Served(Protocol):
+    """The test's SWS server: where it answers, and its region's time."""
+
+    url: str
+
+    def settle(self, seconds: int = ...) -> None:
+        """Simulated time passes and the region ticks."""
 
 
 def wait(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -83,7 +93,7 @@ def need_varnish() -> None:
 
 
 @pytest.fixture
-def edge(site: Site, tmp_path: Path) -> Iterator[Edge]:
+def edge(site: Served, tmp_path: Path) -> Iterator[Edge]:
     """`sws-agent cdn` as a process: it starts Varnish and varnishncsa and follows SWS."""
     need_varnish()
     made = Edge(free_port(), tmp_path / "edge")
@@ -169,13 +179,12 @@ def purge_url(page: Any, path: str) -> None:
     expect(page.locator("#purges [data-edge=edge-1]")).to_contain_text("done")
 
 
-def find_cdn_on_bill(page: Any, site: Site, edge: Edge) -> None:
+def find_cdn_on_bill(page: Any, site: Served, edge: Edge) -> None:
     """Once the edge reported its last fetches, two hours later the bill has a CDN line and a
     CDN total above zero."""
     wait(edge.counted, 30, "the last fetches' traffic report")
     edge.stop_agent()  # the region's tick below writes; SQLite takes one writer at a time
-    site.clock.advance(timedelta(hours=2))
-    site.container.tick()
+    site.settle(int(timedelta(hours=2).total_seconds()))
     page.goto("/console/billing/bills")
     line = page.locator("#bill-lines tr[data-type=cdn]")
     expect(line).to_have_count(1)
