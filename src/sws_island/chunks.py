@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 
@@ -26,7 +27,10 @@ def is_zero(data: bytes) -> bool:
     return not data.strip(b"\0")
 
 
+@functools.lru_cache(maxsize=4)
 def zero_hash(length: int) -> str:
+    """The name a zero chunk would have; a volume's hash counts one for every unwritten chunk, so
+    it is computed once per length, not once per chunk (0.8 s per snapshot of a 4 GiB volume)."""
     return chunk_hash(bytes(length))
 
 

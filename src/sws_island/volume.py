@@ -52,7 +52,10 @@ def image_info(path: Path) -> dict[str, object]:
 
 def island_bitmaps(path: Path) -> list[Bitmap]:
     """The image's Island bitmaps, oldest first (names sort by snapshot time)."""
-    info = image_info(path)
+    return _bitmaps_of(path, image_info(path))
+
+
+def _bitmaps_of(path: Path, info: dict[str, object]) -> list[Bitmap]:
     if info.get("format") != "qcow2":
         raise IslandError(f"{path} is {info.get('format')}, not qcow2")
     specific = info.get("format-specific")
@@ -106,8 +109,9 @@ def _dirty_chunks(source: NbdSource, bitmaps: tuple[str, ...]) -> frozenset[int]
 
 def snapshot_volume(spec: VolumeSnapshotSpec) -> SnapshotIndex:
     """Rotate the bitmaps, read what changed over NBD, write the snapshot, drop the old bitmaps."""
-    bitmaps = island_bitmaps(spec.path)
-    size = int(str(image_info(spec.path)["virtual-size"]))
+    info = image_info(spec.path)  # one qemu-img run for the bitmaps and the size
+    bitmaps = _bitmaps_of(spec.path, info)
+    size = int(str(info["virtual-size"]))
     plan = _plan(spec, bitmaps, size)
     for broken in (b for b in bitmaps if b.in_use):
         _qemu_img("bitmap", "--remove", str(spec.path), broken.name)
