@@ -15,6 +15,8 @@ TABLE_MODULES = (
     "sws.events.tables",
     "sws.drivers.simulated.tables",
     "sws.drivers.simulated.objectstore_tables",
+    "sws.drivers.simulated.volume_tables",
+    "sws.volumes.tables",
     "sws.audit.tables",
     "sws.metering.tables",
     "sws.billing.tables",
