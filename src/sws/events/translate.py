@@ -72,6 +72,7 @@ from typing import Any
 import orjson
 
 from sws.errors import Invalid
+from sws.events import translate_volumes
 from sws.events.model import (
     CREATE,
     CREATE_ERROR,
@@ -516,3 +517,4 @@ _TRANSLATORS: dict[str, _Translator] = {
     **dict.fromkeys(_FLOATING_IP_ACTIONS, _floating_ip),
     **dict.fromkeys(_LOAD_BALANCER_ACTIONS, _load_balancer),
 }
+_TRANSLATORS.update(translate_volumes.TRANSLATORS)  # Cinder: volumes and volume snapshots
