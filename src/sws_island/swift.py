@@ -133,6 +133,11 @@ class SwiftStore:
         status, _ = self._request("PUT")
         self._check("PUT", self.account.container, status, {201, 202, 204})
 
+    def delete_container(self) -> None:
+        """Remove the (empty) container; one already gone is fine."""
+        status, _ = self._request("DELETE")
+        self._check("DELETE", self.account.container, status, {204, 404})
+
     def has(self, name: str) -> bool:
         status, _ = self._request("HEAD", name)
         self._check("HEAD", name, status, {200, 204, 404})
