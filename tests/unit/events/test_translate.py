@@ -173,7 +173,7 @@ def test_load_balancer_delete() -> None:
 
 
 def test_unknown_event_types_are_ignored_with_a_reason() -> None:
-    result = translate({"message_id": "x", "event_type": "volume.create.end", "payload": {}})
+    result = translate({"message_id": "x", "event_type": "backup.create.end", "payload": {}})
     assert isinstance(result, Ignored)
     assert result.reason == "event type not tracked by SWS"
 
