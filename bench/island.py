@@ -125,8 +125,9 @@ def swift_processes() -> Watched:
     return watched
 
 
-def new_store(env: dict[str, str], name: str, connections: int,
-              container: str | None = None) -> SwiftStore:
+def new_store(
+    env: dict[str, str], name: str, connections: int, container: str | None = None
+) -> SwiftStore:
     account = SwiftAccount(
         f"{env['SWIFT_DEV_PROXY_A']}/auth/v1.0",
         env["SWIFT_DEV_USER"],
@@ -205,8 +206,13 @@ def cinder_style(
         source = NbdSource(export)
         try:
             spec = SnapshotSpec(
-                "bench", source, store, parent=parent, dirty=None,
-                full_read_reason="baseline", workers=workers,
+                "bench",
+                source,
+                store,
+                parent=parent,
+                dirty=None,
+                full_read_reason="baseline",
+                workers=workers,
             )
             return take_snapshot(spec)
         finally:
@@ -266,8 +272,9 @@ class Report:
         return row
 
 
-def restore_row(engine: str, index: SnapshotIndex, store: SwiftStore, folder: Path,
-                workers: int, swift: Watched) -> Row:
+def restore_row(
+    engine: str, index: SnapshotIndex, store: SwiftStore, folder: Path, workers: int, swift: Watched
+) -> Row:
     target = folder / "restored.raw"
     with measured(swift) as cost:
         done = restore(RestoreSpec(index, store, target, workers))
@@ -275,8 +282,9 @@ def restore_row(engine: str, index: SnapshotIndex, store: SwiftStore, folder: Pa
     return Row(engine, "restore", cost, done.bytes_fetched, 0)
 
 
-def one_size(size: int, args: argparse.Namespace, report: Report, swift: Watched,
-             largest: bool) -> None:
+def one_size(
+    size: int, args: argparse.Namespace, report: Report, swift: Watched, largest: bool
+) -> None:
     folder = Path(tempfile.mkdtemp(prefix="island-bench-"))
     env = swift_env()
     blocks = size // CHUNK_SIZE
@@ -297,12 +305,14 @@ def one_size(size: int, args: argparse.Namespace, report: Report, swift: Watched
                 index = snapshot_volume(
                     VolumeSnapshotSpec("bench", volume, island, workers=args.workers)
                 )
-            mine = report.add(size, Row("island", step, cost, index.bytes_read,
-                                        index.bytes_uploaded))
+            mine = report.add(
+                size, Row("island", step, cost, index.bytes_read, index.bytes_uploaded)
+            )
             with measured(swift) as cost:
                 parent = cinder_style(volume, cinder, parent, args.workers)
-            report.add(size, Row("cinder-style", step, cost, parent.bytes_read,
-                                 parent.bytes_uploaded))
+            report.add(
+                size, Row("cinder-style", step, cost, parent.bytes_read, parent.bytes_uploaded)
+            )
             with measured_restic(swift) as cost:
                 read, added = restic.backup(volume)
             theirs = report.add(size, Row("restic", step, cost, read, added))
@@ -313,9 +323,11 @@ def one_size(size: int, args: argparse.Namespace, report: Report, swift: Watched
                 blobs = [compress(block()) for _ in range(chunks)]
                 cost = floor(env, blobs, args.workers, swift)
                 report.add(size, Row("swift floor", step, cost, 0, sum(map(len, blobs))))
-                print(f"  floor: {chunks} compressed chunks HEAD+PUT with {args.workers} "
-                      f"workers; island's 10% wall is {mine.cost.wall / cost.wall:.1f}x it",
-                      flush=True)
+                print(
+                    f"  floor: {chunks} compressed chunks HEAD+PUT with {args.workers} "
+                    f"workers; island's 10% wall is {mine.cost.wall / cost.wall:.1f}x it",
+                    flush=True,
+                )
         assert parent is not None
         for engine, store, last in (("island", island, index), ("cinder-style", cinder, parent)):
             row = report.add(size, restore_row(engine, last, store, folder, args.workers, swift))
@@ -323,8 +335,9 @@ def one_size(size: int, args: argparse.Namespace, report: Report, swift: Watched
         target = folder / "restic-restore"
         with measured_restic(swift) as cost:
             restic.restore(target)
-        judge_restore(report.verdict, size, report.add(size, Row("restic", "restore", cost,
-                                                                   size, 0)))
+        judge_restore(
+            report.verdict, size, report.add(size, Row("restic", "restore", cost, size, 0))
+        )
         shutil.rmtree(target)
     finally:
         for store in (island, cinder):
@@ -333,8 +346,9 @@ def one_size(size: int, args: argparse.Namespace, report: Report, swift: Watched
         shutil.rmtree(folder)
 
 
-def judge_step(verdict: Verdict, size: int, step: str, mine: Row, theirs: Row, dirty: int,
-               largest: bool) -> None:
+def judge_step(
+    verdict: Verdict, size: int, step: str, mine: Row, theirs: Row, dirty: int, largest: bool
+) -> None:
     """Island's time over restic's (goal at 10%, largest size) and uploads over the dirty bytes."""
     name = f"{size // 2**20} MiB island {step}"
     wall = mine.cost.wall / theirs.cost.wall
@@ -344,14 +358,21 @@ def judge_step(verdict: Verdict, size: int, step: str, mine: Row, theirs: Row, d
     verdict.add(f"{name} total cpu / restic total cpu", cpu, "x")
     uploaded = mine.uploaded / dirty
     verdict.add(f"{name} uploaded / compressed dirty", uploaded, "x", at_most=UPLOAD_GOAL)
-    print(f"  island {step}: {wall:.2f}x restic's wall, {cpu:.2f}x its total CPU; uploaded "
-          f"{uploaded:.2f}x the compressed dirty bytes ({dirty / 2**20:.1f} MiB)", flush=True)
+    print(
+        f"  island {step}: {wall:.2f}x restic's wall, {cpu:.2f}x its total CPU; uploaded "
+        f"{uploaded:.2f}x the compressed dirty bytes ({dirty / 2**20:.1f} MiB)",
+        flush=True,
+    )
 
 
 def judge_restore(verdict: Verdict, size: int, row: Row) -> None:
     rate = size / row.cost.wall / 1e6
-    verdict.add(f"{size // 2**20} MiB {row.engine} restore rate", rate, "MB/s",
-                at_least=RESTORE_GOAL if row.engine == "island" else None)
+    verdict.add(
+        f"{size // 2**20} MiB {row.engine} restore rate",
+        rate,
+        "MB/s",
+        at_least=RESTORE_GOAL if row.engine == "island" else None,
+    )
     print(f"  {row.engine} restore: {rate:.0f} MB/s of volume", flush=True)
 
 
@@ -373,11 +394,16 @@ def parse_bytes(text: str) -> tuple[int, ...]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=parse_bytes, default=(256 * 2**20, GIB, 4 * GIB),
-                        help="volume sizes, e.g. 256M,1G,4G (default)")
+    parser.add_argument(
+        "--sizes",
+        type=parse_bytes,
+        default=(256 * 2**20, GIB, 4 * GIB),
+        help="volume sizes, e.g. 256M,1G,4G (default)",
+    )
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--json", action="store_true",
-                        help="end with one JSON line: every figure, its goal and met")
+    parser.add_argument(
+        "--json", action="store_true", help="end with one JSON line: every figure, its goal and met"
+    )
     args = parser.parse_args()
     if shutil.which("restic") is None:
         raise SystemExit("restic is not installed (apt-get install restic)")

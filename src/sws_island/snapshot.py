@@ -88,8 +88,14 @@ def _allocated_chunks(source: BlockSource, count: int) -> set[int] | None:
 
 
 def _store_chunk(
-    spec: SnapshotSpec, number: int, length: int, tally: _Tally, lock: locks.Lock
+    spec: SnapshotSpec,
+    number: int,
+    length: int,
+    tally: _Tally,
+    lock: locks.Lock,
+    known: frozenset[str],
 ) -> str | None:
+    """Read chunk `number`; upload it unless it is zero, `known` present, or the store has it."""
     data = spec.source.read(number * CHUNK_SIZE, length)
     if len(data) != length:
         raise OSError(f"short read of chunk {number}: {len(data)} of {length} bytes")
@@ -97,7 +103,7 @@ def _store_chunk(
     if is_zero(data):
         return None
     name = chunk_hash(data)
-    if tally.claim(name) and not spec.store.has(object_name(name)):
+    if tally.claim(name) and name not in known and not spec.store.has(object_name(name)):
         blob = compress(data)
         spec.store.put(object_name(name), blob)
         tally.add(uploaded=len(blob))
@@ -127,8 +133,11 @@ def _write(spec: SnapshotSpec, lengths: list[int], lock: locks.Lock) -> Snapshot
     if incremental and not _parent_survives(spec):
         incremental, reason = False, "parent snapshot was deleted"
     chunks: list[str | None] = [None] * count
+    known: frozenset[str] = frozenset()
     if incremental and spec.parent:
         chunks = list(spec.parent.chunks)
+        # the parent's index exists and GC is excluded by our lock: its chunks are present
+        known = frozenset(spec.parent.referenced())
     if incremental and spec.dirty is not None:
         wanted: Iterable[int] = sorted(n for n in spec.dirty if n < count)
     else:
@@ -137,7 +146,7 @@ def _write(spec: SnapshotSpec, lengths: list[int], lock: locks.Lock) -> Snapshot
     tally = _Tally()
     wanted = list(wanted)
     with ThreadPoolExecutor(max_workers=max(1, spec.workers)) as pool:
-        names = pool.map(lambda n: _store_chunk(spec, n, lengths[n], tally, lock), wanted)
+        names = pool.map(lambda n: _store_chunk(spec, n, lengths[n], tally, lock, known), wanted)
         for number, name in zip(wanted, names, strict=True):
             chunks[number] = name
     index = SnapshotIndex(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sws_island.errors import StoreError
 
 _RETRYABLE = {408, 429, 500, 502, 503, 504}
+LIST_PAGE = 10_000  # Swift's default and maximum container listing limit
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,12 @@ class SwiftStore:
         self._check("DELETE", name, status, {204, 404})
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """Names under `prefix`, a page of LIST_PAGE at a time; a short page is the last."""
         marker = ""
         while True:
-            query = urllib.parse.urlencode({"format": "json", "prefix": prefix, "marker": marker})
+            query = urllib.parse.urlencode(
+                {"format": "json", "prefix": prefix, "marker": marker, "limit": LIST_PAGE}
+            )
             status, data = self._request("GET", query=query)
             if status == 404:
                 return
@@ -171,4 +175,6 @@ class SwiftStore:
             if not names:
                 return
             yield from names
+            if len(names) < LIST_PAGE:  # saves the round trip that would return an empty page
+                return
             marker = names[-1]

@@ -12,6 +12,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,8 +85,7 @@ class _Plan:
     reason: str  # why everything is read, when read_from is empty
 
 
-def _plan(spec: VolumeSnapshotSpec, bitmaps: list[Bitmap], size: int) -> _Plan:
-    parent = indexes.latest(spec.store, spec.volume)
+def _plan(parent: SnapshotIndex | None, bitmaps: list[Bitmap], size: int) -> _Plan:
     if parent is None:
         return _Plan(None, (), "first snapshot")
     if parent.size != size:
@@ -109,10 +109,13 @@ def _dirty_chunks(source: NbdSource, bitmaps: tuple[str, ...]) -> frozenset[int]
 
 def snapshot_volume(spec: VolumeSnapshotSpec) -> SnapshotIndex:
     """Rotate the bitmaps, read what changed over NBD, write the snapshot, drop the old bitmaps."""
-    info = image_info(spec.path)  # one qemu-img run for the bitmaps and the size
+    with ThreadPoolExecutor(max_workers=1) as aside:  # the store's round trips meanwhile
+        latest = aside.submit(indexes.latest, spec.store, spec.volume)
+        info = image_info(spec.path)  # one qemu-img run for the bitmaps and the size
+        parent = latest.result()
     bitmaps = _bitmaps_of(spec.path, info)
     size = int(str(info["virtual-size"]))
-    plan = _plan(spec, bitmaps, size)
+    plan = _plan(parent, bitmaps, size)
     for broken in (b for b in bitmaps if b.in_use):
         _qemu_img("bitmap", "--remove", str(spec.path), broken.name)
     fresh = f"{PREFIX}{spec.snapshot}"
@@ -140,8 +143,8 @@ def snapshot_volume(spec: VolumeSnapshotSpec) -> SnapshotIndex:
             )
         finally:
             source.close()
-    for bitmap in island_bitmaps(spec.path):
-        if bitmap.name != fresh:
+    for bitmap in bitmaps:  # the older generations (in-use ones were removed above)
+        if not bitmap.in_use:
             _qemu_img("bitmap", "--remove", str(spec.path), bitmap.name)
     return index
 
