@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, RowMapping
 
@@ -39,14 +39,17 @@ from sws.billing import repository as repo
 from sws.billing import service, standing
 from sws.billing.ledger import Books, Posting
 from sws.billing.model import (
+    ANY_REGION,
     LIFETIME_ITEMS,
+    PER_SECOND,
+    PER_STARTED_HOUR,
     BillingPolicy,
     Catalog,
     ItemPolicy,
     Product,
     quantize6,
 )
-from sws.billing.periods import HOUR, hour_start, month_key
+from sws.billing.periods import HOUR, hour_start, month_bounds, month_key
 from sws.billing.ports import UsageSource
 from sws.billing.rating import (
     CapState,
@@ -86,6 +89,7 @@ class FarmReport:
     adjustments: int = 0
     usage: int = 0
     unrated: int = 0  # pieces of billable time or usage kept because no price covered them
+    ordinary: int = 0  # of `charges`, those the set-based ordinary hour made (PostgreSQL)
     accounts: set[str] = field(default_factory=set)
     closed: list[str] = field(default_factory=list)
 
@@ -300,17 +304,124 @@ def charge_due(
     ends when a sweep from the start claims nothing."""
     report = report or FarmReport()
     now, after = clock.now(), ""
+    ordinary = _Ordinary(db, now)
     while True:
         with db.begin() as conn:
-            rows, last = repo.claim_due(conn, now=now, limit=batch, after=after)
-            if not rows:
+            ids = repo.claim_accounts(conn, now=now, limit=batch, after=after)
+            catalog = _fresh(conn, catalog) if ids else catalog
+            if not ids or not _charge_claimed(conn, ids, catalog, ordinary, report):
                 if not after:
                     return report
                 after = ""
                 continue
-            after = last or ""
-            catalog = _fresh(conn, catalog)
-            _charge_batch(conn, rows, catalog, now, report)
+            after = ids[-1]
+
+
+def _charge_claimed(
+    conn: Connection,
+    ids: Sequence[str],
+    catalog: Catalog,
+    ordinary: _Ordinary,
+    report: FarmReport,
+) -> bool:
+    """Charge the claimed accounts: their ordinary hours set-based, the rest row by row;
+    False when none of their due subscriptions could be taken (another farmer holds them)."""
+    count, accounts = ordinary.charge(conn, ids, catalog)
+    report.ordinary += count
+    report.charges += count
+    report.accounts |= accounts
+    rows = repo.due_of(conn, ids, now=ordinary.now)
+    if rows:
+        _charge_batch(conn, rows, catalog, ordinary.now, report)
+    return bool(count or rows)
+
+
+class _Ordinary:
+    """The set-based ordinary hour of one pass (PostgreSQL; elsewhere it charges nothing):
+    the prices that hold still over the window charged, and the zones whose hours are UTC's."""
+
+    def __init__(self, db: Database, now: datetime) -> None:
+        self.now = now
+        self.enabled = db.engine.dialect.name == "postgresql"
+        self._catalog: Catalog | None = None
+        self._prices: list[repo.OrdinaryPrice] = []
+        self._zones: list[repo.ZoneMonths] | None = None
+
+    def charge(
+        self, conn: Connection, ids: Sequence[str], catalog: Catalog
+    ) -> tuple[int, set[str]]:
+        if not self.enabled:
+            return 0, set()
+        if catalog is not self._catalog:
+            self._catalog, self._prices = catalog, ordinary_prices(catalog, self.now)
+        if self._zones is None:
+            self._zones = zone_months(repo.account_timezones(conn), self.now)
+        return repo.charge_ordinary_hours(
+            conn, ids, now=self.now, prices=self._prices, zones=self._zones
+        )
+
+
+ORDINARY_PAYMENTS = (PER_STARTED_HOUR, PER_SECOND)  # a whole clock hour costs one hour's price
+
+
+def ordinary_prices(catalog: Catalog, now: datetime) -> list[repo.OrdinaryPrice]:
+    """For each key of a lifetime item, the product `catalog.find` gives it from the last
+    change of any price of that item and currency up to `now` (it cannot change in between);
+    None where that is no price, or one the ordinary hour does not charge (daily, monthly)."""
+    keys = {
+        (p.region, p.item, p.item_type, p.price.currency)
+        for p in catalog.products
+        if p.item in LIFETIME_ITEMS
+    }
+    keys |= {(ANY_REGION, item, kind, currency) for _, item, kind, currency in keys}
+    return [
+        repo.OrdinaryPrice(region, item, kind, currency, _still_since(catalog, item, currency, now),
+                           _ordinary(catalog.find(region, item, kind, currency, now)))
+        for region, item, kind, currency in sorted(keys)
+    ]
+
+
+def _still_since(catalog: Catalog, item: str, currency: str, now: datetime) -> datetime:
+    """The last moment up to `now` at which a price of `item` in `currency` began or ended."""
+    moments = [
+        moment
+        for p in catalog.products
+        if p.item == item and p.price.currency == currency
+        for moment in (p.valid_from, p.valid_until)
+        if moment is not None and moment <= now
+    ]
+    return max(moments, default=now)
+
+
+def _ordinary(product: Product | None) -> Product | None:
+    return product if product is not None and product.payment_type in ORDINARY_PAYMENTS else None
+
+
+ZONE_STEP = timedelta(minutes=15)
+
+
+def zone_months(names: Sequence[str], now: datetime) -> list[repo.ZoneMonths]:
+    """The zones whose clock hours start on UTC hours from two hours before `now` to `now`
+    (the cursors an ordinary hour starts from, and the hours after them), each with the month
+    boundary a period starting in that window may cross."""
+    found = []
+    for name in names:
+        try:
+            tz = ZoneInfo(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            continue
+        moments = [now - 2 * HOUR + n * ZONE_STEP for n in range(9)]
+        if any(_offset(m, tz) % HOUR for m in moments):
+            continue
+        after = month_key(now - HOUR, tz)
+        start = month_bounds(after, tz)[0]
+        before = month_key(start - timedelta(microseconds=1), tz)
+        found.append(repo.ZoneMonths(name, start, before, after))
+    return found
+
+
+def _offset(moment: datetime, tz: ZoneInfo) -> timedelta:
+    return moment.astimezone(tz).utcoffset() or timedelta(0)
 
 
 def _fresh(conn: Connection, catalog: Catalog) -> Catalog:

@@ -501,15 +501,23 @@ def claim_due(
     due, and a pass goes on `after` the last account it claimed: a claim costs the same at
     the end of a pass as at its start.
     """
-    ids = list(
-        conn.execute(
-            _claim_accounts(conn.dialect.name), {"now": now, "after": after, "limit": limit}
-        ).scalars()
-    )
+    ids = claim_accounts(conn, now=now, limit=limit, after=after)
     if not ids:
         return [], None
+    return due_of(conn, ids, now=now), ids[-1]
+
+
+def claim_accounts(conn: Connection, *, now: datetime, limit: int, after: str = "") -> list[str]:
+    """Up to `limit` accounts with a subscription due by `now`, ids after `after`, locked
+    (SKIP LOCKED): the first half of `claim_due`."""
+    query = _claim_accounts(conn.dialect.name)
+    return list(conn.execute(query, {"now": now, "after": after, "limit": limit}).scalars())
+
+
+def due_of(conn: Connection, ids: Sequence[str], *, now: datetime) -> list[RowMapping]:
+    """The due subscriptions of the accounts `ids`, locked, in (account, due_at, id) order."""
     query = _due_of(conn.dialect.name)
-    return list(conn.execute(query, {"ids": ids, "now": now}).mappings()), ids[-1]
+    return list(conn.execute(query, {"ids": list(ids), "now": now}).mappings())
 
 
 @cache
@@ -534,6 +542,185 @@ def _due_of(dialect: str) -> Select[Any]:
         .order_by(subs.account_id, subs.due_at, subs.id)
     )
     return query if dialect == "sqlite" else query.with_for_update(skip_locked=True)
+
+
+# --- The ordinary hour, set-based (PostgreSQL) ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrdinaryPrice:
+    """The price `Catalog.find` gives a key at every moment from `since` to now. A region with
+    prices of its own has a row even when none is in effect (product None): that row shadows
+    the `*` row, as `find` would; a None product sends the subscription to the per-row path."""
+
+    region: str
+    item: str
+    item_type: str
+    currency: str
+    since: datetime
+    product: Product | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ZoneMonths:
+    """A billing time zone whose clock hours start on UTC hours throughout the window charged,
+    and the month of a period starting in it: `before` until `month_start`, then `after`."""
+
+    name: str
+    month_start: datetime
+    before: str
+    after: str
+
+
+def account_timezones(conn: Connection) -> list[str]:
+    query = select(billing_accounts.c.timezone).distinct().order_by(billing_accounts.c.timezone)
+    return list(conn.execute(query).scalars())
+
+
+def charge_ordinary_hours(
+    conn: Connection,
+    ids: Sequence[str],
+    *,
+    now: datetime,
+    prices: Sequence[OrdinaryPrice],
+    zones: Sequence[ZoneMonths],
+) -> tuple[int, set[str]]:
+    """Charge, in one statement, the due subscriptions of the (locked) accounts `ids` whose
+    charge is one ordinary clock hour: what `farmer._charge_one` would write for them, the
+    charge, its journal entry, the balance and the cursor, computed in SQL. Returns how many
+    were charged and their accounts; every other due subscription is left as it was, due.
+
+    Ordinary means: not dirty; exactly one hour due (`cursor + 1h <= now < cursor + 2h`), the
+    cursor on a clock hour of a zone in `zones`; the last span began by the cursor and goes on
+    past the hour; its item type has a per-started-hour or per-second price in `prices` since
+    both the cursor and the point from which unpriced time is looked for (`unrated_until`, or
+    the only span's start); no open unrated usage; no coupon the charge could spend; the
+    period's month not closed. A monthly cap is applied as `rating._rate` applies it.
+    """
+    usable = [p for p in prices if p.product is not None]
+    if not ids or not usable or not zones:
+        return 0, set()
+    params = {
+        "ids": list(ids),
+        "now": now,
+        "p_region": [p.region for p in prices],
+        "p_item": [p.item for p in prices],
+        "p_type": [p.item_type for p in prices],
+        "p_currency": [p.currency for p in prices],
+        "p_since": [p.since for p in prices],
+        "p_id": [p.product.id if p.product else None for p in prices],
+        "p_price": [str(p.product.price.amount) if p.product else None for p in prices],
+        "p_cap": [_cap_text(p.product) for p in prices],
+        "p_unit": [p.product.unit if p.product else None for p in prices],
+        "z_name": [z.name for z in zones],
+        "z_start": [z.month_start for z in zones],
+        "z_before": [z.before for z in zones],
+        "z_after": [z.after for z in zones],
+    }
+    count, accounts_ = conn.exec_driver_sql(_ORDINARY_HOURS, params).one()
+    return int(count), set(accounts_)
+
+
+def _cap_text(product: Product | None) -> str | None:
+    cap = product.monthly_cap if product is not None else None
+    return None if cap is None else str(cap.amount)
+
+
+_ORDINARY_HOURS = """
+WITH price AS MATERIALIZED (
+    SELECT * FROM unnest(%(p_region)s::text[], %(p_item)s::text[], %(p_type)s::text[],
+        %(p_currency)s::text[], %(p_since)s::timestamptz[], %(p_id)s::text[],
+        %(p_price)s::text[]::numeric[], %(p_cap)s::text[]::numeric[], %(p_unit)s::text[])
+        AS p(region, item, item_type, currency, since, product_id, price, cap, unit)
+), zone AS MATERIALIZED (
+    SELECT * FROM unnest(%(z_name)s::text[], %(z_start)s::timestamptz[], %(z_before)s::text[],
+        %(z_after)s::text[]) AS z(name, month_start, before, after)
+), due AS (
+    SELECT s.* FROM billing_subscriptions AS s
+    WHERE s.account_id = ANY(%(ids)s::text[]) AND s.due_at <= %(now)s
+    ORDER BY s.account_id, s.due_at, s.id
+    FOR UPDATE SKIP LOCKED
+), hourly AS MATERIALIZED (
+    SELECT d.id, d.account_id, d.item, d.resource_id, d.resource_name, d.region, d.cursor,
+        d.cap_key, d.cap_spent, d.unrated_until, d.spans::jsonb AS spans
+    FROM due AS d
+    WHERE NOT d.dirty
+        AND d.cursor + interval '1 hour' <= %(now)s AND %(now)s < d.cursor + interval '2 hours'
+        AND date_trunc('hour', d.cursor AT TIME ZONE 'UTC') = d.cursor AT TIME ZONE 'UTC'
+), shaped AS MATERIALIZED (
+    SELECT h.id, h.account_id, h.item, h.resource_id, h.resource_name, h.region, h.cursor,
+        h.cap_key, h.cap_spent, h.unrated_until,
+        (h.spans -> -1 ->> 0)::timestamptz AS span_start,
+        (h.spans -> -1 ->> 1)::timestamptz AS span_end,
+        h.spans -> -1 ->> 2 AS item_type, jsonb_array_length(h.spans) AS spans
+    FROM hourly AS h
+), found AS (
+    SELECT DISTINCT ON (sh.id) sh.*, a.currency, a.last_closed_month,
+        CASE WHEN sh.cursor >= z.month_start THEN z.after ELSE z.before END AS month,
+        pr.product_id, pr.unit, pr.price, pr.cap, pr.since
+    FROM shaped AS sh
+    JOIN billing_accounts AS a ON a.id = sh.account_id
+    JOIN zone AS z ON z.name = a.timezone
+    JOIN price AS pr ON pr.item = sh.item AND pr.item_type = sh.item_type
+        AND pr.currency = a.currency AND pr.region IN (sh.region, '*')
+    ORDER BY sh.id, pr.region = '*'
+), priced AS (
+    SELECT f.*,
+        CASE WHEN f.cap_key = f.product_id || ':' || f.month THEN f.cap_spent ELSE 0 END
+            AS spent
+    FROM found AS f
+    WHERE f.product_id IS NOT NULL
+        AND f.span_start <= f.cursor
+        AND (f.span_end IS NULL OR f.span_end > f.cursor + interval '1 hour')
+        AND (f.unrated_until >= f.span_start OR (f.unrated_until IS NULL AND f.spans = 1))
+        AND f.cursor >= f.since AND coalesce(f.unrated_until, f.span_start) >= f.since
+        AND (f.last_closed_month IS NULL OR f.last_closed_month < f.month)
+        AND NOT EXISTS (
+            SELECT 1 FROM billing_unrated AS u
+            WHERE u.subscription_id = f.id AND u.status = 'open'
+        )
+        AND NOT EXISTS (
+            SELECT 1 FROM billing_coupons AS c
+            WHERE c.account_id = f.account_id AND c.remaining > 0 AND c.expires_at > %(now)s
+                AND (f.item = ANY(string_to_array(c.items, ','))
+                    OR trim(both ',' from c.items) = '')
+        )
+), fast AS MATERIALIZED (
+    SELECT priced.*,
+        CASE WHEN cap IS NULL THEN price ELSE least(price, greatest(cap - spent, 0)) END
+            AS amount
+    FROM priced
+), charged AS (
+    INSERT INTO billing_charges (subscription_id, period_start, period_end, account_id,
+        product_id, item, item_type, resource_id, resource_name, unit, unit_price, quantity,
+        amount, bill_month, created_at)
+    SELECT id, cursor, cursor + interval '1 hour', account_id, product_id, item, item_type,
+        resource_id, resource_name, unit, price, 1, amount, month, cursor + interval '1 hour'
+    FROM fast
+), journal AS (
+    INSERT INTO billing_ledger (account_id, idempotency_key, kind, coupon_id, amount, currency,
+        created_at, memo)
+    SELECT account_id,
+        'charge:' || id || ':'
+            || to_char(cursor AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '+00:00',
+        'charge', NULL, -amount, currency, cursor + interval '1 hour',
+        left(item || ' ' || resource_name, 255)
+    FROM fast WHERE amount > 0
+), moved AS (
+    UPDATE billing_subscriptions AS s
+    SET cursor = f.cursor + interval '1 hour', due_at = f.cursor + interval '2 hours',
+        dirty = false,
+        cap_key = CASE WHEN f.cap IS NULL THEN f.cap_key ELSE f.product_id || ':' || f.month END,
+        cap_spent = CASE WHEN f.cap IS NULL THEN f.cap_spent ELSE f.spent + f.amount END,
+        updated_at = %(now)s, unrated_until = %(now)s
+    FROM fast AS f WHERE s.id = f.id
+), paid AS (
+    UPDATE billing_accounts AS a SET balance = a.balance - t.total, updated_at = %(now)s
+    FROM (SELECT account_id, sum(amount) AS total FROM fast GROUP BY account_id) AS t
+    WHERE a.id = t.account_id AND t.total <> 0
+)
+SELECT count(*), coalesce(array_agg(DISTINCT account_id), '{}') FROM fast
+"""
 
 
 def lock_cursor(conn: Connection, name: str) -> int | None:
