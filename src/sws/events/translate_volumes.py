@@ -6,13 +6,16 @@ message ids, text limits) are taken from it at call time, so neither import wait
 Tracked: `volume.create|attach|detach|resize|delete.end` (resource type `volume`, actions
 create, attach, detach, resize, delete) and `snapshot.create|delete.end` (`volume_snapshot`).
 An event's `state` is Cinder's status, `flavor_name` the volume type, `root_gb` the size in GB
-(the event model's one GB field).
+(the event model's one GB field). Real Cinder's payload names the type by its **id** (captured in
+tests/samples/cinder): an id goes to `flavor_id` and leaves `flavor_name` empty; a name (the
+simulated region's payloads) goes to `flavor_name`.
 Times: create from `created_at`; every other action from the message timestamp (Cinder's
 payloads keep no time of an attach, a resize or a delete).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -47,15 +50,25 @@ def _volume(message: Message, event_type: str, payload: Payload) -> Translation:
                               keys=("created_at",) if action == CREATE else ())
     if timed is None:
         return base._untimed(message, event_type)
+    type_id, type_name = _volume_type(base._text(payload, "volume_type", where))
     return ResourceEvent(
         message_id=base.message_id_of(message), event_type=event_type, resource_type=VOLUME,
         resource_id=base._required_str(payload, "volume_id", where),
         project_id=base._text(payload, "tenant_id", where), occurred_at=timed[0],
         action=action, state=base._text(payload, "status", where),
         name=base._text(payload, "display_name", where) or None,
-        flavor_name=base._text(payload, "volume_type", where),
+        flavor_id=type_id, flavor_name=type_name,
         root_gb=base._count(payload, "size", where), time_source=timed[1],
     )
+
+
+def _volume_type(value: str | None) -> tuple[str | None, str | None]:
+    """(type id, type name): Cinder's payload names the type by id, the simulated one by name."""
+    try:
+        uuid.UUID(value or "")
+    except ValueError:
+        return None, value
+    return value, None
 
 
 def _snapshot(message: Message, event_type: str, payload: Payload) -> Translation:
