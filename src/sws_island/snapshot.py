@@ -6,7 +6,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -87,28 +87,72 @@ def _allocated_chunks(source: BlockSource, count: int) -> set[int] | None:
     return {n for n in found if n < count}
 
 
-def _store_chunk(
-    spec: SnapshotSpec,
-    number: int,
-    length: int,
-    tally: _Tally,
-    lock: locks.Lock,
-    known: frozenset[str],
-) -> str | None:
-    """Read chunk `number`; upload it unless it is zero, `known` present, or the store has it."""
-    data = spec.source.read(number * CHUNK_SIZE, length)
-    if len(data) != length:
-        raise OSError(f"short read of chunk {number}: {len(data)} of {length} bytes")
-    tally.add(read=length)
-    if is_zero(data):
-        return None
-    name = chunk_hash(data)
-    if tally.claim(name) and name not in known and not spec.store.has(object_name(name)):
-        blob = compress(data)
-        spec.store.put(object_name(name), blob)
-        tally.add(uploaded=len(blob))
-    lock.refresh()
-    return name
+READERS = 2  # threads reading, hashing and checking for zeros; they feed the uploaders
+
+
+@dataclass
+class _Pipeline:
+    """Readers hash chunks and hand new ones to `spec.workers` uploaders, so Swift never waits
+    on a read: at most two chunks per uploader are in flight (read or queued) at once."""
+
+    spec: SnapshotSpec
+    lengths: list[int]
+    tally: _Tally
+    lock: locks.Lock
+    known: frozenset[str]  # chunks known present (the parent's): no HEAD for them
+
+    def __post_init__(self) -> None:
+        self.slots = threading.BoundedSemaphore(2 * max(1, self.spec.workers))
+        self.uploads: list[Future[None]] = []
+        self.failed: list[BaseException] = []
+
+    def run(self, wanted: list[int]) -> list[str | None]:
+        workers = max(1, self.spec.workers)
+        with (
+            ThreadPoolExecutor(max_workers=workers) as self.senders,
+            ThreadPoolExecutor(max_workers=min(READERS, workers)) as readers,
+        ):
+            names = list(readers.map(self._read, wanted))
+            for upload in self.uploads:
+                upload.result()
+        return names
+
+    def _read(self, number: int) -> str | None:
+        """Read chunk `number`; queue its upload unless it is zero or known; return its name."""
+        if self.failed:
+            raise self.failed[0]
+        self.slots.acquire()
+        handed = False
+        try:
+            length = self.lengths[number]
+            data = self.spec.source.read(number * CHUNK_SIZE, length)
+            if len(data) != length:
+                raise OSError(f"short read of chunk {number}: {len(data)} of {length} bytes")
+            self.tally.add(read=length)
+            if is_zero(data):
+                return None
+            name = chunk_hash(data)
+            if self.tally.claim(name) and name not in self.known:
+                self.uploads.append(self.senders.submit(self._send, name, data))
+                handed = True
+            return name
+        finally:
+            if not handed:
+                self.slots.release()
+
+    def _send(self, name: str, data: bytes) -> None:
+        """Upload the chunk unless the store has it (the HEAD), then free its slot."""
+        try:
+            if not self.spec.store.has(object_name(name)):
+                blob = compress(data)
+                self.spec.store.put(object_name(name), blob)
+                self.tally.add(uploaded=len(blob))
+            self.lock.refresh()
+        except BaseException as exc:
+            self.failed.append(exc)
+            raise
+        finally:
+            self.slots.release()
 
 
 def take_snapshot(spec: SnapshotSpec) -> SnapshotIndex:
@@ -145,10 +189,9 @@ def _write(spec: SnapshotSpec, lengths: list[int], lock: locks.Lock) -> Snapshot
         wanted = range(count) if allocated is None else sorted(allocated)
     tally = _Tally()
     wanted = list(wanted)
-    with ThreadPoolExecutor(max_workers=max(1, spec.workers)) as pool:
-        names = pool.map(lambda n: _store_chunk(spec, n, lengths[n], tally, lock, known), wanted)
-        for number, name in zip(wanted, names, strict=True):
-            chunks[number] = name
+    names = _Pipeline(spec, lengths, tally, lock, known).run(wanted)
+    for number, name in zip(wanted, names, strict=True):
+        chunks[number] = name
     index = SnapshotIndex(
         volume=spec.volume,
         snapshot=spec.snapshot,
