@@ -22,6 +22,12 @@ used; Gnocchi's is its process's CPU over the same loop.
 With --prefill-minutes N the tables first hold N minutes of every metric (stored the same way,
 untimed), so sealing has to find its minute among many rather than in a nearly empty table.
 
+On SQLite each size also measures the floor in the same run: the same number of polls of the
+same metrics inserted into the same table by the same multi-row INSERT alone (no Python per
+row, no rollups), which is what the database costs per point in this layout. The bench also
+prints the embedded mode's real load: the samples one instance yields per 10-s poll (the
+simulated region's counters through `model.derive`) times 100 instances, and the headroom.
+
 Goals: >= 50,000 points/s ingest per process (judged on total CPU: this process's plus the
 backends'); query p50 under 5 ms (wall: it is a latency).
 """
@@ -47,12 +53,15 @@ from _measure import Cost, Verdict, Watched, add_options, measured, per_unit_row
 from sws.clock import SimulatedClock
 from sws.db.engine import Database, make_engine, normalise_url
 from sws.db.migrate import upgrade
+from sws.drivers.base import CounterReading, Flavor, InstanceReading
+from sws.drivers.simulated.workload import Domain, profile_of
 from sws.metering import service
-from sws.metering.model import Sample, SeriesQuery
+from sws.metering.model import Sample, SeriesQuery, derive
 
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 POLL = timedelta(seconds=10)
 GOAL_INGEST, GOAL_P50_MS = 50_000.0, 5.0
+LAPTOP_INSTANCES = 100  # a generous embedded region (`sws up` on one machine)
 
 
 def value(metric: int, poll: int) -> float:
@@ -111,6 +120,39 @@ def steady_state(
     return total
 
 
+def floor(db: Database, clock: SimulatedClock, metrics: int, polls: int) -> Cost:
+    """SQLite's own cost for the same rows: the next `polls` polls of every metric inserted into
+    the same table of the same run, one transaction per poll, with the statement SWS uses
+    (multi-row VALUES of 300 rows, ON CONFLICT DO NOTHING; `executemany` of one prepared row is
+    slower) and every parameter prepared outside the timed block, and no rollups. This is what
+    the database itself costs per point in this layout; SWS cannot go below it."""
+    with db.read() as conn:
+        ids = dict(conn.exec_driver_sql(
+            "SELECT resource_id, id FROM metering_metrics WHERE meter = 'cpu_util'").all())
+    metric_ids = [ids[f"vm-{m:05d}"] for m in range(metrics)]
+    statements = {n: "INSERT INTO metering_raw (metric_id, ts, value) VALUES "
+                     + ",".join(["(?, ?, ?)"] * n) + " ON CONFLICT DO NOTHING"
+                  for n in {300, metrics % 300} if n}
+    total = Cost()
+    with db.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        for poll in range(polls):
+            at = clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")  # as UTCDateTime stores it
+            rows = [(metric_id, at, value(m, poll)) for m, metric_id in enumerate(metric_ids)]
+            parts = [(statements[len(rows[i:i + 300])],
+                      [x for row in rows[i:i + 300] for x in row])
+                     for i in range(0, len(rows), 300)]
+            with measured() as cost:
+                driver.execute("BEGIN")
+                for sql, params in parts:
+                    driver.execute(sql, params)
+                driver.execute("COMMIT")
+            total.add(cost)
+            clock.advance(POLL)
+    return total
+
+
 def query_latency(
     db: Database, end: datetime, backends: Watched, runs: int = 500
 ) -> tuple[float, float, Cost]:
@@ -126,6 +168,21 @@ def query_latency(
     assert len(found.points) >= 288, len(found.points)
     timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.99) - 1], cost.per(runs)
+
+
+def samples_per_instance() -> int:
+    """Samples one running instance yields per poll in the embedded mode: the simulated
+    region's libvirt-like counters and gauges, read twice 10 s apart, through `model.derive`."""
+    flavor = Flavor("f", "m1.small", 1, 2048, 20)
+    domain, cursors = Domain("bench-vm", profile_of("bench-vm"), START), {}
+    count = 0
+    for at in (START + POLL, START + 2 * POLL):
+        domain.advance(at, flavor, True)
+        counters = tuple(CounterReading(m, v, d) for (m, d), v in sorted(domain.counters.items()))
+        gauges = (CounterReading("vcpus", 1.0), CounterReading("memory.usage", 1024.0))
+        reading = InstanceReading("bench-vm", "bench", flavor, at, True, counters, gauges)
+        count = len(derive(reading, cursors))  # the first reading is only a baseline
+    return count
 
 
 GNOCCHI_SCRIPT = r"""
@@ -197,6 +254,7 @@ def run(label: str, postgres: str | None, metrics: int, args: argparse.Namespace
             steady_state(db, clock, metrics, args.prefill_minutes * 6, backends)
         ingest = steady_state(db, clock, metrics, polls, backends)
         p50, p99, query = query_latency(db, history_end, backends)
+        least = None if postgres else floor(db, clock, metrics, polls)
     points = metrics * polls
     print(f"{label:<11} {metrics:>7,} metrics: ingest {points / ingest.wall:>10,.0f} points/s "
           f"wall, {points / ingest.total_cpu:>10,.0f} per CPU second "
@@ -204,6 +262,12 @@ def run(label: str, postgres: str | None, metrics: int, args: argparse.Namespace
     print(f"{'':<11} query 1 day @ 5 min mean: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
           f"(goal p50 < 5 ms) [{query.describe(1e3, 'ms')} per query]")
     name = f"{label} {metrics}"
+    if least is not None:
+        print(f"{'':<11} floor (the same rows' INSERTs alone, same table, no rollups): "
+              f"{points / least.total_cpu:>10,.0f} per CPU second [{least.describe()}]; "
+              f"SWS costs {ingest.total_cpu / least.total_cpu:.2f}x the floor")
+        verdict.add(f"{name} floor rate, total cpu", points / least.total_cpu, "points/s")
+        verdict.add(f"{name} ingest cpu over floor", ingest.total_cpu / least.total_cpu, "x")
     verdict.add_cost(f"{name} ingest", ingest)
     verdict.add(f"{name} ingest rate, wall", points / ingest.wall, "points/s")
     verdict.add(f"{name} ingest rate, total cpu", points / ingest.total_cpu, "points/s",
@@ -233,6 +297,18 @@ def main() -> None:
         [("PostgreSQL", args.postgres)] if args.postgres else [])
     rows = {label: [(m * args.polls, run(label, url, m, args, verdict)) for m in args.sizes]
             for label, url in stores}
+    per_instance = samples_per_instance()
+    load = LAPTOP_INSTANCES * per_instance / POLL.total_seconds()
+    print(f"embedded mode's real load: {per_instance} samples per instance per 10-s poll, "
+          f"{LAPTOP_INSTANCES} instances: {load:,.0f} points/s")
+    verdict.add("embedded load, points per instance per poll", per_instance, "points")
+    verdict.add(f"embedded load, {LAPTOP_INSTANCES} instances", load, "points/s")
+    for label, sized in rows.items():
+        points, cost = sized[-1]
+        rate = points / cost.total_cpu
+        print(f"  {label} at {points:,} points ingests {rate / load:,.0f}x that per CPU second: "
+              f"{rate * POLL.total_seconds() / per_instance:,.0f} instances on one core")
+        verdict.add(f"{label} headroom over the embedded load", rate / load, "x")
     print("ingest cost per point at each size:")
     for label, sized in rows.items():
         print(f" {label}:")
