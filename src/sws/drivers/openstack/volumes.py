@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sws.config import Settings
 from sws.drivers.openstack.connections import Connections
 from sws.drivers.openstack.driver import EPOCH, parse_time
 from sws.drivers.openstack.errors import translating
@@ -37,6 +38,17 @@ SNAPSHOT_STATUS = {"error_deleting": "error"}
 SETTLING = frozenset({"creating", "attaching", "detaching", "extending", "deleting",
                       "reserved", "downloading"})
 ATTACHED = frozenset({"in-use", "attaching", "reserved", "detaching"})
+
+
+def build_block_storage(
+    settings: Settings, region: str, *, cloud: str | None = None, catalog_region: str | None = None
+) -> OpenStackBlockStorage:
+    """`region`'s Cinder, reached as `build_driver` reaches its Nova (same account and region)."""
+    connections = Connections(
+        cloud=cloud or settings.openstack_cloud, clouds_yaml=settings.clouds_yaml,
+        region=catalog_region or region, member_role=settings.openstack_member_role,
+    )
+    return OpenStackBlockStorage(connections=connections)
 
 
 class OpenStackBlockStorage:
@@ -62,7 +74,8 @@ class OpenStackBlockStorage:
     def get_volume(self, project_id: str, volume_id: str) -> Volume:
         return _volume(self._own_volume(project_id, volume_id), project_id)
 
-    def create_volume(self, project_id: str, spec: VolumeCreate) -> Volume:
+    def create_volume(self, project_id: str, spec: VolumeCreate, user_id: str = "") -> Volume:
+        """`user_id` is the simulated region's; Cinder records the token's user (SWS's)."""
         if spec.snapshot_id is not None:
             snapshot = self.get_volume_snapshot(project_id, spec.snapshot_id)
             if spec.size_gb < snapshot.size_gb:
@@ -125,7 +138,7 @@ class OpenStackBlockStorage:
         return _snapshot(self._own_snapshot(project_id, snapshot_id), project_id)
 
     def create_volume_snapshot(
-        self, project_id: str, volume_id: str, name: str
+        self, project_id: str, volume_id: str, name: str, user_id: str = ""
     ) -> VolumeSnapshot:
         self._own_volume(project_id, volume_id)
         with translating(f"a snapshot of volume {volume_id}"):
