@@ -2,7 +2,8 @@
 
 It binds one durable queue (`SWS_EVENTS_QUEUE`, default `sws-events`) to:
 - exchange `nova`, routing keys `versioned_notifications.info|error` (Nova versioned);
-- exchanges `neutron`, `glance`, `octavia`, routing keys `notifications.info|error` (legacy).
+- exchanges `neutron`, `glance`, `octavia`, `cinder`, routing keys `notifications.info|error`
+  (legacy; Cinder publishes to `cinder` with `control_exchange = cinder`, docs/openstack.md).
 
 Exchanges are declared as oslo.messaging declares them (topic, not durable), so the listener may
 start before or after the services. Messages are taken in batches (up to `batch_size`, or what
@@ -40,6 +41,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     "neutron": ("notifications.info", "notifications.error"),
     "glance": ("notifications.info", "notifications.error"),
     "octavia": ("notifications.info", "notifications.error"),
+    "cinder": ("notifications.info", "notifications.error"),
 }
 
 

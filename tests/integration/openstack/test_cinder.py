@@ -163,3 +163,21 @@ def test_cinders_notifications_become_volume_events(
     assert (seen["create"].project_id, seen["create"].root_gb, seen["create"].name) == (
         tenant, 1, "logs")
     assert (seen["resize"].root_gb, seen["delete"].state) == (2, "deleted")
+
+
+def test_the_events_worker_records_cinders_volume_events(
+    listener: Any, container: Any, storage: OpenStackBlockStorage, projects: dict[str, Project]
+) -> None:
+    from sws.events import service as events
+
+    tenant = projects["a"].id
+    volume = storage.create_volume(tenant, VolumeCreate(name="journaled", size_gb=1))
+    storage.delete_volume(tenant, volume.id)
+
+    def journal() -> list[Any]:
+        found = events.resource_history(db=container.db, resource_id=volume.id,
+                                        resource_type="volume")
+        return found if {"create", "delete"} <= {e.action for e in found} else []
+
+    recorded = wait_for(journal, timeout=90, what="the volume's create and delete in the journal")
+    assert {e.project_id for e in recorded} == {tenant}
