@@ -54,6 +54,25 @@
     });
   }
 
+  // The phone layout's menu button: it shows or hides the menu and says which it did.
+  function menuToggle() {
+    var button = document.getElementById("menu-toggle");
+    if (!button) { return; }
+    button.addEventListener("click", function () {
+      var open = document.body.classList.toggle("menu-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // A table that scrolls inside itself (the phone layout) can be scrolled with the keyboard.
+  function scrollableTables() {
+    document.querySelectorAll("table.list").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth && !table.hasAttribute("tabindex")) {
+        table.setAttribute("tabindex", "0");
+      }
+    });
+  }
+
   function setField(holder, name, value) {
     var cell = holder.querySelector("[data-field=" + name + "]");
     if (cell) { cell.textContent = value; }
@@ -105,6 +124,8 @@
     confirmations();
     selectAll();
     selectionActions();
+    menuToggle();
+    scrollableTables();
     window.setTimeout(poll, 1500);
   });
 })();
