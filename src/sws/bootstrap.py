@@ -30,6 +30,7 @@ from sws.db.engine import Database, make_engine
 from sws.drivers.base import CloudDriver, ObjectStore, Quota
 from sws.drivers.simulated.objectstore import SimulatedObjectStore
 from sws.drivers.simulated.region import SimulatedRegion
+from sws.drivers.simulated.volumes import SimulatedBlockStorage
 from sws.drivers.simulated.workload import SimulatedWorkload
 from sws.errors import Invalid, NotFound, SWSError
 from sws.events import service as events
@@ -53,6 +54,7 @@ from sws.signup.runtime import build_front_door
 from sws.signup.service import FrontDoor
 from sws.storagefw.runtime import StorageSampling
 from sws.storagefw.service import StorageBilling
+from sws.volumes.service import VolumeSchedules
 
 _log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class Container:
     regions: dict[str, RegionRuntime] = field(default_factory=dict)
     cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
     stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
+    # Block storage per region (docs/island.md#volumes-in-the-simulated-region).
+    block_storages: dict[str, SimulatedBlockStorage] = field(default_factory=dict)
     metering: MeteringRuntime | None = None
     billing: BillingRuntime | None = None
     payments: PaymentsRuntime | None = None  # checkouts and the janitor (docs/payments.md)
@@ -92,6 +96,7 @@ class Container:
     cdn_origin_access: cdn.OriginAccess | None = None  # with real Swift and cdn_origin_secret
     community: CommunityRuntime | None = None  # StackLab mode's leases and limits
     cdn_origin_checks: OriginChecks | None = None  # CDN distributions on deleted containers
+    volume_schedules: VolumeSchedules | None = None  # daily volume snapshots and retention
 
     @property
     def default_region(self) -> str:
@@ -138,6 +143,10 @@ class Container:
         else:
             self.regions[name] = _simulated_region(self, name)
             self.stores[name] = SimulatedObjectStore(region=name, db=self.db, clock=self.clock)
+            self.block_storages[name] = SimulatedBlockStorage(
+                region=name, db=self.db, clock=self.clock, bus=self.regions[name].bus,
+                data_dir=self.settings.home / "volumes" / name,
+                hosts_ready=self.regions[name].driver.ensure_seeded)
 
     def serve_stored_regions(self) -> None:
         """Serve every region the admin added at run time (this process starting); one whose
@@ -172,6 +181,8 @@ class Container:
             self.storage_sampling.tick()
         if self.cdn_origin_checks is not None:
             self.cdn_origin_checks.tick()
+        if self.volume_schedules is not None:
+            self.volume_schedules.tick()
         if self.billing is not None:
             self.billing.tick()
         if self.payments is not None:
@@ -196,6 +207,15 @@ class Container:
             raise NotFound(f"this region ({name}) has no object storage", field="X-SWS-Region")
         raise Invalid(f"unknown region {name!r}", field="X-SWS-Region")
 
+    def block_storage(self, region: str | None = None) -> SimulatedBlockStorage:
+        """The region's volumes; a region without block storage (a real OpenStack until the
+        Cinder driver lands) is a 404 that says so, an unknown region a 422."""
+        name = region or self.default_region
+        self.driver(name)  # an unknown region is a 422; a stored one is served from now on
+        if name in self.block_storages:
+            return self.block_storages[name]
+        raise NotFound(f"this region ({name}) has no block storage yet", field="X-SWS-Region")
+
     def object_stores(self) -> dict[str, ObjectStore]:
         return dict(self.stores)
 
@@ -218,6 +238,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Container:
     for name in settings.regions:
         container.serve_region(name, sponsor_regions.driver_config(settings, name))
     _real_swift(container)
+    container.volume_schedules = VolumeSchedules(db=db, clock=clock,
+                                                 storage=container.block_storage)
     container.metering = _metering(container)
     container.billing = _billing(container)
     container.payments = PaymentsRuntime(

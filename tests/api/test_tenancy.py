@@ -89,6 +89,18 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/community/leases/{server_id}/renew", None),
     ("DELETE", "/v1/account/credentials/{credential_id}", None),
     ("DELETE", "/v1/account/sessions/{session_id}", None),
+    ("GET", "/v1/volumes/{volume_id}", None),
+    ("DELETE", "/v1/volumes/{volume_id}", None),
+    ("POST", "/v1/volumes/{volume_id}/attach", {"server_id": "{server_id}"}),
+    ("POST", "/v1/volumes/{volume_id}/detach", None),
+    ("POST", "/v1/volumes/{volume_id}/extend", {"size_gb": 9}),
+    ("POST", "/v1/volumes", {"name": "copy", "size_gb": 2, "snapshot_id": "{snapshot_id}"}),
+    ("POST", "/v1/volume-snapshots", {"volume_id": "{volume_id}"}),
+    ("GET", "/v1/volume-snapshots/{snapshot_id}", None),
+    ("DELETE", "/v1/volume-snapshots/{snapshot_id}", None),
+    ("PUT", "/v1/volumes/{volume_id}/snapshot-schedule", {"daily_keep": 7}),
+    ("GET", "/v1/volumes/{volume_id}/snapshot-schedule", None),
+    ("DELETE", "/v1/volumes/{volume_id}/snapshot-schedule", None),
 ]
 # Routes only a tenant's owner may call: tried by another tenant's owner (test below).
 OWNER_SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -114,6 +126,7 @@ UNSCOPED = [
     "/v1/account/2fa", "/v1/account/credentials", "/v1/account/sessions",
     "/v1/regions/all",
     "/v1/account/tenants",
+    "/v1/volumes", "/v1/volume-snapshots",
 ]
 # Settings of the caller's own account, read and written without an id: nobody else's can be
 # named (the test below writes them as globex and reads acme's).
@@ -170,6 +183,12 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
     credential = client.post("/v1/account/credentials", headers=headers,
                              json={"name": "acme-ci"}).json()
     session = client.get("/v1/account/sessions", headers=headers).json()[0]
+    volume = client.post("/v1/volumes", headers=headers, json={
+        "name": "acme-db", "size_gb": 1, "host": server["host"]}).json()
+    volume_snapshot = client.post("/v1/volume-snapshots", headers=headers,
+                                  json={"volume_id": volume["id"]}).json()
+    client.put(f"/v1/volumes/{volume['id']}/snapshot-schedule", headers=headers,
+               json={"daily_keep": 7, "weekly_keep": 4})
     cloud.settle()
     return {
         "credential_id": credential["id"], "session_id": session["id"],
@@ -181,6 +200,7 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
         "lb_id": lb["id"], "member_id": lb["members"][0]["id"], "host": "www.acme-shop.example",
         "distribution_id": distribution["id"], "domain": "cdn.acme.example",
         "purge_id": purge["id"], "invoice_id": receipt["id"], "request_id": request["id"],
+        "volume_id": volume["id"], "snapshot_id": volume_snapshot["id"],
     }
 
 
@@ -231,7 +251,8 @@ def test_lists_show_only_the_callers_own_resources(cloud: Cloud) -> None:
         response = cloud.client.get(path, headers=cloud.globex.headers)
         assert response.status_code == 200, (path, response.text)
         text = response.text
-        for key in ("server_id", "image_id", "group_id", "fip_id", "tenant_id", "user_id"):
+        for key in ("server_id", "image_id", "group_id", "fip_id", "tenant_id", "user_id",
+                    "volume_id", "snapshot_id"):
             assert ids[key] not in text, (path, key)
     for path in SCRAPERS:
         assert cloud.client.get(path, headers=cloud.globex.headers).status_code == 403

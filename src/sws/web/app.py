@@ -30,6 +30,7 @@ from sws.web.api import quotas as quotas_api
 from sws.web.api import regions as regions_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
+from sws.web.api import volumes as volumes_api
 from sws.web.console.views import community as community_console
 from sws.web.console.views import members as members_console
 from sws.web.console.views import payments as payments_console
@@ -75,6 +76,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(cdn_traffic_api.router)
     app.include_router(cdn_traffic_api.admin_router)
     app.include_router(storage_api.router)
+    app.include_router(volumes_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
     app.include_router(payments_api.admin_router)

@@ -94,6 +94,7 @@ class SimulatedBlockStorage:
         data_dir: Path,
         store: ChunkStore | None = None,
         limits: Callable[[str], VolumeQuota] = lambda _project: VolumeQuota(),
+        hosts_ready: Callable[[], None] = lambda: None,
     ) -> None:
         self.region = region
         self._db = db
@@ -103,12 +104,14 @@ class SimulatedBlockStorage:
         self._dir.mkdir(parents=True, exist_ok=True)
         self.store = store if store is not None else DirectoryStore(self._dir / "island")
         self._limits = limits
+        self._hosts_ready = hosts_ready  # the region seeds its hypervisors on first use
         self._lock = threading.RLock()
 
     # ---- plumbing ----------------------------------------------------------------------------
 
     @contextmanager
     def _write(self) -> Iterator[Txn]:
+        self._hosts_ready()
         with self._lock:
             with self._db.begin() as conn:
                 txn = Txn(conn=conn, region=self.region, now=self._clock.now())
