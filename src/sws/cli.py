@@ -26,6 +26,7 @@ from sws.commands import community as community_commands
 from sws.commands import dns as dns_commands
 from sws.commands import loadbalancer as lb_commands
 from sws.commands import metering as metering_commands
+from sws.commands import volumes as volume_commands
 from sws.commands import workers as worker_commands
 from sws.config import Settings
 from sws.db.engine import make_engine
@@ -54,6 +55,7 @@ app.add_typer(dns_commands.app, name="dns")
 app.add_typer(worker_commands.app, name="worker")
 app.add_typer(community_commands.app, name="community")
 app.add_typer(billing_commands.catalog_app, name="catalog")
+app.add_typer(volume_commands.app, name="volume")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 console = Console()
