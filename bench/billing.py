@@ -141,9 +141,10 @@ def _subscription(n: int, accounts: int) -> dict[str, object]:
     }
 
 
-def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cost]:
+def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cost, int]:
     """The hourly pass of `subscriptions` in `accounts`, on a throwaway database; and the
-    floor: the same rows written the cheapest way PostgreSQL offers, in the same run."""
+    floor: the same rows written the cheapest way PostgreSQL offers, in the same run; and how
+    many charges the set-based ordinary hour made (the rest went row by row)."""
     name, bench_url = _throwaway(url)
     try:
         backends = Watched("PostgreSQL")
@@ -158,7 +159,7 @@ def bench_farmer(url: str, subscriptions: int, accounts: int) -> tuple[Cost, Cos
         assert report.charges == subscriptions, report
         floor = _floor(engine, backends)
         engine.dispose()
-        return hourly, floor
+        return hourly, floor, report.ordinary
     finally:
         _drop(url, name)
 
@@ -320,9 +321,10 @@ def bench_cloudkitty(python: str, count: int, runs: int = 3) -> Cost:
 
 def farmer_at(url: str, size: int, verdict: Verdict) -> Cost:
     accounts = max(size // 10, 1)
-    hourly, floor = bench_farmer(url, size, accounts)
+    hourly, floor, ordinary = bench_farmer(url, size, accounts)
     print(f"hourly farmer pass, {size:,} subscriptions in {accounts:,} accounts: "
-          f"{hourly.describe()} ({size / hourly.wall:,.0f} charges/s; load {_load()})")
+          f"{hourly.describe()} ({size / hourly.wall:,.0f} charges/s; load {_load()}); "
+          f"{ordinary:,} charges set-based, {size - ordinary:,} row by row")
     print(f"  floor (COPY charges and journal, one UPDATE ... FROM unnest for cursors and "
           f"balances): {floor.describe()}; pass / floor {hourly.wall / floor.wall:.1f}x wall")
     verdict.add_cost(f"hourly pass {size}", hourly)
