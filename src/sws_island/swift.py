@@ -82,12 +82,47 @@ class SwiftStore:
             path += "/" + urllib.parse.quote(name)
         return f"{path}?{query}" if query else path
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle connection (True: reused) or a new one (False)."""
         try:
-            return self._idle.pop()
+            return self._idle.pop(), True
         except IndexError:
             assert self._storage is not None
-            return http.client.HTTPConnection(self._storage.netloc, timeout=self.timeout)
+            return http.client.HTTPConnection(self._storage.netloc, timeout=self.timeout), False
+
+    def _drop_idle(self) -> None:
+        """Close the idle connections: one the server closed means the others may be closed too."""
+        while self._idle:
+            try:
+                self._idle.pop().close()
+            except IndexError:  # another thread took the last one
+                return
+
+    def _exchange(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPConnection, int, bytes]:
+        """One request. A reused connection that fails (the server closed it while idle, as
+        Swift's proxy does after its client timeout) is dropped and the request sent once more
+        on a new connection, without spending one of the attempts."""
+        conn, reused = self._connection()
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            reply = conn.getresponse()
+            return conn, reply.status, reply.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            if not reused:
+                raise
+        self._drop_idle()
+        assert self._storage is not None
+        conn = http.client.HTTPConnection(self._storage.netloc, timeout=self.timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            reply = conn.getresponse()
+            return conn, reply.status, reply.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            raise
 
     def _request(
         self,
@@ -102,24 +137,20 @@ class SwiftStore:
         last = ""
         for attempt in range(self.attempts):
             with self._slots:
-                conn = self._connection()
+                sent = {"X-Auth-Token": self._token, **(headers or {})}
                 try:
-                    sent = {"X-Auth-Token": self._token, **(headers or {})}
-                    conn.request(method, self._path(name, query), body=body, headers=sent)
-                    reply = conn.getresponse()
-                    data = reply.read()
+                    conn, status, data = self._exchange(method, self._path(name, query), body, sent)
                 except (OSError, http.client.HTTPException) as exc:
-                    conn.close()
                     last = repr(exc)
                 else:
                     self._idle.append(conn)
-                    if reply.status == 401:
+                    if status == 401:
                         self._authenticate()
                         last = "401 Unauthorized"
                         continue
-                    if reply.status not in _RETRYABLE:
-                        return reply.status, data
-                    last = f"{reply.status} {data[:200]!r}"
+                    if status not in _RETRYABLE:
+                        return status, data
+                    last = f"{status} {data[:200]!r}"
             time.sleep(self.backoff * (2**attempt))
         raise StoreError(
             f"Swift {method} {name or self.account.container}: gave up after "
