@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -15,8 +17,8 @@ class FakeSwift(BaseHTTPRequestHandler):
     """Tempauth and HEAD of objects, over keep-alive connections the test can cut."""
 
     protocol_version = "HTTP/1.1"
-    present = {"/v1/AUTH_t/c/chunks/kept"}
-    open_sockets: list[object] = []
+    present: ClassVar[set[str]] = {"/v1/AUTH_t/c/chunks/kept"}
+    open_sockets: ClassVar[list[socket.socket]] = []
 
     def log_message(self, *args: object) -> None:
         pass
@@ -48,10 +50,7 @@ def swift() -> Iterator[ThreadingHTTPServer]:
 
 def hang_up_idle_connections() -> None:
     """What the proxy does to a client that stayed idle past its client timeout."""
-    import socket
-
     for sock in FakeSwift.open_sockets:
-        assert isinstance(sock, socket.socket)
         sock.shutdown(socket.SHUT_RDWR)
     FakeSwift.open_sockets.clear()
 
