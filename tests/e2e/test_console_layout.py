@@ -1,5 +1,6 @@
 """Every console page, tenant and admin, at 1366x768 and 390x844, in English and Chinese:
-none is wider than its viewport, and axe-core finds no serious or critical violation.
+none is wider than its viewport, axe-core finds no serious or critical violation, and no
+Chinese page shows an English text of the catalog untranslated.
 
 The pages come from the app's routes (`console_pages`), so a new page is visited without
 editing this file. The tenant has an instance, a load balancer with long host names, a
@@ -17,15 +18,18 @@ from typing import Any
 
 import httpx
 import pytest
+from babel.messages.pofile import read_po
 
 from sws.web.app import create_app
+from sws.web.console.i18n import LOCALES_DIR
 from tests.e2e.conftest import PASSWORD, Site
 from tests.e2e.console_pages import Page, pages
 
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 LOCALES = ("en", "zh_CN")
 LONG = "payments-gateway-production-frontend-cluster-0001"
-WIDTH = "document.documentElement.scrollWidth"
+FACTS = ("[document.documentElement.scrollWidth, window.innerWidth, 'axe' in window,"
+         " document.documentElement.lang === 'zh-CN']")
 AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
 AXE_RUNS = {("desktop", "en"), ("phone", "zh_CN")}
 AXE_CHECK = """axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
@@ -90,18 +94,51 @@ def log_in(tab: Any, user: str) -> None:
     tab.wait_for_selector("#logout")
 
 
+TEXTS = """(() => {
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest('script, style, code, pre, option, [translate=no]')) {
+      texts.push(node.textContent.trim());
+    }
+  }
+  const names = ['title', 'aria-label', 'placeholder', 'data-confirm'];
+  for (const el of document.querySelectorAll(names.map(n => '[' + n + ']').join(', '))) {
+    for (const name of names) {
+      if (el.hasAttribute(name)) texts.push(el.getAttribute(name).trim());
+    }
+  }
+  return texts.filter(t => /[A-Za-z]/.test(t));
+})()"""
+
+
+def english_of_catalog() -> frozenset[str]:
+    """The catalog's English texts that Chinese translates differently (no placeholders)."""
+    with (LOCALES_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    return frozenset(m.id for m in catalog if isinstance(m.id, str) and m.id and m.string
+                     and m.string != m.id and "%(" not in m.id)
+
+
+ENGLISH = english_of_catalog()
+
+
 def problems(tab: Any, shown: list[Page]) -> list[str]:
-    """The pages wider than the viewport (with the widest element) and, where axe is loaded,
-    their serious and critical accessibility violations."""
+    """The pages wider than the viewport (with the widest element), where axe is loaded their
+    serious and critical accessibility violations, and on Chinese pages the catalog's
+    English texts shown untranslated."""
     found = []
     for page in shown:
         answer = tab.goto(page.url)
         assert answer is not None and answer.status < 500, f"{page.url}: {answer and answer.status}"
-        width, view, axe = tab.evaluate(f"[{WIDTH}, window.innerWidth, 'axe' in window]")
+        width, view, axe, chinese = tab.evaluate(FACTS)
         if width > view:
-            found.append(f"{page.url}: {width} px in {view} ({tab.evaluate(WIDEST)})")
+            found.append(f"{page.url}: {width} px wide in {view} ({tab.evaluate(WIDEST)})")
         if axe:
             found += [f"{page.url}: {violation}" for violation in tab.evaluate(AXE_CHECK)]
+        if chinese:
+            found += [f"{page.url}: untranslated {text!r}"
+                      for text in dict.fromkeys(tab.evaluate(TEXTS)) if text in ENGLISH]
     return found
 
 

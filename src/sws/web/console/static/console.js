@@ -78,8 +78,17 @@
     if (cell) { cell.textContent = value; }
   }
 
+  // A status that changes on its own is announced to screen readers (aria-live, base.html).
+  function announce(holder, status) {
+    var live = document.getElementById("live-status");
+    var name = holder.querySelector("a");
+    if (live && name) { live.textContent = name.textContent + ": " + status; }
+  }
+
   function setStatus(holder, row) {
     var badge = holder.querySelector("[data-field=status] .status");
+    var before = (badge || holder.querySelector("[data-field=status]") || {}).textContent;
+    if (before !== undefined && before.trim() !== row.status) { announce(holder, row.status); }
     if (!badge) { setField(holder, "status", row.status); return; }
     badge.textContent = row.status;
     badge.className = "status s-" + row.code;
