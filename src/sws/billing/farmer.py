@@ -11,6 +11,9 @@ One pass (`farm_pass`, run by every tick of `sws up` and by `sws billing settle`
    charges of a pass in a fixed order, so coupons are spent the same way however many run.
    A crash loses the whole batch or nothing; the unique key on (subscription, period_start)
    refuses a second charge.
+   On PostgreSQL the ordinary hour (one clock hour due at a price that held still, nothing
+   unusual about the subscription or its account: `repo.charge_ordinary_hours` lists it) is
+   charged first, set-based, in one statement per batch; the rest go row by row below.
    A subscription whose spans changed behind its cursor is re-rated first and the differences
    become adjustments (refund or charge) in the month still open.
    Billable time no price covers is kept as unrated usage (`billing_unrated`), never skipped;
