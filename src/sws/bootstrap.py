@@ -32,6 +32,7 @@ from sws.drivers.simulated.objectstore import SimulatedObjectStore
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.drivers.simulated.volumes import SimulatedBlockStorage
 from sws.drivers.simulated.workload import SimulatedWorkload
+from sws.drivers.volumes import BlockStorage
 from sws.errors import Invalid, NotFound, SWSError
 from sws.events import service as events
 from sws.events.bus import InProcessBus
@@ -83,7 +84,7 @@ class Container:
     cloud_drivers: dict[str, CloudDriver] = field(default_factory=dict)  # real OpenStack regions
     stores: dict[str, ObjectStore] = field(default_factory=dict)  # object storage per region
     # Block storage per region (docs/island.md#volumes-in-the-simulated-region).
-    block_storages: dict[str, SimulatedBlockStorage] = field(default_factory=dict)
+    block_storages: dict[str, BlockStorage] = field(default_factory=dict)  # Cinder's on OpenStack
     metering: MeteringRuntime | None = None
     billing: BillingRuntime | None = None
     payments: PaymentsRuntime | None = None  # checkouts and the janitor (docs/payments.md)
@@ -140,6 +141,7 @@ class Container:
         OpenStack that `cloud` names."""
         if cloud.driver == "openstack":
             self.cloud_drivers[name] = _openstack_region(self.settings, name, cloud)
+            self.block_storages[name] = _openstack_block_storage(self.settings, name, cloud)
         else:
             self.regions[name] = _simulated_region(self, name)
             self.stores[name] = SimulatedObjectStore(region=name, db=self.db, clock=self.clock)
@@ -207,7 +209,7 @@ class Container:
             raise NotFound(f"this region ({name}) has no object storage", field="X-SWS-Region")
         raise Invalid(f"unknown region {name!r}", field="X-SWS-Region")
 
-    def block_storage(self, region: str | None = None) -> SimulatedBlockStorage:
+    def block_storage(self, region: str | None = None) -> BlockStorage:
         """The region's volumes; a region without block storage (a real OpenStack until the
         Cinder driver lands) is a 404 that says so, an unknown region a 422."""
         name = region or self.default_region
@@ -318,6 +320,14 @@ def _openstack_region(settings: Settings, name: str, cloud: RegionDriverConfig) 
     from sws.drivers.openstack import build_driver
 
     return build_driver(settings, name, cloud=cloud.cloud, catalog_region=cloud.catalog_region)
+
+
+def _openstack_block_storage(settings: Settings, name: str,
+                             cloud: RegionDriverConfig) -> BlockStorage:
+    from sws.drivers.openstack.volumes import build_block_storage
+
+    return build_block_storage(settings, name, cloud=cloud.cloud,
+                               catalog_region=cloud.catalog_region)
 
 
 class _MeteredBandwidth:

@@ -10,8 +10,7 @@ import typer
 
 from sws.bootstrap import Container
 from sws.commands import common
-from sws.drivers.simulated.volumes import SimulatedBlockStorage
-from sws.drivers.volumes import VolumeCreate
+from sws.drivers.volumes import BlockStorage, VolumeCreate
 
 app = typer.Typer(help="Volumes (local block storage) and their snapshots.",
                   no_args_is_help=True)
@@ -23,7 +22,7 @@ def _print(value: Any) -> None:
     typer.echo(json.dumps(asdict(value) if not isinstance(value, dict) else value, default=str))
 
 
-def _storage(region: str | None) -> tuple[Container, SimulatedBlockStorage]:
+def _storage(region: str | None) -> tuple[Container, BlockStorage]:
     container = common.container()
     return container, common.run(lambda: container.block_storage(region))
 

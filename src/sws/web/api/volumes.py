@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sws.billing import service as billing
 from sws.bootstrap import Container
-from sws.drivers.simulated.volumes import SimulatedBlockStorage
-from sws.drivers.volumes import MAX_VOLUME_GB, Volume, VolumeCreate, VolumeSnapshot
+from sws.drivers.volumes import MAX_VOLUME_GB, BlockStorage, Volume, VolumeCreate, VolumeSnapshot
 from sws.volumes.model import MAX_DAILY_KEEP, MAX_WEEKLY_KEEP, Schedule
 from sws.volumes.service import VolumeSchedules
 from sws.web import deps
@@ -26,11 +25,11 @@ Size = Annotated[int, Field(ge=1, le=MAX_VOLUME_GB)]
 
 def block_storage(
     request: Request, x_sws_region: Annotated[str | None, Header()] = None
-) -> SimulatedBlockStorage:
+) -> BlockStorage:
     return deps.container(request).block_storage(x_sws_region)
 
 
-Storage = Annotated[SimulatedBlockStorage, Depends(block_storage)]
+Storage = Annotated[BlockStorage, Depends(block_storage)]
 
 
 class Body(BaseModel):
