@@ -107,3 +107,14 @@ def test_a_schedule_snapshots_daily_and_keeps_what_it_says(cloud: Cloud) -> None
     assert sorted(s.name for s in snaps) == ["daily-2026-03-05", "daily-2026-03-06"]
     shown = schedules.get(tenant_id=cloud.acme.id, volume_id=volume["id"])
     assert shown.last_run_at is not None and shown.last_run_at.day == 6
+
+
+def test_quotas_count_volumes_and_their_gigabytes(cloud: Cloud) -> None:
+    _volume(cloud, size_gb=3)
+    _volume(cloud, size_gb=4)
+    quotas = cloud.client.get("/v1/quotas", headers=cloud.acme.headers).json()
+    assert (quotas["in_use"]["volumes"], quotas["in_use"]["volume_gb"]) == (2, 7)
+    assert quotas["limits"]["volume_gb"] == 1000
+    too_big = _post(cloud, "/v1/volumes", {"name": "huge", "size_gb": 994})
+    assert too_big.status_code == 403 and "volume_gb" in too_big.json()["detail"]
+

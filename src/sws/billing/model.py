@@ -23,6 +23,11 @@ BANDWIDTH = "bandwidth"
 OBJECT_STORAGE = "object_storage"
 CDN = "cdn"
 ITEMS = (INSTANCE, BANDWIDTH, CDN, FLOATING_IP, LOAD_BALANCER, OBJECT_STORAGE)
+#: Volume usage items (sws.volumes.usage): GB-hours per volume type, snapshot GB-months. Not
+#: in ITEMS yet: each item is a column of the frozen bills, which need one for each first.
+VOLUME = "volume"
+VOLUME_SNAPSHOT = "volume_snapshot"
+VOLUME_USAGE_TYPES = {VOLUME: ("local-ssd", "local-hdd"), VOLUME_SNAPSHOT: ("gb_month",)}
 #: Items whose cost comes from a resource's lifetime (events), not from metered usage.
 LIFETIME_ITEMS = (INSTANCE, FLOATING_IP, LOAD_BALANCER)
 #: Item types of usage items: bandwidth per GB out; object storage per GB-month, 10k requests

@@ -65,3 +65,16 @@ def forget_taken(conn: Connection, snapshot_ids: set[str]) -> None:
     if snapshot_ids:
         conn.execute(delete(volume_scheduled_snapshots).where(
             volume_scheduled_snapshots.c.snapshot_id.in_(sorted(snapshot_ids))))
+
+
+def volume_events_before(conn: Connection, end: datetime) -> list[RowMapping]:
+    """Every volume and volume snapshot event before `end`, by resource then time (billing)."""
+    from sws.events.tables import resource_events
+    from sws.events.translate_volumes import VOLUME, VOLUME_SNAPSHOT
+
+    e = resource_events.c
+    query = (select(e.resource_type, e.resource_id, e.project_id, e.region, e.occurred_at,
+                    e.action, e.flavor_name, e.root_gb)
+             .where(e.resource_type.in_((VOLUME, VOLUME_SNAPSHOT)), e.occurred_at < end)
+             .order_by(e.resource_type, e.resource_id, e.occurred_at, e.message_id))
+    return list(conn.execute(query).mappings())

@@ -13,6 +13,7 @@ from sws.billing import service as billing
 from sws.drivers import base
 from sws.errors import NotFound
 from sws.regions import service as regions
+from sws.web.api import volumes as volumes_api
 from sws.web.api.responses import problems
 from sws.web.deps import Caller, Driver, Page, Paged, Paging, RegionName, Services
 
@@ -360,11 +361,14 @@ def release_floating_ip(fip_id: Id, caller: Caller, cloud: Driver) -> Response:
 
 
 @router.get("/quotas", response_model=QuotaRead)
-def show_quotas(caller: Caller, cloud: Driver) -> QuotaRead:
+def show_quotas(
+    caller: Caller, cloud: Driver, services: Services, region: RegionName
+) -> QuotaRead:
     usage = cloud.quota_usage(caller.tenant_id)
     limits = usage.limits
     names = ("instances", "cores", "ram_mb", "floating_ips", "security_groups", "key_pairs")
+    volume_limits, volume_use = volumes_api.volume_quota(services, region, caller.tenant_id)
     return QuotaRead(
-        limits={n: getattr(limits, n) for n in names},
-        in_use={n: getattr(usage, n) for n in names},
+        limits={n: getattr(limits, n) for n in names} | volume_limits,
+        in_use={n: getattr(usage, n) for n in names} | volume_use,
     )

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sws.billing import service as billing
 from sws.bootstrap import Container
+from sws.drivers.simulated.volumes import SimulatedBlockStorage
 from sws.drivers.volumes import MAX_VOLUME_GB, BlockStorage, Volume, VolumeCreate, VolumeSnapshot
+from sws.errors import NotFound
 from sws.volumes.model import MAX_DAILY_KEEP, MAX_WEEKLY_KEEP, Schedule
 from sws.volumes.service import VolumeSchedules
 from sws.web import deps
@@ -30,6 +32,22 @@ def block_storage(
 
 
 Storage = Annotated[BlockStorage, Depends(block_storage)]
+
+
+def volume_quota(
+    services: Container, region: str, tenant_id: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """`volumes` and `volume_gb`: the limits and what is in use, for /v1/quotas (none where
+    SWS keeps no volume quota: a region without block storage, or Cinder's own)."""
+    try:
+        storage = services.block_storage(region)
+    except NotFound:
+        return {}, {}
+    if not isinstance(storage, SimulatedBlockStorage):
+        return {}, {}
+    limit, usage = storage.quota(tenant_id), storage.usage(tenant_id)
+    return ({"volumes": limit.volumes, "volume_gb": limit.volume_gb},
+            {"volumes": usage.volumes, "volume_gb": usage.volume_gb})
 
 
 class Body(BaseModel):
