@@ -5,6 +5,7 @@ Chinese page shows an English text of the catalog untranslated.
 The pages come from the app's routes (`console_pages`), so a new page is visited without
 editing this file. The tenant has an instance, a load balancer with long host names, a
 container, an alarm and a CDN distribution, so the detail pages and the lists have rows.
+An admin's Filter Agents page has a report with long drift and error texts.
 One browser context per language and size; each visits every page. axe-core (vendored from
 the npm registry in tests/e2e/vendor/axe-core) runs on every page at 1366 in English and at 390
 in Chinese, so each page is checked in both languages and at both sizes at half the cost.
@@ -81,8 +82,23 @@ def tenant_resources(site: Site) -> dict[str, str]:
             "month": "2026-03", "rest": "no-such-page"}
 
 
+def drifting_agent(site: Site) -> None:
+    """A filter agent's report with long drift and error texts (Filter Agents once ran
+    4,097 px wide on such a report)."""
+    rule = "ip-daddr-10.20.0.0/16-tcp-dport-1-65535-ct-state-new-accept-" * 4
+    admin = api(site, "root-admin")
+    try:
+        created(admin.post("/v1/admin/netfilter/hosts/compute-01/reports", json={
+            "target": "nft", "digest": "0" * 64, "in_sync": False, "elements": 12,
+            "mode": "failed", "drift": {"missing": [rule] * 6, "extra": [rule]},
+            "error": "nft: " + rule * 3, "apply_seconds": 0.25}))
+    finally:
+        admin.close()
+
+
 @pytest.fixture(scope="module")
 def every_page(site: Site) -> list[Page]:
+    drifting_agent(site)
     return pages(create_app(site.container), tenant_resources(site))
 
 
