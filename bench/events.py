@@ -24,12 +24,19 @@ at all: (b) costs at least (a) + (c), so when (c) alone costs more than (a), it 
 PostgreSQL backends' CPU is read from `/proc/<pid>/schedstat` (nanoseconds) where the kernel
 keeps it, not from `/proc/<pid>/stat`'s 10 ms ticks, which at 1,000 notifications would be 10 µs
 per notification per tick.
+
+Each measured part starts with `gc.collect()`: at 1,000 notifications one full collection of
+what start-up left (imports, the schema's migration: ~56 ms) landed inside (b) or not by the
+luck of the allocation counters, and made (b) cost 77-84 µs or 16-20 µs per notification. A
+running listener collected those objects long ago; collections the work itself triggers still
+count.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import random
 import sys
@@ -281,15 +288,18 @@ def bench_floor(plan: list[Writes], *, url: str | None) -> Cost:
 def at_size(size: int, args: argparse.Namespace, verdict: Verdict) -> tuple[Cost, Cost, Cost]:
     lines = synthesise(size)
     print(f"{len(lines):,} envelopes ({sum(map(len, lines)) / len(lines):.0f} B avg)")
+    gc.collect()
     alone = bench_translate(lines)
     print(f"  (a) translate only:    {size / alone.wall:10,.0f} notifications/s  "
           f"[{alone.describe()}]")
+    gc.collect()
     applied, summary = bench_import(lines, url=args.database_url, batch_size=args.batch_size)
     where = args.database_url or "SQLite file"
     print(f"  (b) translate + apply: {size / applied.wall:10,.0f} notifications/s  "
           f"[{applied.describe()}; {where}; {summary}]")
-    floor = bench_floor(planned_writes(lines, batch_size=args.batch_size),
-                        url=args.database_url)
+    plan = planned_writes(lines, batch_size=args.batch_size)
+    gc.collect()
+    floor = bench_floor(plan, url=args.database_url)
     print(f"  (c) floor, writes only: {size / floor.wall:9,.0f} notifications/s  "
           f"[{floor.describe()}]")
     best = alone.total_cpu / (alone.total_cpu + floor.total_cpu)
