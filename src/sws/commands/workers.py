@@ -64,7 +64,7 @@ def _setup(role: str, metrics_port: int = 0, metrics_host: str = "127.0.0.1"
 @app.command("events")
 def events_worker(
     region: Region = "",
-    batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 200,
+    batch_size: Annotated[int, typer.Option(min=1, max=5000)] = 1000,
     metrics_port: MetricsPort = 0, metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Consume Nova/Neutron/Glance/Octavia notifications; ack after each batch commits."""

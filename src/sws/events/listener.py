@@ -8,10 +8,12 @@ It binds one durable queue (`SWS_EVENTS_QUEUE`, default `sws-events`) to:
 Exchanges are declared as oslo.messaging declares them (topic, not durable), so the listener may
 start before or after the services. Messages are taken in batches (up to `batch_size`, or what
 arrived within `batch_wait` seconds) and handed to `events.service.ingest`, the same path the
-simulated region and `sws events import` use. A batch is acknowledged only after its
-transaction commits: a crash before that leaves the messages on the queue, and their
-redelivery is recognised by message_id, so nothing is lost and nothing is counted twice. A
-message that cannot be parsed is dead-lettered by `ingest` (and then acknowledged).
+simulated region and `sws events import` use. The default batch is 1,000: draining a backlog on
+PostgreSQL, batches of 200 cost 1.6x the CPU per notification (63-68 against 40-41 µs). A
+batch is acknowledged only after its transaction commits: a crash before that leaves the
+messages on the queue, and their redelivery is recognised by message_id, so nothing is lost and
+nothing is counted twice. A message that cannot be parsed is dead-lettered by `ingest` (and
+then acknowledged).
 
 Several listeners on the same queue are competing consumers. If the database fails, the batch
 is returned to the queue and the listener retries after a pause; if RabbitMQ goes away it
@@ -63,7 +65,7 @@ class NotificationListener:
         region: str,
         transport_url: str,
         queue: str = "sws-events",
-        batch_size: int = 200,
+        batch_size: int = 1000,
         batch_wait: float = 0.2,
         heartbeat: int = 30,
         on_batch: Callable[[IngestCounts], None] | None = None,
