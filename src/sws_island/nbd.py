@@ -40,12 +40,27 @@ def _recv(sock: socket.socket, length: int) -> bytes:
     return bytes(buf)
 
 
+def _connect(path: Path, patience: float = 10.0) -> socket.socket:
+    """Connect to the unix socket; qemu-nbd creates the file before it listens, so a refusal
+    in between (seen under load) is retried for up to `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+            return sock
+        except ConnectionRefusedError:
+            sock.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class NbdConnection:
     """One fixed-newstyle connection to the default export, doing simple READs."""
 
     def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(str(path))
+        self.sock = _connect(path)
         self.size = self._handshake()
         self._handle = 0
 
