@@ -79,6 +79,7 @@ def test_volume_lists_page_like_every_list(cloud: Cloud) -> None:
 
 def test_volume_notifications_become_resource_events(cloud: Cloud) -> None:
     volume = _volume(cloud)
+    cloud.clock.advance(timedelta(seconds=1))  # the same instant would order them by message id
     _post(cloud, f"/v1/volumes/{volume['id']}/extend", {"size_gb": 3})
     cloud.settle()
     with cloud.container.db.read() as conn:
