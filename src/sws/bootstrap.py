@@ -56,6 +56,7 @@ from sws.signup.service import FrontDoor
 from sws.storagefw.runtime import StorageSampling
 from sws.storagefw.service import StorageBilling
 from sws.volumes.service import VolumeSchedules
+from sws.volumes.usage import VolumeUsageFeed
 
 _log = logging.getLogger(__name__)
 
@@ -377,7 +378,8 @@ class _CDNEgress:
 
 
 def _billing(container: Container) -> BillingRuntime:
-    """The farmer over every region's driver, rating bandwidth from metering and LBs."""
+    """The farmer over every region's driver, rating bandwidth from metering and LBs, object
+    storage, the CDN, and volumes and their snapshots from the volume events."""
     bandwidth = _Bandwidth(
         _MeteredBandwidth(container.db), _LoadBalancerBandwidth(container.db)
     )
@@ -388,7 +390,7 @@ def _billing(container: Container) -> BillingRuntime:
     return BillingRuntime(
         db=container.db, clock=container.clock, drivers=container.drivers,
         sources=[feed, CDNFeed(_CDNEgress(container.db), default_region=container.default_region),
-                 storage],
+                 storage, VolumeUsageFeed(container.db, default_region=container.default_region)],
         leases=container.settings.lease_terms,
         review_standing=not (container.community and container.community.whole_cloud_free),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,9 @@ def test_prices_are_shown_in_the_callers_currency(cloud: Cloud) -> None:
     lb = next(p for p in prices if p["item"] == "load_balancer")
     assert (lb["price"], lb["payment_type"]) == ("1.000000", "daily")
     catalog = cloud.client.get("/v1/admin/billing/catalog", headers=cloud.admin).json()["items"]
-    assert len(catalog) == 42
+    assert len(catalog) == 51
+    ssd = next(p for p in prices if p["item"] == "volume" and p["item_type"] == "local-ssd")
+    assert (ssd["price"], ssd["unit"], ssd["payment_type"]) == ("0.001400", "gb_hour", "per_unit")
 
 
 def test_bad_input_names_the_field_and_writes_nothing(cloud: Cloud) -> None:
@@ -223,3 +225,35 @@ def test_a_postpaid_account_runs_on_its_credit_limit(cloud: Cloud) -> None:
     account = _account(cloud)
     assert Decimal(account["balance"]) < 0 and account["status"] == "ok"
     assert Decimal(account["available"]) == Decimal("500") + Decimal(account["balance"])
+
+
+def test_a_volume_and_its_snapshot_are_on_the_bill_by_the_gb_hour_and_gb_month(
+    cloud: Cloud,
+) -> None:
+    _catalog(cloud)
+    _top_up(cloud, "50")
+    made = cloud.client.post("/v1/volumes", json={"name": "db", "size_gb": 100},
+                             headers=cloud.acme.headers)
+    assert made.status_code == 201, made.text
+    snap = cloud.client.post("/v1/volume-snapshots", json={"volume_id": made.json()["id"]},
+                             headers=cloud.acme.headers)
+    assert snap.status_code == 201, snap.text
+    _hours(cloud, 4)  # the farmer rates each hour that ended an hour ago
+    month = cloud.clock.now().strftime("%Y-%m")
+    bill = cloud.client.get(f"/v1/billing/bills/{month}", headers=cloud.acme.headers).json()
+    volume = [x for x in bill["lines"] if x["type"] == "volume"]
+    snapshot = [x for x in bill["lines"] if x["type"] == "volume_snapshot"]
+    assert [(x["item_type"], x["unit"], x["price"]) for x in volume] == [
+        ("local-ssd", "gb_hour", "0.001400")]
+    assert [(x["item_type"], x["unit"], x["price"]) for x in snapshot] == [
+        ("gb_month", "gb_month", "0.120000")]
+    # 100 GB-hours a whole hour at 0.0014 CNY each, the line rounded half-up to the fen.
+    assert Decimal(volume[0]["quantity"]) >= 200
+    cost = Decimal(volume[0]["quantity"]) * Decimal("0.0014")
+    assert Decimal(bill["volume"]) == cost.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert Decimal(bill["volume_snapshot"]) == Decimal(snapshot[0]["total"]) > 0
+    price = {"region": "*", "item": "volume", "item_type": "local-hdd",
+             "payment_type": "per_unit", "price": "0.0006", "currency": "CNY"}
+    added = cloud.client.post("/v1/admin/billing/catalog", json=price, headers=cloud.admin)
+    assert added.status_code == 201, added.text
+    assert added.json()["unit"] == "gb_hour"

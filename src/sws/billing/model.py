@@ -22,12 +22,14 @@ LOAD_BALANCER = "load_balancer"
 BANDWIDTH = "bandwidth"
 OBJECT_STORAGE = "object_storage"
 CDN = "cdn"
-ITEMS = (INSTANCE, BANDWIDTH, CDN, FLOATING_IP, LOAD_BALANCER, OBJECT_STORAGE)
-#: Volume usage items (sws.volumes.usage): GB-hours per volume type, snapshot GB-months. Not
-#: in ITEMS yet: each item is a column of the frozen bills, which need one for each first.
+#: Volume usage items (sws.volumes.usage): GB-hours per volume type, snapshot GB-months of the
+#: logical size (docs/billing.md#volumes-and-volume-snapshots).
 VOLUME = "volume"
 VOLUME_SNAPSHOT = "volume_snapshot"
 VOLUME_USAGE_TYPES = {VOLUME: ("local-ssd", "local-hdd"), VOLUME_SNAPSHOT: ("gb_month",)}
+#: Each item is a column of the frozen bills (`billing_bills`), in this order on a bill.
+ITEMS = (INSTANCE, BANDWIDTH, CDN, FLOATING_IP, LOAD_BALANCER, OBJECT_STORAGE, VOLUME,
+         VOLUME_SNAPSHOT)
 #: Items whose cost comes from a resource's lifetime (events), not from metered usage.
 LIFETIME_ITEMS = (INSTANCE, FLOATING_IP, LOAD_BALANCER)
 #: Item types of usage items: bandwidth per GB out; object storage per GB-month, 10k requests
@@ -35,7 +37,10 @@ LIFETIME_ITEMS = (INSTANCE, FLOATING_IP, LOAD_BALANCER)
 USAGE_TYPES = {
     BANDWIDTH: ("gb_out",), CDN: ("gb_out",),
     OBJECT_STORAGE: ("gb_month", "requests_10k", "gb_out"),
+    **VOLUME_USAGE_TYPES,
 }
+#: The unit of a usage item whose item types are not units: a volume's type is priced per GB-hour.
+USAGE_UNITS = {VOLUME: "gb_hour"}
 #: Items whose price may differ by ISP view: `gb_out.<view>` is that view's price, and a view
 #: without its own price pays the plain `gb_out`.
 VIEW_PRICED = (CDN,)
@@ -144,7 +149,7 @@ class Product:
 
     @property
     def unit(self) -> str:
-        return PRICE_UNITS.get(self.payment_type, self.item_type)
+        return PRICE_UNITS.get(self.payment_type) or USAGE_UNITS.get(self.item, self.item_type)
 
 
 def product_id(

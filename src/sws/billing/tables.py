@@ -177,6 +177,8 @@ billing_bills = Table(
     _money("floating_ip"),
     _money("load_balancer"),
     _money("object_storage"),
+    _money("volume"),
+    _money("volume_snapshot"),
     Column("closed_at", UTCDateTime(), nullable=False),
 )
 

@@ -53,7 +53,7 @@ def _journal_one_instance() -> None:
 
 
 def test_load_settle_bill_close_and_check() -> None:
-    assert "42 new price(s)" in _invoke("catalog", "load", str(CATALOG))
+    assert "51 new price(s)" in _invoke("catalog", "load", str(CATALOG))
     assert "0 new price(s)" in _invoke("catalog", "load", str(CATALOG))  # idempotent
     _journal_one_instance()
     assert "charges 5" in _invoke("billing", "settle", "--until", "2026-03-03T00:00:00+00:00")

@@ -56,3 +56,36 @@ def test_settle_bills_object_storage_that_is_due() -> None:
     assert Decimal(lines["gb_month"]["quantity"]) > 0
     again = _invoke("billing", "settle", "--until", now.isoformat())
     assert "usage 0" in again  # each hour is rated once
+
+
+def _keep_a_volume(start: datetime) -> None:
+    """acme creates a 10 GB local-ssd volume in the simulated region at `start`."""
+    from sws.drivers.volumes import VolumeCreate
+
+    clock = SimulatedClock(start)
+    container = bootstrap.build(Settings(), clock=clock)
+    upgrade(container.db.engine)
+    tenant = identity.create_tenant(db=container.db, clock=clock, name="acme")
+    container.block_storage().create_volume(
+        tenant.id, VolumeCreate(name="db", size_gb=10, volume_type="local-ssd"))
+    container.regions[container.default_region].bus.flush()  # the events reach the journal
+    container.db.engine.dispose()
+
+
+def test_settle_bills_a_volume_from_the_feed_sws_up_registers() -> None:
+    now = datetime.now(UTC)
+    start = hour_start(now, UTC) - timedelta(hours=3)
+    if (start + timedelta(hours=2)).month != start.month:  # keep both rated hours in one bill
+        start -= timedelta(hours=2)
+    _invoke("catalog", "load", str(CATALOG))
+    _keep_a_volume(start)
+    output = _invoke("billing", "settle", "--until", now.isoformat())
+    assert "usage 0" not in output, output
+    bill = json.loads(_invoke("billing", "bill", "acme", start.strftime("%Y-%m"), "--json"))
+    (line,) = [line for line in bill["lines"] if line["type"] == "volume"]
+    # Whole hours since the create, each 10 GB-hours at 0.0014 CNY: 0.014 a full hour.
+    hours = Decimal(line["quantity"]) / 10
+    assert (line["item_type"], line["unit"], hours) == ("local-ssd", "gb_hour", hours.to_integral())
+    assert hours >= 2
+    assert Decimal(bill["volume"]) == (hours * Decimal("0.014")).quantize(Decimal("0.01"))
+    assert "usage 0" in _invoke("billing", "settle", "--until", now.isoformat())

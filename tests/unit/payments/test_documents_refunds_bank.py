@@ -115,6 +115,8 @@ def test_a_closed_month_gets_an_invoice_by_category_with_its_tax(till: Till) -> 
                 "load_balancer": Decimal("0"),
                 "object_storage": Decimal("10.00"),
                 "cdn": Decimal(0),
+                "volume": Decimal(0),
+                "volume_snapshot": Decimal(0),
                 "closed_at": datetime(2026, 1, 1, 1, tzinfo=UTC),
             },
         )

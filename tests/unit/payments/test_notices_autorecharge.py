@@ -124,6 +124,8 @@ def test_an_issued_invoice_is_mailed_with_its_pdf(mailed: Till) -> None:
                 "load_balancer": Decimal(0),
                 "object_storage": Decimal(0),
                 "cdn": Decimal(0),
+                "volume": Decimal(0),
+                "volume_snapshot": Decimal(0),
                 "closed_at": datetime(2026, 1, 1, tzinfo=UTC),
             },
         )

@@ -26,6 +26,8 @@ CATEGORIES = (
     ("floating_ip", "Floating IPs"),
     ("load_balancer", "Load balancers"),
     ("object_storage", "Storage"),
+    ("volume", "Volumes"),
+    ("volume_snapshot", "Volume snapshots"),
 )
 
 

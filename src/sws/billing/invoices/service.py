@@ -20,6 +20,7 @@ from sqlalchemy import Connection, RowMapping
 from sws.billing.invoices import render
 from sws.billing.invoices import repository as repo
 from sws.billing.invoices.model import (
+    CATEGORIES,
     INVOICE,
     Document,
     Draft,
@@ -140,11 +141,7 @@ def issue_month_invoices(*, db: Database, clock: Clock, issuing: Issuing) -> lis
 
 def _invoice_draft(conn: Connection, issuing: Issuing, bill: RowMapping, now: datetime) -> Draft:
     currency = bill["currency"]
-    categories = {
-        item: Decimal(bill[item])
-        for item in ("instance", "bandwidth", "cdn", "floating_ip", "load_balancer",
-                     "object_storage")
-    }
+    categories = {item: Decimal(bill[item]) for item, _ in CATEGORIES}
     lines = bill_lines(categories, currency)
     other = Decimal(bill["total"]) - sum(categories.values(), Decimal(0))
     if other:

@@ -89,6 +89,8 @@ class BillRead(BaseModel):
     floating_ip: Decimal
     load_balancer: Decimal
     object_storage: Decimal
+    volume: Decimal
+    volume_snapshot: Decimal
     lines: list[BillLineRead] | None = None
 
 
@@ -109,7 +111,7 @@ class PriceRead(BaseModel):
 class PriceCreate(Body):
     region: str = Field(default="*", min_length=1, max_length=64)
     item: Literal["instance", "floating_ip", "load_balancer", "bandwidth", "cdn",
-                  "object_storage"]
+                  "object_storage", "volume", "volume_snapshot"]
     item_type: str = Field(default="standard", min_length=1, max_length=64)
     payment_type: Literal["per_second", "per_started_hour", "daily", "monthly_prepaid", "per_unit"]
     price: Amount = Field(ge=0)

@@ -21,6 +21,8 @@ from sws.billing.model import (
     INSTANCE,
     LOAD_BALANCER,
     OBJECT_STORAGE,
+    VOLUME,
+    VOLUME_SNAPSHOT,
 )
 from sws.identity import service as identity
 from sws.money import Money
@@ -33,11 +35,12 @@ from sws.web.console.routing import ConsoleRoute
 router = APIRouter(prefix="/console/billing", route_class=ConsoleRoute, include_in_schema=False)
 Month = Annotated[str, Query(max_length=7)]
 #: The bill's columns, as on the seed's bills (VM, bandwidth, floating IP, load balancer,
-#: storage), with the CDN next to bandwidth.
+#: storage), with the CDN next to bandwidth and the volumes after storage.
 CATEGORIES = (
     (INSTANCE, N_("VM")), (BANDWIDTH, N_("Bandwidth")), (CDN, N_("CDN")),
     (FLOATING_IP, N_("Floating IP")),
     (LOAD_BALANCER, N_("Load balancer")), (OBJECT_STORAGE, N_("Object storage")),
+    (VOLUME, N_("Volume")), (VOLUME_SNAPSHOT, N_("Volume snapshot")),
 )
 KINDS = {
     "topup": N_("Top-up"), "coupon_grant": N_("Coupon granted"), "charge": N_("Charge"),
