@@ -33,6 +33,7 @@ from sws.web.console.views import (
     netfilter,
     resources,
     storage,
+    volumes,
 )
 
 STATIC_PATH = "/console/static"
@@ -54,7 +55,7 @@ def install(app: FastAPI, container: Container) -> None:
     for router in (
         auth.router, compute.router, connect.router, resources.router, monitoring.router,
         alarms.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
-        cdn.router,
+        cdn.router, volumes.router,
         admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
         admin_dead_letters.router,
         _fallback,

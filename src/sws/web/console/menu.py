@@ -35,6 +35,7 @@ TENANT_MENU = (
         MenuItem(N_("Free tier"), "/console/community"),
         MenuItem(N_("Images"), "/console/images"),
         MenuItem(N_("Snapshots"), "/console/snapshots"),
+        MenuItem(N_("Volumes"), "/console/volumes"),
         MenuItem(N_("Security Groups"), "/console/security-groups"),
         MenuItem(N_("Key Pairs"), "/console/key-pairs"),
         MenuItem(N_("Floating IPs"), "/console/floating-ips"),

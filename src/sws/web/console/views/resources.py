@@ -12,6 +12,7 @@ from sws.web.console import pages
 from sws.web.console.context import Tenant, TenantPost
 from sws.web.console.render import attempt, page
 from sws.web.console.routing import ConsoleRoute
+from sws.web.console.views import volumes
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -34,7 +35,8 @@ def snapshots(s: Tenant, name: Filter = "", status: Filter = "") -> Response:
     found = [i for i in s.driver.list_images(s.tenant_id) if i.image_type == "snapshot"]
     found = pages.matching(found, name, lambda i: i.name)
     found = pages.matching(found, status, lambda i: i.status)
-    return page(s, "snapshots.html", images=found, name=name, status=status)
+    return page(s, "snapshots.html", images=found, name=name, status=status,
+                volume_snapshots=volumes.volume_snapshots(s))
 
 
 @router.post("/snapshots/{image_id}/delete")
