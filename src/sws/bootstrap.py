@@ -211,13 +211,13 @@ class Container:
         raise Invalid(f"unknown region {name!r}", field="X-SWS-Region")
 
     def block_storage(self, region: str | None = None) -> BlockStorage:
-        """The region's volumes; a region without block storage (a real OpenStack until the
-        Cinder driver lands) is a 404 that says so, an unknown region a 422."""
+        """The region's volumes (the simulated hypervisors' disks, or Cinder); a region served
+        without them is a 404 that says so, an unknown region a 422."""
         name = region or self.default_region
         self.driver(name)  # an unknown region is a 422; a stored one is served from now on
         if name in self.block_storages:
             return self.block_storages[name]
-        raise NotFound(f"this region ({name}) has no block storage yet", field="X-SWS-Region")
+        raise NotFound(f"this region ({name}) has no block storage", field="X-SWS-Region")
 
     def object_stores(self) -> dict[str, ObjectStore]:
         return dict(self.stores)
