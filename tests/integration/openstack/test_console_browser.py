@@ -62,6 +62,7 @@ def test_a_keystone_user_launches_from_the_console_and_snapshots(
     from playwright.sync_api import expect
 
     name = f"console-{uuid.uuid4().hex[:6]}"
+    page.set_default_timeout(30_000)  # each page asks Keystone and Nova, beside the other tests
     log_in(page, site.url, projects["a"].user, PASSWORD)
 
     page.goto("/console/images")
