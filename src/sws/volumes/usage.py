@@ -69,15 +69,16 @@ def points_of(rows: Sequence[RowMapping], start: datetime, end: datetime) -> lis
     """One resource's usage points for the clock hours in [start, end)."""
     first = rows[0]
     snapshot = first["resource_type"] == SNAPSHOT_RESOURCE
+    spans = pieces(rows, end)
     found = []
     for hour in hours(start, end):
         quantity = Decimal(0)
-        for piece in pieces(rows, end):
+        for piece in spans:
             seconds = _overlap(piece, hour)
             if seconds:
                 quantity += piece.size_gb * seconds / _unit_seconds(snapshot, hour)
         if quantity > 0:
-            item_type = "gb_month" if snapshot else pieces(rows, end)[-1].item_type
+            item_type = "gb_month" if snapshot else spans[-1].item_type
             found.append(UsagePoint(
                 first["project_id"] or "", first["resource_id"], first["region"] or "",
                 VOLUME_SNAPSHOT if snapshot else VOLUME, item_type, hour, quantity))

@@ -10,6 +10,7 @@ a `DirectoryStore` under SWS_HOME (a service area, never a tenant's container). 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -67,18 +68,10 @@ class SparseFileSource(RawFileSource):
     """A raw sparse file whose data extents come from SEEK_DATA/SEEK_HOLE: holes are not read."""
 
     def allocated(self) -> list[tuple[int, int]] | None:
-        found: list[tuple[int, int]] = []
-        offset = 0
         try:
-            while offset < self.size:
-                start = os.lseek(self._fd, offset, os.SEEK_DATA)
-                end = os.lseek(self._fd, start, os.SEEK_HOLE)
-                found.append((start, end - start))
-                offset = end
-        except OSError as error:  # ENXIO: no data after offset
-            if error.errno != 6:
-                return None
-        return found
+            return [(start, end - start) for start, end in _data_extents(self._fd, self.size)]
+        except OSError:  # no SEEK_DATA here: Island reads every chunk
+            return None
 
 
 class SimulatedBlockStorage:
@@ -391,36 +384,30 @@ class SimulatedBlockStorage:
                 indexes.delete(self.store, snap.volume_id, snapshot_id)
             txn.outbox.append(_snapshot_message("snapshot.delete.end", snap, None, txn.now))
 
-    def all_volumes(self) -> Sequence[Volume]:
-        """Every project's volumes in this region (hourly metering)."""
-        with self._read() as txn:
-            rows = txn.conn.execute(select(sim_volumes)
-                                    .where(sim_volumes.c.region == txn.region))
-            return [_volume(row) for row in rows]
-
-    def all_snapshots(self) -> Sequence[VolumeSnapshot]:
-        """Every project's volume snapshots in this region (hourly metering)."""
-        with self._read() as txn:
-            rows = txn.conn.execute(select(sim_volume_snapshots)
-                                    .where(sim_volume_snapshots.c.region == txn.region))
-            return [_snapshot(row) for row in rows]
-
 
 # ---- sparse files ----------------------------------------------------------------------------
 
 
-def _data_chunks(fd: int, size: int) -> set[int]:
-    """The chunk numbers that hold file data (SEEK_DATA/SEEK_HOLE); holes read as zeros."""
-    found: set[int] = set()
+def _data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of file data before `size` (SEEK_DATA/SEEK_HOLE)."""
     offset = 0
     while offset < size:
         try:
             start = os.lseek(fd, offset, os.SEEK_DATA)
-        except OSError:  # ENXIO: only a hole after offset
-            break
+        except OSError as error:
+            if error.errno == errno.ENXIO:  # only a hole after offset
+                return
+            raise
         end = os.lseek(fd, start, os.SEEK_HOLE)
-        found.update(range(start // CHUNK_SIZE, (end - 1) // CHUNK_SIZE + 1))
+        yield start, end
         offset = end
+
+
+def _data_chunks(fd: int, size: int) -> set[int]:
+    """The chunk numbers that hold file data; holes read as zeros."""
+    found: set[int] = set()
+    for start, end in _data_extents(fd, size):
+        found.update(range(start // CHUNK_SIZE, (end - 1) // CHUNK_SIZE + 1))
     return found
 
 
