@@ -123,13 +123,15 @@ def test_kill_minus_nine_mid_gc_then_restart(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     kept = json.loads(done.stdout)["snapshot"]
     expected = as_raw(image, tmp_path)
-    directory = DirectoryStore(store)
-    for n in range(3000):  # orphans: chunks no index references
-        directory.put(f"chunks/{n:064x}", b"orphan")
-    total = len(list((store / "chunks").iterdir()))
+    orphans = [f"chunks/{n:064x}" for n in range(30_000)]  # chunks no index references
+    for name in orphans:  # written plainly: a put's fsync would cost the test 25 s
+        (store / name).write_bytes(b"orphan")
+    # Enough orphans that the sweep outlasts a loaded machine's scheduling delays, and a
+    # cheap sign that it has begun: any of 64 orphans spread across the store is gone.
+    watched = [store / name for name in orphans[::469]]
 
     gc = [*AGENT, "island", "--store", str(store), "gc"]
-    kill_when(gc, lambda: len(list((store / "chunks").iterdir())) < total - 100)
+    kill_when(gc, lambda: not all(path.exists() for path in watched))
     assert len(list((store / "chunks").iterdir())) > 4  # killed part-way through the sweep
 
     refused = island(store, "snapshot", "--volume", "vol", "--image", str(image))

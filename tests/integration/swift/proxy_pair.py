@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .conftest import free_port, stop
+from tests.integration.sws_process import free_port, stop
+
 from .test_storage_firewall_doc import _wait_for, proxy_conf
 
 PIPELINE = """[pipeline:main]

@@ -23,8 +23,7 @@ from sws_swift.counters import BackendDown
 from sws_swift.middleware import filter_factory
 from sws_swift.resp import Redis
 from sws_swift.rules import FirewallRules, Limit, to_sysmeta_headers
-
-from .conftest import free_port
+from tests.integration.sws_process import free_port
 
 T0 = 20834 * 86400.0  # a fresh 5-minute and 24-hour window starts here
 BOTH = [300, 86400]

@@ -25,8 +25,9 @@ from sws.cdn.model import Backend, CacheSettings, EdgeDistribution, EdgeState
 from sws.cdn.renderer import render
 from sws_agent.cdn import CDNAgent, Varnish, VarnishOptions
 from sws_swift.rules import FirewallRules
+from tests.integration.sws_process import free_port, stop
 
-from .conftest import Swift, free_port, stop
+from .conftest import Swift
 from .test_storage_firewall_doc import _wait_for, proxy_conf
 
 EDGES = "203.0.113.20, 198.51.100.20"

@@ -41,7 +41,7 @@ from sws.drivers.openstack.objectstore import SwiftObjectStore
 from tests.api.conftest import open_cloud
 from tests.api.test_storage import fetch, make_container, put, set_firewall
 from tests.integration.docblocks import Substitutions, blocks, lines
-from tests.integration.swift.conftest import free_port, stop
+from tests.integration.sws_process import free_port, stop
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "storage-firewall.md"
