@@ -33,6 +33,7 @@ TABLE_MODULES = (
     "sws.quotas.tables",
     "sws.regions.tables",
     "sws.community.tables",
+    "sws.tags.tables",
 )
 
 
