@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Select,
+    String,
     Table,
     TypeDecorator,
     and_,
@@ -27,9 +28,11 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Dialect
@@ -1059,3 +1062,50 @@ def resume_suspensions(conn: Connection, ids: Sequence[int], *, now: datetime) -
             .where(billing_suspensions.c.id.in_(list(ids)))
             .values(resumed_at=now)
         )
+
+
+# --- The month-to-date estimate (billing.estimate) ----------------------------------------
+
+
+def month_line_sums(
+    conn: Connection, account_id: str, month: str, *, resource_id: str | None = None
+) -> list[RowMapping]:
+    """The open month's charges and adjustments summed per bill line (kind, item, item type,
+    resource, price, unit: `model.bill_lines`'s key), unrounded; one query."""
+    parts = []
+    for table, kind in ((billing_charges, "charge"), (billing_adjustments, "adjustment")):
+        key = (table.c.item, table.c.item_type, table.c.resource_id, table.c.unit_price,
+               table.c.unit)
+        label = literal_column(f"'{kind}'", String).label("kind")  # a constant, not a parameter
+        query = select(label, *key, func.sum(table.c.amount).label("amount"))
+        query = query.where(table.c.account_id == account_id, table.c.bill_month == month)
+        if resource_id is not None:
+            query = query.where(table.c.resource_id == resource_id)
+        parts.append(query.group_by(*key))
+    return list(conn.execute(union_all(*parts)).mappings())
+
+
+def month_hour_sums(conn: Connection, account_id: str, month: str) -> list[RowMapping]:
+    """The open month's charges and adjustments summed per item and period start (the
+    estimate's days are cut from these in the tenant's zone); one query."""
+    parts = [
+        select(t.c.item, t.c.period_start, func.sum(t.c.amount).label("amount"))
+        .where(t.c.account_id == account_id, t.c.bill_month == month)
+        .group_by(t.c.item, t.c.period_start)
+        for t in (billing_charges, billing_adjustments)
+    ]
+    return list(conn.execute(union_all(*parts)).mappings())
+
+
+def owing_subscriptions(
+    conn: Connection, account_id: str, *, items: Sequence[str], resource_id: str | None = None
+) -> list[RowMapping]:
+    """An account's subscriptions of `items` that may still owe something (due at some time),
+    with what rating needs: spans, cursor and monthly cap state."""
+    s = billing_subscriptions
+    query = select(s.c.id, s.c.item, s.c.region, s.c.resource_id, s.c.spans, s.c.cursor,
+                   s.c.cap_key, s.c.cap_spent).where(
+        s.c.account_id == account_id, s.c.item.in_(list(items)), s.c.due_at.is_not(None))
+    if resource_id is not None:
+        query = query.where(s.c.resource_type == items[0], s.c.resource_id == resource_id)
+    return list(conn.execute(query.order_by(s.c.id)).mappings())
