@@ -21,6 +21,7 @@ Q = TypeVar("Q", bound=Select[Any])
 RawRow = tuple[int, datetime, float]
 CHUNK = 1000
 _RAW_COLUMNS = "metering_raw (metric_id, ts, value)"
+_BUFFER_COLUMNS = "metering_buffer (metric_id, ts, value)"
 
 
 class Dialect:
@@ -29,6 +30,7 @@ class Dialect:
     name = "mysql"
     mark = "%s"  # the driver's positional parameter
     rolls_up_in_db = False  # rollups are computed in Python
+    buffers_raw = False  # SQLite only: new points wait in metering_buffer (see append_buffer)
     partitioned = False  # PostgreSQL only: series tables are partitioned by time
     greatest, least = "GREATEST", "LEAST"
 
@@ -54,6 +56,10 @@ class Dialect:
             conn.exec_driver_sql(f"INSERT IGNORE INTO {_RAW_COLUMNS} VALUES (%s, %s, %s)",
                                  list(part))
 
+    def append_buffer(self, conn: Connection, rows: Sequence[RawRow]) -> None:
+        """Append raw samples to metering_buffer (where `buffers_raw`)."""
+        raise NotImplementedError(f"{self.name} writes metering_raw directly")
+
     def bucket_of(self, column: str, resolution: int) -> str:
         """SQL for the start of the clock-aligned window of `resolution` s holding `column`."""
         raise NotImplementedError(f"{self.name} rolls up in Python")
@@ -76,6 +82,7 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     mark = "?"
     rolls_up_in_db = True
+    buffers_raw = True
     greatest, least = "max", "min"
     rows_per_insert = 300  # a multi-row INSERT of 900 parameters, under every SQLite limit
 
@@ -93,11 +100,19 @@ class SQLiteDialect(Dialect):
 
     def insert_raw(self, conn: Connection, rows: Sequence[RawRow]) -> None:
         """Multi-row VALUES statements: one SQLite step per 300 rows instead of one per row."""
+        self._insert(conn, rows, _RAW_COLUMNS)
+
+    def append_buffer(self, conn: Connection, rows: Sequence[RawRow]) -> None:
+        """The same statements into metering_buffer: no index, so each row is an append."""
+        self._insert(conn, rows, _BUFFER_COLUMNS)
+
+    def _insert(self, conn: Connection, rows: Sequence[RawRow], columns: str) -> None:
         bound = _bound(rows, self.to_db_time())
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             for part in chunks(bound, self.rows_per_insert):
-                cursor.execute(_sqlite_insert(len(part)), [x for row in part for x in row])
+                cursor.execute(_sqlite_insert(len(part), columns),
+                               [x for row in part for x in row])
         finally:
             cursor.close()
 
@@ -206,7 +221,7 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[index : index + size]
 
 
-@lru_cache(maxsize=16)
-def _sqlite_insert(rows: int) -> str:
+@lru_cache(maxsize=32)
+def _sqlite_insert(rows: int, columns: str = _RAW_COLUMNS) -> str:
     values = ",".join(["(?,?,?)"] * rows)
-    return f"INSERT INTO {_RAW_COLUMNS} VALUES {values} ON CONFLICT DO NOTHING"
+    return f"INSERT INTO {columns} VALUES {values} ON CONFLICT DO NOTHING"

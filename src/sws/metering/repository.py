@@ -37,6 +37,7 @@ from sws.metering.tables import (
     alarm_deliveries,
     alarm_history,
     alarms,
+    metering_buffer,
     metering_cursors,
     metering_metrics,
     metering_raw,
@@ -152,6 +153,56 @@ def insert_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) ->
     times = [at for _, at, _ in rows]
     ensure_partitions(conn, metering_raw, min(times), max(times))
     dialect_of(conn).insert_raw(conn, rows)
+
+
+# ---- SQLite's buffer of new points ---------------------------------------------------------
+# On SQLite, ingest appends to metering_buffer (no index: an append) and `flush_buffer` moves the
+# buffer into metering_raw in key order, so each leaf of metering_raw's primary key is dirtied
+# once a minute rather than once a poll. Invariant: every point in the buffer is at or after the
+# 1-minute watermark (a transaction that moves the watermark flushes first), so rollups and the
+# late-sample rebuild never need the buffer; reads flush before they look.
+
+_FLUSH = (
+    f"INSERT INTO {metering_raw.name} (metric_id, ts, value) SELECT metric_id, ts, value "
+    f"FROM {metering_buffer.name} WHERE true ORDER BY metric_id, ts, rowid "
+    "ON CONFLICT DO NOTHING"  # a point already stored (or earlier in the buffer) wins
+)
+_direct: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def write_directly(engine: Engine) -> None:
+    """Make this database's ingest write metering_raw directly even on SQLite (the path of
+    PostgreSQL and MariaDB; the oracle of the buffered path's tests)."""
+    _direct.add(engine)
+
+
+def buffers(conn: Connection) -> bool:
+    """Whether new points of this database go to metering_buffer first."""
+    return dialect_of(conn).buffers_raw and conn.engine not in _direct
+
+
+def append_buffer(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
+    """Batched append of (metric_id, ts, value) to the buffer; duplicates are skipped at flush."""
+    if rows:
+        dialect_of(conn).append_buffer(conn, rows)
+
+
+def has_buffered(conn: Connection) -> bool:
+    """Whether points wait in the buffer (always False where the database does not buffer)."""
+    if not dialect_of(conn).buffers_raw:
+        return False
+    found = conn.exec_driver_sql(f"SELECT 1 FROM {metering_buffer.name} LIMIT 1").first()
+    return found is not None
+
+
+def flush_buffer(conn: Connection) -> int:
+    """Move every buffered point into metering_raw in key order and empty the buffer, in the
+    caller's transaction (both or neither); returns the points moved (duplicates are not)."""
+    if not has_buffered(conn):
+        return 0
+    moved = conn.exec_driver_sql(_FLUSH).rowcount
+    conn.exec_driver_sql(f"DELETE FROM {metering_buffer.name}")
+    return max(moved, 0)
 
 
 def existing_raw(

@@ -55,13 +55,31 @@ def store(conn: Connection, *, db: Database, clock: Clock, samples: Sequence[Sam
         return 0
     ids = catalog(db).ids(conn, samples, clock.now())
     rows = [(ids[(s.resource_id, s.meter, s.device)], s.at, s.value) for s in samples]
-    repo.insert_raw(conn, rows)
     sealed = repo.watermarks(conn).get(RESOLUTIONS[0])
+    late: list[tuple[int, datetime, float]] = []
+    on_time = rows
     if sealed is not None and min(at for _, at, _ in rows) < sealed:
         late = [row for row in rows if row[1] < sealed]
+        on_time = [row for row in rows if row[1] >= sealed]
+    if repo.buffers(conn):  # SQLite: late points go straight in (their rollups are rebuilt
+        repo.insert_raw(conn, late)  # below), the others wait for the next flush
+        repo.append_buffer(conn, on_time)
+    else:
+        repo.insert_raw(conn, rows)
+    if late:
         rebuild(conn, metric_ids=sorted({m for m, _, _ in late}),
                 start=min(at for _, at, _ in late), end=max(at for _, at, _ in late))
     return len(samples)
+
+
+def flush(*, db: Database) -> int:
+    """Move the points waiting in SQLite's buffer into metering_raw (one transaction); 0 where
+    none wait. Reads call it first, so they never miss a point ingested before them."""
+    with db.read() as conn:
+        if not repo.has_buffered(conn):
+            return 0
+    with db.begin() as conn:
+        return repo.flush_buffer(conn)
 
 
 def rebuild(conn: Connection, *, metric_ids: Sequence[int], start: datetime, end: datetime) -> None:
@@ -126,6 +144,7 @@ def seal(*, db: Database, clock: Clock, grace: timedelta = DEFAULT_GRACE) -> int
             continue  # the database says at least this much; nothing new has closed
         while True:
             with db.begin() as conn:
+                repo.flush_buffer(conn)  # the watermark moves only with the buffer emptied
                 done = _seal_step(conn, resolution, target, known)
             if done is None:
                 break
@@ -212,6 +231,7 @@ def query(
     device: str = "",
 ) -> Series:
     """One metric's aggregate per window, from the coarsest rollup that answers exactly."""
+    flush(db=db)
     with db.read() as conn:
         sources = model.sources_for(request.granularity)
         found = repo.read_series(conn, (resource_id, meter, device), sources, request.start,
@@ -282,9 +302,14 @@ def _metric(
 
 
 def series(
-    conn: Connection, metric_ids: Any, request: SeriesQuery
+    conn: Connection, metric_ids: Any, request: SeriesQuery, *, flushed: bool = False
 ) -> tuple[dict[int, dict[datetime, Aggregate]], list[str]]:
-    """Walk the sources coarsest first: each answers up to its watermark, raw the rest."""
+    """Walk the sources coarsest first: each answers up to its watermark, raw the rest.
+
+    Unless the caller has `flushed`, buffered points are moved first in `conn`'s transaction
+    (which must be a writing one: alarm evaluation's)."""
+    if not flushed:
+        repo.flush_buffer(conn)
     ranges = _ranges(request, repo.watermarks(conn))
     out: dict[int, dict[datetime, Aggregate]] = {}
     for source, start, until in ranges:
@@ -336,9 +361,11 @@ def bandwidth_usage(
     (sums of integer deltas, exact below 2**53 per instance-hour).
     """
     request = SeriesQuery.build(start, end, 3600, "sum")
+    flush(db=db)
     with db.read() as conn:
         metrics = repo.metric_ids_of_meter(conn, "network.outgoing.bytes")
-        buckets, _ = series(conn, repo.metric_ids_query("network.outgoing.bytes"), request)
+        buckets, _ = series(conn, repo.metric_ids_query("network.outgoing.bytes"), request,
+                            flushed=True)
     usage = [
         BandwidthUsage(metrics[m].project_id, metrics[m].resource_id, hour, round(agg.sum))
         for m, hours in buckets.items()
@@ -509,6 +536,7 @@ def _owner(
 def _without_duplicates(
     conn: Connection, db: Database, clock: Clock, samples: list[Sample], report: ImportReport
 ) -> list[Sample]:
+    repo.flush_buffer(conn)  # duplicates are looked for in metering_raw alone
     unique = {(s.key, s.at): s for s in samples}
     report.duplicates += len(samples) - len(unique)
     ids = catalog(db).ids(conn, list(unique.values()), clock.now())

@@ -43,6 +43,16 @@ metering_raw = Table(
 )
 
 
+# SQLite only: the points of the last minute or so, appended in arrival order (no index, so an
+# INSERT is an append); moved into metering_raw in key order once a minute, and before reads.
+metering_buffer = Table(
+    "metering_buffer",
+    metadata,
+    Column("metric_id", Integer, nullable=False),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("value", Float, nullable=False),
+)
+
 def _rollup(name: str) -> Table:
     return Table(
         name,
