@@ -162,7 +162,7 @@ def insert_raw(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) ->
 # 1-minute watermark (a transaction that moves the watermark flushes first), so rollups and the
 # late-sample rebuild never need the buffer; reads flush before they look.
 
-_FLUSH = (
+FLUSH_BUFFER = (
     f"INSERT INTO {metering_raw.name} (metric_id, ts, value) SELECT metric_id, ts, value "
     f"FROM {metering_buffer.name} WHERE true ORDER BY metric_id, ts, rowid "
     "ON CONFLICT DO NOTHING"  # a point already stored (or earlier in the buffer) wins
@@ -200,7 +200,7 @@ def flush_buffer(conn: Connection) -> int:
     caller's transaction (both or neither); returns the points moved (duplicates are not)."""
     if not has_buffered(conn):
         return 0
-    moved = conn.exec_driver_sql(_FLUSH).rowcount
+    moved = conn.exec_driver_sql(FLUSH_BUFFER).rowcount
     conn.exec_driver_sql(f"DELETE FROM {metering_buffer.name}")
     return max(moved, 0)
 

@@ -74,12 +74,24 @@ def store(conn: Connection, *, db: Database, clock: Clock, samples: Sequence[Sam
 
 def flush(*, db: Database) -> int:
     """Move the points waiting in SQLite's buffer into metering_raw (one transaction); 0 where
-    none wait. Reads call it first, so they never miss a point ingested before them."""
+    none wait."""
     with db.read() as conn:
         if not repo.has_buffered(conn):
             return 0
     with db.begin() as conn:
         return repo.flush_buffer(conn)
+
+
+@contextmanager
+def reading(db: Database) -> Iterator[Connection]:
+    """A read that sees every point ingested before it: if points wait in SQLite's buffer, they
+    are moved first (committed), and the read starts after that."""
+    with db.read() as conn:
+        if repo.has_buffered(conn):
+            conn.rollback()  # the next statement starts a snapshot that holds the moved points
+            with db.begin() as writer:
+                repo.flush_buffer(writer)
+        yield conn
 
 
 def rebuild(conn: Connection, *, metric_ids: Sequence[int], start: datetime, end: datetime) -> None:
@@ -231,8 +243,7 @@ def query(
     device: str = "",
 ) -> Series:
     """One metric's aggregate per window, from the coarsest rollup that answers exactly."""
-    flush(db=db)
-    with db.read() as conn:
+    with reading(db) as conn:
         sources = model.sources_for(request.granularity)
         found = repo.read_series(conn, (resource_id, meter, device), sources, request.start,
                                  request.end, whole=request.granularity)
@@ -361,8 +372,7 @@ def bandwidth_usage(
     (sums of integer deltas, exact below 2**53 per instance-hour).
     """
     request = SeriesQuery.build(start, end, 3600, "sum")
-    flush(db=db)
-    with db.read() as conn:
+    with reading(db) as conn:
         metrics = repo.metric_ids_of_meter(conn, "network.outgoing.bytes")
         buckets, _ = series(conn, repo.metric_ids_query("network.outgoing.bytes"), request,
                             flushed=True)
