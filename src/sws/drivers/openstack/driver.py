@@ -255,6 +255,22 @@ class OpenStackDriver:
             calls[action]()
         return self.get_server(project_id, server_id)
 
+    def rename_server(self, project_id: str, server_id: str, name: str) -> Server:
+        """Nova's `PUT /servers/{id}` with the new name."""
+        conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
+        with translating(f"the name of server {server_id}"):
+            conn.compute.update_server(server_id, name=name)
+        return self.get_server(project_id, server_id)
+
+    def rebuild_server(self, project_id: str, server_id: str, image_id: str) -> Server:
+        """Nova's rebuild action: same id, IPs and flavor, a fresh disk from `image_id`."""
+        conn = self._p(project_id)
+        self._own_server(conn, project_id, server_id)
+        with translating(f"a rebuild of server {server_id}"):
+            conn.compute.rebuild_server(server_id, image=image_id)
+        return self.get_server(project_id, server_id)
+
     def create_snapshot(self, project_id: str, server_id: str, name: str) -> Image:
         conn = self._p(project_id)
         self._own_server(conn, project_id, server_id)

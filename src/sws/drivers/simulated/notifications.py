@@ -217,6 +217,13 @@ def snapshot_payload(facts: InstanceFacts, image_id: str) -> dict[str, Any]:
     return nova_object("InstanceActionSnapshotPayload", "1.9", data)
 
 
+def rebuild_payload(facts: InstanceFacts) -> dict[str, Any]:
+    """InstanceActionRebuildPayload: the action payload and the image's trusted certificates."""
+    data = instance_data(facts)
+    data["trusted_image_certificates"] = None
+    return nova_object("InstanceActionRebuildPayload", "1.9", data)
+
+
 def port_id(server_id: str) -> str:
     """The simulated Neutron port of a server's only NIC."""
     return str(uuid.uuid5(uuid.UUID(server_id), "port"))

@@ -384,6 +384,18 @@ class SimulatedRegion:
         else:
             raise Invalid(f"Unknown server action {action!r}.", field="action")
 
+    def rename_server(self, project_id: str, server_id: str, name: str) -> Server:
+        with self._write() as txn:
+            servers.rename(txn, repo.server_row(txn, server_id, project_id), name)
+            return self._server_out(txn, server_id, project_id)
+
+    def rebuild_server(self, project_id: str, server_id: str, image_id: str) -> Server:
+        """REBUILD while the task runs, then back to ACTIVE (or SHUTOFF) on the new image."""
+        with self._write() as txn:
+            servers.rebuild(txn, self._settings, repo.server_row(txn, server_id, project_id),
+                            image_id)
+            return self._server_out(txn, server_id, project_id)
+
     def create_snapshot(self, project_id: str, server_id: str, name: str) -> Image:
         with self._write() as txn:
             row = repo.server_row(txn, server_id, project_id)

@@ -23,6 +23,7 @@ from sws.drivers.simulated.notifications import (
     action_payload,
     create_payload,
     nova_message,
+    rebuild_payload,
     resize_prep_payload,
     snapshot_payload,
 )
@@ -44,7 +45,7 @@ from sws.drivers.simulated.states import (
     ensure_allowed,
 )
 from sws.drivers.simulated.tables import sim_images, sim_servers
-from sws.errors import Invalid, QuotaExceeded
+from sws.errors import Conflict, Invalid, QuotaExceeded
 
 PayloadBuilder = Callable[[InstanceFacts], dict[str, Any]]
 
@@ -341,6 +342,37 @@ def snapshot(txn: Txn, settings: ComputeSettings, row: Row[Any], name: str) -> s
     return image_id
 
 
+def rename(txn: Txn, row: Row[Any], name: str) -> None:
+    """Nova's `PUT /servers/{id}`: any state but deleting. (Nova also sends an
+    `instance.update`, which SWS's events ignore; the region does not simulate it.)"""
+    if row.task_state == "deleting":
+        raise Conflict(f"Cannot 'update' instance {row.id} while it is in task_state deleting")
+    if not name.strip() or len(name) > 255:
+        raise Invalid("Server name must be 1 to 255 characters, not blank.", field="name")
+    repo.update_server(txn, row.id, name=name)
+
+
+def rebuild(txn: Txn, settings: ComputeSettings, row: Row[Any], image_id: str) -> Row[Any]:
+    """Take the new image now and announce `rebuild.start`; the guest is reinstalled when the
+    task is due. The id, the host, the fixed IP and the flavor stay."""
+    ensure_allowed("rebuild", row.id, row.vm_state, row.task_state)
+    if row.host is None:  # never placed: Nova has no compute host to rebuild it on
+        raise Conflict(f"Cannot 'rebuild' instance {row.id} while it is in vm_state {row.vm_state}")
+    try:
+        validate_image_fits(txn, row.project_id, image_id, repo.flavor(row.flavor_id))
+    except Invalid as error:
+        raise Invalid(error.detail, field="image_id") from None
+    return set_and_emit(
+        txn,
+        row,
+        "instance.rebuild.start",
+        build=rebuild_payload,
+        image_id=image_id,
+        task_state=TASK_OF_ACTION["rebuild"],
+        task_due_at=settings.due(txn.now),
+    )
+
+
 def _snapshot_image(txn: Txn, row: Row[Any], image_id: str, name: str) -> dict[str, Any]:
     query = select(sim_images.c.size_bytes, sim_images.c.min_ram_mb).where(
         sim_images.c.id == row.image_id
@@ -554,6 +586,34 @@ def finish_snapshot(txn: Txn, settings: ComputeSettings, row: Row[Any]) -> None:
     )
 
 
+def finish_rebuild(txn: Txn, settings: ComputeSettings, row: Row[Any]) -> None:
+    """Running on the new image with a new launched_at; an instance that was stopped is
+    stopped again (Nova's power_off, inside the rebuild), and `rebuild.end` comes last."""
+    was_stopped = row.vm_state == STOPPED
+    repo.update_server(
+        txn,
+        row.id,
+        vm_state=ACTIVE,
+        task_state=None,
+        power_state=RUNNING,
+        launched_at=txn.now,
+        fault=None,
+        task_due_at=None,
+    )
+    fresh = repo.reload_server(txn, row.id)
+    if was_stopped:
+        fresh = set_and_emit(txn, fresh, "instance.power_off.start", task_state="powering-off")
+        fresh = set_and_emit(
+            txn,
+            fresh,
+            "instance.power_off.end",
+            vm_state=STOPPED,
+            power_state=SHUTDOWN,
+            task_state=None,
+        )
+    emit(txn, "instance.rebuild.end", fresh, rebuild_payload)
+
+
 def finish_delete(txn: Txn, settings: ComputeSettings, row: Row[Any]) -> None:
     """Gone from the API, kept as history; its floating IPs come loose, as Neutron does."""
     release_server_ports(txn, row)
@@ -583,5 +643,6 @@ _FINISHERS: dict[str, Finisher] = {
     "shelving_offloading": finish_offload,
     "unshelving": finish_unshelve,
     "image_snapshot": finish_snapshot,
+    "rebuilding": finish_rebuild,
     "deleting": finish_delete,
 }

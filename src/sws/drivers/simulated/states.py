@@ -28,6 +28,7 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
     "shelve": frozenset({ACTIVE, STOPPED}),
     "unshelve": frozenset({SHELVED, SHELVED_OFFLOADED}),
     "createImage": frozenset({ACTIVE, STOPPED}),
+    "rebuild": frozenset({ACTIVE, STOPPED, ERROR}),
 }
 
 # The task_state an action puts the instance in while the compute host works on it.
@@ -40,9 +41,11 @@ TASK_OF_ACTION: dict[str, str] = {
     "shelve": "shelving",
     "unshelve": "unshelving",
     "createImage": "image_snapshot",
+    "rebuild": "rebuilding",
 }
 
 _RESIZE_TASKS = frozenset({"resize_prep", "resize_migrating", "resize_migrated", "resize_finish"})
+_REBUILD_TASKS = frozenset({"rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"})
 
 _DEFAULT_STATUS: dict[str, str] = {
     BUILDING: "BUILD",
@@ -62,6 +65,8 @@ def api_status(vm_state: str, task_state: str | None) -> str:
         return "RESIZE"
     if task_state == "rebooting" and vm_state == ACTIVE:
         return "REBOOT"
+    if task_state in _REBUILD_TASKS and vm_state in (ACTIVE, STOPPED, ERROR):
+        return "REBUILD"
     if task_state == "resize_reverting" and vm_state == RESIZED:
         return "REVERT_RESIZE"
     return _DEFAULT_STATUS.get(vm_state, "UNKNOWN")
@@ -73,6 +78,8 @@ def statuses_vm_states(status: str) -> frozenset[str]:
         return frozenset({ACTIVE, STOPPED})
     if status == "REBOOT":
         return frozenset({ACTIVE})
+    if status == "REBUILD":
+        return frozenset({ACTIVE, STOPPED, ERROR})
     if status == "REVERT_RESIZE":
         return frozenset({RESIZED})
     return frozenset(state for state, shown in _DEFAULT_STATUS.items() if shown == status)

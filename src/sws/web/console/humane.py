@@ -31,6 +31,8 @@ ACTIONS = {
     "start": N_("Start"), "stop": N_("Shut off"), "reboot": N_("Reboot"),
     "resize": N_("Resize"), "shelve": N_("Shelve"), "unshelve": N_("Unshelve"),
     "createImage": N_("Snapshot"), "snapshot": N_("Snapshot"), "delete": N_("Terminate"),
+    "rebuild": N_("Rebuild"), "update": N_("Rename"), "confirm_resize": N_("Confirm resize"),
+    "revert_resize": N_("Revert resize"),
 }
 TASKS = {
     "image_snapshot": N_("taking a snapshot"), "image_snapshot_pending": N_("taking a snapshot"),
@@ -39,6 +41,8 @@ TASKS = {
     "scheduling": N_("building"), "resize_prep": N_("resizing"), "resize_migrating": N_("resizing"),
     "resize_finish": N_("resizing"), "deleting": N_("being terminated"),
     "shelving": N_("shelving"), "unshelving": N_("unshelving"),
+    "rebuilding": N_("being rebuilt"), "rebuild_block_device_mapping": N_("being rebuilt"),
+    "rebuild_spawning": N_("being rebuilt"), "resize_reverting": N_("reverting a resize"),
 }
 VM_STATES = {
     "active": N_("running"), "stopped": N_("shut off"), "building": N_("building"),

@@ -24,12 +24,13 @@ STATUS_LABELS = {
     "VERIFY_RESIZE": N_("Confirm resize"), "REVERT_RESIZE": N_("Reverting resize"),
     "SHELVED": N_("Shelved"), "SHELVED_OFFLOADED": N_("Shelved, offloaded"),
     "ERROR": N_("Error"), "DELETED": N_("Deleted"), "UNKNOWN": N_("Unknown"),
+    "REBUILD": N_("Rebuilding"),
 }
 POWER_LABELS = {
     "running": N_("Running"), "shutdown": N_("Shut down"), "pending": N_("Pending"),
     "crashed": N_("Crashed"), "paused": N_("Paused"), "suspended": N_("Suspended"),
 }
-TRANSITIONAL = frozenset({"BUILD", "REBOOT", "HARD_REBOOT", "RESIZE", "REVERT_RESIZE"})
+TRANSITIONAL = frozenset({"BUILD", "REBOOT", "HARD_REBOOT", "RESIZE", "REVERT_RESIZE", "REBUILD"})
 FILTER_STATUSES = ("ACTIVE", "BUILD", "SHUTOFF", "REBOOT", "RESIZE", "VERIFY_RESIZE",
                    "SHELVED", "SHELVED_OFFLOADED", "ERROR")
 
