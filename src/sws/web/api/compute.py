@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sws.billing import service as billing
+from sws.compute import model as compute_rules
+from sws.compute import service as compute
 from sws.drivers import base
 from sws.errors import NotFound
 from sws.regions import service as regions
@@ -20,7 +22,10 @@ from sws.web.deps import Caller, Driver, Page, Paged, Paging, RegionName, Servic
 router = APIRouter(prefix="/v1", tags=["compute"])
 Id = Annotated[str, Path(max_length=64)]
 MAX_CONSOLE_LINES = 10_000
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w. -]*$")]
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=compute_rules.NAME_MAX, pattern=compute_rules.NAME_PATTERN),
+]
 
 
 class Body(BaseModel):
@@ -137,10 +142,17 @@ class ServerCreate(Body):
 class ServerAction(Body):
     action: Literal[
         "start", "stop", "reboot", "resize", "confirm_resize", "revert_resize",
-        "shelve", "unshelve", "snapshot",
+        "shelve", "unshelve", "snapshot", "rebuild",
     ]
     flavor_id: str | None = Field(default=None, max_length=64, description="for resize")
     name: str | None = Field(default=None, max_length=64, description="for snapshot")
+    image_id: str | None = Field(
+        default=None, max_length=64, description="for rebuild: an OS image (not a snapshot)"
+    )
+
+
+class ServerUpdate(Body):
+    name: Name
 
 
 class FloatingIPRead(BaseModel):
@@ -297,14 +309,33 @@ def show_server(server_id: Id, caller: Caller, cloud: Driver) -> ServerRead:
     return _read(ServerRead, cloud.get_server(caller.tenant_id, server_id))
 
 
-@router.post("/servers/{server_id}/action", status_code=202)
+@router.patch("/servers/{server_id}", response_model=ServerRead,
+              responses=problems(404, 409, 422))
+def update_server(server_id: Id, body: ServerUpdate, caller: Caller, cloud: Driver) -> ServerRead:
+    """Rename the server; its id, addresses and everything else stay."""
+    return _read(ServerRead, compute.rename(cloud, caller.tenant_id, server_id, body.name))
+
+
+@router.post("/servers/{server_id}/action", status_code=202,
+             responses=problems(404, 409, 422))
 def server_action(
     server_id: Id, body: ServerAction, caller: Caller, cloud: Driver
 ) -> ServerRead | ImageRead:
+    """Start, stop, reboot, resize (then confirm or revert), rebuild from an OS image (the
+    disk is wiped; id, addresses and flavor stay), shelve, unshelve, or snapshot."""
+    project = caller.tenant_id
     if body.action == "snapshot":
         name = body.name or f"snapshot-{server_id[:8]}"
-        return _read(ImageRead, cloud.create_snapshot(caller.tenant_id, server_id, name))
-    server = cloud.server_action(caller.tenant_id, server_id, body.action, body.flavor_id)
+        return _read(ImageRead, cloud.create_snapshot(project, server_id, name))
+    if body.action == "rebuild":
+        server = compute.rebuild(cloud, project, server_id, body.image_id)
+    elif body.action == "resize":
+        server = compute.resize(cloud, project, server_id, body.flavor_id)
+    elif body.action in ("confirm_resize", "revert_resize"):
+        keep = body.action == "confirm_resize"
+        server = compute.finish_resize(cloud, project, server_id, keep)
+    else:
+        server = cloud.server_action(project, server_id, body.action, body.flavor_id)
     return _read(ServerRead, server)
 
 
