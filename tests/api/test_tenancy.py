@@ -115,7 +115,7 @@ UNSCOPED = [
     "/v1/tenants", "/v1/users", "/v1/flavors", "/v1/regions", "/v1/quotas",
     "/v1/netfilter/reachable", "/v1/netfilter/bridge-grants",
     "/v1/alarms",
-    "/v1/billing/account", "/v1/billing/bills", "/v1/billing/prices",
+    "/v1/billing/account", "/v1/billing/bills", "/v1/billing/prices", "/v1/billing/estimate",
     "/v1/loadbalancers",
     "/v1/storage/containers",
     "/v1/payments",

@@ -189,7 +189,7 @@ def _terms(conn: Any, tenant_id: str) -> Terms:
     return Terms(profile[0], ZoneInfo(profile[1]))
 
 
-def _line_map(rows: Iterable[Mapping[str, Any]]) -> dict[LineKey, Decimal]:
+def _line_map(rows: Iterable[Mapping[Any, Any]]) -> dict[LineKey, Decimal]:
     found: dict[LineKey, Decimal] = {}
     for r in rows:
         key = (r["kind"], r["item"], r["item_type"], r["resource_id"], r["unit_price"], r["unit"])
@@ -197,7 +197,7 @@ def _line_map(rows: Iterable[Mapping[str, Any]]) -> dict[LineKey, Decimal]:
     return found
 
 
-def running_from_row(row: Mapping[str, Any]) -> Running:
+def running_from_row(row: Mapping[Any, Any]) -> Running:
     return Running(row["id"], row["item"], row["region"], row["resource_id"],
                    tuple(spans_from_json(row["spans"])), row["cursor"],
                    CapState(row["cap_key"], Decimal(row["cap_spent"])))
@@ -334,8 +334,10 @@ class _Rater:
             return self._sum(self._plan(sub, spans), since, cap)[0]
         hour = hour_start(since, self.terms.tz)
         whole = since if hour == since else min(hour + HOUR, self.end)
+        # Nothing charged or accrued yet (it started this instant): its period begins here.
+        begun = since if drafts or sub.cursor is not None else None
         head, cap = (Decimal(0), cap) if whole == since else self._sum(
-            self._plan(sub, (Span(since, whole, open_span.item_type),)), since, cap)
+            self._plan(sub, (Span(since, whole, open_span.item_type),)), begun, cap)
         if whole >= self.end:
             return head
         plan = self._plan(sub, (Span(whole, self.end, open_span.item_type),))
@@ -344,7 +346,9 @@ class _Rater:
             self._ahead[key] = self._sum(plan, whole, cap)[0]
         return head + self._ahead[key]
 
-    def _sum(self, plan: Plan, since: datetime, cap: CapState) -> tuple[Decimal, CapState]:
+    def _sum(
+        self, plan: Plan, since: datetime | None, cap: CapState
+    ) -> tuple[Decimal, CapState]:
         farmed = farm(plan, self.catalog, cursor=since, now=self.end + DUE_WITHIN, cap=cap)
         amount = sum((d.amount for d in farmed.drafts if d.period_start < self.end), Decimal(0))
         return quantize6(amount), farmed.cap

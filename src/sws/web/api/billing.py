@@ -3,13 +3,14 @@ coupons, account terms and the catalog. Amounts travel as decimal strings, never
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from sws.billing import estimate as estimates
 from sws.billing import service as billing
 from sws.billing import standing
 from sws.billing.model import ITEMS, Bill, Product, make_product
@@ -92,6 +93,40 @@ class BillRead(BaseModel):
     volume: Decimal
     volume_snapshot: Decimal
     lines: list[BillLineRead] | None = None
+
+
+class CategoryEstimateRead(BaseModel):
+    item: str = Field(description="the bill's category: instance, bandwidth, floating_ip ...")
+    charged: Decimal = Field(description="on the bill so far")
+    accrued: Decimal = Field(description="used since the last charge, not charged yet")
+    month_to_date: Decimal = Field(description="charged + accrued, rounded per line as bills are")
+    projected: Decimal = Field(description="a projection to the month's end, not a charge")
+
+
+class DayEstimateRead(BaseModel):
+    day: date
+    total: Decimal
+    items: dict[str, Decimal] = Field(description="by category; periods that began this day")
+
+
+class EstimateRead(BaseModel):
+    month: str
+    currency: str
+    as_of: datetime
+    charged: Decimal
+    accrued: Decimal
+    month_to_date: Decimal
+    projected: Decimal
+    categories: list[CategoryEstimateRead]
+    days: list[DayEstimateRead]
+    note: str
+
+
+ESTIMATE_NOTE = (
+    "An estimate, not a charge: the month's charges plus what running resources have used "
+    "since their last charge, at the catalog's prices; the projection assumes what runs now "
+    "keeps running until the month ends. The bill is the truth."
+)
 
 
 class PriceRead(BaseModel):
@@ -246,6 +281,29 @@ def bill_csv(month: MonthText, caller: Caller, services: Services) -> Response:
 def show_bill(month: MonthText, caller: Caller, services: Services) -> BillRead:
     bill = billing.get_bill(db=services.db, tenant_id=caller.tenant_id, month=month)
     return bill_read(bill, lines=True)
+
+
+@router.get("/estimate", response_model=EstimateRead)
+def show_estimate(caller: Caller, services: Services) -> EstimateRead:
+    """The caller's month to date (charged + accrued) by category and day, and a projection."""
+    found = estimates.month_to_date(db=services.db, clock=services.clock,
+                                    tenant_id=caller.tenant_id)
+    return estimate_read(found)
+
+
+def estimate_read(found: estimates.Estimate) -> EstimateRead:
+    categories = [
+        CategoryEstimateRead(item=c.item, charged=c.charged.amount, accrued=c.accrued.amount,
+                             month_to_date=c.total.amount, projected=c.projected.amount)
+        for c in found.categories
+    ]
+    days = [DayEstimateRead(day=d.day, total=d.total, items=dict(d.amounts)) for d in found.days]
+    return EstimateRead(
+        month=found.month, currency=found.currency, as_of=found.as_of,
+        charged=found.charged.amount, accrued=found.accrued.amount,
+        month_to_date=found.total.amount, projected=found.projected.amount,
+        categories=categories, days=days, note=ESTIMATE_NOTE,
+    )
 
 
 @router.get("/prices", response_model=Page[PriceRead])
