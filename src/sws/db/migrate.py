@@ -34,6 +34,7 @@ TABLE_MODULES = (
     "sws.regions.tables",
     "sws.community.tables",
     "sws.tags.tables",
+    "sws.activity.tables",
 )
 
 

@@ -1,0 +1,1 @@
+"""The activity feed: what happened to a tenant's resources and account, and its unread notices."""
