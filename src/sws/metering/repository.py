@@ -20,9 +20,11 @@ from sqlalchemy import (
     and_,
     delete,
     func,
+    literal_column,
     select,
     text,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.sql.dml import Insert
@@ -226,16 +228,38 @@ def oldest_raw(conn: Connection) -> datetime | None:
 
 
 def read_raw(
-    conn: Connection, start: datetime, end: datetime, metric_ids: Any = None
+    conn: Connection, start: datetime, end: datetime, metric_ids: Any = None, *,
+    buffered: bool = False,
 ) -> Iterator[tuple[int, datetime, float]]:
-    """Raw samples in [start, end), optionally for some metrics (a list or a subquery)."""
-    query = select(metering_raw.c.metric_id, metering_raw.c.ts, metering_raw.c.value).where(
-        metering_raw.c.ts >= start, metering_raw.c.ts < end
+    """Raw samples in [start, end), optionally for some metrics (a list or a subquery); with
+    `buffered`, also the points waiting in SQLite's buffer, as the next flush would store them
+    (the first of duplicates, none already stored), read without writing."""
+    raw = metering_raw
+    query: Any = select(raw.c.metric_id, raw.c.ts, raw.c.value).where(
+        raw.c.ts >= start, raw.c.ts < end
     )
     if metric_ids is not None:
-        query = query.where(metering_raw.c.metric_id.in_(metric_ids))
+        query = query.where(raw.c.metric_id.in_(metric_ids))
+    if buffered and dialect_of(conn).buffers_raw:
+        query = union_all(query, _waiting(start, end, metric_ids))
     for row in conn.execute(query):
         yield row.metric_id, row.ts, row.value
+
+
+def _waiting(start: datetime, end: datetime, metric_ids: Any) -> Select[Any]:
+    """Buffered points in [start, end) that the next flush would move: per key, the first to
+    arrive (SQLite takes a bare column from the row of the single min()), if none is stored."""
+    buffer = metering_buffer
+    first = select(
+        buffer.c.metric_id, buffer.c.ts, buffer.c.value, func.min(literal_column("rowid"))
+    ).where(buffer.c.ts >= start, buffer.c.ts < end)
+    if metric_ids is not None:
+        first = first.where(buffer.c.metric_id.in_(metric_ids))
+    found = first.group_by(buffer.c.metric_id, buffer.c.ts).subquery()
+    stored = select(metering_raw.c.metric_id).where(
+        metering_raw.c.metric_id == found.c.metric_id, metering_raw.c.ts == found.c.ts
+    )
+    return select(found.c.metric_id, found.c.ts, found.c.value).where(~stored.exists())
 
 
 def read_rollup(

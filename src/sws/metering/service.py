@@ -317,15 +317,15 @@ def series(
 ) -> tuple[dict[int, dict[datetime, Aggregate]], list[str]]:
     """Walk the sources coarsest first: each answers up to its watermark, raw the rest.
 
-    Unless the caller has `flushed`, buffered points are moved first in `conn`'s transaction
-    (which must be a writing one: alarm evaluation's)."""
-    if not flushed:
-        repo.flush_buffer(conn)
+    Unless the caller has `flushed`, raw points still in SQLite's buffer are read too (without
+    writing: `conn` may be a read, as alarm evaluation's and free-tier CPU's callers are not
+    all writers)."""
     ranges = _ranges(request, repo.watermarks(conn))
     out: dict[int, dict[datetime, Aggregate]] = {}
     for source, start, until in ranges:
         exact = source == request.granularity  # rows are already whole windows
-        for metric_id, at, partial in _read(conn, source, start, until, metric_ids):
+        for metric_id, at, partial in _read(conn, source, start, until, metric_ids,
+                                            buffered=not flushed):
             found = out.setdefault(metric_id, {})
             if exact:
                 found[at] = partial
@@ -335,10 +335,11 @@ def series(
 
 
 def _read(
-    conn: Connection, source: int, start: datetime, end: datetime, metric_ids: Any
+    conn: Connection, source: int, start: datetime, end: datetime, metric_ids: Any, *,
+    buffered: bool = False,
 ) -> Iterable[tuple[int, datetime, Aggregate]]:
     if source == 0:
-        raw = repo.read_raw(conn, start, end, metric_ids)
+        raw = repo.read_raw(conn, start, end, metric_ids, buffered=buffered)
         return ((m, at, Aggregate.of(at, v)) for m, at, v in raw)
     return repo.read_rollup(conn, source, start, end, metric_ids)
 

@@ -121,15 +121,23 @@ def test_a_failed_move_loses_and_doubles_nothing(db: Database) -> None:
     assert (_count(db, "metering_buffer"), _count(db, "metering_raw")) == (0, 6)
 
 
-def test_series_in_a_writing_transaction_sees_buffered_points(db: Database) -> None:
-    """Alarm evaluation reads through `service.series` inside its own transaction."""
+def test_series_reads_buffered_points_without_writing(db: Database) -> None:
+    """Alarm evaluation and free-tier CPU read through `service.series`, the latter in a
+    read-only connection: the buffer is read as the next flush would store it."""
     clock = SimulatedClock(T0)
     service.ingest(db=db, clock=clock, samples=[_sample(0, 4.0), _sample(20, 8.0)])
+    service.flush(db=db)
+    service.ingest(db=db, clock=clock, samples=[
+        _sample(20, 99.0),  # already stored: ignored
+        _sample(40, 6.0), _sample(40, 50.0),  # the first of two duplicates wins
+        _sample(50, 1.0),
+    ])
     request = SeriesQuery.build(T0, T0 + timedelta(minutes=5), 60, "max")
-    with db.begin() as conn:
+    with db.read() as conn:
         metric = repo.metric_row(conn, "vm-1", "cpu_util", "")
         buckets, _ = service.series(conn, [metric.id], request)
-    assert buckets[metric.id][T0].max == 8.0
+    assert (buckets[metric.id][T0].max, buckets[metric.id][T0].count) == (8.0, 4)
+    assert _count(db, "metering_buffer") == 4  # nothing was moved
 
 
 def test_bandwidth_usage_sees_buffered_points(db: Database) -> None:
@@ -170,8 +178,17 @@ steps = st.lists(
 )
 
 
-def _all_series(db: Database, granularity: int) -> list[list[tuple[datetime, float]]]:
-    out = []
+def _all_series(db: Database, granularity: int) -> list[object]:
+    """Every metric's series at `granularity`, read the two ways: `series` in a read-only
+    connection (buffered points read, not moved) first, then `query` (which moves them)."""
+    request = SeriesQuery.build(T0 - timedelta(days=1), T0 + timedelta(days=1), granularity,
+                                "mean")
+    with db.read() as conn:
+        names = {m.id: m.resource_id for m in repo.metric_ids_of_meter(conn, "cpu_util").values()}
+        buckets, _ = service.series(conn, list(names), request)
+    out: list[object] = [sorted(
+        (names[m], at, agg.min, agg.max, agg.sum, agg.count, agg.last, agg.last_at)
+        for m, windows in buckets.items() for at, agg in windows.items())]
     for resource in ("vm-0", "vm-1", "vm-2"):
         for name in AGGREGATES:
             request = SeriesQuery.build(T0 - timedelta(days=1), T0 + timedelta(days=1),
