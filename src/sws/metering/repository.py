@@ -199,8 +199,12 @@ def has_buffered(conn: Connection) -> bool:
 
 def flush_buffer(conn: Connection) -> int:
     """Move every buffered point into metering_raw in key order and empty the buffer, in the
-    caller's transaction (both or neither); returns the points moved (duplicates are not)."""
-    if not has_buffered(conn):
+    caller's transaction (both or neither); returns the points moved (duplicates are not).
+
+    Its first statement is a write, so a transaction that starts with it waits for SQLite's
+    write lock before it reads (a read first could not upgrade after another writer commits).
+    """
+    if not dialect_of(conn).buffers_raw:
         return 0
     moved = conn.exec_driver_sql(FLUSH_BUFFER).rowcount
     conn.exec_driver_sql(f"DELETE FROM {metering_buffer.name}")
