@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Response
 
 from sws.billing import service as billing
+from sws.compute import model as compute_rules
+from sws.compute import service as compute
 from sws.drivers.base import Server, ServerActionName, ServerFilter
 from sws.errors import SWSError
 from sws.regions import service as regions
@@ -29,6 +33,9 @@ ACTION_DONE = {
     "reboot": N_("Rebooting %(name)s."), "terminate": N_("Terminating %(name)s."),
     "snapshot": N_("Taking snapshot %(snapshot)s of %(name)s."),
 }
+CHANGES: tuple[compute_rules.Change, ...] = (
+    "rename", "rebuild", "resize", "confirm_resize", "revert_resize",
+)
 
 
 @router.get("/")
@@ -127,7 +134,92 @@ def instance(s: Tenant, server_id: str) -> Response:
         s, "instance.html", server=server, ssh=pages.ssh_command(server),
         labels=pages.STATUS_LABELS, power=pages.POWER_LABELS, moving=pages.is_transitional,
         log=connect.system_log(s, server.id, connect.LOG_TAIL),
+        changes=_changes(s, server),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A rename, rebuild or resize the instance page shows again: which form, why, and what
+    was typed (kept in the request's state while the page renders)."""
+
+    form: str = ""
+    error: SWSError | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+def _changes(s: Session, server: Server) -> dict[str, Any]:
+    """What the rename, rebuild and resize forms show: why each is refused now (None if it
+    is not), the OS images, the other flavors with their prices. Lists are read only for a
+    form that can be used."""
+    refused = {change: compute_rules.refusal(server, change) for change in CHANGES}
+    images = [] if refused["rebuild"] else compute.rebuild_images(s.driver, s.tenant_id)
+    flavors = [] if refused["resize"] else compute.resize_flavors(s.driver, server)
+    return {
+        "last": getattr(s.request.state, "refused", Refused()), "refused": refused,
+        "images": images, "flavors": flavors, "units": billing_views.UNITS,
+        "prices": hooks.flavor_prices(s, flavors) if flavors else {},
+    }
+
+
+@router.post("/instances/{server_id}/rename")
+def rename(s: TenantPost, server_id: str, name: Text = "") -> Response:
+    return _change(
+        s, server_id, Refused("rename", values={"name": name}),
+        lambda: compute.rename(s.driver, s.tenant_id, server_id, name),
+        lambda server: s.gettext("Renamed to %(name)s.", name=server.name),
+    )
+
+
+@router.post("/instances/{server_id}/rebuild")
+def rebuild(s: TenantPost, server_id: str, image_id: Text = "") -> Response:
+    return _change(
+        s, server_id, Refused("rebuild", values={"image_id": image_id}),
+        lambda: compute.rebuild(s.driver, s.tenant_id, server_id, image_id),
+        lambda server: s.gettext(
+            "Rebuilding %(name)s: its disk is being reinstalled.", name=server.name
+        ),
+    )
+
+
+@router.post("/instances/{server_id}/resize")
+def resize(s: TenantPost, server_id: str, flavor_id: Text = "") -> Response:
+    return _change(
+        s, server_id, Refused("resize", values={"flavor_id": flavor_id}),
+        lambda: compute.resize(s.driver, s.tenant_id, server_id, flavor_id),
+        lambda server: s.gettext(
+            "Resizing %(name)s. When it is done, confirm the new flavor or revert to the old "
+            "one.", name=server.name,
+        ),
+    )
+
+
+@router.post("/instances/{server_id}/resize/finish")
+def finish_resize(s: TenantPost, server_id: str, choice: Text = "") -> Response:
+    keep = choice == "confirm"
+    done = N_("%(name)s keeps its new flavor.") if keep else N_(
+        "Reverting %(name)s to its old flavor.")
+    return _change(
+        s, server_id, Refused("finish_resize"),
+        lambda: compute.finish_resize(s.driver, s.tenant_id, server_id, keep),
+        lambda server: s.gettext(done, name=server.name),
+    )
+
+
+def _change(
+    s: Session, server_id: str, attempt: Refused, work: Callable[[], Server],
+    done: Callable[[Server], str],
+) -> Response:
+    """Run one change: back to the instance with what happened, or its page again with the
+    reason beside the form (a missing or another tenant's instance stays a 404)."""
+    try:
+        server = work()
+    except SWSError as error:
+        s.request.state.refused = Refused(attempt.form, error, attempt.values)
+        response = instance(s, server_id)
+        response.status_code = error.status
+        return response
+    return redirect(s, f"/console/instances/{server.id}", [("ok", done(server))])
 
 
 @router.post("/instances/action")
