@@ -47,6 +47,10 @@ def test_a_load_balancer_with_a_member_shows_its_endpoint(page: Any, site: Site)
     page.goto("/console/instances")
     row = page.locator("#instances tbody tr", has_text="web-lb-1")
     row.locator("button", has_text="Public domain").click()
+    # nothing billable with one click: a confirmation with the price comes first
+    expect(page.locator("h1")).to_contain_text("Public domain for web-lb-1")
+    expect(page.locator("#public-domain-price")).to_be_visible()
+    page.click("#create-public-domain")
     expect(page.locator(".flash.ok")).to_contain_text("Public domain")
     expect(row.locator("[data-field=domain] code")).to_contain_text(":1")
 

@@ -76,7 +76,7 @@ def test_a_new_tenant_walks_through_compute_monitoring_and_billing(
     page.click("#launch")
     page.fill("input[name=name]", "web-walk")
     page.check("#flavor-m1\\.small")
-    expect(page.locator("tr", has=page.locator("#flavor-m1\\.small")).locator(
+    expect(page.locator(".flavor-card", has=page.locator("#flavor-m1\\.small")).locator(
         "[data-field=price]")).to_have_text("CN¥0.42 / hour")
     page.click("#launch-submit")
     expect(page.locator(".flash.ok")).to_have_text("Launching 1 instance.")

@@ -1,5 +1,5 @@
 """Load Balancers pages: create with a member, endpoints and health, members, host names,
-tenant scoping, CSRF, and the instances' public-domain column and one-click action."""
+tenant scoping, CSRF, and the instances' public-domain column and its confirmed action."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_create_an_http_lb_with_a_member_and_see_endpoint_and_health(console: Co
     zone = LBConfig.from_settings(console.container.settings).zone
     assert re.search(rf"http://[a-z0-9]{{10}}\.{re.escape(zone)}/", html)
     assert "http://www.acme.example/" in html
-    assert 'data-member="web-1"' in html and ":8080" in html and "unknown" in html
+    assert 'data-member="web-1"' in html and ":8080" in html and "not checked" in html
     listing = alice.get("/console/loadbalancers").text
     assert 'data-lb="web"' in listing and "Round robin" in listing
 
@@ -132,14 +132,14 @@ def test_public_domain_column_and_one_click(console: Console) -> None:
     alice = console.browser("alice")
     before = alice.get("/console/instances").text
     assert f'formaction="/console/instances/{server_id}/public-domain"' in before
-    done = alice.post(f"/console/instances/{server_id}/public-domain", page="/console/instances",
-                      follow=True)
+    done = alice.post(f"/console/instances/{server_id}/public-domain", {"confirm": "yes"},
+                      page="/console/instances", follow=True)
     zone = LBConfig.from_settings(console.container.settings).zone
     endpoint = re.search(rf"[a-z0-9]{{10}}\.{re.escape(zone)}:\d+", done.text)
     assert endpoint and f"Public domain {endpoint.group(0)} created." in done.text
     row = re.search(r'<tr data-id="' + server_id + r'".*?</tr>', done.text, re.S)
     assert row and f"<code>{endpoint.group(0)}</code>" in row.group(0)
-    again = alice.post(f"/console/instances/{server_id}/public-domain",
+    again = alice.post(f"/console/instances/{server_id}/public-domain", {"confirm": "yes"},
                        page="/console/instances", follow=True)
     assert "already has a public domain" in again.text
     bob = console.browser("bob")
@@ -152,7 +152,8 @@ def test_public_domains_are_one_query_per_page(console: Console) -> None:
     ids = [launch(console, "acme", f"vm-{n}") for n in range(3)]
     alice = console.browser("alice")
     for server_id in ids:
-        alice.post(f"/console/instances/{server_id}/public-domain", page="/console/instances")
+        alice.post(f"/console/instances/{server_id}/public-domain", {"confirm": "yes"},
+                   page="/console/instances")
     statements: list[str] = []
     engine = console.container.db.engine
     listener = lambda *args: statements.append(str(args[2]))  # noqa: E731

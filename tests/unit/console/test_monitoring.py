@@ -37,9 +37,17 @@ def test_the_graphs_are_svg_with_points_after_the_collector_ran(console: Console
     run_for(console, 12)
     browser = console.browser("alice")
     html = browser.get(f"/console/monitoring/{server_id}?range=1h").text
-    assert html.count('class="chart-svg"') == 3
+    assert html.count('class="chart-svg"') == 5
     assert "CPU utilisation" in html and "Disk read" in html and "Disk write" in html
+    assert "Network in" in html and "Network out" in html
     assert all(n >= 8 for n in points(html)), points(html)  # 1-minute points over 12 minutes
+    # one unit per axis: said once in the caption, the ticks are plain numbers in it
+    units = re.findall(r'data-unit="([^"]*)"', html)
+    assert units[0] == "%" and all(u.endswith("B/s") for u in units[1:]), units
+    for unit in units:
+        assert f'<span class="axis-unit" data-field="unit">({unit})</span>' in html
+    ticks = re.findall(r'class="axis-label y-label"[^>]*>([^<]*)<', html)
+    assert ticks and all(re.fullmatch(r"\d+(\.\d+)?", t) for t in ticks), ticks
     assert '<path class="line" d="M' in html and "%" in html
     day = browser.get(f"/console/monitoring/{server_id}?range=1d").text
     assert 'aria-current="true" data-range="1d"' in day
@@ -111,7 +119,9 @@ def test_line_chart_geometry() -> None:
     assert len(chart.points) == 7 and chart.points[0].x == charts.PAD_L
     assert chart.points[0].y == charts.PAD_T + charts.CHART_H  # 0 % on the x axis
     assert chart.points[-1].y == charts.PAD_T + charts.CHART_H * 0.4  # 60 %
-    assert [t.label for t in chart.y_ticks] == ["0 %", "25 %", "50 %", "75 %", "100 %"]
+    assert [t.label for t in chart.y_ticks] == ["0", "25", "50", "75", "100"]
+    assert chart.axis is not None and chart.axis.unit == "%"
+    assert chart.value_text(60.0) == "60 %"
     assert chart.x_ticks[0].label == "10:00" and chart.x_ticks[-1].label == "11:00"
     assert chart.line.startswith("M64") and chart.area.endswith("Z")
     assert chart.latest == 60.0 and chart.peak == 60.0
@@ -125,3 +135,33 @@ def test_nice_ceilings_and_short_numbers() -> None:
     assert charts.short_number(1536, "B/s") == "1.5 KiB/s"
     assert charts.short_number(3 * 1024**2, "B") == "3 MiB"
     assert charts.short_number(12500, "") == "12.5 K"
+
+
+def test_one_unit_per_axis_worked_examples() -> None:
+    """The issue saw "1000 B/s" next to "1.5 KiB/s" on one axis: now the axis picks one unit
+    from its top and every tick is a plain number in it."""
+    def ticks(peak: float, unit: str) -> tuple[str, list[str]]:
+        axis = charts.value_axis(peak, unit)
+        steps = round(axis.top / axis.step)
+        return axis.unit, [axis.label(axis.step * i) for i in range(steps + 1)]
+
+    assert ticks(1500, "B/s") == ("KiB/s", ["0", "0.5", "1", "1.5"])
+    assert ticks(999, "B/s") == ("B/s", ["0", "250", "500", "750", "1000"])
+    assert ticks(1000, "B/s") == ("KiB/s", ["0", "0.25", "0.5", "0.75", "1"])
+    assert ticks(3 * 1024**2, "B") == ("MiB", ["0", "1", "2", "3"])
+    assert ticks(12500, "") == ("K", ["0", "5", "10", "15"])
+    assert ticks(0.3, "%") == ("%", ["0", "0.1", "0.2", "0.3"])
+    assert ticks(0, "B/s") == ("B/s", ["0", "0.25", "0.5", "0.75", "1"])  # nothing yet
+    assert charts.value_axis(1536, "B/s").text(1536) == "1.5 KiB/s"
+    fixed = charts.value_axis(7, "%", max_value=100.0)
+    assert (fixed.top, fixed.step, fixed.unit) == (100.0, 25.0, "%")
+
+
+def test_a_network_chart_keeps_its_points_and_its_unit() -> None:
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    data = [(start + timedelta(minutes=i), v) for i, v in enumerate((1000.0, 1536.0, 512.0))]
+    chart = charts.line_chart("Network in", "B/s", data, start, start + timedelta(hours=1))
+    assert chart.axis is not None and chart.axis.unit == "KiB/s"
+    assert [t.label for t in chart.y_ticks] == ["0", "0.5", "1", "1.5"]
+    assert chart.value_text(chart.peak or 0) == "1.5 KiB/s"
+    assert chart.points[1].y == charts.PAD_T  # 1.5 KiB/s is the top

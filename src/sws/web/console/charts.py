@@ -112,6 +112,86 @@ class LineChart:
     top: int = PAD_T
     bottom: int = PAD_T + CHART_H
     right: int = PAD_L + CHART_W
+    axis: Axis | None = None  # the value axis: its one unit (ticks are plain numbers in it)
+
+    def value_text(self, value: float) -> str:
+        """A value in the axis's unit ("1.2 KiB/s"), as the caption and the tooltips say it."""
+        return self.axis.text(value) if self.axis else short_number(value, self.unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """A value axis in ONE unit: every tick is a plain number in `unit` ("KiB/s", "%", "K"),
+    so "1000 B/s" never stands next to "1.5 KiB/s"; the unit is said once, in the caption."""
+
+    top: float  # in the base unit (bytes per second, percent …)
+    step: float
+    divisor: float  # what a base value is divided by to be shown in `unit`
+    unit: str
+    decimals: int
+
+    def label(self, value: float) -> str:
+        """A tick: the number only, with no more decimals than the step needs."""
+        return _plain(value / self.divisor, self.decimals)
+
+    def text(self, value: float) -> str:
+        number = _trim(value / self.divisor)
+        return f"{number} {self.unit}" if self.unit else number
+
+
+BYTE_PREFIXES = ("", "Ki", "Mi", "Gi", "Ti")
+DECIMAL_PREFIXES = ("", "K", "M", "G", "T")
+
+
+def value_axis(peak: float, unit: str, *, max_value: float | None = None) -> Axis:
+    """The axis for values up to `peak` (or a fixed `max_value`, 100 for a percentage).
+
+    One prefix for the whole axis, chosen so that the top reads below 1000: bytes step by
+    1024 (B, KiB, MiB …), other units by 1000 (K, M …), a percentage never. The ticks are
+    2 to 4 equal steps of 1, 2, 2.5 or 5 times 10ⁿ, from 0 to the first multiple of the step
+    at or above the peak: 1,500 B/s gives 0, 0.5, 1, 1.5 KiB/s.
+    """
+    highest = max_value if max_value is not None else peak
+    if math.isnan(highest) or highest <= 0:
+        highest = 0.0
+    divisor, shown = 1.0, unit
+    if unit != "%":
+        base, prefixes, rest = ((1024.0, BYTE_PREFIXES, unit[1:]) if unit.startswith("B")
+                                else (1000.0, DECIMAL_PREFIXES, ""))
+        power = 0
+        while highest / base ** power >= 1000 and power < len(prefixes) - 1:
+            power += 1
+        divisor = base ** power
+        shown = (f"{prefixes[power]}B{rest}" if unit.startswith("B")
+                 else f"{prefixes[power]} {unit}".strip())
+    scaled = highest / divisor
+    if scaled <= 0:  # nothing yet: 0 to 1 in quarters
+        step, top = 0.25, 1.0
+    else:
+        step = nice_step(scaled / 4)
+        top = scaled if max_value is not None else step * math.ceil(scaled / step - 1e-9)
+    return Axis(top * divisor, step * divisor, divisor, shown, _decimals(step))
+
+
+def nice_step(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times 10ⁿ that is at least `value`."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0):
+        if value <= step * power * (1 + 1e-9):
+            return step * power
+    return 10.0 * power
+
+
+def _decimals(step: float) -> int:
+    for places in range(7):
+        if abs(round(step, places) - step) <= 1e-9 * max(1.0, step):
+            return places
+    return 6
+
+
+def _plain(number: float, decimals: int) -> str:
+    text = f"{number:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def nice_ceiling(value: float) -> float:
@@ -161,13 +241,14 @@ def line_chart(
 ) -> LineChart:
     """Place `points` between `start` and `end` (x) and 0 and a round ceiling (y).
 
-    `max_value` fixes the y scale (100 for a percentage); otherwise the highest point, rounded
-    up to 1, 2, 2.5 or 5 times 10ⁿ, is the top. Times are UTC, as the metering API answers them.
+    `max_value` fixes the y scale (100 for a percentage); otherwise the top is the first tick
+    at or above the highest point (`value_axis`: one unit for the whole axis). Times are UTC,
+    as the metering API answers them.
     """
     span = end - start
     seconds = max(span.total_seconds(), 1.0)
-    top = max_value if max_value is not None else nice_ceiling(max((v for _, v in points),
-                                                                   default=0.0))
+    axis = value_axis(max((v for _, v in points), default=0.0), unit, max_value=max_value)
+    top = axis.top
     placed = tuple(
         Point(
             round(PAD_L + (at - start).total_seconds() / seconds * CHART_W, 1),
@@ -179,9 +260,10 @@ def line_chart(
     line = "M" + " L".join(f"{p.x},{p.y}" for p in placed) if placed else ""
     base = PAD_T + CHART_H
     area = f"{line} L{placed[-1].x},{base} L{placed[0].x},{base} Z" if placed else ""
+    steps = max(1, round(top / axis.step))
     y_ticks = tuple(
-        Tick(PAD_L, round(PAD_T + CHART_H - i / 4 * CHART_H, 1), short_number(top * i / 4, unit))
-        for i in range(5)
+        Tick(PAD_L, round(PAD_T + CHART_H - i / steps * CHART_H, 1), axis.label(axis.step * i))
+        for i in range(steps + 1)
     )
     x_ticks = tuple(
         Tick(round(PAD_L + i / time_ticks * CHART_W, 1), base,
@@ -191,7 +273,7 @@ def line_chart(
     values = [v for _, v in points]
     return LineChart(
         title, unit, placed, y_ticks, x_ticks, line, area,
-        latest=values[-1] if values else None, peak=max(values) if values else None,
+        latest=values[-1] if values else None, peak=max(values) if values else None, axis=axis,
     )
 
 

@@ -138,3 +138,72 @@
     window.setTimeout(poll, 1500);
   });
 })();
+
+// Issue 18 polish (monitoring, key pairs, flashes): chart axis labels stay about 12 px
+// whatever the chart's width, a flash follows the section the page jumps to, and the
+// generated private key can be copied. Each part does nothing on a page without its elements.
+(function () {
+  "use strict";
+
+  function sizeCharts() {
+    var charts = Array.prototype.slice.call(document.querySelectorAll("figure.chart svg.chart-svg"));
+    if (!charts.length) { return; }
+    function fit() {
+      charts.forEach(function (svg) {
+        var width = svg.getBoundingClientRect().width;
+        var box = svg.viewBox && svg.viewBox.baseVal;
+        if (!width || !box || !box.width) { return; }
+        svg.style.setProperty("--chart-k", (box.width / width).toFixed(3));
+        svg.classList.toggle("narrow", width < 520);
+      });
+    }
+    fit();
+    if (window.ResizeObserver) {
+      var observer = new ResizeObserver(fit);
+      charts.forEach(function (svg) { observer.observe(svg); });
+    } else {
+      window.addEventListener("resize", fit);
+    }
+  }
+
+  // After "Alarm created" the page jumps to #alarms: the message goes there too, not above
+  // the fold the page has scrolled past.
+  function flashesWhereTheEyeIs() {
+    var flashes = document.querySelectorAll("main > .flash");
+    var id = window.location.hash.slice(1);
+    var target = id ? document.getElementById(decodeURIComponent(id)) : null;
+    if (!flashes.length || !target) { return; }
+    var spot = target.querySelector("[data-flash-spot]");
+    if (!spot) {
+      spot = document.createElement("div");
+      spot.className = "flash-spot";
+      var heading = target.querySelector("h2, summary");
+      if (heading && heading.parentNode === target) { heading.after(spot); } else { target.prepend(spot); }
+    }
+    flashes.forEach(function (flash) { spot.appendChild(flash); });
+    if (target.tagName === "DETAILS") { target.open = true; }
+    target.scrollIntoView({ block: "start" });
+  }
+
+  function keyCopy() {
+    var say = function (text) {
+      var out = document.getElementById("key-saved");
+      if (out && text) { out.textContent = text; }
+    };
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) { return; }  // http: select the text instead
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          say(button.getAttribute("data-copied"));
+        });
+      });
+    });
+    var link = document.getElementById("download-key");
+    if (link) { link.addEventListener("click", function () { say(link.getAttribute("data-downloaded")); }); }
+  }
+
+  function ready() { sizeCharts(); flashesWhereTheEyeIs(); keyCopy(); }
+  if (document.readyState !== "loading") { ready(); } else { document.addEventListener("DOMContentLoaded", ready); }
+})();

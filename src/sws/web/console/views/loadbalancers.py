@@ -1,5 +1,5 @@
 """Tenant pages for load balancers: the list, one LB (endpoints, members and their health,
-custom host names) and an instance's one-click public domain.
+custom host names) and an instance's public domain, confirmed with its price.
 
 Everything goes through `sws.loadbalancer.service`, which checks tenancy (another tenant's LB or
 instance is "not found"), ports, host names and monitors; this module only turns forms into
@@ -8,21 +8,26 @@ its arguments and its answers into pages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel, Field
 
+from sws.billing import service as billing
+from sws.billing.model import LOAD_BALANCER, STANDARD
 from sws.drivers.base import Server
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import service
 from sws.loadbalancer.model import LoadBalancerSpec, MemberSpec, Monitor
-from sws.web.console import pages
+from sws.loadbalancer.service import MemberView
+from sws.web.console import hooks, pages
 from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
 from sws.web.console.render import attempt, page, redirect
 from sws.web.console.routing import ConsoleRoute
+from sws.web.console.views.billing import UNITS
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -34,6 +39,39 @@ ALGORITHMS = {"roundrobin": N_("Round robin"), "leastconn": N_("Least connection
               "source": N_("Source address")}
 HEALTH = {"up": N_("up"), "down": N_("down"), "maint": N_("maint"), "unknown": N_("unknown")}
 HEALTH_CLASS = {"up": "s-active", "down": "s-error", "maint": "s-shutoff", "unknown": ""}
+
+
+@dataclass(frozen=True, slots=True)
+class ShownHealth:
+    """What the page says of a member: the nodes' verdict, else what the region knows."""
+
+    key: str  # up, down, maint, unknown: the colour
+    label: str  # a message id
+    note: str = ""  # a message id, or ""
+
+
+def shown_health(member: MemberView, servers: Mapping[str, Server]) -> ShownHealth:
+    """The nodes' fresh reports decide; without any, the region still knows whether the
+    member's instance runs: a deleted or stopped instance is down, a running one is not
+    checked yet (no node has reported), rather than a bare "unknown"."""
+    if member.health != "unknown" or member.nodes:
+        return ShownHealth(member.health, HEALTH[member.health])
+    server = servers.get(member.member.server_id)
+    if server is None:
+        return ShownHealth("down", HEALTH["down"], N_("its instance was deleted"))
+    if server.status != "ACTIVE":
+        return ShownHealth("down", HEALTH["down"], N_("its instance is not running"))
+    return ShownHealth("unknown", N_("not checked"), N_("no load-balancer node has reported yet"))
+
+
+def lb_price(s: Session) -> hooks.FlavorPrice | None:
+    """What one load balancer (a public domain is one) costs now in the tenant's currency,
+    from the catalog the farmer charges by; None when the catalog has no such price."""
+    db = s.container.db
+    currency = billing.account_currency(db=db, tenant_id=s.tenant_id)
+    product = billing.load_catalog(db=db).find(s.region, LOAD_BALANCER, STANDARD, currency,
+                                               s.container.clock.now())
+    return hooks.FlavorPrice(product.price, product.unit) if product else None
 
 
 def public_domains(s: Session, servers: Sequence[Server]) -> dict[str, str]:
@@ -56,11 +94,13 @@ def _list_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Re
         db=s.container.db, clock=s.container.clock, config=config, project_id=s.tenant_id
     )
     servers = pages.live_servers(s)
+    by_id = {srv.id: srv for srv in servers}
     return page(
         s, "loadbalancers/list.html", code=error.status if error else 200, lbs=views,
         servers=servers, names={srv.id: srv.name for srv in servers}, types=TYPES,
         algorithms=ALGORITHMS, health=HEALTH, health_class=HEALTH_CLASS, values=values,
-        error=error, zone=config.zone,
+        error=error, zone=config.zone, shown=lambda m: shown_health(m, by_id),
+        price=lb_price(s), units=UNITS,
     )
 
 
@@ -140,13 +180,14 @@ def loadbalancer(s: Tenant, lb_id: str) -> Response:
         lb_id=lb_id,
     )
     servers = pages.live_servers(s)
+    by_id = {srv.id: srv for srv in servers}
     zone = s.container.lb_config.zone
     auto = next((host for host, kind in view.row.hosts if kind == "auto"), "")
     return page(
         s, "loadbalancers/detail.html", lb=view, servers=servers,
         names={srv.id: srv.name for srv in servers}, types=TYPES, algorithms=ALGORITHMS,
         health=HEALTH, health_class=HEALTH_CLASS, zone=zone, auto_host=auto,
-        cnames=cname_targets(view.row.hosts, zone),
+        cnames=cname_targets(view.row.hosts, zone), shown=lambda m: shown_health(m, by_id),
     )
 
 
@@ -165,9 +206,21 @@ def in_zone(host: str, zone: str) -> bool:
 
 @router.post("/loadbalancers/{lb_id}/delete")
 def delete_loadbalancer(s: TenantPost, lb_id: str) -> Response:
-    done = s.gettext("Load balancer deleted.")
-    return attempt(s, BACK, done, lambda: service.delete_loadbalancer(
-        db=s.container.db, clock=s.container.clock, project_id=s.tenant_id, lb_id=lb_id))
+    """Any of the tenant's LBs, an instance's public domain too (its instance may be gone):
+    the console deletes a public domain the way the API's public-domain route does."""
+    def work() -> None:
+        view = service.get_loadbalancer(db=s.container.db, clock=s.container.clock,
+                                        config=s.container.lb_config, project_id=s.tenant_id,
+                                        lb_id=lb_id)
+        server_id = view.row.public_domain_server_id
+        if server_id is None:
+            service.delete_loadbalancer(db=s.container.db, clock=s.container.clock,
+                                        project_id=s.tenant_id, lb_id=lb_id)
+        else:
+            service.delete_public_domain(db=s.container.db, clock=s.container.clock,
+                                         project_id=s.tenant_id, server_id=server_id)
+
+    return attempt(s, BACK, s.gettext("Load balancer deleted."), work)
 
 
 @router.post("/loadbalancers/{lb_id}/members")
@@ -223,8 +276,24 @@ def remove_host(s: TenantPost, lb_id: str, host: Text = "") -> Response:
 # ---- an instance's public domain ----------------------------------------------------------
 
 
+@router.get("/instances/{server_id}/public-domain")
+def public_domain(s: Tenant, server_id: str) -> Response:
+    """The confirmation: what a public domain is, what it costs, and the button; or the one
+    the instance has, with Remove."""
+    server = s.driver.get_server(s.tenant_id, server_id)  # 404 for another tenant's
+    existing = public_domains(s, [server]).get(server.id)
+    return page(s, "loadbalancers/public_domain.html", server=server, existing=existing,
+                price=lb_price(s), units=UNITS, zone=s.container.lb_config.zone)
+
+
 @router.post("/instances/{server_id}/public-domain")
-def create_public_domain(s: TenantPost, server_id: str, port: Text = "22") -> Response:
+def create_public_domain(s: TenantPost, server_id: str, port: Text = "22",
+                         confirm: Text = "") -> Response:
+    """Creates only when confirmed on the confirmation page (`confirm=yes`); the Instances
+    list's button lands there first, so nothing billable is made with one click."""
+    if confirm != "yes":
+        s.driver.get_server(s.tenant_id, server_id)  # 404 before anything else
+        return redirect(s, f"/console/instances/{server_id}/public-domain")
     try:
         view = service.create_public_domain(
             db=s.container.db, clock=s.container.clock, driver=s.driver,

@@ -1,4 +1,4 @@
-"""Instance Monitoring: CPU, disk read and disk write graphs over a chosen range, and alarms.
+"""Instance Monitoring: CPU, disk and network graphs over a chosen range, and alarms.
 
 Series come from `sws.metering.service.query` (the same as GET /v1/metrics/…), alarms from
 `sws.metering.alarms`; the graphs are SVG drawn on the server (`charts.line_chart`).
@@ -61,6 +61,9 @@ GRAPHS = (
     Graph("cpu_util", N_("CPU utilisation"), "%", 100.0),
     Graph("disk.device.read.bytes.rate", N_("Disk read"), "B/s", None),
     Graph("disk.device.write.bytes.rate", N_("Disk write"), "B/s", None),
+    # the instance's NICs together: the collector stores a rate per instance (device "")
+    Graph("network.incoming.bytes.rate", N_("Network in"), "B/s", None),
+    Graph("network.outgoing.bytes.rate", N_("Network out"), "B/s", None),
 )
 ALARM_METERS = (
     ("cpu_util", N_("CPU utilisation (%)")),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response
 
-from sws.drivers.base import SecurityGroupRuleCreate, ServerFilter
+from sws.drivers.base import KeyPair, SecurityGroupRuleCreate, ServerFilter
 from sws.errors import SWSError
 from sws.web.console import pages
 from sws.web.console.context import Tenant, TenantPost
-from sws.web.console.render import attempt, page
+from sws.web.console.i18n import N_
+from sws.web.console.render import attempt, page, redirect
 from sws.web.console.routing import ConsoleRoute
 from sws.web.console.views import volumes
 
@@ -35,7 +39,9 @@ def snapshots(s: Tenant, name: Filter = "", status: Filter = "") -> Response:
     found = [i for i in s.driver.list_images(s.tenant_id) if i.image_type == "snapshot"]
     found = pages.matching(found, name, lambda i: i.name)
     found = pages.matching(found, status, lambda i: i.status)
+    servers = pages.live_servers(s)  # a deleted instance's snapshot says so
     return page(s, "snapshots.html", images=found, name=name, status=status,
+                names={server.id: server.name for server in servers},
                 volume_snapshots=volumes.volume_snapshots(s))
 
 
@@ -49,16 +55,34 @@ def delete_snapshot(s: TenantPost, image_id: str) -> Response:
 # ---- security groups -------------------------------------------------------------------------
 
 @router.get("/security-groups")
-def security_groups(s: Tenant, name: Filter = "") -> Response:
+def security_groups(s: Tenant, name: Filter = "", group: Filter = "") -> Response:
+    """Each group is a collapsed `<details>`: its name, description and rule count; `group`
+    (a group id, set by the redirect after a change to it) or a filter that leaves at most
+    three groups shows them expanded."""
     groups = pages.matching(s.driver.list_security_groups(s.tenant_id), name, lambda g: g.name)
-    return page(s, "security_groups.html", groups=groups, name=name)
+    expanded = {g.id for g in groups} if len(groups) <= 3 and (name or len(groups) == 1) else set()
+    expanded |= {group} if group else set()
+    return page(s, "security_groups.html", groups=groups, name=name, expanded=expanded,
+                directions=DIRECTIONS)
+
+
+DIRECTIONS = {"ingress": N_("ingress (in)"), "egress": N_("egress (out)")}
+
+
+def _group_page(group_id: str) -> str:
+    """The list with `group_id` expanded and scrolled to (its flash follows it there)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "", group_id)[:64]
+    return f"/console/security-groups?group={safe}#group-{safe}"
 
 
 @router.post("/security-groups")
 def create_security_group(s: TenantPost, name: Text = "", description: Text = "") -> Response:
     done = s.gettext("Security group %(name)s created.", name=name)
-    return attempt(s, "/console/security-groups", done,
-                   lambda: s.driver.create_security_group(s.tenant_id, name, description))
+    try:
+        group = s.driver.create_security_group(s.tenant_id, name, description)
+    except SWSError as error:
+        return redirect(s, "/console/security-groups", [("error", error.detail)])
+    return redirect(s, _group_page(group.id), [("ok", done)])
 
 
 @router.post("/security-groups/{group_id}/delete")
@@ -82,7 +106,7 @@ def add_rule(
         )
         return s.driver.add_security_group_rule(s.tenant_id, group_id, rule)
 
-    return attempt(s, "/console/security-groups", s.gettext("Rule added."), work)
+    return attempt(s, _group_page(group_id), s.gettext("Rule added."), work)
 
 
 def _port(value: str, field: str) -> int | None:
@@ -92,8 +116,9 @@ def _port(value: str, field: str) -> int | None:
 
 
 @router.post("/security-group-rules/{rule_id}/delete")
-def delete_rule(s: TenantPost, rule_id: str) -> Response:
-    return attempt(s, "/console/security-groups", s.gettext("Rule deleted."),
+def delete_rule(s: TenantPost, rule_id: str, group_id: Text = "") -> Response:
+    back = _group_page(group_id) if group_id else "/console/security-groups"
+    return attempt(s, back, s.gettext("Rule deleted."),
                    lambda: s.driver.delete_security_group_rule(s.tenant_id, rule_id))
 
 
@@ -115,7 +140,25 @@ def create_key_pair(s: TenantPost, name: Text = "", public_key: LongText = "") -
         return page(s, "key_pairs.html", code=error.status, pairs=pairs, name="",
                     created=None, error=error)
     pairs = s.driver.list_keypairs(s.tenant_id)
-    return page(s, "key_pairs.html", pairs=pairs, name="", created=created, error=None)
+    return page(s, "key_pairs.html", pairs=pairs, name="", created=created, error=None,
+                download=private_key_download(created))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDownload:
+    """A generated private key as a `data:` URL in the page itself: the browser saves it as
+    `<name>.pem`; SWS keeps nothing, so the link lives as long as this one response."""
+
+    url: str
+    filename: str
+
+
+def private_key_download(created: KeyPair) -> KeyDownload | None:
+    if not created.private_key:
+        return None
+    encoded = base64.b64encode(created.private_key.encode()).decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", created.name).strip("._") or "key"
+    return KeyDownload(f"data:application/x-pem-file;base64,{encoded}", f"{stem[:100]}.pem")
 
 
 @router.post("/key-pairs/{name}/delete")
