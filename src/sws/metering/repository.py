@@ -183,6 +183,14 @@ def buffers(conn: Connection) -> bool:
     return dialect_of(conn).buffers_raw and conn.engine not in _direct
 
 
+def claim_writes(conn: Connection) -> None:
+    """On SQLite, take the write lock now, at the transaction's first statement: reads that
+    move the buffer also write, and a transaction that read first could not upgrade to a write
+    once another commits (it fails at once instead of waiting its turn)."""
+    if dialect_of(conn).buffers_raw:
+        conn.exec_driver_sql(f"DELETE FROM {metering_buffer.name} WHERE 0")
+
+
 def append_buffer(conn: Connection, rows: Sequence[tuple[int, datetime, float]]) -> None:
     """Batched append of (metric_id, ts, value) to the buffer; duplicates are skipped at flush."""
     if rows:

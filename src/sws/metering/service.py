@@ -53,6 +53,7 @@ def ingest(*, db: Database, clock: Clock, samples: Sequence[Sample]) -> int:
 def store(conn: Connection, *, db: Database, clock: Clock, samples: Sequence[Sample]) -> int:
     if not samples:
         return 0
+    repo.claim_writes(conn)  # before any read: the collector waits for a read's flush
     ids = catalog(db).ids(conn, samples, clock.now())
     rows = [(ids[(s.resource_id, s.meter, s.device)], s.at, s.value) for s in samples]
     sealed = repo.watermarks(conn).get(RESOLUTIONS[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -247,6 +248,7 @@ def test_any_interleaving_reads_as_today_s_path(tmp_path: Path, plan: list[tuple
 
 _MOVER = """
 import sys
+import threading
 from sws.db.engine import Database, make_engine
 from sws.metering import service
 db = Database(make_engine(sys.argv[1]))
@@ -288,3 +290,37 @@ def test_a_process_killed_mid_move_loses_and_doubles_nothing(tmp_path: Path) -> 
                for resource, ts, value in rows}
         assert got == expected and _count(db, "metering_buffer") == 0
         db.engine.dispose()
+
+
+def test_reads_flushing_while_the_collector_ingests_never_fail(tmp_path: Path) -> None:
+    """Queries that move the buffer, from another thread with its own connections, while
+    polls are ingested: no read fails on SQLite's locks, and the last one sees every point."""
+    db = _database(tmp_path)
+    clock = SimulatedClock(T0)
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                _mean(db, resource="vm-0000")
+        except BaseException as error:  # reported by the test below
+            failures.append(error)
+
+    service.ingest(db=db, clock=clock, samples=[_sample(0, 0.0, "vm-0000")])
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for poll in range(1, 30):
+            at = 2 * poll  # 2 s apart, all within the first minute
+            service.ingest(db=db, clock=clock, samples=[
+                _sample(at, float(poll), f"vm-{m:04d}") for m in range(200)])
+    finally:
+        done.set()
+        reader.join()
+    assert failures == []
+    request = SeriesQuery.build(T0, T0 + timedelta(minutes=1), 60, "count")
+    found = service.query(db=db, project_id="p", resource_id="vm-0199", meter="cpu_util",
+                          request=request)
+    assert found.points == [(T0, 29.0)]
+    db.engine.dispose()
