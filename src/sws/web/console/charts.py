@@ -330,3 +330,75 @@ def month_bars(
         for i in range(5)
     )
     return BarChart(tuple(bars), y_ticks)
+
+
+# ---- stacked bars by day (the overview's month-to-date cost) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One series' part of a column: `index` picks its colour (`.stack-<index>` in the CSS)."""
+
+    series: str
+    index: int
+    amount: Decimal
+    y: float
+    height: float
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    label: str
+    total: Decimal
+    x: float
+    width: float
+    segments: tuple[Segment, ...]
+    tick: bool  # whether the x axis shows this column's label
+
+
+@dataclass(frozen=True, slots=True)
+class StackedChart:
+    columns: tuple[Column, ...]
+    y_ticks: tuple[Tick, ...]
+    series: tuple[str, ...]
+    width: int = SVG_W
+    height: int = SVG_H
+    left: int = PAD_L
+    top: int = PAD_T
+    bottom: int = PAD_T + CHART_H
+    right: int = PAD_L + CHART_W
+
+    @property
+    def empty(self) -> bool:
+        return all(column.total <= 0 for column in self.columns)
+
+
+def stacked_bars(
+    columns: Sequence[tuple[str, Mapping[str, Decimal]]], series: Sequence[str],
+    format_tick: Any, *, label_every: int = 5,
+) -> StackedChart:
+    """A column per (label, amount by series), its series stacked bottom-up in `series`' order
+    (negative amounts, refunds, are left out of the stack); the money axis labelled by
+    `format_tick`, every `label_every`-th column (and the first) labelled below."""
+    totals = [sum((max(a, Decimal(0)) for a in amounts.values()), Decimal(0))
+              for _, amounts in columns]
+    top = nice_ceiling(float(max(totals, default=Decimal(0))))
+    slot = CHART_W / max(len(columns), 1)
+    placed = []
+    for i, ((label, amounts), total) in enumerate(zip(columns, totals, strict=True)):
+        base, segments = float(PAD_T + CHART_H), []
+        for index, name in enumerate(series):
+            amount = amounts.get(name, Decimal(0))
+            if amount <= 0:
+                continue
+            height = float(amount) / top * CHART_H
+            base -= height
+            segments.append(Segment(name, index, amount, round(base, 1), round(height, 1)))
+        placed.append(Column(label, total, round(PAD_L + i * slot + slot * 0.15, 1),
+                             round(slot * 0.7, 1), tuple(segments),
+                             i == 0 or (i + 1) % label_every == 0))
+    y_ticks = tuple(
+        Tick(PAD_L, round(PAD_T + CHART_H - i / 4 * CHART_H, 1), format_tick(top * i / 4))
+        for i in range(5)
+    )
+    return StackedChart(tuple(placed), y_ticks, tuple(series))

@@ -23,6 +23,7 @@ from sws.web.console.routing import ConsoleRoute
 from sws.web.console.views import billing as billing_views
 from sws.web.console.views import community as community_pages
 from sws.web.console.views import connect, loadbalancers
+from sws.web.console.views import cost as cost_views
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -46,7 +47,8 @@ def overview(s: Tenant) -> Response:
     for server in servers:
         counts[server.status] = counts.get(server.status, 0) + 1
     return page(s, "overview.html", bars=quota_bars(usage), counts=sorted(counts.items()),
-                labels=pages.STATUS_LABELS, free_tier=community_pages.overview_summary(s))
+                labels=pages.STATUS_LABELS, free_tier=community_pages.overview_summary(s),
+                cost=cost_views.overview_cost(s), cost_labels=dict(billing_views.CATEGORIES))
 
 
 @router.get("/instances")
@@ -135,6 +137,7 @@ def instance(s: Tenant, server_id: str) -> Response:
         labels=pages.STATUS_LABELS, power=pages.POWER_LABELS, moving=pages.is_transitional,
         log=connect.system_log(s, server.id, connect.LOG_TAIL),
         changes=_changes(s, server),
+        month_cost=cost_views.instance_cost(s, server.id),
     )
 
 
