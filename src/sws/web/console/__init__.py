@@ -17,6 +17,7 @@ from sws.web.console.routing import ConsoleRoute
 from sws.web.console.state import STATIC, build_state
 from sws.web.console.terminal import ConsoleTokens
 from sws.web.console.views import (
+    activity,
     admin,
     admin_billing,
     admin_dead_letters,
@@ -28,10 +29,12 @@ from sws.web.console.views import (
     cdn,
     compute,
     connect,
+    help,
     loadbalancers,
     monitoring,
     netfilter,
     resources,
+    search,
     storage,
     volumes,
 )
@@ -55,7 +58,7 @@ def install(app: FastAPI, container: Container) -> None:
     for router in (
         auth.router, compute.router, connect.router, resources.router, monitoring.router,
         alarms.router, billing.router, loadbalancers.router, storage.router, netfilter.router,
-        cdn.router, volumes.router,
+        cdn.router, volumes.router, activity.router, search.router, help.router,
         admin.router, admin_identity.router, admin_billing.router, admin_netfilter.router,
         admin_dead_letters.router,
         _fallback,

@@ -64,6 +64,10 @@ TENANT_MENU = (
     MenuSection(N_("Identity"), (
         MenuItem(N_("Users"), "/console/users"),
     )),
+    MenuSection(N_("Activity and Help"), (
+        MenuItem(N_("Activity"), "/console/activity"),
+        MenuItem(N_("Help"), "/console/help"),
+    )),
 )
 
 ADMIN_MENU = (

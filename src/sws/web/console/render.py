@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sws import __version__
 from sws.errors import SWSError
-from sws.web.console import hooks, humane, i18n, security
+from sws.web.console import hooks, humane, i18n, notices, security
 from sws.web.console.context import (
     ANON_COOKIE,
     FLASH_COOKIE,
@@ -58,6 +58,9 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         "number": lambda value: i18n.number(value, visit.locale),
         # the header's balance on tenant pages; called by base.html, so one read per page
         "header_balance": (lambda: hooks.balance(session)) if session and not admin_page
+        else None,
+        # the header's bell: unread notices (sws.activity), two indexed reads per page
+        "header_notices": (lambda: notices.unread(session)) if session and not admin_page
         else None,
         # the header's tenant switcher, for a user who joined other tenants' teams
         "header_tenants": (lambda: hooks.tenants(session)) if session and not admin_page
