@@ -23,6 +23,7 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/v1/servers/{server_id}", None),
     ("POST", "/v1/servers/{server_id}/action", {"action": "stop"}),
     ("GET", "/v1/servers/{server_id}/console-output", None),
+    ("PATCH", "/v1/servers/{server_id}", {"name": "renamed"}),
     ("GET", "/v1/images/{image_id}", None),
     ("DELETE", "/v1/images/{image_id}", None),
     ("GET", "/v1/keypairs/{name}", None),
