@@ -13,9 +13,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
 
 from sws.activity import model
 from sws.activity.model import Entry
@@ -23,6 +24,7 @@ from sws.activity.tables import notice_marks
 from sws.audit.tables import audit_log
 from sws.billing.payments.tables import billing_payments
 from sws.billing.tables import billing_audit
+from sws.db.metadata import UTCDateTime
 from sws.events.tables import resource_events, resources
 from sws.metering.tables import alarm_history, alarms
 
@@ -37,7 +39,7 @@ _HISTORY = alarm_history.join(alarms, alarms.c.id == alarm_history.c.alarm_id)
 # ---- the events journal ---------------------------------------------------------------------
 
 
-def _journal(tenant_id: str, notices: bool) -> Select[Any]:
+def _journal(tenant_id: Any, notices: bool) -> Select[Any]:
     query = select(E.c.id, E.c.resource_type, E.c.resource_id, E.c.region, E.c.occurred_at,
                    E.c.action, E.c.state, E.c.name, E.c.address, R.c.name.label("now_name"),
                    R.c.deleted_at)
@@ -68,7 +70,7 @@ def _resource_entry(row: Any) -> Entry:
 # ---- alarm history --------------------------------------------------------------------------
 
 
-def _history(tenant_id: str, notices: bool) -> Select[Any]:
+def _history(tenant_id: Any, notices: bool) -> Select[Any]:
     query = select(alarm_history.c.id, alarm_history.c.alarm_id, alarm_history.c.at,
                    alarm_history.c.previous, alarm_history.c.state, alarms.c.name)
     query = query.select_from(_HISTORY).where(alarms.c.project_id == tenant_id)
@@ -89,7 +91,7 @@ def alarm_entries(conn: Connection, tenant_id: str, limit: int, notices: bool) -
 # ---- billing: the account's audit and failed payments ---------------------------------------
 
 
-def _billing(tenant_id: str, notices: bool) -> Select[Any]:
+def _billing(tenant_id: Any, notices: bool) -> Select[Any]:
     actions = model.BILLING_NOTICES if notices else model.BILLING_ACTIONS
     return select(billing_audit).where(billing_audit.c.account_id == tenant_id,
                                        billing_audit.c.action.in_(actions))
@@ -118,7 +120,7 @@ def _billing_entry(row: Any) -> Entry:
     )
 
 
-def _failed(tenant_id: str) -> Select[Any]:
+def _failed(tenant_id: Any) -> Select[Any]:
     return select(billing_payments).where(billing_payments.c.account_id == tenant_id,
                                           billing_payments.c.state == model.PAYMENT_FAILED)
 
@@ -150,25 +152,38 @@ def account_entries(conn: Connection, tenant_id: str, user_id: str, limit: int) 
 # ---- the bell -------------------------------------------------------------------------------
 
 
-def unread_count(conn: Connection, tenant_id: str, since: datetime) -> int:
-    """Notices after `since`, in one statement of four indexed counts."""
+def _unread_statement() -> Select[Any]:
+    """Notices of `:tenant_id` after `:since`: one statement of four indexed counts, built
+    once (the bell runs it on every page, so neither building nor compiling is repeated)."""
+    tenant: BindParameter[str] = bindparam("tenant_id")
+    since = bindparam("since", type_=UTCDateTime())
     counts = (
-        _count(_journal(tenant_id, True).where(E.c.occurred_at > since)),
-        _count(_history(tenant_id, True).where(alarm_history.c.at > since)),
-        _count(_billing(tenant_id, True).where(billing_audit.c.at > since)),
-        _count(_failed(tenant_id).where(billing_payments.c.updated_at > since)),
+        _count(_journal(tenant, True).where(E.c.occurred_at > since)),
+        _count(_history(tenant, True).where(alarm_history.c.at > since)),
+        _count(_billing(tenant, True).where(billing_audit.c.at > since)),
+        _count(_failed(tenant).where(billing_payments.c.updated_at > since)),
     )
-    total = counts[0] + counts[1] + counts[2] + counts[3]
-    return int(conn.execute(select(total)).scalar_one())
+    return select(counts[0] + counts[1] + counts[2] + counts[3])
 
 
 def _count(query: Select[Any]) -> Any:
     return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
 
+_UNREAD = _unread_statement()
+_MARK = select(notice_marks.c.read_until).where(
+    notice_marks.c.user_id == bindparam("user_id"),
+    notice_marks.c.tenant_id == bindparam("tenant_id"))
+
+
+def unread_count(conn: Connection, tenant_id: str, since: datetime) -> int:
+    """How many notices of the tenant are newer than `since`."""
+    found = conn.execute(_UNREAD, {"tenant_id": tenant_id, "since": since}).scalar_one()
+    return int(found)
+
+
 def read_until(conn: Connection, user_id: str, tenant_id: str) -> datetime | None:
-    found = conn.execute(select(notice_marks.c.read_until).where(
-        notice_marks.c.user_id == user_id, notice_marks.c.tenant_id == tenant_id)).scalar()
+    found = conn.execute(_MARK, {"user_id": user_id, "tenant_id": tenant_id}).scalar()
     return found if isinstance(found, datetime) else None
 
 
