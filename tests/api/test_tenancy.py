@@ -102,6 +102,10 @@ SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PUT", "/v1/volumes/{volume_id}/snapshot-schedule", {"daily_keep": 7}),
     ("GET", "/v1/volumes/{volume_id}/snapshot-schedule", None),
     ("DELETE", "/v1/volumes/{volume_id}/snapshot-schedule", None),
+    ("GET", "/v1/tags/{kind}/{resource_id}", None),
+    ("PUT", "/v1/tags/{kind}/{resource_id}", {"tags": ["mine"]}),
+    ("POST", "/v1/tags/{kind}/{resource_id}", {"tag": "mine"}),
+    ("DELETE", "/v1/tags/{kind}/{resource_id}/{tag}", None),
 ]
 # Routes only a tenant's owner may call: tried by another tenant's owner (test below).
 OWNER_SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -190,6 +194,7 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
                                   json={"volume_id": volume["id"]}).json()
     client.put(f"/v1/volumes/{volume['id']}/snapshot-schedule", headers=headers,
                json={"daily_keep": 7, "weekly_keep": 4})
+    client.put(f"/v1/tags/servers/{server['id']}", headers=headers, json={"tags": ["env=prod"]})
     cloud.settle()
     return {
         "credential_id": credential["id"], "session_id": session["id"],
@@ -202,6 +207,7 @@ def _acme_ids(cloud: Cloud) -> dict[str, str]:
         "distribution_id": distribution["id"], "domain": "cdn.acme.example",
         "purge_id": purge["id"], "invoice_id": receipt["id"], "request_id": request["id"],
         "volume_id": volume["id"], "snapshot_id": volume_snapshot["id"],
+        "kind": "servers", "tag": "env",  # the tags routes, on acme's server (resource_id)
     }
 
 

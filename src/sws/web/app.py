@@ -30,6 +30,7 @@ from sws.web.api import quotas as quotas_api
 from sws.web.api import regions as regions_api
 from sws.web.api import signup as signup_api
 from sws.web.api import storage as storage_api
+from sws.web.api import tags as tags_api
 from sws.web.api import volumes as volumes_api
 from sws.web.console.views import community as community_console
 from sws.web.console.views import members as members_console
@@ -38,6 +39,7 @@ from sws.web.console.views import quotas as quotas_console
 from sws.web.console.views import regions as regions_console
 from sws.web.console.views import settings as settings_console
 from sws.web.console.views import signup as signup_console
+from sws.web.console.views import tags as tags_console
 
 STATIC = Path(__file__).parent / "static"
 DOCS_STATIC = "/v1/docs/static"
@@ -77,6 +79,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(cdn_traffic_api.admin_router)
     app.include_router(storage_api.router)
     app.include_router(volumes_api.router)
+    app.include_router(tags_api.router)
     app.include_router(invoices_api.router)  # before payments: /v1/payments/bank-transfer
     app.include_router(payments_api.router)
     app.include_router(payments_api.admin_router)
@@ -102,6 +105,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(regions_console.router)
     app.include_router(regions_console.admin_router)
     app.include_router(settings_console.router)
+    app.include_router(tags_console.router)
     console.install(app, container)
     _guard(app, container)
 

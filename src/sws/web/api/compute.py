@@ -15,6 +15,7 @@ from sws.compute import service as compute
 from sws.drivers import base
 from sws.errors import NotFound
 from sws.regions import service as regions
+from sws.web.api import tags as tags_api
 from sws.web.api import volumes as volumes_api
 from sws.web.api.responses import problems
 from sws.web.deps import Caller, Driver, Page, Paged, Paging, RegionName, Services
@@ -274,12 +275,17 @@ def list_servers(
     caller: Caller,
     cloud: Driver,
     page: Paged,
+    services: Services,
     name: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
     flavor_id: Annotated[str | None, Query(max_length=64)] = None,
     image_id: Annotated[str | None, Query(max_length=64)] = None,
+    tag: tags_api.TagFilter = None,
 ) -> Page[ServerRead]:
     filters = base.ServerFilter(name=name, status=status, flavor_id=flavor_id, image_id=image_id)
+    if tag is not None:  # tags live in SWS's database, not in the driver
+        found = tags_api.tagged_servers(services, caller.tenant_id, cloud, filters, tag)
+        return page.window(_read(ServerRead, s) for s in found)
     servers = cloud.list_servers(caller.tenant_id, filters, page.limit, page.marker)
     return server_page(servers, page)
 

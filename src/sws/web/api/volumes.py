@@ -16,6 +16,7 @@ from sws.errors import NotFound
 from sws.volumes.model import MAX_DAILY_KEEP, MAX_WEEKLY_KEEP, Schedule
 from sws.volumes.service import VolumeSchedules
 from sws.web import deps
+from sws.web.api import tags as tags_api
 from sws.web.api.responses import problems
 from sws.web.deps import Caller, Page, Paged, RegionName, Services
 
@@ -117,8 +118,12 @@ def _snapshot(snap: VolumeSnapshot) -> SnapshotRead:
 
 
 @router.get("/volumes", response_model=Page[VolumeRead], responses=problems(404, 422))
-def list_volumes(caller: Caller, storage: Storage, page: Paged) -> Page[VolumeRead]:
-    return page.window(_volume(v) for v in storage.list_volumes(caller.tenant_id))
+def list_volumes(caller: Caller, storage: Storage, page: Paged, services: Services,
+                 region: RegionName, tag: tags_api.TagFilter = None) -> Page[VolumeRead]:
+    volumes = storage.list_volumes(caller.tenant_id)
+    if tag is not None:
+        volumes = tags_api.tagged_volumes(services, caller.tenant_id, region, volumes, tag)
+    return page.window(_volume(v) for v in volumes)
 
 
 @router.post("/volumes", status_code=201, response_model=VolumeRead,

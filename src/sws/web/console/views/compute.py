@@ -24,6 +24,7 @@ from sws.web.console.views import billing as billing_views
 from sws.web.console.views import community as community_pages
 from sws.web.console.views import connect, loadbalancers
 from sws.web.console.views import cost as cost_views
+from sws.web.console.views import tags as tag_views
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -52,13 +53,18 @@ def overview(s: Tenant) -> Response:
 
 
 @router.get("/instances")
-def instances(s: Tenant, name: Filter = "", status: Filter = "", marker: Filter = "") -> Response:
+def instances(s: Tenant, name: Filter = "", status: Filter = "", marker: Filter = "",
+              tag: tag_views.TagFilter = "") -> Response:
     filters = ServerFilter(name=name or None, status=status or None)
-    servers = s.driver.list_servers(s.tenant_id, filters, pages.PAGE_SIZE, marker or None)
+    if tag:  # every instance so tagged, on one page
+        servers = tag_views.tagged_servers(s, filters, tag)
+    else:
+        servers = s.driver.list_servers(s.tenant_id, filters, pages.PAGE_SIZE, marker or None)
     return page(
         s, "instances.html", servers=servers, name=name, status=status,
+        tag=tag, tags=tag_views.chips(s, "servers"),
         statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
-        next_marker=pages.next_marker(servers), moving=pages.is_transitional,
+        next_marker=None if tag else pages.next_marker(servers), moving=pages.is_transitional,
         domains=loadbalancers.public_domains(s, servers),
     )
 
@@ -134,6 +140,7 @@ def instance(s: Tenant, server_id: str) -> Response:
     server = s.driver.get_server(s.tenant_id, server_id)
     return page(
         s, "instance.html", server=server, ssh=pages.ssh_command(server),
+        tags=tag_views.tags_of(s, "servers", server.id),
         labels=pages.STATUS_LABELS, power=pages.POWER_LABELS, moving=pages.is_transitional,
         log=connect.system_log(s, server.id, connect.LOG_TAIL),
         changes=_changes(s, server),

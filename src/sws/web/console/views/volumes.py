@@ -26,6 +26,7 @@ from sws.web.console.context import Session, Tenant, TenantPost
 from sws.web.console.i18n import N_
 from sws.web.console.render import attempt, page
 from sws.web.console.routing import ConsoleRoute
+from sws.web.console.views import tags as tag_views
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
@@ -128,7 +129,7 @@ def _view(s: Session, storage: BlockStorage, volume: Volume, chain: list[VolumeS
 
 
 @router.get("/volumes")
-def volumes(s: Tenant) -> Response:
+def volumes(s: Tenant, tag: tag_views.TagFilter = "") -> Response:
     storage = storage_of(s)
     if storage is None:
         return page(s, "volumes/volumes.html", storage=False, views=[], servers=[], names={},
@@ -136,8 +137,11 @@ def volumes(s: Tenant) -> Response:
     servers = pages.live_servers(s)
     by_volume = chains(storage.list_volume_snapshots(s.tenant_id))
     found = sorted(storage.list_volumes(s.tenant_id), key=lambda v: (v.created_at, v.id))
+    if tag:
+        found = tag_views.tagged_volumes(s, found, tag)
     views = [_view(s, storage, v, by_volume.get(v.id, []), servers) for v in found]
     return page(s, "volumes/volumes.html", storage=True, views=views, servers=servers,
+                tag=tag, tags=tag_views.chips(s, "volumes"),
                 names={srv.id: srv.name for srv in servers},
                 simulated=isinstance(storage, SimulatedBlockStorage), **_labels())
 
