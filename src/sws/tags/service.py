@@ -83,6 +83,13 @@ class TagService:
         with self.db.read() as conn:
             return repo.tags_of(conn, target.caller.tenant_id, region, kind, target.resource_id)
 
+    def of_shown(self, tenant_id: str, region: str, kind: Kind,
+                 resource_id: str) -> tuple[Tag, ...]:
+        """The tags of a resource the caller's page has just read through the driver (so its
+        ownership is known): one query, no second driver call."""
+        with self.db.read() as conn:
+            return repo.tags_of(conn, tenant_id, region, kind, resource_id)
+
     def replace(self, target: Target, texts: Iterable[str]) -> tuple[Tag, ...]:
         """The resource's tags become exactly `texts` (422 for a bad tag, before anything)."""
         tags = parse_tags(texts)

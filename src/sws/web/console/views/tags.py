@@ -40,11 +40,8 @@ def _target(s: Session, kind: Kind, resource_id: str) -> Target:
 
 
 def tags_of(s: Session, kind: Kind, resource_id: str) -> tuple[Tag, ...]:
-    """One resource's tags for its page (none when it is gone)."""
-    try:
-        return _service(s).get(_target(s, kind, resource_id))
-    except SWSError:
-        return ()
+    """The tags of the resource a page has just read through the driver (the tenant's own)."""
+    return _service(s).of_shown(s.tenant_id, s.region, kind, resource_id)
 
 
 def chips(s: Session, kind: Kind) -> Chips:
