@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,6 @@ from sws.billing.model import (
     MONTHLY_PREPAID,
     Catalog,
     quantize6,
-    round_line,
 )
 from sws.billing.periods import HOUR, hour_start, month_bounds, month_key
 from sws.billing.rating import CapState, Draft, Farmed, Plan, farm
@@ -36,7 +36,7 @@ from sws.billing.segments import Span, spans_from_json
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import NotFound
-from sws.money import Money
+from sws.money import MINOR_UNITS, Money
 
 #: Every period that began before now has fallen due by now + this (a local day is at most 25
 #: hours long), so `farm` drafts all of them when asked for this far ahead.
@@ -124,12 +124,12 @@ class Terms:
 
 @dataclass(frozen=True, slots=True)
 class Running:
-    """A lifetime subscription that may still owe something: its spans and charging state."""
+    """Lifetime subscriptions that may still owe something and are rated alike: the same item,
+    region, spans (as `farm` sees them from the cursor), cursor and monthly cap state."""
 
-    id: str
     item: str
     region: str
-    resource_id: str
+    resource_ids: tuple[str, ...]
     spans: tuple[Span, ...]
     cursor: datetime | None
     cap: CapState = field(default_factory=CapState)
@@ -159,7 +159,7 @@ def month_to_date(*, db: Database, clock: Clock, tenant_id: str) -> Estimate:
     by_hour = [(r["item"], r["period_start"], r["amount"]) for r in hours]
     charged = Charged(_line_map(lines), by_hour)
     return estimate(terms=terms, month=month, now=now, catalog=catalog, charged=charged,
-                    running=[running_from_row(r) for r in subs])
+                    running=running_groups(subs, catalog))
 
 
 def resource_to_date(
@@ -175,7 +175,7 @@ def resource_to_date(
         catalog = Catalog(tuple(repo.all_products(conn))) if subs else Catalog(())
     found = estimate(terms=terms, month=month, now=now, catalog=catalog,
                      charged=Charged(_line_map(lines), ()),
-                     running=[running_from_row(r) for r in subs], project=False)
+                     running=running_groups(subs, catalog), project=False)
     return found.total
 
 
@@ -197,10 +197,49 @@ def _line_map(rows: Iterable[Mapping[Any, Any]]) -> dict[LineKey, Decimal]:
     return found
 
 
-def running_from_row(row: Mapping[Any, Any]) -> Running:
-    return Running(row["id"], row["item"], row["region"], row["resource_id"],
-                   tuple(spans_from_json(row["spans"])), row["cursor"],
-                   CapState(row["cap_key"], Decimal(row["cap_spent"])))
+#: The spans of a resource that has run as one item type since it was created (most of them).
+_ONE_OPEN_SPAN = re.compile(r'\[\["([^"\\]+)", null, "([^"\\]+)"\]\]')
+
+
+def running_groups(rows: Iterable[Mapping[Any, Any]], catalog: Catalog) -> list[Running]:
+    """Subscription rows grouped by what rating them depends on, so resources that ran alike
+    since their cursor are rated once: a thousand instances of a flavor are one `farm`."""
+    monthly = _monthly(catalog)
+    groups: dict[tuple[Any, ...], tuple[Mapping[Any, Any], list[str]]] = {}
+    for row in rows:
+        key = _group_key(row, monthly)
+        if key not in groups:
+            groups[key] = (row, [])
+        groups[key][1].append(row["resource_id"])
+    return [_running(key, row, ids) for key, (row, ids) in groups.items()]
+
+
+def _group_key(row: Mapping[Any, Any], monthly: set[tuple[str, str]]) -> tuple[Any, ...]:
+    """One open span since before the cursor (and no monthly anniversary to keep): only its
+    item type matters from the cursor on. Anything else keeps its spans as they are."""
+    cursor, item = row["cursor"], row["item"]
+    common = (item, row["region"], cursor, row["cap_key"], row["cap_spent"])
+    found = _ONE_OPEN_SPAN.fullmatch(row["spans"]) if cursor is not None else None
+    if (found is not None and (item, found.group(2)) not in monthly
+            and datetime.fromisoformat(found.group(1)) <= cursor):
+        return ("open", found.group(2), *common)
+    return ("spans", row["spans"], *common)
+
+
+def _running(key: tuple[Any, ...], row: Mapping[Any, Any], ids: list[str]) -> Running:
+    cursor = row["cursor"]
+    if key[0] == "open":
+        spans: tuple[Span, ...] = (Span(cursor, None, key[1]),)
+    else:
+        spans = tuple(spans_from_json(row["spans"]))
+    cap = CapState(row["cap_key"], Decimal(row["cap_spent"]))
+    return Running(row["item"], row["region"], tuple(ids), spans, cursor, cap)
+
+
+def _monthly(catalog: Catalog) -> set[tuple[str, str]]:
+    """(item, item type) of the monthly products: their periods renew on the anniversary of
+    a resource's first span, so time before the cursor still matters to them."""
+    return {(p.item, p.item_type) for p in catalog.products if p.payment_type == MONTHLY_PREPAID}
 
 
 # --- The estimate (pure) --------------------------------------------------------------------
@@ -221,15 +260,18 @@ def estimate(
         days.add(item, at, amount)
     for sub in running:
         drafts, cap = rater.accrued(sub)
+        count = len(sub.resource_ids)
         for draft in drafts:
             if terms.bill_month(draft.period_start) != month:
                 continue
-            key = (CHARGE, sub.item, draft.item_type, sub.resource_id,
-                   draft.product.price.amount, draft.product.unit)
-            lines[key] = lines.get(key, Decimal(0)) + draft.amount
-            days.add(sub.item, draft.period_start, draft.amount)
+            price, unit = draft.product.price.amount, draft.product.unit
+            for resource_id in sub.resource_ids:
+                key = (CHARGE, sub.item, draft.item_type, resource_id, price, unit)
+                lines[key] = lines.get(key, Decimal(0)) + draft.amount
+            days.add(sub.item, draft.period_start, draft.amount * count)
         if project:
-            extra[sub.item] = extra.get(sub.item, Decimal(0)) + rater.ahead(sub, drafts, cap)
+            more = rater.ahead(sub, drafts, cap) * count
+            extra[sub.item] = extra.get(sub.item, Decimal(0)) + more
     categories = _categories(charged.lines, lines, extra, terms.currency,
                              _usage_share(now, start, end) if project else None)
     return Estimate(month, terms.currency, now, start, end, categories, days.rows())
@@ -241,7 +283,15 @@ def _categories(
 ) -> tuple[CategoryCost, ...]:
     """Each category's bill total so far and with the accrued drafts (sums of rounded lines),
     and its projection: lifetime items by what runs now, usage items at their average rate."""
-    charged, total = _by_item(before, currency), _by_item(after, currency)
+    charged = _by_item(before, currency)
+    total = dict(charged)
+    step = Decimal(1).scaleb(-MINOR_UNITS[currency])
+    for key, amount in after.items():  # only the lines the accrued drafts touched change
+        was = before.get(key)
+        if was is None or amount != was:
+            old = Decimal(0) if was is None else was.quantize(step, ROUND_HALF_UP)
+            total[key[1]] = (total.get(key[1], Decimal(0)) + amount.quantize(step, ROUND_HALF_UP)
+                             - old)
     out = []
     for item in ITEMS:
         now_total = total.get(item, Decimal(0))
@@ -258,9 +308,11 @@ def _categories(
 
 
 def _by_item(lines: Mapping[LineKey, Decimal], currency: str) -> dict[str, Decimal]:
+    """Each item's sum of its lines, each rounded half-up to the minor unit (`round_line`)."""
+    step = Decimal(1).scaleb(-MINOR_UNITS[currency])
     found: dict[str, Decimal] = {}
     for key, amount in lines.items():
-        found[key[1]] = found.get(key[1], Decimal(0)) + round_line(amount, currency)
+        found[key[1]] = found.get(key[1], Decimal(0)) + amount.quantize(step, ROUND_HALF_UP)
     return found
 
 
@@ -297,8 +349,7 @@ class _Rater:
 
     def __init__(self, catalog: Catalog, terms: Terms, now: datetime, end: datetime) -> None:
         self.catalog, self.terms, self.now, self.end = catalog, terms, now, end
-        self.monthly = {(p.item, p.item_type) for p in catalog.products
-                        if p.payment_type == MONTHLY_PREPAID}
+        self.monthly = _monthly(catalog)
         self._seen: dict[tuple[Any, ...], Farmed] = {}
         self._ahead = _AHEAD.of(catalog)
 

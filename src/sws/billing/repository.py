@@ -1108,4 +1108,4 @@ def owing_subscriptions(
         s.c.account_id == account_id, s.c.item.in_(list(items)), s.c.due_at.is_not(None))
     if resource_id is not None:
         query = query.where(s.c.resource_type == items[0], s.c.resource_id == resource_id)
-    return list(conn.execute(query.order_by(s.c.id)).mappings())
+    return list(conn.execute(query).mappings())
