@@ -90,6 +90,6 @@ def test_a_member_gets_a_403_page_on_admin(page: Any, site: Site) -> None:
 def test_the_language_switcher_turns_the_console_chinese(page: Any, site: Site) -> None:
     log_in(page, "bob")
     page.select_option("select[name=locale]", "zh_CN")
-    expect(page.locator("nav")).to_contain_text("虚拟机")
+    expect(page.locator("nav")).to_contain_text("云主机")
     page.select_option("select[name=locale]", "en")
     expect(page.locator("nav")).to_contain_text("Instances")
