@@ -374,10 +374,11 @@ def bandwidth_usage(
     (sums of integer deltas, exact below 2**53 per instance-hour).
     """
     request = SeriesQuery.build(start, end, 3600, "sum")
-    with reading(db) as conn:
+    # Read SQLite's buffer in place, never move it: the farmer calls this inside its own write
+    # transaction, and a move from a second connection would wait on that very lock.
+    with db.read() as conn:
         metrics = repo.metric_ids_of_meter(conn, "network.outgoing.bytes")
-        buckets, _ = series(conn, repo.metric_ids_query("network.outgoing.bytes"), request,
-                            flushed=True)
+        buckets, _ = series(conn, repo.metric_ids_query("network.outgoing.bytes"), request)
     usage = [
         BandwidthUsage(metrics[m].project_id, metrics[m].resource_id, hour, round(agg.sum))
         for m, hours in buckets.items()

@@ -150,6 +150,22 @@ def test_bandwidth_usage_sees_buffered_points(db: Database) -> None:
     assert [(u.resource_id, u.bytes) for u in usage] == [("vm-1", 1500)]
 
 
+def test_bandwidth_usage_inside_a_writers_transaction_reads_the_buffer_in_place(
+    db: Database,
+) -> None:
+    # The farmer rates bandwidth while its own transaction holds SQLite's write lock: a move of
+    # the buffer from a second connection would wait on that lock and fail as Contended.
+    clock = SimulatedClock(T0)
+    sample = Sample("vm-1", "p", "network.outgoing.bytes", "", T0, 1500.0)
+    service.ingest(db=db, clock=clock, samples=[sample])
+    with db.begin() as farmer:
+        farmer.execute(text("DELETE FROM metering_raw WHERE metric_id = -1"))  # takes the lock
+        usage = service.bandwidth_usage(db=db, start=T0 - timedelta(minutes=50),
+                                        end=T0 + timedelta(minutes=10))
+    assert [(u.resource_id, u.bytes) for u in usage] == [("vm-1", 1500)]
+    assert _count(db, "metering_buffer") == 1  # read where it waits, not moved
+
+
 def test_retention_is_unaffected(db: Database) -> None:
     clock = SimulatedClock(T0)
     service.ingest(db=db, clock=clock, samples=[_sample(0, 1.0)])
