@@ -30,7 +30,7 @@ from _measure import Cost, Verdict, add_options, measured
 from sws import bootstrap
 from sws.config import Settings
 from sws.db.migrate import upgrade
-from sws.drivers.base import Quota, ServerCreate
+from sws.drivers.base import MAX_SERVERS_PER_LAUNCH, Quota, ServerCreate
 from sws.identity import service as identity
 from sws.metering import service as metering
 from sws.metering.model import Sample
@@ -93,9 +93,9 @@ def demo(home: Path, extra: int) -> tuple[bootstrap.Container, dict[str, str]]:
     image = next(i.id for i in driver.list_images(acme.id) if i.visibility == "public")
     user = identity.list_users(db=container.db, tenant_id=acme.id, limit=1, marker=None)[0]
     made = []
-    for start in range(0, extra, 100):  # the API's limit per request
+    for start in range(0, extra, MAX_SERVERS_PER_LAUNCH):  # the limit per launch
         spec = ServerCreate(name="app", flavor_id=flavor, image_id=image,
-                            count=min(100, extra - start))
+                            count=min(MAX_SERVERS_PER_LAUNCH, extra - start))
         made.extend(driver.create_servers(acme.id, user.id, spec))
     a_week_of_samples(container, made[0].id, acme.id)
     MEASURED.append(made[0].id)

@@ -6,10 +6,11 @@ Bars for usage against a limit, line/area charts of a metric over time, a bar pe
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 from sws.drivers.base import Hypervisor, QuotaUsage
@@ -117,6 +118,15 @@ class LineChart:
     def value_text(self, value: float) -> str:
         """A value in the axis's unit ("1.2 KiB/s"), as the caption and the tooltips say it."""
         return self.axis.text(value) if self.axis else short_number(value, self.unit)
+
+    def point_marks(self, when: Callable[[datetime], str]) -> str:
+        """Every point as an SVG circle with its time and value as the tooltip, escaped. Built
+        here rather than in a template loop: a month's graph has hundreds of points."""
+        return "".join(
+            f'<circle class="point" cx="{p.x}" cy="{p.y}" r="1.6"><title>'
+            f"{escape(f'{when(p.at)}: {self.value_text(p.value)}')}</title></circle>"
+            for p in self.points
+        )
 
 
 @dataclass(frozen=True, slots=True)

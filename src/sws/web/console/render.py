@@ -50,7 +50,7 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
         "admin_page": admin_page,
         "locales": i18n.LOCALES,
         "version": __version__,
-        "when": lambda moment: _when(moment, visit.request.cookies.get(TZ_COOKIE)),
+        "when": _clock_text(visit.request.cookies.get(TZ_COOKIE)),
         "money": lambda value: i18n.money(value, visit.locale),
         "unit_money": lambda value: i18n.unit_money(value, visit.locale),
         "status_text": lambda kind, raw: humane.status(visit.gettext, kind, raw),
@@ -69,17 +69,22 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _when(moment: datetime | None, zone: str | None = None) -> str:
-    """A time in the user's time zone (Panel settings), UTC by default."""
-    if not moment:
-        return ""
+def _clock_text(zone: str | None) -> Callable[[datetime | None], str]:
+    """How this page writes a time: in the user's time zone (Panel settings), UTC by default.
+    The zone is resolved once per page; a month's graph writes hundreds of times."""
     try:
         tz = ZoneInfo(zone) if zone and zone != "UTC" else None
     except (ValueError, ZoneInfoNotFoundError):
         tz = None
-    if tz is None:
-        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    def when(moment: datetime | None) -> str:
+        if not moment:
+            return ""
+        if tz is None:
+            return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    return when
 
 
 def page(visit: Visit, template: str, *, code: int = 200, **values: Any) -> HTMLResponse:
