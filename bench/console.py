@@ -51,6 +51,7 @@ ADMIN_PAGES = (
     "/admin/billing/accounts", "/admin/billing/catalog",
 )
 GOAL_MS = 100.0
+MEDIAN_GOAL_MS = 25.0  # issue 18: every tenant page p50 under 25 ms
 MEASURED: list[str] = []  # the instance with a week of metering samples
 
 
@@ -134,18 +135,19 @@ def p99(values: list[float]) -> float:
 
 def report(
     client: TestClient, pages: tuple[str, ...], runs: int
-) -> tuple[float, float, Cost]:
-    """Print each page's figures; returns the worst p99, the most CPU one page's request took
-    on average (ms) and the cost of all the requests."""
-    worst, heaviest, total = 0.0, 0.0, Cost()
+) -> tuple[float, float, float, Cost]:
+    """Print each page's figures; returns the worst p99, the worst p50, the most CPU one
+    page's request took on average (ms) and the cost of all the requests."""
+    worst, worst_median, heaviest, total = 0.0, 0.0, 0.0, Cost()
     for path in pages:
         spent, cost = timings(client, path, runs)
         worst, p50 = max(worst, p99(spent)), statistics.median(spent)
+        worst_median = max(worst_median, p50)
         heaviest = max(heaviest, cost.cpu / runs * 1000)
         total.add(cost)
         print(f"  {path:32} p50 {p50:6.1f} ms   p99 {p99(spent):6.1f} ms   "
               f"CPU {cost.cpu / runs * 1000:6.1f} ms")
-    return worst, heaviest, total
+    return worst, worst_median, heaviest, total
 
 
 def at_size(instances: int, runs: int, verdict: Verdict) -> Cost:
@@ -156,15 +158,20 @@ def at_size(instances: int, runs: int, verdict: Verdict) -> Cost:
               f"({runs} requests per page):")
         graphs = tuple(f"/console/monitoring/{MEASURED[-1]}?range={r}" for r in ("1h", "1d", "1m"))
         pages = TENANT_PAGES + graphs
-        worst, heaviest, tenant = report(
+        worst, worst_median, heaviest, tenant = report(
             logged_in(container, "alice", passwords["alice"]), pages, runs)
         print(f"admin console as admin ({runs} requests per page):")
         *_, admin = report(logged_in(container, "admin", passwords["admin"]), ADMIN_PAGES, runs)
         container.db.engine.dispose()
     verdict_text = "meets" if worst < GOAL_MS else "MISSES"
     print(f"slowest tenant page p99 {worst:.1f} ms: {verdict_text} the {GOAL_MS:.0f} ms goal")
+    median_text = "meets" if worst_median < MEDIAN_GOAL_MS else "MISSES"
+    print(f"slowest tenant page p50 {worst_median:.1f} ms: {median_text} the "
+          f"{MEDIAN_GOAL_MS:.0f} ms goal")
     print(f"heaviest tenant page: {heaviest:.1f} ms of CPU per request on average")
     verdict.add(f"{instances} instances tenant worst p99", worst, "ms", at_most=GOAL_MS)
+    verdict.add(f"{instances} instances tenant worst p50", worst_median, "ms",
+                at_most=MEDIAN_GOAL_MS)
     verdict.add(f"{instances} instances tenant heaviest page cpu", heaviest, "ms")
     verdict.add_cost(f"{instances} instances tenant request", tenant, units=len(pages) * runs)
     verdict.add_cost(f"{instances} instances admin request", admin,
