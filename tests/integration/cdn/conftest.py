@@ -35,7 +35,9 @@ DIST = "a1b2c3d4e5f6"
 
 # The origin: answers GET <path> with objects.json's entry for the path (body, headers) and
 # appends the path to fetches.log, so a test counts what reached the origin; other methods are
-# logged as "<METHOD> <path>" and answered "<METHOD>:<body>".
+# logged as "<METHOD> <path>" and answered "<METHOD>:<body>". A GET with If-None-Match is
+# also logged in conditional.log ("<path> <etag>") and answered 304 when the object's ETag
+# header is that tag.
 ORIGIN = r"""
 import http.server, json, sys, pathlib, time
 root, port = pathlib.Path(sys.argv[1]), int(sys.argv[2])
@@ -50,6 +52,16 @@ class Origin(http.server.BaseHTTPRequestHandler):
         if found is None:
             self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
             return
+        asked = self.headers.get("If-None-Match")
+        if asked is not None:  # a revalidation: logged, and 304 while the ETag still matches
+            with open(root / "conditional.log", "a") as log:
+                log.write(self.path + " " + asked + "\n")
+            if asked == found.get("headers", {}).get("ETag"):
+                self.send_response(304)
+                for name, value in found["headers"].items():
+                    self.send_header(name, value)
+                self.end_headers()
+                return
         body = found["body"].encode()
         self.send_response(200)
         for name, value in found.get("headers", {}).items():
@@ -94,6 +106,12 @@ class Origin:
         staged = self.root / "objects.json.tmp"
         staged.write_text(json.dumps(self.objects))
         staged.replace(self.root / "objects.json")
+
+    def revalidations(self, path: str) -> list[str]:
+        """The If-None-Match tags the edges sent when they revalidated `path`, in order."""
+        log = self.root / "conditional.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [line.split(" ", 1)[1] for line in lines if line.split(" ", 1)[0] == path]
 
     def fetches(self, path: str | None = None) -> int:
         log = self.root / "fetches.log"
