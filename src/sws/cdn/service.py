@@ -621,6 +621,30 @@ def create_purge(
     return PurgeView(row), True
 
 
+def operator_purge(
+    *, db: Database, clock: Clock, config: CDNConfig, limiter: PurgeLimiter, actor: Actor,
+    distribution_id: str, spec: PurgeSpec,
+) -> PurgeView:
+    """The operator's purge of any tenant's distribution (`sws cdn purge`): the same job a
+    tenant's own purge is, on the tenant's project and within its rate limit, audited with
+    the operator as the actor."""
+    with db.read() as conn:
+        row = _owned(conn, None, distribution_id)
+    caller = Caller(row.project_id, actor, row.region)
+    view, _ = create_purge(db=db, clock=clock, config=config, limiter=limiter, caller=caller,
+                           request=PurgeRequest(distribution_id, spec))
+    return view
+
+
+def get_any_purge(*, db: Database, purge_id: str, distribution_id: str) -> PurgeView:
+    """One purge job of any project's distribution (the operator's look)."""
+    with db.read() as conn:
+        row = repo.get_purge(conn, purge_id=purge_id, distribution_id=distribution_id)
+    if row is None:
+        raise NotFound(f"Purge {purge_id} could not be found.")
+    return PurgeView(row)
+
+
 def _check_idempotency_key(key: str | None) -> str | None:
     if key is None:
         return None

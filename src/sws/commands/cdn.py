@@ -1,16 +1,70 @@
-"""`sws cdn`: sign a link to a distribution's object, and print what the edges would run."""
+"""`sws cdn`: the operator's view of distributions, purges, a signed link to a distribution's
+object, and what the edges would run."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from sws.cdn import service
+from sws.cdn.model import PURGE_KINDS, PurgeSpec
 from sws.commands import common
 from sws.errors import SWSError
 
 app = typer.Typer(help="CDN distributions and their edges.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("list")
+def list_all() -> None:
+    """Every distribution of every tenant (an operator's view): its host names, origin and
+    whether the edges serve it."""
+    container = common.container()
+    rows = service.list_distributions(db=container.db, project_id=None)
+    table = Table("id", "project", "name", "origin", "state", "hosts")
+    for row in rows:
+        if row.disabled_reason is not None or row.origin_missing:
+            state = f"disabled ({row.disabled_reason or 'origin_deleted'})"
+        else:
+            state = "enabled" if row.settings.enabled else "disabled"
+        table.add_row(row.id, row.project_id, row.name, f"{row.origin_kind}:{row.origin_ref}",
+                      state, " ".join(host for host, _ in row.hosts))
+    console.print(table)
+
+
+@app.command("purge")
+def purge(
+    distribution: Annotated[str, typer.Argument(help="the distribution's id")],
+    kind: Annotated[str, typer.Option(help=f"one of {', '.join(PURGE_KINDS)}")] = "url",
+    value: Annotated[str, typer.Option(help="the path, prefix or key (none for all)")] = "",
+    mode: Annotated[str, typer.Option(help="soft (mark stale) or hard (remove)")] = "soft",
+    wait: Annotated[float, typer.Option(help="seconds to wait for every edge (0: none)")] = 0,
+) -> None:
+    """Purge a distribution's objects from every edge, as its tenant's own purge would: print
+    the job's id and state (with --wait, once every edge has reported, or when time is up)."""
+    container = common.container()
+    try:
+        view = service.operator_purge(
+            db=container.db, clock=container.clock, config=container.cdn_config,
+            limiter=container.purge_limiter,
+            actor=service.Actor(user_id="operator", name="sws cdn purge", source="cli"),
+            distribution_id=distribution, spec=PurgeSpec(kind, value, mode))
+        deadline = time.monotonic() + wait
+        while view.state != "done" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            view = service.get_any_purge(db=container.db, purge_id=view.row.id,
+                                         distribution_id=distribution)
+    except SWSError as refused:
+        typer.echo(f"error: {refused.detail}", err=True)
+        raise typer.Exit(code=2) from None
+    edges = " ".join(f"{edge}={state}" for edge, state in sorted(view.row.edges.items()))
+    typer.echo(f"{view.row.id} {view.state} {edges}")
+    if wait and view.state != "done":
+        raise typer.Exit(code=1)
 
 
 @app.command("sign")
