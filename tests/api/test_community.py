@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sws.clock import SimulatedClock
 from sws.community import service as community
 from sws.community.model import Terms
-from sws.community.tables import community_instances
+from sws.community.tables import community_instances, community_quotas
 from sws.config import Settings
 from sws.drivers.base import ServerCreate
 from sws.errors import Unavailable
@@ -327,3 +327,67 @@ def test_a_free_region_down_does_not_stop_the_others(free: Cloud) -> None:
         db=free.container.db, clock=free.clock, drivers=drivers, terms=terms
     )
     assert report.started == 1 and lease(free, booted.id)["region"] == "RegionOne"
+
+
+class RefusingQuota:
+    """A free region whose cloud refuses quota changes for now."""
+
+    region = "RegionOne"
+
+    def set_quota(self, *_args: Any) -> None:
+        raise Unavailable("the region's Nova does not answer")
+
+
+def _quotas_set(cloud: Cloud) -> dict[str, str]:
+    with cloud.container.db.read() as conn:
+        rows = conn.execute(select(community_quotas.c.project_id, community_quotas.c.quota))
+        return {project: quota for project, quota in rows}
+
+
+def test_every_tenant_gets_the_free_quota_set_and_a_new_one_again(free: Cloud) -> None:
+    """The pass sets the free tier's quota through the region's driver on each project but the
+    operator's: the simulated region's own default is not what the tenants see once the free
+    quota changes. A project with an approved request keeps the request's quota."""
+    jump(free, START + timedelta(seconds=PASS))
+    text = "instances=2,cores=2,ram_mb=4096,floating_ips=1,security_groups=5,key_pairs=10"
+    assert _quotas_set(free) == {free.acme.id: text, free.globex.id: text}
+
+    asked = free.client.post(
+        "/v1/quota-requests",
+        json={"reason": "a course", "limits": {"instances": 4}},
+        headers=free.globex.headers,
+    ).json()
+    if asked["state"] == "pending":
+        decided = free.client.post(
+            f"/v1/admin/quota-requests/{asked['id']}/approve", json={"note": "ok"},
+            headers=free.admin,
+        )
+        assert decided.status_code == 200, decided.text
+    assert free.container.community is not None
+    terms = replace(
+        free.container.community.terms, quota={**free.container.community.terms.quota, "cores": 3}
+    )
+    done = community.quota_pass(
+        db=free.container.db, clock=free.clock, drivers=free.container.drivers(), terms=terms
+    )
+    assert done == 1  # acme only: globex's quota is its request's
+    acme = free.client.get("/v1/quotas", headers=free.acme.headers).json()["limits"]
+    globex = free.client.get("/v1/quotas", headers=free.globex.headers).json()["limits"]
+    assert (acme["cores"], acme["instances"]) == (3, 2)
+    assert (globex["cores"], globex["instances"]) == (2, 4)
+    assert community.quota_pass(
+        db=free.container.db, clock=free.clock, drivers=free.container.drivers(), terms=terms
+    ) == 0  # set once
+
+
+def test_a_region_that_refuses_the_free_quota_is_asked_again_next_pass(free: Cloud) -> None:
+    assert free.container.community is not None
+    terms = free.container.community.terms
+    refused = community.quota_pass(
+        db=free.container.db, clock=free.clock, drivers={"RegionOne": RefusingQuota()},
+        terms=terms,
+    )
+    assert refused == 0 and _quotas_set(free) == {}
+    assert community.quota_pass(
+        db=free.container.db, clock=free.clock, drivers=free.container.drivers(), terms=terms
+    ) == 2

@@ -58,6 +58,11 @@ def check_quota(values: dict[str, int]) -> dict[str, int]:
     return dict(values)
 
 
+def quota_text(values: dict[str, int]) -> str:
+    """The free tier's quota as one comparable text, in `QUOTA_NAMES` order."""
+    return ",".join(f"{name}={values[name]}" for name in QUOTA_NAMES if name in values)
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     """One free instance's lease and what was done to it (each step at most once)."""

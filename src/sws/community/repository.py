@@ -1,4 +1,5 @@
-"""SQL of the community domain: leases of free instances, the steps claimed, the flags."""
+"""SQL of the community domain: leases of free instances, the steps claimed, the flags, and the
+free tier's quota as set on each project."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, Select, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from sws.community.model import Lease, Step
 from sws.community.tables import community_instances as t
+from sws.community.tables import community_quotas as q
 from sws.db.once import insert_once
+from sws.identity.tables import tenants
 
 _C = t.c
 _FIELDS = tuple(f.name for f in fields(Lease))
@@ -138,3 +142,44 @@ def flagged(conn: Connection, limit: int = 500) -> list[Lease]:
         .limit(limit)
     )
     return [_lease(row) for row in conn.execute(query).mappings()]
+
+
+def quota_due(
+    conn: Connection,
+    region: str,
+    quota: str,
+    *,
+    skip: Select[tuple[str]],
+    exempt: Iterable[str],
+    limit: int,
+) -> list[str]:
+    """Projects of `region` whose quota SWS has not set to `quota` (never, or to another
+    value), leaving out those `skip` selects and the `exempt` ones; at most `limit`, by id."""
+    query = (
+        select(tenants.c.id)
+        .outerjoin(q, and_(q.c.project_id == tenants.c.id, q.c.region == region))
+        .where(
+            (q.c.quota.is_(None)) | (q.c.quota != quota),
+            tenants.c.id.not_in(skip),
+            tenants.c.id.not_in(sorted(exempt)),
+        )
+        .order_by(tenants.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def record_quota(conn: Connection, project_id: str, region: str, quota: str, now: datetime) -> None:
+    """The free tier's `quota` is set on the project in `region`. Workers that set the same
+    quota at once both succeed: the row is updated, or inserted once (a savepoint keeps the
+    transaction usable when another worker's insert won)."""
+    where = (q.c.project_id == project_id) & (q.c.region == region)
+    if conn.execute(update(q).where(where).values(quota=quota, set_at=now)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(q).values(project_id=project_id, region=region, quota=quota, set_at=now)
+            )
+    except IntegrityError:
+        conn.execute(update(q).where(where).values(quota=quota, set_at=now))

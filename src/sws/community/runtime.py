@@ -97,6 +97,9 @@ class CommunityRuntime:
         report = service.lease_pass(
             db=self.db, clock=self.clock, drivers=self.drivers(), terms=self.terms
         )
+        report.quotas_set = service.quota_pass(
+            db=self.db, clock=self.clock, drivers=self.drivers(), terms=self.terms
+        )
         if self._cpu_checked is None or now - self._cpu_checked >= CPU_EVERY:
             self._cpu_checked = now
             checked = service.cpu_pass(

@@ -24,14 +24,16 @@ from sws.community import repository as repo
 from sws.community.cpu import CpuSource
 from sws.community.model import Lease, Step, Terms
 from sws.db.engine import Database
-from sws.drivers.base import CloudDriver, Server, ServerFilter
+from sws.drivers.base import CloudDriver, Quota, Server, ServerFilter
 from sws.errors import Conflict, NotFound, SWSError
 from sws.identity import service as identity
 from sws.identity.tables import tenants
+from sws.quotas import repository as quotas_repo
 from sws.signup.limits import Limit, Limiter
 
 log = logging.getLogger("sws.community")
 PAGE = 500
+QUOTA_BATCH = 200  # projects given the free quota per region and pass
 SHELVED = ("shelved", "shelved_offloaded")
 IDLE_NOTICE = timedelta(days=1)  # flagged idle this long (and still idle) before shelving
 _MAILS: dict[Step, str] = {
@@ -53,6 +55,7 @@ class PassReport:
     idle_flagged: int = 0
     idle_shelved: int = 0
     mining_flagged: int = 0
+    quotas_set: int = 0
 
     def took(self, step: Step) -> None:
         name = {"warn": "warned", "shelve": "shelved", "delete": "deleted"}[step]
@@ -81,6 +84,37 @@ def lease_pass(
         if step is not None and driver is not None and _take(db, clock, driver, lease, step, terms):
             report.took(step)
     return report
+
+
+def quota_pass(
+    *, db: Database, clock: Clock, drivers: Mapping[str, CloudDriver], terms: Terms
+) -> int:
+    """Set the free tier's quota on every project of each free region that lacks it: a new
+    tenant, however it was made (sign-up, the admin, Keystone's first sight), a region made
+    free since, or a free quota the operator changed since. Nova's and Neutron's quotas on
+    OpenStack, the quota table in a simulated region. A project with an approved quota
+    request there keeps the request's. Setting it is idempotent, so workers may race; a
+    region that fails is left for the next pass. How many projects were set."""
+    if not terms.quota:
+        return 0
+    wanted, text, done = Quota(**terms.quota), model.quota_text(terms.quota), 0
+    exempt = _exempt_projects(db, terms)
+    for region in sorted(terms.regions & set(drivers)):
+        with db.read() as conn:
+            due = repo.quota_due(
+                conn, region, text, skip=quotas_repo.approved_tenants(region), exempt=exempt,
+                limit=QUOTA_BATCH,
+            )
+        for project_id in due:
+            try:
+                drivers[region].set_quota(project_id, wanted)
+            except SWSError as error:  # the region is down: the next pass tries again
+                log.warning("community: free quota not set in %s: %s", region, error.detail)
+                break
+            with db.begin() as conn:
+                repo.record_quota(conn, project_id, region, text, clock.now())
+            done += 1
+    return done
 
 
 def _exempt_projects(db: Database, terms: Terms) -> set[str]:

@@ -1,4 +1,5 @@
-"""Community tables: one row per free instance (its lease, the steps done, its flags)."""
+"""Community tables: one row per free instance (its lease, the steps done, its flags), and one
+per project and free region whose quota SWS set to the free tier's."""
 
 from __future__ import annotations
 
@@ -27,4 +28,14 @@ community_instances = Table(
     Column("mining_cpu", Float, nullable=True),
     Index("ix_community_instances_project_id", "project_id"),
     Index("ix_community_instances_expires_at", "expires_at"),
+)
+
+# The free tier's quota as SWS last set it on a project in a free region (docs/community.md).
+community_quotas = Table(
+    "community_quotas",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("region", String(64), primary_key=True),
+    Column("quota", String(255), nullable=False),  # "instances=2,cores=2,...", as set
+    Column("set_at", UTCDateTime(), nullable=False),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, Select, func, select, update
 
 from sws.drivers.base import Quota
 from sws.identity.tables import tenants
@@ -60,6 +60,11 @@ def last_approved_at(conn: Connection, tenant_id: str) -> datetime | None:
     )
     found: datetime | None = conn.execute(query).scalar()
     return found
+
+
+def approved_tenants(region: str) -> Select[tuple[str]]:
+    """The tenants with an approved request in `region`: their quota is the request's."""
+    return select(t.c.tenant_id).where(t.c.region == region, t.c.state == "approved")
 
 
 def list_requests(
