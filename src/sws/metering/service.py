@@ -245,16 +245,44 @@ def query(
 ) -> Series:
     """One metric's aggregate per window, from the coarsest rollup that answers exactly."""
     with reading(db) as conn:
-        sources = model.sources_for(request.granularity)
-        found = repo.read_series(conn, (resource_id, meter, device), sources, request.start,
-                                 request.end, whole=request.granularity)
-        if found is not None and project_id in (None, found.project_id):
-            unit, points = found.unit, _points(found.rows, request)
-            names = _source_names(found.ranges)
-        else:
-            metric = _metric(conn, project_id, resource_id, meter, device)
-            buckets, names = series(conn, [metric.id], request)
-            unit, points = metric.unit, model.answer(buckets.get(metric.id, {}), request.aggregate)
+        return _query(conn, project_id, resource_id, meter, device, request)
+
+
+def query_meters(
+    *,
+    db: Database,
+    project_id: str | None,
+    resource_id: str,
+    meters: Sequence[str],
+    request: SeriesQuery,
+    device: str = "",
+) -> dict[str, Series]:
+    """`query` of several meters of one resource over the same range, in one read (a page of
+    graphs); the meters `query` would answer NotFound for (no point stored, or the resource is
+    not the project's) are left out."""
+    for name in meters:
+        model.meter(name)  # an unknown meter is bad input, as for `query`
+    with reading(db) as conn:
+        stored = {row.meter for row in repo.resource_metrics(conn, resource_id)
+                  if row.device == device and project_id in (None, row.project_id)}
+        return {name: _query(conn, project_id, resource_id, name, device, request)
+                for name in meters if name in stored}
+
+
+def _query(
+    conn: Connection, project_id: str | None, resource_id: str, meter: str, device: str,
+    request: SeriesQuery,
+) -> Series:
+    sources = model.sources_for(request.granularity)
+    found = repo.read_series(conn, (resource_id, meter, device), sources, request.start,
+                             request.end, whole=request.granularity)
+    if found is not None and project_id in (None, found.project_id):
+        unit, points = found.unit, _points(found.rows, request)
+        names = _source_names(found.ranges)
+    else:
+        metric = _metric(conn, project_id, resource_id, meter, device)
+        buckets, names = series(conn, [metric.id], request)
+        unit, points = metric.unit, model.answer(buckets.get(metric.id, {}), request.aggregate)
     return Series(
         resource_id, meter, device, unit, request.granularity, request.aggregate,
         request.start, request.end, points, names,

@@ -173,3 +173,33 @@ def test_an_unknown_meter_is_invalid_and_a_missing_one_not_found(
     with pytest.raises(NotFound):
         service.query(db=database, project_id="proj-a", resource_id="srv-1", meter="vcpus",
                       request=request)
+
+
+def test_query_meters_answers_as_query_does_in_one_read(
+    database: Database, clock: SimulatedClock
+) -> None:
+    """The graphs page's read: each stored meter's series as `query` gives it, the meters
+    `query` says NotFound for left out, an unknown meter Invalid as there."""
+    start = clock.now()
+    for minute in range(90):
+        at = start + timedelta(minutes=minute)
+        service.ingest(db=database, clock=clock, samples=[
+            _sample(at, minute), _sample(at, 2.0 * minute, meter="disk.device.read.bytes.rate")])
+    clock.advance(timedelta(minutes=91))
+    service.seal(db=database, clock=clock)
+    service.ingest(db=database, clock=clock, samples=[_sample(clock.now(), 7)])  # the tail
+    request = SeriesQuery.build(start, clock.now() + timedelta(minutes=1), 300, "mean")
+    meters = ["cpu_util", "disk.device.read.bytes.rate", "network.incoming.bytes.rate"]
+    found = service.query_meters(db=database, project_id="proj-a", resource_id="srv-1",
+                                 meters=meters, request=request)
+    assert sorted(found) == meters[:2]  # no network point stored: left out
+    for meter in meters[:2]:
+        alone = service.query(db=database, project_id="proj-a", resource_id="srv-1",
+                              meter=meter, request=request)
+        assert found[meter] == alone and len(alone.points) >= 18  # 90 minutes in 5s
+    assert found["cpu_util"].points[-1][1] == 7  # the buffered tail is read too
+    assert service.query_meters(db=database, project_id="proj-b", resource_id="srv-1",
+                                meters=meters, request=request) == {}
+    with pytest.raises(Invalid):
+        service.query_meters(db=database, project_id="proj-a", resource_id="srv-1",
+                             meters=["nope"], request=request)

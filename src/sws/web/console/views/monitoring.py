@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Response
 
 from sws.drivers.base import Server, ServerFilter
-from sws.errors import Invalid, NotFound, SWSError
+from sws.errors import Invalid, SWSError
 from sws.metering import alarms as alarm_service
 from sws.metering import service as metering
 from sws.metering.model import SeriesQuery
@@ -105,16 +105,15 @@ def _graphs(s: Session, server: Server, chosen: Range) -> list[charts.LineChart]
     end = s.container.clock.now()
     start = end - chosen.span
     request = SeriesQuery.build(start, end, chosen.granularity, "mean")
+    found = metering.query_meters(db=s.container.db, project_id=s.tenant_id,
+                                  resource_id=server.id, meters=[g.meter for g in GRAPHS],
+                                  request=request)
     out = []
     for graph in GRAPHS:
-        try:
-            points = metering.query(db=s.container.db, project_id=s.tenant_id,
-                                    resource_id=server.id, meter=graph.meter,
-                                    request=request).points
-        except NotFound:
-            points = []  # no sample yet: an empty graph that says so
-        out.append(charts.line_chart(s.gettext(graph.title), graph.unit, points,
-                                     request.start, end, max_value=graph.max_value))
+        series = found.get(graph.meter)  # none: no sample yet, an empty graph that says so
+        out.append(charts.line_chart(s.gettext(graph.title), graph.unit,
+                                     series.points if series else [], request.start, end,
+                                     max_value=graph.max_value))
     return out
 
 
