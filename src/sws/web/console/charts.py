@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 from sws.drivers.base import Hypervisor, QuotaUsage
 from sws.web.console.i18n import N_
@@ -85,8 +85,9 @@ class Tick:
     label: str
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(NamedTuple):
+    """A placed point of a line chart (a named tuple: a month's graph places thousands)."""
+
     x: float
     y: float
     at: datetime
@@ -122,11 +123,12 @@ class LineChart:
     def point_marks(self, when: Callable[[datetime], str]) -> str:
         """Every point as an SVG circle with its time and value as the tooltip, escaped. Built
         here rather than in a template loop: a month's graph has hundreds of points."""
-        return "".join(
-            f'<circle class="point" cx="{p.x}" cy="{p.y}" r="1.6"><title>'
-            f"{escape(f'{when(p.at)}: {self.value_text(p.value)}')}</title></circle>"
-            for p in self.points
-        )
+        text = self.value_text
+        return "".join([
+            f'<circle class="point" cx="{x}" cy="{y}" r="1.6"><title>'
+            f"{escape(f'{when(at)}: {text(value)}')}</title></circle>"
+            for x, y, at, value in self.points
+        ])
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,14 +261,16 @@ def line_chart(
     seconds = max(span.total_seconds(), 1.0)
     axis = value_axis(max((v for _, v in points), default=0.0), unit, max_value=max_value)
     top = axis.top
-    placed = tuple(
+    placed = tuple([
         Point(
             round(PAD_L + (at - start).total_seconds() / seconds * CHART_W, 1),
-            round(PAD_T + CHART_H - min(max(value, 0.0), top) / top * CHART_H, 1),
+            # the value held between 0 and the top (min/max calls cost a month's graph)
+            round(PAD_T + CHART_H - (0.0 if value < 0.0 else top if value > top else value)
+                  / top * CHART_H, 1),
             at, value,
         )
         for at, value in points if start <= at <= end
-    )
+    ])
     line = "M" + " L".join(f"{p.x},{p.y}" for p in placed) if placed else ""
     base = PAD_T + CHART_H
     area = f"{line} L{placed[-1].x},{base} L{placed[0].x},{base} Z" if placed else ""

@@ -71,18 +71,25 @@ def _context(visit: Visit, values: dict[str, Any]) -> dict[str, Any]:
 
 def _clock_text(zone: str | None) -> Callable[[datetime | None], str]:
     """How this page writes a time: in the user's time zone (Panel settings), UTC by default.
-    The zone is resolved once per page; a month's graph writes hundreds of times."""
+    The zone is resolved once per page; a month's graph writes thousands of times, the same
+    moments in each of its graphs, so each moment is written once per page."""
     try:
         tz = ZoneInfo(zone) if zone and zone != "UTC" else None
     except (ValueError, ZoneInfoNotFoundError):
         tz = None
+    written: dict[datetime, str] = {}
 
     def when(moment: datetime | None) -> str:
         if not moment:
             return ""
-        if tz is None:
-            return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        text = written.get(moment)
+        if text is None:
+            if tz is None:  # isoformat is "YYYY-MM-DD HH:MM:SS" and an offset, if any
+                text = f"{moment.isoformat(' ', 'seconds')[:19]} UTC"
+            else:
+                text = moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+            written[moment] = text
+        return text
 
     return when
 
