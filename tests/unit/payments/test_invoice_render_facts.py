@@ -1,6 +1,7 @@
 """A month invoice as issue 15 §5 describes it, read back out of both renderings: the PDF's text
 (poppler's `pdftotext`) and the HTML page carry the same number, the seller's and the buyer's
-details, the bill's lines by category, and the tax lines at the region's rate."""
+details, the bill's lines by category, and the tax lines at the region's rate; and a receipt of
+the embedded test provider says that no real money moved."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from sws.billing.invoices import render
 from sws.billing.invoices import service as documents
 from sws.billing.invoices.model import Party
 from sws.billing.invoices.service import Issuing
+from sws.billing.payments.receipts import credit_line
 from sws.billing.tables import billing_bills
+from sws.paging import PageRequest
 from tests.unit.payments.conftest import REGION, Till
 
 SELLER = Party("Example Cloud Ltd", "1 Example Road, Shanghai", "91310000MA1FL0000X")
@@ -78,3 +81,15 @@ def test_a_month_invoice_shows_the_same_facts_in_its_pdf_and_its_html(
     ]
     assert (invoice.draft.tax.amount, invoice.draft.net.amount) == (
         Decimal("7.36"), Decimal("122.64"))
+
+
+def test_a_test_provider_receipt_says_no_real_money_moved(till: Till, tmp_path: Path) -> None:
+    till.press(till.checkout("25.00"))
+    (receipt,) = documents.list_documents(db=till.db, tenant_id=till.tenant,
+                                          page=PageRequest(10))
+
+    said = "Account credit (test provider, no real money)"
+    assert [line.description for line in receipt.draft.lines] == [said]
+    assert said in _text_of_pdf(render.pdf(receipt), tmp_path)
+    assert said in unescape(render.html(receipt))
+    assert credit_line("stripe") == "Account credit (stripe)"  # a real provider: its name
