@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-installed-stamp
 BASE_PYTHON ?= python3
 
-.PHONY: run test soak chaos nodes-test lint typecheck unit api integration e2e bench-events bench-console bench-cdn services clean
+.PHONY: run test soak chaos nodes-test deploy-tools lint typecheck unit api integration e2e bench-events bench-console bench-cdn services clean
 
 # `make run` needs only Python: the base install.
 $(STAMP): pyproject.toml
@@ -35,10 +35,19 @@ chaos: $(DEV_STAMP)
 	HYPOTHESIS_PROFILE=soak SWS_SOAK_FACTOR=$${SWS_SOAK_FACTOR:-10} \
 	  $(PYTHON) -m pytest -p xdist -n 2 --dist loadgroup -m chaos tests
 
+# The deploy extra: ansible-core, for deploy/ansible (docs/operations.md, "Deploying with Ansible").
+DEPLOY_STAMP := $(VENV)/.deploy-installed-stamp
+$(DEPLOY_STAMP): $(DEV_STAMP)
+	$(PYTHON) -m pip install --quiet -e '.[dev,swift,openstack,deploy]'
+	touch $(DEPLOY_STAMP)
+
+deploy-tools: $(DEPLOY_STAMP)
+
 # Three systemd-nspawn nodes on this machine (scripts/nodes; root; about 8 min the first time,
-# while it builds the Debian base, then under a minute). Not in `make test`: docs/operations.md.
-nodes-test: $(DEV_STAMP)
-	SWS_TEST_NODES=1 $(PYTHON) -m pytest tests/nodes
+# while it builds the Debian base), then the Ansible deployment onto them (a few minutes).
+# Not in `make test`: docs/operations.md.
+nodes-test: $(DEPLOY_STAMP)
+	SWS_TEST_NODES=1 $(PYTHON) -m pytest -s tests/nodes
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench
