@@ -420,6 +420,30 @@ def subscriptions_by_key(
     return found
 
 
+def rename_resource(conn: Connection, key: ResourceKey, name: str) -> int:
+    """Give the resource's subscription, and its charges, adjustments and unrated usage in
+    months whose bill is not closed yet, the name `name`; how many subscriptions changed
+    (0 when billing has not seen the resource yet). Closed bills keep their frozen lines."""
+    subs = billing_subscriptions.c
+    found = conn.execute(
+        select(subs.id, subs.account_id).where(subs.resource_type == key[0],
+                                                subs.resource_id == key[1])
+    ).first()
+    if found is None:
+        return 0
+    conn.execute(update(billing_subscriptions).where(subs.id == found.id)
+                 .values(resource_name=name))
+    closed = select(billing_bills.c.month).where(billing_bills.c.account_id == found.account_id)
+    for table in (billing_charges, billing_adjustments):
+        conn.execute(update(table).where(table.c.subscription_id == found.id,
+                                         table.c.bill_month.not_in(closed))
+                     .values(resource_name=name))
+    conn.execute(update(billing_unrated).where(billing_unrated.c.subscription_id == found.id,
+                                               billing_unrated.c.status == OPEN)
+                 .values(resource_name=name))
+    return 1
+
+
 def insert_subscriptions(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     _insert_many(conn, billing_subscriptions, rows)
 

@@ -523,6 +523,17 @@ def write_books(conn: Connection, books: Books, *, claim_keys: bool = False) -> 
     repo.set_coupon_remaining(conn, books.coupon_remaining())
 
 
+# --- Resource names -----------------------------------------------------------------------
+
+
+def renamed_in(conn: Connection, renames: Iterable[tuple[str, str, str]]) -> int:
+    """Resources renamed, as (resource type, id, new name): the open bills say the new name
+    at once, not from the next charge on (the events path calls this in the transaction that
+    journals the rename); closed bills keep the name they were closed with."""
+    return sum(repo.rename_resource(conn, (kind, ident), name[:255])
+               for kind, ident, name in renames)
+
+
 # --- Bills ------------------------------------------------------------------------------------
 
 

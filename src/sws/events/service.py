@@ -32,7 +32,14 @@ from sws.db.engine import Database
 from sws.errors import Contended, Duplicate, Invalid, NotFound
 from sws.events import repository
 from sws.events.bus import Envelope
-from sws.events.model import DeadLetter, ResourceEvent, ResourceState, fold
+from sws.events.model import (
+    INSTANCE,
+    TERMINAL_ACTIONS,
+    DeadLetter,
+    ResourceEvent,
+    ResourceState,
+    fold,
+)
 from sws.events.translate import Ignored, MalformedNotification, translate
 
 Raw = Envelope | str | bytes
@@ -201,7 +208,8 @@ def _apply(
     ignored = [i for i in triage.ignored if i.message_id in fresh]
     repository.insert_events(conn, events, region=region, received_at=received_at)
     repository.insert_dead_letters(conn, triage.dead)
-    _refold(conn, events, region=region, received_at=received_at)
+    renamed = _refold(conn, events, region=region, received_at=received_at)
+    _follow_up(conn, events, renamed, received_at=received_at)
     return IngestCounts(
         accepted=len(events),
         duplicate=triage.duplicate + len(outcomes) - len(fresh),
@@ -212,8 +220,9 @@ def _apply(
 
 def _refold(
     conn: Connection, events: Sequence[ResourceEvent], *, region: str, received_at: datetime
-) -> None:
-    """Merge `events` into the stored states of the resources they touch."""
+) -> list[tuple[str, str, str]]:
+    """Merge `events` into the stored states of the resources they touch; the resources whose
+    name changed, as (type, id, new name)."""
     grouped: dict[repository.ResourceKey, list[ResourceEvent]] = defaultdict(list)
     for event in events:
         grouped[(event.resource_type, event.resource_id)].append(event)
@@ -226,6 +235,44 @@ def _refold(
         if after is not None and after != before:
             (changed if before is not None else created).append(after)
     repository.save_states(conn, created=created, changed=changed, updated_at=received_at)
+    return [(s.resource_type, s.resource_id, s.name) for s in changed
+            if s.name and s.name != stored[(s.resource_type, s.resource_id)].name]
+
+
+class _At:
+    """A clock that reads the moment a batch was received, for the follow-ups' writes."""
+
+    def __init__(self, moment: datetime) -> None:
+        self._moment = moment
+
+    def now(self) -> datetime:
+        return self._moment
+
+
+def _follow_up(
+    conn: Connection, events: Sequence[ResourceEvent], renamed: list[tuple[str, str, str]],
+    *, received_at: datetime,
+) -> None:
+    """What the batch means to other domains, in its transaction, whoever caused it (the API,
+    the console, Nova or Neutron themselves, the simulated region, the reconciler):
+    - a deleted instance's public domain is deleted with it, its billing ending at the
+      instance's delete (`sws.loadbalancer.service.instances_deleted_in`);
+    - a renamed resource has its new name on the open bills at once (`sws.billing`).
+    Imported here, not at the top: both modules journal through `ingest_in`, so import this."""
+    deleted: dict[str, datetime] = {}
+    for event in events:
+        if event.resource_type == INSTANCE and event.action in TERMINAL_ACTIONS:
+            earlier = deleted.get(event.resource_id)
+            if earlier is None or event.occurred_at < earlier:
+                deleted[event.resource_id] = event.occurred_at
+    if deleted:
+        from sws.loadbalancer import service as loadbalancers
+
+        loadbalancers.instances_deleted_in(conn, _At(received_at), deleted)
+    if renamed:
+        from sws.billing import service as billing
+
+        billing.renamed_in(conn, renamed)
 
 
 # --- Reads --------------------------------------------------------------------------------

@@ -164,6 +164,17 @@ def lb_of_server(conn: Connection, *, server_id: str, project_id: str) -> LBRow 
     return rows[0] if rows else None
 
 
+def lbs_of_servers(conn: Connection, server_ids: Sequence[str]) -> list[LBRow]:
+    """The public domains of the listed servers, whatever their project (one query; the
+    server id is unique among public domains)."""
+    if not server_ids:
+        return []
+    query = select(lb_loadbalancers).where(
+        lb_loadbalancers.c.public_domain_server_id.in_(sorted(set(server_ids)))
+    ).order_by(lb_loadbalancers.c.id)
+    return _assemble(conn, conn.execute(query).mappings().all())
+
+
 def list_lbs(
     conn: Connection, *, project_id: str | None = None, region: str | None = None,
     page: PageRequest | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -313,10 +313,11 @@ def delete_loadbalancer(*, db: Database, clock: Clock, project_id: str, lb_id: s
     _versions.changed()
 
 
-def _delete(conn: Connection, row: LBRow, clock: Clock) -> None:
+def _delete(conn: Connection, row: LBRow, clock: Clock, at: datetime | None = None) -> None:
+    """Delete `row` in the caller's transaction; its billing ends `at` (now by default)."""
     repo.delete_lb(conn, row.id)
     repo.bump_version(conn)
-    _journal(conn, clock, row, "delete.end")
+    _journal(conn, clock, row, "delete.end", at)
     # CDN distributions on it are disabled and their tenant told, in this transaction
     cdn_lifecycle.origin_deleted_in(conn, clock, DeletedOrigin(row.project_id, "loadbalancer",
                                                                row.id))
@@ -512,6 +513,29 @@ def delete_public_domain(*, db: Database, clock: Clock, project_id: str, server_
     _versions.changed()
 
 
+def instances_deleted_in(
+    conn: Connection, clock: Clock, deleted: Mapping[str, datetime]
+) -> list[str]:
+    """An instance's public domain goes with the instance: `deleted` maps each deleted
+    instance to when it was deleted; the ids of the public domains deleted.
+
+    The one home of the rule. The events path calls it in the transaction that applies an
+    `instance.delete.end`, whoever deleted the instance (the API, the console, Nova itself,
+    the simulated region, the reconciler), so every way in behaves the same. The load
+    balancer's delete is journaled at the instance's delete time (never before the load
+    balancer was created), so billing ends its charge there, not when the event arrived.
+    Only the public domain made for the instance goes: a load balancer the tenant made with
+    the instance as one of its members stays, and its member is reported down.
+    """
+    rows = repo.lbs_of_servers(conn, list(deleted))
+    for row in rows:
+        server_id = row.public_domain_server_id or ""
+        _delete(conn, row, clock, max(deleted[server_id], row.created_at))
+    if rows:
+        _versions.changed()
+    return [row.id for row in rows]
+
+
 # ---- the agents' side ---------------------------------------------------------------------
 
 
@@ -631,10 +655,14 @@ def nodes(*, db: Database, clock: Clock, config: LBConfig) -> list[Node]:
 # ---- the events journal (billing) ---------------------------------------------------------
 
 
-def _journal(conn: Connection, clock: Clock, row: LBRow, action: str) -> None:
+def _journal(
+    conn: Connection, clock: Clock, row: LBRow, action: str, at: datetime | None = None
+) -> None:
     """An Octavia-shaped notification (`octavia.loadbalancer.<action>`), journaled in the
-    caller's transaction so billing's `load_balancer` item charges exactly what committed."""
-    now = clock.now()
+    caller's transaction so billing's `load_balancer` item charges exactly what committed;
+    it happened `at` (now by default: a public domain deleted with its instance is older)."""
+    received = clock.now()
+    now = received if at is None else at
     event_type = f"octavia.loadbalancer.{action}"
     payload: dict[str, Any] = {
         "id": row.id, "project_id": row.project_id, "name": row.name,
@@ -649,7 +677,7 @@ def _journal(conn: Connection, clock: Clock, row: LBRow, action: str) -> None:
         "publisher_id": "sws.loadbalancer", "event_type": event_type, "priority": "INFO",
         "payload": payload, "timestamp": now.strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
-    events.ingest_in(conn, envelopes=[message], received_at=now, region=row.region,
+    events.ingest_in(conn, envelopes=[message], received_at=received, region=row.region,
                      source="loadbalancer")
 
 
