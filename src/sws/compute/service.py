@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from typing import Literal
 
+from sws.clock import Clock
 from sws.compute import model
+from sws.db.engine import Database
 from sws.drivers.base import CloudDriver, Flavor, Image, Server
 from sws.errors import Invalid, NotFound
+from sws.events import service as events
 
 
-def rename(driver: CloudDriver, project_id: str, server_id: str, name: str) -> Server:
-    """Give the instance a new name (Nova's `PUT /servers/{id}`); its id and IPs stay."""
+def rename(
+    driver: CloudDriver, project_id: str, server_id: str, name: str, *, db: Database,
+    clock: Clock,
+) -> Server:
+    """Give the instance a new name (Nova's `PUT /servers/{id}`); its id and IPs stay. The
+    rename is journaled as Nova's `instance.update` at once, so the open bill and the activity
+    feed name the instance anew now, not at its next lifecycle event."""
     wanted = model.valid_name(name)
-    model.ensure_allowed(driver.get_server(project_id, server_id), "rename")
-    return driver.rename_server(project_id, server_id, wanted)
+    before = driver.get_server(project_id, server_id)
+    model.ensure_allowed(before, "rename")
+    server = driver.rename_server(project_id, server_id, wanted)
+    if server.name != before.name:
+        notice = model.rename_notification(server, before.name, clock.now())
+        events.ingest(db=db, envelopes=[notice], clock=clock, region=driver.region,
+                      source="compute")
+    return server
 
 
 def rebuild(driver: CloudDriver, project_id: str, server_id: str, image_id: str | None) -> Server:

@@ -12,7 +12,10 @@ inner message as a dict, or either one as JSON text. Each notification becomes e
 Tracked:
 - Nova versioned `instance.<action>.end` for create, delete, soft_delete, restore, resize_finish,
   resize_confirm, resize_revert, power_off, power_on, pause, unpause, suspend, resume, shelve,
-  shelve_offload, unshelve and rebuild; `instance.create.error`; `instance.exists`;
+  shelve_offload, unshelve, rebuild and snapshot (action `snapshot`: billing ignores it, the
+  activity feed shows it); `instance.create.error`; `instance.exists`;
+  `instance.update` only when it renames (`old_display_name` set and unlike `display_name`:
+  action `rename`);
   `flavor.create|update|delete`. An `instance.delete.end` for an instance that never reached a
   host (host and launched_at both null: Nova's "not scheduled" delete) becomes the action
   `delete_not_scheduled`; `instance.create.error` becomes `create_error` with state `error`.
@@ -23,10 +26,11 @@ Tracked:
 
 Ignored:
 - `*.start`: it announces an action; the matching `.end` (or `.error`) carries the outcome.
-- `instance.update`: Nova emits several per action (every task_state step) with transitional
-  states; the lifecycle `.end` events carry the same facts once, at the moment they become true.
+- `instance.update` that does not rename: Nova emits several per action (every task_state
+  step) with transitional states; the lifecycle `.end` events carry the same facts once, at
+  the moment they become true.
 - intermediate steps (`resize_prep.end`, `resize.end`, `shutdown.end`) and actions that do not
-  change what a resource costs (snapshot, volume/interface attach, evacuate, ...).
+  change what a resource costs (volume/interface attach, evacuate, ...).
 - other services' notifications: scheduler, image, network, subnet, port, router, ...
 - a message with no `timestamp` and no time in its payload (only Nova's documentation samples
   of flavor.* are like that): without a time it cannot be placed in order.
@@ -133,8 +137,10 @@ _NOVA_INSTANCE_ACTIONS = {
     "instance.shelve_offload.end": "shelve_offload",
     "instance.unshelve.end": "unshelve",
     "instance.rebuild.end": "rebuild",
+    "instance.snapshot.end": "snapshot",
     "instance.exists": "exists",
 }
+RENAME = "rename"
 _FLAVOR_ACTIONS = {"flavor.create": CREATE, "flavor.update": "update", "flavor.delete": DELETE}
 _FLOATING_IP_ACTIONS = {
     "floatingip.create.end": CREATE,
@@ -147,7 +153,8 @@ _LOAD_BALANCER_ACTIONS = {
     "octavia.loadbalancer.delete.end": DELETE,
 }
 _IGNORED_EXACT = {
-    "instance.update": "state-change noise; the lifecycle .end events carry the facts",
+    "instance.update": "state-change noise (no new display_name); the lifecycle .end events "
+                       "carry the facts",
     "instance.resize_prep.end": "intermediate resize step; the flavor changes at resize_finish.end",
     "instance.resize.end": "intermediate resize step; the flavor changes at resize_finish.end",
     "instance.shutdown.end": "part of a delete or shelve; their .end events carry the fact",
@@ -286,11 +293,25 @@ def _instance_action(event_type: str, data: Mapping[str, Any]) -> str:
     return action
 
 
-def _nova_instance(message: Message, event_type: str, payload: Mapping[str, Any]) -> Translation:
+def _nova_instance_update(
+    message: Message, event_type: str, payload: Mapping[str, Any]
+) -> Translation:
+    """`instance.update` is a rename when its `old_display_name` is set and differs from the
+    `display_name` (Nova sets it only then); every other update is noise."""
+    data = _nova_data(payload)
+    old_name = _text(data, "old_display_name", _NOVA_DATA)
+    if not old_name or old_name == _text(data, "display_name", _NOVA_DATA):
+        return Ignored(message_id_of(message), event_type, ignore_reason(event_type))
+    return _nova_instance(message, event_type, payload, RENAME)
+
+
+def _nova_instance(
+    message: Message, event_type: str, payload: Mapping[str, Any], action: str | None = None
+) -> Translation:
     data = _nova_data(payload)
     where, in_flavor = _NOVA_DATA, _NOVA_FLAVOR
     uuid = _required_str(data, "uuid", where)
-    action = _instance_action(event_type, data)
+    action = action or _instance_action(event_type, data)
     terminal = action in (DELETE, DELETE_NOT_SCHEDULED)
     keys = _INSTANCE_TIME_KEYS.get(action, _UPDATED)
     timed = _occurred_at(message, data, where, keys=keys, terminal=terminal)
@@ -513,6 +534,7 @@ def _untimed(message: Message, event_type: str) -> Ignored:
 _Translator = Callable[[Message, str, Mapping[str, Any]], Translation]
 _TRANSLATORS: dict[str, _Translator] = {
     **dict.fromkeys(_NOVA_INSTANCE_ACTIONS, _nova_instance),
+    "instance.update": _nova_instance_update,
     **dict.fromkeys(_FLAVOR_ACTIONS, _nova_flavor_event),
     **dict.fromkeys(_FLOATING_IP_ACTIONS, _floating_ip),
     **dict.fromkeys(_LOAD_BALANCER_ACTIONS, _load_balancer),

@@ -71,6 +71,7 @@ def test_raw_nova_sample_has_resolved_twin(name: str) -> None:
         ("nova/resolved/instance-resize_finish-end.json", "resize_finish", "resized"),
         ("nova/resolved/instance-shelve_offload-end.json", "shelve_offload", "shelved_offloaded"),
         ("nova/resolved/instance-exists.json", "exists", "active"),
+        ("nova/resolved/instance-snapshot-end.json", "snapshot", "active"),
         ("nova/captured-lifecycle/30-instance.power_off.end.json", "power_off", "stopped"),
         ("nova/captured-lifecycle/00-flavor.create.json", "create", "active"),
         ("neutron/floatingip.create.end.captured.json", "create", "DOWN"),
@@ -89,7 +90,6 @@ def test_billing_relevant_samples_become_events(relative: str, action: str, stat
     [
         "nova/resolved/instance-update.json",
         "nova/resolved/instance-create-start.json",
-        "nova/resolved/instance-snapshot-end.json",
         "nova/captured-lifecycle/17-scheduler.select_destinations.end.json",
         "nova/captured-lifecycle/02-image.create.json",
         "nova/captured-lifecycle/45-instance.resize.end.json",
@@ -100,6 +100,21 @@ def test_billing_relevant_samples_become_events(relative: str, action: str, stat
 )
 def test_untracked_samples_are_ignored(relative: str) -> None:
     assert isinstance(translate(load(relative)), Ignored)
+
+
+def test_an_instance_update_that_renames_is_a_rename_event() -> None:
+    """Nova sets `old_display_name` only when the name changed: that update is a rename."""
+    message = load("nova/resolved/instance-update.json")
+    data = message["payload"]["nova_object.data"]
+    renamed = {**data, "old_display_name": "some-server", "display_name": "db-1",
+               "updated_at": "2012-10-29T13:50:00Z"}
+    event = translate({**message, "payload": {**message["payload"], "nova_object.data": renamed}})
+    assert isinstance(event, ResourceEvent)
+    assert (event.action, event.name, event.resource_id) == ("rename", "db-1", data["uuid"])
+    assert event.occurred_at.isoformat() == "2012-10-29T13:50:00+00:00"
+    same = {**data, "old_display_name": "some-server", "display_name": "some-server"}
+    unchanged = {**message, "payload": {**message["payload"], "nova_object.data": same}}
+    assert isinstance(translate(unchanged), Ignored)
 
 
 def test_captured_instance_event_carries_billing_attributes() -> None:

@@ -317,9 +317,12 @@ def show_server(server_id: Id, caller: Caller, cloud: Driver) -> ServerRead:
 
 @router.patch("/servers/{server_id}", response_model=ServerRead,
               responses=problems(404, 409, 422))
-def update_server(server_id: Id, body: ServerUpdate, caller: Caller, cloud: Driver) -> ServerRead:
+def update_server(
+    server_id: Id, body: ServerUpdate, caller: Caller, cloud: Driver, services: Services
+) -> ServerRead:
     """Rename the server; its id, addresses and everything else stay."""
-    return _read(ServerRead, compute.rename(cloud, caller.tenant_id, server_id, body.name))
+    return _read(ServerRead, compute.rename(cloud, caller.tenant_id, server_id, body.name,
+                                            db=services.db, clock=services.clock))
 
 
 @router.post("/servers/{server_id}/action", status_code=202,

@@ -176,7 +176,8 @@ def _changes(s: Session, server: Server) -> dict[str, Any]:
 def rename(s: TenantPost, server_id: str, name: Text = "") -> Response:
     return _change(
         s, server_id, Refused("rename", values={"name": name}),
-        lambda: compute.rename(s.driver, s.tenant_id, server_id, name),
+        lambda: compute.rename(s.driver, s.tenant_id, server_id, name, db=s.container.db,
+                               clock=s.container.clock),
         lambda server: s.gettext("Renamed to %(name)s.", name=server.name),
     )
 
