@@ -10,6 +10,7 @@ by time alone.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,41 @@ _JOURNAL = E.join(R, and_(R.c.resource_type == E.c.resource_type,
 _HISTORY = alarm_history.join(alarms, alarms.c.id == alarm_history.c.alarm_id)
 
 
+# ---- keyset pages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which entries a source gives: PAGE_SIZE + 1 past `cursor` (from the newest when None),
+    newest first; or, `newer`, the PAGE_SIZE + 1 just newer than `cursor`, oldest first.
+
+    The feed's order is (time, source, key); within one source that is (time, row key), so
+    the condition on another source's cursor is on time alone: a source that sorts before
+    the cursor's source keeps its entries of the cursor's very time, one after it does not.
+    """
+
+    cursor: model.Cursor | None = None
+    newer: bool = False
+
+    def apply(self, query: Select[Any], source: str, at: Any, key: Any) -> Select[Any]:
+        limit = model.PAGE_SIZE + 1
+        c = self.cursor
+        if c is None:
+            return query.order_by(at.desc(), key.desc()).limit(limit)
+        mark = int(c.key) if source in model.NUMBERED and source == c.source else c.key
+        if self.newer:
+            if source == c.source:
+                past = or_(at > c.at, and_(at == c.at, key > mark))
+            else:
+                past = at >= c.at if source > c.source else at > c.at
+            return query.where(past).order_by(at.asc(), key.asc()).limit(limit)
+        if source == c.source:
+            past = or_(at < c.at, and_(at == c.at, key < mark))
+        else:
+            past = at <= c.at if source < c.source else at < c.at
+        return query.where(past).order_by(at.desc(), key.desc()).limit(limit)
+
+
 # ---- the events journal ---------------------------------------------------------------------
 
 
@@ -51,9 +87,9 @@ def _journal(tenant_id: Any, notices: bool) -> Select[Any]:
                        E.c.action.not_in(model.QUIET_ACTIONS))
 
 
-def resource_entries(conn: Connection, tenant_id: str, limit: int, notices: bool) -> list[Entry]:
-    query = _journal(tenant_id, notices).order_by(E.c.occurred_at.desc(), E.c.id.desc())
-    return [_resource_entry(row) for row in conn.execute(query.limit(limit))]
+def resource_entries(conn: Connection, tenant_id: str, page: Page, notices: bool) -> list[Entry]:
+    query = page.apply(_journal(tenant_id, notices), model.RESOURCE, E.c.occurred_at, E.c.id)
+    return [_resource_entry(row) for row in conn.execute(query)]
 
 
 def _resource_entry(row: Any) -> Entry:
@@ -77,15 +113,15 @@ def _history(tenant_id: Any, notices: bool) -> Select[Any]:
     return query.where(alarm_history.c.state == model.ALARM_NOTICE_STATE) if notices else query
 
 
-def alarm_entries(conn: Connection, tenant_id: str, limit: int, notices: bool) -> list[Entry]:
-    query = _history(tenant_id, notices).order_by(alarm_history.c.at.desc(),
-                                                  alarm_history.c.id.desc())
+def alarm_entries(conn: Connection, tenant_id: str, page: Page, notices: bool) -> list[Entry]:
+    query = page.apply(_history(tenant_id, notices), model.ALARM, alarm_history.c.at,
+                       alarm_history.c.id)
     return [Entry(
         at=row.at, source=model.ALARM, kind=f"alarm.{row.state}", key=f"{row.id:012d}",
         resource_type="alarm", resource_id=row.alarm_id, name=row.name,
         notice=row.state == model.ALARM_NOTICE_STATE,
         values={"previous": row.previous, "state": row.state},
-    ) for row in conn.execute(query.limit(limit))]
+    ) for row in conn.execute(query)]
 
 
 # ---- billing: the account's audit and failed payments ---------------------------------------
@@ -97,10 +133,10 @@ def _billing(tenant_id: Any, notices: bool) -> Select[Any]:
                                        billing_audit.c.action.in_(actions))
 
 
-def billing_entries(conn: Connection, tenant_id: str, limit: int, notices: bool) -> list[Entry]:
-    query = _billing(tenant_id, notices).order_by(billing_audit.c.at.desc(),
-                                                  billing_audit.c.id.desc())
-    return [_billing_entry(row) for row in conn.execute(query.limit(limit))]
+def billing_entries(conn: Connection, tenant_id: str, page: Page, notices: bool) -> list[Entry]:
+    query = page.apply(_billing(tenant_id, notices), model.BILLING, billing_audit.c.at,
+                       billing_audit.c.id)
+    return [_billing_entry(row) for row in conn.execute(query)]
 
 
 def _billing_entry(row: Any) -> Entry:
@@ -125,28 +161,28 @@ def _failed(tenant_id: Any) -> Select[Any]:
                                           billing_payments.c.state == model.PAYMENT_FAILED)
 
 
-def payment_entries(conn: Connection, tenant_id: str, limit: int) -> list[Entry]:
-    query = _failed(tenant_id).order_by(billing_payments.c.updated_at.desc(),
-                                        billing_payments.c.id.desc())
+def payment_entries(conn: Connection, tenant_id: str, page: Page) -> list[Entry]:
+    query = page.apply(_failed(tenant_id), model.PAYMENT, billing_payments.c.updated_at,
+                       billing_payments.c.id)
     return [Entry(
         at=row.updated_at, source=model.PAYMENT, kind="payment.failed", key=row.id,
         resource_type="payment", resource_id=row.id, notice=True,
         values={"amount": str(row.amount), "currency": row.currency, "provider": row.provider},
-    ) for row in conn.execute(query.limit(limit))]
+    ) for row in conn.execute(query)]
 
 
 # ---- the audit log: the tenant's suspensions and the user's own account changes -------------
 
 
-def account_entries(conn: Connection, tenant_id: str, user_id: str, limit: int) -> list[Entry]:
+def account_entries(conn: Connection, tenant_id: str, user_id: str, page: Page) -> list[Entry]:
     a = audit_log.c
     mine = or_(and_(a.target_type == "tenant", a.target_id == tenant_id),
                and_(a.target_type == "user", a.target_id == user_id))
-    query = select(audit_log).where(mine).order_by(a.occurred_at.desc(), a.id.desc())
+    query = page.apply(select(audit_log).where(mine), model.ACCOUNT, a.occurred_at, a.id)
     return [Entry(
         at=row.occurred_at, source=model.ACCOUNT, kind=f"account.{row.action}",
         key=f"{row.id:012d}", values={"actor": row.actor_name, "outcome": row.outcome},
-    ) for row in conn.execute(query.limit(limit))]
+    ) for row in conn.execute(query)]
 
 
 # ---- the bell -------------------------------------------------------------------------------

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from sws.activity import model
-from sws.activity.model import PAGE_SIZE, Entry, merge, unread_since
+from sws.activity.model import PAGE_SIZE, Entry, unread_since
+from sws.errors import Invalid
 from sws.search.model import PER_KIND, find, first_match, needle
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -19,27 +22,41 @@ def test_sources_merge_newest_first_and_ties_keep_one_order() -> None:
     events = [at(9), at(5), at(1)]  # each source is newest first
     alarms = [at(7, "alarm"), at(5, "alarm")]
     bills = [at(8, "billing")]
-    found = merge([events, alarms, bills], page=0)
+    found = model.older_page([events, alarms, bills], None)
     assert [(e.at.minute, e.source) for e in found.entries] == [
         (9, "resource"), (8, "billing"), (7, "alarm"), (5, "resource"), (5, "alarm"),
         (1, "resource")]
-    assert not found.has_next
+    assert found.older is None and found.newer is None
 
 
-def test_pages_of_fifty_continue_where_the_last_stopped() -> None:
-    # 120 events and 30 alarm changes, interleaved in time: 150 entries, three pages
-    events = [at(-2 * i, key=f"{i:03d}") for i in range(120)]
-    alarms = [at(-2 * i - 1, "alarm", f"{i:03d}") for i in range(30)]
-    pages = [merge([events[:model.wanted(p)], alarms[:model.wanted(p)]], p) for p in range(3)]
-    assert [len(p.entries) for p in pages] == [PAGE_SIZE, PAGE_SIZE, PAGE_SIZE]
-    assert [p.has_next for p in pages] == [True, True, False]
-    times = [e.at for p in pages for e in p.entries]
-    assert times == sorted(times, reverse=True) and len(set(times)) == 150
-    assert pages[1].entries[0].at == T0 - timedelta(minutes=50)  # the 51st newest
+def test_a_page_of_fifty_names_the_cursors_of_its_neighbours() -> None:
+    events = [at(-2 * i, key=f"{i:03d}") for i in range(PAGE_SIZE + 1)]  # each source: 51
+    alarms = [at(-2 * i - 1, "alarm", f"{i:03d}") for i in range(PAGE_SIZE + 1)]
+    first = model.older_page([events, alarms], None)
+    assert len(first.entries) == PAGE_SIZE and first.newer is None
+    assert first.older == first.entries[-1].cursor
+    later = model.older_page([events, alarms], first.older)
+    assert later.newer == later.entries[0].cursor  # a page past a cursor has a newer one
 
 
-def test_page_numbers_are_kept_inside_what_the_feed_serves() -> None:
-    assert model.check_page(-3) == 0 and model.check_page(500) == model.MAX_PAGES - 1
+def test_a_newer_page_is_the_fifty_just_above_the_cursor_or_none_near_the_top() -> None:
+    ascending = [at(i, key=f"{i:03d}") for i in range(1, PAGE_SIZE + 2)]  # oldest first
+    cursor = at(0).cursor
+    found = model.newer_page([ascending], cursor)
+    assert found is not None
+    assert [e.at.minute for e in found.entries][:2] == [50, 49]
+    assert found.entries[-1].at.minute == 1 and found.older == found.entries[-1].cursor
+    assert model.newer_page([ascending[:PAGE_SIZE]], cursor) is None
+
+
+def test_a_cursor_goes_through_a_link_and_a_forged_one_is_refused() -> None:
+    cursor = at(3, "billing", "000000000042").cursor
+    assert model.Cursor.parse(cursor.token) == cursor
+    for forged in ("", "x~resource~1", f"{T0.isoformat()}~nobody~1",
+                   f"{T0.isoformat()}~resource~abc", T0.replace(tzinfo=None).isoformat()
+                   + "~resource~1", f"{T0.isoformat()}~resource"):
+        with pytest.raises(Invalid):
+            model.Cursor.parse(forged)
 
 
 def test_the_bell_counts_from_the_mark_but_never_more_than_thirty_days_back() -> None:
@@ -51,6 +68,8 @@ def test_the_bell_counts_from_the_mark_but_never_more_than_thirty_days_back() ->
 
 def test_notices_are_finished_snapshots_and_failed_builds_not_every_change() -> None:
     assert model.is_resource_notice("volume_snapshot", "create")
+    assert model.is_resource_notice("instance", "snapshot")
+    assert not model.is_resource_notice("instance", "rename")
     assert model.is_resource_notice("instance", "create_error")
     assert not model.is_resource_notice("instance", "power_off")
 

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 from sws.billing import service as billing
+from sws.compute import service as compute
 from sws.money import Money
 from tests.unit.console.conftest import Console
 from tests.unit.console.test_monitoring import launch, run_for
@@ -117,9 +118,36 @@ def test_an_unfunded_launch_is_a_grace_notice(console: Console) -> None:
 
 def test_a_bad_page_or_filter_is_a_422_page(console: Console) -> None:
     alice = console.browser("alice")
-    assert alice.get("/console/activity", params={"page": "0"}).status_code == 422
+    assert alice.get("/console/activity", params={"before": "yesterday"}).status_code == 422
+    assert alice.get("/console/activity", params={"after": "x" * 161}).status_code == 422
     assert alice.get("/console/activity", params={"show": "everything"}).status_code == 422
-    assert alice.get("/console/activity", params={"page": "2"}).status_code == 200
+    place = "2026-03-02T10:00:00+00:00~resource~000000000001"
+    assert alice.get("/console/activity", params={"before": place}).status_code == 200
+    assert alice.get("/console/activity", params={"after": place}).status_code == 200
+
+
+def test_an_instance_snapshot_and_a_rename_are_in_the_feed_in_both_languages(
+    console: Console,
+) -> None:
+    """Nova's instance.snapshot.end is journaled: the finished snapshot is a notice; a rename
+    is there too, under the new name."""
+    fund(console)
+    server_id = launch(console, name="shop-db")
+    driver, tenant_id = console.container.driver(), console.tenants["acme"]
+    driver.create_snapshot(tenant_id, server_id, "before-upgrade")
+    console.settle()
+    alice = console.browser("alice")
+    feed = alice.get("/console/activity").text
+    assert "A snapshot of instance shop-db was taken." in feed
+    assert re.search(r'id="bell-count">1<', feed)
+    notices = alice.get("/console/activity", params={"show": "notices"}).text
+    assert "A snapshot of instance shop-db was taken." in notices
+    compute.rename(driver, tenant_id, server_id, "shop-db-2", db=console.container.db,
+                   clock=console.clock)
+    chinese = console.browser("alice", **{"accept-language": "zh-CN"})
+    feed = chinese.get("/console/activity").text
+    assert "云主机 shop-db 的快照已完成。" in feed
+    assert "云主机已重命名为 shop-db-2。" in feed
 
 
 def test_help_links_the_api_reference_served_offline(console: Console) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 
 from sws.activity import service as activity
-from sws.activity.model import MAX_PAGES, Entry
+from sws.activity.model import Cursor, Entry
 from sws.money import Money
 from sws.web.console import i18n
 from sws.web.console.context import Session, Tenant
@@ -51,6 +51,8 @@ TEXTS = {
     "instance.shelve_offload": N_("Instance %(name)s was shelved and offloaded."),
     "instance.unshelve": N_("Instance %(name)s was unshelved."),
     "instance.rebuild": N_("Instance %(name)s was rebuilt."),
+    "instance.snapshot": N_("A snapshot of instance %(name)s was taken."),
+    "instance.rename": N_("An instance was renamed %(name)s."),
     "floating_ip.create": N_("Floating IP %(address)s was allocated."),
     "floating_ip.associate": N_("Floating IP %(address)s was associated with an instance."),
     "floating_ip.disassociate": N_("Floating IP %(address)s was disassociated."),
@@ -107,20 +109,29 @@ class Row:
     link: str | None
 
 
+Place = Annotated[str | None, Query(min_length=1, max_length=160)]
+
+
 @router.get("/console/activity")
 def feed(
-    s: Tenant, show: Literal["all", "notices"] = "all",
-    page_number: Annotated[int, Query(alias="page", ge=1, le=MAX_PAGES)] = 1,
+    s: Tenant, show: Literal["all", "notices"] = "all", before: Place = None,
+    after: Place = None,
 ) -> Response:
+    """The newest page, or the page older than `before` or newer than `after` (the cursors
+    of the page links: keyset pages)."""
     c, notices = s.container, show == "notices"
     if notices:
         activity.mark_read(db=c.db, clock=c.clock, tenant_id=s.tenant_id,
                            user_id=s.principal.user_id)
-    found = activity.feed(db=c.db, tenant_id=s.tenant_id, user_id=s.principal.user_id,
-                          page=page_number - 1, notices=notices)
+    found = activity.feed(
+        db=c.db, tenant_id=s.tenant_id, user_id=s.principal.user_id, notices=notices,
+        before=Cursor.parse(before) if before else None,
+        after=Cursor.parse(after) if after and not before else None,
+    )
     rows = [_row(s, entry) for entry in found.entries]
-    return page(s, "activity.html", rows=rows, show=show, page_number=page_number,
-                has_next=found.has_next)
+    return page(s, "activity.html", rows=rows, show=show,
+                newer=found.newer.token if found.newer else None,
+                older=found.older.token if found.older else None)
 
 
 def _row(s: Session, entry: Entry) -> Row:
