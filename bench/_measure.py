@@ -10,6 +10,11 @@ times its work with `measured(...)`, which reads, before and after:
 
 `add_options` gives every bench `--sizes` (the work at several sizes, cost per unit at each)
 and `--json` (end with one JSON line: every figure, its goal and whether it is met).
+
+The same code costs more CPU on some days than others on this shared machine (2x has been
+seen between two quiet runs a day apart). So each bench starts with `machine reference: N ms`,
+the CPU time of a fixed pure-Python workload (`reference_ms`), also in its --json figures:
+figures from two runs compare after dividing each by its run's reference.
 """
 
 from __future__ import annotations
@@ -171,12 +176,44 @@ def growth(rows: Sequence[tuple[int, Cost]]) -> float:
     return (last.total_cpu / large) / max(first.total_cpu / small, 1e-12)
 
 
+def _reference_work() -> int:
+    """A fixed mix of what SWS's Python does most: calls, dicts, strings, small lists."""
+    counts: dict[str, int] = {}
+    total = 0
+    for n in range(60_000):
+        key = f"tenant-{n % 500:04d}"
+        counts[key] = counts.get(key, 0) + n
+        total += len(key.split("-")[1]) + _step(n)
+    return total + len(sorted(counts.items(), key=lambda item: item[1]))
+
+
+def _step(n: int) -> int:
+    return (n * 7 + 3) % 11
+
+
+def reference_ms(runs: int = 3) -> float:
+    """CPU milliseconds of the reference workload: the cheapest of `runs` (some 50 ms each
+    on this machine), so a moment's contention on the other core counts less."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.thread_time()
+        _reference_work()
+        best = min(best, time.thread_time() - start)
+    return best * 1e3
+
+
 class Verdict:
-    """Every figure a bench prints, by name, with its goal (if any) and whether it is met."""
+    """Every figure a bench prints, by name, with its goal (if any) and whether it is met.
+    Made when a bench starts (after its options are read): it prints the machine reference
+    first, and keeps it as a figure with no goal."""
 
     def __init__(self, bench: str) -> None:
         self.bench = bench
         self.figures: dict[str, dict[str, Any]] = {}
+        reference = reference_ms()
+        print(f"machine reference: {reference:.0f} ms (CPU of a fixed Python workload; "
+              "figures of two runs compare after dividing by it)", flush=True)
+        self.add("machine reference", reference, "ms")
 
     def add(self, name: str, value: float, unit: str, *, at_most: float | None = None,
             at_least: float | None = None) -> bool | None:
