@@ -45,8 +45,10 @@ def places(*, db: Database, caller: Principal) -> list[Place]:
     """The caller's own tenant first, then the teams it joined and may act in, by name."""
     with db.read() as conn:
         user = repo.get_user(conn, caller.user_id)
-        if user is None:
-            return []
+        if user is None:  # Keystone's user: it acts in its token's project, and only there
+            tenant = repo.get_tenant(conn, caller.tenant_id)
+            name = tenant.name if tenant else caller.tenant_id
+            return [Place(caller.tenant_id, name, caller.role, own=True, current=True)]
         home = repo.get_tenant(conn, user.tenant_id)
         joined = team_repo.memberships_of(conn, caller.user_id)
     own = Place(
