@@ -14,7 +14,7 @@ serialize on the checkout's row lock, and the event table's unique key stops wha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -104,8 +104,9 @@ def apply_batch(
         repo.insert_events(conn, steps.events, now)
         repo.set_states(conn, steps.changed(), now)
         _credit(conn, steps.credited, now)
-        receipts.issue_receipts(conn, issuing, steps.credited, now)
-        _notify(conn, steps.moves, now)
+        issued = receipts.issue_receipts(conn, issuing, steps.credited, now)
+        # The receipts name their buyers as the mails name the tenants: asked once.
+        _notify(conn, steps.moves, now, {d.draft.account_id: d.draft.buyer.name for d in issued})
     return results
 
 
@@ -159,9 +160,12 @@ def _credit(conn: Connection, checkouts: Sequence[Checkout], now: datetime) -> N
     )
 
 
-def _notify(conn: Connection, moves: Sequence[tuple[Checkout, str]], now: datetime) -> None:
+def _notify(
+    conn: Connection, moves: Sequence[tuple[Checkout, str]], now: datetime,
+    names: Mapping[str, str],
+) -> None:
     """Mail the tenants that the money came in, or that a payment failed (once each)."""
-    notices.notify_many(conn, [_notice(checkout, after) for checkout, after in moves], now)
+    notices.notify_many(conn, [_notice(checkout, after) for checkout, after in moves], now, names)
 
 
 def _notice(checkout: Checkout, after: str) -> notices.Notice:

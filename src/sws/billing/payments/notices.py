@@ -66,12 +66,19 @@ class Notice:
     context: Mapping[str, str]
 
 
-def notify_many(conn: Connection, notices: Sequence[Notice], now: datetime) -> None:
-    """`notify` for many notices: one look-up of the recipients and of the tenants' names,
-    one insert of the mails (a batch of callbacks mails each payer once)."""
+def notify_many(
+    conn: Connection, notices: Sequence[Notice], now: datetime,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """`notify` for many notices: one look-up of the recipients and of the tenants' names
+    (those not in `names` already), one insert of the mails (a batch of callbacks mails each
+    payer once)."""
     tenants = [n.tenant_id for n in notices]
     reached = recipients_of(conn, tenants) if notices else {}
-    names = tenant_names(conn, [t for t in tenants if t in reached])
+    names = dict(names or {})
+    unnamed = sorted({t for t in tenants if t in reached and t not in names})
+    if unnamed:
+        names.update(tenant_names(conn, unnamed))
     mails = [
         (f"{notice.key}:{to}"[:255],
          _mail(notice.template, language, {"tenant": names.get(notice.tenant_id) or
