@@ -8,29 +8,17 @@ nodes from the cache (about a minute in all).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
+from tests.nodes.deployment import OPT_IN
 
 ROOT = Path(__file__).resolve().parents[2]
 NODES = ROOT / "scripts" / "nodes"
 DIR = Path(os.environ.get("SWS_NODES_DIR", "/var/lib/sws-nodes"))
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        os.environ.get("SWS_TEST_NODES") != "1",
-        reason="boots three systemd nodes for minutes: set SWS_TEST_NODES=1",
-    ),
-    pytest.mark.skipif(os.geteuid() != 0, reason="systemd-nspawn needs root"),
-    pytest.mark.skipif(
-        shutil.which("systemd-nspawn") is None or shutil.which("debootstrap") is None,
-        reason="scripts/install-system-packages brings systemd-nspawn and debootstrap",
-    ),
-]
+pytestmark = OPT_IN
 
 # The SWS API unit as deploy/systemd ships it, hardening and all, serving a stand-in for `sws api`
 # (the wheel is the playbook's business): a node must run the units as they are.
