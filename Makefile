@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.dev-installed-stamp
 BASE_PYTHON ?= python3
 
-.PHONY: run test soak chaos nodes-test deploy-tools lint typecheck unit api integration e2e bench-events bench-console bench-cdn services clean
+.PHONY: run test soak chaos nodes-test nodes-chaos deploy-tools lint typecheck unit api integration e2e bench-events bench-console bench-cdn services clean
 
 # `make run` needs only Python: the base install.
 $(STAMP): pyproject.toml
@@ -48,6 +48,11 @@ deploy-tools: $(DEPLOY_STAMP)
 # Not in `make test`: docs/operations.md.
 nodes-test: $(DEPLOY_STAMP)
 	SWS_TEST_NODES=1 $(PYTHON) -m pytest -s tests/nodes
+
+# kill -9 of random SWS processes on the deployed nodes under load through HAProxy; prints the
+# share of requests answered (tests/chaos; SWS_CHAOS_SECONDS, 60 by default). Root, as above.
+nodes-chaos: $(DEPLOY_STAMP)
+	SWS_TEST_NODES=1 $(PYTHON) -m pytest -s tests/chaos
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench
