@@ -7,8 +7,6 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from sws.cdn import service
 from sws.cdn.model import PURGE_KINDS, PurgeSpec
@@ -16,24 +14,22 @@ from sws.commands import common
 from sws.errors import SWSError
 
 app = typer.Typer(help="CDN distributions and their edges.", no_args_is_help=True)
-console = Console()
 
 
 @app.command("list")
 def list_all() -> None:
-    """Every distribution of every tenant (an operator's view): its host names, origin and
-    whether the edges serve it."""
+    """Every distribution of every tenant (an operator's view), one line each: id, project,
+    origin, state and host names, whole whatever the terminal's width (for grep and awk)."""
     container = common.container()
     rows = service.list_distributions(db=container.db, project_id=None)
-    table = Table("id", "project", "name", "origin", "state", "hosts")
+    typer.echo("id project origin state hosts")
     for row in rows:
         if row.disabled_reason is not None or row.origin_missing:
-            state = f"disabled ({row.disabled_reason or 'origin_deleted'})"
+            state = f"disabled:{row.disabled_reason or 'origin_deleted'}"
         else:
             state = "enabled" if row.settings.enabled else "disabled"
-        table.add_row(row.id, row.project_id, row.name, f"{row.origin_kind}:{row.origin_ref}",
-                      state, " ".join(host for host, _ in row.hosts))
-    console.print(table)
+        hosts = " ".join(host for host, _ in row.hosts)
+        typer.echo(f"{row.id} {row.project_id} {row.origin_kind}:{row.origin_ref} {state} {hosts}")
 
 
 @app.command("purge")
