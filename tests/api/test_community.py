@@ -391,3 +391,41 @@ def test_a_region_that_refuses_the_free_quota_is_asked_again_next_pass(free: Clo
     assert community.quota_pass(
         db=free.container.db, clock=free.clock, drivers=free.container.drivers(), terms=terms
     ) == 2
+
+
+class ApprovedMeanwhile:
+    """The region's driver, where a quota request of `project` is approved (its quota set)
+    just before the pass's own call sets the free quota on that project."""
+
+    def __init__(self, real: Any, project: str, approve: Any) -> None:
+        self.region, self.real, self.project, self.approve = real.region, real, project, approve
+
+    def set_quota(self, project_id: str, quota: Any) -> None:
+        if project_id == self.project and self.approve is not None:
+            approve, self.approve = self.approve, None
+            approve()
+        self.real.set_quota(project_id, quota)
+
+
+def test_a_request_approved_while_the_pass_runs_keeps_its_quota(free: Cloud) -> None:
+    def approve() -> None:
+        asked = free.client.post(
+            "/v1/quota-requests",
+            json={"reason": "a course", "limits": {"instances": 4}},
+            headers=free.globex.headers,
+        ).json()
+        if asked["state"] == "pending":
+            free.client.post(
+                f"/v1/admin/quota-requests/{asked['id']}/approve", json={"note": "ok"},
+                headers=free.admin,
+            )
+
+    assert free.container.community is not None
+    driver = ApprovedMeanwhile(free.container.driver(), free.globex.id, approve)
+    community.quota_pass(
+        db=free.container.db, clock=free.clock, drivers={"RegionOne": driver},
+        terms=free.container.community.terms,
+    )
+    assert driver.approve is None  # it ran
+    globex = free.client.get("/v1/quotas", headers=free.globex.headers).json()["limits"]
+    assert globex["instances"] == 4

@@ -33,7 +33,7 @@ from sws.signup.limits import Limit, Limiter
 
 log = logging.getLogger("sws.community")
 PAGE = 500
-QUOTA_BATCH = 200  # projects given the free quota per region and pass
+QUOTA_BATCH = 50  # projects given the free quota per region and pass (two API calls each)
 SHELVED = ("shelved", "shelved_offloaded")
 IDLE_NOTICE = timedelta(days=1)  # flagged idle this long (and still idle) before shelving
 _MAILS: dict[Step, str] = {
@@ -107,7 +107,7 @@ def quota_pass(
             )
         for project_id in due:
             try:
-                drivers[region].set_quota(project_id, wanted)
+                _set_free_quota(db, drivers[region], region, project_id, wanted)
             except SWSError as error:  # the region is down: the next pass tries again
                 log.warning("community: free quota not set in %s: %s", region, error.detail)
                 break
@@ -115,6 +115,18 @@ def quota_pass(
                 repo.record_quota(conn, project_id, region, text, clock.now())
             done += 1
     return done
+
+
+def _set_free_quota(
+    db: Database, driver: CloudDriver, region: str, project_id: str, wanted: Quota
+) -> None:
+    """Set `wanted`; a request approved meanwhile (its quota set just before this one) gets
+    its quota back, since the last word must be the approval's."""
+    driver.set_quota(project_id, wanted)
+    with db.read() as conn:
+        approved = quotas_repo.latest_approved(conn, project_id, region)
+    if approved is not None:
+        driver.set_quota(project_id, approved)
 
 
 def _exempt_projects(db: Database, terms: Terms) -> set[str]:

@@ -67,6 +67,18 @@ def approved_tenants(region: str) -> Select[tuple[str]]:
     return select(t.c.tenant_id).where(t.c.region == region, t.c.state == "approved")
 
 
+def latest_approved(conn: Connection, tenant_id: str, region: str) -> Quota | None:
+    """The quota the tenant's last approved request in `region` set, if any."""
+    query = (
+        select(t)
+        .where(t.c.tenant_id == tenant_id, t.c.region == region, t.c.state == "approved")
+        .order_by(t.c.decided_at.desc(), t.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return _quota(row, "wanted") if row else None
+
+
 def list_requests(
     conn: Connection, *, tenant_id: str | None, state: State | None, limit: int,
     marker: str | None,
