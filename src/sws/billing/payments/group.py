@@ -42,6 +42,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: list[tuple[PaymentEvent, Future[Result]]] = []
         self._leaders = 0
+        self.batches = 0  # transactions opened so far (what the bench divides by)
 
     def apply(
         self, *, db: Database, clock: Clock, event: PaymentEvent, issuing: Issuing | None
@@ -68,6 +69,7 @@ class GroupCommit:
                     self._leaders -= 1  # a few left queued: the lane still busy takes them
                     return
                 batch, self._queue = self._queue[: self.limit], self._queue[self.limit :]
+                self.batches += 1
             _settle(db, clock, issuing, batch)
 
 
