@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
+from sws.billing import service as billing
 from sws.clock import Clock
 from sws.db.engine import Database
 from sws.errors import Contended, Duplicate, Invalid, NotFound
@@ -258,7 +259,8 @@ def _follow_up(
     - a deleted instance's public domain is deleted with it, its billing ending at the
       instance's delete (`sws.loadbalancer.service.instances_deleted_in`);
     - a renamed resource has its new name on the open bills at once (`sws.billing`).
-    Imported here, not at the top: both modules journal through `ingest_in`, so import this."""
+    `sws.loadbalancer.service` is imported here, not at the top: it journals through
+    `ingest_in`, so it imports this module."""
     deleted: dict[str, datetime] = {}
     for event in events:
         if event.resource_type == INSTANCE and event.action in TERMINAL_ACTIONS:
@@ -270,8 +272,6 @@ def _follow_up(
 
         loadbalancers.instances_deleted_in(conn, _At(received_at), deleted)
     if renamed:
-        from sws.billing import service as billing
-
         billing.renamed_in(conn, renamed)
 
 
