@@ -76,10 +76,6 @@ def test_a_login_and_a_server_launch_through_haproxy(
     assert seen == {backend: [server_id] for backend in API_NODES}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the simulated region's due-task hint (SimulatedRegion._next_due) is per process: a ticker "
-    "that found nothing due never reads again the tasks an API process on another node starts, "
-    "so the server stays BUILD until the tickers restart"))
 def test_the_launched_server_becomes_active(
     front: httpx.Client, launched: tuple[dict[str, str], str]
 ) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -57,6 +57,9 @@ from sws.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded
 from sws.events.bus import EventBus
 
 _DUE_BATCH = 500
+# How long advance() trusts its hint of the next due task. Another process (an API beside this
+# ticker) may have started a task since, so the hint is read again from the database after this.
+_HINT_TRUSTED_FOR = timedelta(seconds=2)
 _SIMPLE_ACTIONS = frozenset({"stop", "start", "reboot", "revert_resize", "shelve"})
 
 
@@ -99,6 +102,7 @@ class SimulatedRegion:
         # When the next task falls due, if known; lets an idle advance() skip the database.
         self._next_due: datetime | None = None
         self._next_due_known = False
+        self._next_due_read_at = datetime.min.replace(tzinfo=UTC)
 
     # ---- plumbing ----------------------------------------------------------------------------
 
@@ -174,7 +178,13 @@ class SimulatedRegion:
         with self._lock:
             if not self._next_due_known:
                 return False
+            if now - self._next_due_read_at >= _HINT_TRUSTED_FOR:
+                with self._read() as txn:
+                    self._note_next_due(repo.next_due(txn), now)
             return self._next_due is None or now < self._next_due
+
+    def _note_next_due(self, next_due: datetime | None, now: datetime) -> None:
+        self._next_due, self._next_due_known, self._next_due_read_at = next_due, True, now
 
     def _advance_batch(self, now: datetime) -> int:
         """Finish up to a batch of due tasks in one transaction, then note the next due time."""
@@ -185,7 +195,7 @@ class SimulatedRegion:
                     at_due = Txn(txn.conn, self.region, row.task_due_at, txn.outbox)
                     servers.complete(at_due, self._settings, row)
                 next_due = repo.next_due(txn)
-            self._next_due, self._next_due_known = next_due, True
+            self._note_next_due(next_due, now)
             return len(rows)
 
     # ---- flavors and images ------------------------------------------------------------------
