@@ -131,7 +131,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, site: Site) -> Iterator[Any]:
     context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 800},
                                   locale="en-US")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # a page load on a busy 2-core CI host
     tab = context.new_page()
     yield tab
     context.close()

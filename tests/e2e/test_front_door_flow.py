@@ -88,7 +88,7 @@ def front_door(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterat
 
 def _tab(browser: Any, site: Site) -> Any:
     context = browser.new_context(base_url=site.url, locale="en-US")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)
     return context.new_page()
 
 
