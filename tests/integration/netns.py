@@ -100,7 +100,7 @@ class Hub:
         self, role: str, command: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["ip", "netns", "exec", self.name(role), "sh", "-c", command],
-                              capture_output=True, text=True, check=False, timeout=20,
+                              capture_output=True, text=True, check=False, timeout=60,
                               env={**os.environ, **(env or {})})
 
     def start(self, role: str, argv: list[str], env: dict[str, str], log: Path) -> None:
