@@ -338,6 +338,22 @@ class RefusingQuota:
         raise Unavailable("the region's Nova does not answer")
 
 
+def globex_gets_4_instances(cloud: Cloud) -> None:
+    """Globex asks for 4 instances; the rules or else the admin approve it."""
+    asked = cloud.client.post(
+        "/v1/quota-requests",
+        json={"reason": "a course", "limits": {"instances": 4}},
+        headers=cloud.globex.headers,
+    ).json()
+    if asked["state"] == "pending":
+        decided = cloud.client.post(
+            f"/v1/admin/quota-requests/{asked['id']}/approve", json={"note": "ok"},
+            headers=cloud.admin,
+        )
+        assert decided.status_code == 200, decided.text
+    assert asked["wanted"]["instances"] == 4, asked
+
+
 def _quotas_set(cloud: Cloud) -> dict[str, str]:
     with cloud.container.db.read() as conn:
         rows = conn.execute(select(community_quotas.c.project_id, community_quotas.c.quota))
@@ -352,17 +368,7 @@ def test_every_tenant_gets_the_free_quota_set_and_a_new_one_again(free: Cloud) -
     text = "instances=2,cores=2,ram_mb=4096,floating_ips=1,security_groups=5,key_pairs=10"
     assert _quotas_set(free) == {free.acme.id: text, free.globex.id: text}
 
-    asked = free.client.post(
-        "/v1/quota-requests",
-        json={"reason": "a course", "limits": {"instances": 4}},
-        headers=free.globex.headers,
-    ).json()
-    if asked["state"] == "pending":
-        decided = free.client.post(
-            f"/v1/admin/quota-requests/{asked['id']}/approve", json={"note": "ok"},
-            headers=free.admin,
-        )
-        assert decided.status_code == 200, decided.text
+    globex_gets_4_instances(free)
     assert free.container.community is not None
     terms = replace(
         free.container.community.terms, quota={**free.container.community.terms.quota, "cores": 3}
@@ -408,20 +414,10 @@ class ApprovedMeanwhile:
 
 
 def test_a_request_approved_while_the_pass_runs_keeps_its_quota(free: Cloud) -> None:
-    def approve() -> None:
-        asked = free.client.post(
-            "/v1/quota-requests",
-            json={"reason": "a course", "limits": {"instances": 4}},
-            headers=free.globex.headers,
-        ).json()
-        if asked["state"] == "pending":
-            free.client.post(
-                f"/v1/admin/quota-requests/{asked['id']}/approve", json={"note": "ok"},
-                headers=free.admin,
-            )
-
     assert free.container.community is not None
-    driver = ApprovedMeanwhile(free.container.driver(), free.globex.id, approve)
+    driver = ApprovedMeanwhile(
+        free.container.driver(), free.globex.id, lambda: globex_gets_4_instances(free)
+    )
     community.quota_pass(
         db=free.container.db, clock=free.clock, drivers={"RegionOne": driver},
         terms=free.container.community.terms,
