@@ -15,8 +15,10 @@ issued by it). Only paths, the API's URL and the example names change.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -152,7 +154,16 @@ def test_the_edge_in_docs_cdn_md_serves_a_distribution_over_https(
                 api.should_exit = True
             stop = [subs.apply(a) for a in units["sws-agent-cdn.service"].exec_start]
             subprocess.run([*stop, "--stop"], check=False, capture_output=True)
+            stop_by_pid_files(root)
             net.close()
             shutil.rmtree(root, ignore_errors=True)
             for log in sorted(tmp_path.glob("*.log")):
                 print(f"--- {log.name}\n{log.read_text()}")
+
+
+def stop_by_pid_files(root: Path) -> None:
+    """Stop the daemons the edge left under `root` (Varnish's manager, by its pid file): `--stop`
+    run outside the unit's environment may fail, and a varnishd would outlive the test."""
+    for pid_file in root.rglob("*.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
