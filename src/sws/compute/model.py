@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sws.drivers.base import Flavor, Image, Server
+from sws.drivers.simulated.notifications import flavor_payload, nova_object, oslo_timestamp
 from sws.errors import Conflict, Invalid
 
 NAME_MAX = 64
@@ -118,7 +119,6 @@ def rename_notification(server: Server, old_name: str, at: datetime) -> dict[str
     read): `old_display_name` set is what makes it a rename. SWS journals it when it renames,
     so the bill and the activity feed have the new name at once; a real Nova's own
     `instance.update` for the same rename arrives later and changes nothing more."""
-    flavor = server.flavor
     stamp = at.astimezone(UTC)
     data = {
         "uuid": server.id, "tenant_id": server.project_id, "user_id": server.user_id,
@@ -126,18 +126,13 @@ def rename_notification(server: Server, old_name: str, at: datetime) -> dict[str
         "state": server.vm_state, "task_state": server.task_state,
         "power_state": server.power_state, "host": server.host,
         "launched_at": _iso(server.launched_at), "terminated_at": _iso(server.terminated_at),
-        "updated_at": _iso(stamp),
-        "flavor": {"nova_object.name": "FlavorPayload", "nova_object.data": {
-            "flavorid": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus,
-            "memory_mb": flavor.ram_mb, "root_gb": flavor.disk_gb,
-        }},
+        "updated_at": _iso(stamp), "flavor": flavor_payload(server.flavor),
     }
     return {
         "message_id": f"sws-rename-{server.id}-{stamp.strftime('%Y%m%d%H%M%S%f')}",
         "publisher_id": "sws.compute", "event_type": "instance.update", "priority": "INFO",
-        "timestamp": stamp.strftime("%Y-%m-%d %H:%M:%S.%f"),
-        "payload": {"nova_object.name": "InstanceUpdatePayload", "nova_object.version": "2.0",
-                    "nova_object.namespace": "nova", "nova_object.data": data},
+        "timestamp": oslo_timestamp(stamp),
+        "payload": nova_object("InstanceUpdatePayload", "2.0", data),
     }
 
 
