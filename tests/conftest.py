@@ -49,6 +49,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI els
 SHARED_SERVICES = {
     "tests/integration/openstack/": "openstack",
     "tests/integration/swift/": "swift",
+    "tests/integration/netfilter/test_kernel.py": "netns",  # one topology for the module
     "tests/e2e/test_cdn_container_flow.py": "swift",  # scripts/swift-dev, up and down
 }
 

@@ -1,11 +1,14 @@
 """Throwaway databases on the machine's PostgreSQL and MariaDB, one per test, already migrated.
 
-Migrations run once per test process and server, not once per test:
-- PostgreSQL: each test's database is created from a migrated template database of its own
-  process (`CREATE DATABASE ... TEMPLATE`), and dropped afterwards.
-- MariaDB has no template databases, and its DDL costs seconds per schema. Each process keeps a
-  small pool of migrated databases; a test gets one to itself, and on return every table is
-  emptied (the schema stays). A database that cannot be emptied is dropped, not reused.
+Migrations run once per test process and server, not once per test, and databases are reused:
+- Each process keeps a small pool of migrated databases per server; a test gets one to itself,
+  and on return every table is emptied (the schema stays). Emptying a few dozen small tables
+  costs milliseconds, where creating a database costs a fraction of a second and, on a loaded
+  machine, seconds.
+- A database is dropped, not reused, when it cannot be emptied within 10 s (a lock a test left
+  behind) or when a test moved its schema away from the migrations' head.
+- New PostgreSQL databases are copied from a migrated template database of the process
+  (`CREATE DATABASE ... TEMPLATE`); MariaDB has no template databases and migrates each one.
 Callers may still run `upgrade` on the URL: at head it does nothing.
 """
 
@@ -13,16 +16,17 @@ from __future__ import annotations
 
 import atexit
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from sws.db.engine import make_engine
-from sws.db.migrate import upgrade
+from sws.db.migrate import MIGRATIONS, upgrade
 
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
@@ -65,25 +69,46 @@ def _postgres_template() -> str:
     return name
 
 
+def _postgres_new() -> str:
+    name = _new_name()
+    _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
+    atexit.register(_postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return name
+
+
+@cache
+def _postgres_engine(name: str) -> Engine:
+    return create_engine(POSTGRES_URL.format(name), pool_size=1)
+
+
+def _postgres_empty(name: str) -> None:
+    """Delete every row but Alembic's, foreign keys unchecked (a superuser's replica role)."""
+    with _postgres_engine(name).begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        _check_heads(conn, "alembic_version")
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                 "AND tablename <> 'alembic_version'")
+        ).scalars().all()
+        for table in tables:
+            conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+def _postgres_drop(name: str) -> None:
+    _postgres_engine(name).dispose()
+    _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    name = _new_name()
-    try:
-        _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
-    except OperationalError as exc:
-        _unavailable("PostgreSQL at 127.0.0.1:5432", exc)
-    try:
+    with _pooled(POSTGRES, "PostgreSQL at 127.0.0.1:5432") as name:
         yield POSTGRES_URL.format(name)
-    finally:
-        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @cache
 def _mariadb_admin() -> Engine:
     return create_engine(MARIADB_ADMIN, pool_size=1)
-
-
-_mariadb_pool: list[str] = []
 
 
 def _mariadb_drop(name: str) -> None:
@@ -108,6 +133,7 @@ def _mariadb_empty(name: str) -> None:
                  "AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"),
             {"db": name},
         ).scalars().all()
+        _check_heads(conn, f"`{name}`.alembic_version")
         conn.execute(text("SET SESSION lock_wait_timeout = 10, innodb_lock_wait_timeout = 10"))
         conn.execute(text("SET SESSION foreign_key_checks = 0"))
         for table in tables:
@@ -115,17 +141,53 @@ def _mariadb_empty(name: str) -> None:
         conn.execute(text("SET SESSION foreign_key_checks = 1"))
 
 
+def _check_heads(conn: Connection, table: str) -> None:
+    versions = frozenset(conn.execute(text(f"SELECT version_num FROM {table}")).scalars())
+    if versions != _heads():
+        raise NotReusable(f"the schema is at {sorted(versions)}, not at the migrations' heads")
+
+
+@cache
+def _heads() -> frozenset[str]:
+    """The migrations' heads: one per domain's branch."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
 @contextmanager
 def mariadb_database() -> Iterator[str]:
-    try:
-        name = _mariadb_pool.pop() if _mariadb_pool else _mariadb_new()
-    except OperationalError as exc:
-        _unavailable("MariaDB at 127.0.0.1:3306", exc)
-    try:
+    with _pooled(MARIADB, "MariaDB at 127.0.0.1:3306") as name:
         yield MARIADB_URL.format(name)
+
+
+class NotReusable(Exception):
+    """A returned database that must be dropped rather than handed to the next test."""
+
+
+@dataclass
+class _Server:
+    new: Callable[[], str]
+    empty: Callable[[str], None]
+    drop: Callable[[str], None]
+    pool: list[str] = field(default_factory=list)
+
+
+POSTGRES = _Server(_postgres_new, _postgres_empty, _postgres_drop)
+MARIADB = _Server(_mariadb_new, _mariadb_empty, _mariadb_drop)
+
+
+@contextmanager
+def _pooled(server: _Server, what: str) -> Iterator[str]:
+    try:
+        name = server.pool.pop() if server.pool else server.new()
+    except OperationalError as exc:
+        _unavailable(what, exc)
+    try:
+        yield name
     finally:
         try:
-            _mariadb_empty(name)
-            _mariadb_pool.append(name)
-        except SQLAlchemyError:
-            _mariadb_drop(name)
+            server.empty(name)
+            server.pool.append(name)
+        except (SQLAlchemyError, NotReusable):
+            server.drop(name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 TABLE_MODULES = (
@@ -45,6 +47,8 @@ def load_all_tables() -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic loads only when a schema changes, not at start
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -52,6 +56,8 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -60,6 +66,8 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
 
 def make_revision(engine: Engine, message: str) -> None:
     """Autogenerate a new revision against `engine` (a developer's tool, not a runtime path)."""
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

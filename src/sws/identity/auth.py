@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Protocol
 
 from argon2 import PasswordHasher
@@ -40,10 +41,15 @@ def hash_secret(secret: str) -> str:
 
 
 class PasswordHashing:
-    """argon2id hashing with the library's current recommended parameters."""
+    """argon2id hashing with the library's current recommended parameters.
 
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
+    The hasher is made at first use, not at import: the services keep one at module level,
+    and the test suite swaps in the same algorithm at its lowest cost before any is used.
+    """
+
+    @cached_property
+    def _hasher(self) -> PasswordHasher:
+        return PasswordHasher()
 
     def hash(self, password: str) -> str:
         return str(self._hasher.hash(password))

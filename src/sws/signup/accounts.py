@@ -4,7 +4,9 @@ with SWS's own cloud account from clouds.yaml)."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,10 +53,19 @@ class KeystoneAccounts:
 
     keeps_passwords = False
 
-    def __init__(self, connect: Any, *, member_role: str, domain: str = "default") -> None:
+    #: Keystone records a password change's token revocation to the second, and refuses every
+    #: token issued in that second: a login straight after the change would get a token that
+    #: validates nowhere. A change returns only once that second has passed.
+    REVOCATION_GRAIN_SECONDS = 1.0
+
+    def __init__(
+        self, connect: Any, *, member_role: str, domain: str = "default",
+        wait: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._connect = connect  # () -> openstack.connection.Connection
         self._role = member_role
         self._domain = domain
+        self._wait = wait
 
     def open(self, account: NewAccount) -> str:
         try:
@@ -80,6 +91,7 @@ class KeystoneAccounts:
             identity.update_user(user, password=password)
         except Exception as error:
             raise Unavailable(f"Keystone could not change the password: {error}") from error
+        self._wait(self.REVOCATION_GRAIN_SECONDS)
 
 
 def build_accounts(settings: Any) -> CloudAccounts:

@@ -1,4 +1,8 @@
-"""Fixtures for the SWS filter's kernel tests: the tools, a fresh topology, and a target.
+"""Fixtures for the SWS filter's kernel tests: the tools, a topology, and a target.
+
+The namespaces are built once per module and handed to each test reset (no ruleset, no
+conntrack entries, no connections but the servers'): building and deleting namespaces
+takes the kernel's network-namespace locks, which are slow while other tests churn them.
 
 The tests need root (network namespaces) and nft/conntrack/iptables, which
 `scripts/install-netfilter-tools` installs when missing. Outside CI a machine without root
@@ -30,13 +34,18 @@ def netfilter_tools() -> None:
         assert shutil.which(tool), f"{tool} is missing after scripts/install-netfilter-tools"
 
 
-@pytest.fixture
-def topology(netfilter_tools: None) -> Iterator[Topology]:
+@pytest.fixture(scope="module")
+def built_topology(netfilter_tools: None) -> Iterator[Topology]:
     topo = Topology()
     try:
         yield topo.build()
     finally:
         topo.close()
+
+
+@pytest.fixture
+def topology(built_topology: Topology) -> Topology:
+    return built_topology.reset()
 
 
 @pytest.fixture(params=["nft", "nft-cli", "iptables"])

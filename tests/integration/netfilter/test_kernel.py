@@ -1,8 +1,8 @@
 """The SWS filter in a real kernel: connections that open, and connections that do not.
 
-Each test builds fresh namespaces (see topology.py), compiles a policy with the real compiler,
-and applies it with the agent's own code in the "compute" namespace. Every test runs with
-both targets: nftables and the iptables-restore fallback.
+Each test gets the module's namespaces as built (see topology.py), compiles a policy with the
+real compiler, and applies it with the agent's own code in the "compute" namespace. Every test
+runs with both targets: nftables and the iptables-restore fallback.
 """
 
 from __future__ import annotations

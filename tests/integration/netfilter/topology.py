@@ -8,8 +8,9 @@
       10.251.1.10, .20  servers on 8080 and 9090; fd00:5a5:1::10, ::20
       10.251.1.50       a Cloud Bridge source (inside 10.251.1.48/29); .60 is not
 
-Every address exists only inside these namespaces. `Topology.close()` kills the processes it
-started and deletes the namespaces by name, even after a failure.
+Every address exists only inside these namespaces. `Topology.reset()` returns them to how
+`build()` left them; `Topology.close()` kills the processes it started and deletes the
+namespaces by name, even after a failure.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 class Topology:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
+    servers: int = 0  # the first processes: the echo servers build() starts
 
     def ns(self, role: str) -> str:
         return f"swsnf-{self.tag}-{role}"
@@ -111,6 +113,17 @@ class Topology:
         self.serve("intranet", 8080, 9090)
         self.serve("internet", 8080)
         self.serve("vm", 2222, 3333)
+        self.servers = len(self.processes)
+        return self
+
+    def reset(self) -> Topology:
+        """As built: the sessions ended, the compute node without rules or tracked flows."""
+        for process in self.processes[self.servers:]:
+            process.kill()
+            process.wait(timeout=5)
+        del self.processes[self.servers:]
+        self.inside("compute", "nft", "flush", "ruleset")  # iptables here is iptables-nft
+        self.inside("compute", "conntrack", "-F", check=False)  # exits 1 when already empty
         return self
 
     def _link(self, role: str, peer: str, addrs: list[str], peer_addrs: list[str]) -> None:

@@ -37,6 +37,7 @@ class FakeIdentity:
         self.users: dict[str, Thing] = {}
         self.grants: list[tuple[str, str, str]] = []
         self.down = False
+        self.waited: list[float] = []  # the seconds a password change waited out
 
     def create_project(self, *, name: str, domain_id: str) -> Thing:
         if self.down:
@@ -77,7 +78,9 @@ def keystone() -> FakeIdentity:
 
 
 def _door(database: Database, clock: SimulatedClock, keystone: FakeIdentity) -> FrontDoor:
-    accounts = KeystoneAccounts(lambda: FakeConnection(keystone), member_role="member")
+    accounts = KeystoneAccounts(
+        lambda: FakeConnection(keystone), member_role="member", wait=keystone.waited.append
+    )
     return FrontDoor(
         db=database,
         clock=clock,
@@ -123,9 +126,12 @@ def test_the_tenant_is_a_new_keystone_project_and_the_owner_sets_a_password_by_l
             conn.execute(select(tenants.c.id).where(tenants.c.name == "anncorp")).scalar()
             == project.id
         )
+    assert keystone.waited == []
     choose = _codes(database)[-1]
     door.confirm_reset(token=choose, password="my own fine secret")
     assert user.extra["password"] == "my own fine secret"
+    # Keystone refuses tokens issued in the second of the change: the reset outlasts it.
+    assert sum(keystone.waited) >= 1.0
 
 
 def test_keystone_down_opens_nothing_and_the_code_still_works_later(

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fpdf import FPDF
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 from sws.billing.invoices.model import Document, Party
 
@@ -124,7 +125,9 @@ class _Writer:
     for text that needs it."""
 
     def __init__(self, fonts: PdfFonts, text: str) -> None:
-        self.pdf = FPDF(format="A4")
+        from fpdf import FPDF  # a fifth of a second to import: only PDFs pay for it
+
+        self.pdf: FPDF = FPDF(format="A4")
         self.family = _CORE
         if not _latin1(text) and not _fonts_missing(fonts):
             self.family = "sws-sans"
