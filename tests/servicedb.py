@@ -6,7 +6,8 @@ Migrations run once per test process and server, not once per test, and database
   costs milliseconds, where creating a database costs a fraction of a second and, on a loaded
   machine, seconds.
 - A database is dropped, not reused, when it cannot be emptied within 10 s (a lock a test left
-  behind) or when a test moved its schema away from the migrations' head.
+  behind) or when a test moved its schema away from the migrations' head. On PostgreSQL the
+  tables SWS makes at run time (metering's partitions) are dropped on return.
 - New PostgreSQL databases are copied from a migrated template database of the process
   (`CREATE DATABASE ... TEMPLATE`); MariaDB has no template databases and migrates each one.
 Callers may still run `upgrade` on the URL: at head it does nothing.
@@ -82,17 +83,32 @@ def _postgres_engine(name: str) -> Engine:
 
 
 def _postgres_empty(name: str) -> None:
-    """Delete every row but Alembic's, foreign keys unchecked (a superuser's replica role)."""
+    """Delete every row but Alembic's, foreign keys unchecked (a superuser's replica role), and
+    drop the tables SWS made at run time (metering's partitions): the template's schema again."""
     with _postgres_engine(name).begin() as conn:
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         _check_heads(conn, "alembic_version")
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                 "AND tablename <> 'alembic_version'")
-        ).scalars().all()
-        for table in tables:
+        tables = set(_postgres_tables(conn))
+        for table in tables - _postgres_template_tables():
+            conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+        for table in tables & _postgres_template_tables() - {"alembic_version"}:
             conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+def _postgres_tables(conn: Connection) -> list[str]:
+    query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return list(conn.execute(text(query)).scalars())
+
+
+@cache
+def _postgres_template_tables() -> frozenset[str]:
+    engine = create_engine(POSTGRES_URL.format(_postgres_template()))
+    try:
+        with engine.connect() as conn:
+            return frozenset(_postgres_tables(conn))
+    finally:
+        engine.dispose()
 
 
 def _postgres_drop(name: str) -> None:
