@@ -20,7 +20,7 @@ from sws import bootstrap
 from sws.clock import SimulatedClock
 from sws.config import Settings
 from sws.identity import service as identity
-from sws.web.app import create_app
+from tests.apps import app_for
 from tests.fake_dns import FakeAddresses, FakeTxt
 from tests.schema import migrate
 
@@ -88,7 +88,7 @@ def open_cloud(settings: Settings, clock: SimulatedClock) -> Iterator[Cloud]:
     container.address_resolver = FakeAddresses()  # webhooks never leave the test
     migrate(container.db.engine)
     identity.ensure_regions(db=container.db, names=settings.regions)
-    with TestClient(create_app(container), raise_server_exceptions=False) as client:
+    with TestClient(app_for(container), raise_server_exceptions=False) as client:
         yield Cloud(
             client=client, container=container, clock=clock,
             admin=_tenant(client, container, "operator", "root-admin", "admin").headers,

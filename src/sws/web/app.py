@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -13,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sws import __version__
 from sws.billing import unrated
 from sws.bootstrap import Container
+from sws.config import Settings
 from sws.web import console, deps, guards, observe, openapi, problems
 from sws.web.api import account as account_api
 from sws.web.api import admin, audit, auth, compute, identity
@@ -46,6 +48,7 @@ DOCS_STATIC = "/v1/docs/static"
 
 
 def create_app(container: Container) -> FastAPI:
+    """The API and the console over `container`; its guards take their settings from it."""
     app = FastAPI(
         title="SWS",
         version=__version__,
@@ -56,7 +59,7 @@ def create_app(container: Container) -> FastAPI:
         redirect_slashes=False,  # `DELETE .../rules/` is a 404, never a 307 to another URL
         dependencies=[Depends(deps.known_query)],
     )
-    app.state.container = container
+    bind(app, container)
     problems.install(app)
     openapi.install(app)
     _docs(app)
@@ -106,18 +109,29 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(regions_console.admin_router)
     app.include_router(settings_console.router)
     app.include_router(tags_console.router)
-    console.install(app, container)
-    _guard(app, container)
+    console.install(app)
+    _guard(app, Guards.of(container.settings))
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
-        return _readiness(container)
+    def readyz(request: Request) -> JSONResponse:
+        return _readiness(deps.container(request))
 
     return app
+
+
+def bind(app: FastAPI, container: Container) -> None:
+    """Point `app` at `container`: every route and page reads its container from `app.state`.
+
+    The test suite binds one app per worker to each test's container: FastAPI compiles an
+    app's routes on its first request (about half a CPU-second for SWS's), so an app per test
+    cost the suite minutes. Only an app built with the same `Guards` may be rebound.
+    """
+    app.state.container = container
+    console.bind(app, container)
 
 
 def _docs(app: FastAPI) -> None:
@@ -149,12 +163,30 @@ def _readiness(container: Container) -> JSONResponse:
     return JSONResponse({"status": status, "version": __version__, "checks": checks})
 
 
-def _guard(app: FastAPI, container: Container) -> None:
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """The settings the ASGI guards are built with, fixed for the app's life."""
+
+    metrics_token: str | None
+    metrics_allow: tuple[str, ...]
+    max_body_bytes: int
+    max_object_bytes: int
+    trusted_proxies: tuple[str, ...]
+
+    @classmethod
+    def of(cls, settings: Settings) -> Guards:
+        return cls(
+            metrics_token=settings.metrics_token, metrics_allow=tuple(settings.metrics_allow),
+            max_body_bytes=settings.max_body_bytes, max_object_bytes=settings.max_object_bytes,
+            trusted_proxies=tuple(settings.trusted_proxies),
+        )
+
+
+def _guard(app: FastAPI, spec: Guards) -> None:
     """The ASGI guards; added last, the client address is settled first (outermost)."""
-    s = container.settings
-    app.add_middleware(guards.MetricsGuard, token=s.metrics_token,
-                       allowed=guards.networks(s.metrics_allow))
-    limits = guards.BodyLimits(default=s.max_body_bytes, objects=s.max_object_bytes)
+    app.add_middleware(guards.MetricsGuard, token=spec.metrics_token,
+                       allowed=guards.networks(spec.metrics_allow))
+    limits = guards.BodyLimits(default=spec.max_body_bytes, objects=spec.max_object_bytes)
     app.add_middleware(guards.BodyLimit, limits=limits)
-    app.add_middleware(guards.ClientAddress, trusted=guards.networks(s.trusted_proxies))
+    app.add_middleware(guards.ClientAddress, trusted=guards.networks(spec.trusted_proxies))
     app.add_middleware(observe.RequestObserver)  # outermost: every answer has a request id

@@ -24,7 +24,7 @@ from sws.config import Settings
 from sws.drivers.simulated.catalog import HostShape
 from sws.drivers.simulated.region import SimulatedRegion
 from sws.identity import service as identity
-from sws.web.app import create_app
+from tests.apps import app_for
 from tests.fake_dns import FakeAddresses, FakeTxt
 from tests.schema import migrate
 
@@ -132,7 +132,7 @@ def make_console(
             name="RegionOne", db=container.db, clock=clock, bus=runtime.bus,
             hypervisor_count=1, task_seconds=TASK_SECONDS, host_shape=shape,
         )
-    app = create_app(container)
+    app = app_for(container)
     yield Console(container=container, clock=clock, tenants=template.tenants, _app=app,
                   txt=txt)
     container.db.engine.dispose()

@@ -49,10 +49,8 @@ def not_found(current: AnyVisit, rest: str) -> Response:
     raise NotFound(current.gettext("There is no such page."))
 
 
-def install(app: FastAPI, container: Container) -> None:
+def install(app: FastAPI) -> None:
     """Mount the console's static files and routers on `app` (after the API's routers)."""
-    app.state.console = build_state(container)
-    app.state.console_tokens = ConsoleTokens(container.clock)
     app.router.routes.append(WebSocketRoute(connect.SOCKET_PATH, connect.serial))
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
     for router in (
@@ -64,3 +62,9 @@ def install(app: FastAPI, container: Container) -> None:
         _fallback,
     ):
         app.include_router(router)
+
+
+def bind(app: FastAPI, container: Container) -> None:
+    """The console's state for `container`: its templates, session secret and connect tokens."""
+    app.state.console = build_state(container)
+    app.state.console_tokens = ConsoleTokens(container.clock)
