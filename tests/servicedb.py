@@ -73,7 +73,7 @@ def _postgres_template() -> str:
 def _postgres_new() -> str:
     name = _new_name()
     _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
-    atexit.register(_postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    atexit.register(_postgres_drop, name)
     return name
 
 
@@ -89,10 +89,10 @@ def _postgres_empty(name: str) -> None:
         conn.execute(text("SET LOCAL lock_timeout = '10s'"))
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         _check_heads(conn, "alembic_version")
-        tables = set(_postgres_tables(conn))
-        for table in tables - _postgres_template_tables():
+        tables, schema = set(_postgres_tables(conn)), _postgres_template_tables()
+        for table in tables - schema:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
-        for table in tables & _postgres_template_tables() - {"alembic_version"}:
+        for table in (tables & schema) - {"alembic_version"}:
             conn.execute(text(f'DELETE FROM "{table}"'))
 
 

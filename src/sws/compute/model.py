@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sws.drivers.base import Flavor, Image, Server
-from sws.drivers.simulated.notifications import flavor_payload, nova_object, oslo_timestamp
+from sws.drivers.nova_payloads import flavor_payload, nova_object, oslo_timestamp
 from sws.errors import Conflict, Invalid
 
 NAME_MAX = 64

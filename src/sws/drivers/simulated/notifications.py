@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sws.drivers.base import Flavor, KeyPair
+from sws.drivers.nova_payloads import flavor_payload, nova_object, oslo_timestamp
 
 OSLO_VERSION = "2.0"
 
@@ -55,46 +56,9 @@ def iso_z(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def oslo_timestamp(moment: datetime) -> str:
-    """The envelope's timestamp: '2026-11-21 06:42:49.444861', UTC without a zone."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def envelope(message: dict[str, Any]) -> dict[str, Any]:
     """Wrap an inner message as oslo.messaging sends it over the wire."""
     return {"oslo.version": OSLO_VERSION, "oslo.message": json.dumps(message)}
-
-
-def nova_object(name: str, version: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "nova_object.data": data,
-        "nova_object.name": name,
-        "nova_object.namespace": "nova",
-        "nova_object.version": version,
-    }
-
-
-def flavor_payload(flavor: Flavor) -> dict[str, Any]:
-    return nova_object(
-        "FlavorPayload",
-        "1.4",
-        {
-            "description": None,
-            "disabled": False,
-            "ephemeral_gb": flavor.ephemeral_gb,
-            "extra_specs": {},
-            "flavorid": flavor.id,
-            "is_public": flavor.is_public,
-            "memory_mb": flavor.ram_mb,
-            "name": flavor.name,
-            "projects": None,
-            "root_gb": flavor.disk_gb,
-            "rxtx_factor": 1.0,
-            "swap": flavor.swap_mb,
-            "vcpu_weight": 0,
-            "vcpus": flavor.vcpus,
-        },
-    )
 
 
 def _ip_payload(facts: InstanceFacts) -> list[dict[str, Any]]:

@@ -27,8 +27,9 @@ from sqlalchemy import Row, delete, func, insert, select, update
 
 from sws.clock import Clock
 from sws.db.engine import Database
+from sws.drivers.nova_payloads import oslo_timestamp
 from sws.drivers.simulated import repository as repo
-from sws.drivers.simulated.notifications import context, envelope, iso_z, oslo_timestamp
+from sws.drivers.simulated.notifications import context, envelope, iso_z
 from sws.drivers.simulated.repository import Txn
 from sws.drivers.simulated.states import ACTIVE, STOPPED
 from sws.drivers.simulated.volume_tables import sim_volume_snapshots, sim_volumes
