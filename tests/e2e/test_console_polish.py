@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from sws.drivers.base import ServerFilter
+from sws.drivers.base import Quota, ServerCreate, ServerFilter
 from tests.e2e.conftest import Site
 from tests.e2e.test_pages_lb_storage import launch, log_in
 from tests.e2e.test_walkthrough import run_for, tenant_id
@@ -80,3 +80,28 @@ def test_a_generated_private_key_downloads_as_a_pem_file(page: Any, site: Site,
     expect(page.locator("#key-pairs")).to_contain_text("e2e-laptop")
     expect(page.locator("#download-key")).to_have_count(0)
     expect(page.locator("#private-key-text")).to_have_count(0)
+
+
+def test_the_monitoring_index_pages_its_instances_and_the_links_walk_them(
+    page: Any, site: Site
+) -> None:
+    driver, acme = site.container.driver(None), tenant_id(site, "acme")
+    driver.set_quota(acme, Quota(instances=100, cores=100, ram_mb=100 * 1024))
+    image = next(i.id for i in driver.list_images(acme) if i.status == "active")
+    for batch in ("pg-a", "pg-b", "pg-c"):
+        driver.create_servers(acme, "u", ServerCreate(batch, "1", image, count=19))
+    site.settle()
+    total = len(driver.list_servers(acme, ServerFilter(), 100, None))
+    log_in(page, "alice")
+    page.goto("/console/monitoring")
+    rows = page.locator("#monitored tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.locator("#previous")).to_have_count(0)
+    first = rows.first.locator("a").first.text_content()
+    page.click("#next")
+    expect(rows).to_have_count(total - 50)
+    expect(page.locator("#next")).to_have_count(0)
+    page.click("#previous")
+    expect(rows).to_have_count(50)
+    expect(rows.first.locator("a").first).to_have_text(first or "")
+    expect(page.locator("#previous")).to_have_count(0)

@@ -8,7 +8,7 @@ driver exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -104,6 +104,16 @@ class Server:
     terminated_at: datetime | None = None
     fault: str | None = None
     old_flavor: Flavor | None = None  # set while a resize waits for confirm or revert
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBrief:
+    """A live (not DELETED) instance as a picker or a name needs it: no flavor, groups, times."""
+
+    id: str
+    name: str
+    status: str  # the Nova API status, as `Server.status`
+    fixed_ips: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +241,12 @@ class CloudDriver(Protocol):
     def list_servers(
         self, project_id: str, filters: ServerFilter, limit: int, marker: str | None
     ) -> Sequence[Server]: ...
+    def list_server_briefs(
+        self, project_id: str, limit: int
+    ) -> Sequence[ServerBrief]: ...  # up to `limit` live instances, in list_servers' order
+    def count_servers(
+        self, project_id: str
+    ) -> Mapping[str, int]: ...  # how many live instances show each status: {"ACTIVE": 3}
     def get_server(self, project_id: str, server_id: str) -> Server: ...
     def create_servers(
         self, project_id: str, user_id: str, spec: ServerCreate

@@ -53,6 +53,13 @@ class FakeNova:
         running = not any(action == "stop" for action, _ in self.actions)
         return [Server("vm-1")] if project_id == PROJECT and running else []
 
+    def list_server_briefs(self, project_id: str, limit: int) -> list[Server]:
+        return self.list_servers(project_id, None, limit, None)
+
+    def count_servers(self, project_id: str) -> dict[str, int]:
+        found = self.list_servers(project_id, None, 1, None)
+        return {"ACTIVE": len(found)} if found else {}
+
     def server_action(self, project_id: str, server_id: str, action: str, **_: Any) -> None:
         self.actions.append((action, server_id))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sws.drivers.base import ServerCreate
+from sws.drivers.base import MAX_SERVERS_PER_LAUNCH, Quota, ServerCreate
 from sws.metering import alarms as alarm_service
-from sws.web.console import charts
+from sws.web.console import charts, pages
 from tests.unit.console.conftest import Console
 
 
@@ -165,3 +165,83 @@ def test_a_network_chart_keeps_its_points_and_its_unit() -> None:
     assert [t.label for t in chart.y_ticks] == ["0", "0.5", "1", "1.5"]
     assert chart.value_text(chart.peak or 0) == "1.5 KiB/s"
     assert chart.points[1].y == charts.PAD_T  # 1.5 KiB/s is the top
+
+
+def launch_many(console: Console, tenant: str, count: int) -> list[str]:
+    """`count` tiny instances for `tenant` (its quota raised to hold them), oldest first."""
+    driver = console.container.driver()
+    tenant_id = console.tenants[tenant]
+    driver.set_quota(tenant_id, Quota(instances=count, cores=count, ram_mb=512 * count))
+    image = next(i.id for i in driver.list_images(tenant_id) if i.status == "active")
+    made: list[str] = []
+    for start in range(0, count, MAX_SERVERS_PER_LAUNCH):
+        spec = ServerCreate(name=f"{tenant}{start:02d}", flavor_id="1", image_id=image,
+                            count=min(MAX_SERVERS_PER_LAUNCH, count - start))
+        made.extend(s.id for s in driver.create_servers(tenant_id, "someone", spec))
+    console.settle()
+    return made
+
+
+def listed(html: str) -> list[str]:
+    """The instance ids of the page's instance table, in order."""
+    table = html.split('id="monitored"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr><td><a href="/console/monitoring/([0-9a-f-]{36})"', table)
+
+
+def link(html: str, link_id: str) -> str | None:
+    found = re.search(rf'<a href="([^"]*)" id="{link_id}">', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def test_the_instance_list_is_paged_and_the_links_walk_it(console: Console) -> None:
+    ours = launch_many(console, "acme", 55)
+    theirs = launch_many(console, "globex", 3)
+    browser = console.browser("alice")
+    first = browser.get("/console/monitoring").text
+    assert listed(first) == ours[::-1][:50]  # newest first, 50 a page
+    assert link(first, "previous") is None and "Previous page" not in first
+    assert link(first, "next") == f"/console/monitoring?marker={ours[5]}"
+    second = browser.get(link(first, "next") or "").text
+    assert listed(second) == ours[4::-1]
+    assert link(second, "next") is None
+    assert link(second, "previous") == "/console/monitoring"  # back to the first page
+    assert not set(theirs) & {*listed(first), *listed(second)}
+    assert "globex" not in first + second
+    # another tenant's instance is no place in this list: refused, nothing of it shown
+    refused = browser.get(f"/console/monitoring?marker={theirs[0]}")
+    assert refused.status_code == 422 and "globex" not in refused.text
+
+
+def test_the_previous_link_goes_back_a_page_and_names_every_alarmed_instance(
+    console: Console,
+) -> None:
+    ours = launch_many(console, "acme", 120)
+    oldest = console.container.driver().get_server(console.tenants["acme"], ours[0])
+    alarm_service.create_alarm(
+        db=console.container.db, clock=console.clock, project_id=console.tenants["acme"],
+        name="oldest-hot", rule={"type": "threshold", "resource_id": oldest.id,
+                                 "meter": "cpu_util", "aggregate": "mean", "comparison": "gt",
+                                 "threshold": 90.0, "granularity": 60, "evaluation_periods": 3},
+        actions={}, targets=console.container.webhook_targets)
+    browser = console.browser("alice", **{"Accept-Language": "zh-CN"})
+    third = browser.get(f"/console/monitoring?marker={ours[20]}").text
+    assert listed(third) == ours[19::-1] and "上一页" in third and "下一页" not in third
+    second = browser.get(link(third, "previous") or "").text
+    assert listed(second) == ours[69:19:-1] and "上一页" in second and "下一页" in second
+    assert link(second, "next") == f"/console/monitoring?marker={ours[20]}"
+    first = browser.get(link(second, "previous") or "").text
+    assert listed(first) == ours[:69:-1] and "上一页" not in first
+    # the alarm's instance is on the last page, yet named on the first
+    alarms = first.split('id="alarm-list"', 1)[1]
+    assert "oldest-hot" in alarms and oldest.name in alarms
+
+
+def test_previous_markers() -> None:
+    ids = [f"i{n}" for n in range(120)]
+    assert pages.previous_marker(ids, "") is None  # the first page has none
+    assert pages.previous_marker(ids, "i49") == ""  # the second page: back to the first
+    assert pages.previous_marker(ids, "i99") == "i49"
+    assert pages.previous_marker(ids, "i9", size=10) == ""
+    assert pages.previous_marker(ids, "i60") == "i10"  # a page that starts past a boundary
+    assert pages.previous_marker(ids, "i30") == ""
+    assert pages.previous_marker(ids, "gone") == ""  # beyond the ids known: the first page

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from sws.drivers.base import ServerCreate, ServerFilter
 from tests.unit.console.conftest import Console
 
 TENANT_PAGES = (
@@ -69,6 +72,26 @@ def test_the_overview_draws_quota_bars(console: Console) -> None:
     html = console.browser("alice").get("/console/").text
     assert html.count('class="bar-svg"') == 6
     assert "0 / 10" in html  # instances against the quota of 10
+
+
+def test_the_overview_counts_the_tenants_own_instances_by_status(console: Console) -> None:
+    driver = console.container.driver()
+    image = next(i.id for i in driver.list_images(console.tenants["acme"]) if i.status == "active")
+    for tenant, count in (("acme", 3), ("globex", 4)):
+        spec = ServerCreate(name=tenant, flavor_id="1", image_id=image, count=count)
+        driver.create_servers(console.tenants[tenant], "someone", spec)
+    console.settle()
+    stopped = driver.list_servers(console.tenants["acme"], ServerFilter(), 1, None)[0]
+    driver.server_action(console.tenants["acme"], stopped.id, "stop")
+    console.settle()
+    assert counts(console, "alice") == [("ACTIVE", "2"), ("SHUTOFF", "1")]  # not globex's 4
+    assert counts(console, "bob") == [("ACTIVE", "4")]
+
+
+def counts(console: Console, user: str) -> list[tuple[str, str]]:
+    """(status, count) of the overview's "Instances by status", as shown."""
+    html = console.browser(user).get("/console/").text
+    return re.findall(r'status=(\w+)"><strong>(\d+)</strong>', html)
 
 
 def test_static_files_are_served(console: Console) -> None:

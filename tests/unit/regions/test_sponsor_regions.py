@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sws.drivers.base import Flavor, Quota, QuotaUsage, Server
+from sws.drivers.base import Flavor, Quota, QuotaUsage, Server, ServerBrief
 from sws.errors import Invalid, NotFound
 from sws.regions import service
 from sws.regions.model import (
@@ -155,6 +155,12 @@ class _Region:
         if self.behaviour == "hangs":
             self.release.wait(10)
         return [_server("web-1")]
+
+    def list_server_briefs(self, *_: object) -> list[ServerBrief]:
+        return [ServerBrief(s.id, s.name, s.status, s.fixed_ips) for s in self.list_servers()]
+
+    def count_servers(self, _project_id: str) -> dict[str, int]:
+        return {"ACTIVE": len(self.list_servers())}
 
     def quota_usage(self, _project_id: str) -> QuotaUsage:
         return _usage(1, 1, 2048)

@@ -16,7 +16,8 @@ Differences from the simulated region, all Nova's own behaviour:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -36,6 +37,7 @@ from sws.drivers.base import (
     SecurityGroupRuleCreate,
     Server,
     ServerActionName,
+    ServerBrief,
     ServerCreate,
     ServerFilter,
 )
@@ -178,9 +180,29 @@ class OpenStackDriver:
         self, project_id: str, filters: ServerFilter, limit: int, marker: str | None
     ) -> Sequence[Server]:
         query = _server_query(filters, limit, marker)
+        return self._servers(self._project_servers(project_id, query, limit))
+
+    def list_server_briefs(self, project_id: str, limit: int) -> Sequence[ServerBrief]:
+        """Nova has no lighter list than the detailed one (a brief needs the status and the
+        addresses): the same `GET /servers/detail` as `list_servers`, mapped to briefs only."""
+        query = _server_query(ServerFilter(), limit, None)
+        return [_brief(s) for s in self._project_servers(project_id, query, limit)
+                if s.status != "DELETED"]
+
+    def count_servers(self, project_id: str) -> Mapping[str, int]:
+        """Nova has no count API: this reads every page of the project's detailed list (the
+        list `list_servers` reads one page of) and counts its statuses here."""
+        found = self._project_servers(project_id, {}, None)
+        return dict(Counter(s.status or "" for s in found if s.status != "DELETED"))
+
+    def _project_servers(
+        self, project_id: str, query: dict[str, Any], limit: int | None
+    ) -> list[Any]:
+        """The SDK's detailed servers of the project: at most `limit`, or every page (None)."""
         with translating("servers"):
-            found = list(islice(self._p(project_id).compute.servers(details=True, **query), limit))
-        return self._servers([s for s in found[:limit] if s.project_id == project_id])
+            pages = self._p(project_id).compute.servers(details=True, **query)
+            found = list(pages if limit is None else islice(pages, limit))
+        return [s for s in found if s.project_id == project_id]
 
     def get_server(self, project_id: str, server_id: str) -> Server:
         return self._servers([self._own_server(self._p(project_id), project_id, server_id)])[0]
@@ -493,6 +515,11 @@ def _addresses(addresses: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
             kind = entry.get("OS-EXT-IPS:type", "fixed")
             (floating if kind == "floating" else fixed).append(str(entry.get("addr")))
     return tuple(fixed), tuple(floating)
+
+
+def _brief(s: Any) -> ServerBrief:
+    fixed, _floating = _addresses(s.addresses)
+    return ServerBrief(id=s.id, name=s.name or "", status=s.status or "", fixed_ips=fixed)
 
 
 def _server(s: Any, flavor_ids: dict[str, str]) -> Server:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +36,7 @@ from sws.drivers.base import (
     SecurityGroupRuleCreate,
     Server,
     ServerActionName,
+    ServerBrief,
     ServerCreate,
     ServerFilter,
 )
@@ -316,6 +317,18 @@ class SimulatedRegion:
         with self._read() as txn:
             return self._list_servers(txn, project_id, filters, limit, marker)
 
+    def list_server_briefs(self, project_id: str, limit: int) -> Sequence[ServerBrief]:
+        """The project's live servers in brief, newest first: five columns of each row, no
+        flavor, floating IPs or security groups to build."""
+        _check_limit(limit)
+        with self._read() as txn:
+            return repo.server_briefs(txn, project_id, limit)
+
+    def count_servers(self, project_id: str) -> Mapping[str, int]:
+        """The project's live servers by API status, counted in SQL."""
+        with self._read() as txn:
+            return repo.status_counts(txn, project_id)
+
     def list_all_servers(
         self, filters: ServerFilter, limit: int, marker: str | None
     ) -> Sequence[Server]:
@@ -330,8 +343,7 @@ class SimulatedRegion:
         limit: int,
         marker: str | None,
     ) -> list[Server]:
-        if limit < 0:
-            raise Invalid("limit must be zero or more.", field="limit")
+        _check_limit(limit)
         below = None if marker is None else self._marker_number(txn, project_id, marker)
         return repo.servers_out(txn, repo.server_page(txn, project_id, filters, limit, below))
 
@@ -496,6 +508,11 @@ class SimulatedRegion:
                 _hypervisor(row, states[row.hostname], placed.get(row.hostname, []))
                 for row in repo.hypervisor_rows(txn)
             ]
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 0:
+        raise Invalid("limit must be zero or more.", field="limit")
 
 
 def _hypervisor(row: Row[Any], state: HostState, server_ids: list[str]) -> Hypervisor:

@@ -19,6 +19,7 @@ from sws.drivers.base import (
     SecurityGroup,
     SecurityGroupRule,
     Server,
+    ServerBrief,
     ServerFilter,
 )
 from sws.drivers.simulated.catalog import FLAVORS_BY_ID, HostShape, ImageSeed
@@ -204,6 +205,31 @@ def server_page(
     rows = txn.conn.execute(query)
     matching = (r for r in rows if api_status(r.vm_state, r.task_state) == wanted)
     return [row for _, row in zip(range(limit), matching, strict=False)]
+
+
+def server_briefs(txn: Txn, project_id: str, limit: int) -> list[ServerBrief]:
+    """Up to `limit` of the project's live servers, newest first (as `server_page`), reading
+    only the columns a picker shows."""
+    c = sim_servers.c
+    columns = select(c.id, c.name, c.vm_state, c.task_state, c.fixed_ip)
+    query = _filtered(columns, txn.region, project_id, ServerFilter())
+    rows = txn.conn.execute(query.order_by(c.number.desc()).limit(limit))
+    return [  # unpacked: a Row's attributes by name cost as much again as reading it
+        ServerBrief(server_id, name, api_status(vm_state, task_state), (fixed_ip,))
+        for server_id, name, vm_state, task_state, fixed_ip in rows
+    ]
+
+
+def status_counts(txn: Txn, project_id: str) -> dict[str, int]:
+    """How many of the project's live servers show each API status: one `GROUP BY` on
+    (vm_state, task_state), whose few groups map to statuses here."""
+    c = sim_servers.c
+    columns = select(c.vm_state, c.task_state, func.count())
+    query = _filtered(columns, txn.region, project_id, ServerFilter())
+    counts: dict[str, int] = defaultdict(int)
+    for vm_state, task_state, count in txn.conn.execute(query.group_by(c.vm_state, c.task_state)):
+        counts[api_status(vm_state, task_state)] += int(count)
+    return dict(counts)
 
 
 def _filtered(

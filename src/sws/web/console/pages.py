@@ -7,9 +7,16 @@ return for a page and turns form fields into their arguments.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
-from sws.drivers.base import MAX_SERVERS_PER_LAUNCH, Server, ServerCreate, ServerFilter
+from sws.drivers.base import (
+    MAX_SERVERS_PER_LAUNCH,
+    Server,
+    ServerBrief,
+    ServerCreate,
+    ServerFilter,
+)
 from sws.errors import Invalid
 from sws.identity import service as identity
 from sws.web.console.context import Session
@@ -41,9 +48,53 @@ def is_transitional(server: Server) -> bool:
 
 
 def live_servers(s: Session) -> list[Server]:
-    """The tenant's instances, except DELETED ones (for pickers and names on a page)."""
+    """The tenant's instances, except DELETED ones, whole (a picker that needs their hosts);
+    `live_briefs` is the cheap read for names."""
     found = s.driver.list_servers(s.tenant_id, ServerFilter(), ALL, None)
     return [server for server in found if server.status != "DELETED"]
+
+
+def live_briefs(s: Session) -> Sequence[ServerBrief]:
+    """The tenant's live instances in brief (id, name, status, fixed IPs), newest first: for
+    pickers and names on a page, without building whole servers."""
+    return s.driver.list_server_briefs(s.tenant_id, ALL)
+
+
+def names_by_id(servers: Iterable[Server | ServerBrief]) -> dict[str, str]:
+    """Each instance's name by its id, for a page that names the instances it refers to."""
+    return {server.id: server.name for server in servers}
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """The links of a list paged by marker: the marker of the previous page ("" for the first
+    page) and of the next one; None where there is no such page."""
+
+    previous: str | None = None
+    next: str | None = None
+
+
+def server_page(s: Session, marker: str, ids: Sequence[str]) -> tuple[list[Server], Pager]:
+    """The PAGE_SIZE instances after `marker` (newest first) and the page's links. The driver
+    pages forward only: `ids`, every instance's id in the same order (`live_briefs`), place
+    the previous page."""
+    found = list(s.driver.list_servers(s.tenant_id, ServerFilter(), PAGE_SIZE + 1,
+                                       marker or None))
+    shown = found[:PAGE_SIZE]
+    following = shown[-1].id if len(found) > PAGE_SIZE else None
+    return shown, Pager(previous=previous_marker(ids, marker), next=following)
+
+
+def previous_marker(ids: Sequence[str], marker: str, size: int = PAGE_SIZE) -> str | None:
+    """The marker of the page before the page after `marker`, in a list of `ids`: "" for the
+    first page, None when the page after `marker` is the first."""
+    if not marker:
+        return None
+    try:
+        start = ids.index(marker) + 1 - size  # where the previous page starts
+    except ValueError:
+        return ""  # beyond the ids known: back to the first page
+    return ids[start - 1] if start > 0 else ""
 
 
 def tenant_names(s: Session) -> dict[str, str]:

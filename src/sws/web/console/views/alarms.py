@@ -28,10 +28,10 @@ HISTORY = 50
 
 def _list_page(s: Session, values: dict[str, str], error: SWSError | None) -> Response:
     found = alarm_service.list_alarms(db=s.container.db, project_id=s.tenant_id)
-    servers = pages.live_servers(s)
+    servers = pages.live_briefs(s)
     return page(
         s, "alarms/index.html", code=error.status if error else 200, alarms=found,
-        names={server.id: server.name for server in servers}, servers=servers,
+        names=pages.names_by_id(servers), servers=servers,
         summary=monitoring.summary(s, found), states=monitoring.STATE_LABELS,
         meters=monitoring.ALARM_METERS, aggregates=monitoring.AGGREGATES,
         comparisons=monitoring.COMPARISONS, windows=monitoring.WINDOWS,
@@ -68,7 +68,7 @@ def detail(s: Tenant, alarm_id: str) -> Response:
     alarm = alarm_service.get_alarm(db=db, project_id=s.tenant_id, alarm_id=alarm_id)
     entries = alarm_service.history(db=db, project_id=s.tenant_id, alarm_id=alarm_id,
                                     limit=HISTORY)
-    names = {server.id: server.name for server in pages.live_servers(s)}
+    names = pages.names_by_id(pages.live_briefs(s))
     return page(s, "alarms/detail.html", alarm=alarm, history=entries, names=names,
                 states=monitoring.STATE_LABELS)
 

@@ -43,10 +43,7 @@ CHANGES: tuple[compute_rules.Change, ...] = (
 @router.get("/")
 def overview(s: Tenant) -> Response:
     usage = s.driver.quota_usage(s.tenant_id)
-    servers = s.driver.list_servers(s.tenant_id, ServerFilter(), 1000, None)
-    counts: dict[str, int] = {}
-    for server in servers:
-        counts[server.status] = counts.get(server.status, 0) + 1
+    counts = s.driver.count_servers(s.tenant_id)
     return page(s, "overview.html", bars=quota_bars(usage), counts=sorted(counts.items()),
                 labels=pages.STATUS_LABELS, free_tier=community_pages.overview_summary(s),
                 cost=cost_views.overview_cost(s), cost_labels=dict(billing_views.CATEGORIES))

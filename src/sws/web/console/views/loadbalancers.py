@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from sws.billing import service as billing
 from sws.billing.model import LOAD_BALANCER, STANDARD
-from sws.drivers.base import Server
+from sws.drivers.base import Server, ServerBrief
 from sws.errors import Invalid, SWSError
 from sws.loadbalancer import service
 from sws.loadbalancer.model import LoadBalancerSpec, MemberSpec, Monitor
@@ -50,7 +50,7 @@ class ShownHealth:
     note: str = ""  # a message id, or ""
 
 
-def shown_health(member: MemberView, servers: Mapping[str, Server]) -> ShownHealth:
+def shown_health(member: MemberView, servers: Mapping[str, ServerBrief]) -> ShownHealth:
     """The nodes' fresh reports decide; without any, the region still knows whether the
     member's instance runs: a deleted or stopped instance is down, a running one is not
     checked yet (no node has reported), rather than a bare "unknown"."""
@@ -93,11 +93,11 @@ def _list_page(s: Session, values: dict[str, Any], error: SWSError | None) -> Re
     views = service.list_loadbalancers(
         db=s.container.db, clock=s.container.clock, config=config, project_id=s.tenant_id
     )
-    servers = pages.live_servers(s)
+    servers = pages.live_briefs(s)
     by_id = {srv.id: srv for srv in servers}
     return page(
         s, "loadbalancers/list.html", code=error.status if error else 200, lbs=views,
-        servers=servers, names={srv.id: srv.name for srv in servers}, types=TYPES,
+        servers=servers, names=pages.names_by_id(servers), types=TYPES,
         algorithms=ALGORITHMS, health=HEALTH, health_class=HEALTH_CLASS, values=values,
         error=error, zone=config.zone, shown=lambda m: shown_health(m, by_id),
         price=lb_price(s), units=UNITS,
@@ -179,13 +179,13 @@ def loadbalancer(s: Tenant, lb_id: str) -> Response:
         project_id=s.tenant_id,
         lb_id=lb_id,
     )
-    servers = pages.live_servers(s)
+    servers = pages.live_briefs(s)
     by_id = {srv.id: srv for srv in servers}
     zone = s.container.lb_config.zone
     auto = next((host for host, kind in view.row.hosts if kind == "auto"), "")
     return page(
         s, "loadbalancers/detail.html", lb=view, servers=servers,
-        names={srv.id: srv.name for srv in servers}, types=TYPES, algorithms=ALGORITHMS,
+        names=pages.names_by_id(servers), types=TYPES, algorithms=ALGORITHMS,
         health=HEALTH, health_class=HEALTH_CLASS, zone=zone, auto_host=auto,
         cnames=cname_targets(view.row.hosts, zone), shown=lambda m: shown_health(m, by_id),
     )

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Response
 
-from sws.drivers.base import Server, ServerFilter
+from sws.drivers.base import Server
 from sws.errors import Invalid, SWSError
 from sws.metering import alarms as alarm_service
 from sws.metering import service as metering
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/console/monitoring", route_class=ConsoleRoute,
                    include_in_schema=False)
 Text = Annotated[str, Form(max_length=255)]
 LongText = Annotated[str, Form(max_length=2048)]
-ALL = 1000
+Marker = Annotated[str, Query(max_length=64)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +86,14 @@ def summary(s: Session, found: list[alarm_service.Alarm]) -> str:
 
 
 @router.get("")
-def index(s: Tenant) -> Response:
-    servers = s.driver.list_servers(s.tenant_id, ServerFilter(), ALL, None)
+def index(s: Tenant, marker: Marker = "") -> Response:
+    """A page of the instances (`marker`: the last one of the page before) and every alarm."""
+    briefs = pages.live_briefs(s)  # the alarms' instance names, and where the pages start
+    servers, pager = pages.server_page(s, marker, [brief.id for brief in briefs])
     found = alarm_service.list_alarms(db=s.container.db, project_id=s.tenant_id)
-    names = {server.id: server.name for server in servers}
-    return page(s, "monitoring/index.html", servers=servers, alarms=found, names=names,
-                summary=summary(s, found), states=STATE_LABELS, labels=pages.STATUS_LABELS)
+    return page(s, "monitoring/index.html", servers=servers, pager=pager, alarms=found,
+                names=pages.names_by_id(briefs), summary=summary(s, found),
+                states=STATE_LABELS, labels=pages.STATUS_LABELS)
 
 
 @router.get("/{server_id}")

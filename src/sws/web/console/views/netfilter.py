@@ -35,10 +35,10 @@ def directory(s: Session) -> nf.CloudDirectory:
 @router.get("/reachable")
 def reachable(s: Tenant) -> Response:
     views = nf.reachable(db=s.container.db, clock=s.container.clock, tenant_id=s.tenant_id)
-    servers = pages.live_servers(s)
+    servers = pages.live_briefs(s)
     grants = nf.list_grants(db=s.container.db, tenant_id=s.tenant_id)
     return page(s, "netfilter/reachable.html", rules=[v.rule for v in views], servers=servers,
-                names={srv.id: srv.name for srv in servers}, grants=grants)
+                names=pages.names_by_id(servers), grants=grants)
 
 
 @router.post("/reachable/bridge-grants")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response
 
-from sws.drivers.base import KeyPair, SecurityGroupRuleCreate, ServerFilter
+from sws.drivers.base import KeyPair, SecurityGroupRuleCreate
 from sws.errors import SWSError
 from sws.web.console import pages
 from sws.web.console.context import Tenant, TenantPost
@@ -39,9 +39,9 @@ def snapshots(s: Tenant, name: Filter = "", status: Filter = "") -> Response:
     found = [i for i in s.driver.list_images(s.tenant_id) if i.image_type == "snapshot"]
     found = pages.matching(found, name, lambda i: i.name)
     found = pages.matching(found, status, lambda i: i.status)
-    servers = pages.live_servers(s)  # a deleted instance's snapshot says so
+    servers = pages.live_briefs(s)  # a deleted instance's snapshot says so
     return page(s, "snapshots.html", images=found, name=name, status=status,
-                names={server.id: server.name for server in servers},
+                names=pages.names_by_id(servers),
                 volume_snapshots=volumes.volume_snapshots(s))
 
 
@@ -173,9 +173,9 @@ def delete_key_pair(s: TenantPost, name: str) -> Response:
 def floating_ips(s: Tenant, address: Filter = "", status: Filter = "") -> Response:
     found = pages.matching(s.driver.list_floating_ips(s.tenant_id), address, lambda f: f.address)
     found = pages.matching(found, status, lambda f: f.status)
-    servers = s.driver.list_servers(s.tenant_id, ServerFilter(), 1000, None)
+    servers = pages.live_briefs(s)
     return page(s, "floating_ips.html", ips=found, address=address, status=status,
-                servers=servers, names={srv.id: srv.name for srv in servers})
+                servers=servers, names=pages.names_by_id(servers))
 
 
 @router.post("/floating-ips")

@@ -142,7 +142,7 @@ def volumes(s: Tenant, tag: tag_views.TagFilter = "") -> Response:
     views = [_view(s, storage, v, by_volume.get(v.id, []), servers) for v in found]
     return page(s, "volumes/volumes.html", storage=True, views=views, servers=servers,
                 tag=tag, tags=tag_views.chips(s, "volumes"),
-                names={srv.id: srv.name for srv in servers},
+                names=pages.names_by_id(servers),
                 simulated=isinstance(storage, SimulatedBlockStorage), **_labels())
 
 
