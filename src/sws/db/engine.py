@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from sws.errors import Contended, Duplicate
+from sws.errors import Contended, Duplicate, Unavailable
+
+#: How long a transaction waits for the database to take a connection again: a restart or a
+#: fail-over takes a few seconds, and a request that waits them out is answered, not failed.
+CONNECT_PATIENCE = 8.0
 
 
 def _is_lock_failure(exc: OperationalError) -> bool:
@@ -66,27 +71,70 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """Hands out transactions; every use case runs in exactly one."""
+    """Hands out transactions; every use case runs in exactly one.
 
-    def __init__(self, engine: Engine) -> None:
+    The database's failures leave it as SWS's own errors, so no service handles a driver's
+    exception: integrity as `Duplicate`, lock failures as `Contended`, a database that takes no
+    connection for `patience` seconds, or drops one mid-transaction, as `Unavailable` (503).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        patience: float = CONNECT_PATIENCE,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.engine = engine
+        self.patience = patience
+        self._sleep = sleep
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction; the database's integrity and lock failures leave it as SWS's own
-        `Duplicate` and `Contended`, so no service handles a driver's exception."""
-        try:
-            with self.engine.begin() as connection:
-                yield connection
-        except IntegrityError as exc:
-            # The key's name stays in the chained exception (logs), not in what users read.
-            raise Duplicate("another request wrote the same thing first; try again") from exc
-        except OperationalError as exc:
-            if not _is_lock_failure(exc):
-                raise
-            raise Contended("the database was busy with a conflicting change; try again") from exc
+        """One transaction."""
+        with _translated(), self._connect() as connection, connection.begin():
+            yield connection
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
+    def read(self, *, patience: float | None = None) -> Iterator[Connection]:
+        """A connection for reads; a probe that must answer at once passes `patience=0`."""
+        with _translated(), self._connect(patience) as connection:
             yield connection
+
+    def answers(self) -> bool:
+        """Whether the database answers a query right now (readiness probes: no waiting)."""
+        try:
+            with self.read(patience=0) as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except (DBAPIError, Unavailable):
+            return False
+        return True
+
+    def _connect(self, patience: float | None = None) -> Connection:
+        """A connection, waiting with growing pauses while the database refuses one. Nothing
+        has been sent yet, so waiting is safe for writes too."""
+        waited, pause = 0.0, 0.05
+        limit = self.patience if patience is None else patience
+        while True:
+            try:
+                return self.engine.connect()
+            except (OperationalError, InterfaceError) as exc:
+                if waited >= limit:
+                    raise Unavailable("the database takes no connection; try again") from exc
+                self._sleep(pause)
+                waited, pause = waited + pause, min(pause * 2, 1.0)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        # The key's name stays in the chained exception (logs), not in what users read.
+        raise Duplicate("another request wrote the same thing first; try again") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:  # the server went away (a commit cut off may have landed)
+            raise Unavailable("the database connection was lost; try again") from exc
+        if isinstance(exc, OperationalError) and _is_lock_failure(exc):
+            raise Contended("the database was busy with a conflicting change; try again") from exc
+        raise

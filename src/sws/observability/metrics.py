@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sws.clock import Clock
 from sws.db.engine import Database
+from sws.errors import Unavailable
 from sws.observability import lags
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -53,9 +54,9 @@ class DatabaseLags(Collector):
     def collect(self) -> Iterator[Metric]:
         yield _gauge("sws_up", 1, role=self.role)
         try:
-            with self.db.read() as conn:
+            with self.db.read(patience=0) as conn:  # a scrape answers now, not after a wait
                 found = lags.measure(conn, self.clock.now())
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, Unavailable) as error:
             log.warning("metrics: the database did not answer: %s", error)
             yield _gauge("sws_database_up", 0)
             return

@@ -10,9 +10,6 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
 from sws import __version__
 from sws.db.engine import Database
 from sws.observability.metrics import CONTENT_TYPE, Exporter
@@ -32,19 +29,11 @@ class WorkerEndpoints:
             return 200, "application/json", _json(status="ok", role=self.role,
                                                     version=__version__)
         if path == "/readyz":
-            ready = self._database_answers()
+            ready = self.db.answers()
             checks = {"database": "ok" if ready else "unreachable"}
             return (200 if ready else 503), "application/json", _json(
                 status="ok" if ready else "unavailable", role=self.role, checks=checks)
         return 404, "application/json", _json(status="not found")
-
-    def _database_answers(self) -> bool:
-        try:
-            with self.db.read() as conn:
-                conn.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return False
-        return True
 
 
 def _json(**body: object) -> str:

@@ -15,6 +15,7 @@ from sws import __version__
 from sws.billing import unrated
 from sws.bootstrap import Container
 from sws.config import Settings
+from sws.errors import Unavailable
 from sws.web import console, deps, guards, observe, openapi, problems
 from sws.web.api import account as account_api
 from sws.web.api import admin, audit, auth, compute, identity
@@ -154,8 +155,10 @@ def _readiness(container: Container) -> JSONResponse:
     unrated usage) are listed with status "warning" but keep the API ready: it works; the
     bills need the operator."""
     try:
-        warnings = unrated.readiness(db=container.db)
-    except SQLAlchemyError:
+        warnings = unrated.readiness(db=container.db) if container.db.answers() else None
+    except (SQLAlchemyError, Unavailable):  # it went away between the two
+        warnings = None
+    if warnings is None:
         body = {"status": "unavailable", "checks": {"database": "unreachable"}}
         return JSONResponse(body, status_code=503)
     checks = {"database": "ok", "billing": warnings or "ok"}
