@@ -231,6 +231,9 @@ class Settings(BaseSettings):
     openstack_build_wait_seconds: float = Field(default=20.0, ge=0)
     transport_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     events_queue: str = "sws-events"
+    # As OpenStack's [oslo_messaging_rabbit] amqp_durable_queues: only durable exchanges keep
+    # the events queue's bindings across a RabbitMQ restart (docs/openstack.md).
+    events_durable_exchanges: bool = False
     reconcile_interval_seconds: float = Field(default=300.0, gt=0)
     # Leader leases of once-only roles (docs/operations.md#leader-leases): a standby leads at
     # most TTL + renew seconds after the leader's death. Renew must be shorter than the TTL.

@@ -75,7 +75,7 @@ def events_worker(
     listener = NotificationListener(
         db=container.db, clock=container.clock, region=region or container.default_region,
         transport_url=settings.transport_url, queue=settings.events_queue,
-        batch_size=batch_size,
+        durable_exchanges=settings.events_durable_exchanges, batch_size=batch_size,
     )
     listener.run(_stop_event())
 

@@ -5,10 +5,15 @@ It binds one durable queue (`SWS_EVENTS_QUEUE`, default `sws-events`) to:
 - exchanges `neutron`, `glance`, `octavia`, `cinder`, routing keys `notifications.info|error`
   (legacy; Cinder publishes to `cinder` with `control_exchange = cinder`, docs/openstack.md).
 
-Exchanges are declared as oslo.messaging declares them (topic, not durable), so the listener may
-start before or after the services. Messages are taken in batches (up to `batch_size`, or what
-arrived within `batch_wait` seconds) and handed to `events.service.ingest`, the same path the
-simulated region and `sws events import` use. The default batch is 1,000: draining a backlog on
+Exchanges are declared as oslo.messaging declares them (topic; durable only when OpenStack's
+`amqp_durable_queues` is on, and then `SWS_EVENTS_DURABLE_EXCHANGES` must be too), so the
+listener may start before or after the services. With exchanges that are not durable, a
+RabbitMQ restart forgets them and with them this queue's bindings: what a service publishes
+before the listener binds again reaches no SWS queue (docs/openstack.md).
+
+Messages are taken in batches (up to `batch_size`, or what arrived within `batch_wait`
+seconds) and handed to `events.service.ingest`, the same path the simulated region and
+`sws events import` use. The default batch is 1,000: draining a backlog on
 PostgreSQL, batches of 200 cost 1.6x the CPU per notification (63-68 against 40-41 µs). A
 batch is acknowledged only after its transaction commits: a crash before that leaves the
 messages on the queue, and their redelivery is recognised by message_id, so nothing is lost and
@@ -65,6 +70,7 @@ class NotificationListener:
         region: str,
         transport_url: str,
         queue: str = "sws-events",
+        durable_exchanges: bool = False,
         batch_size: int = 1000,
         batch_wait: float = 0.2,
         heartbeat: int = 30,
@@ -75,6 +81,7 @@ class NotificationListener:
         self._region = region
         self._url = transport_url
         self._queue_name = queue
+        self._durable_exchanges = durable_exchanges
         self._batch_size = batch_size
         self._batch_wait = batch_wait
         self._heartbeat = heartbeat
@@ -121,7 +128,7 @@ class NotificationListener:
         kombu = _kombu()
         bindings = []
         for name, keys in BINDINGS.items():
-            exchange = kombu.Exchange(name, type="topic", durable=False)
+            exchange = kombu.Exchange(name, type="topic", durable=self._durable_exchanges)
             exchange.declare(channel=conn.default_channel)
             bindings += [kombu.binding(exchange, routing_key=key) for key in keys]
         queue = kombu.Queue(self._queue_name, bindings=bindings, durable=True,

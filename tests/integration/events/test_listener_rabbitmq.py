@@ -1,4 +1,5 @@
-"""The notification listener on the machine's RabbitMQ: it keeps one connection alive.
+"""The notification listener on the machine's RabbitMQ: it keeps one connection alive, and it
+declares the services' exchanges durable when told to (SWS_EVENTS_DURABLE_EXCHANGES).
 
 The broker drops a connection that misses two heartbeats. The listener must send them while it
 waits for messages, or every few heartbeats it reconnects and its unacknowledged batch is
@@ -8,6 +9,7 @@ delivered again.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 import uuid
@@ -62,3 +64,56 @@ def test_a_quiet_listener_keeps_its_connection_past_many_heartbeats(
         worker.join(timeout=10)
     assert listener.stats.batches == 1, "the message published after the quiet spell arrived"
     assert listener.stats.connections == 1, "the broker never dropped the connection"
+
+
+@pytest.fixture
+def vhost() -> Iterator[str]:
+    """A vhost of the test's own: durable `nova` exchanges must not meet the other tests'."""
+    name = f"sws-durable-{uuid.uuid4().hex[:8]}"
+    _rabbitmqctl("add_vhost", name)
+    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    yield name
+    _rabbitmqctl("delete_vhost", name)
+
+
+def _rabbitmqctl(*args: str) -> str:
+    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, f"rabbitmqctl {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def test_durable_exchanges_keep_the_queue_bound_as_openstack_declares_them(
+    database: Database, vhost: str
+) -> None:
+    broker = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    listener = NotificationListener(
+        db=database, clock=SystemClock(), region="RegionOne", transport_url=broker,
+        queue="sws-events", durable_exchanges=True,
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=listener.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while "nova" not in _rabbitmqctl("list_bindings", "-p", vhost, "source_name"):
+            assert time.monotonic() < deadline, "the listener never bound its queue"
+            time.sleep(0.2)
+        # Nova with amqp_durable_queues = true publishes to the same, durable, exchange.
+        with kombu.Connection(broker) as conn:
+            exchange = kombu.Exchange("nova", type="topic", durable=True)
+            conn.Producer().publish(
+                json.dumps({"oslo.message": json.dumps({"message_id": "durable-1"})}),
+                exchange=exchange, declare=[exchange], routing_key="versioned_notifications.info",
+                content_type="application/json",
+            )
+        while listener.stats.batches == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    listed = _rabbitmqctl("list_exchanges", "-p", vhost, "name", "durable").splitlines()
+    durable = dict(line.split("\t") for line in listed if "\t" in line)
+    assert [durable[name] for name in ("nova", "neutron", "glance", "octavia", "cinder")] == [
+        "true"] * 5
+    assert listener.stats.batches == 1, "the message sent to the durable exchange arrived"
