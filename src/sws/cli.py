@@ -80,18 +80,27 @@ def _sws(
     """SWS: the public-cloud layer for OpenStack."""
 
 
-def _container() -> bootstrap.Container:
-    container = common.container()
+def _container(*, contract: bool = False) -> bootstrap.Container:
+    container = common.container(contract=contract)
     identity.ensure_regions(db=container.db, names=container.settings.regions)
     return container
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(
+    expand_only: Annotated[bool, typer.Option(
+        "--expand-only",
+        help="A rolling upgrade's first step: stop before any migration marked contract.",
+    )] = False,
+) -> None:
     """Create or upgrade the schema to the newest migration."""
     settings = Settings()
-    upgrade(make_engine(settings.db_url))
-    console.print(f"schema is up to date on {settings.db_url.split('@')[-1]}")
+    aimed = upgrade(make_engine(settings.db_url), expand_only=expand_only)
+    where = settings.db_url.split("@")[-1]
+    if expand_only:
+        console.print(f"schema expanded on {where} (to {', '.join(aimed) or 'where it was'})")
+    else:
+        console.print(f"schema is up to date on {where}")
 
 
 @app.command()
@@ -117,7 +126,7 @@ def up(
 
     from sws.web.app import create_app
 
-    container = _container()
+    container = _container(contract=True)  # alone on its database: every migration
     credentials = seed_first_start(container) if container.settings.demo_data else None
     container.tick()
     host = host or container.settings.host

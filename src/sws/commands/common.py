@@ -22,8 +22,11 @@ console = Console()
 T = TypeVar("T")
 
 
-def container(clock: Clock | None = None) -> bootstrap.Container:
-    """The composition root from the settings, on a database upgraded to the newest schema.
+def container(clock: Clock | None = None, *, contract: bool = False) -> bootstrap.Container:
+    """The composition root from the settings, on a database upgraded to this release's schema:
+    expanded only, so that a process started during a rolling upgrade neither contracts the
+    schema under the previous release nor stumbles on one a newer release expanded; with
+    `contract` (`sws up`, alone on its database), every migration.
 
     Settings that cannot be read or used stop the command with what is wrong, not a traceback.
     """
@@ -33,7 +36,7 @@ def container(clock: Clock | None = None) -> bootstrap.Container:
         console.print(f"[red]error:[/] the settings are invalid: {_settings_problem(exc)}")
         raise typer.Exit(code=2) from exc
     built = run(lambda: bootstrap.build(settings, clock=clock))
-    upgrade(built.db.engine)
+    run(lambda: upgrade(built.db.engine, expand_only=not contract))
     run(built.serve_stored_regions)  # regions the admin added (docs/community.md)
     run(lambda: billing.save_account_defaults(db=built.db, values=billing_defaults(settings)))
     return built
