@@ -21,6 +21,7 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 FRONT = "http://10.77.0.11:8080"  # HAProxy on sws-n1 (deploy/ansible/inventory/nodes.ini)
 API_NODES = {"sws-n1-8001", "sws-n2-8001"}  # HAProxy's names of the two API processes
 ADMIN = {"name": "admin", "password": "sws-example-admin-password"}  # group_vars/all.yml
+DB_URL = "postgresql://sws:sws-example-db-password@10.77.0.13:5432/sws"  # the same, on sws-n3
 
 # Opt-in like scripts/nodes' own test: root, systemd-nspawn, minutes of work.
 OPT_IN = [
