@@ -43,16 +43,15 @@ $(DEPLOY_STAMP): $(DEV_STAMP)
 
 deploy-tools: $(DEPLOY_STAMP)
 
-# Three systemd-nspawn nodes on this machine (scripts/nodes; root; about 8 min the first time,
-# while it builds the Debian base), then the Ansible deployment onto them (a few minutes).
-# Not in `make test`: docs/operations.md.
+# Three systemd-nspawn nodes on this machine (scripts/nodes; root; a few minutes the first time,
+# while it builds the Debian base), the Ansible deployment onto them, its checks, the game day
+# and the rolling upgrade: `make test`'s last stage alone (docs/operations.md).
 nodes-test: $(DEPLOY_STAMP)
-	SWS_TEST_NODES=1 $(PYTHON) -m pytest -s tests/nodes
+	scripts/test-stages nodes
 
-# kill -9 of random SWS processes on the deployed nodes under load through HAProxy; prints the
-# share of requests answered (tests/chaos; SWS_CHAOS_SECONDS, 60 by default). Root, as above.
+# The game day alone, longer: SWS_CHAOS_SECONDS (100 by default; `make test` runs 100). Root.
 nodes-chaos: $(DEPLOY_STAMP)
-	SWS_TEST_NODES=1 $(PYTHON) -m pytest -s tests/chaos
+	SWS_TEST_NODES=1 SWS_CHAOS_SECONDS=$${SWS_CHAOS_SECONDS:-300} $(PYTHON) -m pytest -s tests/chaos
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check src tests bench

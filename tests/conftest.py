@@ -164,3 +164,14 @@ def redis_prefix(resp_redis: Redis) -> Iterator[str]:
     keys = resp_redis.call("KEYS", prefix + "*")
     if isinstance(keys, list) and keys:
         resp_redis.call("DEL", *keys)
+
+
+@pytest.fixture(scope="session")
+def front() -> Iterator[Any]:
+    """HAProxy on the three deployed nodes (an httpx client): deployed once per run with
+    docs/operations.md's commands and shared by tests/nodes and tests/chaos, which run in one
+    session in that order (scripts/test-stages' nodes stage); taken down at the end."""
+    from tests.nodes.deployment import deployed
+
+    with deployed() as client:
+        yield client

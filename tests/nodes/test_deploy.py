@@ -14,20 +14,13 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.nodes.deployment import ADMIN, API_NODES, OPT_IN, deployed, login, node
+from tests.nodes.deployment import ADMIN, API_NODES, OPT_IN, login, node
 
 pytestmark = OPT_IN
-
-
-@pytest.fixture(scope="module")
-def front() -> Iterator[httpx.Client]:
-    with deployed() as client:
-        yield client
 
 
 def test_haproxy_answers_healthz_through_both_api_nodes(front: httpx.Client) -> None:
