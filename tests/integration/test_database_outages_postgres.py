@@ -1,7 +1,8 @@
 """A PostgreSQL restart as SWS's processes meet it, on a real server.
 
 - while the server refuses connections (restarting), a transaction waits and then goes through;
-- a server that stays away gives `Unavailable` (the API's 503), not a driver's exception (500);
+- a server that stays away gives `Unavailable` (the API's 503), not a driver's exception (500),
+  and so, at once, does a database that is not there: no wait mends that;
 - a connection cut mid-transaction gives `Unavailable` too, and nothing of it is written.
 
 The restart is a TCP relay in front of the test's PostgreSQL that starts listening late: the
@@ -130,3 +131,13 @@ def test_a_connection_cut_mid_transaction_is_unavailable_and_writes_nothing(pg_u
         assert conn.execute(select(func.count()).select_from(billing_settings)).scalar_one() == 0
     admin.dispose()
     db.engine.dispose()
+
+
+def test_a_missing_database_fails_at_once_without_waiting(pg_url: str) -> None:
+    pauses = Pauses()
+    wrong = make_url(pg_url).set(database="sws_no_such_database")
+    db = Database(make_engine(wrong.render_as_string(hide_password=False)), patience=8,
+                  sleep=pauses)
+    with pytest.raises(Unavailable, match="refused"), db.read() as conn:
+        conn.execute(text("SELECT 1"))
+    assert pauses.taken == []  # waiting mends no database name

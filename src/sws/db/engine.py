@@ -25,6 +25,21 @@ def _is_lock_failure(exc: OperationalError) -> bool:
     return "lock" in text or "serializ" in text
 
 
+#: What a database restarting, failing over or out of reach answers (PostgreSQL, MariaDB): worth
+#: waiting out. A refused password or a missing database is not, and fails at once.
+PASSING = (
+    "connection refused", "could not connect", "can't connect", "timed out", "timeout",
+    "starting up", "shutting down", "shutdown in progress", "recovery mode", "no route to host",
+    "network is unreachable", "connection reset", "lost connection", "gone away",
+    "server closed the connection", "terminating connection",
+)
+
+
+def _passing(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(sign in text for sign in PASSING)
+
+
 def normalise_url(url: str) -> str:
     """Pick the drivers SWS ships with: psycopg 3 for PostgreSQL, PyMySQL for MariaDB."""
     parsed = make_url(url)
@@ -119,6 +134,8 @@ class Database:
             try:
                 return self.engine.connect()
             except (OperationalError, InterfaceError) as exc:
+                if not _passing(exc):  # a wrong password or database: no wait mends that
+                    raise Unavailable("the database refused the connection") from exc
                 if waited >= limit:
                     raise Unavailable("the database takes no connection; try again") from exc
                 self._sleep(pause)
