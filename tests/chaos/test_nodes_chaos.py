@@ -15,8 +15,8 @@ At the end every top-up whose answer was lost is sent again with its key, and th
   a clean single-node run over the same notifications and top-ups (tests/chaos/books.py);
 - every unit is back, both APIs are in HAProxy's pool, and `sws billing check` is clean.
 
-Opt-in like tests/nodes: SWS_TEST_NODES=1 as root, `make nodes-chaos`; SWS_CHAOS_SECONDS sets
-the length (at least 90: the cut starts at 50 s).
+In `make test`'s `nodes` stage (SWS_TEST_NODES=1, as root), or alone with `make nodes-chaos`;
+SWS_CHAOS_SECONDS sets the length (at least 90: the cut starts at 50 s).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def documented_commands() -> list[str]:
 
 @contextmanager
 def deployed() -> Iterator[httpx.Client]:
-    """Run the documented commands, yield a client of HAProxy, take the nodes down after."""
+    """Run the documented commands, yield a client of HAProxy, remove the nodes after."""
     commands = documented_commands()
     assert any("ansible-playbook" in c for c in commands), commands
     started = time.monotonic()
@@ -64,7 +64,9 @@ def deployed() -> Iterator[httpx.Client]:
         with httpx.Client(base_url=FRONT, timeout=30) as client:
             yield client
     finally:
-        subprocess.run([str(NODES), "down"], capture_output=True, timeout=300, check=False)
+        # destroy, not down: the rolling upgrade leaves the database at a release the next run
+        # does not know, so every run starts from new nodes (the Debian base stays cached).
+        subprocess.run([str(NODES), "destroy"], capture_output=True, timeout=300, check=False)
 
 
 def node(name: str, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:

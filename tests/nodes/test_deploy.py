@@ -1,11 +1,12 @@
 """deploy/ansible onto the three simulated nodes, with the commands docs/operations.md gives.
 
-Opt-in like test_nodes.py (`make nodes-test` sets SWS_TEST_NODES=1; as root; not in `make test`).
-The commands are read from docs/operations.md's "Deploying the three nodes" block and run as
+Run by `make test`'s `nodes` stage (`make nodes-test` alone: SWS_TEST_NODES=1, as root), on the
+deployment it shares with tests/chaos and test_rolling_upgrade.py. The commands are read from
+docs/operations.md's "Deploying the three nodes" block and run as
 written, so the document cannot drift from what works. Then, through HAProxy on sws-n1:
 /healthz answered by both API nodes, a login and a server launch on the simulated region,
 `sws billing check` clean on a node, and requests still answered while sws-n1's API is killed.
-The nodes are taken down at the end (they keep their files: a second run is warm).
+The nodes are removed at the end (`scripts/nodes destroy`; the Debian base stays cached).
 """
 
 from __future__ import annotations

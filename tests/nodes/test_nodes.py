@@ -1,8 +1,8 @@
 """scripts/nodes: three systemd-nspawn nodes boot systemd, run a hardened unit and reach each other.
 
-Opt-in (`make nodes-test`, which sets SWS_TEST_NODES=1; as root; not in `make test`): the
-first run builds the Debian base root (about 7 min on this machine), later runs boot the three
-nodes from the cache (about a minute in all).
+The first test of `make test`'s `nodes` stage (`make nodes-test` alone; SWS_TEST_NODES=1,
+root): the first run builds the Debian base root (75 s to 10 min on this machine, by its
+load), later runs boot the three nodes from the cache (about a minute in all).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ the old release serves, the nodes switched one at a time, the contraction last. 
 readers and a writer go through HAProxy, and not one request may fail. After each upgrade
 every SWS process runs the new release, and the column is there (B) or gone (C).
 
-Opt-in like test_deploy.py (`make nodes-test`, SWS_TEST_NODES=1, as root).
+In `make test`'s `nodes` stage, last (`make nodes-test` alone; SWS_TEST_NODES=1, as root).
 """
 
 from __future__ import annotations
