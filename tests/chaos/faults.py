@@ -3,6 +3,7 @@ publisher standing in for OpenStack, and the faults (kill -9, restarts, a cut-of
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import threading
@@ -82,7 +83,7 @@ class Writer:
     def run_until(self, tally: Tally, stop: threading.Event) -> None:
         names = sorted(self.tenant_ids)
         with httpx.Client(base_url=FRONT, timeout=10) as client:
-            for n in range(1_000_000):
+            for n in itertools.count():
                 if stop.is_set():
                     return
                 top_up = TopUp(names[n % len(names)], "1.00", f"{self.run}-w{n}")

@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import inspect
 
 from sws.db.engine import make_engine
+from tests.migrations import write_revision
 from tests.nodes.deployment import ADMIN, DB_URL, FRONT, OPT_IN, ROOT, login, node
 
 pytestmark = OPT_IN
@@ -51,15 +52,6 @@ def _tree(base: Path, into: Path) -> Path:
     return into
 
 
-def _migration(tree: Path, name: str, down: str, body: str, *, contract: bool) -> None:
-    (tree / MIGRATIONS / f"{name}.py").write_text(
-        f'"""{name}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        f'revision = "{name}"\ndown_revision = "{down}"\nbranch_labels = None\n'
-        f"depends_on = None\ncontract = {contract}\n\n\n"
-        f"def upgrade() -> None:\n    {body}\n\n\ndef downgrade() -> None:\n    pass\n"
-    )
-
-
 def release_b(tmp: Path) -> Path:
     """A, plus tenants.upgrade_probe: the migration expands; the code selects the column."""
     tree = _tree(ROOT, tmp / "b")
@@ -67,8 +59,8 @@ def release_b(tmp: Path) -> Path:
     anchor = '    "tenants",\n    metadata,\n'
     assert anchor in tables, "sws.identity.tables changed shape: update this test's anchor"
     (tree / TABLES).write_text(tables.replace(anchor, anchor + PROBE, 1))
-    _migration(tree, "zz1_upgrade_probe", NEWEST, 'op.add_column("tenants", sa.Column('
-               '"upgrade_probe", sa.String(64), nullable=True))', contract=False)
+    add = 'op.add_column("tenants", sa.Column("upgrade_probe", sa.String(64), nullable=True))'
+    write_revision(tree / MIGRATIONS, "zz1_upgrade_probe", NEWEST, add, contract=False)
     return tree
 
 
@@ -76,8 +68,9 @@ def release_c(tmp: Path, b: Path) -> Path:
     """B, with the code no longer using the column, and the migration that drops it."""
     tree = shutil.copytree(b, tmp / "c")
     (tree / TABLES).write_text((ROOT / TABLES).read_text())
-    _migration(tree, "zz2_upgrade_probe_gone", "zz1_upgrade_probe",
-               'op.drop_column("tenants", "upgrade_probe")', contract=True)
+    drop = 'op.drop_column("tenants", "upgrade_probe")'
+    write_revision(tree / MIGRATIONS, "zz2_upgrade_probe_gone", "zz1_upgrade_probe", drop,
+                   contract=True)
     return tree
 
 

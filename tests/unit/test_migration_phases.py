@@ -16,6 +16,7 @@ from sqlalchemy import Engine, inspect
 from sws.db.engine import make_engine
 from sws.db.migrate import MIGRATIONS, upgrade
 from sws.errors import Conflict
+from tests.migrations import write_revision
 
 NEWEST = "x1_mail_outbox"
 ADD = 'op.add_column("tenants", sa.Column("probe", sa.String(8)))'
@@ -28,21 +29,12 @@ RELEASE = {  # name: (down revision, contract, the upgrade's one line)
 }
 
 
-def _revision(name: str, down: str, contract: bool, body: str) -> str:
-    return (
-        f'"""{name}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        f'revision = "{name}"\ndown_revision = "{down}"\nbranch_labels = None\n'
-        f"depends_on = None\ncontract = {contract}\n\n\n"
-        f"def upgrade() -> None:\n    {body}\n\n\ndef downgrade() -> None:\n    pass\n"
-    )
-
-
 @pytest.fixture
 def migrations(tmp_path: Path) -> Path:
     location = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
     for name, (down, contract, body) in RELEASE.items():
-        (location / "versions" / f"{name}.py").write_text(_revision(name, down, contract, body))
+        write_revision(location / "versions", name, down, body, contract=contract)
     return location
 
 
