@@ -82,6 +82,8 @@ def wired(cloud: Cloud, haproxy_bin: str, tmp_path: Path) -> Iterator[dict[str, 
     yield {"agent": agent, "source": source, "servers": servers, "http_port": http_port,
            "stand_ins": stand_ins}
     agent.haproxy.stop()
+    for backend in [*stand_ins, ssh]:
+        backend.kill()
 
 
 def test_an_lb_and_a_member_added_through_the_api_serve_without_a_reload(

@@ -25,7 +25,7 @@ def backends() -> Iterator[dict[str, Backend]]:
     found = {name: Backend(name).start() for name in ("a1", "a2", "b1", "b2")}
     yield found
     for backend in found.values():
-        backend.server.server_close()
+        backend.kill()  # shut down, then closed: a serve_forever left on a closed socket spins
 
 
 def _member(backend: Backend, weight: int = 1, backup: bool = False) -> Member:
@@ -78,12 +78,16 @@ def test_l4_routes_by_port(node: Node) -> None:
                      members=(_member(backend),))
         for i, backend in ((1, one), (2, two))
     ]
-    assert node.agent.apply(node.state(*lbs)) == "runtime"
-    assert tcp_read(node.port_min + 1) == "t1"
-    assert tcp_read(node.port_min + 2) == "t2"
-    # A port of the range with no LB is closed at once, never sent to someone else's LB.
-    with contextlib.suppress(OSError):
-        assert tcp_read(node.port_min + 3) == ""
+    try:
+        assert node.agent.apply(node.state(*lbs)) == "runtime"
+        assert tcp_read(node.port_min + 1) == "t1"
+        assert tcp_read(node.port_min + 2) == "t2"
+        # A port of the range with no LB is closed at once, never sent to someone else's LB.
+        with contextlib.suppress(OSError):
+            assert tcp_read(node.port_min + 3) == ""
+    finally:
+        one.kill()
+        two.kill()
 
 
 def test_roundrobin_spreads_by_weight_over_1000_requests(
@@ -218,7 +222,10 @@ def test_a_restarted_agent_reconciles_without_dropping_traffic(
     stop, results = threading.Event(), Counter[str]()
     worker = threading.Thread(target=_load, args=(node, "again.test", stop, results))
     worker.start()
-    # A new agent process on the same run directory finds HAProxy running and reloads it.
+    # A new agent process on the same run directory finds HAProxy running and reloads it. The
+    # old agent is gone first: its file writer, if left lingering, could write its older files
+    # between the new agent's write and its reload (what a loaded CI machine once did).
+    assert node.agent.settle_files(10)
     fresh = LBAgent.create(node.agent.opts, binary=node.agent.haproxy.binary)
     lb2 = _http("6" * 32, ("again.test",), _member(backends["a1"]), _member(backends["a2"]))
     fresh.start(node.state(lb2))
