@@ -6,7 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -18,7 +18,7 @@ from sws.metering import model, service
 from sws.metering import repository as repo
 from sws.metering.model import Alarm as Alarm
 from sws.metering.model import CompositeRule, Rule, SeriesQuery, State, ThresholdRule
-from sws.metering.notifiers import DeliveryFailed, Notifiers
+from sws.metering.notifiers import DeliveryFailed
 from sws.metering.targets import WebhookTargets
 from sws.paging import PageRequest, int_marker
 from sws.text import check_text
@@ -251,29 +251,48 @@ def _enqueue(conn: Connection, row: Any, state: str, reason: str, now: datetime)
 class DeliveryPolicy:
     attempts: int = 5
     backoff: timedelta = timedelta(seconds=2)  # doubled after each failure
+    # How long a claimed notice is left to its sender: more than one send can take (DNS,
+    # connect, TLS and the reply, each under the notifier's timeout). A sender that dies
+    # leaves the notice to another process once the claim runs out.
+    claim: timedelta = timedelta(seconds=60)
+
+
+class Sender(Protocol):
+    """What delivery needs of `Notifiers`: send one notice or raise `DeliveryFailed`."""
+
+    def send(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None: ...
 
 
 def deliver_due(
-    *, db: Database, clock: Clock, notifiers: Notifiers, policy: DeliveryPolicy = DeliveryPolicy()
+    *, db: Database, clock: Clock, notifiers: Sender, policy: DeliveryPolicy = DeliveryPolicy()
 ) -> dict[str, int]:
-    """Try each due notification once; back off on failure, dead-letter after the last try."""
+    """Claim and try each due notice once; back off on failure, dead-letter after the last try."""
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
     with db.read() as conn:
         due = repo.due_deliveries(conn, clock.now())
-    for row in due:
-        counts[_attempt(db, clock, notifiers, policy, row)] += 1
+    for delivery_id in due:
+        row = _claim(db, clock, policy, delivery_id)
+        if row is not None:
+            counts[_attempt(db, clock, notifiers, policy, row)] += 1
     return counts
 
 
+def _claim(db: Database, clock: Clock, policy: DeliveryPolicy, delivery_id: str) -> Any:
+    now = clock.now()
+    with db.begin() as conn:
+        return repo.claim_delivery(conn, delivery_id, now, now + policy.claim)
+
+
 def _attempt(
-    db: Database, clock: Clock, notifiers: Notifiers, policy: DeliveryPolicy, row: Any
+    db: Database, clock: Clock, notifiers: Sender, policy: DeliveryPolicy, row: Any
 ) -> str:
     try:
         notifiers.send(json.loads(row.target), row.payload.encode(), row.id)
     except DeliveryFailed as error:
         return _failed(db, clock, policy, row, str(error))
     with db.begin() as conn:
-        repo.mark_delivery(conn, row.id, "delivered", row.attempts + 1)
+        repo.mark_delivery(conn, row.id, "delivered", row.attempts + 1,
+                           claimed_until=row.next_attempt_at)
     return "delivered"
 
 
@@ -282,11 +301,12 @@ def _failed(db: Database, clock: Clock, policy: DeliveryPolicy, row: Any, error:
     status = "dead" if attempts >= policy.attempts else "pending"
     with db.begin() as conn:
         retry_at = now + policy.backoff * 2 ** (attempts - 1)
-        repo.mark_delivery(conn, row.id, status, attempts, error=error, retry_at=retry_at)
-        if status == "dead":
+        marked = repo.mark_delivery(conn, row.id, status, attempts, error=error,
+                                    retry_at=retry_at, claimed_until=row.next_attempt_at)
+        if marked and status == "dead":
             reason = f"gave up after {attempts} attempts: {error}"
             repo.dead_letter(conn, f"alarm-{row.kind}", _dead_raw(row), reason, now)
-    return "dead" if status == "dead" else "retrying"
+    return "dead" if marked and status == "dead" else "retrying"
 
 
 def _dead_raw(row: Any) -> str:

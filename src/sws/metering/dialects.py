@@ -11,13 +11,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, Select, Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
-Q = TypeVar("Q", bound=Select[Any])
 RawRow = tuple[int, datetime, float]
 CHUNK = 1000
 _RAW_COLUMNS = "metering_raw (metric_id, ts, value)"
@@ -63,10 +62,6 @@ class Dialect:
     def bucket_of(self, column: str, resolution: int) -> str:
         """SQL for the start of the clock-aligned window of `resolution` s holding `column`."""
         raise NotImplementedError(f"{self.name} rolls up in Python")
-
-    def skip_locked(self, query: Q) -> Q:
-        """Rows other workers hold are skipped, where the database can say so."""
-        return query
 
     @contextmanager
     def single_read(self, conn: Connection) -> Iterator[None]:
@@ -165,9 +160,6 @@ class PostgreSQLDialect(Dialect):
 
     def bucket_of(self, column: str, resolution: int) -> str:
         return f"to_timestamp(floor(extract(epoch FROM {column}) / {resolution}) * {resolution})"
-
-    def skip_locked(self, query: Q) -> Q:
-        return query.with_for_update(skip_locked=True)
 
     @contextmanager
     def single_read(self, conn: Connection) -> Iterator[None]:

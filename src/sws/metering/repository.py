@@ -661,15 +661,33 @@ def insert_delivery(
     ))
 
 
+def claim_delivery(conn: Connection, delivery_id: str, now: datetime, until: datetime) -> Any:
+    """The delivery, taken until `until` if still due and pending; None if another has it."""
+    table = alarm_deliveries
+    # The UPDATE re-checks the row as last committed (after waiting on a claimer's row lock),
+    # so of two processes claiming at once exactly one matches, on every backend.
+    result = conn.execute(update(table).where(
+        table.c.id == delivery_id, table.c.status == "pending", table.c.next_attempt_at <= now,
+    ).values(next_attempt_at=until))
+    if result.rowcount != 1:
+        return None
+    return conn.execute(select(table).where(table.c.id == delivery_id)).one()
+
+
 def mark_delivery(
-    conn: Connection, delivery_id: str, status: str, attempts: int, *,
+    conn: Connection, delivery_id: str, status: str, attempts: int, *, claimed_until: datetime,
     error: str | None = None, retry_at: datetime | None = None,
-) -> None:
+) -> bool:
+    """Record an attempt; False if the claim ran out and another process holds the row now."""
     values: dict[str, Any] = {"status": status, "attempts": attempts, "last_error": error}
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
     table = alarm_deliveries
-    conn.execute(update(table).where(table.c.id == delivery_id).values(**values))
+    result = conn.execute(update(table).where(
+        table.c.id == delivery_id, table.c.status == "pending",
+        table.c.next_attempt_at == claimed_until,
+    ).values(**values))
+    return result.rowcount == 1
 
 
 def dead_letter(conn: Connection, source: str, raw: str, reason: str, now: datetime) -> None:
@@ -712,12 +730,13 @@ def history_rows(
     return list(conn.execute(query.order_by(alarm_history.c.id.desc()).limit(limit)))
 
 
-def due_deliveries(conn: Connection, now: datetime, limit: int = 100) -> list[Any]:
-    query = select(alarm_deliveries).where(
+def due_deliveries(conn: Connection, now: datetime, limit: int = 100) -> list[str]:
+    """Candidates only: a row is sent by whoever wins `claim_delivery` for it."""
+    query = select(alarm_deliveries.c.id).where(
         alarm_deliveries.c.status == "pending", alarm_deliveries.c.next_attempt_at <= now
     )
     query = query.order_by(alarm_deliveries.c.next_attempt_at).limit(limit)
-    return list(conn.execute(dialect_of(conn).skip_locked(query)))
+    return list(conn.execute(query).scalars())
 
 
 def count_by(conn: Connection, table: Table, column: str) -> dict[str, int]:
