@@ -101,7 +101,15 @@ class NotificationListener:
             except Exception as exc:  # broker gone or refused: wait, then reconnect
                 if stop.is_set():
                     break
-                log.warning("RabbitMQ at %s failed (%s); reconnecting", _safe(self._url), exc)
+                if _durability_differs(exc):
+                    log.error(
+                        "RabbitMQ at %s holds the services' exchanges with another durability "
+                        "(%s): SWS_EVENTS_DURABLE_EXCHANGES must match OpenStack's "
+                        "amqp_durable_queues (it is %s here); retrying",
+                        _safe(self._url), exc, str(self._durable_exchanges).lower(),
+                    )
+                else:
+                    log.warning("RabbitMQ at %s failed (%s); reconnecting", _safe(self._url), exc)
                 self._pending.clear()  # unacked messages return to the queue by themselves
                 stop.wait(2.0)
 
@@ -184,3 +192,9 @@ def _safe(url: str) -> str:
         return url
     scheme, rest = url.split("://", 1)
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def _durability_differs(exc: Exception) -> bool:
+    """The broker refused our declaration of an exchange that exists with another `durable`."""
+    text = str(exc)
+    return "PRECONDITION_FAILED" in text and "'durable'" in text

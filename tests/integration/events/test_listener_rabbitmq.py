@@ -9,6 +9,7 @@ delivered again.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import threading
 import time
@@ -117,3 +118,31 @@ def test_durable_exchanges_keep_the_queue_bound_as_openstack_declares_them(
     assert [durable[name] for name in ("nova", "neutron", "glance", "octavia", "cinder")] == [
         "true"] * 5
     assert listener.stats.batches == 1, "the message sent to the durable exchange arrived"
+
+
+def test_exchanges_of_another_durability_are_an_error_naming_the_setting(
+    database: Database, vhost: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    with kombu.Connection(broker) as conn:  # Nova with amqp_durable_queues = true came first
+        kombu.Exchange("nova", type="topic", durable=True).declare(channel=conn.default_channel)
+    listener = NotificationListener(
+        db=database, clock=SystemClock(), region="RegionOne", transport_url=broker,
+        queue="sws-events", durable_exchanges=False,
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=listener.run, args=(stop,), daemon=True)
+    with caplog.at_level(logging.ERROR, logger="sws.events"):
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not _errors(caplog) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        worker.join(timeout=10)
+    assert _errors(caplog), "no error was logged"
+    message = _errors(caplog)[0]
+    assert "SWS_EVENTS_DURABLE_EXCHANGES" in message and "it is false here" in message, message
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "sws.events.listener"]
