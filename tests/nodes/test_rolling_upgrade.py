@@ -98,6 +98,12 @@ def running_releases() -> set[str]:
     return found
 
 
+def kept_releases() -> set[str]:
+    """The release venvs left on sws-n1 (the playbook keeps two)."""
+    listed = node("sws-n1", "ls", "-1", "/opt/sws-releases").stdout.split()
+    return {f"/opt/sws-releases/{name}" for name in listed}
+
+
 def probe_column() -> bool:
     engine = make_engine(DB_URL)
     try:
@@ -170,4 +176,5 @@ def test_two_rolling_upgrades_under_traffic_fail_no_request(
         assert len(now) == 1 and now != before, (before, now)
         assert probe_column() is column
         assert "Switch to this release and restart" in output
+        assert kept_releases() == {*before, *now}, "the running release and the one before"
         before = now
