@@ -53,12 +53,14 @@ class Tally:
 
 def _asked(tally: Tally, client: httpx.Client, method: str, path: str, **kwargs: object) -> int:
     try:
-        status = client.request(method, path, **kwargs).status_code  # type: ignore[arg-type]
+        answer = client.request(method, path, **kwargs)  # type: ignore[arg-type]
     except httpx.HTTPError as error:
         tally.record(type(error).__name__, False)
         return 0
-    tally.record(str(status), status < 500)
-    return status
+    # HAProxy's own answers (no API process to send to) carry no X-SWS-Backend.
+    by = "" if "X-SWS-Backend" in answer.headers else " from HAProxy"
+    tally.record(f"{answer.status_code}{by}", answer.status_code < 500)
+    return answer.status_code
 
 
 def reads(tally: Tally, stop: threading.Event, paths: list[tuple[str, dict[str, str]]]) -> None:

@@ -13,7 +13,10 @@ At the end every top-up whose answer was lost is sent again with its key, and th
 - every notification was journalled once (message ids), and none was dead-lettered;
 - the ledger, charges and balances of the game day's tenants equal, entry by entry, those of
   a clean single-node run over the same notifications and top-ups (tests/chaos/books.py);
-- every unit is back, both APIs are in HAProxy's pool, and `sws billing check` is clean.
+- every unit is back, both APIs are in HAProxy's pool, and `sws billing check` is clean;
+- each of the tenant's alarms, whose metric rises and falls as the faults go on
+  (tests/chaos/alarms.py), went insufficient_data -> alarm -> ok -> insufficient_data, and its
+  webhook got each transition under one delivery id, none lost and none made twice.
 
 In `make test`'s `nodes` stage (SWS_TEST_NODES=1, as root), or alone with `make nodes-chaos`;
 SWS_CHAOS_SECONDS sets the length (at least 90: the cut starts at 50 s).
@@ -34,6 +37,7 @@ import pytest
 from sqlalchemy import Engine
 
 from sws.db.engine import make_engine
+from tests.chaos.alarms import EXPECTED, Receiver, RiseAndFall, fired, histories, receiving
 from tests.chaos.books import Books, TopUp, books, single_node
 from tests.chaos.faults import Faults, Publisher, Tally, Writer, reads
 from tests.chaos.month import BusyStretch, notifications, phases
@@ -57,6 +61,13 @@ UNITS = ("sws-api@8001", "sws-ticker", "sws-events@1")
 GOAL = 0.995
 TENANTS, INSTANCES = 12, 15
 STARTING_CASH = "2000.00"
+ALARMS, ALARM_LEAD = 12, 20.0  # the alarms rise at the first whole minute 20 s after the start
+
+
+@pytest.fixture(scope="module")
+def webhooks() -> Iterator[tuple[Receiver, str]]:
+    with receiving() as receiver_and_url:
+        yield receiver_and_url
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +97,14 @@ def a_member(
     user = {"tenant_id": tenant_id, "name": f"{run}-reader", "password": "chaos-load-1"}
     assert front.post("/v1/admin/users", json=user, headers=admin).status_code == 201
     return login(front, user["name"], user["password"])
+
+
+def the_month_so_far(names: tuple[str, ...]) -> BusyStretch:
+    """This month up to two hours ago, and at least 36 h: on its first day and a half, the end
+    of the month before, which the ticker closes only on the 4th (`close_delay_hours`)."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    start = min(end.replace(day=1, hour=0, minute=0), end - timedelta(hours=36))
+    return BusyStretch(tenants=names, instances=INSTANCES, start=start, end=end)
 
 
 def settled(front: httpx.Client) -> None:
@@ -121,15 +140,17 @@ def differences(have: Books, want: Books) -> str:
 
 
 def test_a_game_day_keeps_the_books_of_a_calm_single_node(
-    front: httpx.Client, cluster_db: Engine
+    front: httpx.Client, cluster_db: Engine, webhooks: tuple[Receiver, str]
 ) -> None:
     run = f"chaos-{uuid.uuid4().hex[:6]}"
     admin = login(front, ADMIN["name"], ADMIN["password"])
     ids = tenants(front, admin, run)
     member = a_member(front, admin, ids[min(ids)], run)
-    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    stretch = BusyStretch(tenants=tuple(sorted(ids)), instances=INSTANCES,
-                          start=end - timedelta(hours=36), end=end)
+    receiver, url = webhooks
+    rising = RiseAndFall.starting_soon(run, ids[min(ids)], ALARMS, lead=ALARM_LEAD)
+    alarm_ids = rising.create(front, member, url)
+    rising.load(cluster_db)
+    stretch = the_month_so_far(tuple(sorted(ids)))
     made = notifications(stretch, ids)
     month = time.strftime("%Y-%m", time.gmtime())
     paths = [("/v1/servers", member), (f"/v1/billing/bills/{month}", member),
@@ -192,6 +213,15 @@ def test_a_game_day_keeps_the_books_of_a_calm_single_node(
     assert publisher.dead_letters() == 0
     assert have == want, differences(have, want)
     assert len(api_backends_up()) == 2
+    notified = fired(receiver, alarm_ids, rising.settled_at)
+    recorded = histories(front, member, alarm_ids)
+    print(f"alarms: {len(alarm_ids)} rising at {rising.rise:%H:%M:%S}; "
+          f"{sum(map(len, notified.values()))} transitions notified, "
+          f"{len(receiver.refused)} first attempts refused, {receiver.repeats()} repeated, "
+          f"{receiver.forged} badly signed")
+    assert receiver.forged == 0
+    assert all(seen == EXPECTED for seen in recorded.values()), recorded
+    assert notified == recorded, notified
     check = node("sws-n2", "/usr/local/sbin/sws", "billing", "check")
     assert "0 mismatches, 0 double charges" in check.stdout, check.stdout
 
