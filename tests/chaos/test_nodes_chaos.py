@@ -100,8 +100,9 @@ def a_member(
 
 
 def the_month_so_far(names: tuple[str, ...]) -> BusyStretch:
-    """This month up to two hours ago, and at least 36 h: on its first day and a half, the end
-    of the month before, which the ticker closes only on the 4th (`close_delay_hours`)."""
+    """The month up to two hours ago, from its first day, and at least 36 h: early in a month
+    that reaches into the month before, which the ticker closes only on the 4th of the next
+    (`close_delay_hours`), so no month closes during the game day."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
     start = min(end.replace(day=1, hour=0, minute=0), end - timedelta(hours=36))
     return BusyStretch(tenants=names, instances=INSTANCES, start=start, end=end)
