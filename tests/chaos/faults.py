@@ -21,7 +21,8 @@ from tests.chaos.books import TopUp
 from tests.chaos.month import Notification
 from tests.nodes.deployment import FRONT, api_backends_up, node
 
-BROKER = "amqp://sws:sws-example-rabbit-password@10.77.0.13:5672/sws"  # group_vars/all.yml
+# The example secrets of deploy/ansible/inventory/nodes/group_vars/all.yml.
+BROKER = "amqp://sws:sws-example-rabbit-password@10.77.0.13:5672/sws"
 CUT_TABLE = "sws_chaos_cut"
 CUT_RULES = f"""table inet {CUT_TABLE} {{
   chain input {{ type filter hook input priority -10; policy drop; iif "lo" accept; }}

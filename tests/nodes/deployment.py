@@ -18,9 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NODES = ROOT / "scripts" / "nodes"
 OPERATIONS = ROOT / "docs" / "operations.md"
-FRONT = "http://10.77.0.11:8080"  # HAProxy on sws-n1 (deploy/ansible/inventory/nodes.ini)
+FRONT = "http://10.77.0.11:8080"  # HAProxy on sws-n1 (deploy/ansible/inventory/nodes/hosts.ini)
 API_NODES = {"sws-n1-8001", "sws-n2-8001"}  # HAProxy's names of the two API processes
-ADMIN = {"name": "admin", "password": "sws-example-admin-password"}  # group_vars/all.yml
+# The example secrets of deploy/ansible/inventory/nodes/group_vars/all.yml.
+ADMIN = {"name": "admin", "password": "sws-example-admin-password"}
 DB_URL = "postgresql://sws:sws-example-db-password@10.77.0.13:5432/sws"  # the same, on sws-n3
 
 # Opt-in like scripts/nodes' own test: root, systemd-nspawn, minutes of work.
