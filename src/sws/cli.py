@@ -33,7 +33,6 @@ from sws.db.engine import make_engine
 from sws.db.migrate import upgrade
 from sws.events import service as events
 from sws.identity import service as identity
-from sws.observability.logs import uvicorn_options as observed_logs
 from sws.seed import Credential, seed_first_start
 
 app = typer.Typer(help="SWS: the public-cloud layer for OpenStack.", no_args_is_help=True)
@@ -59,9 +58,6 @@ app.add_typer(volume_commands.app, name="volume")
 admin_app.add_typer(tenant_app, name="tenant")
 admin_app.add_typer(user_app, name="user")
 console = Console()
-# SWS decides which X-Forwarded-For to believe (SWS_TRUSTED_PROXIES); uvicorn's own handling
-# would believe any client of 127.0.0.1, so a local client could pick its address.
-UVICORN: dict[str, Any] = {"proxy_headers": False}
 
 
 def _print_version(value: bool) -> None:
@@ -122,9 +118,8 @@ def up(
     on the regions of your cloud; nothing is seeded (load a price catalog and create or sync
     tenants yourself); notifications reach billing only through `sws worker events`.
     """
-    import uvicorn
-
     from sws.web.app import create_app
+    from sws.web.serving import serve
 
     container = _container(contract=True)  # alone on its database: every migration
     credentials = seed_first_start(container) if container.settings.demo_data else None
@@ -134,9 +129,8 @@ def up(
     _print_welcome(f"http://{host}:{port}", container.settings, credentials)
     billing_commands.warn_billing(container)  # an empty catalog bills nothing: say so loudly
     _start_ticker(container)
-    logging_options = observed_logs(container.settings.log_format)
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info", **UVICORN,
-                **logging_options)
+    serve(create_app(container), host=host, port=port,
+          log_format=container.settings.log_format)
 
 
 @app.command()
@@ -145,15 +139,12 @@ def api(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 0,
 ) -> None:
     """Run the API alone (no ticker, no demo data): the distributed / real-OpenStack mode."""
-    import uvicorn
-
     from sws.web.app import create_app
+    from sws.web.serving import serve
 
     container = _container()
-    logging_options = observed_logs(container.settings.log_format)
-    uvicorn.run(create_app(container), host=host or container.settings.host,
-                port=port or container.settings.port, log_level="info", **UVICORN,
-                **logging_options)
+    serve(create_app(container), host=host or container.settings.host,
+          port=port or container.settings.port, log_format=container.settings.log_format)
 
 
 def _start_ticker(container: bootstrap.Container) -> None:

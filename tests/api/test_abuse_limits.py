@@ -12,9 +12,10 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from sws import bootstrap, cli
+from sws import bootstrap
 from sws.clock import SimulatedClock
 from sws.config import Settings
+from sws.web import serving
 from sws.web.app import create_app
 from tests.api.conftest import PASSWORD, Cloud, open_cloud
 
@@ -95,7 +96,7 @@ def test_a_forged_forwarded_for_does_not_reset_the_count(cloud: Cloud) -> None:
 def test_uvicorn_as_sws_runs_it_ignores_forwarded_for_from_localhost(cloud: Cloud) -> None:
     """uvicorn believes X-Forwarded-For from 127.0.0.1 by default; `sws up` and `sws api`
     must switch that off, or a local client picks a new address on each try."""
-    config = uvicorn.Config(cloud.client.app, **cli.UVICORN)
+    config = uvicorn.Config(cloud.client.app, **serving.UVICORN)
     config.load()
     served = TestClient(config.loaded_app, client=("127.0.0.1", 40000),
                         raise_server_exceptions=False)

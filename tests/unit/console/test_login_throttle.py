@@ -6,7 +6,7 @@ from __future__ import annotations
 import uvicorn
 from fastapi.testclient import TestClient
 
-from sws import cli
+from sws.web import serving
 from tests.unit.console.conftest import PASSWORD, Browser, Console
 
 
@@ -23,7 +23,7 @@ def test_failures_on_the_api_count_for_the_console(console: Console) -> None:
 
 
 def test_a_forged_forwarded_for_on_localhost_does_not_bypass_it(console: Console) -> None:
-    config = uvicorn.Config(console._app, **cli.UVICORN)  # as `sws up` serves the console
+    config = uvicorn.Config(console._app, **serving.UVICORN)  # as `sws up` serves the console
     config.load()
     for n in range(5):
         browser = Browser(TestClient(config.loaded_app, client=("127.0.0.1", 40000),
