@@ -266,8 +266,11 @@ class Sender(Protocol):
 def deliver_due(
     *, db: Database, clock: Clock, notifiers: Sender, policy: DeliveryPolicy = DeliveryPolicy()
 ) -> dict[str, int]:
-    """Claim and try each due notice once; back off on failure, dead-letter after the last try."""
-    counts = {"delivered": 0, "retrying": 0, "dead": 0}
+    """Claim and try each due notice once; back off on failure, dead-letter after the last try.
+
+    Counts each outcome; "overtaken" is a notice sent, or failed, after its claim ran out:
+    another process holds it now and may send it again under the same delivery id."""
+    counts = {"delivered": 0, "retrying": 0, "dead": 0, "overtaken": 0}
     with db.read() as conn:
         due = repo.due_deliveries(conn, clock.now())
     for delivery_id in due:
@@ -291,9 +294,9 @@ def _attempt(
     except DeliveryFailed as error:
         return _failed(db, clock, policy, row, str(error))
     with db.begin() as conn:
-        repo.mark_delivery(conn, row.id, "delivered", row.attempts + 1,
-                           claimed_until=row.next_attempt_at)
-    return "delivered"
+        marked = repo.mark_delivery(conn, row.id, "delivered", row.attempts + 1,
+                                    claimed_until=row.next_attempt_at)
+    return "delivered" if marked else "overtaken"
 
 
 def _failed(db: Database, clock: Clock, policy: DeliveryPolicy, row: Any, error: str) -> str:
@@ -303,10 +306,12 @@ def _failed(db: Database, clock: Clock, policy: DeliveryPolicy, row: Any, error:
         retry_at = now + policy.backoff * 2 ** (attempts - 1)
         marked = repo.mark_delivery(conn, row.id, status, attempts, error=error,
                                     retry_at=retry_at, claimed_until=row.next_attempt_at)
-        if marked and status == "dead":
+        if not marked:
+            return "overtaken"
+        if status == "dead":
             reason = f"gave up after {attempts} attempts: {error}"
             repo.dead_letter(conn, f"alarm-{row.kind}", _dead_raw(row), reason, now)
-    return "dead" if marked and status == "dead" else "retrying"
+    return status if status == "dead" else "retrying"
 
 
 def _dead_raw(row: Any) -> str:

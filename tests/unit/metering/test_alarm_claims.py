@@ -93,7 +93,7 @@ def test_a_second_process_leaves_the_notice_in_flight_and_sends_the_others(
 
     first = Recorder(during=other_process)
     assert alarms.deliver_due(db=database, clock=clock, notifiers=first)["delivered"] == 1
-    assert outcomes == [{"delivered": 2, "retrying": 0, "dead": 0}]
+    assert outcomes == [{"delivered": 2, "retrying": 0, "dead": 0, "overtaken": 0}]
     assert sorted(first.sent + second.sent) == sorted(ids) and first.sent[0] not in second.sent
     assert {_row(database, i).status for i in ids} == {"delivered"}
 
@@ -111,4 +111,32 @@ def test_a_sender_whose_claim_ran_out_cannot_record_over_the_next_claim(
                                       claimed_until=late.next_attempt_at)
         assert repo.mark_delivery(conn, delivery_id, "delivered", 1,
                                   claimed_until=taken.next_attempt_at)
+    assert _row(database, delivery_id).status == "delivered"
+
+
+class Refusing(Recorder):
+    """A receiver that answers with an error, after `during`."""
+
+    def send(self, action: dict[str, Any], body: bytes, delivery_id: str) -> None:
+        super().send(action, body, delivery_id)
+        raise alarms.DeliveryFailed("HTTP 503")
+
+
+@pytest.mark.parametrize("slow", [Recorder, Refusing], ids=["sent", "refused"])
+def test_a_send_that_outlives_its_claim_counts_as_overtaken_not_as_its_outcome(
+    database: Database, clock: SimulatedClock, slow: type[Recorder]
+) -> None:
+    """The metric says what happened: the notice is the other process's now, which counts it
+    (and sends it again under the same id); the slow sender's outcome is not recorded."""
+    (delivery_id,) = queue(database, clock)
+    other: list[dict[str, int]] = []
+
+    def claim_runs_out_and_another_process_sends() -> None:
+        clock.advance(CLAIM)
+        other.append(alarms.deliver_due(db=database, clock=clock, notifiers=Recorder()))
+
+    late = slow(during=claim_runs_out_and_another_process_sends)
+    counts = alarms.deliver_due(db=database, clock=clock, notifiers=late)
+    assert counts == {"delivered": 0, "retrying": 0, "dead": 0, "overtaken": 1}
+    assert other == [{"delivered": 1, "retrying": 0, "dead": 0, "overtaken": 0}]
     assert _row(database, delivery_id).status == "delivered"
