@@ -242,8 +242,8 @@ class CloudDriver(Protocol):
         self, project_id: str, filters: ServerFilter, limit: int, marker: str | None
     ) -> Sequence[Server]: ...
     def list_server_briefs(
-        self, project_id: str, limit: int
-    ) -> Sequence[ServerBrief]: ...  # up to `limit` live instances, in list_servers' order
+        self, project_id: str, limit: int, filters: ServerFilter = ServerFilter()
+    ) -> Sequence[ServerBrief]: ...  # up to `limit` live instances, as list_servers lists them
     def count_servers(
         self, project_id: str
     ) -> Mapping[str, int]: ...  # how many live instances show each status: {"ACTIVE": 3}

@@ -53,7 +53,7 @@ class FakeNova:
         running = not any(action == "stop" for action, _ in self.actions)
         return [Server("vm-1")] if project_id == PROJECT and running else []
 
-    def list_server_briefs(self, project_id: str, limit: int) -> list[Server]:
+    def list_server_briefs(self, project_id: str, limit: int, *_: Any) -> list[Server]:
         return self.list_servers(project_id, None, limit, None)
 
     def count_servers(self, project_id: str) -> dict[str, int]:

@@ -70,3 +70,24 @@ def test_another_projects_instances_never_appear(
 def test_a_negative_limit_is_refused(region: SimulatedRegion) -> None:
     with pytest.raises(Invalid):
         region.list_server_briefs(PROJECT, -1)
+
+
+@pytest.mark.parametrize("filters", [
+    ServerFilter(name="WEB"), ServerFilter(status="active"), ServerFilter(status="SHUTOFF"),
+    ServerFilter(name="web", status="REBOOT"), ServerFilter(name="%"),
+], ids=str)
+def test_filtered_briefs_are_the_instances_the_filtered_list_shows(
+    region: SimulatedRegion, clock: SimulatedClock, filters: ServerFilter
+) -> None:
+    """The console places a filtered list's previous page by these ids."""
+    web = launch(region, PROJECT, "web", count=4)
+    launch(region, PROJECT, "db-1", count=2)
+    settle(region, clock)
+    region.server_action(PROJECT, web[0], "stop")
+    settle(region, clock)
+    region.server_action(PROJECT, web[1], "reboot")  # REBOOT while its task runs
+    listed = region.list_servers(PROJECT, filters, 100, None)
+    assert [b.id for b in region.list_server_briefs(PROJECT, 100, filters)] == [
+        s.id for s in listed]
+    assert [b.id for b in region.list_server_briefs(PROJECT, 1, filters)] == [
+        s.id for s in listed[:1]]

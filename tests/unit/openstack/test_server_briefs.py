@@ -7,7 +7,7 @@ from typing import Any
 
 from openstack.compute.v2.server import Server as SdkServer
 
-from sws.drivers.base import ServerBrief
+from sws.drivers.base import ServerBrief, ServerFilter
 from sws.drivers.openstack.driver import OpenStackDriver
 
 MINE, THEIRS = "project-mine", "project-theirs"
@@ -65,3 +65,10 @@ def test_counts_read_every_page_of_the_projects_servers() -> None:
                                _sdk_server("theirs", project_id=THEIRS)])
     assert driver.count_servers(MINE) == {"ACTIVE": 100, "SHUTOFF": 50}
     assert compute.asked == [{"details": True}]  # no limit: the SDK follows every page
+
+
+def test_filtered_briefs_ask_nova_for_the_filtered_list() -> None:
+    driver, compute = _driver([_sdk_server("a")])
+    driver.list_server_briefs(MINE, 1000, ServerFilter(name="web", status="SHUTOFF"))
+    assert compute.asked == [{"details": True, "limit": 1000, "name": "web",
+                              "status": "SHUTOFF"}]

@@ -182,10 +182,12 @@ class OpenStackDriver:
         query = _server_query(filters, limit, marker)
         return self._servers(self._project_servers(project_id, query, limit))
 
-    def list_server_briefs(self, project_id: str, limit: int) -> Sequence[ServerBrief]:
+    def list_server_briefs(
+        self, project_id: str, limit: int, filters: ServerFilter = ServerFilter()
+    ) -> Sequence[ServerBrief]:
         """Nova has no lighter list than the detailed one (a brief needs the status and the
         addresses): the same `GET /servers/detail` as `list_servers`, mapped to briefs only."""
-        query = _server_query(ServerFilter(), limit, None)
+        query = _server_query(filters, limit, None)
         return [_brief(s) for s in self._project_servers(project_id, query, limit)
                 if s.status != "DELETED"]
 

@@ -317,12 +317,14 @@ class SimulatedRegion:
         with self._read() as txn:
             return self._list_servers(txn, project_id, filters, limit, marker)
 
-    def list_server_briefs(self, project_id: str, limit: int) -> Sequence[ServerBrief]:
+    def list_server_briefs(
+        self, project_id: str, limit: int, filters: ServerFilter = ServerFilter()
+    ) -> Sequence[ServerBrief]:
         """The project's live servers in brief, newest first: five columns of each row, no
         flavor, floating IPs or security groups to build."""
         _check_limit(limit)
         with self._read() as txn:
-            return repo.server_briefs(txn, project_id, limit)
+            return repo.server_briefs(txn, project_id, limit, filters)
 
     def count_servers(self, project_id: str) -> Mapping[str, int]:
         """The project's live servers by API status, counted in SQL."""

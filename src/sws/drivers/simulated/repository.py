@@ -207,17 +207,22 @@ def server_page(
     return [row for _, row in zip(range(limit), matching, strict=False)]
 
 
-def server_briefs(txn: Txn, project_id: str, limit: int) -> list[ServerBrief]:
-    """Up to `limit` of the project's live servers, newest first (as `server_page`), reading
-    only the columns a picker shows."""
+def server_briefs(
+    txn: Txn, project_id: str, limit: int, filters: ServerFilter
+) -> list[ServerBrief]:
+    """Up to `limit` of the project's live servers that `filters` keep, newest first (as
+    `server_page`), reading only the columns a picker shows."""
     c = sim_servers.c
     columns = select(c.id, c.name, c.vm_state, c.task_state, c.fixed_ip)
-    query = _filtered(columns, txn.region, project_id, ServerFilter())
-    rows = txn.conn.execute(query.order_by(c.number.desc()).limit(limit))
-    return [  # unpacked: a Row's attributes by name cost as much again as reading it
+    query = _filtered(columns, txn.region, project_id, filters).order_by(c.number.desc())
+    rows = txn.conn.execute(query if filters.status else query.limit(limit))
+    briefs = (  # unpacked: a Row's attributes by name cost as much again as reading it
         ServerBrief(server_id, name, api_status(vm_state, task_state), (fixed_ip,))
         for server_id, name, vm_state, task_state, fixed_ip in rows
-    ]
+    )
+    wanted = filters.status.upper() if filters.status else None
+    kept = (brief for brief in briefs if wanted is None or brief.status == wanted)
+    return [brief for _, brief in zip(range(limit), kept, strict=False)]
 
 
 def status_counts(txn: Txn, project_id: str) -> dict[str, int]:

@@ -60,6 +60,14 @@ def live_briefs(s: Session) -> Sequence[ServerBrief]:
     return s.driver.list_server_briefs(s.tenant_id, ALL)
 
 
+def filtered_ids(s: Session, filters: ServerFilter, marker: str) -> list[str]:
+    """The ids of the live instances `filters` keep, in the list's order, for `server_page` to
+    place the previous page; none on the first page, which has no previous one."""
+    if not marker:
+        return []
+    return [brief.id for brief in s.driver.list_server_briefs(s.tenant_id, ALL, filters)]
+
+
 def names_by_id(servers: Iterable[Server | ServerBrief]) -> dict[str, str]:
     """Each instance's name by its id, for a page that names the instances it refers to."""
     return {server.id: server.name for server in servers}
@@ -74,12 +82,13 @@ class Pager:
     next: str | None = None
 
 
-def server_page(s: Session, marker: str, ids: Sequence[str]) -> tuple[list[Server], Pager]:
-    """The PAGE_SIZE instances after `marker` (newest first) and the page's links. The driver
-    pages forward only: `ids`, every instance's id in the same order (`live_briefs`), place
-    the previous page."""
-    found = list(s.driver.list_servers(s.tenant_id, ServerFilter(), PAGE_SIZE + 1,
-                                       marker or None))
+def server_page(
+    s: Session, marker: str, ids: Sequence[str], filters: ServerFilter = ServerFilter()
+) -> tuple[list[Server], Pager]:
+    """The PAGE_SIZE instances after `marker` (newest first) that `filters` keep, and the
+    page's links. The driver pages forward only: `ids`, the id of every instance so listed in
+    the same order (`live_briefs`, `filtered_ids`), place the previous page."""
+    found = list(s.driver.list_servers(s.tenant_id, filters, PAGE_SIZE + 1, marker or None))
     shown = found[:PAGE_SIZE]
     following = shown[-1].id if len(found) > PAGE_SIZE else None
     return shown, Pager(previous=previous_marker(ids, marker), next=following)

@@ -54,14 +54,15 @@ def instances(s: Tenant, name: Filter = "", status: Filter = "", marker: Filter 
               tag: tag_views.TagFilter = "") -> Response:
     filters = ServerFilter(name=name or None, status=status or None)
     if tag:  # every instance so tagged, on one page
-        servers = tag_views.tagged_servers(s, filters, tag)
+        servers, pager = tag_views.tagged_servers(s, filters, tag), pages.Pager()
     else:
-        servers = s.driver.list_servers(s.tenant_id, filters, pages.PAGE_SIZE, marker or None)
+        ids = pages.filtered_ids(s, filters, marker)
+        servers, pager = pages.server_page(s, marker, ids, filters)
     return page(
         s, "instances.html", servers=servers, name=name, status=status,
         tag=tag, tags=tag_views.chips(s, "servers"),
         statuses=pages.FILTER_STATUSES, labels=pages.STATUS_LABELS, power=pages.POWER_LABELS,
-        next_marker=None if tag else pages.next_marker(servers), moving=pages.is_transitional,
+        pager=pager, moving=pages.is_transitional,
         domains=loadbalancers.public_domains(s, servers),
     )
 
