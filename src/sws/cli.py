@@ -144,7 +144,8 @@ def api(
 
     container = _container()
     serve(create_app(container), host=host or container.settings.host,
-          port=port or container.settings.port, log_format=container.settings.log_format)
+          port=port or container.settings.port, log_format=container.settings.log_format,
+          drain_seconds=container.settings.api_drain_seconds)
 
 
 def _start_ticker(container: bootstrap.Container) -> None:

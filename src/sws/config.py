@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # `sws api`, told to stop, fails /healthz this long while still serving, so a load
+    # balancer checking it (HAProxy: fall 2 at 1 s) takes it out of its pool first.
+    api_drain_seconds: float = Field(default=3.0, ge=0, le=60)
     auth_backend: Literal["local", "keystone"] = "local"
     token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
     regions: list[str] = Field(default_factory=lambda: ["RegionOne"])

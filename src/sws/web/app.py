@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sws.billing import unrated
 from sws.bootstrap import Container
 from sws.config import Settings
 from sws.errors import Unavailable
-from sws.web import console, deps, guards, observe, openapi, problems
+from sws.web import console, deps, guards, observe, openapi, problems, serving
 from sws.web.api import account as account_api
 from sws.web.api import admin, audit, auth, compute, identity
 from sws.web.api import billing as billing_api
@@ -113,9 +114,14 @@ def create_app(container: Container) -> FastAPI:
     console.install(app)
     _guard(app, Guards.of(container.settings))
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    app.state.draining = threading.Event()
+
+    @app.get("/healthz", tags=["health"], responses={503: {"description": "Draining"}})
+    def healthz(request: Request) -> JSONResponse:
+        """200 while the process takes requests; 503 once it was told to stop and drains."""
+        if serving.draining(request.app).is_set():
+            return JSONResponse({"status": "draining", "version": __version__}, 503)
+        return JSONResponse({"status": "ok", "version": __version__})
 
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:

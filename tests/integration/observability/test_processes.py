@@ -1,5 +1,6 @@
 """Real SWS processes: JSON log lines follow a request id from the API to `sws worker mail`,
-and a worker's --metrics-port answers /metrics, /healthz and /readyz."""
+a worker's --metrics-port answers /metrics, /healthz and /readyz, and `sws api` told to stop
+drains before it stops."""
 
 from __future__ import annotations
 
@@ -122,3 +123,29 @@ def test_a_worker_serves_its_metrics_health_and_readiness(
     assert 'sws_up{role="mail"} 1.0' in text and "sws_farmer_lag_seconds 0.0" in text
     assert get(f"{base}/nothing")[0] == 404
     assert all(line["request_id"] is None for line in stop(worker))
+
+
+def test_the_api_told_to_stop_fails_its_health_check_while_it_still_serves(
+    env: dict[str, str], started: list[subprocess.Popen[str]]
+) -> None:
+    """A load balancer takes the process out of its pool before it closes its connections."""
+    port = free_port()
+    api = start(started, {**env, "SWS_API_DRAIN_SECONDS": "4"},
+                "api", "--host", "127.0.0.1", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", api)
+    assert get(f"{base}/healthz")[0] == 200
+    api.send_signal(signal.SIGTERM)
+    told = time.monotonic()
+    deadline = told + 3
+    while get(f"{base}/healthz")[0] == 200:  # the signal is handled between requests
+        assert time.monotonic() < deadline, "/healthz still answers 200"
+        time.sleep(0.05)
+    status, _, body = get(f"{base}/healthz")
+    assert status == 503 and json.loads(body)["status"] == "draining"
+    assert get(f"{base}/readyz")[0] == 200  # requests are still answered meanwhile
+    assert api.wait(timeout=60) == -signal.SIGTERM  # uvicorn ends as the signal asks, once stopped
+    assert time.monotonic() - told >= 3.5  # it drained before stopping
+    lines = [json.loads(line) for line in api.communicate()[1].splitlines() if line.strip()]
+    assert any(line["message"].startswith("draining for 4.0 s") and line["request_id"] is None
+               for line in lines)
