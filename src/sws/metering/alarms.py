@@ -251,9 +251,9 @@ def _enqueue(conn: Connection, row: Any, state: str, reason: str, now: datetime)
 class DeliveryPolicy:
     attempts: int = 5
     backoff: timedelta = timedelta(seconds=2)  # doubled after each failure
-    # How long a claimed notice is left to its sender: more than one send can take (DNS,
-    # connect, TLS and the reply, each under the notifier's timeout). A sender that dies
-    # leaves the notice to another process once the claim runs out.
+    # How long a claimed notice is left to its sender: four times the most one webhook may
+    # take (Notifiers' deadline, 15 s, after DNS). A sender that dies leaves the notice to
+    # another process once the claim runs out.
     claim: timedelta = timedelta(seconds=60)
 
 

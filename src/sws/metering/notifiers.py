@@ -10,17 +10,22 @@ constant time, and refuses a `t` too far from its own clock (replays).
 
 Before each POST the URL's host is resolved and checked (`targets.WebhookTargets`: no
 loopback, link-local, private or internal addresses unless allowed), the connection goes to
-the address that passed, and redirects are not followed.
+the address that passed, and redirects are not followed. The whole POST, from connecting to
+the answer's status and headers, must end within the notifier's deadline: socket timeouts
+bound each read, not a receiver that trickles its answer a byte at a time, which would hold
+the sender (and every notice behind it) and outlive the notice's claim.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -67,13 +72,14 @@ class Notifiers:
     """Sends one notification by its action's kind; the clock stamps webhook signatures."""
 
     def __init__(
-        self, *, clock: Clock, smtp: SmtpSettings, timeout: float = 5.0,
+        self, *, clock: Clock, smtp: SmtpSettings, timeout: float = 5.0, deadline: float = 15.0,
         targets: Callable[[], WebhookTargets] = WebhookTargets, mailer: Mailer | None = None,
     ) -> None:
-        """`targets` gives the webhook policy in force at each delivery; e-mail goes through
-        `mailer` (SWS's own, see sws.mail) or, without one, over SMTP to `smtp`."""
+        """`timeout` bounds each connect and read, `deadline` a whole webhook POST; `targets`
+        gives the webhook policy in force at each delivery; e-mail goes through `mailer`
+        (SWS's own, see sws.mail) or, without one, over SMTP to `smtp`."""
         self._clock = clock
-        self._timeout = timeout
+        self._timeout, self._deadline = timeout, deadline
         self._targets = targets
         self._mailer = mailer or SmtpMailer(
             SmtpConfig(host=smtp.host, port=smtp.port, sender=smtp.sender, timeout=timeout))
@@ -107,12 +113,20 @@ class Notifiers:
         path = target.url.path or "/"
         path += f"?{target.url.query}" if target.url.query else ""
         connection = _pinned(target, self._timeout)
+        deadline = _Deadline(connection, self._deadline)
         try:
             connection.request("POST", path, body=body, headers=headers)
-            return connection.getresponse().status
+            status = connection.getresponse().status
         except (OSError, http.client.HTTPException) as error:
+            if deadline.passed:
+                raise DeliveryFailed(f"no answer within {self._deadline:g} s") from error
             raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+        else:
+            if deadline.passed:  # headers cut short by the deadline read as if complete
+                raise DeliveryFailed(f"no answer within {self._deadline:g} s")
+            return status
         finally:
+            deadline.cancel()
             connection.close()
 
     def _email(self, action: dict[str, Any], body: bytes) -> None:
@@ -123,6 +137,27 @@ class Notifiers:
                                    text=json.dumps(notice, indent=2)))
         except MailFailed as error:
             raise DeliveryFailed(str(error)) from error
+
+
+class _Deadline:
+    """Cuts `connection` off once `seconds` have passed: a shutdown ends a blocked read."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self.passed = False
+        self._connection = connection
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        self.passed = True
+        sock = self._connection.sock  # None until connected: the connect timeout bounds that
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
