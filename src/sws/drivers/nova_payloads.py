@@ -8,6 +8,9 @@ from typing import Any
 
 from sws.drivers.base import Flavor
 
+ACTION_PAYLOAD = "1.8"  # the versions in the Nova notifications SWS was built against
+FLAVOR_PAYLOAD = "1.4"
+
 
 def oslo_timestamp(moment: datetime) -> str:
     """The envelope's timestamp: '2026-11-21 06:42:49.444861', UTC without a zone."""
@@ -26,7 +29,7 @@ def nova_object(name: str, version: str, data: dict[str, Any]) -> dict[str, Any]
 def flavor_payload(flavor: Flavor) -> dict[str, Any]:
     return nova_object(
         "FlavorPayload",
-        "1.4",
+        FLAVOR_PAYLOAD,
         {
             "description": None,
             "disabled": False,

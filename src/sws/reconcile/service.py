@@ -30,6 +30,12 @@ from typing import Any, Protocol
 
 from sws.clock import Clock
 from sws.db.engine import Database
+from sws.drivers.nova_payloads import (
+    ACTION_PAYLOAD,
+    FLAVOR_PAYLOAD,
+    nova_object,
+    oslo_timestamp,
+)
 from sws.events import service as events
 from sws.events.model import FLOATING_IP, INSTANCE, ResourceState
 from sws.leases.service import Guard
@@ -115,16 +121,12 @@ def _publish(
                          source="reconciler")
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _message(kind: str, resource_id: str, action: str, event_type: str, when: datetime,
              payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "message_id": f"sws-reconcile:{kind}:{resource_id}:{action}",
         "event_type": event_type, "priority": "INFO", "publisher_id": PUBLISHER,
-        "timestamp": _stamp(when), "payload": payload,
+        "timestamp": oslo_timestamp(when), "payload": payload,
     }
 
 
@@ -133,10 +135,10 @@ def _instance_delete(state: ResourceState, when: datetime) -> dict[str, Any]:
     data = {
         "uuid": state.resource_id, "tenant_id": state.project_id, "state": "deleted",
         "display_name": state.name, "host": "reconciled" if ran else None,
-        "launched_at": _stamp(state.created_at) if state.created_at else None,
-        "terminated_at": _stamp(when),
+        "launched_at": oslo_timestamp(state.created_at) if state.created_at else None,
+        "terminated_at": oslo_timestamp(when),
     }
-    payload = {"nova_object.name": "InstanceActionPayload", "nova_object.data": data}
+    payload = nova_object("InstanceActionPayload", ACTION_PAYLOAD, data)
     return _message(INSTANCE, state.resource_id, "delete", "instance.delete.end", when, payload)
 
 
@@ -145,13 +147,13 @@ def _instance_create(server: Any, launched: datetime) -> dict[str, Any]:
     data = {
         "uuid": server.id, "tenant_id": server.project_id, "state": server.vm_state or "active",
         "display_name": server.name, "host": server.compute_host or "reconciled",
-        "launched_at": _stamp(launched),
-        "flavor": {"nova_object.data": {
+        "launched_at": oslo_timestamp(launched),
+        "flavor": nova_object("FlavorPayload", FLAVOR_PAYLOAD, {
             "flavorid": flavor.id or flavor.original_name, "name": flavor.original_name,
             "vcpus": flavor.vcpus, "memory_mb": flavor.ram, "root_gb": flavor.disk,
-        }},
+        }),
     }
-    payload = {"nova_object.name": "InstanceActionPayload", "nova_object.data": data}
+    payload = nova_object("InstanceActionPayload", ACTION_PAYLOAD, data)
     return _message(INSTANCE, server.id, "create", "instance.create.end", launched, payload)
 
 

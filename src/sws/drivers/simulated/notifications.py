@@ -9,7 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from sws.drivers.base import Flavor, KeyPair
-from sws.drivers.nova_payloads import flavor_payload, nova_object, oslo_timestamp
+from sws.drivers.nova_payloads import (
+    ACTION_PAYLOAD,
+    flavor_payload,
+    nova_object,
+    oslo_timestamp,
+)
 
 OSLO_VERSION = "2.0"
 
@@ -166,7 +171,7 @@ def create_payload(facts: InstanceFacts) -> dict[str, Any]:
 
 
 def action_payload(facts: InstanceFacts) -> dict[str, Any]:
-    return nova_object("InstanceActionPayload", "1.8", instance_data(facts))
+    return nova_object("InstanceActionPayload", ACTION_PAYLOAD, instance_data(facts))
 
 
 def resize_prep_payload(facts: InstanceFacts, new_flavor: Flavor) -> dict[str, Any]:
