@@ -311,7 +311,7 @@ def _failed(db: Database, clock: Clock, policy: DeliveryPolicy, row: Any, error:
         if status == "dead":
             reason = f"gave up after {attempts} attempts: {error}"
             repo.dead_letter(conn, f"alarm-{row.kind}", _dead_raw(row), reason, now)
-    return status if status == "dead" else "retrying"
+    return "dead" if status == "dead" else "retrying"
 
 
 def _dead_raw(row: Any) -> str:

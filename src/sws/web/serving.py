@@ -59,7 +59,9 @@ class DrainingServer(uvicorn.Server):
     it closes its connections: a request sent on a connection the process was closing would
     fail, and a POST is not tried again elsewhere. A second signal stops at once."""
 
-    def __init__(self, config: uvicorn.Config, draining: threading.Event, seconds: float):
+    def __init__(
+        self, config: uvicorn.Config, draining: threading.Event, seconds: float
+    ) -> None:
         super().__init__(config)
         self._draining, self._seconds = draining, seconds
 
