@@ -27,7 +27,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wide_cli_output: None)
 def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """What `sws up` asked the web server to serve, instead of serving it."""
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("uvicorn.run", lambda asgi, **options: calls.append(options))
+    monkeypatch.setattr("sws.web.serving.serve", lambda asgi, **options: calls.append(options))
     monkeypatch.setattr("sws.cli._start_ticker", lambda container: None)
     return calls
 

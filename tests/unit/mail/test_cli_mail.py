@@ -32,7 +32,7 @@ def test_up_without_smtp_says_where_mail_is_written(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("uvicorn.run", lambda asgi, **options: calls.append(options))
+    monkeypatch.setattr("sws.web.serving.serve", lambda asgi, **options: calls.append(options))
     monkeypatch.setattr("sws.cli._start_ticker", lambda container: None)
     result = runner.invoke(app, ["up"])
     assert result.exit_code == 0, result.output
@@ -41,7 +41,7 @@ def test_up_without_smtp_says_where_mail_is_written(
 
 def test_up_with_smtp_says_nothing_about_an_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWS_SMTP_HOST", "mail.example.com")
-    monkeypatch.setattr("uvicorn.run", lambda asgi, **options: None)
+    monkeypatch.setattr("sws.web.serving.serve", lambda asgi, **options: None)
     monkeypatch.setattr("sws.cli._start_ticker", lambda container: None)
     result = runner.invoke(app, ["up"])
     assert result.exit_code == 0, result.output
