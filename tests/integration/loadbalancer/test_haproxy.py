@@ -80,7 +80,9 @@ def test_l4_routes_by_port(node: Node) -> None:
     ]
     try:
         assert node.agent.apply(node.state(*lbs)) == "runtime"
-        assert tcp_read(node.port_min + 1) == "t1"
+        # Live within milliseconds (bench/loadbalancer.py measures how many), not at once:
+        # in a loaded integration tier a read straight after the apply once got no answer.
+        wait_until(lambda: tcp_read(node.port_min + 1) == "t1", timeout=3)
         assert tcp_read(node.port_min + 2) == "t2"
         # A port of the range with no LB is closed at once, never sent to someone else's LB.
         with contextlib.suppress(OSError):
