@@ -47,11 +47,16 @@ def test_objects_alive_at_start_up_are_no_longer_walked_by_the_collector(
 def test_garbage_is_collected_before_the_freeze_not_kept_for_the_process_life(
     unfrozen: None,
 ) -> None:
-    dropped = Node()
-    gone = weakref.ref(dropped)
-    del dropped  # unreachable, but a cycle: only the collector frees it
-    serving.freeze_start_up_heap()
-    assert gone() is None
+    gc.disable()  # no automatic collection in between: only the freeze's own may free it
+    try:
+        dropped = Node()
+        gone = weakref.ref(dropped)
+        del dropped  # unreachable, but a cycle: only the collector frees it
+        assert gone() is not None
+        serving.freeze_start_up_heap()
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 def test_serving_freezes_the_heap_before_uvicorn_runs(
