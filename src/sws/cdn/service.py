@@ -604,7 +604,7 @@ def create_purge(
         created_at=clock.now(), edges={edge: "pending" for edge in sorted(config.edge_names)},
     )
     try:
-        with db.begin() as conn:
+        with db.begin(immediate=True) as conn:  # read, then write, beside the edges' reports
             _owned(conn, caller.project_id, request.distribution_id)
             repo.insert_purge(conn, purge_id=row.id, project_id=row.project_id,
                               distribution_id=row.distribution_id, spec=row.spec,

@@ -63,11 +63,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: The execution option of `Database.begin(immediate=True)`.
+IMMEDIATE = "sws_immediate"
+
+
 def _sqlite_begin(connection: Connection) -> None:
     """Open SQLite's transaction at SQLAlchemy's begin. Left to pysqlite, it opens only at the
     first INSERT/UPDATE/DELETE: a SAVEPOINT before that becomes the outermost transaction, and
-    its RELEASE commits on the spot, whatever the enclosing `begin()` does later."""
-    connection.exec_driver_sql("BEGIN")
+    its RELEASE commits on the spot, whatever the enclosing `begin()` does later.
+
+    `immediate` takes the write lock at BEGIN, waiting up to busy_timeout for another writer.
+    A deferred transaction that reads first and writes after another writer committed fails
+    at once with "database is locked", whatever the timeout (18 of 20 such transactions beside
+    a busy writer)."""
+    immediate = connection.get_execution_options().get(IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -105,9 +115,12 @@ class Database:
         self._sleep = sleep
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """One transaction."""
-        with _translated(), self._connect() as connection, connection.begin():
+    def begin(self, *, immediate: bool = False) -> Iterator[Connection]:
+        """One transaction; `immediate`, on SQLite, holds the write lock from its start, for a
+        short one that reads and then writes while other processes write (a purge beside the
+        edges' reports). It must open no other transaction meanwhile: that one would wait."""
+        with (_translated(), self._connect() as connection,
+              connection.execution_options(**{IMMEDIATE: immediate}).begin()):
             yield connection
 
     @contextmanager
