@@ -17,7 +17,9 @@ from sws.db.engine import Database
 from sws.leases import service as leases
 from sws.leases.model import LeaseTerms
 
-TERMS = LeaseTerms.of_seconds(ttl=0.3, renew=0.1)
+# Long enough that a pass on a loaded machine keeps its lease (0.3 s lost it once in CI's unit
+# tier); the give-up test waits two of them.
+TERMS = LeaseTerms.of_seconds(ttl=2, renew=0.5)
 
 
 @pytest.fixture(autouse=True)
