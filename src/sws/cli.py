@@ -31,6 +31,7 @@ from sws.commands import workers as worker_commands
 from sws.config import Settings
 from sws.db.engine import make_engine
 from sws.db.migrate import upgrade
+from sws.errors import Contended
 from sws.events import service as events
 from sws.identity import service as identity
 from sws.seed import Credential, seed_first_start
@@ -154,6 +155,8 @@ def _start_ticker(container: bootstrap.Container) -> None:
             time.sleep(container.settings.tick_seconds)
             try:
                 container.tick()
+            except Contended as busy:  # SQLite, beside the API's writes: no fault of the code
+                console.print(f"ticker: {busy}; the next tick tries again")
             except Exception:  # keep ticking; the error is logged, the next tick retries
                 console.print_exception()
 
