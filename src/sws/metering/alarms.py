@@ -257,6 +257,10 @@ class DeliveryPolicy:
     claim: timedelta = timedelta(seconds=60)
 
 
+#: What one delivery attempt can come to, as `deliver_due` counts them.
+OUTCOMES = ("delivered", "retrying", "dead", "overtaken")
+
+
 class Sender(Protocol):
     """What delivery needs of `Notifiers`: send one notice or raise `DeliveryFailed`."""
 
@@ -270,7 +274,7 @@ def deliver_due(
 
     Counts each outcome; "overtaken" is a notice sent, or failed, after its claim ran out:
     another process holds it now and may send it again under the same delivery id."""
-    counts = {"delivered": 0, "retrying": 0, "dead": 0, "overtaken": 0}
+    counts = dict.fromkeys(OUTCOMES, 0)
     with db.read() as conn:
         due = repo.due_deliveries(conn, clock.now())
     for delivery_id in due:

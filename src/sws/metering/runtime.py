@@ -41,7 +41,7 @@ class Health:
     last_poll_seconds: float = 0.0
     transitions: int = 0
     deliveries: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("delivered", "retrying", "dead", "overtaken"), 0))
+        alarms.OUTCOMES, 0))
 
 
 class MeteringRuntime:
